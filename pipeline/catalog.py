@@ -1,0 +1,313 @@
+"""The standards catalog and the unit configuration, loaded from YAML and validated."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipeline.errors import ConfigError
+
+DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+
+#: The metrics whose numerator and denominator the contract defines (section 4).
+METRIC_KEYS = (
+    "participation_rate",
+    "satisfaction_rate",
+    "volunteer_registration_rate",
+    "party_volunteer_registration_rate",
+    "volunteer_service_rate",
+    "legal_education_rate",
+)
+
+_OPS = {">": ">", "大于": ">", "高于": ">", ">=": ">=", "≥": ">=", "不低于": ">=", "大于等于": ">=", "以上": ">="}
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    label: str
+    threshold: float
+    op: str  # ">" or ">="
+
+    def passes(self, value: float) -> bool:
+        return value > self.threshold if self.op == ">" else value >= self.threshold
+
+    @property
+    def requirement(self) -> str:
+        """The threshold as the report phrases it, e.g. 大于90%."""
+        word = "大于" if self.op == ">" else "不低于"
+        return f"{word}{format_percent(self.threshold, decimals=None)}"
+
+
+@dataclass(frozen=True)
+class Standard:
+    code: str
+    indicator: str
+    item: str
+    title: str
+    short: str
+    responsible: tuple[str, ...]
+    metrics: tuple[str, ...]
+    min_evidence: int
+    evidence: str
+    improvement: str
+
+    @property
+    def label(self) -> str:
+        """What the dropdowns show: `3.2.2 常态化志愿服务和结对帮扶`."""
+        return f"{self.code} {self.short}"
+
+
+@dataclass(frozen=True)
+class Item:
+    code: str
+    name: str
+    standards: tuple[Standard, ...]
+
+
+@dataclass(frozen=True)
+class Indicator:
+    code: str
+    name: str
+    items: tuple[Item, ...]
+
+
+@dataclass(frozen=True)
+class Department:
+    name: str
+    aliases: tuple[str, ...] = ()
+    email: str = ""
+
+
+@dataclass
+class Config:
+    """Everything the pipeline knows about the unit and its catalog."""
+
+    dir: Path
+    unit: str
+    short_name: str
+    year: int
+    template_version: str
+    departments: tuple[Department, ...]
+    catalog_id: str
+    catalog_name: str
+    metrics: dict[str, Metric]
+    indicators: tuple[Indicator, ...]
+    negative_title: str
+    negative_items: tuple[str, ...]
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def standards(self) -> dict[str, Standard]:
+        return {s.code: s for ind in self.indicators for it in ind.items for s in it.standards}
+
+    @property
+    def department_names(self) -> list[str]:
+        return [d.name for d in self.departments]
+
+    def standards_for(self, department: str) -> list[Standard]:
+        return [s for s in self.standards.values() if department in s.responsible]
+
+    def resolve_department(self, name: Any) -> str | None:
+        """The canonical department for a name or alias, or None."""
+        key = normalize_name(name)
+        if not key:
+            return None
+        return self._alias_map().get(key)
+
+    def department_in_text(self, text: str) -> str | None:
+        """The department whose name or alias is the longest one contained in text."""
+        norm = normalize_name(text)
+        best = None
+        for alias, dept in self._alias_map().items():
+            if alias and alias in norm and (best is None or len(alias) > len(best[0])):
+                best = (alias, dept)
+        return best[1] if best else None
+
+    def _alias_map(self) -> dict[str, str]:
+        m: dict[str, str] = {}
+        for d in self.departments:
+            for a in (d.name, *d.aliases):
+                m[normalize_name(a)] = d.name
+        return m
+
+
+def normalize_name(value: Any) -> str:
+    """NFKC, no whitespace at all: how names and headers are compared."""
+    if value is None:
+        return ""
+    text = unicodedata.normalize("NFKC", str(value))
+    return re.sub(r"\s+", "", text)
+
+
+def format_percent(value: float, decimals: int | None = 1) -> str:
+    """0.55 -> 55.0%; with decimals=None the shortest form (0.9 -> 90%)."""
+    pct = value * 100
+    if decimals is None:
+        return f"{pct:.2f}".rstrip("0").rstrip(".") + "%"
+    return f"{pct:.{decimals}f}%"
+
+
+def _read_yaml(path: Path) -> Any:
+    if not path.is_file():
+        raise ConfigError(f"配置文件不存在：{path}")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f"第{where.line + 1}行" if where is not None else ""
+        raise ConfigError(f"配置文件 {path.name} {line}格式有误，无法读取：{exc.__class__.__name__}") from exc
+
+
+def _parse_threshold(raw: Any, where: str) -> float:
+    if isinstance(raw, bool) or raw is None:
+        raise ConfigError(f"{where}：阈值“{raw}”无效，应写成 90% 或 0.9")
+    if isinstance(raw, (int, float)):
+        value = float(raw)
+    else:
+        text = normalize_name(raw)
+        m = re.fullmatch(r"(\d+(?:\.\d+)?)(%?)", text)
+        if not m:
+            raise ConfigError(f"{where}：阈值“{raw}”无效，应写成 90% 或 0.9")
+        value = float(m.group(1)) / (100 if m.group(2) else 1)
+    if value > 1:
+        value /= 100
+    if not 0 <= value <= 1:
+        raise ConfigError(f"{where}：阈值“{raw}”超出 0%–100% 的范围")
+    return value
+
+
+def _parse_op(raw: Any, where: str) -> str:
+    op = _OPS.get(normalize_name(raw if raw is not None else ">"))
+    if op is None:
+        raise ConfigError(f"{where}：比较符“{raw}”无效，应为 >（大于）或 >=（不低于）")
+    return op
+
+
+def _as_list(value: Any) -> list:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def load_config(config_dir: str | Path | None = None) -> Config:
+    """Load and validate unit.yaml, its catalog and negative list from a folder."""
+    cdir = Path(config_dir) if config_dir else DEFAULT_CONFIG_DIR
+    if not cdir.is_dir():
+        raise ConfigError(f"配置文件夹不存在：{cdir}")
+    unit = _read_yaml(cdir / "unit.yaml")
+    if not isinstance(unit, dict):
+        raise ConfigError("unit.yaml 应为“键: 值”格式")
+    for key in ("unit", "year", "departments"):
+        if not unit.get(key):
+            raise ConfigError(f"unit.yaml 缺少“{key}”")
+    try:
+        year = int(unit["year"])
+    except (TypeError, ValueError):
+        raise ConfigError(f"unit.yaml：年度“{unit['year']}”不是年份") from None
+
+    departments = []
+    seen: dict[str, str] = {}
+    for i, d in enumerate(_as_list(unit["departments"]), 1):
+        if isinstance(d, str):
+            d = {"name": d}
+        if not isinstance(d, dict) or not d.get("name"):
+            raise ConfigError(f"unit.yaml：第{i}个部门缺少名称（name）")
+        dep = Department(str(d["name"]).strip(), tuple(str(a).strip() for a in _as_list(d.get("aliases"))),
+                         str(d.get("email") or "").strip())
+        for a in (dep.name, *dep.aliases):
+            key = normalize_name(a)
+            if key in seen and seen[key] != dep.name:
+                raise ConfigError(f"unit.yaml：部门名称或别名“{a}”重复（{seen[key]}、{dep.name}）")
+            seen[key] = dep.name
+        departments.append(dep)
+
+    catalog_file = cdir / str(unit.get("catalog") or "catalog.yaml")
+    cat = _read_yaml(catalog_file)
+    if not isinstance(cat, dict) or not cat.get("indicators"):
+        raise ConfigError(f"{catalog_file.name}：缺少测评指标（indicators）")
+    cname = catalog_file.name
+
+    metrics: dict[str, Metric] = {}
+    for key, m in (cat.get("metrics") or {}).items():
+        where = f"{cname} 指标 {key}"
+        if key not in METRIC_KEYS:
+            raise ConfigError(f"{where}：未知的计算指标，可用的有 {', '.join(METRIC_KEYS)}")
+        m = m or {}
+        metrics[key] = Metric(key, str(m.get("label") or key), _parse_threshold(m.get("threshold"), where),
+                              _parse_op(m.get("op"), where))
+
+    all_words = {normalize_name(w) for w in _as_list(cat.get("all_departments_words") or ["各部门", "机关各部门"])}
+    names = [d.name for d in departments]
+    resolver = {normalize_name(a): d.name for d in departments for a in (d.name, *d.aliases)}
+
+    indicators = []
+    codes: set[str] = set()
+    for i, ind in enumerate(_as_list(cat["indicators"]), 1):
+        if not isinstance(ind, dict) or not ind.get("name"):
+            raise ConfigError(f"{cname}：第{i}个测评指标缺少名称")
+        items = []
+        for j, it in enumerate(_as_list(ind.get("items")), 1):
+            if not isinstance(it, dict) or not it.get("name"):
+                raise ConfigError(f"{cname}：测评项目 {i}.{j} 缺少名称")
+            stds = []
+            for k, s in enumerate(_as_list(it.get("standards")), 1):
+                code = str(s.get("code") or f"{i}.{j}.{k}") if isinstance(s, dict) else f"{i}.{j}.{k}"
+                where = f"{cname} 测评标准 {code}"
+                if not isinstance(s, dict) or not s.get("title"):
+                    raise ConfigError(f"{where}：缺少标准内容（title）")
+                if code in codes:
+                    raise ConfigError(f"{where}：编码重复")
+                codes.add(code)
+                resp: list[str] = []
+                for r in _as_list(s.get("responsible")):
+                    key = normalize_name(r)
+                    targets = names if key in all_words else [resolver.get(key)]
+                    if targets == [None]:
+                        raise ConfigError(f"{where}：责任部门“{r}”不在 unit.yaml 的部门名单中（{'、'.join(names)}）")
+                    resp.extend(t for t in targets if t not in resp)
+                if not resp:
+                    raise ConfigError(f"{where}：缺少责任部门（responsible）")
+                mkeys = [str(x) for x in _as_list(s.get("metrics"))]
+                for mk in mkeys:
+                    if mk not in metrics:
+                        raise ConfigError(f"{where}：引用了未定义的计算指标“{mk}”")
+                try:
+                    min_ev = int(s.get("min_evidence", 1))
+                except (TypeError, ValueError):
+                    raise ConfigError(f"{where}：min_evidence 应为整数") from None
+                if min_ev < 0:
+                    raise ConfigError(f"{where}：min_evidence 不能为负数")
+                title = str(s["title"]).strip()
+                stds.append(Standard(code, str(ind["name"]), str(it["name"]), title,
+                                     str(s.get("short") or title[:14]).strip(), tuple(resp), tuple(mkeys), min_ev,
+                                     str(s.get("evidence") or "相关活动记录或制度文件").strip(),
+                                     str(s.get("improvement") or "").strip()))
+            items.append(Item(f"{i}.{j}", str(it["name"]), tuple(stds)))
+        indicators.append(Indicator(str(i), str(ind["name"]), tuple(items)))
+
+    neg_title, neg_items = str(unit.get("negative_list_title") or "负面清单"), ()
+    if unit.get("negative_list"):
+        neg = _read_yaml(cdir / str(unit["negative_list"]))
+        if not isinstance(neg, dict) or not neg.get("items"):
+            raise ConfigError(f"{unit['negative_list']}：缺少负面清单项目（items）")
+        neg_items = tuple(str(x).strip() for x in _as_list(neg["items"]))
+        neg_title = str(unit.get("negative_list_title") or neg.get("title") or neg_title)
+
+    deadline = unit.get("deadline")
+    if deadline is not None and not isinstance(deadline, dt.date):
+        raise ConfigError(f"unit.yaml：报送截止日期“{deadline}”应写成 2026-11-20")
+
+    return Config(
+        dir=cdir, unit=str(unit["unit"]).strip(), short_name=str(unit.get("short_name") or unit["unit"]).strip(),
+        year=year, template_version=str(unit.get("template_version") or "1"), departments=tuple(departments),
+        catalog_id=str(cat.get("id") or catalog_file.stem), catalog_name=str(cat.get("name") or ""),
+        metrics=metrics, indicators=tuple(indicators), negative_title=neg_title, negative_items=neg_items,
+        settings=unit,
+    )

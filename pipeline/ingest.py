@@ -1,0 +1,294 @@
+"""Read every file in the inbox: find the sheets and header rows, keep raw values with their Excel row numbers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipeline.catalog import Config, normalize_name
+from pipeline.issues import Issue, make_issue
+from pipeline.schema import DATA_SHEETS, INFO_FIELDS, INFO_SHEET, SheetSpec
+from pipeline.values import INVALID, clean_text, is_blank, parse_date
+
+WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
+SKIP_NAMES = {"manifest.json", ".ds_store", "thumbs.db", "desktop.ini", ".gitkeep"}
+HEADER_SCAN_ROWS = 10
+
+# limits that stop bombs and runaway sheets before memory grows
+MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_UNCOMPRESSED_BYTES = 300 * 1024 * 1024
+MAX_ROWS = 100_000
+MAX_COLUMNS = 200
+
+_NOTE_PREFIX = re.compile(r"^(注|备注|说明|填表人|填报人|审核|制表|负责人|联系人|合计|总计|小计|签字|盖章)")
+
+
+@dataclass
+class RawSheet:
+    """One recognised sheet: `frame` has a column per recognised field plus `_row` (as Excel shows it)."""
+
+    kind: str
+    name: str
+    frame: pd.DataFrame
+
+
+@dataclass
+class FileRecord:
+    path: Path
+    name: str                  # relative to the inbox, as the user sees it
+    mtime: float
+    sha256: str = ""
+    readable: bool = False
+    info: dict[str, Any] = field(default_factory=dict)
+    sheets: dict[str, RawSheet] = field(default_factory=dict)
+    department: str | None = None
+    issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def submitted_on(self) -> dt.date | None:
+        value = parse_date(self.info.get("填报日期"))
+        return None if value in (None, INVALID) else value
+
+
+def list_inbox(inbox: Path) -> tuple[list[Path], list[Issue]]:
+    """The workbooks in the inbox (recursively, sorted), and an info issue for every other file."""
+    workbooks, issues = [], []
+    for path in sorted(p for p in inbox.rglob("*") if p.is_file()):
+        rel = path.relative_to(inbox)
+        if any(part.startswith(".") for part in rel.parts) or path.name.startswith("~$"):
+            continue  # hidden files and Office lock files
+        if path.name.lower() in SKIP_NAMES:
+            continue
+        if path.suffix.lower() in WORKBOOK_SUFFIXES:
+            workbooks.append(path)
+        else:
+            issues.append(make_issue("file-ignored", file=rel.as_posix()))
+    return workbooks, issues
+
+
+def read_workbook(path: Path, inbox: Path, config: Config) -> FileRecord:
+    """Read one workbook; any failure becomes an issue on the record, never an exception."""
+    rec = FileRecord(path=path, name=path.relative_to(inbox).as_posix(), mtime=path.stat().st_mtime)
+    try:
+        data = path.read_bytes()
+        rec.sha256 = hashlib.sha256(data).hexdigest()
+        problem = _precheck(path, data)
+        if problem:
+            rec.issues.append(make_issue(problem[0], file=rec.name, detail=problem[1]))
+            return rec
+        sheets = _read_sheets(path)
+    except _TooLarge as exc:
+        rec.issues.append(make_issue("file-too-large", file=rec.name, detail=str(exc)))
+        return rec
+    except Exception as exc:  # noqa: BLE001 - any reader failure is this file's problem only
+        rec.issues.append(make_issue("file-unreadable", file=rec.name, detail=_reason(exc)))
+        return rec
+    rec.readable = True
+    _extract(rec, sheets)
+    rec.department = _department(rec, config)
+    return rec
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _precheck(path: Path, data: bytes) -> tuple[str, str] | None:
+    if len(data) > MAX_FILE_BYTES:
+        return "file-too-large", f"{len(data) // (1024 * 1024)} MB"
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":  # OLE container: old .xls, or an encrypted xlsx
+        if "EncryptionInfo".encode("utf-16-le") in data[:65536] or b"EncryptedPackage" in data or \
+                "EncryptedPackage".encode("utf-16-le") in data:
+            return "file-encrypted", ""
+        return None
+    if data[:2] != b"PK":
+        return "file-unreadable", "不是 Excel 文件格式，可能是改了扩展名的其他文件"
+    try:
+        with zipfile.ZipFile(path) as zf:
+            total = sum(i.file_size for i in zf.infolist())
+    except zipfile.BadZipFile:
+        return "file-unreadable", "文件已损坏或不完整"
+    if total > MAX_UNCOMPRESSED_BYTES:
+        return "file-too-large", f"解压后 {total // (1024 * 1024)} MB"
+    return None
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).lower()
+    if "password" in text or "encrypt" in text:
+        return "文件已加密"
+    if "zip" in text or "corrupt" in text or "invalid" in text:
+        return "文件已损坏或格式不正确"
+    return "文件格式无法识别"
+
+
+def _read_sheets(path: Path) -> dict[str, pd.DataFrame]:
+    """Raw grids of the sheets we care about, read with calamine (xlrd as a fallback for .xls)."""
+    engines = ["calamine", "xlrd"] if path.suffix.lower() == ".xls" else ["calamine"]
+    last: Exception | None = None
+    for engine in engines:
+        try:
+            with pd.ExcelFile(path, engine=engine) as xl:
+                wanted = [n for n in xl.sheet_names if _sheet_kind(n) is not None]
+                out = {}
+                for name in wanted:
+                    frame = xl.parse(name, header=None, dtype=object, nrows=MAX_ROWS + 1)
+                    if len(frame) > MAX_ROWS:
+                        raise _TooLarge(f"工作表“{name}”超过 {MAX_ROWS} 行")
+                    if frame.shape[1] > MAX_COLUMNS:
+                        frame = frame.iloc[:, :MAX_COLUMNS]
+                    out[name] = frame
+                return out
+        except _TooLarge:
+            raise
+        except Exception as exc:  # noqa: BLE001 - try the next engine
+            last = exc
+    assert last is not None
+    raise last
+
+
+def _sheet_kind(sheet_name: str) -> str | None:
+    norm = normalize_name(sheet_name)
+    if INFO_SHEET in norm:
+        return "info"
+    for spec in DATA_SHEETS:
+        if spec.name in norm:
+            return spec.kind
+    return None
+
+
+def _extract(rec: FileRecord, sheets: dict[str, pd.DataFrame]) -> None:
+    seen: dict[str, str] = {}
+    for name, grid in sheets.items():
+        kind = _sheet_kind(name)
+        if kind in seen:
+            rec.issues.append(make_issue("sheet-duplicate", file=rec.name, sheet=_spec_name(kind), value=seen[kind]))
+            continue
+        seen[kind] = name
+        if kind == "info":
+            rec.info = _read_info(grid)
+            continue
+        spec = next(s for s in DATA_SHEETS if s.kind == kind)
+        raw = _read_table(grid, spec, rec, name)
+        if raw is not None:
+            rec.sheets[kind] = raw
+
+
+def _spec_name(kind: str) -> str:
+    return INFO_SHEET if kind == "info" else next(s.name for s in DATA_SHEETS if s.kind == kind)
+
+
+def _read_info(grid: pd.DataFrame) -> dict[str, Any]:
+    info: dict[str, Any] = {}
+    if grid.shape[1] < 2:
+        return info
+    for key, value in zip(grid.iloc[:, 0], grid.iloc[:, 1]):
+        k = normalize_name(key)
+        if k in INFO_FIELDS and not is_blank(value) and k not in info:
+            info[k] = value
+    return info
+
+
+def header_key(value: Any) -> str:
+    """How a header cell is compared: no whitespace, NFKC (full-width brackets), no * or (必填)."""
+    text = normalize_name(value)
+    return re.sub(r"\*|\(必填\)|\(选填\)", "", text)
+
+
+def _header_lookup(spec: SheetSpec) -> dict[str, str]:
+    lookup = {}
+    for col in spec.columns:
+        for name in (col.name, *col.aliases):
+            lookup[header_key(name)] = col.key
+    return lookup
+
+
+def _read_table(grid: pd.DataFrame, spec: SheetSpec, rec: FileRecord, sheet_name: str) -> RawSheet | None:
+    lookup = _header_lookup(spec)
+    needed = set(spec.header_keys)
+    header_at, mapping = None, {}
+    for r in range(min(HEADER_SCAN_ROWS, len(grid))):
+        found: dict[str, int] = {}
+        for c, value in enumerate(grid.iloc[r]):
+            key = lookup.get(header_key(value)) if isinstance(value, str) else None
+            if key and key not in found:
+                found[key] = c
+        if needed <= set(found):
+            header_at, mapping = r, found
+            break
+    if header_at is None:
+        if grid.dropna(how="all").empty:
+            return None  # an empty sheet: nothing to read, nothing lost
+        required = "、".join(c.name for c in spec.columns if c.key in needed)
+        rec.issues.append(make_issue("header-not-found", file=rec.name, sheet=spec.name, required=required))
+        return None
+    body = grid.iloc[header_at + 1:]
+    frame = pd.DataFrame({key: body.iloc[:, c].to_numpy() for key, c in mapping.items()})
+    frame["_row"] = range(header_at + 2, header_at + 2 + len(frame))
+    content = [k for k in mapping if k != "seq"]
+    filled = _filled(frame[content])
+    has_content = filled.any(axis=1)
+    # Text outside the recognised columns (or a non-number in 序号) on a row with no content is a note.
+    others = [c for c in range(grid.shape[1]) if c not in mapping.values()]
+    stray = _filled(body.iloc[:, others]).any(axis=1).to_numpy() if others else np.zeros(len(frame), bool)
+    if "seq" in frame:
+        stray = stray | frame["seq"].map(lambda v: isinstance(v, str) and bool(v.strip())
+                                         and not v.strip().isdigit()).to_numpy()
+    note = ~has_content & stray
+    # A lone note-like cell (注：…, 填表人：…) or the header row repeated mid-table is a note too.
+    lone = has_content & (filled.sum(axis=1) == 1)
+    if lone.any():
+        first = frame.loc[lone, content].apply(lambda r: next((v for v in r if not is_blank(v)), None), axis=1)
+        note.loc[first.index] |= _looks_like_note(first)
+    repeated = has_content.copy()
+    for key in content:
+        names = {header_key(c.name) for c in spec.columns if c.key == key}
+        repeated &= frame[key].map(lambda v, n=names: is_blank(v) or (isinstance(v, str) and header_key(v) in n))
+    note |= repeated
+    for i in np.flatnonzero(note.to_numpy()):
+        text = next((clean_text(v) for v in body.iloc[i] if not is_blank(v)), "")
+        rec.issues.append(make_issue("note-row", file=rec.name, sheet=spec.name, row=int(frame["_row"].iat[i]),
+                                     value=text))
+    keep = has_content & ~note
+    return RawSheet(spec.kind, sheet_name, frame[keep].reset_index(drop=True))
+
+
+def _filled(frame: pd.DataFrame) -> pd.DataFrame:
+    """True where a cell holds something other than blanks."""
+    out = frame.notna()
+    for col in frame.columns:
+        s = frame[col]
+        is_str = s.map(type) == str
+        if is_str.any():
+            out.loc[is_str, col] = s[is_str].str.strip().ne("").to_numpy()
+    return out
+
+
+def _looks_like_note(values: pd.Series) -> pd.Series:
+    return values.map(lambda v: isinstance(v, str) and bool(_NOTE_PREFIX.match(unicodedata.normalize("NFKC", v).strip())))
+
+
+def _department(rec: FileRecord, config: Config) -> str | None:
+    stated = rec.info.get("部门")
+    known = "、".join(config.department_names)
+    if not is_blank(stated):
+        dept = config.resolve_department(stated)
+        if dept is None:
+            rec.issues.append(make_issue("department-unknown", file=rec.name, sheet=INFO_SHEET, column="部门",
+                                         value=clean_text(stated), known=known))
+        return dept
+    dept = config.department_in_text(Path(rec.name).stem)
+    if dept is None:
+        rec.issues.append(make_issue("department-missing", file=rec.name, known=known))
+    else:
+        rec.issues.append(make_issue("department-from-filename", file=rec.name, value=dept))
+    return dept

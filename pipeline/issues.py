@@ -1,0 +1,96 @@
+"""Findings as data: a frozen Issue with a stable code and a Chinese message from one table."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+ERROR, WARNING, INFO = "error", "warning", "info"
+LEVEL_ZH = {ERROR: "错误", WARNING: "提醒", INFO: "说明"}
+
+#: code -> (level, message template). Placeholders: {row} {column} {value} and per-code extras.
+MESSAGES: dict[str, tuple[str, str]] = {
+    # files
+    "file-ignored": (INFO, "不是 Excel 工作簿，已忽略；如需报送台账请使用 .xlsx 模板"),
+    "file-unreadable": (ERROR, "文件无法打开（{detail}），请用 Excel 或 WPS 打开后另存为 .xlsx 重新报送"),
+    "file-encrypted": (ERROR, "文件已加密，请取消密码后重新报送"),
+    "file-too-large": (ERROR, "文件过大（{detail}），超出上限，请只保留本部门本年度台账后重新报送"),
+    "file-duplicate": (WARNING, "与 {other} 内容完全相同，按同一份报送处理"),
+    "department-unknown": (ERROR, "“填报信息”中的部门“{value}”不在本单位部门名单中（{known}），请改为其中之一后重新报送；本文件数据未计入"),
+    "department-missing": (ERROR, "无法确定报送部门：“填报信息”未填写部门，文件名中也没有部门名称；请在“填报信息”的“部门”一栏填写（{known}）后重新报送；本文件数据未计入"),
+    "department-from-filename": (INFO, "“填报信息”未填写部门，按文件名认定为{value}"),
+    "superseded": (WARNING, "本部门有更新的报送（{winner}），此文件作废，其中数据不计入"),
+    "no-data": (ERROR, "文件中没有找到任何台账工作表（人员名单、活动记录、制度文件等），请使用标准模板填报"),
+    # sheets
+    "sheet-missing": (WARNING, "缺少“{sheet}”工作表；如本部门确无此类内容可不报，否则请使用标准模板填报"),
+    "sheet-duplicate": (WARNING, "有多个名称含“{sheet}”的工作表，只读取了“{value}”；请把数据合并到一个工作表"),
+    "header-not-found": (ERROR, "前10行中找不到表头（须有：{required}），请勿修改或删除模板的表头行"),
+    "year-mismatch": (WARNING, "“填报信息”中的年度“{value}”与本次自查年度{year}不一致，请核对"),
+    "template-version": (INFO, "模板版本“{value}”与当前版本“{expected}”不同；已按表头读取，下次请使用新模板"),
+    # rows
+    "missing-required": (ERROR, "第{row}行缺少{column}，请补填"),
+    "invalid-date": (ERROR, "第{row}行{column}“{value}”不是有效日期，请按 2026-03-05 或 2026年3月5日 填写"),
+    "date-out-of-year": (ERROR, "第{row}行{column}“{value}”不在{year}年度内，本年度自查不计入；请核对日期"),
+    "unknown-standard": (ERROR, "第{row}行{column}“{value}”不是有效的测评标准，请从下拉列表中选择（如 3.2.2）"),
+    "invalid-yesno": (WARNING, "第{row}行{column}“{value}”无法识别为是或否，已按未填处理；请填写“是”或“否”"),
+    "invalid-satisfaction": (WARNING, "第{row}行{column}“{value}”无法识别，已按未填处理；请填写满意、基本满意或不满意"),
+    "invalid-number": (WARNING, "第{row}行{column}“{value}”不是有效数字，已按未填处理；请只填数字，如 12"),
+    "invalid-optional-date": (WARNING, "第{row}行{column}“{value}”不是有效日期，已按未填处理；请按 2026-03-05 填写"),
+    "invalid-doctype": (WARNING, "第{row}行{column}“{value}”不在可选类型中，已按“其他”处理；请填写计划、方案、制度、总结、记录或其他"),
+    "invalid-optional-standard": (WARNING, "第{row}行{column}“{value}”不是有效的测评标准，已按未填处理"),
+    "duplicate-person": (WARNING, "第{row}行与 {other} 是同一人（{key}），只计一次"),
+    "note-row": (INFO, "第{row}行“{value}”不在表格栏目内，视为备注，未作为数据读取"),
+    "negative-exists": (WARNING, "第{row}行负面清单项目“{value}”填报为存在，将写入自查报告"),
+}
+
+
+@dataclass(frozen=True)
+class Issue:
+    level: str
+    code: str
+    file: str | None
+    sheet: str | None
+    row: int | None
+    column: str | None
+    value: Any
+    message: str
+    department: str | None = None
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["value"] = _jsonable(self.value)
+        return d
+
+    @property
+    def place(self) -> str:
+        """`工会-台账.xlsx / 人员名单 / 第5行 / 姓名`."""
+        parts = [self.file or "", self.sheet or "", f"第{self.row}行" if self.row else "", self.column or ""]
+        return " / ".join(p for p in parts if p)
+
+    def line(self) -> str:
+        return f"{self.place}：{self.message}" if self.place else self.message
+
+
+def make_issue(code: str, *, file: str | None = None, sheet: str | None = None, row: int | None = None,
+               column: str | None = None, value: Any = None, department: str | None = None,
+               level: str | None = None, **extra: Any) -> Issue:
+    """Build an Issue with its message from the table."""
+    default_level, template = MESSAGES[code]
+    shown = "" if value is None else _display(value)
+    message = template.format(row=row, column=column or "", value=shown, sheet=sheet or "", **extra)
+    return Issue(level or default_level, code, file, sheet, row, column, _jsonable(value), message, department)
+
+
+def _display(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if value == value and value not in (float("inf"), float("-inf")) else None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()[:10] if hasattr(value, "hour") and not (value.hour or value.minute) else value.isoformat()
+    return str(value)

@@ -1,0 +1,116 @@
+"""Resolve resubmissions, validate the winning workbooks, concatenate with pandas and dedupe people."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from pipeline.catalog import Config
+from pipeline.ingest import FileRecord
+from pipeline.issues import Issue, make_issue
+from pipeline.schema import DATA_SHEETS, INFO_SHEET
+from pipeline.validate import (DUPLICATE, REJECTED, SUPERSEDED, USED, empty_frame, superseded_frame,
+                               validate_sheet)
+from pipeline.values import clean_text, is_blank
+
+
+@dataclass
+class Merged:
+    """All rows of every sheet kind, each with its status, and what happened to each file."""
+
+    frames: dict[str, pd.DataFrame]
+    winners: dict[str, FileRecord]
+    superseded: dict[str, list[FileRecord]]
+    records: list[FileRecord]
+    issues: list[Issue] = field(default_factory=list)
+
+    def used(self, kind: str) -> pd.DataFrame:
+        f = self.frames[kind]
+        return f[f["status"] == USED]
+
+
+def _winner_key(rec: FileRecord) -> tuple:
+    return (rec.submitted_on or dt.date.min, rec.mtime, rec.name)
+
+
+def merge(records: list[FileRecord], config: Config, year: int) -> Merged:
+    order = {d: i for i, d in enumerate(config.department_names)}
+    records = sorted(records, key=lambda r: (order.get(r.department, len(order)), r.name))
+    issues: list[Issue] = []
+    winners: dict[str, FileRecord] = {}
+    superseded: dict[str, list[FileRecord]] = {}
+    for rec in records:
+        if rec.readable and rec.department:
+            best = winners.get(rec.department)
+            if best is None or _winner_key(rec) > _winner_key(best):
+                winners[rec.department] = rec
+    for rec in records:
+        if rec.readable and rec.department and winners[rec.department] is not rec:
+            superseded.setdefault(rec.department, []).append(rec)
+            rec.issues.append(make_issue("superseded", file=rec.name, winner=winners[rec.department].name))
+
+    parts: dict[str, list[pd.DataFrame]] = {s.kind: [] for s in DATA_SHEETS}
+    for rec in records:
+        rec.issues[:] = [dataclasses.replace(i, department=rec.department) for i in rec.issues]
+        issues.extend(rec.issues)
+        if not rec.readable:
+            continue
+        is_winner = rec.department is not None and winners.get(rec.department) is rec
+        if is_winner:
+            issues.extend(_info_checks(rec, config, year))
+        for kind, raw in rec.sheets.items():
+            if is_winner:
+                frame, found = validate_sheet(raw, rec, config, year)
+                issues.extend(found)
+            else:
+                frame = superseded_frame(raw, rec)
+                frame["status"] = SUPERSEDED if rec.department else REJECTED
+            parts[kind].append(frame)
+        if is_winner:
+            for spec in DATA_SHEETS[:3]:
+                if spec.kind not in rec.sheets and not any(i.code == "header-not-found" and i.sheet == spec.name
+                                                           for i in rec.issues):
+                    issues.append(make_issue("sheet-missing", file=rec.name, sheet=spec.name,
+                                             department=rec.department))
+
+    frames = {k: pd.concat(v, ignore_index=True) if v else empty_frame(k) for k, v in parts.items()}
+    issues.extend(_dedupe_people(frames["roster"]))
+    return Merged(frames, winners, superseded, records, issues)
+
+
+def _info_checks(rec: FileRecord, config: Config, year: int) -> list[Issue]:
+    found = []
+    stated = rec.info.get("年度")
+    if not is_blank(stated):
+        text = clean_text(stated).replace("年", "")
+        if text != str(year):
+            found.append(make_issue("year-mismatch", file=rec.name, sheet=INFO_SHEET, column="年度",
+                                    value=clean_text(stated), year=year, department=rec.department))
+    version = rec.info.get("模板版本")
+    if not is_blank(version) and clean_text(version) != config.template_version:
+        found.append(make_issue("template-version", file=rec.name, sheet=INFO_SHEET, column="模板版本",
+                                value=clean_text(version), expected=config.template_version,
+                                department=rec.department))
+    return found
+
+
+def _dedupe_people(roster: pd.DataFrame) -> list[Issue]:
+    """The same person twice (same 工号, or same 姓名+部门 without 工号) is counted once: the first stays used."""
+    used = roster["status"] == USED
+    dup = used & roster.loc[used, "person_key"].duplicated(keep="first").reindex(roster.index, fill_value=False)
+    if not dup.any():
+        return []
+    first = roster[used & ~dup].drop_duplicates("person_key").set_index("person_key")
+    issues = []
+    for i in np.flatnonzero(dup.to_numpy()):
+        row = roster.iloc[i]
+        src = first.loc[row["person_key"]]
+        issues.append(make_issue("duplicate-person", file=row["file"], sheet=row["sheet"], row=int(row["row"]),
+                                 column="姓名", value=row["name"], department=row["department"],
+                                 other=f"{src['file']} 第{int(src['row'])}行", key=row["person_key"]))
+    roster.loc[dup, "status"] = DUPLICATE
+    return issues

@@ -1,0 +1,139 @@
+"""The `report` run: ingest the inbox, merge, score, and write every output atomically."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from pipeline.catalog import Config
+from pipeline.errors import InboxError
+from pipeline.ingest import FileRecord, list_inbox, read_workbook
+from pipeline.issues import ERROR, WARNING, Issue
+from pipeline.merge import Merged, merge
+from pipeline.schema import DATA_SHEETS
+from pipeline.score import MetricResult, StandardResult, compute_metrics, metric_counts, score_standards
+from pipeline.validate import DUPLICATE, REJECTED, SUPERSEDED, USED
+
+ROW_KINDS = {s.kind: s.kind for s in DATA_SHEETS}
+
+
+@dataclass
+class Result:
+    """Everything the documents are written from."""
+
+    config: Config
+    year: int
+    merged: Merged
+    metrics: dict[str, MetricResult]
+    standards: list[StandardResult]
+    department_counts: dict[str, dict[str, tuple[int, int]]]
+    issues: list[Issue]
+    outputs: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def submitted(self) -> list[str]:
+        return [d for d in self.config.department_names if d in self.merged.winners]
+
+    @property
+    def missing(self) -> list[str]:
+        return [d for d in self.config.department_names if d not in self.merged.winners]
+
+    def row_counts(self) -> dict[str, dict[str, int]]:
+        out = {}
+        for kind, frame in self.merged.frames.items():
+            status = frame["status"].value_counts()
+            counts = {s: int(status.get(s, 0)) for s in (USED, REJECTED, DUPLICATE, SUPERSEDED)}
+            out[kind] = {"read": int(len(frame)), **counts}
+        return out
+
+    def department_issue_counts(self, dept: str) -> tuple[int, int]:
+        levels = [i.level for i in self.issues if i.department == dept]
+        return levels.count(ERROR), levels.count(WARNING)
+
+
+def sort_issues(issues: list[Issue], config: Config) -> list[Issue]:
+    order = {d: i for i, d in enumerate(config.department_names)}
+    return sorted(issues, key=lambda i: (order.get(i.department, len(order)), i.file or "", i.sheet or "",
+                                         i.row or 0, i.column or ""))
+
+
+def collect(inbox: str | Path, config: Config, year: int | None = None,
+            progress: Callable[[str], None] | None = None) -> Result:
+    """Read, validate, merge and score an inbox (no files written)."""
+    inbox = Path(inbox)
+    if not inbox.is_dir():
+        raise InboxError(f"收件箱文件夹不存在：{inbox}")
+    year = year or config.year
+    paths, issues = list_inbox(inbox)
+    records: list[FileRecord] = []
+    for path in paths:
+        if progress:
+            progress(path.relative_to(inbox).as_posix())
+        records.append(read_workbook(path, inbox, config))
+    merged = merge(records, config, year)
+    roster = merged.used("roster")
+    metrics = compute_metrics(config, roster)
+    standards = score_standards(config, metrics, merged.used("activities"), merged.used("documents"),
+                                set(merged.winners))
+    dept_counts = {d: metric_counts(roster[roster["department"] == d]) for d in merged.winners}
+    all_issues = sort_issues(issues + merged.issues, config)
+    return Result(config, year, merged, metrics, standards, dept_counts, all_issues)
+
+
+def scores_dict(result: Result) -> dict:
+    """scores.json as the contract (section 6) shows it."""
+    cfg = result.config
+    departments = []
+    for dept in cfg.department_names:
+        win = result.merged.winners.get(dept)
+        errors, warnings = result.department_issue_counts(dept)
+        counts = result.department_counts.get(dept, {})
+        departments.append({
+            "name": dept, "submitted": win is not None, "file": win.name if win else None,
+            "superseded": [r.name for r in result.merged.superseded.get(dept, [])],
+            "errors": errors, "warnings": warnings,
+            "metrics": {k: {"numerator": counts[k][0], "denominator": counts[k][1],
+                            "value": round(counts[k][0] / counts[k][1], 6) if counts[k][1] else None}
+                        for k in cfg.metrics if k in counts},
+        })
+    return {
+        "unit": cfg.unit, "year": result.year, "catalog": cfg.catalog_id,
+        "metrics": {k: m.as_dict() for k, m in result.metrics.items()},
+        "standards": [{"code": s.standard.code, "title": s.standard.title, "status": s.status,
+                       "activities": s.activities, "documents": s.documents,
+                       "responsible": list(s.standard.responsible), "metrics": list(s.standard.metrics)}
+                      for s in result.standards],
+        "departments": departments,
+        "rows": result.row_counts(),
+        "issues": [i.as_dict() for i in result.issues],
+    }
+
+
+def output_names(config: Config, year: int) -> dict[str, str]:
+    return {
+        "report": f"{year}年{config.unit}创建文明单位工作自查报告.docx",
+        "scores_xlsx": f"{year}年文明单位创建测评得分表.xlsx",
+        "ledger": f"{year}年文明单位创建任务分解一览台账.xlsx",
+        "validation": f"{year}年文明单位创建台账校验报告.xlsx",
+        "json": "scores.json",
+    }
+
+
+def write_outputs(result: Result, out_dir: str | Path) -> dict[str, Path]:
+    """Write every document; each is written to a temporary file and renamed into place."""
+    from pipeline.atomic import atomic_write_json
+    from pipeline.render_xlsx import write_ledger, write_scores_workbook, write_validation_report
+    from pipeline.render_docx import write_self_report
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    names = output_names(result.config, result.year)
+    paths = {k: out / v for k, v in names.items()}
+    write_validation_report(result, paths["validation"])
+    write_scores_workbook(result, paths["scores_xlsx"])
+    write_ledger(result, paths["ledger"])
+    write_self_report(result, paths["report"])
+    atomic_write_json(paths["json"], scores_dict(result))
+    result.outputs = paths
+    return paths

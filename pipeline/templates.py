@@ -1,0 +1,226 @@
+"""One Excel template per department, generated from the catalog (contract section 2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from pipeline.atomic import atomic_save_workbook
+from pipeline.catalog import Config
+from pipeline.schema import (ACTIVITIES, DATA_SHEETS, DOC_TYPES, INFO_FIELDS, INFO_SHEET, NEGATIVE, SATISFACTION,
+                             YES_NO, Column, SheetSpec)
+
+LIST_SHEET = "下拉列表"
+GUIDE_SHEET = "填表说明"
+INPUT_ROWS = 500           # rows prepared (validation, unlocked) under each header
+HEADER_ROW = 2             # row 1 is the sheet title
+
+_BOLD = Font(name="宋体", bold=True, size=11)
+_TITLE = Font(name="黑体", size=14)
+_BODY = Font(name="宋体", size=11)
+_HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
+_REQ_FILL = PatternFill("solid", fgColor="FCE4D6")
+_THIN = Side(style="thin", color="999999")
+_BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_WRAP = Alignment(wrap_text=True, vertical="top")
+_CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
+_UNLOCKED = Protection(locked=False)
+
+# defined names for the dropdown lists
+NAME_YESNO, NAME_SATISFACTION, NAME_DOCTYPE, NAME_STANDARDS = "是否", "满意度选项", "文件类型", "本部门测评标准"
+
+
+def template_filename(config: Config, department: str) -> str:
+    return f"{department}-{config.year}年文明单位创建台账.xlsx"
+
+
+def write_templates(config: Config, out_dir: str | Path) -> list[Path]:
+    """Write one workbook per department into out_dir; returns the paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for dept in config.department_names:
+        path = out / template_filename(config, dept)
+        atomic_save_workbook(build_template(config, dept), path)
+        paths.append(path)
+    return paths
+
+
+def build_template(config: Config, department: str) -> Workbook:
+    """The workbook for one department (not yet saved)."""
+    wb = Workbook()
+    guide = wb.active
+    guide.title = GUIDE_SHEET
+    standards = config.standards_for(department)
+    _write_lists(wb, standards)
+    _write_info(wb.create_sheet(INFO_SHEET), config, department)
+    with_negative = department == config.settings.get("negative_list_department", "办公室")
+    for spec in DATA_SHEETS:
+        if spec is NEGATIVE and not with_negative:
+            continue
+        ws = wb.create_sheet(spec.name)
+        _write_data_sheet(ws, spec, department)
+        if spec is NEGATIVE:
+            for i, item in enumerate(config.negative_items):
+                ws.cell(HEADER_ROW + 1 + i, 1, item)
+                ws.cell(HEADER_ROW + 1 + i, 1).protection = Protection(locked=True)
+    _write_guide(guide, config, department, standards, with_negative)
+    wb.move_sheet(LIST_SHEET, offset=len(wb.sheetnames))
+    wb.active = 1  # open on 填报信息
+    for ws in wb.worksheets:
+        ws.sheet_view.tabSelected = ws.title == INFO_SHEET
+    return wb
+
+
+def _write_lists(wb: Workbook, standards: list) -> None:
+    ws = wb.create_sheet(LIST_SHEET)
+    ws.sheet_state = "hidden"
+    columns = [(NAME_YESNO, YES_NO), (NAME_SATISFACTION, SATISFACTION), (NAME_DOCTYPE, DOC_TYPES),
+               (NAME_STANDARDS, [s.label for s in standards] or ["（无）"])]
+    for c, (name, values) in enumerate(columns, 1):
+        ws.cell(1, c, name).font = _BOLD
+        for r, v in enumerate(values, 2):
+            ws.cell(r, c, v)
+        letter = get_column_letter(c)
+        ref = f"{quote_sheetname(LIST_SHEET)}!${letter}$2:${letter}${len(values) + 1}"
+        wb.defined_names[name] = DefinedName(name, attr_text=ref)
+        ws.column_dimensions[letter].width = 40 if name == NAME_STANDARDS else 12
+    ws.protection.sheet = True
+
+
+def _write_info(ws, config: Config, department: str) -> None:
+    ws["A1"], ws["B1"] = "项目", "内容"
+    for cell in (ws["A1"], ws["B1"]):
+        cell.font, cell.fill, cell.border, cell.alignment = _BOLD, _HEAD_FILL, _BOX, _CENTER
+    prefilled = {"单位": config.unit, "部门": department, "年度": config.year, "模板版本": config.template_version}
+    hints = {"填报人": "请填写填报人姓名", "联系电话": "请填写联系电话", "填报日期": "每次报送（含修改后重报）请更新为当天日期"}
+    for r, key in enumerate(INFO_FIELDS, 2):
+        a, b = ws.cell(r, 1, key), ws.cell(r, 2, prefilled.get(key))
+        a.font, a.border, b.border, b.font = _BOLD if key == "部门" else _BODY, _BOX, _BOX, _BODY
+        if key not in prefilled:
+            b.protection = _UNLOCKED
+            b.fill = _REQ_FILL if key == "填报日期" else PatternFill()
+            ws.cell(r, 3, hints[key]).font = Font(name="宋体", size=10, color="808080")
+    date_row = 2 + INFO_FIELDS.index("填报日期")
+    ws.cell(date_row, 2).number_format = "yyyy-mm-dd"
+    dv = _date_validation()
+    dv.add(f"B{date_row}")
+    ws.add_data_validation(dv)
+    ws.column_dimensions["A"].width, ws.column_dimensions["B"].width, ws.column_dimensions["C"].width = 12, 30, 40
+    _protect(ws)
+
+
+def _write_data_sheet(ws, spec: SheetSpec, department: str) -> None:
+    ncol = len(spec.columns)
+    ws.cell(1, 1, f"{department}{spec.title}").font = _TITLE
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=max(ncol, 2))
+    ws.row_dimensions[1].height = 24
+    first, last = HEADER_ROW + 1, HEADER_ROW + INPUT_ROWS
+    for c, col in enumerate(spec.columns, 1):
+        cell = ws.cell(HEADER_ROW, c, col.name)
+        cell.font, cell.border, cell.alignment = _BOLD, _BOX, _CENTER
+        cell.fill = _REQ_FILL if col.required else _HEAD_FILL
+        letter = get_column_letter(c)
+        ws.column_dimensions[letter].width = col.width
+        for r in range(first, last + 1):
+            data = ws.cell(r, c)
+            data.protection = _UNLOCKED
+            if col.kind == "date":
+                data.number_format = "yyyy-mm-dd"
+        dv = _validation_for(col)
+        if dv is not None:
+            dv.add(f"{letter}{first}:{letter}{last}")
+            ws.add_data_validation(dv)
+    ws.freeze_panes = ws.cell(first, 1)
+    _protect(ws)
+
+
+def _validation_for(col: Column) -> DataValidation | None:
+    lists = {"yesno": NAME_YESNO, "inservice": NAME_YESNO, "satisfaction": NAME_SATISFACTION,
+             "doctype": NAME_DOCTYPE, "standard": NAME_STANDARDS}
+    if col.kind in lists:
+        # a typed value outside the list only warns: departments may tag another department's standard
+        style = "warning" if col.kind == "standard" else "stop"
+        dv = DataValidation(type="list", formula1=f"={lists[col.kind]}", allow_blank=True,
+                            showErrorMessage=True, errorStyle=style)
+        dv.errorTitle = "输入提示"
+        dv.error = "请从下拉列表中选择。" if style == "stop" else "不是本部门的测评标准，确认要填写吗？"
+        return dv
+    if col.kind == "date":
+        return _date_validation()
+    if col.kind == "number":
+        dv = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
+                            showErrorMessage=True, errorStyle="warning")
+        dv.errorTitle, dv.error = "输入提示", "请填写数字，如 12。"
+        return dv
+    return None
+
+
+def _date_validation() -> DataValidation:
+    dv = DataValidation(type="date", operator="between", formula1="DATE(2000,1,1)", formula2="DATE(2099,12,31)",
+                        allow_blank=True, showErrorMessage=True, errorStyle="warning")
+    dv.errorTitle, dv.error = "输入提示", "请填写日期，如 2026-03-05。"
+    return dv
+
+
+def _protect(ws) -> None:
+    """Lock headers only; departments may still insert and delete rows, sort, filter and resize."""
+    p = ws.protection
+    p.sheet = True
+    for attr in ("formatCells", "formatColumns", "formatRows", "insertRows", "deleteRows", "sort", "autoFilter"):
+        setattr(p, attr, False)
+
+
+def _write_guide(ws, config: Config, department: str, standards: list, with_negative: bool) -> None:
+    ws.column_dimensions["A"].width, ws.column_dimensions["B"].width = 16, 30
+    ws.column_dimensions["C"].width, ws.column_dimensions["D"].width, ws.column_dimensions["E"].width = 60, 40, 10
+    ws.cell(1, 1, f"{config.unit}{config.year}年文明单位创建台账（{department}）填表说明").font = _TITLE
+    ws.merge_cells("A1:E1")
+    steps = [
+        "1. 先填“填报信息”：填报人、联系电话、填报日期（每次修改后重报都请改为当天日期，以最新日期为准）。",
+        "2. 各工作表从表头下一行开始逐行填写，不要修改表头、不要合并单元格；可以插入或删除行。",
+        "3. 是/否栏填“是”或“否”（也认得 √、×、Y、N、有、无）；日期填 2026-03-05 或 2026年3月5日。",
+        f"4. 活动记录、制度文件只填{config.year}年度的；“测评标准”从下拉列表选择，编码在前即可（如 3.2.2）。",
+        "5. 人员名单填本部门全体人员，每人一行；兼职或借调人员只在一个部门填报，重复的只计一次。",
+        "6. 填好后保存为 .xlsx，文件名保留部门名称，用电子邮件发给牵头部门。",
+    ]
+    r = 3
+    for s in steps:
+        ws.cell(r, 1, s).alignment = Alignment(wrap_text=False)
+        r += 1
+    r += 1
+    ws.cell(r, 1, "本部门负责的测评标准").font = _BOLD
+    r += 1
+    for c, h in enumerate(("编码", "简称", "测评标准", "须报送的佐证", "最少条数"), 1):
+        cell = ws.cell(r, c, h)
+        cell.font, cell.fill, cell.border, cell.alignment = _BOLD, _HEAD_FILL, _BOX, _CENTER
+    for s in standards:
+        r += 1
+        for c, v in enumerate((s.code, s.short, s.title, s.evidence, s.min_evidence), 1):
+            cell = ws.cell(r, c, v)
+            cell.alignment, cell.border, cell.font = _WRAP, _BOX, _BODY
+    r += 2
+    ws.cell(r, 1, "各栏填写方法").font = _BOLD
+    r += 1
+    for c, h in enumerate(("工作表", "栏目", "填写方法", "示例", "必填"), 1):
+        cell = ws.cell(r, c, h)
+        cell.font, cell.fill, cell.border, cell.alignment = _BOLD, _HEAD_FILL, _BOX, _CENTER
+    for spec in DATA_SHEETS:
+        if spec is NEGATIVE and not with_negative:
+            continue
+        for col in spec.columns:
+            if col.kind == "seq":
+                continue
+            r += 1
+            example = col.example
+            if col is ACTIVITIES.columns[3] and standards:
+                example = standards[0].label
+            for c, v in enumerate((spec.name, col.name, col.help, example, "是" if col.required else ""), 1):
+                cell = ws.cell(r, c, v)
+                cell.alignment, cell.border, cell.font = _WRAP, _BOX, _BODY
+    _protect(ws)
