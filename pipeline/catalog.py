@@ -57,6 +57,7 @@ class Standard:
     min_evidence: int
     evidence: str
     improvement: str
+    responsible_text: str = ""  # as the catalog words it: 调宣部、各部门
 
     @property
     def label(self) -> str:
@@ -288,7 +289,8 @@ def load_config(config_dir: str | Path | None = None) -> Config:
                 stds.append(Standard(code, str(ind["name"]), str(it["name"]), title,
                                      str(s.get("short") or title[:14]).strip(), tuple(resp), tuple(mkeys), min_ev,
                                      str(s.get("evidence") or "相关活动记录或制度文件").strip(),
-                                     str(s.get("improvement") or "").strip()))
+                                     str(s.get("improvement") or "").strip(),
+                                     "、".join(str(r).strip() for r in _as_list(s.get("responsible")))))
             items.append(Item(f"{i}.{j}", str(it["name"]), tuple(stds)))
         indicators.append(Indicator(str(i), str(ind["name"]), tuple(items)))
 
