@@ -15,7 +15,7 @@ from docxtpl import DocxTemplate
 from pipeline.atomic import atomic_path
 from pipeline.catalog import DEFAULT_CONFIG_DIR, Config, format_percent
 from pipeline.errors import ConfigError
-from pipeline.score import MET, WEAK
+from pipeline.score import MET, WEAK, rows_where, tagged
 from pipeline.values import clean_text
 
 if TYPE_CHECKING:
@@ -84,11 +84,8 @@ def report_context(result: "Result") -> dict:
     acts, docs = merged.used("activities"), merged.used("documents")
     highlights, honours = merged.used("highlights"), merged.used("honours")
     roster = merged.used("roster")
-    staff = roster[roster["in_service"].map(lambda v: v is True)]
+    staff = rows_where(roster, "in_service", lambda v: v is True)
     by_code = {s.standard.code: s for s in result.standards}
-
-    def tagged(frame, codes):
-        return frame[frame["standard"].map(lambda tags: any(c in codes for c in (tags or ())))]
 
     indicators = []
     for ind in cfg.indicators:
@@ -111,7 +108,7 @@ def report_context(result: "Result") -> dict:
             })
         if items:
             indicators.append({"name": ind.name, "parts": items})
-    general = highlights[highlights["standard"].map(lambda tags: not tags)]
+    general = rows_where(highlights, "standard", lambda tags: not tags)
     if not general.empty:
         texts = [line for t in general["text"] for line in str(t).splitlines() if line.strip()]
         indicators.append({"name": "其他工作亮点", "parts": [{"name": "工作亮点", "activities": 0, "participants": 0,

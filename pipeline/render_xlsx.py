@@ -14,7 +14,7 @@ from openpyxl.utils import get_column_letter
 from pipeline.atomic import atomic_save_workbook
 from pipeline.catalog import format_percent
 from pipeline.issues import LEVEL_ZH
-from pipeline.score import FAILED, MET, MISSING, STATUSES, WEAK
+from pipeline.score import FAILED, MET, MISSING, STATUSES, WEAK, tagged
 from pipeline.values import clean_text
 
 if TYPE_CHECKING:
@@ -211,14 +211,11 @@ def write_ledger(result: "Result", path: Path) -> None:
     ws = wb.active
     ws.title = "任务分解"
 
-    def tagged(frame, code):
-        return frame[frame["standard"].map(lambda codes: code in (codes or ()))]
-
     rows = []
     for s in result.standards:
         std = s.standard
-        a = tagged(acts, std.code).sort_values(["date", "file", "row"])
-        d = tagged(docs, std.code).sort_values(["file", "row"])
+        a = tagged(acts, {std.code}).sort_values(["date", "file", "row"])
+        d = tagged(docs, {std.code}).sort_values(["file", "row"])
         alines = [f"{r['date']:%Y-%m-%d} {r['title']}（{_source(r)}）" for _, r in a.iterrows()]
         dlines = [f"{(r['date'].isoformat() + ' ') if r['date'] else ''}{r['title']}（{_source(r)}）"
                   for _, r in d.iterrows()]

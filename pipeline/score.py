@@ -47,9 +47,20 @@ class StandardResult:
         return self.activities + self.documents
 
 
+def rows_where(frame: pd.DataFrame, column: str, predicate) -> pd.DataFrame:
+    """The rows whose value in column satisfies predicate (safe on empty frames)."""
+    mask = np.fromiter((bool(predicate(v)) for v in frame[column]), dtype=bool, count=len(frame))
+    return frame.loc[mask]
+
+
+def tagged(frame: pd.DataFrame, codes) -> pd.DataFrame:
+    """Activities or documents tagged with any of the codes."""
+    return rows_where(frame, "standard", lambda tags: any(c in codes for c in (tags or ())))
+
+
 def metric_counts(roster: pd.DataFrame) -> dict[str, tuple[int, int]]:
     """(numerator, denominator) of each metric over used, deduped roster rows of in-service staff."""
-    r = roster[roster["in_service"].map(lambda v: v is True)] if len(roster) else roster
+    r = rows_where(roster, "in_service", lambda v: v is True)
 
     def yes(col: str) -> np.ndarray:
         return np.array([v is True for v in r[col]], dtype=bool) if len(r) else np.zeros(0, bool)
