@@ -14,7 +14,7 @@ from pipeline.score import STATUSES
 if TYPE_CHECKING:
     from pipeline.report import Result
 
-_console = Console(highlight=False)
+_console = Console(highlight=False, soft_wrap=True)
 
 
 @contextmanager
