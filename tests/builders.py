@@ -44,7 +44,9 @@ def sheet(ws, headers: Sequence[str], rows: Sequence[Sequence[Any]], title_rows:
     for r, values in enumerate(rows, h + 1):
         for c, v in enumerate(values, 1):
             if v is not None:
-                ws.cell(r, c, v)
+                cell = ws.cell(r, c, v)
+                if isinstance(v, str) and v.startswith("="):
+                    cell.data_type = "s"  # typed as text, as Excel keeps '=… entered with a leading quote
 
 
 def workbook(path: Path, dept: str | None = "调宣部", *, roster: Sequence[list] = (), activities: Sequence[list] = (),
