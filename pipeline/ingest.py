@@ -25,7 +25,7 @@ HEADER_SCAN_ROWS = 10
 
 # limits that stop bombs and runaway sheets before memory grows
 MAX_FILE_BYTES = 50 * 1024 * 1024
-MAX_UNCOMPRESSED_BYTES = 300 * 1024 * 1024
+MAX_UNCOMPRESSED_BYTES = 100 * 1024 * 1024
 MAX_ROWS = 100_000
 MAX_COLUMNS = 200
 
@@ -49,7 +49,7 @@ class FileRecord:
     sha256: str = ""
     readable: bool = False
     info: dict[str, Any] = field(default_factory=dict)
-    sheets: dict[str, RawSheet] = field(default_factory=dict)
+    sheets: dict[str, list[RawSheet]] = field(default_factory=dict)
     department: str | None = None
     issues: list[Issue] = field(default_factory=list)
 
@@ -93,9 +93,62 @@ def read_workbook(path: Path, inbox: Path, config: Config) -> FileRecord:
         rec.issues.append(make_issue("file-unreadable", file=rec.name, detail=_reason(exc)))
         return rec
     rec.readable = True
+    for code, sheet, cells in formula_problems(path):
+        shown = "、".join(cells[:10]) + ("等" if len(cells) > 10 else "")
+        rec.issues.append(make_issue(code, file=rec.name, sheet=sheet, value=shown))
     _extract(rec, sheets)
-    rec.department = _department(rec, config)
+    if not rec.sheets and not any(i.code == "header-not-found" for i in rec.issues):
+        rec.issues.append(make_issue("no-data", file=rec.name))
+    rec.department = _department(rec, config, quiet=not rec.sheets)
     return rec
+
+
+_CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
+_REF = re.compile(rb'\br="([A-Z]+\d+)"')
+_SHEET = re.compile(r'<sheet\b[^>]*?name="([^"]*)"[^>]*?r:id="([^"]*)"')
+_REL = re.compile(r'<Relationship\b[^>]*?Id="([^"]*)"[^>]*?Target="([^"]*)"|<Relationship\b[^>]*?Target="([^"]*)"[^>]*?Id="([^"]*)"')
+
+
+def formula_problems(path: Path) -> list[tuple[str, str, list[str]]]:
+    """Cells calamine reads as blank although they hold something: formulas without a cached value
+    (formula-uncached) and Excel error values such as #REF! (formula-error); as (code, sheet, cells)."""
+    if path.suffix.lower() == ".xls":
+        return []
+    found = []
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+            targets = {m[0] or m[3]: (m[1] or m[2]) for m in _REL.findall(rels)}
+            for sheet, rid in _SHEET.findall(zf.read("xl/workbook.xml").decode("utf-8", "replace")):
+                target = targets.get(rid, "").lstrip("/")
+                member = target if target.startswith("xl/") else f"xl/{target}"
+                if member not in names or _sheet_kind(sheet) is None:
+                    continue
+                data = zf.read(member)
+                if b"<f" not in data and b't="e"' not in data:
+                    continue
+                uncached, errors = [], []
+                for attrs, body in _CELL.findall(data):
+                    ref = _REF.search(attrs)
+                    if ref is None:
+                        continue
+                    if b't="e"' in attrs:
+                        errors.append(ref.group(1).decode())
+                    elif body and b"<f" in body and b"<v" not in body:
+                        uncached.append(ref.group(1).decode())
+                name = _unescape_xml(sheet)
+                if uncached:
+                    found.append(("formula-uncached", name, uncached))
+                if errors:
+                    found.append(("formula-error-cells", name, errors))
+    except (zipfile.BadZipFile, KeyError, OSError, RuntimeError):
+        return found
+    return found
+
+
+def _unescape_xml(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'").replace("&amp;", "&")
 
 
 class _TooLarge(Exception):
@@ -167,24 +220,23 @@ def _sheet_kind(sheet_name: str) -> str | None:
 
 
 def _extract(rec: FileRecord, sheets: dict[str, pd.DataFrame]) -> None:
-    seen: dict[str, str] = {}
+    """Every sheet named like a kind is read (two 人员名单 sheets are both read: nothing is lost)."""
+    names: dict[str, list[str]] = {}
     for name, grid in sheets.items():
         kind = _sheet_kind(name)
-        if kind in seen:
-            rec.issues.append(make_issue("sheet-duplicate", file=rec.name, sheet=_spec_name(kind), value=seen[kind]))
-            continue
-        seen[kind] = name
+        names.setdefault(kind, []).append(name)
         if kind == "info":
-            rec.info = _read_info(grid)
+            for key, value in _read_info(grid).items():
+                rec.info.setdefault(key, value)
             continue
         spec = next(s for s in DATA_SHEETS if s.kind == kind)
         raw = _read_table(grid, spec, rec, name)
         if raw is not None:
-            rec.sheets[kind] = raw
-
-
-def _spec_name(kind: str) -> str:
-    return INFO_SHEET if kind == "info" else next(s.name for s in DATA_SHEETS if s.kind == kind)
+            rec.sheets.setdefault(kind, []).append(raw)
+    for kind, found in names.items():
+        if len(found) > 1:
+            label = INFO_SHEET if kind == "info" else next(s.name for s in DATA_SHEETS if s.kind == kind)
+            rec.issues.append(make_issue("sheet-duplicate", file=rec.name, value="、".join(found), kind=label))
 
 
 def _read_info(grid: pd.DataFrame) -> dict[str, Any]:
@@ -229,7 +281,7 @@ def _read_table(grid: pd.DataFrame, spec: SheetSpec, rec: FileRecord, sheet_name
         if grid.dropna(how="all").empty:
             return None  # an empty sheet: nothing to read, nothing lost
         required = "、".join(c.name for c in spec.columns if c.key in needed)
-        rec.issues.append(make_issue("header-not-found", file=rec.name, sheet=spec.name, required=required))
+        rec.issues.append(make_issue("header-not-found", file=rec.name, sheet=sheet_name, required=required))
         return None
     body = grid.iloc[header_at + 1:]
     frame = pd.DataFrame({key: body.iloc[:, c].to_numpy() for key, c in mapping.items()})
@@ -256,7 +308,7 @@ def _read_table(grid: pd.DataFrame, spec: SheetSpec, rec: FileRecord, sheet_name
     note |= repeated
     for i in np.flatnonzero(note.to_numpy()):
         text = next((clean_text(v) for v in body.iloc[i] if not is_blank(v)), "")
-        rec.issues.append(make_issue("note-row", file=rec.name, sheet=spec.name, row=int(frame["_row"].iat[i]),
+        rec.issues.append(make_issue("note-row", file=rec.name, sheet=sheet_name, row=int(frame["_row"].iat[i]),
                                      value=text))
     keep = has_content & ~note
     return RawSheet(spec.kind, sheet_name, frame[keep].reset_index(drop=True))
@@ -277,16 +329,19 @@ def _looks_like_note(values: pd.Series) -> pd.Series:
     return values.map(lambda v: isinstance(v, str) and bool(_NOTE_PREFIX.match(unicodedata.normalize("NFKC", v).strip())))
 
 
-def _department(rec: FileRecord, config: Config) -> str | None:
+def _department(rec: FileRecord, config: Config, quiet: bool = False) -> str | None:
+    """From 填报信息/部门 (through aliases), else the file name; quiet for files with no data to attribute."""
     stated = rec.info.get("部门")
     known = "、".join(config.department_names)
     if not is_blank(stated):
         dept = config.resolve_department(stated)
-        if dept is None:
+        if dept is None and not quiet:
             rec.issues.append(make_issue("department-unknown", file=rec.name, sheet=INFO_SHEET, column="部门",
                                          value=clean_text(stated), known=known))
         return dept
     dept = config.department_in_text(Path(rec.name).stem)
+    if quiet:
+        return dept
     if dept is None:
         rec.issues.append(make_issue("department-missing", file=rec.name, known=known))
     else:

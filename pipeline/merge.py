@@ -43,15 +43,19 @@ def merge(records: list[FileRecord], config: Config, year: int) -> Merged:
     issues: list[Issue] = []
     winners: dict[str, FileRecord] = {}
     superseded: dict[str, list[FileRecord]] = {}
-    for rec in records:
-        if rec.readable and rec.department:
-            best = winners.get(rec.department)
-            if best is None or _winner_key(rec) > _winner_key(best):
-                winners[rec.department] = rec
-    for rec in records:
-        if rec.readable and rec.department and winners[rec.department] is not rec:
+    usable = [r for r in records if r.readable and r.department and r.sheets]
+    for rec in usable:
+        best = winners.get(rec.department)
+        if best is None or _winner_key(rec) > _winner_key(best):
+            winners[rec.department] = rec
+    for rec in usable:
+        win = winners[rec.department]
+        if win is not rec:
             superseded.setdefault(rec.department, []).append(rec)
-            rec.issues.append(make_issue("superseded", file=rec.name, winner=winners[rec.department].name))
+            if rec.sha256 == win.sha256:
+                rec.issues.append(make_issue("file-duplicate", file=rec.name, other=win.name))
+            else:
+                rec.issues.append(make_issue("superseded", file=rec.name, winner=win.name))
 
     parts: dict[str, list[pd.DataFrame]] = {s.kind: [] for s in DATA_SHEETS}
     for rec in records:
@@ -62,17 +66,18 @@ def merge(records: list[FileRecord], config: Config, year: int) -> Merged:
         is_winner = rec.department is not None and winners.get(rec.department) is rec
         if is_winner:
             issues.extend(_info_checks(rec, config, year))
-        for kind, raw in rec.sheets.items():
-            if is_winner:
-                frame, found = validate_sheet(raw, rec, config, year)
-                issues.extend(found)
-            else:
-                frame = superseded_frame(raw, rec)
-                frame["status"] = SUPERSEDED if rec.department else REJECTED
-            parts[kind].append(frame)
+        for kind, raws in rec.sheets.items():
+            for raw in raws:
+                if is_winner:
+                    frame, found = validate_sheet(raw, rec, config, year)
+                    issues.extend(found)
+                else:
+                    frame = superseded_frame(raw, rec)
+                    frame["status"] = SUPERSEDED if rec.department else REJECTED
+                parts[kind].append(frame)
         if is_winner:
             for spec in DATA_SHEETS[:3]:
-                if spec.kind not in rec.sheets and not any(i.code == "header-not-found" and i.sheet == spec.name
+                if spec.kind not in rec.sheets and not any(i.code == "header-not-found" and spec.name in (i.sheet or "")
                                                            for i in rec.issues):
                     issues.append(make_issue("sheet-missing", file=rec.name, sheet=spec.name,
                                              department=rec.department))

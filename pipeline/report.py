@@ -128,6 +128,8 @@ def write_outputs(result: Result, out_dir: str | Path) -> dict[str, Path]:
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob(".tmp-*"):  # left by a run that was killed half-way
+        stale.unlink(missing_ok=True)
     names = output_names(result.config, result.year)
     paths = {k: out / v for k, v in names.items()}
     write_validation_report(result, paths["validation"])

@@ -32,12 +32,25 @@ def columns_for(kind: str) -> list[str]:
     return META + [c.key for c in SHEET_BY_KIND[kind].columns if c.kind != "seq"] + extra
 
 
+_EXCEL_ERRORS = {"#DIV/0!", "#REF!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#VALUE!", "#SPILL!", "#CALC!",
+                 "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!"}
+FORMULA_ERROR = object()  # a cell holding an Excel error value (#REF! …)
+
+
+def _parse_cell(func: Callable[[Any], Any], value: Any) -> Any:
+    if isinstance(value, str):
+        if value.strip().upper() in _EXCEL_ERRORS:
+            return FORMULA_ERROR
+        value = clean_text(value)  # control characters and _x000B_ escapes never reach a parser
+    return func(value)
+
+
 def map_values(series: pd.Series, func: Callable[[Any], Any]) -> np.ndarray:
     """Apply func once per distinct value (cells repeat a lot: 是, 否, dates)."""
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     results = np.empty(len(uniques) + 1, dtype=object)
     for i, u in enumerate(uniques):
-        results[i] = func(u)
+        results[i] = _parse_cell(func, u)
     results[-1] = func(None)
     return results[codes]
 
@@ -47,12 +60,12 @@ def validate_sheet(raw: RawSheet, rec: FileRecord, config: Config, year: int) ->
     spec = SHEET_BY_KIND[raw.kind]
     frame = raw.frame
     n = len(frame)
-    out = pd.DataFrame({"file": [rec.name] * n, "department": [rec.department] * n, "sheet": [spec.name] * n,
+    out = pd.DataFrame({"file": [rec.name] * n, "department": [rec.department] * n, "sheet": [raw.name] * n,
                         "row": frame["_row"].to_numpy(dtype=int)})
     issues: list[Issue] = []
     errors = np.zeros(n, dtype=bool)
     rows = out["row"].to_numpy()
-    place = dict(file=rec.name, sheet=spec.name, department=rec.department)
+    place = dict(file=rec.name, sheet=raw.name, department=rec.department)
     content_keys = CONTENT_KEYS.get(raw.kind, ())
     known = config.standards
 
@@ -66,6 +79,11 @@ def validate_sheet(raw: RawSheet, rec: FileRecord, config: Config, year: int) ->
             np.array([v is None for v in parsed], dtype=bool)
         if col.kind == "inservice":
             blank[:] = False
+        for i in np.flatnonzero(np.array([v is FORMULA_ERROR for v in parsed], dtype=bool)):
+            issue = make_issue("formula-error", row=int(rows[i]), column=col.name, value=clean_text(raw_values.iat[i]),
+                               **place)
+            issues.append(issue)
+            parsed[i] = "" if col.kind == "text" else (True if col.kind == "inservice" else None)
         invalid = np.array([v is INVALID for v in parsed], dtype=bool)
 
         if col.kind == "standard":
@@ -128,7 +146,7 @@ def superseded_frame(raw: RawSheet, rec: FileRecord) -> pd.DataFrame:
     kind_cols = columns_for(raw.kind)
     out = empty_frame(raw.kind).reindex(range(len(raw.frame)))
     out["file"], out["department"] = rec.name, rec.department
-    out["sheet"], out["row"] = SHEET_BY_KIND[raw.kind].name, raw.frame["_row"].to_numpy(dtype=int)
+    out["sheet"], out["row"] = raw.name, raw.frame["_row"].to_numpy(dtype=int)
     return out[kind_cols]
 
 
