@@ -8,11 +8,12 @@ import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
+from python_calamine import CalamineWorkbook
 
 from pipeline.catalog import Config, normalize_name
 from pipeline.issues import Issue, make_issue
@@ -29,6 +30,7 @@ MAX_UNCOMPRESSED_BYTES = 100 * 1024 * 1024
 MAX_ROWS = 100_000
 MAX_COLUMNS = 200
 
+_FORMULA_CELL = re.compile(rb"<f[ >/]")
 _NOTE_PREFIX = re.compile(r"^(注|备注|说明|填表人|填报人|审核|制表|负责人|联系人|合计|总计|小计|签字|盖章)")
 
 
@@ -126,7 +128,7 @@ def formula_problems(path: Path) -> list[tuple[str, str, list[str]]]:
                 if member not in names or _sheet_kind(sheet) is None:
                     continue
                 data = zf.read(member)
-                if b"<f" not in data and b't="e"' not in data:
+                if not _FORMULA_CELL.search(data) and b't="e"' not in data:
                     continue
                 uncached, errors = [], []
                 for attrs, body in _CELL.findall(data):
@@ -135,7 +137,7 @@ def formula_problems(path: Path) -> list[tuple[str, str, list[str]]]:
                         continue
                     if b't="e"' in attrs:
                         errors.append(ref.group(1).decode())
-                    elif body and b"<f" in body and b"<v" not in body:
+                    elif body and _FORMULA_CELL.search(body) and b"<v" not in body:
                         uncached.append(ref.group(1).decode())
                 name = _unescape_xml(sheet)
                 if uncached:
@@ -184,29 +186,45 @@ def _reason(exc: Exception) -> str:
     return "文件格式无法识别"
 
 
-def _read_sheets(path: Path) -> dict[str, pd.DataFrame]:
-    """Raw grids of the sheets we care about, read with calamine (xlrd as a fallback for .xls)."""
-    engines = ["calamine", "xlrd"] if path.suffix.lower() == ".xls" else ["calamine"]
-    last: Exception | None = None
-    for engine in engines:
-        try:
-            with pd.ExcelFile(path, engine=engine) as xl:
-                wanted = [n for n in xl.sheet_names if _sheet_kind(n) is not None]
-                out = {}
-                for name in wanted:
-                    frame = xl.parse(name, header=None, dtype=object, nrows=MAX_ROWS + 1)
-                    if len(frame) > MAX_ROWS:
-                        raise _TooLarge(f"工作表“{name}”超过 {MAX_ROWS} 行")
-                    if frame.shape[1] > MAX_COLUMNS:
-                        frame = frame.iloc[:, :MAX_COLUMNS]
-                    out[name] = frame
-                return out
-        except _TooLarge:
+def _read_sheets(path: Path) -> dict[str, list[list]]:
+    """Raw grids (lists of rows, row 1 first) of the sheets we care about."""
+    try:
+        return _read_calamine(path)
+    except _TooLarge:
+        raise
+    except Exception:  # noqa: BLE001 - old .xls that calamine cannot read: try xlrd
+        if path.suffix.lower() != ".xls":
             raise
-        except Exception as exc:  # noqa: BLE001 - try the next engine
-            last = exc
-    assert last is not None
-    raise last
+    with pd.ExcelFile(path, engine="xlrd") as xl:
+        out = {}
+        for name in xl.sheet_names:
+            if _sheet_kind(name) is not None:
+                frame = xl.parse(name, header=None, dtype=object, keep_default_na=False, na_values=[""])
+                _check_size(name, len(frame))
+                out[name] = frame.astype(object).where(frame.notna(), "").to_numpy().tolist()
+        return out
+
+
+def _read_calamine(path: Path) -> dict[str, list[list]]:
+    wb = CalamineWorkbook.from_path(str(path))
+    try:
+        out = {}
+        for name in wb.sheet_names:
+            if _sheet_kind(name) is None:
+                continue
+            sheet = wb.get_sheet_by_name(name)
+            _check_size(name, sheet.total_height)  # from the sheet's dimension, before converting
+            rows = sheet.to_python(skip_empty_area=False)
+            _check_size(name, len(rows))            # files without a dimension record
+            out[name] = [row[:MAX_COLUMNS] for row in rows]
+        return out
+    finally:
+        wb.close()
+
+
+def _check_size(name: str, rows: int) -> None:
+    if rows > MAX_ROWS:
+        raise _TooLarge(f"工作表“{name}”超过 {MAX_ROWS} 行")
 
 
 def _sheet_kind(sheet_name: str) -> str | None:
@@ -219,7 +237,7 @@ def _sheet_kind(sheet_name: str) -> str | None:
     return None
 
 
-def _extract(rec: FileRecord, sheets: dict[str, pd.DataFrame]) -> None:
+def _extract(rec: FileRecord, sheets: dict[str, list[list]]) -> None:
     """Every sheet named like a kind is read (two 人员名单 sheets are both read: nothing is lost)."""
     names: dict[str, list[str]] = {}
     for name, grid in sheets.items():
@@ -239,23 +257,24 @@ def _extract(rec: FileRecord, sheets: dict[str, pd.DataFrame]) -> None:
             rec.issues.append(make_issue("sheet-duplicate", file=rec.name, value="、".join(found), kind=label))
 
 
-def _read_info(grid: pd.DataFrame) -> dict[str, Any]:
+def _read_info(grid: list[list]) -> dict[str, Any]:
     info: dict[str, Any] = {}
-    if grid.shape[1] < 2:
-        return info
-    for key, value in zip(grid.iloc[:, 0], grid.iloc[:, 1]):
-        k = normalize_name(key)
-        if k in INFO_FIELDS and not is_blank(value) and k not in info:
-            info[k] = value
+    for row in grid:
+        if len(row) >= 2:
+            key = normalize_name(row[0])
+            if key in INFO_FIELDS and not is_blank(row[1]) and key not in info:
+                info[key] = row[1]
     return info
 
 
+@lru_cache(maxsize=4096)
 def header_key(value: Any) -> str:
     """How a header cell is compared: no whitespace, NFKC (full-width brackets), no * or (必填)."""
     text = normalize_name(value)
     return re.sub(r"\*|\(必填\)|\(选填\)", "", text)
 
 
+@lru_cache(maxsize=None)
 def _header_lookup(spec: SheetSpec) -> dict[str, str]:
     lookup = {}
     for col in spec.columns:
@@ -264,13 +283,25 @@ def _header_lookup(spec: SheetSpec) -> dict[str, str]:
     return lookup
 
 
-def _read_table(grid: pd.DataFrame, spec: SheetSpec, rec: FileRecord, sheet_name: str) -> RawSheet | None:
+def _filled(value: Any) -> bool:
+    if value is None or value == "":
+        return False
+    if isinstance(value, str):
+        return not value.isspace()
+    return not (isinstance(value, float) and value != value)
+
+
+def _read_table(grid: list[list], spec: SheetSpec, rec: FileRecord, sheet_name: str) -> RawSheet | None:
+    """Find the header row in the first rows, then keep every data row with its Excel row number.
+
+    Blank rows are skipped; a row with text only outside the recognised columns, a lone note-like cell
+    (注：…, 填表人：…) or the header repeated mid-table is reported as a note and not read as data."""
     lookup = _header_lookup(spec)
     needed = set(spec.header_keys)
     header_at, mapping = None, {}
-    for r in range(min(HEADER_SCAN_ROWS, len(grid))):
+    for r, row in enumerate(grid[:HEADER_SCAN_ROWS]):
         found: dict[str, int] = {}
-        for c, value in enumerate(grid.iloc[r]):
+        for c, value in enumerate(row):
             key = lookup.get(header_key(value)) if isinstance(value, str) else None
             if key and key not in found:
                 found[key] = c
@@ -278,55 +309,46 @@ def _read_table(grid: pd.DataFrame, spec: SheetSpec, rec: FileRecord, sheet_name
             header_at, mapping = r, found
             break
     if header_at is None:
-        if grid.dropna(how="all").empty:
-            return None  # an empty sheet: nothing to read, nothing lost
-        required = "、".join(c.name for c in spec.columns if c.key in needed)
-        rec.issues.append(make_issue("header-not-found", file=rec.name, sheet=sheet_name, required=required))
+        if any(_filled(v) for row in grid for v in row):
+            required = "、".join(c.name for c in spec.columns if c.key in needed)
+            rec.issues.append(make_issue("header-not-found", file=rec.name, sheet=sheet_name, required=required))
         return None
-    body = grid.iloc[header_at + 1:]
-    frame = pd.DataFrame({key: body.iloc[:, c].to_numpy() for key, c in mapping.items()})
-    frame["_row"] = range(header_at + 2, header_at + 2 + len(frame))
-    content = [k for k in mapping if k != "seq"]
-    filled = _filled(frame[content])
-    has_content = filled.any(axis=1)
-    # Text outside the recognised columns (or a non-number in 序号) on a row with no content is a note.
-    others = [c for c in range(grid.shape[1]) if c not in mapping.values()]
-    stray = _filled(body.iloc[:, others]).any(axis=1).to_numpy() if others else np.zeros(len(frame), bool)
-    if "seq" in frame:
-        stray = stray | frame["seq"].map(lambda v: isinstance(v, str) and bool(v.strip())
-                                         and not v.strip().isdigit()).to_numpy()
-    note = ~has_content & stray
-    # A lone note-like cell (注：…, 填表人：…) or the header row repeated mid-table is a note too.
-    lone = has_content & (filled.sum(axis=1) == 1)
-    if lone.any():
-        first = frame.loc[lone, content].apply(lambda r: next((v for v in r if not is_blank(v)), None), axis=1)
-        note.loc[first.index] |= _looks_like_note(first)
-    repeated = has_content.copy()
-    for key in content:
-        names = {header_key(c.name) for c in spec.columns if c.key == key}
-        repeated &= frame[key].map(lambda v, n=names: is_blank(v) or (isinstance(v, str) and header_key(v) in n))
-    note |= repeated
-    for i in np.flatnonzero(note.to_numpy()):
-        text = next((clean_text(v) for v in body.iloc[i] if not is_blank(v)), "")
-        rec.issues.append(make_issue("note-row", file=rec.name, sheet=sheet_name, row=int(frame["_row"].iat[i]),
-                                     value=text))
-    keep = has_content & ~note
-    return RawSheet(spec.kind, sheet_name, frame[keep].reset_index(drop=True))
+    header = grid[header_at]
+    content = [(k, c) for k, c in mapping.items() if k != "seq"]
+    seq_col = mapping.get("seq")
+    used_cols = set(mapping.values())
+    keep_rows, keep_numbers = [], []
+    for r in range(header_at + 1, len(grid)):
+        row = grid[r]
+        width = len(row)
+        cells = [row[c] if c < width else None for _, c in content]
+        filled = [_filled(v) for v in cells]
+        count = sum(filled)
+        if count == 0:
+            stray = [v for c, v in enumerate(row) if c not in used_cols and _filled(v)]
+            seq = row[seq_col] if seq_col is not None and seq_col < width else None
+            if isinstance(seq, str) and seq.strip() and not seq.strip().isdigit():
+                stray.insert(0, seq)
+            if stray:
+                _note(rec, sheet_name, r + 1, stray[0])
+            continue
+        if count == 1:
+            lone = next(v for v, f in zip(cells, filled) if f)
+            if isinstance(lone, str) and _NOTE_PREFIX.match(unicodedata.normalize("NFKC", lone).strip()):
+                _note(rec, sheet_name, r + 1, lone)
+                continue
+        if all(not f or (isinstance(v, str) and v == header[c]) for v, f, (_, c) in zip(cells, filled, content)):
+            _note(rec, sheet_name, r + 1, next(v for v, f in zip(cells, filled) if f))
+            continue
+        keep_rows.append([row[c] if c < width else None for c in mapping.values()])
+        keep_numbers.append(r + 1)
+    frame = pd.DataFrame(keep_rows, columns=list(mapping), dtype=object)
+    frame["_row"] = keep_numbers
+    return RawSheet(spec.kind, sheet_name, frame)
 
 
-def _filled(frame: pd.DataFrame) -> pd.DataFrame:
-    """True where a cell holds something other than blanks."""
-    out = frame.notna()
-    for col in frame.columns:
-        s = frame[col]
-        is_str = s.map(type) == str
-        if is_str.any():
-            out.loc[is_str, col] = s[is_str].str.strip().ne("").to_numpy()
-    return out
-
-
-def _looks_like_note(values: pd.Series) -> pd.Series:
-    return values.map(lambda v: isinstance(v, str) and bool(_NOTE_PREFIX.match(unicodedata.normalize("NFKC", v).strip())))
+def _note(rec: FileRecord, sheet: str, row: int, value: Any) -> None:
+    rec.issues.append(make_issue("note-row", file=rec.name, sheet=sheet, row=row, value=clean_text(value)))
 
 
 def _department(rec: FileRecord, config: Config, quiet: bool = False) -> str | None:
