@@ -13,8 +13,7 @@ from pipeline.catalog import Config
 from pipeline.ingest import FileRecord
 from pipeline.issues import Issue, make_issue
 from pipeline.schema import DATA_SHEETS, INFO_SHEET
-from pipeline.validate import (DUPLICATE, REJECTED, SUPERSEDED, USED, empty_frame, superseded_frame,
-                               validate_sheet)
+from pipeline.validate import DUPLICATE, REJECTED, SUPERSEDED, USED, empty_frame, unparsed_frame, validate_kind
 from pipeline.values import clean_text, is_blank
 
 
@@ -57,6 +56,7 @@ def merge(records: list[FileRecord], config: Config, year: int) -> Merged:
             else:
                 rec.issues.append(make_issue("superseded", file=rec.name, winner=win.name))
 
+    raw_parts: dict[str, list[pd.DataFrame]] = {s.kind: [] for s in DATA_SHEETS}
     parts: dict[str, list[pd.DataFrame]] = {s.kind: [] for s in DATA_SHEETS}
     for rec in records:
         rec.issues[:] = [dataclasses.replace(i, department=rec.department) for i in rec.issues]
@@ -64,23 +64,24 @@ def merge(records: list[FileRecord], config: Config, year: int) -> Merged:
         if not rec.readable:
             continue
         is_winner = rec.department is not None and winners.get(rec.department) is rec
-        if is_winner:
-            issues.extend(_info_checks(rec, config, year))
         for kind, raws in rec.sheets.items():
             for raw in raws:
                 if is_winner:
-                    frame, found = validate_sheet(raw, rec, config, year)
-                    issues.extend(found)
+                    raw_parts[kind].append(raw.frame.assign(file=rec.name, department=rec.department, sheet=raw.name))
                 else:
-                    frame = superseded_frame(raw, rec)
-                    frame["status"] = SUPERSEDED if rec.department else REJECTED
-                parts[kind].append(frame)
+                    parts[kind].append(unparsed_frame(raw, rec, SUPERSEDED if rec.department else REJECTED))
         if is_winner:
+            issues.extend(_info_checks(rec, config, year))
             for spec in DATA_SHEETS[:3]:
                 if spec.kind not in rec.sheets and not any(i.code == "header-not-found" and spec.name in (i.sheet or "")
                                                            for i in rec.issues):
                     issues.append(make_issue("sheet-missing", file=rec.name, sheet=spec.name,
                                              department=rec.department))
+    for kind, raws in raw_parts.items():
+        if raws:
+            frame, found = validate_kind(kind, pd.concat(raws, ignore_index=True), config, year)
+            parts[kind].insert(0, frame)
+            issues.extend(found)
 
     frames = {k: pd.concat(v, ignore_index=True) if v else empty_frame(k) for k, v in parts.items()}
     issues.extend(_dedupe_people(frames["roster"]))

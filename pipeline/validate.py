@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Callable
 
 import numpy as np
@@ -55,84 +56,80 @@ def map_values(series: pd.Series, func: Callable[[Any], Any]) -> np.ndarray:
     return results[codes]
 
 
-def validate_sheet(raw: RawSheet, rec: FileRecord, config: Config, year: int) -> tuple[pd.DataFrame, list[Issue]]:
-    """Parse every column of one sheet; returns the validated frame (status used/rejected) and the issues."""
-    spec = SHEET_BY_KIND[raw.kind]
-    frame = raw.frame
+def validate_kind(kind: str, frame: pd.DataFrame, config: Config, year: int) -> tuple[pd.DataFrame, list[Issue]]:
+    """Parse every column of one sheet kind over all winning workbooks at once.
+
+    `frame` holds the raw cells (one column per recognised field) plus file, department, sheet and _row;
+    returns the validated frame (status used/rejected) and the issues, each with its place."""
+    spec = SHEET_BY_KIND[kind]
     n = len(frame)
-    out = pd.DataFrame({"file": [rec.name] * n, "department": [rec.department] * n, "sheet": [raw.name] * n,
-                        "row": frame["_row"].to_numpy(dtype=int)})
+    out = pd.DataFrame({"file": frame["file"].to_numpy(), "department": frame["department"].to_numpy(),
+                        "sheet": frame["sheet"].to_numpy(), "row": frame["_row"].to_numpy(dtype=int)})
     issues: list[Issue] = []
     errors = np.zeros(n, dtype=bool)
-    rows = out["row"].to_numpy()
-    place = dict(file=rec.name, sheet=raw.name, department=rec.department)
-    content_keys = CONTENT_KEYS.get(raw.kind, ())
-    known = config.standards
+    files, depts, sheets, rows = (out[c].to_numpy() for c in ("file", "department", "sheet", "row"))
 
+    def issue(code: str, i: int, column: str, value: Any = None, **extra: Any) -> Issue:
+        found = make_issue(code, file=files[i], sheet=sheets[i], row=int(rows[i]), column=column, value=value,
+                           department=depts[i], **extra)
+        issues.append(found)
+        return found
+
+    content_keys = CONTENT_KEYS.get(kind, ())
+    known = config.standards
     for col in spec.columns:
         if col.kind == "seq":
             continue
         raw_values = frame[col.key] if col.key in frame else pd.Series([None] * n, dtype=object)
         parsed = map_values(raw_values, _PARSERS[col.kind])
         required = col.required or col.key in content_keys
-        blank = np.array([v is None or v == "" for v in parsed], dtype=bool) if col.kind == "text" else \
-            np.array([v is None for v in parsed], dtype=bool)
-        if col.kind == "inservice":
-            blank[:] = False
-        for i in np.flatnonzero(np.array([v is FORMULA_ERROR for v in parsed], dtype=bool)):
-            issue = make_issue("formula-error", row=int(rows[i]), column=col.name, value=clean_text(raw_values.iat[i]),
-                               **place)
-            issues.append(issue)
+        for i in np.flatnonzero(np.fromiter((v is FORMULA_ERROR for v in parsed), bool, n)):
+            issue("formula-error", i, col.name, clean_text(raw_values.iat[i]))
             parsed[i] = "" if col.kind == "text" else (True if col.kind == "inservice" else None)
-        invalid = np.array([v is INVALID for v in parsed], dtype=bool)
-
+        invalid = np.fromiter((v is INVALID for v in parsed), bool, n)
         if col.kind == "standard":
-            bad_code = np.array([isinstance(v, tuple) and any(c not in known for c in v) for v in parsed], dtype=bool)
-            invalid |= bad_code
+            invalid |= np.fromiter((isinstance(v, tuple) and any(c not in known for c in v) for v in parsed), bool, n)
         for i in np.flatnonzero(invalid):
-            value = clean_text(raw_values.iat[i])
             if col.kind == "standard":
                 code = "unknown-standard" if required else "invalid-optional-standard"
             elif col.kind == "date":
                 code = "invalid-date" if required else "invalid-optional-date"
             else:
                 code = _INVALID_CODE[col.kind]
-            issue = make_issue(code, row=int(rows[i]), column=col.name, value=value, **place)
-            issues.append(issue)
-            if issue.level == ERROR:
+            if issue(code, i, col.name, clean_text(raw_values.iat[i])).level == ERROR:
                 errors[i] = True
             parsed[i] = "其他" if col.kind == "doctype" else None
         if required:
+            blank = np.fromiter((v is None or v == "" for v in parsed), bool, n)
             for i in np.flatnonzero(blank & ~invalid):
-                issues.append(make_issue("missing-required", row=int(rows[i]), column=col.name, **place))
+                issue("missing-required", i, col.name)
                 errors[i] = True
-        if col.kind == "date" and raw.kind == "activities":
-            for i, v in enumerate(parsed):
-                if v is not None and v is not INVALID and v.year != year and not errors[i]:
-                    issues.append(make_issue("date-out-of-year", row=int(rows[i]), column=col.name,
-                                             value=v.isoformat(), year=year, **place))
+        if col.kind == "date" and kind == "activities":
+            for i in np.flatnonzero(np.fromiter((isinstance(v, dt.date) and v.year != year for v in parsed), bool, n)):
+                if not errors[i]:
+                    issue("date-out-of-year", i, col.name, parsed[i].isoformat(), year=year)
                     errors[i] = True
         if col.kind == "text":
             parsed = np.array(["" if v is None else v for v in parsed], dtype=object)
         out[col.key] = parsed
 
-    if raw.kind == "roster":
-        _roster_fields(out, rec, config)
-    elif raw.kind == "activities":
-        out["host"] = np.where(out["host"] == "", rec.department or "", out["host"])
-    elif raw.kind == "negative":
-        for i in np.flatnonzero(np.array([v is True for v in out["exists"]]) & ~errors):
-            issues.append(make_issue("negative-exists", row=int(rows[i]), column="是否存在",
-                                     value=out["item"].iat[i], **place))
+    if kind == "roster":
+        _roster_fields(out, config)
+    elif kind == "activities":
+        out["host"] = np.where(out["host"] == "", out["department"].fillna(""), out["host"])
+    elif kind == "negative":
+        for i in np.flatnonzero(np.fromiter((v is True for v in out["exists"]), bool, n) & ~errors):
+            issue("negative-exists", i, "是否存在", out["item"].iat[i])
     out["status"] = np.where(errors, REJECTED, USED)
-    return out[columns_for(raw.kind)], issues
+    return out[columns_for(kind)], issues
 
 
-def _roster_fields(out: pd.DataFrame, rec: FileRecord, config: Config) -> None:
+def _roster_fields(out: pd.DataFrame, config: Config) -> None:
     """Fill 部门 (blank = the submitting department, aliases resolved) and the dedupe key."""
-    depts = [config.resolve_department(d) or d if d else (rec.department or "") for d in out["dept"]]
+    resolved = {d: config.resolve_department(d) or d for d in set(out["dept"]) if d}
+    depts = [resolved[d] if d else (own or "") for d, own in zip(out["dept"], out["department"])]
     out["dept"] = depts
-    out["staff_id"] = [id_text(v) for v in out["staff_id"]]
+    out["staff_id"] = map_values(out["staff_id"], id_text)
     out["person_key"] = [f"工号 {sid}" if sid else f"{name}（{dept}）"
                          for sid, name, dept in zip(out["staff_id"], out["name"], depts)]
 
@@ -141,13 +138,13 @@ def empty_frame(kind: str) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in columns_for(kind)})
 
 
-def superseded_frame(raw: RawSheet, rec: FileRecord) -> pd.DataFrame:
-    """Rows of a superseded (or unattributable) workbook, counted but not parsed."""
-    kind_cols = columns_for(raw.kind)
+def unparsed_frame(raw: RawSheet, rec: FileRecord, status: str) -> pd.DataFrame:
+    """Rows of a superseded (or unattributable) workbook: counted, not parsed."""
     out = empty_frame(raw.kind).reindex(range(len(raw.frame)))
     out["file"], out["department"] = rec.name, rec.department
     out["sheet"], out["row"] = raw.name, raw.frame["_row"].to_numpy(dtype=int)
-    return out[kind_cols]
+    out["status"] = status
+    return out[columns_for(raw.kind)]
 
 
 def column_of(kind: str, key: str) -> Column:
