@@ -40,9 +40,9 @@ def _balanced(scores):
 
 
 def _opens(out: Path) -> None:
-    for path in out.glob("*.docx"):
+    for path in out.glob("[!.]*.docx"):
         assert Document(path).paragraphs
-    for path in out.glob("*.xlsx"):
+    for path in out.glob("[!.]*.xlsx"):
         assert openpyxl.load_workbook(path).sheetnames
     json.loads((out / "scores.json").read_text(encoding="utf-8"))
 
