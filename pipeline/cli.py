@@ -124,5 +124,73 @@ def pdf(out_dir):
         click.echo(f"已转换：{path}")
 
 
+@main.command(help="从邮箱（IMAP）或导出的 .eml 邮件文件中收取各部门报送的 Excel 附件，存入收件箱。")
+@click.option("--inbox", type=click.Path(file_okay=False), required=True, help="附件保存到的收件箱文件夹")
+@click.option("--eml", "eml_dir", type=click.Path(file_okay=False), default=None, help="存放 .eml 邮件文件的文件夹")
+@click.option("--imap-host", default=None, help="IMAP 服务器地址，如 imap.example.com")
+@click.option("--imap-port", type=int, default=None, help="IMAP 端口（默认 SSL 993）")
+@click.option("--imap-user", default="", help="邮箱用户名；密码从环境变量 WENMING_IMAP_PASSWORD 读取，未设置时提示输入")
+@click.option("--imap-folder", default="INBOX", show_default=True, help="邮箱文件夹")
+@click.option("--imap-security", type=click.Choice(["auto", "ssl", "starttls", "none"]), default="auto",
+              show_default=True, help="加密方式：auto 按端口判断")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), default=None, help="只收取此日期以后的邮件，如 2026-11-01")
+@click.option("--subject", default=None, help="只收取主题含此关键词的邮件，如 文明单位")
+@_config_option
+def collect(inbox, eml_dir, imap_host, imap_port, imap_user, imap_folder, imap_security, since, subject, config_dir):
+    import os
+    from pipeline import mail
+    config = _load(config_dir)
+    if bool(eml_dir) == bool(imap_host):
+        raise Fatal("请指定 --eml 邮件文件夹或 --imap-host 邮箱服务器（二选一）")
+    if eml_dir:
+        result = mail.collect_eml(Path(eml_dir), Path(inbox), config, subject)
+    else:
+        env = str((config.settings.get("mail") or {}).get("imap_password_env") or "WENMING_IMAP_PASSWORD")
+        password = os.environ.get(env)
+        if password is None:
+            if not sys.stdin.isatty():
+                raise Fatal(f"未提供邮箱密码：请设置环境变量 {env}")
+            password = click.prompt("邮箱密码", hide_input=True)
+        result = mail.collect_imap(imap_host, Path(inbox), config, port=imap_port, user=imap_user,
+                                   password=password, folder=imap_folder, since=since.date() if since else None,
+                                   subject=subject, security=imap_security)
+    for s in result.saved:
+        click.echo(f"已保存：{s.saved}（发件人 {s.sender or '未知'}，{s.department or '部门待确认'}）")
+    for s in result.skipped:
+        click.echo(f"已跳过：{s.original}（{s.skipped}：{s.saved}）")
+    click.echo(f"新邮件 {result.messages} 封，保存附件 {len(result.saved)} 个，跳过 {len(result.skipped)} 个；"
+               f"此前已收取的邮件 {result.known} 封")
+
+
+@main.command(help="给各部门发送回执（报送情况和需修改的问题）和催报邮件（附模板）。")
+@click.option("--scores", "scores_dir", type=click.Path(file_okay=False), required=True,
+              help="report 的输出文件夹（含 scores.json 和校验报告）")
+@click.option("--dry-run", is_flag=True, help="不发送，只把邮件写成 .eml 文件供查看")
+@click.option("--outbox", type=click.Path(file_okay=False), default="output/outbox", show_default=True,
+              help="--dry-run 时邮件文件的存放处")
+@click.option("--templates", "templates_dir", type=click.Path(file_okay=False), default="input_templates",
+              show_default=True, help="部门模板所在文件夹（催报邮件附件）")
+@_config_option
+def notify(scores_dir, dry_run, outbox, templates_dir, config_dir):
+    import json
+    import os
+    from pipeline import mail
+    config = _load(config_dir)
+    path = Path(scores_dir) / "scores.json"
+    if not path.is_file():
+        raise Fatal(f"{scores_dir} 中没有 scores.json，请先运行 make report")
+    scores = json.loads(path.read_text(encoding="utf-8"))
+    notices = mail.build_notices(config, scores, Path(scores_dir), Path(templates_dir))
+    if dry_run:
+        paths = mail.write_outbox(notices, Path(outbox))
+        click.echo(f"已生成 {len(paths)} 封邮件（未发送）：{outbox}")
+        return
+    env = str((config.settings.get("mail") or {}).get("smtp_password_env") or "WENMING_SMTP_PASSWORD")
+    sent, skipped = mail.send(notices, config, os.environ.get(env, ""))
+    click.echo(f"已发送 {len(sent)} 封：{'、'.join(sent) or '无'}")
+    if skipped:
+        click.echo(f"未发送（unit.yaml 中没有邮箱地址）：{'、'.join(skipped)}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

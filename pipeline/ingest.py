@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import re
 import unicodedata
 import zipfile
@@ -87,7 +88,7 @@ def read_workbook(path: Path, inbox: Path, config: Config) -> FileRecord:
         if problem:
             rec.issues.append(make_issue(problem[0], file=rec.name, detail=problem[1]))
             return rec
-        sheets = _read_sheets(path)
+        sheets = _read_sheets(path, data)
     except _TooLarge as exc:
         rec.issues.append(make_issue("file-too-large", file=rec.name, detail=str(exc)))
         return rec
@@ -95,7 +96,7 @@ def read_workbook(path: Path, inbox: Path, config: Config) -> FileRecord:
         rec.issues.append(make_issue("file-unreadable", file=rec.name, detail=_reason(exc)))
         return rec
     rec.readable = True
-    for code, sheet, cells in formula_problems(path):
+    for code, sheet, cells in formula_problems(data):
         shown = "、".join(cells[:10]) + ("等" if len(cells) > 10 else "")
         rec.issues.append(make_issue(code, file=rec.name, sheet=sheet, value=shown))
     _extract(rec, sheets)
@@ -111,14 +112,14 @@ _SHEET = re.compile(r'<sheet\b[^>]*?name="([^"]*)"[^>]*?r:id="([^"]*)"')
 _REL = re.compile(r'<Relationship\b[^>]*?Id="([^"]*)"[^>]*?Target="([^"]*)"|<Relationship\b[^>]*?Target="([^"]*)"[^>]*?Id="([^"]*)"')
 
 
-def formula_problems(path: Path) -> list[tuple[str, str, list[str]]]:
+def formula_problems(data: bytes) -> list[tuple[str, str, list[str]]]:
     """Cells calamine reads as blank although they hold something: formulas without a cached value
     (formula-uncached) and Excel error values such as #REF! (formula-error); as (code, sheet, cells)."""
-    if path.suffix.lower() == ".xls":
+    if data[:2] != b"PK":
         return []
     found = []
     try:
-        with zipfile.ZipFile(path) as zf:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
             names = set(zf.namelist())
             rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
             targets = {m[0] or m[3]: (m[1] or m[2]) for m in _REL.findall(rels)}
@@ -168,7 +169,7 @@ def _precheck(path: Path, data: bytes) -> tuple[str, str] | None:
     if data[:2] != b"PK":
         return "file-unreadable", "不是 Excel 文件格式，可能是改了扩展名的其他文件"
     try:
-        with zipfile.ZipFile(path) as zf:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
             total = sum(i.file_size for i in zf.infolist())
     except zipfile.BadZipFile:
         return "file-unreadable", "文件已损坏或不完整"
@@ -186,10 +187,12 @@ def _reason(exc: Exception) -> str:
     return "文件格式无法识别"
 
 
-def _read_sheets(path: Path) -> dict[str, list[list]]:
-    """Raw grids (lists of rows, row 1 first) of the sheets we care about."""
+def _read_sheets(path: Path, data: bytes) -> dict[str, list[list]]:
+    """Raw grids (lists of rows, row 1 first) of the sheets we care about.
+
+    The format is taken from the content, not the extension: an .xlsx renamed .xls is read all the same."""
     try:
-        return _read_calamine(path)
+        return _read_calamine(data)
     except _TooLarge:
         raise
     except Exception:  # noqa: BLE001 - old .xls that calamine cannot read: try xlrd
@@ -205,8 +208,8 @@ def _read_sheets(path: Path) -> dict[str, list[list]]:
         return out
 
 
-def _read_calamine(path: Path) -> dict[str, list[list]]:
-    wb = CalamineWorkbook.from_path(str(path))
+def _read_calamine(data: bytes) -> dict[str, list[list]]:
+    wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
     try:
         out = {}
         for name in wb.sheet_names:

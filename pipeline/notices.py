@@ -1,0 +1,108 @@
+"""Receipts and reminders for each department, worded by the text templates in config/templates/."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, make_msgid
+from pathlib import Path
+
+import jinja2
+import openpyxl
+from openpyxl import Workbook
+
+from pipeline.catalog import DEFAULT_CONFIG_DIR, Config
+from pipeline.errors import ConfigError
+from pipeline.mail import Notice
+from pipeline.report import output_names
+from pipeline.templates import build_template, template_filename
+
+XLSX = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+ISSUE_LINES = 30
+
+
+def _template(config: Config, name: str) -> jinja2.Template:
+    for base in (config.dir, DEFAULT_CONFIG_DIR):
+        path = base / "templates" / name
+        if path.is_file():
+            env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+            return env.from_string(path.read_text(encoding="utf-8"))
+    raise ConfigError(f"找不到邮件模板 templates/{name}")
+
+
+def _chinese_date(day: dt.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def department_sheet(validation: Path, department: str) -> bytes | None:
+    """That department's sheet of 校验报告.xlsx as a workbook of its own, to mail back as it is."""
+    if not validation.is_file():
+        return None
+    src = openpyxl.load_workbook(validation, read_only=True)
+    if department not in src.sheetnames:
+        return None
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(department)
+    for row in src[department].iter_rows(values_only=True):
+        ws.append(list(row))
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def notice_for(config: Config, scores: dict, dept: dict, scores_dir: Path, templates_dir: Path) -> Notice:
+    name = dept["name"]
+    year = scores["year"]
+    mail = config.settings.get("mail") or {}
+    coordinator = str(config.settings.get("coordinator") or "牵头部门")
+    mine = [s for s in scores["standards"] if name in s["responsible"]]
+    standards = [{"code": s["code"], "short": config.standards[s["code"]].short if s["code"] in config.standards
+                  else s["title"][:14], "status": s["status"]} for s in mine]
+    deadline = config.settings.get("deadline")
+    context = {"unit": config.unit, "year": year, "department": name, "coordinator": coordinator,
+               "today": _chinese_date(dt.date.today()), "standards": standards,
+               "deadline": _chinese_date(deadline) if isinstance(deadline, dt.date) else "规定时间",
+               "deadline_passed": isinstance(deadline, dt.date) and deadline < dt.date.today()}
+    attachment: tuple[str, bytes] | None = None
+    if dept["submitted"]:
+        kind = "回执"
+        issues = [i for i in scores["issues"] if i.get("department") == name and i["level"] in ("error", "warning")
+                  and i["code"] not in ("superseded", "file-duplicate")]
+        lines = [" / ".join(p for p in (i["file"], i["sheet"], f"第{i['row']}行" if i["row"] else "", i["column"])
+                            if p) + "：" + i["message"] for i in issues]
+        sheet = department_sheet(scores_dir / output_names(config, year)["validation"], name)
+        att_name = f"{name}-{year}年台账校验问题.xlsx"
+        if sheet and issues:
+            attachment = (att_name, sheet)
+        context.update(file=dept["file"], superseded=dept["superseded"], errors=dept["errors"],
+                       warnings=dept["warnings"], issue_lines=lines[:ISSUE_LINES],
+                       more_issues=max(0, len(lines) - ISSUE_LINES), attachment=att_name)
+        text = _template(config, "回执邮件.txt").render(context)
+    else:
+        kind = "催报"
+        att_name = template_filename(config, name)
+        path = templates_dir / att_name
+        if path.is_file():
+            data = path.read_bytes()
+        else:
+            buf = io.BytesIO()
+            build_template(config, name).save(buf)
+            data = buf.getvalue()
+        attachment = (att_name, data)
+        context.update(attachment=att_name)
+        text = _template(config, "催报邮件.txt").render(context)
+    subject, _, body = text.partition("\n")
+    msg = EmailMessage()
+    msg["Subject"] = subject.strip()
+    sender = str(mail.get("sender") or "")
+    msg["From"] = formataddr((f"{config.short_name}{coordinator}", sender)) if sender else f"{config.short_name}{coordinator}"
+    email_to = next((d.email for d in config.departments if d.name == name), "")
+    if email_to:
+        msg["To"] = formataddr((name, email_to))
+    msg["Date"] = formatdate(localtime=True)
+    msg["Message-ID"] = make_msgid(domain="wenming.local")
+    msg.set_content(body.lstrip("\n"), charset="utf-8")
+    if attachment:
+        msg.add_attachment(attachment[1], maintype=XLSX[0], subtype=XLSX[1], filename=attachment[0])
+    return Notice(name, kind, msg)
