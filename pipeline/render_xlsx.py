@@ -17,6 +17,7 @@ from pipeline.catalog import format_percent
 from pipeline.issues import LEVEL_ZH
 from pipeline.score import FAILED, MET, MISSING, STATUSES, WEAK, tagged
 from pipeline.values import clean_text
+from pipeline.xlsx_stream import Table, write_tables
 
 if TYPE_CHECKING:
     from pipeline.report import Result
@@ -260,36 +261,41 @@ def _entry(row) -> str:
     return f"{day}{title}（{file} {sheet} 第{int(line)}行）"
 
 
+def _codes(frame):
+    return frame.assign(standard=frame["standard"].map(lambda codes: "、".join(codes or ())))
+
+
 def write_ledger(result: "Result", path: Path) -> None:
-    """任务分解一览台账: per standard, with every activity and document traced to its file and row."""
+    """任务分解一览台账: per standard, with every activity and document traced to its file and row.
+
+    Streamed with pipeline.xlsx_stream: at city scale the detail sheets hold millions of cells."""
     acts = result.merged.used("activities").sort_values(["date", "file", "row"], na_position="first")
     docs = result.merged.used("documents").sort_values(["file", "row"])
-    wb = new_workbook()
     rows = []
     for s in result.standards:
         std = s.standard
         rows.append((std.indicator, std.item, std.code, std.title, std.responsible_text,
                      "、".join(s.missing_departments) or None, _lines(tagged(acts, {std.code}), _entry),
                      _lines(tagged(docs, {std.code}), _entry), s.status))
-    write_table(wb.create_sheet("任务分解"), ("工作指标", "工作项目", "编码", "任务分工", "责任部门", "未报送部门",
-                                          "活动（日期 名称 来源）", "制度文件（来源）", "状态"), rows,
-                (10, 14, 8, 50, 18, 14, 60, 50, 9), status_col=9, fills=STATUS_FILLS, small=True)
-    write_table(wb.create_sheet("活动明细"), ("日期", "活动名称", "测评标准", "主办部门", "参加人数", "时长(小时)", "地点",
-                                          "活动内容", "佐证材料", "报送部门", "来源文件", "工作表", "行"),
-                _columns(acts, "date", "title", "standard", "host", "participants", "hours", "place", "content",
-                         "evidence", "department", "file", "sheet", "row"),
-                (11, 30, 12, 10, 8, 8, 14, 40, 20, 10, 34, 10, 6))
-    write_table(wb.create_sheet("制度文件明细"), ("文件名称", "文号", "日期", "类型", "测评标准", "报送部门", "来源文件",
-                                            "工作表", "行"),
-                _columns(docs, "title", "number", "date", "type", "standard", "department", "file", "sheet", "row"),
-                (36, 20, 11, 8, 12, 10, 34, 10, 6))
     roster = result.merged.used("roster")
     yn = {True: "是", False: "否", None: None}
     flags = ("in_service", "party", "volunteer", "served", "participates", "legal_edu")
     mapped = roster.assign(**{f: roster[f].map(yn) for f in flags}) if len(roster) else roster
-    write_table(wb.create_sheet("人员名单汇总"), ("姓名", "工号", "部门", "在职", "党员", "注册志愿者", "参加志愿服务",
-                                            "志愿服务时长(小时)", "参与创建工作", "满意度", "参加普法教育", "来源文件", "行"),
-                _columns(mapped, "name", "staff_id", "dept", "in_service", "party", "volunteer", "served",
-                         "service_hours", "participates", "satisfaction", "legal_edu", "file", "row"),
-                (10, 8, 10, 6, 6, 8, 8, 10, 8, 8, 8, 34, 6))
-    atomic_save_workbook(wb, path)
+    acts, docs = _codes(acts), _codes(docs)
+    write_tables(path, [
+        Table("任务分解", ("工作指标", "工作项目", "编码", "任务分工", "责任部门", "未报送部门", "活动（日期 名称 来源）",
+                       "制度文件（来源）", "状态"), rows, (10, 14, 8, 50, 18, 14, 60, 50, 9),
+              status_col=9, fills=STATUS_FILLS, boxed=True),
+        Table("活动明细", ("日期", "活动名称", "测评标准", "主办部门", "参加人数", "时长(小时)", "地点", "活动内容", "佐证材料",
+                       "报送部门", "来源文件", "工作表", "行"),
+              _columns(acts, "date", "title", "standard", "host", "participants", "hours", "place", "content",
+                       "evidence", "department", "file", "sheet", "row"), (11, 30, 12, 10, 8, 8, 14, 40, 20, 10, 34, 10, 6)),
+        Table("制度文件明细", ("文件名称", "文号", "日期", "类型", "测评标准", "报送部门", "来源文件", "工作表", "行"),
+              _columns(docs, "title", "number", "date", "type", "standard", "department", "file", "sheet", "row"),
+              (36, 20, 11, 8, 12, 10, 34, 10, 6)),
+        Table("人员名单汇总", ("姓名", "工号", "部门", "在职", "党员", "注册志愿者", "参加志愿服务", "志愿服务时长(小时)",
+                         "参与创建工作", "满意度", "参加普法教育", "来源文件", "行"),
+              _columns(mapped, "name", "staff_id", "dept", "in_service", "party", "volunteer", "served",
+                       "service_hours", "participates", "satisfaction", "legal_edu", "file", "row"),
+              (10, 8, 10, 6, 6, 8, 8, 10, 8, 8, 8, 34, 6)),
+    ])

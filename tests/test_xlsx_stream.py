@@ -1,0 +1,50 @@
+"""The streaming writer used for the large ledger sheets."""
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+import zipfile
+
+import openpyxl
+import pytest
+
+from pipeline.xlsx_stream import Table, write_tables
+
+
+def _write(tmp_path):
+    path = tmp_path / "t.xlsx"
+    rows = [(dt.date(2026, 3, 5), "=cmd|' /C calc'!A0", 12.5, 3, True, None, "a&b<c>\"d\"", "3.2.2", "达标"),
+            (None, "@SUM(A1)", 0.5, -1, False, "x", "换行\n第二行", "控制\x0b字符", "未达标"),
+            (dt.datetime(2026, 1, 2, 0, 0), "+1", float("nan"), 10**12, None, "长" * 40000, "😀", "", "佐证不足")]
+    write_tables(path, [Table("明细", [f"列{i}" for i in range(1, 10)], rows, (10,) * 9, status_col=9,
+                              fills={"达标": "C6EFCE", "未达标": "FFC7CE"}),
+                        Table("第二'张", ["编码"], [("1.1.1",)], boxed=True)])
+    return path
+
+
+def test_values_types_and_formula_looking_text(tmp_path):
+    wb = openpyxl.load_workbook(_write(tmp_path))
+    assert wb.sheetnames == ["明细", "第二'张"]
+    ws = wb["明细"]
+    assert [c.value for c in ws[1]] == [f"列{i}" for i in range(1, 10)]
+    assert ws["A2"].value == dt.datetime(2026, 3, 5) and ws["A2"].number_format == "yyyy\\-mm\\-dd"
+    assert ws["B2"].value == "=cmd|' /C calc'!A0" and ws["B2"].data_type == "s"
+    assert ws["B3"].value == "@SUM(A1)" and ws["B4"].value == "+1"
+    assert (ws["C2"].value, ws["D2"].value, ws["E2"].value, ws["F2"].value) == (12.5, 3, True, None)
+    assert ws["G2"].value == 'a&b<c>"d"' and ws["G3"].value == "换行\n第二行" and ws["H3"].value == "控制字符"
+    assert ws["C4"].value is None and ws["D4"].value == 10**12 and len(ws["F4"].value) == 32001
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:I4"
+    assert len(ws.conditional_formatting) == 1
+    with zipfile.ZipFile(tmp_path / "t.xlsx") as zf:
+        assert not any("<f>" in zf.read(n).decode() for n in zf.namelist() if "worksheets" in n)
+
+
+@pytest.mark.skipif(not (shutil.which("soffice") and os.path.exists("/usr/lib/libreoffice/program/libscdlo.so"))
+                    and not os.environ.get("CI"), reason="LibreOffice Calc 未安装（CI 会安装）")
+def test_libreoffice_calc_opens_it(tmp_path):
+    path = _write(tmp_path)
+    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/lo", "--headless", "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76",
+                    "--outdir", str(tmp_path / "csv"), str(path)], check=True, capture_output=True, timeout=300)
+    text = (tmp_path / "csv" / "t.csv").read_text(encoding="utf-8", errors="replace")
+    assert text.splitlines()[0].startswith("列1,列2") and "=cmd|' /C calc'!A0" in text
