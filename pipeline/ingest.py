@@ -37,11 +37,24 @@ _NOTE_PREFIX = re.compile(r"^(注|备注|说明|填表人|填报人|审核|制�
 
 @dataclass
 class RawSheet:
-    """One recognised sheet: `frame` has a column per recognised field plus `_row` (as Excel shows it)."""
+    """One recognised sheet: raw cells of the recognised columns, and each row's number as Excel shows it.
+
+    Plain lists, not a DataFrame: cheap to send back from a worker process; merge builds one frame per kind."""
 
     kind: str
     name: str
-    frame: pd.DataFrame
+    columns: list[str]
+    rows: list[list]
+    numbers: list[int]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def column(self, key: str) -> list:
+        if key not in self.columns:
+            return [None] * len(self.rows)
+        i = self.columns.index(key)
+        return [row[i] for row in self.rows]
 
 
 @dataclass
@@ -345,9 +358,7 @@ def _read_table(grid: list[list], spec: SheetSpec, rec: FileRecord, sheet_name: 
             continue
         keep_rows.append([row[c] if c < width else None for c in mapping.values()])
         keep_numbers.append(r + 1)
-    frame = pd.DataFrame(keep_rows, columns=list(mapping), dtype=object)
-    frame["_row"] = keep_numbers
-    return RawSheet(spec.kind, sheet_name, frame)
+    return RawSheet(spec.kind, sheet_name, list(mapping), keep_rows, keep_numbers)
 
 
 def _note(rec: FileRecord, sheet: str, row: int, value: Any) -> None:

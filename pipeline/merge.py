@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 
 from pipeline.catalog import Config
-from pipeline.ingest import FileRecord
+from pipeline.ingest import FileRecord, RawSheet
 from pipeline.issues import Issue, make_issue
-from pipeline.schema import DATA_SHEETS, INFO_SHEET
+from pipeline.schema import DATA_SHEETS, INFO_SHEET, SHEET_BY_KIND
 from pipeline.validate import DUPLICATE, REJECTED, SUPERSEDED, USED, empty_frame, unparsed_frame, validate_kind
 from pipeline.values import clean_text, is_blank
 
@@ -56,7 +56,7 @@ def merge(records: list[FileRecord], config: Config, year: int) -> Merged:
             else:
                 rec.issues.append(make_issue("superseded", file=rec.name, winner=win.name))
 
-    raw_parts: dict[str, list[pd.DataFrame]] = {s.kind: [] for s in DATA_SHEETS}
+    raw_parts: dict[str, list[tuple[FileRecord, RawSheet]]] = {s.kind: [] for s in DATA_SHEETS}
     parts: dict[str, list[pd.DataFrame]] = {s.kind: [] for s in DATA_SHEETS}
     for rec in records:
         rec.issues[:] = [dataclasses.replace(i, department=rec.department) for i in rec.issues]
@@ -67,7 +67,7 @@ def merge(records: list[FileRecord], config: Config, year: int) -> Merged:
         for kind, raws in rec.sheets.items():
             for raw in raws:
                 if is_winner:
-                    raw_parts[kind].append(raw.frame.assign(file=rec.name, department=rec.department, sheet=raw.name))
+                    raw_parts[kind].append((rec, raw))
                 else:
                     parts[kind].append(unparsed_frame(raw, rec, SUPERSEDED if rec.department else REJECTED))
         if is_winner:
@@ -79,13 +79,29 @@ def merge(records: list[FileRecord], config: Config, year: int) -> Merged:
                                              department=rec.department))
     for kind, raws in raw_parts.items():
         if raws:
-            frame, found = validate_kind(kind, pd.concat(raws, ignore_index=True), config, year)
+            frame, found = validate_kind(kind, _combined(kind, raws), config, year)
             parts[kind].insert(0, frame)
             issues.extend(found)
 
     frames = {k: pd.concat(v, ignore_index=True) if v else empty_frame(k) for k, v in parts.items()}
     issues.extend(_dedupe_people(frames["roster"]))
     return Merged(frames, winners, superseded, records, issues)
+
+
+def _combined(kind: str, raws: list[tuple[FileRecord, RawSheet]]) -> pd.DataFrame:
+    """One frame of raw cells for a sheet kind over all winning workbooks, each row with its place."""
+    sizes = [len(raw) for _, raw in raws]
+    data: dict[str, list] = {}
+    for col in SHEET_BY_KIND[kind].columns:
+        values: list = []
+        for _, raw in raws:
+            values.extend(raw.column(col.key))
+        data[col.key] = values
+    data["file"] = np.repeat(np.array([rec.name for rec, _ in raws], dtype=object), sizes)
+    data["department"] = np.repeat(np.array([rec.department for rec, _ in raws], dtype=object), sizes)
+    data["sheet"] = np.repeat(np.array([raw.name for _, raw in raws], dtype=object), sizes)
+    data["_row"] = [n for _, raw in raws for n in raw.numbers]
+    return pd.DataFrame(data)
 
 
 def _info_checks(rec: FileRecord, config: Config, year: int) -> list[Issue]:

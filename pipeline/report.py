@@ -96,6 +96,17 @@ class _Clock:
         self._last = now
 
 
+_WORKER: dict = {}
+
+
+def _init_worker(inbox: Path, config: Config) -> None:
+    _WORKER["args"] = (inbox, config)
+
+
+def _read_in_worker(path: Path) -> FileRecord:
+    return read_workbook(path, *_WORKER["args"])
+
+
 def read_all(paths: list[Path], inbox: Path, config: Config,
              progress: Callable[[str], None] | None = None) -> list[FileRecord]:
     """Read every workbook; a process pool uses every core when there are many files."""
@@ -107,10 +118,10 @@ def read_all(paths: list[Path], inbox: Path, config: Config,
                 progress(path.relative_to(inbox).as_posix())
             records.append(read_workbook(path, inbox, config))
         return records
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(inbox, config)) as pool:
         records = []
         chunk = max(1, len(paths) // (workers * 8))
-        for rec in pool.map(read_workbook, paths, [inbox] * len(paths), [config] * len(paths), chunksize=chunk):
+        for rec in pool.map(_read_in_worker, paths, chunksize=chunk):
             if progress:
                 progress(rec.name)
             records.append(rec)

@@ -140,9 +140,9 @@ def empty_frame(kind: str) -> pd.DataFrame:
 
 def unparsed_frame(raw: RawSheet, rec: FileRecord, status: str) -> pd.DataFrame:
     """Rows of a superseded (or unattributable) workbook: counted, not parsed."""
-    out = empty_frame(raw.kind).reindex(range(len(raw.frame)))
+    out = empty_frame(raw.kind).reindex(range(len(raw)))
     out["file"], out["department"] = rec.name, rec.department
-    out["sheet"], out["row"] = raw.name, raw.frame["_row"].to_numpy(dtype=int)
+    out["sheet"], out["row"] = raw.name, np.asarray(raw.numbers, dtype=int)
     out["status"] = status
     return out[columns_for(raw.kind)]
 

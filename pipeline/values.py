@@ -44,6 +44,8 @@ def clean_text(value: Any) -> str:
         value = int(value)
     if isinstance(value, (dt.datetime, dt.date)):
         value = value.strftime("%Y-%m-%d")
+    if isinstance(value, str) and value.isprintable() and "_x" not in value:
+        return value.strip()  # the common case: ordinary text
     text = _EXCEL_ESCAPE.sub(lambda m: _unescape(m.group(1)), str(value))
     return _CONTROL.sub("", text).strip()
 
