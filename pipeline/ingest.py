@@ -93,21 +93,30 @@ def list_inbox(inbox: Path) -> tuple[list[Path], list[Issue]]:
 
 def read_workbook(path: Path, inbox: Path, config: Config) -> FileRecord:
     """Read one workbook; any failure becomes an issue on the record, never an exception."""
-    rec = FileRecord(path=path, name=path.relative_to(inbox).as_posix(), mtime=path.stat().st_mtime)
+    rec = FileRecord(path=path, name=path.relative_to(inbox).as_posix(), mtime=0.0)
     try:
-        data = path.read_bytes()
-        rec.sha256 = hashlib.sha256(data).hexdigest()
-        problem = _precheck(path, data)
-        if problem:
-            rec.issues.append(make_issue(problem[0], file=rec.name, detail=problem[1]))
-            return rec
-        sheets = _read_sheets(path, data)
+        _read_into(rec, config)
     except _TooLarge as exc:
-        rec.issues.append(make_issue("file-too-large", file=rec.name, detail=str(exc)))
-        return rec
-    except Exception as exc:  # noqa: BLE001 - any reader failure is this file's problem only
-        rec.issues.append(make_issue("file-unreadable", file=rec.name, detail=_reason(exc)))
-        return rec
+        _fail(rec, make_issue("file-too-large", file=rec.name, detail=str(exc)))
+    except Exception as exc:  # noqa: BLE001 - any failure is this file's problem only; the run goes on
+        _fail(rec, make_issue("file-unreadable", file=rec.name, detail=_reason(exc)))
+    return rec
+
+
+def _fail(rec: FileRecord, issue: Issue) -> None:
+    rec.readable, rec.sheets, rec.department = False, {}, None
+    rec.issues.append(issue)
+
+
+def _read_into(rec: FileRecord, config: Config) -> None:
+    rec.mtime = rec.path.stat().st_mtime
+    data = rec.path.read_bytes()
+    rec.sha256 = hashlib.sha256(data).hexdigest()
+    problem = _precheck(rec.path, data)
+    if problem:
+        rec.issues.append(make_issue(problem[0], file=rec.name, detail=problem[1]))
+        return
+    sheets = _read_sheets(rec.path, data)
     rec.readable = True
     for code, sheet, cells in formula_problems(data):
         shown = "、".join(cells[:10]) + ("等" if len(cells) > 10 else "")
@@ -116,7 +125,6 @@ def read_workbook(path: Path, inbox: Path, config: Config) -> FileRecord:
     if not rec.sheets and not any(i.code == "header-not-found" for i in rec.issues):
         rec.issues.append(make_issue("no-data", file=rec.name))
     rec.department = _department(rec, config, quiet=not rec.sheets)
-    return rec
 
 
 _CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)

@@ -15,7 +15,7 @@ from docxtpl import DocxTemplate
 from pipeline.atomic import atomic_path
 from pipeline.catalog import DEFAULT_CONFIG_DIR, Config, format_percent
 from pipeline.errors import ConfigError
-from pipeline.score import MET, WEAK, rows_where, tagged
+from pipeline.score import MET, WEAK, rows_where, standard_index, tagged
 from pipeline.values import clean_text
 
 if TYPE_CHECKING:
@@ -87,14 +87,17 @@ def report_context(result: "Result") -> dict:
     staff = rows_where(roster, "in_service", lambda v: v is True)
     by_code = {s.standard.code: s for s in result.standards}
 
+    acts = acts.sort_values(["date", "file", "row"], na_position="first")
+    docs = docs.sort_values(["file", "row"])
+    index = {"a": standard_index(acts), "d": standard_index(docs), "h": standard_index(highlights)}
     indicators = []
     for ind in cfg.indicators:
         items = []
         for item in ind.items:
             codes = {s.code for s in item.standards}
-            a = tagged(acts, codes).sort_values(["date", "file", "row"])
-            d = tagged(docs, codes).sort_values(["file", "row"])
-            h = tagged(highlights, codes)
+            a = tagged(acts, codes, index["a"])
+            d = tagged(docs, codes, index["d"])
+            h = tagged(highlights, codes, index["h"])
             metrics = [_metric(m) for s in item.standards for m in by_code[s.code].metrics if m.value is not None]
             texts = [line for t in h["text"] for line in str(t).splitlines() if line.strip()]
             if a.empty and d.empty and not metrics and not texts:

@@ -15,7 +15,7 @@ from openpyxl.utils import get_column_letter
 from pipeline.atomic import atomic_save_workbook
 from pipeline.catalog import format_percent
 from pipeline.issues import LEVEL_ZH
-from pipeline.score import FAILED, MET, MISSING, STATUSES, WEAK, tagged
+from pipeline.score import FAILED, MET, MISSING, STATUSES, WEAK, standard_index, tagged
 from pipeline.values import clean_text
 from pipeline.xlsx_stream import Table, write_tables
 
@@ -271,12 +271,13 @@ def write_ledger(result: "Result", path: Path) -> None:
     Streamed with pipeline.xlsx_stream: at city scale the detail sheets hold millions of cells."""
     acts = result.merged.used("activities").sort_values(["date", "file", "row"], na_position="first")
     docs = result.merged.used("documents").sort_values(["file", "row"])
+    act_index, doc_index = standard_index(acts), standard_index(docs)
     rows = []
     for s in result.standards:
         std = s.standard
         rows.append((std.indicator, std.item, std.code, std.title, std.responsible_text,
-                     "、".join(s.missing_departments) or None, _lines(tagged(acts, {std.code}), _entry),
-                     _lines(tagged(docs, {std.code}), _entry), s.status))
+                     "、".join(s.missing_departments) or None, _lines(tagged(acts, {std.code}, act_index), _entry),
+                     _lines(tagged(docs, {std.code}, doc_index), _entry), s.status))
     roster = result.merged.used("roster")
     yn = {True: "是", False: "否", None: None}
     flags = ("in_service", "party", "volunteer", "served", "participates", "legal_edu")

@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from pipeline.catalog import Config
+from pipeline.catalog import METRIC_KEYS, Config
 from pipeline.errors import InboxError
 from pipeline.ingest import FileRecord, list_inbox, read_workbook
 from pipeline.issues import ERROR, WARNING, Issue
 from pipeline.merge import Merged, merge
-from pipeline.score import MetricResult, StandardResult, compute_metrics, metric_counts, score_standards
+from pipeline.score import MetricResult, StandardResult, compute_metrics, department_metric_counts, score_standards
 from pipeline.validate import DUPLICATE, REJECTED, SUPERSEDED, USED
 
 POOL_MIN_FILES = 24  # below this, starting worker processes costs more than it saves
@@ -79,7 +79,9 @@ def collect(inbox: str | Path, config: Config, year: int | None = None,
     metrics = compute_metrics(config, roster)
     standards = score_standards(config, metrics, merged.used("activities"), merged.used("documents"),
                                 set(merged.winners))
-    dept_counts = {d: metric_counts(g) for d, g in roster.groupby("department", sort=False) if d in merged.winners}
+    by_dept = department_metric_counts(roster)
+    zero = {k: (0, 0) for k in METRIC_KEYS}
+    dept_counts = {d: by_dept.get(d, zero) for d in merged.winners}
     all_issues = sort_issues(issues + merged.issues, config)
     clock.lap("score")
     return Result(config, year, merged, metrics, standards, dept_counts, all_issues, timings=clock.laps)

@@ -53,33 +53,64 @@ def rows_where(frame: pd.DataFrame, column: str, predicate) -> pd.DataFrame:
     return frame.loc[mask]
 
 
-def tagged(frame: pd.DataFrame, codes) -> pd.DataFrame:
-    """Activities or documents tagged with any of the codes."""
-    return rows_where(frame, "standard", lambda tags: any(c in codes for c in (tags or ())))
+def standard_index(frame: pd.DataFrame) -> dict[str, list[int]]:
+    """Positions of the rows tagged with each standard code, built in one pass."""
+    index: dict[str, list[int]] = {}
+    for pos, codes in enumerate(frame["standard"]):
+        for code in codes or ():
+            index.setdefault(code, []).append(pos)
+    return index
+
+
+def tagged(frame: pd.DataFrame, codes, index: dict[str, list[int]] | None = None) -> pd.DataFrame:
+    """Rows tagged with any of the codes, in frame order; pass standard_index(frame) when asking many times."""
+    index = standard_index(frame) if index is None else index
+    positions = sorted({p for code in codes for p in index.get(code, ())})
+    return frame.iloc[positions]
+
+
+_PARTS = {  # metric -> (numerator column, denominator column) of metric_parts()
+    "participation_rate": ("participates", "staff"),
+    "satisfaction_rate": ("content", "rated"),
+    "volunteer_registration_rate": ("volunteer", "staff"),
+    "party_volunteer_registration_rate": ("party_volunteer", "party"),
+    "volunteer_service_rate": ("volunteer_served", "volunteer"),
+    "legal_education_rate": ("legal_edu", "staff"),
+}
+
+
+def metric_parts(roster: pd.DataFrame) -> pd.DataFrame:
+    """Per used roster row, 0/1 for every numerator and denominator of the six metrics (in-service staff only)."""
+    def yes(col: str) -> np.ndarray:
+        return np.asarray(roster[col].to_numpy(dtype=object) == True, dtype=bool)  # noqa: E712 - True, not truthy
+
+    staff = yes("in_service")
+    hours = pd.to_numeric(roster["service_hours"], errors="coerce").fillna(0).to_numpy() > 0
+    volunteer = staff & yes("volunteer")
+    party = staff & yes("party")
+    rated = staff & roster["satisfaction"].notna().to_numpy()
+    parts = {
+        "staff": staff, "participates": staff & yes("participates"), "legal_edu": staff & yes("legal_edu"),
+        "rated": rated, "content": rated & roster["satisfaction"].isin(("满意", "基本满意")).to_numpy(),
+        "volunteer": volunteer, "party": party, "party_volunteer": party & volunteer,
+        "volunteer_served": volunteer & (yes("served") | hours),
+    }
+    return pd.DataFrame({k: v.astype(np.int64) for k, v in parts.items()}, index=roster.index)
+
+
+def _counts(sums) -> dict[str, tuple[int, int]]:
+    return {k: (int(sums[n]), int(sums[d])) for k, (n, d) in _PARTS.items()}
 
 
 def metric_counts(roster: pd.DataFrame) -> dict[str, tuple[int, int]]:
     """(numerator, denominator) of each metric over used, deduped roster rows of in-service staff."""
-    r = rows_where(roster, "in_service", lambda v: v is True)
+    return _counts(metric_parts(roster).sum())
 
-    def yes(col: str) -> np.ndarray:
-        return np.array([v is True for v in r[col]], dtype=bool) if len(r) else np.zeros(0, bool)
 
-    staff = len(r)
-    party, volunteer = yes("party"), yes("volunteer")
-    hours = np.array([isinstance(v, float) and v > 0 for v in r["service_hours"]], dtype=bool) if staff else party
-    served = yes("served") | hours
-    satisfaction = r["satisfaction"].tolist() if staff else []
-    rated = sum(v is not None for v in satisfaction)
-    content = sum(v in ("满意", "基本满意") for v in satisfaction)
-    return {
-        "participation_rate": (int(yes("participates").sum()), staff),
-        "satisfaction_rate": (content, rated),
-        "volunteer_registration_rate": (int(volunteer.sum()), staff),
-        "party_volunteer_registration_rate": (int((party & volunteer).sum()), int(party.sum())),
-        "volunteer_service_rate": (int((volunteer & served).sum()), int(volunteer.sum())),
-        "legal_education_rate": (int(yes("legal_edu").sum()), staff),
-    }
+def department_metric_counts(roster: pd.DataFrame) -> dict[str, dict[str, tuple[int, int]]]:
+    """metric_counts for every submitting department at once."""
+    sums = metric_parts(roster).groupby(roster["department"].to_numpy(), sort=False).sum()
+    return {dept: _counts(row) for dept, row in sums.iterrows()}
 
 
 def compute_metrics(config: Config, roster_used: pd.DataFrame) -> dict[str, MetricResult]:
@@ -89,11 +120,7 @@ def compute_metrics(config: Config, roster_used: pd.DataFrame) -> dict[str, Metr
 
 def evidence_counts(frame: pd.DataFrame) -> dict[str, int]:
     """How many used rows are tagged with each standard code."""
-    counts: dict[str, int] = {}
-    for codes in frame["standard"]:
-        for code in codes or ():
-            counts[code] = counts.get(code, 0) + 1
-    return counts
+    return {code: len(rows) for code, rows in standard_index(frame).items()}
 
 
 def score_standards(config: Config, metrics: dict[str, MetricResult], activities: pd.DataFrame,
