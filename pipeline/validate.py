@@ -40,9 +40,11 @@ FORMULA_ERROR = object()  # a cell holding an Excel error value (#REF! …)
 
 def _parse_cell(func: Callable[[Any], Any], value: Any) -> Any:
     if isinstance(value, str):
-        if value.strip().upper() in _EXCEL_ERRORS:
+        if value.lstrip()[:1] == "#" and value.strip().upper() in _EXCEL_ERRORS:
             return FORMULA_ERROR
         value = clean_text(value)  # control characters and _x000B_ escapes never reach a parser
+        if func is clean_text:
+            return value
     return func(value)
 
 

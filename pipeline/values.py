@@ -38,14 +38,14 @@ def is_blank(value: Any) -> bool:
 
 def clean_text(value: Any) -> str:
     """Text for display and documents: no XML-invalid control characters, trimmed; '' for blank."""
+    if isinstance(value, str) and value.isprintable() and "_x" not in value:
+        return value.strip()  # the common case: ordinary text
     if is_blank(value):
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, (dt.datetime, dt.date)):
         value = value.strftime("%Y-%m-%d")
-    if isinstance(value, str) and value.isprintable() and "_x" not in value:
-        return value.strip()  # the common case: ordinary text
     text = _EXCEL_ESCAPE.sub(lambda m: _unescape(m.group(1)), str(value))
     return _CONTROL.sub("", text).strip()
 
@@ -194,7 +194,9 @@ def parse_standard_codes(value: Any) -> Any:
 
 
 def id_text(value: Any) -> str:
-    """A staff number as text: 1001.0 -> '1001', ' A01 ' -> 'A01'."""
+    """A staff number as text: 1001.0 -> '1001', ' A01 ' -> 'A01', '８４０１' -> '8401'."""
+    if isinstance(value, str) and value.isascii() and value.isprintable() and " " not in value and "_x" not in value:
+        return value
     if is_blank(value):
         return ""
     if isinstance(value, float) and value.is_integer():
