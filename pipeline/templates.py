@@ -12,7 +12,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from pipeline.atomic import atomic_save_workbook
 from pipeline.catalog import Config
-from pipeline.schema import (ACTIVITIES, DATA_SHEETS, DOC_TYPES, INFO_FIELDS, INFO_SHEET, NEGATIVE, SATISFACTION,
+from pipeline.schema import (DATA_SHEETS, DOC_TYPES, INFO_FIELDS, INFO_SHEET, NEGATIVE, SATISFACTION,
                              YES_NO, Column, SheetSpec)
 
 LIST_SHEET = "下拉列表"
@@ -168,6 +168,21 @@ def _date_validation() -> DataValidation:
     return dv
 
 
+def _guide_table(ws, r: int, title: str, headers: tuple[str, ...], rows: list[tuple]) -> int:
+    """A titled, bordered table on the 填表说明 sheet starting at row r; returns its last row."""
+    ws.cell(r, 1, title).font = _BOLD
+    r += 1
+    for c, h in enumerate(headers, 1):
+        cell = ws.cell(r, c, h)
+        cell.font, cell.fill, cell.border, cell.alignment = _BOLD, _HEAD_FILL, _BOX, _CENTER
+    for values in rows:
+        r += 1
+        for c, v in enumerate(values, 1):
+            cell = ws.cell(r, c, v)
+            cell.alignment, cell.border, cell.font = _WRAP, _BOX, _BODY
+    return r
+
+
 def _protect(ws) -> None:
     """Lock headers only; departments may still insert and delete rows, sort, filter and resize."""
     p = ws.protection
@@ -185,7 +200,7 @@ def _write_guide(ws, config: Config, department: str, standards: list, with_nega
         "1. 先填“填报信息”：填报人、联系电话、填报日期（每次修改后重报都请改为当天日期，以最新日期为准）。",
         "2. 各工作表从表头下一行开始逐行填写，不要修改表头、不要合并单元格；可以插入或删除行。",
         "3. 是/否栏填“是”或“否”（也认得 √、×、Y、N、有、无）；日期填 2026-03-05 或 2026年3月5日。",
-        f"4. 活动记录、制度文件只填{config.year}年度的；“测评标准”从下拉列表选择，编码在前即可（如 3.2.2）。",
+        f"4. 活动记录只填{config.year}年度的活动（往年的不计入）；“测评标准”从下拉列表选择，编码在前即可（如 3.2.2）。",
         "5. 人员名单填本部门全体人员，每人一行；兼职或借调人员只在一个部门填报，重复的只计一次。",
         "6. 填好后保存为 .xlsx，文件名保留部门名称，用电子邮件发给牵头部门。",
     ]
@@ -193,34 +208,15 @@ def _write_guide(ws, config: Config, department: str, standards: list, with_nega
     for s in steps:
         ws.cell(r, 1, s).alignment = Alignment(wrap_text=False)
         r += 1
-    r += 1
-    ws.cell(r, 1, "本部门负责的测评标准").font = _BOLD
-    r += 1
-    for c, h in enumerate(("编码", "简称", "测评标准", "须报送的佐证", "最少条数"), 1):
-        cell = ws.cell(r, c, h)
-        cell.font, cell.fill, cell.border, cell.alignment = _BOLD, _HEAD_FILL, _BOX, _CENTER
-    for s in standards:
-        r += 1
-        for c, v in enumerate((s.code, s.short, s.title, s.evidence, s.min_evidence), 1):
-            cell = ws.cell(r, c, v)
-            cell.alignment, cell.border, cell.font = _WRAP, _BOX, _BODY
-    r += 2
-    ws.cell(r, 1, "各栏填写方法").font = _BOLD
-    r += 1
-    for c, h in enumerate(("工作表", "栏目", "填写方法", "示例", "必填"), 1):
-        cell = ws.cell(r, c, h)
-        cell.font, cell.fill, cell.border, cell.alignment = _BOLD, _HEAD_FILL, _BOX, _CENTER
+    r = _guide_table(ws, r + 1, "本部门负责的测评标准", ("编码", "简称", "测评标准", "须报送的佐证", "最少条数"),
+                     [(s.code, s.short, s.title, s.evidence, s.min_evidence) for s in standards])
+    rows = []
     for spec in DATA_SHEETS:
         if spec is NEGATIVE and not with_negative:
             continue
         for col in spec.columns:
-            if col.kind == "seq":
-                continue
-            r += 1
-            example = col.example
-            if col is ACTIVITIES.columns[3] and standards:
-                example = standards[0].label
-            for c, v in enumerate((spec.name, col.name, col.help, example, "是" if col.required else ""), 1):
-                cell = ws.cell(r, c, v)
-                cell.alignment, cell.border, cell.font = _WRAP, _BOX, _BODY
+            if col.kind != "seq":
+                example = standards[0].label if col.kind == "standard" and standards else col.example
+                rows.append((spec.name, col.name, col.help, example, "是" if col.required else ""))
+    _guide_table(ws, r + 2, "各栏填写方法", ("工作表", "栏目", "填写方法", "示例", "必填"), rows)
     _protect(ws)

@@ -11,7 +11,7 @@ import pandas as pd
 from pipeline.catalog import Config
 from pipeline.ingest import FileRecord, RawSheet
 from pipeline.issues import ERROR, Issue, make_issue
-from pipeline.schema import CONTENT_KEYS, SHEET_BY_KIND, Column
+from pipeline.schema import CONTENT_KEYS, SHEET_BY_KIND
 from pipeline.values import (INVALID, clean_text, id_text, parse_date, parse_doctype, parse_in_service,
                              parse_number, parse_satisfaction, parse_standard_codes, parse_yesno)
 
@@ -29,7 +29,7 @@ _INVALID_CODE = {"yesno": "invalid-yesno", "inservice": "invalid-yesno", "number
 
 def columns_for(kind: str) -> list[str]:
     """The fixed columns of the validated frame of a sheet kind."""
-    extra = {"roster": ["person_key"], "activities": [], "documents": []}.get(kind, [])
+    extra = ["person_key"] if kind == "roster" else []
     return META + [c.key for c in SHEET_BY_KIND[kind].columns if c.kind != "seq"] + extra
 
 
@@ -147,7 +147,3 @@ def unparsed_frame(raw: RawSheet, rec: FileRecord, status: str) -> pd.DataFrame:
     out["sheet"], out["row"] = raw.name, np.asarray(raw.numbers, dtype=int)
     out["status"] = status
     return out[columns_for(raw.kind)]
-
-
-def column_of(kind: str, key: str) -> Column:
-    return next(c for c in SHEET_BY_KIND[kind].columns if c.key == key)
