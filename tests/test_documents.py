@@ -88,7 +88,20 @@ def test_next_steps_use_catalog_improvements_then_general_directions(sample):
     weak = [s for s in scores["standards"] if s["status"] != "达标"]
     for s in weak:
         assert any(cfg.standards[s["code"]].improvement in p for p in steps)
-    assert steps[-1].startswith(f"{len(steps)}.强化组织保障力量。")
+    assert steps[-2].startswith(f"{len(steps) - 1}.强化组织保障力量。")
+    assert steps[-1] == f"{len(steps)}.抓好台账报送。督促反协办按时报送创建台账，做到应报尽报、逐项有据。"
+
+
+def test_next_steps_never_empty_with_a_bare_catalog(tmp_path):
+    inbox = tmp_path / "inbox"
+    for dept in ("办公室", "科普股", "机关支部"):
+        workbook(inbox / f"{dept}.xlsx", dept, roster=staff(3, prefix=dept, start=len(dept) * 100),
+                 activities=[activity(f"{YEAR}-0{m}-01", f"学习{m}", "1.1.1") for m in range(1, 10)]
+                 + [activity(f"{YEAR}-1{m}-01", f"学习1{m}", "1.1.1") for m in range(0, 3)])
+    report(inbox, tmp_path / "out", "--config", str(ROOT / "examples" / "county_config"))
+    (docx,) = (tmp_path / "out").glob("*自查报告.docx")
+    steps = _section(_text(Document(docx)), "三、下一步努力方向", "四、负面清单情况")
+    assert steps == ["1.巩固创建成果。对照测评标准逐项查漏补缺，推动文明单位创建工作常态化、长效化。"]
 
 
 def test_negative_list_sentence_when_nothing_found(sample):

@@ -250,6 +250,13 @@ def build_report() -> None:
     para(doc, "{%p for d in directions %}")
     para(doc, "{{ loop.index }}.{{ d.title }}。{{ d.text }}")
     para(doc, "{%p endfor %}")
+    para(doc, "{%p if missing_departments %}")
+    para(doc, "{{ directions|length + 1 }}.抓好台账报送。督促{% for d in missing_departments %}{{ d }}"
+              "{% if not loop.last %}、{% endif %}{% endfor %}按时报送创建台账，做到应报尽报、逐项有据。")
+    para(doc, "{%p endif %}")
+    para(doc, "{%p if not directions and not missing_departments %}")
+    para(doc, "1.巩固创建成果。对照测评标准逐项查漏补缺，推动文明单位创建工作常态化、长效化。")
+    para(doc, "{%p endif %}")
 
     para(doc, "四、负面清单情况", "一级标题")
     para(doc, "{%p if negative_submitted and not negative_found %}")
