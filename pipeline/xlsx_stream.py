@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 from xml.sax.saxutils import escape
 
+import numpy as np
 from openpyxl.utils import get_column_letter
 
 from pipeline.atomic import atomic_path
@@ -25,6 +26,7 @@ _NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" ' \
 # cellXfs: 0 plain, 1 header, 2 date, 3 boxed+wrap, 4 boxed+wrap date, 5 percent, 6 boxed percent
 _HEADER, _DATE, _BOX, _BOX_DATE, _PCT, _BOX_PCT = 1, 2, 3, 4, 5, 6
 _FILL_COLORS = ("C6EFCE", "FFC7CE", "FFEB9C", "D9D9D9")
+_INF = float("inf")
 MAX_CELL_TEXT = 32_000  # Excel holds at most 32,767 characters in a cell
 
 
@@ -40,28 +42,49 @@ class Table:
     percent_cols: Sequence[int] = ()
 
 
-def _cell(ref: str, value: Any, style: int, date_style: int, pct: bool) -> str:
-    if value is None or value == "":
-        return ""
-    if isinstance(value, bool):
-        return f'<c r="{ref}" t="b"{_s(style)}><v>{int(value)}</v></c>'
-    if isinstance(value, (int, float)):
-        if value != value or value in (float("inf"), float("-inf")):
-            return ""
-        return f'<c r="{ref}"{_s(_PCT if pct and not style else _BOX_PCT if pct else style)}><v>{value!r}</v></c>'
-    if isinstance(value, dt.date):
-        day = value.date() if isinstance(value, dt.datetime) else value
-        return f'<c r="{ref}" s="{date_style}"><v>{(day - _EPOCH).days}</v></c>'
-    text = str(value)
-    if not text.isprintable():
-        text = clean_text(text)  # XML cannot hold control characters
-    if len(text) > MAX_CELL_TEXT:
-        text = text[:MAX_CELL_TEXT] + "…"
-    return f'<c r="{ref}" t="inlineStr"{_s(style)}><is><t xml:space="preserve">{escape(text)}</t></is></c>'
+def _text(value: str) -> str:
+    if not value.isprintable():
+        value = clean_text(value)  # XML cannot hold control characters
+    if len(value) > MAX_CELL_TEXT:
+        value = value[:MAX_CELL_TEXT] + "…"
+    if "&" in value or "<" in value or ">" in value:
+        value = escape(value)
+    return value
 
 
 def _s(style: int) -> str:
     return f' s="{style}"' if style else ""
+
+
+def _row_xml(r: str, values: Sequence[Any], letters: list[str], styles: tuple[str, str, list[str]]) -> str:
+    """One <row>; dispatch on the exact type of each value (the hot loop of a city-scale ledger)."""
+    text_s, date_s, num_s = styles
+    out = [f'<row r="{r}">']
+    for i, v in enumerate(values):
+        t = type(v)
+        if t is str:
+            if v:
+                out.append(f'<c r="{letters[i]}{r}" t="inlineStr"{text_s}><is><t xml:space="preserve">{_text(v)}</t></is></c>')
+        elif v is None:
+            continue
+        elif t is float:
+            if v == v and v not in (_INF, -_INF):
+                out.append(f'<c r="{letters[i]}{r}"{num_s[i]}><v>{v!r}</v></c>')
+        elif t is int:
+            out.append(f'<c r="{letters[i]}{r}"{num_s[i]}><v>{v}</v></c>')
+        elif t is bool or t is np.bool_:
+            out.append(f'<c r="{letters[i]}{r}" t="b"{text_s}><v>{int(v)}</v></c>')
+        elif isinstance(v, dt.date):
+            day = v.date() if isinstance(v, dt.datetime) else v
+            out.append(f'<c r="{letters[i]}{r}"{date_s}><v>{(day - _EPOCH).days}</v></c>')
+        elif isinstance(v, (int, float, np.integer, np.floating)):  # numpy scalars and other numbers
+            num = float(v)
+            if num == num and abs(num) != _INF:
+                out.append(f'<c r="{letters[i]}{r}"{num_s[i]}><v>{num!r}</v></c>')
+        else:
+            out.append(f'<c r="{letters[i]}{r}" t="inlineStr"{text_s}><is><t xml:space="preserve">{_text(str(v))}</t></is></c>')
+    out.append("</row>")
+    return "".join(out)
 
 
 def _sheet_xml(table: Table, dxf: dict[str, int]):
@@ -77,15 +100,15 @@ def _sheet_xml(table: Table, dxf: dict[str, int]):
     yield "<sheetData>"
     yield '<row r="1">' + "".join(f'<c r="{letters[i]}1" t="inlineStr" s="{_HEADER}"><is><t>{escape(str(h))}</t></is></c>'
                                   for i, h in enumerate(table.headers)) + "</row>"
-    style, date_style = (_BOX, _BOX_DATE) if table.boxed else (0, _DATE)
-    pct = [c - 1 in {p - 1 for p in table.percent_cols} for c in range(1, ncol + 1)]
+    base = _BOX if table.boxed else 0
+    percent = {p - 1 for p in table.percent_cols}
+    styles = (_s(base), _s(_BOX_DATE if table.boxed else _DATE),
+              [_s((_BOX_PCT if table.boxed else _PCT) if c in percent else base) for c in range(ncol)])
     r = 1
     chunk: list[str] = []
     for values in table.rows:
         r += 1
-        rs = str(r)
-        chunk.append(f'<row r="{rs}">' + "".join(_cell(letters[i] + rs, v, style, date_style, pct[i])
-                                                 for i, v in enumerate(values)) + "</row>")
+        chunk.append(_row_xml(str(r), values, letters, styles))
         if len(chunk) >= 2000:
             yield "".join(chunk)
             chunk = []
