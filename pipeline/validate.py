@@ -48,14 +48,25 @@ def _parse_cell(func: Callable[[Any], Any], value: Any) -> Any:
     return func(value)
 
 
+class Parsed:
+    """A column parsed once per distinct value; masks are computed on the distinct values too."""
+
+    def __init__(self, series: pd.Series, func: Callable[[Any], Any]) -> None:
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        results = np.empty(len(uniques) + 1, dtype=object)
+        for i, u in enumerate(uniques):
+            results[i] = _parse_cell(func, u)
+        results[-1] = func(None)  # code -1: blank
+        self.codes, self.results = codes, results
+        self.values = results[codes]
+
+    def mask(self, predicate: Callable[[Any], bool]) -> np.ndarray:
+        return np.fromiter((predicate(r) for r in self.results), bool, len(self.results))[self.codes]
+
+
 def map_values(series: pd.Series, func: Callable[[Any], Any]) -> np.ndarray:
     """Apply func once per distinct value (cells repeat a lot: 是, 否, dates)."""
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    results = np.empty(len(uniques) + 1, dtype=object)
-    for i, u in enumerate(uniques):
-        results[i] = _parse_cell(func, u)
-    results[-1] = func(None)
-    return results[codes]
+    return Parsed(series, func).values
 
 
 def validate_kind(kind: str, frame: pd.DataFrame, config: Config, year: int) -> tuple[pd.DataFrame, list[Issue]]:
@@ -83,14 +94,15 @@ def validate_kind(kind: str, frame: pd.DataFrame, config: Config, year: int) -> 
         if col.kind == "seq":
             continue
         raw_values = frame[col.key] if col.key in frame else pd.Series([None] * n, dtype=object)
-        parsed = map_values(raw_values, _PARSERS[col.kind])
+        column = Parsed(raw_values, _PARSERS[col.kind])
+        parsed = column.values
         required = col.required or col.key in content_keys
-        for i in np.flatnonzero(np.fromiter((v is FORMULA_ERROR for v in parsed), bool, n)):
+        for i in np.flatnonzero(column.mask(lambda v: v is FORMULA_ERROR)):
             issue("formula-error", i, col.name, clean_text(raw_values.iat[i]))
             parsed[i] = "" if col.kind == "text" else (True if col.kind == "inservice" else None)
-        invalid = np.fromiter((v is INVALID for v in parsed), bool, n)
+        invalid = column.mask(lambda v: v is INVALID)
         if col.kind == "standard":
-            invalid |= np.fromiter((isinstance(v, tuple) and any(c not in known for c in v) for v in parsed), bool, n)
+            invalid |= column.mask(lambda v: isinstance(v, tuple) and any(c not in known for c in v))
         for i in np.flatnonzero(invalid):
             if col.kind == "standard":
                 code = "unknown-standard" if required else "invalid-optional-standard"
@@ -102,12 +114,12 @@ def validate_kind(kind: str, frame: pd.DataFrame, config: Config, year: int) -> 
                 errors[i] = True
             parsed[i] = "其他" if col.kind == "doctype" else None
         if required:
-            blank = np.fromiter((v is None or v == "" for v in parsed), bool, n)
+            blank = column.mask(lambda v: v is None or v == "" or v is FORMULA_ERROR)
             for i in np.flatnonzero(blank & ~invalid):
                 issue("missing-required", i, col.name)
                 errors[i] = True
         if col.kind == "date" and kind == "activities":
-            for i in np.flatnonzero(np.fromiter((isinstance(v, dt.date) and v.year != year for v in parsed), bool, n)):
+            for i in np.flatnonzero(column.mask(lambda v: isinstance(v, dt.date) and v.year != year)):
                 if not errors[i]:
                     issue("date-out-of-year", i, col.name, parsed[i].isoformat(), year=year)
                     errors[i] = True

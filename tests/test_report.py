@@ -388,3 +388,12 @@ def test_resubmission_tie_goes_to_the_later_file(tmp_path):
     os.utime(b, (1_900_000_000, 1_900_000_000))
     scores = report(inbox, tmp_path / "out")
     assert _dept(scores, "工会")["file"] == "工会A.xlsx" and _dept(scores, "工会")["superseded"] == ["工会B.xlsx"]
+
+
+def test_error_value_text_in_a_required_column_rejects_the_row(tmp_path):
+    inbox = tmp_path / "inbox"
+    workbook(inbox / "工会.xlsx", "工会", roster=[person("#REF!", "1"), person("张三", "2", hours="#DIV/0!")])
+    scores = report(inbox, tmp_path / "out")
+    assert scores["rows"]["roster"]["used"] == 1 and scores["rows"]["roster"]["rejected"] == 1
+    codes = sorted((i["row"], i["code"]) for i in scores["issues"] if i["code"] in ("formula-error", "missing-required"))
+    assert codes == [(3, "formula-error"), (3, "missing-required"), (4, "formula-error")]
