@@ -392,7 +392,11 @@ def test_resubmission_tie_goes_to_the_later_file(tmp_path):
 
 def test_error_value_text_in_a_required_column_rejects_the_row(tmp_path):
     inbox = tmp_path / "inbox"
-    workbook(inbox / "工会.xlsx", "工会", roster=[person("#REF!", "1"), person("张三", "2", hours="#DIV/0!")])
+    path = workbook(inbox / "工会.xlsx", "工会", roster=[person("#REF!", "1"), person("张三", "2", hours="#DIV/0!")])
+    wb = openpyxl.load_workbook(path)
+    for ref in ("B3", "I4"):
+        wb["人员名单"][ref].data_type = "s"  # the error text as a string, as old .xls readers hand it over
+    wb.save(path)
     scores = report(inbox, tmp_path / "out")
     assert scores["rows"]["roster"]["used"] == 1 and scores["rows"]["roster"]["rejected"] == 1
     codes = sorted((i["row"], i["code"]) for i in scores["issues"] if i["code"] in ("formula-error", "missing-required"))
