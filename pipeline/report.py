@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -54,6 +55,30 @@ class Result:
     def department_issue_counts(self, dept: str) -> tuple[int, int]:
         levels = [i.level for i in self.issues if i.department == dept]
         return levels.count(ERROR), levels.count(WARNING)
+
+
+LEDGER_CHILD_ROWS = 100_000  # above this many rows the ledger is written by a child process meanwhile
+
+
+def _start_ledger(result: Result, path: Path):
+    """A large ledger is written in a forked child while the parent writes the other documents."""
+    from pipeline.render_xlsx import write_ledger
+    rows = sum(len(f) for f in result.merged.frames.values())
+    if rows < LEDGER_CHILD_ROWS or "fork" not in mp.get_all_start_methods():
+        write_ledger(result, path)
+        return None
+    child = mp.get_context("fork").Process(target=write_ledger, args=(result, path), daemon=True)
+    child.start()
+    return child
+
+
+def _finish_ledger(child, result: Result, path: Path) -> None:
+    if child is None:
+        return
+    child.join()
+    if child.exitcode != 0:  # the child failed: write it here, so the ledger is never missing
+        from pipeline.render_xlsx import write_ledger
+        write_ledger(result, path)
 
 
 def sort_issues(issues: list[Issue], config: Config) -> list[Issue]:
@@ -172,7 +197,7 @@ def output_names(config: Config, year: int) -> dict[str, str]:
 def write_outputs(result: Result, out_dir: str | Path) -> dict[str, Path]:
     """Write every document; each is written to a temporary file and renamed into place."""
     from pipeline.atomic import atomic_write_json
-    from pipeline.render_xlsx import write_ledger, write_scores_workbook, write_validation_report
+    from pipeline.render_xlsx import write_scores_workbook, write_validation_report
     from pipeline.render_docx import write_self_report
 
     out = Path(out_dir)
@@ -182,16 +207,20 @@ def write_outputs(result: Result, out_dir: str | Path) -> dict[str, Path]:
     names = output_names(result.config, result.year)
     paths = {k: out / v for k, v in names.items()}
     clock = _Clock()
+    ledger = _start_ledger(result, paths["ledger"])
+    if ledger is None:
+        clock.lap("write_ledger_xlsx")
     write_validation_report(result, paths["validation"])
     clock.lap("write_validation_xlsx")
     write_scores_workbook(result, paths["scores_xlsx"])
     clock.lap("write_scores_xlsx")
-    write_ledger(result, paths["ledger"])
-    clock.lap("write_ledger_xlsx")
     write_self_report(result, paths["report"])
     clock.lap("write_report_docx")
     atomic_write_json(paths["json"], scores_dict(result))
     clock.lap("write_json")
+    if ledger is not None:
+        _finish_ledger(ledger, result, paths["ledger"])
+        clock.lap("write_ledger_xlsx")  # the wait for the child, after the other documents
     result.timings.update(clock.laps)
     result.outputs = paths
     return paths
