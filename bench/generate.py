@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import io
 import random
-import re
 import shutil
 import sys
 import zipfile

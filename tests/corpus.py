@@ -14,7 +14,7 @@ from pathlib import Path
 
 import openpyxl
 
-from builders import ACTIVITY_HEADERS, ROSTER_HEADERS, YEAR, activity, person, staff, workbook
+from builders import ROSTER_HEADERS, YEAR, activity, person, staff, workbook
 
 EVIL = "&<>\"'😀\U0001F9E7 ＆"
 

@@ -14,7 +14,7 @@ from docx.oxml.ns import qn
 from docx.shared import Pt
 from docxtpl import DocxTemplate
 
-from builders import YEAR, activity, document, person, report, run, staff, workbook
+from builders import YEAR, activity, document, report, run, staff, workbook
 from pipeline.catalog import load_config
 from pipeline.pdf import soffice
 from pipeline.render_docx import REPORT_TEMPLATE, PLAN_TEMPLATE, jinja_env, plan_context, report_context, template_path
