@@ -366,10 +366,14 @@ def test_empty_inbox_still_produces_documents(tmp_path):
     assert len(list((tmp_path / "out").glob("*自查报告.docx"))) == 1
 
 
-@pytest.mark.parametrize("command", ["templates", "report", "plan", "pdf"])
-def test_every_command_has_chinese_help(command):
-    result = run(command, "--help")
-    assert result.exit_code == 0 and "用法：" in result.output and "显示本帮助并退出" in result.output
+def test_every_command_has_chinese_help_and_is_in_the_readme():
+    from pipeline.cli import main
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert sorted(main.commands) == ["collect", "notify", "pdf", "plan", "report", "templates"]
+    for command in main.commands:
+        result = run(command, "--help")
+        assert result.exit_code == 0 and "用法：" in result.output and "显示本帮助并退出" in result.output
+        assert f"make {command}" in readme or f"pipeline {command}" in readme, command
 
 
 def test_console_summary_names_outputs(tmp_path):
