@@ -6,6 +6,7 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -120,23 +121,33 @@ class Config:
         key = normalize_name(name)
         if not key:
             return None
-        return self._alias_map().get(key)
+        return self.alias_map.get(key)
 
     def department_in_text(self, text: str) -> str | None:
         """The department whose name or alias is the longest one contained in text."""
         norm = normalize_name(text)
         best = None
-        for alias, dept in self._alias_map().items():
+        for alias, dept in self.alias_map.items():
             if alias and alias in norm and (best is None or len(alias) > len(best[0])):
                 best = (alias, dept)
         return best[1] if best else None
 
-    def _alias_map(self) -> dict[str, str]:
-        m: dict[str, str] = {}
-        for d in self.departments:
-            for a in (d.name, *d.aliases):
-                m[normalize_name(a)] = d.name
-        return m
+    @cached_property
+    def alias_map(self) -> dict[str, str]:
+        """Normalised name or alias -> department (derived once)."""
+        return alias_map(self.departments)
+
+    def template_file(self, name: str) -> Path:
+        """templates/NAME from the unit's own config folder if it has one, else the bundled one."""
+        for base in (self.dir, DEFAULT_CONFIG_DIR):
+            path = base / "templates" / name
+            if path.is_file():
+                return path
+        raise ConfigError(f"找不到模板 templates/{name}")
+
+
+def alias_map(departments) -> dict[str, str]:
+    return {normalize_name(a): d.name for d in departments for a in (d.name, *d.aliases)}
 
 
 def normalize_name(value: Any) -> str:
@@ -246,7 +257,7 @@ def load_config(config_dir: str | Path | None = None) -> Config:
 
     all_words = {normalize_name(w) for w in _as_list(cat.get("all_departments_words") or ["各部门", "机关各部门"])}
     names = [d.name for d in departments]
-    resolver = {normalize_name(a): d.name for d in departments for a in (d.name, *d.aliases)}
+    resolver = alias_map(departments)
 
     indicators = []
     codes: set[str] = set()

@@ -175,12 +175,13 @@ def notify(scores_dir, dry_run, outbox, templates_dir, config_dir):
     import json
     import os
     from pipeline import mail
+    from pipeline.notices import build_notices
     config = _load(config_dir)
     path = Path(scores_dir) / "scores.json"
     if not path.is_file():
         raise Fatal(f"{scores_dir} 中没有 scores.json，请先运行 make report")
     scores = json.loads(path.read_text(encoding="utf-8"))
-    notices = mail.build_notices(config, scores, Path(scores_dir), Path(templates_dir))
+    notices = build_notices(config, scores, Path(scores_dir), Path(templates_dir))
     if dry_run:
         paths = mail.write_outbox(notices, Path(outbox))
         click.echo(f"已生成 {len(paths)} 封邮件（未发送）：{outbox}")

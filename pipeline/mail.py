@@ -18,12 +18,15 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
 from email.utils import parseaddr, parsedate_to_datetime
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from pipeline.atomic import atomic_path, atomic_write_json
 from pipeline.catalog import Config
 from pipeline.errors import MailError
-from pipeline.ingest import WORKBOOK_SUFFIXES
+from pipeline.ingest import WORKBOOK_SUFFIXES, read_workbook
+
+if TYPE_CHECKING:
+    from pipeline.notices import Notice
 
 MANIFEST = "manifest.json"
 SPREADSHEET_TYPES = {"application/vnd.ms-excel", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -162,7 +165,6 @@ def store_message(data: bytes, inbox: Path, manifest: dict, config: Config, resu
 
 
 def _department_of_file(path: Path, inbox: Path, config: Config) -> str | None:
-    from pipeline.ingest import read_workbook
     return read_workbook(path, inbox, config).department
 
 
@@ -284,19 +286,6 @@ def _net_reason(exc: Exception) -> str:
 
 
 # ---------------------------------------------------------------- notices
-
-@dataclass
-class Notice:
-    department: str
-    kind: str                     # 回执 or 催报
-    message: EmailMessage
-
-
-def build_notices(config: Config, scores: dict, scores_dir: Path, templates_dir: Path) -> list[Notice]:
-    """A receipt for every department that reported, a reminder with its template for every one that did not."""
-    from pipeline.notices import notice_for
-    return [notice_for(config, scores, dept, scores_dir, templates_dir) for dept in scores["departments"]]
-
 
 def write_outbox(notices: Iterable[Notice], outbox: Path) -> list[Path]:
     outbox.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
@@ -12,9 +13,7 @@ import jinja2
 import openpyxl
 from openpyxl import Workbook
 
-from pipeline.catalog import DEFAULT_CONFIG_DIR, Config
-from pipeline.errors import ConfigError
-from pipeline.mail import Notice
+from pipeline.catalog import Config
 from pipeline.report import output_names
 from pipeline.templates import build_template, template_filename
 
@@ -22,13 +21,21 @@ XLSX = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 ISSUE_LINES = 30
 
 
+@dataclass
+class Notice:
+    department: str
+    kind: str                     # 回执 or 催报
+    message: EmailMessage
+
+
+def build_notices(config: Config, scores: dict, scores_dir: Path, templates_dir: Path) -> list[Notice]:
+    """A receipt for every department that reported, a reminder with its template for every one that did not."""
+    return [notice_for(config, scores, dept, scores_dir, templates_dir) for dept in scores["departments"]]
+
+
 def _template(config: Config, name: str) -> jinja2.Template:
-    for base in (config.dir, DEFAULT_CONFIG_DIR):
-        path = base / "templates" / name
-        if path.is_file():
-            env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-            return env.from_string(path.read_text(encoding="utf-8"))
-    raise ConfigError(f"找不到邮件模板 templates/{name}")
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    return env.from_string(config.template_file(name).read_text(encoding="utf-8"))
 
 
 def _chinese_date(day: dt.date) -> str:

@@ -13,8 +13,7 @@ import jinja2
 from docxtpl import DocxTemplate
 
 from pipeline.atomic import atomic_path
-from pipeline.catalog import DEFAULT_CONFIG_DIR, Config, format_percent
-from pipeline.errors import ConfigError
+from pipeline.catalog import Config, format_percent
 from pipeline.score import MET, WEAK, rows_where, standard_index, tagged
 from pipeline.values import clean_text
 
@@ -27,12 +26,8 @@ EXAMPLES_PER_ITEM = 3
 
 
 def template_path(config: Config, name: str) -> Path:
-    """The unit's own template if its config folder has one, else the bundled one."""
-    for base in (config.dir, DEFAULT_CONFIG_DIR):
-        path = base / "templates" / name
-        if path.is_file():
-            return path
-    raise ConfigError(f"找不到 Word 模板 templates/{name}")
+    """The unit's own Word template if its config folder has one, else the bundled one."""
+    return config.template_file(name)
 
 
 def jinja_env() -> jinja2.Environment:
