@@ -39,22 +39,22 @@ _NOTE_PREFIX = re.compile(r"^(注|备注|说明|填表人|填报人|审核|制�
 class RawSheet:
     """One recognised sheet: raw cells of the recognised columns, and each row's number as Excel shows it.
 
-    Plain lists, not a DataFrame: cheap to send back from a worker process; merge builds one frame per kind."""
+    Plain lists kept column by column, not a DataFrame: cheap to send back from a worker process, and
+    merge joins the same column of every workbook into one frame per kind without transposing."""
 
     kind: str
     name: str
     columns: list[str]
-    rows: list[list]
+    values: list[list]         # one list per entry of `columns`
     numbers: list[int]
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self.numbers)
 
     def column(self, key: str) -> list:
         if key not in self.columns:
-            return [None] * len(self.rows)
-        i = self.columns.index(key)
-        return [row[i] for row in self.rows]
+            return [None] * len(self.numbers)
+        return self.values[self.columns.index(key)]
 
 
 @dataclass
@@ -338,16 +338,16 @@ def _read_table(grid: list[list], spec: SheetSpec, rec: FileRecord, sheet_name: 
             rec.issues.append(make_issue("header-not-found", file=rec.name, sheet=sheet_name, required=required))
         return None
     header = grid[header_at]
-    content = [(k, c) for k, c in mapping.items() if k != "seq"]
+    content_cols = [c for k, c in mapping.items() if k != "seq"]
     seq_col = mapping.get("seq")
     used_cols = set(mapping.values())
-    keep_rows, keep_numbers = [], []
+    keep: list[int] = []
     for r in range(header_at + 1, len(grid)):
         row = grid[r]
         width = len(row)
-        cells = [row[c] if c < width else None for _, c in content]
-        filled = [_filled(v) for v in cells]
-        count = sum(filled)
+        cells = [row[c] if c < width else None for c in content_cols]
+        filled = [v is not None and v != "" and not (isinstance(v, str) and v.isspace()) and v == v for v in cells]
+        count = filled.count(True)
         if count == 0:
             stray = [v for c, v in enumerate(row) if c not in used_cols and _filled(v)]
             seq = row[seq_col] if seq_col is not None and seq_col < width else None
@@ -361,12 +361,13 @@ def _read_table(grid: list[list], spec: SheetSpec, rec: FileRecord, sheet_name: 
             if isinstance(lone, str) and _NOTE_PREFIX.match(unicodedata.normalize("NFKC", lone).strip()):
                 _note(rec, sheet_name, r + 1, lone)
                 continue
-        if all(not f or (isinstance(v, str) and v == header[c]) for v, f, (_, c) in zip(cells, filled, content)):
+        if all(not f or (isinstance(v, str) and v == header[c]) for v, f, c in zip(cells, filled, content_cols)):
             _note(rec, sheet_name, r + 1, next(v for v, f in zip(cells, filled) if f))
             continue
-        keep_rows.append([row[c] if c < width else None for c in mapping.values()])
-        keep_numbers.append(r + 1)
-    return RawSheet(spec.kind, sheet_name, list(mapping), keep_rows, keep_numbers)
+        keep.append(r)
+    rows = [grid[r] for r in keep]
+    values = [[row[c] if c < len(row) else None for row in rows] for c in mapping.values()]
+    return RawSheet(spec.kind, sheet_name, list(mapping), values, [r + 1 for r in keep])
 
 
 def _note(rec: FileRecord, sheet: str, row: int, value: Any) -> None:

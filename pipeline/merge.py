@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -91,16 +92,15 @@ def merge(records: list[FileRecord], config: Config, year: int) -> Merged:
 def _combined(kind: str, raws: list[tuple[FileRecord, RawSheet]]) -> pd.DataFrame:
     """One frame of raw cells for a sheet kind over all winning workbooks, each row with its place."""
     sizes = [len(raw) for _, raw in raws]
-    data: dict[str, list] = {}
+    total = sum(sizes)
+    data: dict[str, np.ndarray] = {}
     for col in SHEET_BY_KIND[kind].columns:
-        values: list = []
-        for _, raw in raws:
-            values.extend(raw.column(col.key))
-        data[col.key] = values
+        cells = itertools.chain.from_iterable(raw.column(col.key) for _, raw in raws)
+        data[col.key] = np.fromiter(cells, dtype=object, count=total)  # no per-cell shape discovery
     data["file"] = np.repeat(np.array([rec.name for rec, _ in raws], dtype=object), sizes)
     data["department"] = np.repeat(np.array([rec.department for rec, _ in raws], dtype=object), sizes)
     data["sheet"] = np.repeat(np.array([raw.name for _, raw in raws], dtype=object), sizes)
-    data["_row"] = [n for _, raw in raws for n in raw.numbers]
+    data["_row"] = np.fromiter(itertools.chain.from_iterable(raw.numbers for _, raw in raws), dtype=int, count=total)
     return pd.DataFrame(data)
 
 

@@ -17,7 +17,7 @@ from pipeline.catalog import format_percent
 from pipeline.issues import LEVEL_ZH
 from pipeline.score import FAILED, MET, MISSING, STATUSES, WEAK, standard_index, tagged
 from pipeline.values import clean_text
-from pipeline.xlsx_stream import Table, write_tables
+from pipeline.xlsx_stream import Columns, Table, write_tables
 
 if TYPE_CHECKING:
     from pipeline.report import Result
@@ -242,13 +242,18 @@ def _pct(m) -> str:
 LEDGER_LIST_MAX = 50  # entries listed per standard in 任务分解; the detail sheets hold them all
 
 
-def _columns(frame, *names):
+def _rows(frame, *names):
     """Rows of a frame as tuples of the named columns (much faster than iterrows)."""
     return zip(*(frame[n].tolist() for n in names))
 
 
+def _columns(frame, *names) -> Columns:
+    """The named columns of a frame, for the streaming writer (no transposing into rows and back)."""
+    return Columns(frame[n].to_numpy(dtype=object) for n in names)
+
+
 def _lines(frame, fmt) -> str | None:
-    entries = _columns(frame.head(LEDGER_LIST_MAX), "date", "title", "file", "sheet", "row")
+    entries = _rows(frame.head(LEDGER_LIST_MAX), "date", "title", "file", "sheet", "row")
     lines = [fmt(r) for r in entries]
     if len(frame) > LEDGER_LIST_MAX:
         lines.append(f"……等共{len(frame)}项，见明细工作表")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from typing import Any, Callable
 
 import numpy as np
@@ -53,10 +54,13 @@ class Parsed:
 
     def __init__(self, series: pd.Series, func: Callable[[Any], Any]) -> None:
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
-        results = np.empty(len(uniques) + 1, dtype=object)
-        for i, u in enumerate(uniques):
-            results[i] = _parse_cell(func, u)
-        results[-1] = func(None)  # code -1: blank
+        if func is clean_text:  # most distinct values are ordinary text (names, titles): strip only
+            parsed = (u.strip() if type(u) is str and u.isprintable() and "_x" not in u and "#" not in u
+                      else _parse_cell(func, u) for u in uniques)
+        else:
+            parsed = (_parse_cell(func, u) for u in uniques)
+        results = np.fromiter(itertools.chain(parsed, [func(None)]), dtype=object, count=len(uniques) + 1)
+        # the last entry is code -1: blank
         self.codes, self.results = codes, results
         self.values = results[codes]
 

@@ -195,9 +195,9 @@ def parse_standard_codes(value: Any) -> Any:
 
 def id_text(value: Any) -> str:
     """A staff number as text: 1001.0 -> '1001', ' A01 ' -> 'A01', '８４０１' -> '8401'."""
-    if isinstance(value, str) and value.isprintable() and "_x" not in value and not any(c.isspace() for c in value) \
+    if isinstance(value, str) and value.isprintable() and " " not in value and "_x" not in value \
             and unicodedata.is_normalized("NFKC", value):
-        return value
+        return value  # printable excludes every whitespace but the ASCII space
     if is_blank(value):
         return ""
     if isinstance(value, float) and value.is_integer():

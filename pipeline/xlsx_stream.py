@@ -8,13 +8,15 @@ a bold header, column widths, a frozen header row, a filter and row colours by s
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 from xml.sax.saxutils import escape
 
 import numpy as np
+import pandas as pd
 from openpyxl.utils import get_column_letter
 
 from pipeline.atomic import atomic_path
@@ -52,39 +54,111 @@ def _text(value: str) -> str:
     return value
 
 
+def _inline(text: str, style: str) -> str:
+    """An inline string cell body; xml:space="preserve" only where spaces at the ends or newlines need it."""
+    if not text.isprintable() or len(text) > MAX_CELL_TEXT or "&" in text or "<" in text or ">" in text:
+        text = _text(text)
+    if text[:1].isspace() or text[-1:].isspace() or "\n" in text or "\t" in text or "  " in text:
+        return f' t="inlineStr"{style}><is><t xml:space="preserve">{text}</t></is></c>'
+    return f' t="inlineStr"{style}><is><t>{text}</t></is></c>'
+
+
 def _s(style: int) -> str:
     return f' s="{style}"' if style else ""
 
 
-def _row_xml(r: str, values: Sequence[Any], letters: list[str], styles: tuple[str, str, list[str]]) -> str:
-    """One <row>; dispatch on the exact type of each value (the hot loop of a city-scale ledger)."""
-    text_s, date_s, num_s = styles
-    out = [f'<row r="{r}">']
-    for i, v in enumerate(values):
-        t = type(v)
-        if t is str:
-            if v:
-                out.append(f'<c r="{letters[i]}{r}" t="inlineStr"{text_s}><is><t xml:space="preserve">{_text(v)}</t></is></c>')
-        elif v is None:
-            continue
-        elif t is float:
-            if v == v and v not in (_INF, -_INF):
-                out.append(f'<c r="{letters[i]}{r}"{num_s[i]}><v>{v!r}</v></c>')
-        elif t is int:
-            out.append(f'<c r="{letters[i]}{r}"{num_s[i]}><v>{v}</v></c>')
-        elif t is bool or t is np.bool_:
-            out.append(f'<c r="{letters[i]}{r}" t="b"{text_s}><v>{int(v)}</v></c>')
-        elif isinstance(v, dt.date):
-            day = v.date() if isinstance(v, dt.datetime) else v
-            out.append(f'<c r="{letters[i]}{r}"{date_s}><v>{(day - _EPOCH).days}</v></c>')
-        elif isinstance(v, (int, float, np.integer, np.floating)):  # numpy scalars and other numbers
-            num = float(v)
-            if num == num and abs(num) != _INF:
-                out.append(f'<c r="{letters[i]}{r}"{num_s[i]}><v>{num!r}</v></c>')
-        else:
-            out.append(f'<c r="{letters[i]}{r}" t="inlineStr"{text_s}><is><t xml:space="preserve">{_text(str(v))}</t></is></c>')
-    out.append("</row>")
-    return "".join(out)
+class Columns(list):
+    """A table body given column by column (one sequence per column, all the same length).
+
+    Skips transposing rows back into columns when the data already lives in a DataFrame."""
+
+
+def _cell_body(v: Any, text_s: str, date_s: str, num_s: str, blank: str) -> str:
+    """What follows `<c r="B7"` for one value: its type, style and content, or `blank` when empty."""
+    t = type(v)
+    if t is str:
+        return _inline(v, text_s) if v else blank
+    if v is None:
+        return blank
+    if t is float:
+        return f"{num_s}><v>{v!r}</v></c>" if v == v and v not in (_INF, -_INF) else blank
+    if t is int:
+        return f"{num_s}><v>{v}</v></c>"
+    if t is bool or t is np.bool_:
+        return f' t="b"{text_s}><v>{int(v)}</v></c>'
+    if isinstance(v, dt.date):
+        day = v.date() if isinstance(v, dt.datetime) else v
+        return f"{date_s}><v>{(day - _EPOCH).days}</v></c>"
+    if isinstance(v, (int, float, np.integer, np.floating)):  # numpy scalars and other numbers
+        num = float(v)
+        return f"{num_s}><v>{num!r}</v></c>" if num == num and abs(num) != _INF else blank
+    return _inline(str(v), text_s)
+
+
+def _column_cells(values: Sequence[Any], styles: tuple[str, str, str, str]) -> np.ndarray:
+    """The cell bodies of one column (each after its `<c r="B7`), every distinct value rendered once:
+    columns repeat a lot (是/否, departments, file names, dates)."""
+    text_s, date_s, num_s, blank = styles
+
+    def body(v: Any) -> str:
+        return '"' + _cell_body(v, text_s, date_s, num_s, blank)
+
+    arr = np.fromiter(values, dtype=object, count=len(values))
+    try:
+        codes, uniques = pd.factorize(arr, use_na_sentinel=True)
+    except TypeError:  # unhashable values: render each one
+        return np.fromiter((body(v) for v in arr), dtype=object, count=len(arr))
+    kinds = {type(u) for u in uniques}
+    if len(kinds) > 1 and kinds & {bool, np.bool_}:  # True == 1: keep booleans apart from numbers
+        return np.fromiter((body(v) for v in arr), dtype=object, count=len(arr))
+    rendered = np.empty(len(uniques) + 1, dtype=object)
+    if kinds == {str}:  # the common case, without the type dispatch
+        rendered[:-1] = [f'"{_inline(u, text_s)}' if u else f'"{blank}' for u in uniques]
+    else:
+        rendered[:-1] = [body(u) for u in uniques]
+    rendered[-1] = f'"{blank}'  # code -1: None, NaN, NaT
+    return rendered[codes]
+
+
+def _as_columns(rows: Iterable[Sequence[Any]], ncol: int) -> list[Sequence[Any]]:
+    if isinstance(rows, Columns):
+        return list(rows)
+    rows = list(rows)
+    if not rows:
+        return [[] for _ in range(ncol)]
+    return [list(col) for col in itertools.zip_longest(*rows)][:ncol]
+
+
+def _body_rows(table: Table, letters: list[str]) -> tuple[int, Iterable[str]]:
+    """The number of data rows, and their <row> elements in chunks.
+
+    Every cell body is rendered once per distinct value of its column; a chunk is then one join over
+    constant pieces, row numbers and those bodies (no formatting per cell)."""
+    ncol = len(letters)
+    base = _BOX if table.boxed else 0
+    percent = {p - 1 for p in table.percent_cols}
+    text_s, date_s = _s(base), _s(_BOX_DATE if table.boxed else _DATE)
+    blank = f"{text_s}/>"
+    columns = _as_columns(table.rows, ncol)
+    cells = [_column_cells(values, (text_s, date_s, _s((_BOX_PCT if table.boxed else _PCT) if c in percent else base),
+                                    blank))
+             for c, values in enumerate(columns)]
+    n = len(columns[0]) if columns else 0
+    opens = ['"><c r="A'] + [f'<c r="{letter}' for letter in letters[1:]]
+
+    def chunk(start: int) -> str:
+        stop = min(n, start + _CHUNK_ROWS)
+        numbers = [str(r) for r in range(start + 2, stop + 2)]
+        parts = [itertools.repeat('<row r="'), numbers]
+        for c in range(ncol):
+            parts += [itertools.repeat(opens[c]), numbers, cells[c][start:stop]]
+        parts.append(itertools.repeat("</row>"))
+        return "".join(itertools.chain.from_iterable(zip(*parts)))
+
+    return n, (chunk(start) for start in range(0, n, _CHUNK_ROWS))
+
+
+_CHUNK_ROWS = 4000
 
 
 def _sheet_xml(table: Table, dxf: dict[str, int]):
@@ -100,19 +174,9 @@ def _sheet_xml(table: Table, dxf: dict[str, int]):
     yield "<sheetData>"
     yield '<row r="1">' + "".join(f'<c r="{letters[i]}1" t="inlineStr" s="{_HEADER}"><is><t>{escape(str(h))}</t></is></c>'
                                   for i, h in enumerate(table.headers)) + "</row>"
-    base = _BOX if table.boxed else 0
-    percent = {p - 1 for p in table.percent_cols}
-    styles = (_s(base), _s(_BOX_DATE if table.boxed else _DATE),
-              [_s((_BOX_PCT if table.boxed else _PCT) if c in percent else base) for c in range(ncol)])
-    r = 1
-    chunk: list[str] = []
-    for values in table.rows:
-        r += 1
-        chunk.append(_row_xml(str(r), values, letters, styles))
-        if len(chunk) >= 2000:
-            yield "".join(chunk)
-            chunk = []
-    yield "".join(chunk)
+    n, chunks = _body_rows(table, letters)
+    yield from chunks
+    r = n + 1
     yield "</sheetData>"
     last = letters[-1]
     yield f'<autoFilter ref="A1:{last}{max(r, 2)}"/>'
