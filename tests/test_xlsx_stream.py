@@ -48,3 +48,22 @@ def test_libreoffice_calc_opens_it(tmp_path):
                     "--outdir", str(tmp_path / "csv"), str(path)], check=True, capture_output=True, timeout=300)
     text = (tmp_path / "csv" / "t.csv").read_text(encoding="utf-8", errors="replace")
     assert text.splitlines()[0].startswith("列1,列2") and "=cmd|' /C calc'!A0" in text
+
+
+def test_columns_mixed_types_and_spaces(tmp_path):
+    """A table given column by column: booleans stay apart from 1 and 0, unhashable values are written as
+    text, and spaces at the ends of a text survive (xml:space="preserve" where needed)."""
+    import numpy as np
+    from pipeline.xlsx_stream import Columns
+    path = tmp_path / "c.xlsx"
+    mixed = np.array([True, 1, 0, False, 1.0, None], dtype=object)
+    texts = ["  缩进", "尾空格 ", "中间  两格", "普通", "", float("nan")]
+    lists = [["a"], ["a"], None, ["b", "c"], "x", 3]
+    write_tables(path, [Table("列", ["混合", "文字", "列表"], Columns([mixed, texts, lists]), boxed=True)])
+    ws = openpyxl.load_workbook(path)["列"]
+    assert [ws.cell(r, 1).value for r in range(2, 8)] == [True, 1, 0, False, 1, None]
+    assert [type(ws.cell(r, 1).value) for r in range(2, 6)] == [bool, int, int, bool]
+    assert [ws.cell(r, 2).value for r in range(2, 8)] == ["  缩进", "尾空格 ", "中间  两格", "普通", None, None]
+    assert [ws.cell(r, 3).value for r in range(2, 8)] == ["['a']", "['a']", None, "['b', 'c']", "x", 3]
+    assert ws.max_row == 7 and ws.auto_filter.ref == "A1:C7"
+    assert ws["B6"].border.left.style == "thin"  # blank cells of a boxed table keep their border
