@@ -10,6 +10,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +130,7 @@ def _read_into(rec: FileRecord, config: Config) -> None:
 
 _CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
 _REF = re.compile(rb'\br="([A-Z]+\d+)"')
+_VALUE = re.compile(rb"<v>([^<]*)</v>|<v/>")
 _SHEET = re.compile(r'<sheet\b[^>]*?name="([^"]*)"[^>]*?r:id="([^"]*)"')
 _REL = re.compile(r'<Relationship\b[^>]*?Id="([^"]*)"[^>]*?Target="([^"]*)"|<Relationship\b[^>]*?Target="([^"]*)"[^>]*?Id="([^"]*)"')
 
@@ -159,7 +161,7 @@ def formula_problems(data: bytes) -> list[tuple[str, str, list[str]]]:
                         continue
                     if b't="e"' in attrs:
                         errors.append(ref.group(1).decode())
-                    elif body and _FORMULA_CELL.search(body) and b"<v" not in body:
+                    elif body and _FORMULA_CELL.search(body) and _uncached(attrs, body):
                         uncached.append(ref.group(1).decode())
                 name = _unescape_xml(sheet)
                 if uncached:
@@ -169,6 +171,13 @@ def formula_problems(data: bytes) -> list[tuple[str, str, list[str]]]:
     except (zipfile.BadZipFile, KeyError, OSError, RuntimeError):
         return found
     return found
+
+
+def _uncached(attrs: bytes, body: bytes) -> bool:
+    """A formula cell without a value: no <v>, or an empty one that is not a cached empty text
+    (openpyxl and other scripts write `<f>…</f><v></v>`; Excel writes `t="str"` for a formula giving "")."""
+    value = _VALUE.search(body)
+    return value is None or (not value.group(1) and b't="str"' not in attrs)
 
 
 def _unescape_xml(text: str) -> str:
@@ -341,12 +350,21 @@ def _read_table(grid: list[list], spec: SheetSpec, rec: FileRecord, sheet_name: 
     content_cols = [c for k, c in mapping.items() if k != "seq"]
     seq_col = mapping.get("seq")
     used_cols = set(mapping.values())
+    take = _getter(content_cols)
+    reach = max(used_cols)
+    header_cells = tuple(header[c] if c < len(header) else None for c in content_cols)
     keep: list[int] = []
     for r in range(header_at + 1, len(grid)):
         row = grid[r]
         width = len(row)
-        cells = [row[c] if c < width else None for c in content_cols]
-        filled = [v is not None and v != "" and not (isinstance(v, str) and v.isspace()) and v == v for v in cells]
+        cells = take(row) if width > reach else tuple(row[c] if c < width else None for c in content_cols)
+        if cells == header_cells:
+            _note(rec, sheet_name, r + 1, next((v for v in cells if _filled(v)), ""))
+            continue
+        if "" not in cells and None not in cells and not any(isinstance(v, str) and v.isspace() for v in cells):
+            keep.append(r)  # the common row: every recognised cell filled
+            continue
+        filled = [_filled(v) for v in cells]
         count = filled.count(True)
         if count == 0:
             stray = [v for c, v in enumerate(row) if c not in used_cols and _filled(v)]
@@ -361,13 +379,24 @@ def _read_table(grid: list[list], spec: SheetSpec, rec: FileRecord, sheet_name: 
             if isinstance(lone, str) and _NOTE_PREFIX.match(unicodedata.normalize("NFKC", lone).strip()):
                 _note(rec, sheet_name, r + 1, lone)
                 continue
-        if all(not f or (isinstance(v, str) and v == header[c]) for v, f, c in zip(cells, filled, content_cols)):
+        if all(not f or (isinstance(v, str) and v == h) for v, f, h in zip(cells, filled, header_cells)):
             _note(rec, sheet_name, r + 1, next(v for v, f in zip(cells, filled) if f))
             continue
         keep.append(r)
-    rows = [grid[r] for r in keep]
-    values = [[row[c] if c < len(row) else None for row in rows] for c in mapping.values()]
+    columns = list(mapping.values())
+    if keep and all(len(grid[r]) > reach for r in keep):
+        values = [list(col) for col in zip(*map(_getter(columns), (grid[r] for r in keep)))]
+    else:
+        values = [[grid[r][c] if c < len(grid[r]) else None for r in keep] for c in columns]
     return RawSheet(spec.kind, sheet_name, list(mapping), values, [r + 1 for r in keep])
+
+
+def _getter(cols: list[int]):
+    """A C-level picker of the given cells of a row, always returning a tuple."""
+    if len(cols) == 1:
+        col = cols[0]
+        return lambda row: (row[col],)
+    return itemgetter(*cols)
 
 
 def _note(rec: FileRecord, sheet: str, row: int, value: Any) -> None:
