@@ -27,10 +27,15 @@ class Merged:
     superseded: dict[str, list[FileRecord]]
     records: list[FileRecord]
     issues: list[Issue] = field(default_factory=list)
+    _used: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False, compare=False)
 
     def used(self, kind: str) -> pd.DataFrame:
-        f = self.frames[kind]
-        return f[f["status"] == USED]
+        """The used rows of a sheet kind, filtered once (scoring and every document ask for them).
+        Callers derive new frames from it and never change it in place."""
+        if kind not in self._used:
+            f = self.frames[kind]
+            self._used[kind] = f[f["status"] == USED]
+        return self._used[kind]
 
 
 def _winner_key(rec: FileRecord) -> tuple:

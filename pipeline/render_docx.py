@@ -18,6 +18,8 @@ from pipeline.score import MET, WEAK, rows_where, standard_index, tagged
 from pipeline.values import clean_text
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from pipeline.report import Result
 
 REPORT_TEMPLATE, PLAN_TEMPLATE = "自查报告.docx", "实施方案.docx"
@@ -66,6 +68,11 @@ def _metric(m) -> dict:
     return {"label": m.metric.label, "pct": format_percent(m.value) if m.value is not None else "",
             "threshold": format_percent(m.metric.threshold, decimals=None), "strict": m.metric.op == ">",
             "passed": bool(m.passed), "numerator": m.numerator, "denominator": m.denominator}
+
+
+def _records(frame: pd.DataFrame, *columns: str) -> list[dict]:
+    """Rows as dicts of the named columns (iterrows builds a Series per row: seconds at city scale)."""
+    return frame[list(columns)].to_dict("records")
 
 
 def _total(values) -> int:
@@ -138,7 +145,8 @@ def report_context(result: "Result") -> dict:
 
     neg_dept = str(cfg.settings.get("negative_list_department") or "办公室")
     negatives = merged.used("negative")
-    found = [{"item": r["item"], "note": r["note"]} for _, r in negatives.iterrows() if r["exists"] is True]
+    found = [{"item": r["item"], "note": r["note"]} for r in _records(negatives, "item", "note", "exists")
+             if r["exists"] is True]
     report_date = cfg.settings.get("report_date")
     report_date = report_date if isinstance(report_date, dt.date) else dt.date.today()
     n_items = sum(len(i.items) for i in cfg.indicators)
@@ -155,7 +163,8 @@ def report_context(result: "Result") -> dict:
         "volunteers": int(sum(v is True for v in staff["volunteer"])),
         "cn": CN_NUMBERS, "indicators": indicators,
         "honours": [{"title": inner_quotes(r["title"]), "grantor": r["grantor"], "winner": r["winner"],
-                     "date": chinese_date(r["date"]) if r["date"] else ""} for _, r in honours.iterrows()],
+                     "date": chinese_date(r["date"]) if r["date"] else ""}
+                    for r in _records(honours, "title", "grantor", "winner", "date")],
         "failed": failed, "weak": weak, "missing_departments": result.missing,
         "missing_standards": missing_standards,
         "data_errors": sum(i.level == "error" for i in result.issues),

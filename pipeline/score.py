@@ -110,7 +110,7 @@ def metric_counts(roster: pd.DataFrame) -> dict[str, tuple[int, int]]:
 def department_metric_counts(roster: pd.DataFrame) -> dict[str, dict[str, tuple[int, int]]]:
     """metric_counts for every submitting department at once."""
     sums = metric_parts(roster).groupby(roster["department"].to_numpy(), sort=False).sum()
-    return {dept: _counts(row) for dept, row in sums.iterrows()}
+    return {dept: _counts(row) for dept, row in sums.to_dict("index").items()}
 
 
 def compute_metrics(config: Config, roster_used: pd.DataFrame) -> dict[str, MetricResult]:

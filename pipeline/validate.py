@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import unicodedata
 from typing import Any, Callable
 
 import numpy as np
@@ -57,6 +58,9 @@ class Parsed:
         if func is clean_text:  # most distinct values are ordinary text (names, titles): strip only
             parsed = (u.strip() if type(u) is str and u.isprintable() and "_x" not in u and "#" not in u
                       else _parse_cell(func, u) for u in uniques)
+        elif func is id_text:  # ordinary staff numbers are kept as they are
+            parsed = (u if type(u) is str and u.isprintable() and " " not in u and "_x" not in u and "#" not in u
+                      and unicodedata.is_normalized("NFKC", u) else _parse_cell(func, u) for u in uniques)
         else:
             parsed = (_parse_cell(func, u) for u in uniques)
         results = np.fromiter(itertools.chain(parsed, [func(None)]), dtype=object, count=len(uniques) + 1)

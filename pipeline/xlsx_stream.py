@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import queue
+import threading
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import IO, Any, Callable, Iterable, Sequence
 from xml.sax.saxutils import escape
 
 import numpy as np
@@ -248,5 +250,32 @@ def write_tables(path: Path, tables: Sequence[Table]) -> None:
         zf.writestr("xl/styles.xml", _STYLES)
         for i, table in enumerate(tables, 1):
             with zf.open(f"xl/worksheets/sheet{i}.xml", "w", force_zip64=True) as out:
-                for part in _sheet_xml(table, dxf):
-                    out.write(part.encode("utf-8"))
+                _write_parts(out, _sheet_xml(table, dxf))
+
+
+def _write_parts(out: IO[bytes], parts: Iterable[str]) -> None:
+    """Build and encode the XML here while another thread compresses the previous part: zlib releases
+    the GIL, so a large sheet uses a second core when one is free."""
+    pending: queue.Queue = queue.Queue(maxsize=4)
+    failed: list[BaseException] = []
+
+    def drain() -> None:
+        while (data := pending.get()) is not None:
+            if not failed:
+                try:
+                    out.write(data)
+                except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                    failed.append(exc)
+
+    writer = threading.Thread(target=drain, daemon=True)
+    writer.start()
+    try:
+        for part in parts:
+            if failed:
+                break
+            pending.put(part.encode("utf-8"))
+    finally:
+        pending.put(None)
+        writer.join()
+    if failed:
+        raise failed[0]
