@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import io
 import re
+import struct
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Any
 import pandas as pd
 from python_calamine import CalamineWorkbook
 
+from pipeline import deflate
 from pipeline.catalog import Config, normalize_name
 from pipeline.issues import Issue, make_issue
 from pipeline.schema import DATA_SHEETS, INFO_FIELDS, INFO_SHEET, SheetSpec
@@ -143,34 +145,51 @@ def formula_problems(data: bytes) -> list[tuple[str, str, list[str]]]:
     found = []
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            names = set(zf.namelist())
-            rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
-            targets = {m[0] or m[3]: (m[1] or m[2]) for m in _REL.findall(rels)}
-            for sheet, rid in _SHEET.findall(zf.read("xl/workbook.xml").decode("utf-8", "replace")):
-                target = targets.get(rid, "").lstrip("/")
-                member = target if target.startswith("xl/") else f"xl/{target}"
-                if member not in names or _sheet_kind(sheet) is None:
+            members = {i.filename: i for i in zf.infolist()}
+        rels = _member(data, members["xl/_rels/workbook.xml.rels"]).decode("utf-8", "replace")
+        targets = {m[0] or m[3]: (m[1] or m[2]) for m in _REL.findall(rels)}
+        for sheet, rid in _SHEET.findall(_member(data, members["xl/workbook.xml"]).decode("utf-8", "replace")):
+            target = targets.get(rid, "").lstrip("/")
+            member = members.get(target if target.startswith("xl/") else f"xl/{target}")
+            if member is None or _sheet_kind(sheet) is None:
+                continue
+            xml = _member(data, member)
+            if not _FORMULA_CELL.search(xml) and b't="e"' not in xml:
+                continue
+            uncached, errors = [], []
+            for attrs, body in _CELL.findall(xml):
+                ref = _REF.search(attrs)
+                if ref is None:
                     continue
-                data = zf.read(member)
-                if not _FORMULA_CELL.search(data) and b't="e"' not in data:
-                    continue
-                uncached, errors = [], []
-                for attrs, body in _CELL.findall(data):
-                    ref = _REF.search(attrs)
-                    if ref is None:
-                        continue
-                    if b't="e"' in attrs:
-                        errors.append(ref.group(1).decode())
-                    elif body and _FORMULA_CELL.search(body) and _uncached(attrs, body):
-                        uncached.append(ref.group(1).decode())
-                name = _unescape_xml(sheet)
-                if uncached:
-                    found.append(("formula-uncached", name, uncached))
-                if errors:
-                    found.append(("formula-error-cells", name, errors))
-    except (zipfile.BadZipFile, KeyError, OSError, RuntimeError):
+                if b't="e"' in attrs:
+                    errors.append(ref.group(1).decode())
+                elif body and _FORMULA_CELL.search(body) and _uncached(attrs, body):
+                    uncached.append(ref.group(1).decode())
+            name = _unescape_xml(sheet)
+            if uncached:
+                found.append(("formula-uncached", name, uncached))
+            if errors:
+                found.append(("formula-error-cells", name, errors))
+    except Exception:  # noqa: BLE001 - a best-effort scan of a file calamine has read: keep what was found
         return found
     return found
+
+
+def _member(data: bytes, info: zipfile.ZipInfo) -> bytes:
+    """One member's bytes straight from the archive in memory (no CRC pass: calamine has read them)."""
+    if info.flag_bits & 1:
+        raise ValueError("encrypted member")
+    at = info.header_offset
+    if data[at:at + 4] != b"PK\x03\x04":
+        raise ValueError("bad local header")
+    name_len, extra_len = struct.unpack("<HH", data[at + 26:at + 30])
+    start = at + 30 + name_len + extra_len
+    raw = data[start:start + info.compress_size]
+    if info.compress_type == zipfile.ZIP_STORED:
+        return raw[:info.file_size]
+    if info.compress_type != zipfile.ZIP_DEFLATED:
+        raise ValueError("unsupported compression")
+    return deflate.inflate(raw, info.file_size)
 
 
 def _uncached(attrs: bytes, body: bytes) -> bool:

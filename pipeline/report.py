@@ -69,7 +69,7 @@ def _start_ledger(result: Result, path: Path):
     if rows < LEDGER_CHILD_ROWS or "fork" not in mp.get_all_start_methods():
         write_ledger(result, path)
         return None
-    child = mp.get_context("fork").Process(target=write_ledger, args=(result, path), daemon=True)
+    child = mp.get_context("fork").Process(target=write_ledger, args=(result, path))  # may fork its own
     child.start()
     return child
 

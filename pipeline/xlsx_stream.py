@@ -9,8 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import multiprocessing as mp
+import os
 import queue
+import shutil
+import struct
+import tempfile
 import threading
+import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +27,7 @@ import numpy as np
 import pandas as pd
 from openpyxl.utils import get_column_letter
 
+from pipeline import deflate
 from pipeline.atomic import atomic_path
 from pipeline.values import clean_text
 
@@ -212,49 +219,77 @@ _STYLES = f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 </styleSheet>"""
 
 
+PARALLEL_ROWS = 50_000  # a sheet with this many rows is rendered by a forked child while the rest is written
+_ZIP32_LIMIT = 0xFFFF_FFFF
+
+
 def write_tables(path: Path, tables: Sequence[Table]) -> None:
-    """Write the tables as the sheets of one workbook (atomically)."""
+    """Write the tables as the sheets of one workbook (atomically).
+
+    Large sheets are rendered and compressed by forked children, one per sheet, and the members are then
+    stored into the zip as they are; otherwise (or on a platform without fork) one zipfile stream."""
     dxf = {c: i for i, c in enumerate(_FILL_COLORS)}
     for t in tables:
         for color in t.fills.values():
             if color not in dxf:
                 raise ValueError(f"unsupported fill {color}")
+    package = _package_parts(tables)
+    sheets = [(f"xl/worksheets/sheet{i}.xml", t) for i, t in enumerate(tables, 1)]
+    big = {name for name, t in sheets if _row_count(t) >= PARALLEL_ROWS}
+    with atomic_path(path) as tmp:
+        if big and "fork" in mp.get_all_start_methods() and not mp.current_process().daemon \
+                and _write_parallel(tmp, package, sheets, big, dxf):
+            return
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+            for name, text in package:
+                zf.writestr(name, text)
+            for name, table in sheets:
+                with zf.open(name, "w", force_zip64=True) as out:
+                    _write_parts(out, _sheet_xml(table, dxf))
+
+
+def _row_count(table: Table) -> int:
+    if isinstance(table.rows, Columns):
+        return len(table.rows[0]) if table.rows else 0
+    return len(table.rows) if isinstance(table.rows, (list, tuple)) else 0
+
+
+def _package_parts(tables: Sequence[Table]) -> list[tuple[str, str]]:
+    """Every member of the package but the sheets."""
     n = len(tables)
     sheets = "".join(f'<sheet name="{escape(t.title, {chr(34): "&quot;"})}" sheetId="{i}" r:id="rId{i}"/>'
                      for i, t in enumerate(tables, 1))
     names = "".join(f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'
                     f"'{escape(t.title).replace(chr(39), chr(39) * 2)}'!$A$1:${get_column_letter(len(t.headers))}$1"
                     f"</definedName>" for i, t in enumerate(tables))
-    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-        zf.writestr("[Content_Types].xml", '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-                    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-                    '<Default Extension="xml" ContentType="application/xml"/>'
-                    '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-                    '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
-                    + "".join(f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-                              for i in range(1, n + 1)) + "</Types>")
-        zf.writestr("_rels/.rels", '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-                    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
-                    "</Relationships>")
-        zf.writestr("xl/workbook.xml", f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook {_NS}>'
-                    f'<bookViews><workbookView activeTab="0"/></bookViews><sheets>{sheets}</sheets>'
-                    f"<definedNames>{names}</definedNames></workbook>")
-        zf.writestr("xl/_rels/workbook.xml.rels", '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-                    + "".join(f'<Relationship Id="rId{i}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet{i}.xml"/>'
-                              for i in range(1, n + 1))
-                    + f'<Relationship Id="rId{n + 1}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>'
-                    "</Relationships>")
-        zf.writestr("xl/styles.xml", _STYLES)
-        for i, table in enumerate(tables, 1):
-            with zf.open(f"xl/worksheets/sheet{i}.xml", "w", force_zip64=True) as out:
-                _write_parts(out, _sheet_xml(table, dxf))
+    return [
+        ("[Content_Types].xml", '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+         '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+         '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+         '<Default Extension="xml" ContentType="application/xml"/>'
+         '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+         '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+         + "".join(f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+                   for i in range(1, n + 1)) + "</Types>"),
+        ("_rels/.rels", '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+         '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+         '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
+         "</Relationships>"),
+        ("xl/workbook.xml", f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook {_NS}>'
+         f'<bookViews><workbookView activeTab="0"/></bookViews><sheets>{sheets}</sheets>'
+         f"<definedNames>{names}</definedNames></workbook>"),
+        ("xl/_rels/workbook.xml.rels", '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+         '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+         + "".join(f'<Relationship Id="rId{i}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet{i}.xml"/>'
+                   for i in range(1, n + 1))
+         + f'<Relationship Id="rId{n + 1}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>'
+         "</Relationships>"),
+        ("xl/styles.xml", _STYLES),
+    ]
 
 
 def _write_parts(out: IO[bytes], parts: Iterable[str]) -> None:
-    """Build and encode the XML here while another thread compresses the previous part: zlib releases
+    """Build and encode the XML here while another thread compresses the previous part: deflate releases
     the GIL, so a large sheet uses a second core when one is free."""
     pending: queue.Queue = queue.Queue(maxsize=4)
     failed: list[BaseException] = []
@@ -279,3 +314,124 @@ def _write_parts(out: IO[bytes], parts: Iterable[str]) -> None:
         writer.join()
     if failed:
         raise failed[0]
+
+
+@dataclass
+class _Member:
+    """One compressed zip member: a raw deflate stream in memory or in a temporary file."""
+
+    name: str
+    crc: int = 0
+    size: int = 0
+    compressed: int = 0
+    data: bytes | None = None
+    file: Path | None = None
+
+
+class _Deflater:
+    """A write()-able raw deflate stream into a file, keeping what the zip headers need."""
+
+    def __init__(self, member: _Member, out: IO[bytes]) -> None:
+        self.member, self.out = member, out
+        self.stream = deflate.compressor()
+
+    def write(self, data: bytes) -> None:
+        m = self.member
+        m.crc = deflate.crc32(data, m.crc)
+        m.size += len(data)
+        self._emit(self.stream.compress(data))
+
+    def close(self) -> None:
+        self._emit(self.stream.flush())
+
+    def _emit(self, chunk: bytes) -> None:
+        self.member.compressed += len(chunk)
+        self.out.write(chunk)
+
+
+def _deflate_sheet(member: _Member, table: Table, dxf: dict[str, int]) -> _Member:
+    with open(member.file, "wb") as f:
+        out = _Deflater(member, f)
+        _write_parts(out, _sheet_xml(table, dxf))
+        out.close()
+    return member
+
+
+def _deflate_in_child(member: _Member, table: Table, dxf: dict[str, int], conn) -> None:
+    try:
+        conn.send(_deflate_sheet(member, table, dxf))
+    except BaseException:  # noqa: BLE001 - the parent renders this sheet itself; no traceback for users
+        conn.send(None)
+    finally:
+        conn.close()
+
+
+def _write_parallel(target: Path, package: list[tuple[str, str]], sheets: list[tuple[str, Table]],
+                    big: set[str], dxf: dict[str, int]) -> bool:
+    """Render every large sheet in its own forked child; False when the result would need zip64."""
+    ctx = mp.get_context("fork")
+    scratch = []
+    try:
+        children = {}
+        for name, table in sheets:
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=target.parent)
+            os.close(fd)
+            scratch.append(Path(tmp))
+            member = _Member(name, file=Path(tmp))
+            if name in big:
+                reader, writer = ctx.Pipe(duplex=False)
+                child = ctx.Process(target=_deflate_in_child, args=(member, table, dxf, writer), daemon=True)
+                child.start()
+                writer.close()
+                children[name] = (child, reader)
+        members = []
+        for text_name, text in package:
+            data = text.encode("utf-8")
+            packed = deflate.compressor()
+            raw = packed.compress(data) + packed.flush()
+            members.append(_Member(text_name, deflate.crc32(data), len(data), len(raw), data=raw))
+        for (name, table), tmp in zip(sheets, scratch):
+            if name not in children:
+                members.append(_deflate_sheet(_Member(name, file=tmp), table, dxf))
+                continue
+            child, reader = children[name]
+            try:
+                done = reader.recv()
+            except EOFError:
+                done = None
+            child.join()
+            if done is None or child.exitcode != 0:  # the child failed: render it here
+                done = _deflate_sheet(_Member(name, file=tmp), table, dxf)
+            members.append(done)
+        if sum(m.compressed + 200 for m in members) >= _ZIP32_LIMIT or any(m.size >= _ZIP32_LIMIT for m in members):
+            return False
+        _write_zip(target, members)
+        return True
+    finally:
+        for tmp in scratch:
+            tmp.unlink(missing_ok=True)
+
+
+def _write_zip(target: Path, members: list[_Member]) -> None:
+    """A plain (zip32) archive of already-compressed members."""
+    now = time.localtime()
+    dos_time = (now.tm_hour << 11) | (now.tm_min << 5) | (now.tm_sec // 2)
+    dos_date = ((now.tm_year - 1980) << 9) | (now.tm_mon << 5) | now.tm_mday
+    central = []
+    with open(target, "wb") as f:
+        for m in members:
+            offset = f.tell()
+            name = m.name.encode("utf-8")
+            f.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, dos_time, dos_date,
+                                m.crc, m.compressed, m.size, len(name), 0) + name)
+            if m.data is not None:
+                f.write(m.data)
+            else:
+                with open(m.file, "rb") as src:
+                    shutil.copyfileobj(src, f, 1 << 20)
+            central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, dos_time, dos_date,
+                                       m.crc, m.compressed, m.size, len(name), 0, 0, 0, 0, 0, offset) + name)
+        start = f.tell()
+        for entry in central:
+            f.write(entry)
+        f.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members), f.tell() - start, start, 0))
