@@ -42,7 +42,56 @@ def _winner_key(rec: FileRecord) -> tuple:
     return (rec.submitted_on or dt.date.min, rec.mtime, rec.name)
 
 
-def merge(records: list[FileRecord], config: Config, year: int) -> Merged:
+class Checked:
+    """Validated sheets of workbooks, validated in batches as they are read, before the winners are known.
+
+    Each kind of sheet is validated over a whole batch at once; merge then keeps the rows and issues of the
+    winning workbooks, in its own order (the result is the same as validating the winners together)."""
+
+    BATCH = 64
+
+    def __init__(self, config: Config, year: int) -> None:
+        self.config, self.year = config, year
+        self.pending: list[FileRecord] = []
+        self.frames: dict[str, list[pd.DataFrame]] = {s.kind: [] for s in DATA_SHEETS}
+        self.issues: list[Issue] = []
+
+    def add(self, rec: FileRecord) -> None:
+        if rec.readable and rec.department and rec.sheets:
+            self.pending.append(rec)
+            if len(self.pending) >= self.BATCH:
+                self.flush()
+
+    def flush(self) -> None:
+        for spec in DATA_SHEETS:
+            raws = [(rec, raw) for rec in self.pending for raw in rec.sheets.get(spec.kind, ())]
+            if raws:
+                frame, found = validate_kind(spec.kind, _combined(spec.kind, raws), self.config, self.year)
+                self.frames[spec.kind].append(frame)
+                self.issues.extend(found)
+        self.pending = []
+
+    def frame(self, kind: str, rank: dict[str, int]) -> pd.DataFrame | None:
+        """The validated rows of these workbooks, ordered by their rank (rows of a file keep their order)."""
+        self.flush()
+        if not self.frames[kind]:
+            return None
+        frame = pd.concat(self.frames[kind], ignore_index=True) if len(self.frames[kind]) > 1 else self.frames[kind][0]
+        order = frame["file"].map(rank).to_numpy(dtype=float)  # NaN: not a winner
+        keep = np.flatnonzero(~np.isnan(order))
+        if len(keep) == 0:
+            return None
+        keep = keep[np.argsort(order[keep], kind="stable")]
+        return frame.take(keep).reset_index(drop=True)
+
+    def issues_of(self, rank: dict[str, int]) -> list[Issue]:
+        self.flush()
+        return [i for i in self.issues if i.file in rank]
+
+
+def merge(records: list[FileRecord], config: Config, year: int, checked: Checked | None = None) -> Merged:
+    """Decide each department's winning workbook, keep the validated rows of the winners (validated here,
+    or already as they were read: `checked`), count every other row, and dedupe people."""
     order = {d: i for i, d in enumerate(config.department_names)}
     records = sorted(records, key=lambda r: (order.get(r.department, len(order)), r.name))
     issues: list[Issue] = []
@@ -62,32 +111,33 @@ def merge(records: list[FileRecord], config: Config, year: int) -> Merged:
             else:
                 rec.issues.append(make_issue("superseded", file=rec.name, winner=win.name))
 
-    raw_parts: dict[str, list[tuple[FileRecord, RawSheet]]] = {s.kind: [] for s in DATA_SHEETS}
     parts: dict[str, list[pd.DataFrame]] = {s.kind: [] for s in DATA_SHEETS}
     for rec in records:
         rec.issues[:] = [dataclasses.replace(i, department=rec.department) for i in rec.issues]
         issues.extend(rec.issues)
         if not rec.readable:
             continue
-        is_winner = rec.department is not None and winners.get(rec.department) is rec
-        for kind, raws in rec.sheets.items():
-            for raw in raws:
-                if is_winner:
-                    raw_parts[kind].append((rec, raw))
-                else:
+        if winners.get(rec.department) is not rec:
+            for kind, raws in rec.sheets.items():
+                for raw in raws:
                     parts[kind].append(unparsed_frame(raw, rec, SUPERSEDED if rec.department else REJECTED))
-        if is_winner:
+        else:
             issues.extend(_info_checks(rec, config, year))
             for spec in DATA_SHEETS[:3]:
                 if spec.kind not in rec.sheets and not any(i.code == "header-not-found" and spec.name in (i.sheet or "")
                                                            for i in rec.issues):
                     issues.append(make_issue("sheet-missing", file=rec.name, sheet=spec.name,
                                              department=rec.department))
-    for kind, raws in raw_parts.items():
-        if raws:
-            frame, found = validate_kind(kind, _combined(kind, raws), config, year)
+    if checked is None:  # validate the winners now
+        checked = Checked(config, year)
+        for rec in winners.values():
+            checked.add(rec)
+    rank = {rec.name: i for i, rec in enumerate(r for r in records if winners.get(r.department) is r)}
+    for kind in parts:
+        frame = checked.frame(kind, rank)
+        if frame is not None:
             parts[kind].insert(0, frame)
-            issues.extend(found)
+    issues.extend(checked.issues_of(rank))
 
     frames = {k: pd.concat(v, ignore_index=True) if v else empty_frame(k) for k, v in parts.items()}
     issues.extend(_dedupe_people(frames["roster"]))

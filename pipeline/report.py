@@ -10,13 +10,13 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from pipeline.catalog import METRIC_KEYS, Config
 from pipeline.errors import InboxError
 from pipeline.ingest import FileRecord, list_inbox, read_workbook
 from pipeline.issues import ERROR, WARNING, Issue
-from pipeline.merge import Merged, merge
+from pipeline.merge import Checked, Merged, merge
 from pipeline.score import MetricResult, StandardResult, compute_metrics, department_metric_counts, score_standards
 from pipeline.validate import DUPLICATE, REJECTED, SUPERSEDED, USED
 
@@ -117,10 +117,14 @@ def _collect(inbox: Path, config: Config, year: int | None,
     year = year or config.year
     clock = _Clock()
     paths, issues = list_inbox(inbox)
-    records = read_all(paths, inbox, config, progress)
-    clock.lap("ingest")
-    merged = merge(records, config, year)
-    clock.lap("validate_merge")
+    checked = Checked(config, year)  # validates each batch of workbooks while the next ones are read
+    records = []
+    for rec in read_all(paths, inbox, config, progress):
+        records.append(rec)
+        checked.add(rec)
+    clock.lap("ingest_validate")
+    merged = merge(records, config, year, checked)
+    clock.lap("merge")
     roster = merged.used("roster")
     metrics = compute_metrics(config, roster)
     standards = score_standards(config, metrics, merged.used("activities"), merged.used("documents"),
@@ -157,24 +161,22 @@ def _read_in_worker(path: Path) -> FileRecord:
 
 
 def read_all(paths: list[Path], inbox: Path, config: Config,
-             progress: Callable[[str], None] | None = None) -> list[FileRecord]:
-    """Read every workbook; a process pool uses every core when there are many files."""
+             progress: Callable[[str], None] | None = None) -> Iterator[FileRecord]:
+    """Read every workbook, yielding each record in path order as soon as it is read; a process pool
+    uses every core when there are many files."""
     workers = min(os.cpu_count() or 1, MAX_WORKERS)
     if len(paths) < POOL_MIN_FILES or workers < 2:
-        records = []
         for path in paths:
             if progress:
                 progress(path.relative_to(inbox).as_posix())
-            records.append(read_workbook(path, inbox, config))
-        return records
+            yield read_workbook(path, inbox, config)
+        return
     with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(inbox, config)) as pool:
-        records = []
         chunk = max(1, len(paths) // (workers * 32))  # small chunks: no worker idles long at the end
         for rec in pool.map(_read_in_worker, paths, chunksize=chunk):
             if progress:
                 progress(rec.name)
-            records.append(rec)
-        return records
+            yield rec
 
 
 def scores_dict(result: Result) -> dict:
