@@ -376,6 +376,8 @@ def _read_table(grid: list[list], spec: SheetSpec, rec: FileRecord, sheet_name: 
     for r in range(header_at + 1, len(grid)):
         row = grid[r]
         width = len(row)
+        if row.count("") == width:
+            continue  # an empty row (templates format hundreds of them in advance)
         cells = take(row) if width > reach else tuple(row[c] if c < width else None for c in content_cols)
         if cells == header_cells:
             _note(rec, sheet_name, r + 1, next((v for v in cells if _filled(v)), ""))
@@ -383,8 +385,11 @@ def _read_table(grid: list[list], spec: SheetSpec, rec: FileRecord, sheet_name: 
         if "" not in cells and None not in cells and not any(isinstance(v, str) and v.isspace() for v in cells):
             keep.append(r)  # the common row: every recognised cell filled
             continue
-        filled = [_filled(v) for v in cells]
+        filled = [(v != "" and not v.isspace()) if type(v) is str else (v is not None and v == v) for v in cells]
         count = filled.count(True)
+        if count > 1 and cells[filled.index(True)] != header_cells[filled.index(True)]:
+            keep.append(r)  # some recognised cells left blank, and not a repeated header
+            continue
         if count == 0:
             stray = [v for c, v in enumerate(row) if c not in used_cols and _filled(v)]
             seq = row[seq_col] if seq_col is not None and seq_col < width else None
