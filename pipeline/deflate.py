@@ -13,6 +13,7 @@ except ImportError:  # pragma: no cover - isal is pinned; zlib gives the same by
     _fast = zlib
 
 crc32 = _fast.crc32
+crc32_combine = getattr(_fast, "crc32_combine", None)  # ISA-L has it; without it large sheets are not split
 
 
 def compressor():

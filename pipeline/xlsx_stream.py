@@ -18,6 +18,7 @@ import tempfile
 import threading
 import time
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Sequence
@@ -138,8 +139,8 @@ def _as_columns(rows: Iterable[Sequence[Any]], ncol: int) -> list[Sequence[Any]]
     return [list(col) for col in itertools.zip_longest(*rows)][:ncol]
 
 
-def _body_rows(table: Table, letters: list[str]) -> tuple[int, Iterable[str]]:
-    """The number of data rows, and their <row> elements in chunks.
+def _body_rows(table: Table, letters: list[str], columns: list[Sequence[Any]], start: int, stop: int) -> Iterable[str]:
+    """The <row> elements of data rows [start, stop), in chunks.
 
     Every cell body is rendered once per distinct value of its column; a chunk is then one join over
     constant pieces, row numbers and those bodies (no formatting per cell)."""
@@ -148,43 +149,49 @@ def _body_rows(table: Table, letters: list[str]) -> tuple[int, Iterable[str]]:
     percent = {p - 1 for p in table.percent_cols}
     text_s, date_s = _s(base), _s(_BOX_DATE if table.boxed else _DATE)
     blank = f"{text_s}/>"
-    columns = _as_columns(table.rows, ncol)
-    cells = [_column_cells(values, (text_s, date_s, _s((_BOX_PCT if table.boxed else _PCT) if c in percent else base),
-                                    blank))
+    cells = [_column_cells(values[start:stop],
+                           (text_s, date_s, _s((_BOX_PCT if table.boxed else _PCT) if c in percent else base), blank))
              for c, values in enumerate(columns)]
-    n = len(columns[0]) if columns else 0
     opens = ['"><c r="A'] + [f'<c r="{letter}' for letter in letters[1:]]
+    n = stop - start
 
-    def chunk(start: int) -> str:
-        stop = min(n, start + _CHUNK_ROWS)
-        numbers = [str(r) for r in range(start + 2, stop + 2)]
+    def chunk(at: int) -> str:
+        end = min(n, at + _CHUNK_ROWS)
+        numbers = [str(r) for r in range(start + at + 2, start + end + 2)]
         parts = [itertools.repeat('<row r="'), numbers]
         for c in range(ncol):
-            parts += [itertools.repeat(opens[c]), numbers, cells[c][start:stop]]
+            parts += [itertools.repeat(opens[c]), numbers, cells[c][at:end]]
         parts.append(itertools.repeat("</row>"))
         return "".join(itertools.chain.from_iterable(zip(*parts)))
 
-    return n, (chunk(start) for start in range(0, n, _CHUNK_ROWS))
+    return (chunk(at) for at in range(0, n, _CHUNK_ROWS))
 
 
 _CHUNK_ROWS = 4000
 
 
-def _sheet_xml(table: Table, dxf: dict[str, int]):
+def _sheet_xml(table: Table, dxf: dict[str, int], start: int = 0, stop: int | None = None):
+    """The sheet's XML; or the part of it holding data rows [start, stop), the head going with the part
+    that starts at row 0 and the tail with the part that ends at the last row."""
     ncol = len(table.headers)
     letters = [get_column_letter(c) for c in range(1, ncol + 1)]
-    yield f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet {_NS}>'
-    yield ('<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" '
-           'state="frozen"/><selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
-           '<sheetFormatPr defaultRowHeight="15"/>')
-    if table.widths:
-        yield "<cols>" + "".join(f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>'
-                                 for i, w in enumerate(table.widths, 1)) + "</cols>"
-    yield "<sheetData>"
-    yield '<row r="1">' + "".join(f'<c r="{letters[i]}1" t="inlineStr" s="{_HEADER}"><is><t>{escape(str(h))}</t></is></c>'
-                                  for i, h in enumerate(table.headers)) + "</row>"
-    n, chunks = _body_rows(table, letters)
-    yield from chunks
+    columns = _as_columns(table.rows, ncol)
+    n = len(columns[0]) if columns else 0
+    stop = n if stop is None else stop
+    if start == 0:
+        yield f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet {_NS}>'
+        yield ('<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" '
+               'state="frozen"/><selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
+               '<sheetFormatPr defaultRowHeight="15"/>')
+        if table.widths:
+            yield "<cols>" + "".join(f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>'
+                                     for i, w in enumerate(table.widths, 1)) + "</cols>"
+        yield "<sheetData>"
+        yield '<row r="1">' + "".join(f'<c r="{letters[i]}1" t="inlineStr" s="{_HEADER}"><is><t>{escape(str(h))}</t></is></c>'
+                                      for i, h in enumerate(table.headers)) + "</row>"
+    yield from _body_rows(table, letters, columns, start, stop)
+    if stop < n:
+        return
     r = n + 1
     yield "</sheetData>"
     last = letters[-1]
@@ -219,15 +226,16 @@ _STYLES = f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 </styleSheet>"""
 
 
-PARALLEL_ROWS = 50_000  # a sheet with this many rows is rendered by a forked child while the rest is written
+PARALLEL_ROWS = 50_000  # a sheet with this many rows is rendered in pieces by forked children
 _ZIP32_LIMIT = 0xFFFF_FFFF
 
 
 def write_tables(path: Path, tables: Sequence[Table]) -> None:
     """Write the tables as the sheets of one workbook (atomically).
 
-    Large sheets are rendered and compressed by forked children, one per sheet, and the members are then
-    stored into the zip as they are; otherwise (or on a platform without fork) one zipfile stream."""
+    Large sheets are cut into row ranges that forked children render and compress at the same time; the
+    pieces are joined into their members as they are (deflate streams concatenate). Otherwise, or on a
+    platform without fork, one zipfile stream."""
     dxf = {c: i for i, c in enumerate(_FILL_COLORS)}
     for t in tables:
         for color in t.fills.values():
@@ -235,10 +243,10 @@ def write_tables(path: Path, tables: Sequence[Table]) -> None:
                 raise ValueError(f"unsupported fill {color}")
     package = _package_parts(tables)
     sheets = [(f"xl/worksheets/sheet{i}.xml", t) for i, t in enumerate(tables, 1)]
-    big = {name for name, t in sheets if _row_count(t) >= PARALLEL_ROWS}
+    parallel = any(_row_count(t) >= PARALLEL_ROWS for _, t in sheets) and "fork" in mp.get_all_start_methods() \
+        and not mp.current_process().daemon
     with atomic_path(path) as tmp:
-        if big and "fork" in mp.get_all_start_methods() and not mp.current_process().daemon \
-                and _write_parallel(tmp, package, sheets, big, dxf):
+        if parallel and _write_parallel(tmp, package, sheets, dxf):
             return
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
             for name, text in package:
@@ -318,14 +326,14 @@ def _write_parts(out: IO[bytes], parts: Iterable[str]) -> None:
 
 @dataclass
 class _Member:
-    """One compressed zip member: a raw deflate stream in memory or in a temporary file."""
+    """One compressed zip member: a raw deflate stream in memory or in temporary files (pieces)."""
 
     name: str
     crc: int = 0
     size: int = 0
     compressed: int = 0
     data: bytes | None = None
-    file: Path | None = None
+    files: list[Path] = field(default_factory=list)
 
 
 class _Deflater:
@@ -341,75 +349,118 @@ class _Deflater:
         m.size += len(data)
         self._emit(self.stream.compress(data))
 
-    def close(self) -> None:
-        self._emit(self.stream.flush())
+    def close(self, final: bool) -> None:
+        """A piece followed by others ends on a byte boundary without the final-block mark."""
+        self._emit(self.stream.flush() if final else self.stream.flush(zlib.Z_SYNC_FLUSH))
 
     def _emit(self, chunk: bytes) -> None:
         self.member.compressed += len(chunk)
         self.out.write(chunk)
 
 
-def _deflate_sheet(member: _Member, table: Table, dxf: dict[str, int]) -> _Member:
-    with open(member.file, "wb") as f:
+@dataclass
+class _Piece:
+    """Rows [start, stop) of one sheet, compressed into `file`."""
+
+    table: Table
+    start: int
+    stop: int
+    final: bool
+    file: Path
+    done: _Member | None = None
+
+
+def _pieces(table: Table) -> list[tuple[int, int]]:
+    n = _row_count(table)
+    parts = min(-(-n // PARALLEL_ROWS), os.cpu_count() or 1) if deflate.crc32_combine else 1
+    if n < PARALLEL_ROWS or parts < 2:
+        return [(0, n)]
+    bounds = [n * i // parts for i in range(parts + 1)]
+    return list(zip(bounds, bounds[1:]))
+
+
+def _render(piece: _Piece, dxf: dict[str, int]) -> _Member:
+    member = _Member("", files=[piece.file])
+    with open(piece.file, "wb") as f:
         out = _Deflater(member, f)
-        _write_parts(out, _sheet_xml(table, dxf))
-        out.close()
+        _write_parts(out, _sheet_xml(piece.table, dxf, piece.start, piece.stop))
+        out.close(piece.final)
     return member
 
 
-def _deflate_in_child(member: _Member, table: Table, dxf: dict[str, int], conn) -> None:
+def _render_in_child(piece: _Piece, dxf: dict[str, int], conn) -> None:
     try:
-        conn.send(_deflate_sheet(member, table, dxf))
-    except BaseException:  # noqa: BLE001 - the parent renders this sheet itself; no traceback for users
+        conn.send(_render(piece, dxf))
+    except BaseException:  # noqa: BLE001 - the parent renders this piece itself; no traceback for users
         conn.send(None)
     finally:
         conn.close()
 
 
+def _joined(name: str, parts: list[_Member]) -> _Member:
+    """One member from pieces whose deflate streams follow each other."""
+    member = _Member(name, crc=parts[0].crc, size=parts[0].size, compressed=parts[0].compressed,
+                     files=list(parts[0].files))
+    for part in parts[1:]:
+        member.crc = deflate.crc32_combine(member.crc, part.crc, part.size)
+        member.size += part.size
+        member.compressed += part.compressed
+        member.files += part.files
+    return member
+
+
 def _write_parallel(target: Path, package: list[tuple[str, str]], sheets: list[tuple[str, Table]],
-                    big: set[str], dxf: dict[str, int]) -> bool:
-    """Render every large sheet in its own forked child; False when the result would need zip64."""
+                    dxf: dict[str, int]) -> bool:
+    """Render the pieces of every large sheet in forked children, the rest here; False when the archive
+    would need zip64 (then the caller writes it with zipfile)."""
     ctx = mp.get_context("fork")
-    scratch = []
+    plan: list[tuple[str, list[_Piece]]] = []
     try:
-        children = {}
         for name, table in sheets:
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=target.parent)
-            os.close(fd)
-            scratch.append(Path(tmp))
-            member = _Member(name, file=Path(tmp))
-            if name in big:
-                reader, writer = ctx.Pipe(duplex=False)
-                child = ctx.Process(target=_deflate_in_child, args=(member, table, dxf, writer), daemon=True)
-                child.start()
-                writer.close()
-                children[name] = (child, reader)
+            spans = _pieces(table)
+            pieces = []
+            for k, (start, stop) in enumerate(spans):
+                fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=target.parent)
+                os.close(fd)
+                pieces.append(_Piece(table, start, stop, k == len(spans) - 1, Path(tmp)))
+            plan.append((name, pieces))
+        children = []
+        for _, pieces in plan:
+            for piece in pieces:
+                if piece.stop - piece.start >= PARALLEL_ROWS // 2:
+                    reader, writer = ctx.Pipe(duplex=False)
+                    child = ctx.Process(target=_render_in_child, args=(piece, dxf, writer), daemon=True)
+                    child.start()
+                    writer.close()
+                    children.append((piece, child, reader))
         members = []
         for text_name, text in package:
             data = text.encode("utf-8")
             packed = deflate.compressor()
             raw = packed.compress(data) + packed.flush()
             members.append(_Member(text_name, deflate.crc32(data), len(data), len(raw), data=raw))
-        for (name, table), tmp in zip(sheets, scratch):
-            if name not in children:
-                members.append(_deflate_sheet(_Member(name, file=tmp), table, dxf))
-                continue
-            child, reader = children[name]
+        forked = {id(piece) for piece, _, _ in children}
+        for _, pieces in plan:
+            for piece in pieces:
+                if id(piece) not in forked:
+                    piece.done = _render(piece, dxf)
+        for piece, child, reader in children:
             try:
-                done = reader.recv()
+                piece.done = reader.recv()
             except EOFError:
-                done = None
+                piece.done = None
             child.join()
-            if done is None or child.exitcode != 0:  # the child failed: render it here
-                done = _deflate_sheet(_Member(name, file=tmp), table, dxf)
-            members.append(done)
+            if piece.done is None or child.exitcode != 0:  # the child failed: render it here
+                piece.done = _render(piece, dxf)
+        members += [_joined(name, [p.done for p in pieces]) for name, pieces in plan]
         if sum(m.compressed + 200 for m in members) >= _ZIP32_LIMIT or any(m.size >= _ZIP32_LIMIT for m in members):
             return False
         _write_zip(target, members)
         return True
     finally:
-        for tmp in scratch:
-            tmp.unlink(missing_ok=True)
+        for _, pieces in plan:
+            for piece in pieces:
+                piece.file.unlink(missing_ok=True)
 
 
 def _write_zip(target: Path, members: list[_Member]) -> None:
@@ -426,8 +477,8 @@ def _write_zip(target: Path, members: list[_Member]) -> None:
                                 m.crc, m.compressed, m.size, len(name), 0) + name)
             if m.data is not None:
                 f.write(m.data)
-            else:
-                with open(m.file, "rb") as src:
+            for part in m.files:
+                with open(part, "rb") as src:
                     shutil.copyfileobj(src, f, 1 << 20)
             central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, dos_time, dos_date,
                                        m.crc, m.compressed, m.size, len(name), 0, 0, 0, 0, 0, offset) + name)
