@@ -17,7 +17,7 @@ from pipeline.catalog import format_percent
 from pipeline.issues import LEVEL_ZH
 from pipeline.score import FAILED, MET, MISSING, STATUSES, WEAK, standard_index, tagged
 from pipeline.values import clean_text
-from pipeline.xlsx_stream import Columns, Table, write_tables
+from pipeline.xlsx_stream import EXCEL_MAX_ROWS, Columns, Table, write_tables
 
 if TYPE_CHECKING:
     from pipeline.report import Result
@@ -144,18 +144,24 @@ def write_validation_report(result: "Result", path: Path) -> None:
     write_table(ws, ("工作表", "读取", "采用", "退回（有错误）", "重复", "作废"),
                 [(SHEET_ZH[k], v["read"], v["used"], v["rejected"], v["duplicate"], v["superseded"])
                  for k, v in counts.items()], start=last + 4)
-    write_table(wb.create_sheet("全部问题"), ISSUE_HEADERS, _issue_rows(result.issues), _ISSUE_WIDTHS,
-                status_col=1, fills=LEVEL_FILLS)
+    titles: set[str] = {"汇总"}
+    _issue_sheets(wb, "全部问题", result.issues, titles)
     by_dept: dict[str | None, list] = {}
     for issue in result.issues:
         by_dept.setdefault(issue.department if issue.department in cfg.department_names else None, []).append(issue)
-    titles: set[str] = {"汇总", "全部问题"}
     for name in [*cfg.department_names, None]:
         if by_dept.get(name):
-            title = _unique_title(name or "未归属", titles)
-            write_table(wb.create_sheet(title), ISSUE_HEADERS, _issue_rows(by_dept[name]), _ISSUE_WIDTHS,
-                        status_col=1, fills=LEVEL_FILLS)
+            _issue_sheets(wb, name or "未归属", by_dept[name], titles)
     atomic_save_workbook(wb, path)
+
+
+def _issue_sheets(wb, name: str, issues: list, titles: set[str]) -> None:
+    """The issues on one sheet, continued on 名称（续1）… past the rows an Excel sheet holds."""
+    per_sheet = EXCEL_MAX_ROWS - 1
+    for k, at in enumerate(range(0, max(len(issues), 1), per_sheet)):  # 全部问题 is there even when empty
+        title = _unique_title(name if k == 0 else f"{name[:24]}（续{k}）", titles)
+        write_table(wb.create_sheet(title), ISSUE_HEADERS, _issue_rows(issues[at:at + per_sheet]), _ISSUE_WIDTHS,
+                    status_col=1, fills=LEVEL_FILLS)
 
 
 _ISSUE_WIDTHS = (6, 11, 34, 12, 6, 14, 20, 70)

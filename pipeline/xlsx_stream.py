@@ -7,6 +7,7 @@ a bold header, column widths, a frozen header row, a filter and row colours by s
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import multiprocessing as mp
@@ -241,6 +242,7 @@ def write_tables(path: Path, tables: Sequence[Table]) -> None:
         for color in t.fills.values():
             if color not in dxf:
                 raise ValueError(f"unsupported fill {color}")
+    tables = [part for t in tables for part in _within_sheet_limit(t)]
     package = _package_parts(tables)
     sheets = [(f"xl/worksheets/sheet{i}.xml", t) for i, t in enumerate(tables, 1)]
     parallel = any(_row_count(t) >= PARALLEL_ROWS for _, t in sheets) and "fork" in mp.get_all_start_methods() \
@@ -254,6 +256,26 @@ def write_tables(path: Path, tables: Sequence[Table]) -> None:
             for name, table in sheets:
                 with zf.open(name, "w", force_zip64=True) as out:
                     _write_parts(out, _sheet_xml(table, dxf))
+
+
+EXCEL_MAX_ROWS = 1_048_576  # rows in one Excel sheet, the header included
+
+
+def _within_sheet_limit(table: Table) -> list[Table]:
+    """A table longer than an Excel sheet continues on sheets titled 标题（续1）, 标题（续2）…"""
+    limit = EXCEL_MAX_ROWS - 1
+    if isinstance(table.rows, Columns):
+        columns = list(table.rows)
+    elif isinstance(table.rows, (list, tuple)) and len(table.rows) > limit:
+        columns = _as_columns(table.rows, len(table.headers))
+    else:
+        return [table]
+    n = len(columns[0]) if columns else 0
+    if n <= limit:
+        return [table]
+    return [dataclasses.replace(table, title=table.title if k == 0 else f"{table.title[:24]}（续{k}）",
+                                rows=Columns(col[at:at + limit] for col in columns))
+            for k, at in enumerate(range(0, n, limit))]
 
 
 def _row_count(table: Table) -> int:

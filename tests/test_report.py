@@ -337,6 +337,20 @@ def test_year_option_changes_the_report_year(tmp_path):
 
 # ---------------------------------------------------------------- the validation workbook and the command
 
+def test_issues_past_the_rows_of_an_excel_sheet_continue_on_more_sheets(tmp_path, monkeypatch):
+    from pipeline import render_xlsx
+    monkeypatch.setattr(render_xlsx, "EXCEL_MAX_ROWS", 3)  # 2 issues per sheet
+    inbox = tmp_path / "inbox"
+    workbook(inbox / "工会-台账.xlsx", "工会", roster=[person(None, str(i)) for i in range(5)])
+    scores = report(inbox, tmp_path / "out")
+    (path,) = (tmp_path / "out").glob("*校验报告.xlsx")
+    wb = openpyxl.load_workbook(path)
+    parts = [n for n in wb.sheetnames if n.startswith("全部问题")]
+    assert parts[:2] == ["全部问题", "全部问题（续1）"] and len(parts) == -(-len(scores["issues"]) // 2)
+    assert sum(wb[n].max_row - 1 for n in parts) == len(scores["issues"])
+    assert "工会（续1）" in wb.sheetnames
+
+
 def test_validation_workbook(messy, tmp_path):
     inbox = tmp_path / "inbox"
     workbook(inbox / "工会-台账.xlsx", "工会", roster=[person(None, "1"), person("张三", "2")])

@@ -100,3 +100,15 @@ def test_forked_sheets_make_a_sound_zip(tmp_path, monkeypatch):
     cal = CalamineWorkbook.from_path(str(path))
     assert cal.sheet_names == ["小", "大", "又大"]
     assert len(cal.get_sheet_by_name("又大").to_python()) == 3001
+
+
+def test_a_table_longer_than_an_excel_sheet_continues_on_more_sheets(tmp_path, monkeypatch):
+    from pipeline.xlsx_stream import Columns
+    monkeypatch.setattr(xlsx_stream, "EXCEL_MAX_ROWS", 4)  # 3 data rows per sheet
+    path = tmp_path / "long.xlsx"
+    write_tables(path, [Table("人员名单汇总", ["序号"], Columns([list(range(8))])),
+                        Table("活动明细", ["序号"], [(i,) for i in range(3)])])
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["人员名单汇总", "人员名单汇总（续1）", "人员名单汇总（续2）", "活动明细"]
+    got = [c.value for ws in wb.worksheets[:3] for c in ws["A"][1:]]
+    assert got == list(range(8)) and wb["人员名单汇总（续2）"]["A1"].value == "序号"
