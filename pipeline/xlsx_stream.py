@@ -264,15 +264,10 @@ EXCEL_MAX_ROWS = 1_048_576  # rows in one Excel sheet, the header included
 def _within_sheet_limit(table: Table) -> list[Table]:
     """A table longer than an Excel sheet continues on sheets titled 标题（续1）, 标题（续2）…"""
     limit = EXCEL_MAX_ROWS - 1
-    if isinstance(table.rows, Columns):
-        columns = list(table.rows)
-    elif isinstance(table.rows, (list, tuple)) and len(table.rows) > limit:
-        columns = _as_columns(table.rows, len(table.headers))
-    else:
-        return [table]
-    n = len(columns[0]) if columns else 0
+    n = _row_count(table)
     if n <= limit:
         return [table]
+    columns = _as_columns(table.rows, len(table.headers))
     return [dataclasses.replace(table, title=table.title if k == 0 else f"{table.title[:24]}（续{k}）",
                                 rows=Columns(col[at:at + limit] for col in columns))
             for k, at in enumerate(range(0, n, limit))]
