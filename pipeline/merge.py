@@ -81,8 +81,10 @@ class Checked:
         keep = np.flatnonzero(~np.isnan(order))
         if len(keep) == 0:
             return None
-        keep = keep[np.argsort(order[keep], kind="stable")]
-        return frame.take(keep).reset_index(drop=True)
+        if len(keep) < len(frame) or np.any(np.diff(order) < 0):  # else every row is kept, already in order
+            frame = frame.take(keep[np.argsort(order[keep], kind="stable")])
+            frame.index = pd.RangeIndex(len(frame))
+        return frame
 
     def issues_of(self, rank: dict[str, int]) -> list[Issue]:
         self.flush()
