@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
+import numpy as np
 from docxtpl import DocxTemplate
 
 from pipeline.atomic import atomic_path
@@ -75,8 +76,12 @@ def _records(frame: pd.DataFrame, *columns: str) -> list[dict]:
     return frame[list(columns)].to_dict("records")
 
 
-def _total(values) -> int:
-    return int(sum(v for v in values if isinstance(v, float)))
+def _total(values: pd.Series) -> int:
+    """The sum of a parsed number column (floats, None where blank or invalid)."""
+    try:
+        return int(np.nansum(values.to_numpy(dtype=float, na_value=np.nan)))
+    except (TypeError, ValueError):  # not only numbers: add up those that are
+        return int(sum(v for v in values if isinstance(v, float)))
 
 
 def report_context(result: "Result") -> dict:

@@ -49,7 +49,7 @@ class StandardResult:
 
 def rows_where(frame: pd.DataFrame, column: str, predicate) -> pd.DataFrame:
     """The rows whose value in column satisfies predicate (safe on empty frames)."""
-    mask = np.fromiter((bool(predicate(v)) for v in frame[column]), dtype=bool, count=len(frame))
+    mask = np.frompyfunc(predicate, 1, 1)(frame[column].to_numpy(dtype=object)).astype(bool)
     return frame.loc[mask]
 
 
