@@ -234,8 +234,9 @@ _ZIP32_LIMIT = 0xFFFF_FFFF
 def write_tables(path: Path, tables: Sequence[Table]) -> None:
     """Write the tables as the sheets of one workbook (atomically).
 
-    Large sheets are cut into row ranges that forked children render and compress at the same time; the
-    pieces are joined into their members as they are (deflate streams concatenate). Otherwise, or on a
+    Large sheets are cut into row ranges, shared out among this process and forked children that render
+    and compress them at the same time; the pieces are joined into their members as they are (deflate
+    streams concatenate). Otherwise, or on a
     platform without fork, one zipfile stream."""
     dxf = {c: i for i, c in enumerate(_FILL_COLORS)}
     for t in tables:
@@ -405,13 +406,24 @@ def _render(piece: _Piece, dxf: dict[str, int]) -> _Member:
     return member
 
 
-def _render_in_child(piece: _Piece, dxf: dict[str, int], conn) -> None:
+def _render_in_child(pieces: list[_Piece], dxf: dict[str, int], conn) -> None:
     try:
-        conn.send(_render(piece, dxf))
-    except BaseException:  # noqa: BLE001 - the parent renders this piece itself; no traceback for users
+        conn.send([_render(piece, dxf) for piece in pieces])
+    except BaseException:  # noqa: BLE001 - the parent renders these pieces itself; no traceback for users
         conn.send(None)
     finally:
         conn.close()
+
+
+def _lanes(pieces: list[_Piece], n: int) -> list[list[_Piece]]:
+    """The pieces shared out among n processes (this one first): largest first, each to the least loaded."""
+    lanes: list[list[_Piece]] = [[] for _ in range(max(1, n))]
+    load = [0] * len(lanes)
+    for piece in sorted(pieces, key=lambda p: p.stop - p.start, reverse=True):
+        i = load.index(min(load))
+        lanes[i].append(piece)
+        load[i] += piece.stop - piece.start + 1
+    return lanes
 
 
 def _joined(name: str, parts: list[_Member]) -> _Member:
@@ -428,8 +440,8 @@ def _joined(name: str, parts: list[_Member]) -> _Member:
 
 def _write_parallel(target: Path, package: list[tuple[str, str]], sheets: list[tuple[str, Table]],
                     dxf: dict[str, int]) -> bool:
-    """Render the pieces of every large sheet in forked children, the rest here; False when the archive
-    would need zip64 (then the caller writes it with zipfile)."""
+    """Render the pieces of every sheet in as many processes as there are cores (this one and forked
+    children); False when the archive would need zip64 (then the caller writes it with zipfile)."""
     ctx = mp.get_context("fork")
     plan: list[tuple[str, list[_Piece]]] = []
     try:
@@ -441,34 +453,33 @@ def _write_parallel(target: Path, package: list[tuple[str, str]], sheets: list[t
                 os.close(fd)
                 pieces.append(_Piece(table, start, stop, k == len(spans) - 1, Path(tmp)))
             plan.append((name, pieces))
+        lanes = _lanes([piece for _, pieces in plan for piece in pieces], os.cpu_count() or 1)
         children = []
-        for _, pieces in plan:
-            for piece in pieces:
-                if piece.stop - piece.start >= PARALLEL_ROWS // 2:
-                    reader, writer = ctx.Pipe(duplex=False)
-                    child = ctx.Process(target=_render_in_child, args=(piece, dxf, writer), daemon=True)
-                    child.start()
-                    writer.close()
-                    children.append((piece, child, reader))
+        for lane in lanes[1:]:
+            if lane:
+                reader, writer = ctx.Pipe(duplex=False)
+                child = ctx.Process(target=_render_in_child, args=(lane, dxf, writer), daemon=True)
+                child.start()
+                writer.close()
+                children.append((lane, child, reader))
         members = []
         for text_name, text in package:
             data = text.encode("utf-8")
             packed = deflate.compressor()
             raw = packed.compress(data) + packed.flush()
             members.append(_Member(text_name, deflate.crc32(data), len(data), len(raw), data=raw))
-        forked = {id(piece) for piece, _, _ in children}
-        for _, pieces in plan:
-            for piece in pieces:
-                if id(piece) not in forked:
-                    piece.done = _render(piece, dxf)
-        for piece, child, reader in children:
+        for piece in lanes[0]:
+            piece.done = _render(piece, dxf)
+        for lane, child, reader in children:
             try:
-                piece.done = reader.recv()
+                done = reader.recv()
             except EOFError:
-                piece.done = None
+                done = None
             child.join()
-            if piece.done is None or child.exitcode != 0:  # the child failed: render it here
-                piece.done = _render(piece, dxf)
+            if done is None or child.exitcode != 0:  # the child failed: render its pieces here
+                done = [_render(piece, dxf) for piece in lane]
+            for piece, member in zip(lane, done):
+                piece.done = member
         members += [_joined(name, [p.done for p in pieces]) for name, pieces in plan]
         if sum(m.compressed + 200 for m in members) >= _ZIP32_LIMIT or any(m.size >= _ZIP32_LIMIT for m in members):
             return False
