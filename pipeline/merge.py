@@ -34,7 +34,8 @@ class Merged:
         Callers derive new frames from it and never change it in place."""
         if kind not in self._used:
             f = self.frames[kind]
-            self._used[kind] = f[f["status"] == USED]
+            used = (f["status"] == USED).to_numpy()
+            self._used[kind] = f if used.all() else f[used]
         return self._used[kind]
 
 
