@@ -110,7 +110,7 @@ def report(inbox, out_dir, config_dir, year, silent):
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="output", show_default=True,
               help="输出文件夹")
 def plan(config_dir, out_dir):
-    from pipeline.render_docx import write_plan
+    from pipeline.documents.render_docx import write_plan
     path = write_plan(_load(config_dir), Path(out_dir))
     click.echo(f"已生成实施方案：{path}")
 
@@ -119,7 +119,7 @@ def plan(config_dir, out_dir):
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="output", show_default=True,
               help="输出文件夹")
 def pdf(out_dir):
-    from pipeline.pdf import convert_folder
+    from pipeline.documents.pdf import convert_folder
     for path in convert_folder(Path(out_dir)):
         click.echo(f"已转换：{path}")
 
@@ -138,7 +138,7 @@ def pdf(out_dir):
 @_config_option
 def collect(inbox, eml_dir, imap_host, imap_port, imap_user, imap_folder, imap_security, since, subject, config_dir):
     import os
-    from pipeline import mail
+    from pipeline.mail import mailbox as mail
     config = _load(config_dir)
     if bool(eml_dir) == bool(imap_host):
         raise Fatal("请指定 --eml 邮件文件夹或 --imap-host 邮箱服务器（二选一）")
@@ -174,8 +174,8 @@ def collect(inbox, eml_dir, imap_host, imap_port, imap_user, imap_folder, imap_s
 def notify(scores_dir, dry_run, outbox, templates_dir, config_dir):
     import json
     import os
-    from pipeline import mail
-    from pipeline.notices import build_notices
+    from pipeline.mail import mailbox as mail
+    from pipeline.mail.notices import build_notices
     config = _load(config_dir)
     path = Path(scores_dir) / "scores.json"
     if not path.is_file():

@@ -14,11 +14,11 @@ from typing import Callable, Iterator
 
 from pipeline.catalog import METRIC_KEYS, Config
 from pipeline.errors import InboxError
-from pipeline.ingest import FileRecord, list_inbox, read_workbook
+from pipeline.intake.ingest import FileRecord, list_inbox, read_workbook
 from pipeline.issues import ERROR, WARNING, Issue
-from pipeline.merge import Checked, Merged, merge
+from pipeline.intake.merge import Checked, Merged, merge
 from pipeline.score import MetricResult, StandardResult, compute_metrics, department_metric_counts, score_standards
-from pipeline.validate import DUPLICATE, REJECTED, SUPERSEDED, USED
+from pipeline.intake.validate import DUPLICATE, REJECTED, SUPERSEDED, USED
 
 POOL_MIN_FILES = 24  # below this, starting worker processes costs more than it saves
 MAX_WORKERS = 4
@@ -64,7 +64,7 @@ LEDGER_CHILD_ROWS = 100_000  # above this many rows the ledger is written by a c
 
 def _start_ledger(result: Result, path: Path):
     """A large ledger is written in a forked child while the parent writes the other documents."""
-    from pipeline.render_xlsx import write_ledger
+    from pipeline.documents.render_xlsx import write_ledger
     rows = sum(len(f) for f in result.merged.frames.values())
     if rows < LEDGER_CHILD_ROWS or "fork" not in mp.get_all_start_methods():
         write_ledger(result, path)
@@ -79,7 +79,7 @@ def _finish_ledger(child, result: Result, path: Path) -> None:
         return
     child.join()
     if child.exitcode != 0:  # the child failed: write it here, so the ledger is never missing
-        from pipeline.render_xlsx import write_ledger
+        from pipeline.documents.render_xlsx import write_ledger
         write_ledger(result, path)
 
 
@@ -235,8 +235,8 @@ def _write_outputs(result: Result, out: Path) -> dict[str, Path]:
     if ledger is None:
         clock.lap("write_ledger_xlsx")
     from pipeline.atomic import atomic_write_json  # the Word libraries load while the ledger child works
-    from pipeline.render_docx import write_self_report
-    from pipeline.render_xlsx import write_scores_workbook, write_validation_report
+    from pipeline.documents.render_docx import write_self_report
+    from pipeline.documents.render_xlsx import write_scores_workbook, write_validation_report
     write_validation_report(result, paths["validation"])
     clock.lap("write_validation_xlsx")
     write_scores_workbook(result, paths["scores_xlsx"])

@@ -16,8 +16,8 @@ from docxtpl import DocxTemplate
 
 from builders import YEAR, activity, document, report, run, staff, workbook
 from pipeline.catalog import load_config
-from pipeline.pdf import soffice
-from pipeline.render_docx import REPORT_TEMPLATE, PLAN_TEMPLATE, jinja_env, plan_context, report_context, template_path
+from pipeline.documents.pdf import soffice
+from pipeline.documents.render_docx import REPORT_TEMPLATE, PLAN_TEMPLATE, jinja_env, plan_context, report_context, template_path
 from pipeline.report import collect
 
 ROOT = Path(__file__).resolve().parent.parent

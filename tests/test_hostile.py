@@ -20,7 +20,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from builders import ACTIVITY_HEADERS, DOCUMENT_HEADERS, ROSTER_HEADERS, YEAR, report, sheet
 from corpus import build
 from pipeline.catalog import load_config
-from pipeline.pdf import soffice
+from pipeline.documents.pdf import soffice
 from pipeline.report import collect, write_outputs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,7 +93,7 @@ def test_corpus_beside_a_normal_inbox_changes_no_normal_figure(corpus, tmp_path)
     _opens(tmp_path / "out")
     assert _snapshot(mixed_inbox) == before
     if soffice() or os.environ.get("CI"):
-        from pipeline.pdf import convert
+        from pipeline.documents.pdf import convert
         (docx,) = (tmp_path / "out").glob("*自查报告.docx")
         assert convert(docx).stat().st_size > 10_000
 
@@ -185,7 +185,7 @@ def test_formulas_written_by_scripts_are_found(tmp_path):
     """openpyxl and similar tools save formulas with an empty <v></v>: calamine reads them as blank, so they
     must be reported; a formula Excel cached as empty text (t="str") is a real value and is not."""
     from corpus import _zip_rewrite
-    from pipeline.ingest import formula_problems
+    from pipeline.intake.ingest import formula_problems
     path = tmp_path / "公式.xlsx"
     wb = openpyxl.Workbook()
     ws = wb.active

@@ -338,7 +338,7 @@ def test_year_option_changes_the_report_year(tmp_path):
 # ---------------------------------------------------------------- the validation workbook and the command
 
 def test_issues_past_the_rows_of_an_excel_sheet_continue_on_more_sheets(tmp_path, monkeypatch):
-    from pipeline import render_xlsx
+    from pipeline.documents import render_xlsx
     monkeypatch.setattr(render_xlsx, "EXCEL_MAX_ROWS", 3)  # 2 issues per sheet
     inbox = tmp_path / "inbox"
     workbook(inbox / "工会-台账.xlsx", "工会", roster=[person(None, str(i)) for i in range(5)])
@@ -426,8 +426,8 @@ def test_validating_batches_while_reading_equals_validating_the_winners(monkeypa
     the winners' rows and issues. The outcome is the same as validating only the winners afterwards."""
     import pandas as pd
     from pipeline.catalog import load_config
-    from pipeline.ingest import list_inbox, read_workbook
-    from pipeline.merge import Checked, merge
+    from pipeline.intake.ingest import list_inbox, read_workbook
+    from pipeline.intake.merge import Checked, merge
     from pipeline.report import sort_issues
     inbox = ROOT / "examples" / "inbox"
     config = load_config(ROOT / "config")

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from pipeline.values import (INVALID, clean_text, parse_date, parse_in_service, parse_number, parse_percent,
+from pipeline.intake.values import (INVALID, clean_text, parse_date, parse_in_service, parse_number, parse_percent,
                              parse_satisfaction, parse_standard_codes, parse_yesno)
 
 

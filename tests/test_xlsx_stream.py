@@ -9,8 +9,8 @@ import zipfile
 import openpyxl
 import pytest
 
-from pipeline import xlsx_stream
-from pipeline.xlsx_stream import Table, write_tables
+from pipeline.documents import xlsx_stream
+from pipeline.documents.xlsx_stream import Table, write_tables
 
 
 @pytest.fixture(params=["stream", "forked"])
@@ -63,7 +63,7 @@ def test_columns_mixed_types_and_spaces(tmp_path):
     """A table given column by column: booleans stay apart from 1 and 0, unhashable values are written as
     text, and spaces at the ends of a text survive (xml:space="preserve" where needed)."""
     import numpy as np
-    from pipeline.xlsx_stream import Columns
+    from pipeline.documents.xlsx_stream import Columns
     path = tmp_path / "c.xlsx"
     mixed = np.array([True, 1, 0, False, 1.0, None], dtype=object)
     texts = ["  缩进", "尾空格 ", "中间  两格", "普通", "", float("nan")]
@@ -103,7 +103,7 @@ def test_forked_sheets_make_a_sound_zip(tmp_path, monkeypatch):
 
 
 def test_a_table_longer_than_an_excel_sheet_continues_on_more_sheets(tmp_path, monkeypatch):
-    from pipeline.xlsx_stream import Columns
+    from pipeline.documents.xlsx_stream import Columns
     monkeypatch.setattr(xlsx_stream, "EXCEL_MAX_ROWS", 4)  # 3 data rows per sheet
     path = tmp_path / "long.xlsx"
     write_tables(path, [Table("人员名单汇总", ["序号"], Columns([list(range(8))])),

@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 
 from pipeline.catalog import Config
-from pipeline.ingest import FileRecord, RawSheet
+from pipeline.intake.ingest import FileRecord, RawSheet
 from pipeline.issues import ERROR, Issue, make_issue
 from pipeline.schema import CONTENT_KEYS, SHEET_BY_KIND
-from pipeline.values import (INVALID, clean_text, id_text, parse_date, parse_doctype, parse_in_service,
+from pipeline.intake.values import (INVALID, clean_text, id_text, parse_date, parse_doctype, parse_in_service,
                              parse_number, parse_satisfaction, parse_standard_codes, parse_yesno)
 
 USED, REJECTED, DUPLICATE, SUPERSEDED = "used", "rejected", "duplicate", "superseded"

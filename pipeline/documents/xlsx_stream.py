@@ -31,7 +31,7 @@ from openpyxl.utils import get_column_letter
 
 from pipeline import deflate
 from pipeline.atomic import atomic_path
-from pipeline.values import clean_text
+from pipeline.intake.values import clean_text
 
 _EPOCH = dt.date(1899, 12, 30)
 _NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" ' \

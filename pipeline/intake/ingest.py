@@ -22,7 +22,7 @@ from pipeline import deflate
 from pipeline.catalog import Config, normalize_name
 from pipeline.issues import Issue, make_issue
 from pipeline.schema import DATA_SHEETS, INFO_FIELDS, INFO_SHEET, SheetSpec
-from pipeline.values import INVALID, clean_text, is_blank, parse_date
+from pipeline.intake.values import INVALID, clean_text, is_blank, parse_date
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
 SKIP_NAMES = {"manifest.json", ".ds_store", "thumbs.db", "desktop.ini", ".gitkeep"}

@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 
 from pipeline.catalog import Config
-from pipeline.ingest import FileRecord, RawSheet
+from pipeline.intake.ingest import FileRecord, RawSheet
 from pipeline.issues import Issue, make_issue
 from pipeline.schema import DATA_SHEETS, INFO_SHEET, SHEET_BY_KIND
-from pipeline.validate import DUPLICATE, REJECTED, SUPERSEDED, USED, empty_frame, unparsed_frame, validate_kind
-from pipeline.values import clean_text, is_blank
+from pipeline.intake.validate import DUPLICATE, REJECTED, SUPERSEDED, USED, empty_frame, unparsed_frame, validate_kind
+from pipeline.intake.values import clean_text, is_blank
 
 
 @dataclass

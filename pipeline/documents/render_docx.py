@@ -16,7 +16,7 @@ from docxtpl import DocxTemplate
 from pipeline.atomic import atomic_path
 from pipeline.catalog import Config, format_percent
 from pipeline.score import MET, WEAK, rows_where, standard_index, tagged
-from pipeline.values import clean_text
+from pipeline.intake.values import clean_text
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -16,8 +16,8 @@ from pipeline.atomic import atomic_save_workbook
 from pipeline.catalog import format_percent
 from pipeline.issues import LEVEL_ZH
 from pipeline.score import FAILED, MET, MISSING, STATUSES, WEAK, standard_index, tagged
-from pipeline.values import clean_text
-from pipeline.xlsx_stream import EXCEL_MAX_ROWS, Columns, Table, write_tables
+from pipeline.intake.values import clean_text
+from pipeline.documents.xlsx_stream import EXCEL_MAX_ROWS, Columns, Table, write_tables
 
 if TYPE_CHECKING:
     from pipeline.report import Result
@@ -279,7 +279,7 @@ def _codes(frame):
 def write_ledger(result: "Result", path: Path) -> None:
     """任务分解一览台账: per standard, with every activity and document traced to its file and row.
 
-    Streamed with pipeline.xlsx_stream: at city scale the detail sheets hold millions of cells."""
+    Streamed with pipeline.documents.xlsx_stream: at city scale the detail sheets hold millions of cells."""
     acts = result.merged.used("activities").sort_values(["date", "file", "row"], na_position="first")
     docs = result.merged.used("documents").sort_values(["file", "row"])
     act_index, doc_index = standard_index(acts), standard_index(docs)

@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 from pipeline.atomic import atomic_path, atomic_write_json
 from pipeline.catalog import Config
 from pipeline.errors import MailError
-from pipeline.ingest import WORKBOOK_SUFFIXES, read_workbook
+from pipeline.intake.ingest import WORKBOOK_SUFFIXES, read_workbook
 
 if TYPE_CHECKING:
-    from pipeline.notices import Notice
+    from pipeline.mail.mailbox.notices import Notice
 
 MANIFEST = "manifest.json"
 SPREADSHEET_TYPES = {"application/vnd.ms-excel", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -1,0 +1,1 @@
+"""Mail: collect submissions from a mailbox or .eml folder; send receipts and reminders."""
