@@ -12,7 +12,7 @@ from pipeline.catalog import format_percent
 from pipeline.score import STATUSES
 
 if TYPE_CHECKING:
-    from pipeline.report import Result
+    from pipeline.result import Result
 
 _console = Console(highlight=False, soft_wrap=True)
 

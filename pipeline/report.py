@@ -8,55 +8,19 @@ import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
 from pipeline.catalog import METRIC_KEYS, Config
 from pipeline.errors import InboxError
 from pipeline.intake.ingest import FileRecord, list_inbox, read_workbook
-from pipeline.issues import ERROR, WARNING, Issue
-from pipeline.intake.merge import Checked, Merged, merge
-from pipeline.score import MetricResult, StandardResult, compute_metrics, department_metric_counts, score_standards
-from pipeline.intake.validate import DUPLICATE, REJECTED, SUPERSEDED, USED
+from pipeline.intake.merge import Checked, merge
+from pipeline.issues import Issue
+from pipeline.result import Result
+from pipeline.score import compute_metrics, department_metric_counts, score_standards
 
 POOL_MIN_FILES = 24  # below this, starting worker processes costs more than it saves
 MAX_WORKERS = 4
-
-
-@dataclass
-class Result:
-    """Everything the documents are written from."""
-
-    config: Config
-    year: int
-    merged: Merged
-    metrics: dict[str, MetricResult]
-    standards: list[StandardResult]
-    department_counts: dict[str, dict[str, tuple[int, int]]]
-    issues: list[Issue]
-    outputs: dict[str, Path] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
-
-    @property
-    def submitted(self) -> list[str]:
-        return [d for d in self.config.department_names if d in self.merged.winners]
-
-    @property
-    def missing(self) -> list[str]:
-        return [d for d in self.config.department_names if d not in self.merged.winners]
-
-    def row_counts(self) -> dict[str, dict[str, int]]:
-        out = {}
-        for kind, frame in self.merged.frames.items():
-            status = frame["status"].value_counts()
-            counts = {s: int(status.get(s, 0)) for s in (USED, REJECTED, DUPLICATE, SUPERSEDED)}
-            out[kind] = {"read": int(len(frame)), **counts}
-        return out
-
-    def department_issue_counts(self, dept: str) -> tuple[int, int]:
-        levels = [i.level for i in self.issues if i.department == dept]
-        return levels.count(ERROR), levels.count(WARNING)
 
 
 LEDGER_CHILD_ROWS = 100_000  # above this many rows the ledger is written by a child process meanwhile

@@ -21,7 +21,7 @@ from pipeline.intake.values import clean_text
 if TYPE_CHECKING:
     import pandas as pd
 
-    from pipeline.report import Result
+    from pipeline.result import Result
 
 REPORT_TEMPLATE, PLAN_TEMPLATE = "自查报告.docx", "实施方案.docx"
 CN_NUMBERS = list("一二三四五六七八九十") + [f"十{c}" for c in "一二三四五六七八九"] + ["二十"]

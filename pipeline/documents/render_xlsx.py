@@ -20,7 +20,7 @@ from pipeline.intake.values import clean_text
 from pipeline.documents.xlsx_stream import EXCEL_MAX_ROWS, Columns, Table, write_tables
 
 if TYPE_CHECKING:
-    from pipeline.report import Result
+    from pipeline.result import Result
 
 _HEAD = Font(name="宋体", bold=True)
 _HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")

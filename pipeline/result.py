@@ -1,0 +1,47 @@
+"""The result of a run: everything the documents are written from (plain data, no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.catalog import Config
+from pipeline.intake.merge import Merged
+from pipeline.intake.validate import DUPLICATE, REJECTED, SUPERSEDED, USED
+from pipeline.issues import ERROR, WARNING, Issue
+from pipeline.score import MetricResult, StandardResult
+
+
+@dataclass
+class Result:
+    """Everything the documents are written from."""
+
+    config: Config
+    year: int
+    merged: Merged
+    metrics: dict[str, MetricResult]
+    standards: list[StandardResult]
+    department_counts: dict[str, dict[str, tuple[int, int]]]
+    issues: list[Issue]
+    outputs: dict[str, Path] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+
+    @property
+    def submitted(self) -> list[str]:
+        return [d for d in self.config.department_names if d in self.merged.winners]
+
+    @property
+    def missing(self) -> list[str]:
+        return [d for d in self.config.department_names if d not in self.merged.winners]
+
+    def row_counts(self) -> dict[str, dict[str, int]]:
+        out = {}
+        for kind, frame in self.merged.frames.items():
+            status = frame["status"].value_counts()
+            counts = {s: int(status.get(s, 0)) for s in (USED, REJECTED, DUPLICATE, SUPERSEDED)}
+            out[kind] = {"read": int(len(frame)), **counts}
+        return out
+
+    def department_issue_counts(self, dept: str) -> tuple[int, int]:
+        levels = [i.level for i in self.issues if i.department == dept]
+        return levels.count(ERROR), levels.count(WARNING)
