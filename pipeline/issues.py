@@ -44,6 +44,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "duplicate-person": (WARNING, "第{row}行与 {other} 是同一人（{key}），只计一次"),
     "note-row": (INFO, "第{row}行“{value}”不在表格栏目内，视为备注，未作为数据读取"),
     "negative-exists": (WARNING, "第{row}行负面清单项目“{value}”填报为存在，将写入自查报告"),
+    # files and cells as office suites and mailboxes really deliver them (issue 12)
+    "file-format-unsupported": (ERROR, "{detail} 格式的文件无法读取，本部门按“报送文件无法读取”处理；请用 Excel 或 WPS 打开模板填写，另存为 .xlsx 后重新报送"),
+    "file-special": (WARNING, "不是普通文件（如管道、设备或无法访问的文件），已跳过；请把台账文件本身放入收件箱"),
+    "link-outside": (WARNING, "是指向收件箱以外位置的快捷链接，出于安全未读取；请把文件本身复制到收件箱"),
+    "link-broken": (WARNING, "是失效或循环的快捷链接，已跳过；请把文件本身复制到收件箱"),
+    "folder-too-deep": (WARNING, "文件夹层级超过 {depth} 层，其中的文件未读取；请把台账放在收件箱下较浅的文件夹中"),
+    "folder-unreadable": (WARNING, "文件夹无法打开（没有权限或已被移走），其中的文件未读取"),
+    "sheet-too-large": (ERROR, "工作表“{sheet}”的内容延伸到单元格 {value}（{rows} 行 × {cols} 列），超出上限（{max_rows} 行、{max_cells} 个单元格），本文件未读取；请删除表格以外远处单元格中的内容后重新报送"),
+    "formula-scan-incomplete": (INFO, "文件中的公式较多，检查超过 {seconds} 秒后停止，部分公式单元格未检查；数据照常读取"),
+    "template-empty": (ERROR, "工作簿中没有填写任何数据（空模板），本部门的测评标准按未填报处理；请填写人员名单、活动记录等后重新报送"),
+    "merged-cells": (INFO, "第{row}行至第{last}行的{column}是合并单元格，已将“{value}”计入其中每一行"),
+    "number-from-date": (WARNING, "第{row}行{column}被设成了日期格式（显示为“{value}”），已按数值 {number} 读取；请把该栏设为“常规”或“数值”格式后核对"),
+    "standard-from-date": (WARNING, "第{row}行{column}被表格软件自动转成了日期“{value}”，已按测评标准 {code} 读取；请把该栏设为“文本”格式，或从下拉列表选择"),
+    "negative-unanswered": (WARNING, "第{row}行负面清单项目“{value}”未填写是否存在，请逐项填写“是”或“否”；未填完整时自查报告不作“不存在”的表述"),
 }
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import json
+import os
 import re
-import struct
+import stat
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
@@ -18,23 +20,28 @@ from typing import Any
 import pandas as pd
 from python_calamine import CalamineWorkbook
 
-from pipeline import deflate
 from pipeline.catalog import Config, normalize_name
+from pipeline.intake import scan
+from pipeline.intake.scan import MAX_CELLS, MAX_ROWS
+from pipeline.intake.values import INVALID, clean_text, date_serial, is_blank, parse_date, serial_date
 from pipeline.issues import Issue, make_issue
 from pipeline.schema import DATA_SHEETS, INFO_FIELDS, INFO_SHEET, SheetSpec
-from pipeline.intake.values import INVALID, clean_text, is_blank, parse_date
 
-WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
+#: read (the format is taken from the content: an .xlsx renamed .xls or a WPS .et saved as .xls is read all the same)
+WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".xlt", ".xlsb", ".ods", ".ots", ".et", ".ett"}
+#: look like a spreadsheet but cannot be read: an error for the file (never silently ignored)
+UNSUPPORTED_SUFFIXES = {".csv": "CSV", ".numbers": "Numbers", ".fods": "单文件 ODF（.fods）", ".uos": "UOF（.uos）",
+                        ".dbf": "DBF", ".wk1": "Lotus"}
+SPREADSHEET_SUFFIXES = WORKBOOK_SUFFIXES | set(UNSUPPORTED_SUFFIXES)
 SKIP_NAMES = {"manifest.json", ".ds_store", "thumbs.db", "desktop.ini", ".gitkeep"}
 HEADER_SCAN_ROWS = 10
+MAX_DEPTH = 32                 # folder levels below the inbox that are walked
 
 # limits that stop bombs and runaway sheets before memory grows
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_UNCOMPRESSED_BYTES = 100 * 1024 * 1024
-MAX_ROWS = 100_000
 MAX_COLUMNS = 200
 
-_FORMULA_CELL = re.compile(rb"<f[ >/]")
 _NOTE_PREFIX = re.compile(r"^(注|备注|说明|填表人|填报人|审核|制表|负责人|联系人|合计|总计|小计|签字|盖章)")
 
 
@@ -71,6 +78,7 @@ class FileRecord:
     sheets: dict[str, list[RawSheet]] = field(default_factory=dict)
     department: str | None = None
     issues: list[Issue] = field(default_factory=list)
+    date1904: bool = False     # the workbook counts its date serials from 1904-01-01 (Mac Excel, or the option)
 
     @property
     def submitted_on(self) -> dt.date | None:
@@ -79,30 +87,81 @@ class FileRecord:
 
 
 def list_inbox(inbox: Path) -> tuple[list[Path], list[Issue]]:
-    """The workbooks in the inbox (recursively, sorted), and an info issue for every other file."""
+    """The workbooks in the inbox (recursively, sorted), and an issue for every other file.
+
+    Walked without recursion and without following links: a FIFO or a device is reported and skipped (never
+    opened), a link to anything outside the inbox is reported and not followed, a folder deeper than MAX_DEPTH
+    is reported and not entered, a folder that cannot be listed is reported; a folder named like a workbook
+    (`x.xlsx`) is just a folder. Office and LibreOffice lock files and hidden files are skipped silently."""
     workbooks, issues = [], []
-    for path in sorted(p for p in inbox.rglob("*") if p.is_file()):
-        rel = path.relative_to(inbox)
-        if any(part.startswith(".") for part in rel.parts) or path.name.startswith("~$"):
-            continue  # hidden files and Office lock files
-        if path.name.lower() in SKIP_NAMES:
+    root = inbox.resolve()
+    stack = [(inbox, 0)]
+    while stack:
+        folder, depth = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except OSError:
+            issues.append(make_issue("folder-unreadable", file=_rel(folder, inbox)))
             continue
-        if path.suffix.lower() in WORKBOOK_SUFFIXES:
-            workbooks.append(path)
-        else:
-            issues.append(make_issue("file-ignored", file=rel.as_posix()))
+        for entry in entries:
+            name = entry.name
+            if name.startswith((".", "~$")) or name.lower() in SKIP_NAMES:
+                continue  # hidden files, Office lock files, our own manifest
+            path = Path(entry.path)
+            rel = _rel(path, inbox)
+            try:
+                if entry.is_symlink():
+                    target = path.resolve(strict=True)
+                    if not target.is_relative_to(root):
+                        issues.append(make_issue("link-outside", file=rel))
+                        continue
+                    if target.is_dir():
+                        continue  # its files are listed where they really are
+                    mode = target.stat().st_mode
+                elif entry.is_dir(follow_symlinks=False):
+                    if depth + 1 > MAX_DEPTH:
+                        issues.append(make_issue("folder-too-deep", file=rel, depth=MAX_DEPTH))
+                    else:
+                        stack.append((path, depth + 1))
+                    continue
+                else:
+                    mode = entry.stat(follow_symlinks=False).st_mode
+            except (OSError, RuntimeError):  # a broken or looping link, a file gone meanwhile
+                issues.append(make_issue("link-broken" if entry.is_symlink() else "file-special", file=rel))
+                continue
+            if not stat.S_ISREG(mode):
+                issues.append(make_issue("file-special", file=rel))
+            elif path.suffix.lower() in SPREADSHEET_SUFFIXES:
+                workbooks.append(path)
+            else:
+                issues.append(make_issue("file-ignored", file=rel))
+    workbooks.sort()
+    issues.sort(key=lambda i: i.file or "")
     return workbooks, issues
 
 
+def _rel(path: Path, inbox: Path) -> str:
+    try:
+        return path.relative_to(inbox).as_posix()
+    except ValueError:
+        return path.name
+
+
 def read_workbook(path: Path, inbox: Path, config: Config) -> FileRecord:
-    """Read one workbook; any failure becomes an issue on the record, never an exception."""
-    rec = FileRecord(path=path, name=path.relative_to(inbox).as_posix(), mtime=0.0)
+    """Read one workbook; any failure becomes an issue on the record, never an exception.
+
+    A file that cannot be read is still attributed to a department when its name, its folder or the inbox's
+    manifest names one, so that department counts as having sent something unreadable, not as 未报送."""
+    rec = FileRecord(path=path, name=_rel(path, inbox), mtime=0.0)
     try:
         _read_into(rec, config)
-    except _TooLarge as exc:
-        _fail(rec, make_issue("file-too-large", file=rec.name, detail=str(exc)))
+    except _Refused as exc:
+        _fail(rec, make_issue(exc.code, file=rec.name, **exc.fields))
     except Exception as exc:  # noqa: BLE001 - any failure is this file's problem only; the run goes on
         _fail(rec, make_issue("file-unreadable", file=rec.name, detail=_reason(exc)))
+    if not rec.readable:
+        rec.department = _department_hint(rec, inbox, config)
     return rec
 
 
@@ -111,105 +170,103 @@ def _fail(rec: FileRecord, issue: Issue) -> None:
     rec.issues.append(issue)
 
 
+class _Refused(Exception):
+    """A file refused before or while reading it: an issue code and its fields."""
+
+    def __init__(self, code: str, **fields: Any) -> None:
+        super().__init__(code)
+        self.code, self.fields = code, fields
+
+
+def _load(rec: FileRecord) -> bytes:
+    """The file's bytes, its size checked before anything is read (a larger file is hashed in chunks and
+    refused); never blocks on a FIFO or a device."""
+    fd = os.open(rec.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _Refused("file-special")
+        rec.mtime = info.st_mtime
+        if info.st_size > MAX_FILE_BYTES:
+            rec.sha256 = _stream_hash(fd)
+            raise _Refused("file-too-large", detail=f"{info.st_size // (1024 * 1024)} MB")
+        with os.fdopen(os.dup(fd), "rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:  # it grew while we looked
+            raise _Refused("file-too-large", detail=f"超过 {MAX_FILE_BYTES // (1024 * 1024)} MB")
+        return data
+    finally:
+        os.close(fd)
+
+
+def _stream_hash(fd: int) -> str:
+    digest = hashlib.sha256()
+    while chunk := os.read(fd, 1 << 20):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
 def _read_into(rec: FileRecord, config: Config) -> None:
-    rec.mtime = rec.path.stat().st_mtime
-    data = rec.path.read_bytes()
+    suffix = rec.path.suffix.lower()
+    if suffix in UNSUPPORTED_SUFFIXES:
+        raise _Refused("file-format-unsupported", detail=UNSUPPORTED_SUFFIXES[suffix])
+    data = _load(rec)
     rec.sha256 = hashlib.sha256(data).hexdigest()
     problem = _precheck(rec.path, data)
     if problem:
         rec.issues.append(make_issue(problem[0], file=rec.name, detail=problem[1]))
         return
-    sheets = _read_sheets(rec.path, data)
+    layout = scan.inspect(data, lambda name: _sheet_kind(name) is not None)
+    if layout.oversized:
+        big = layout.oversized
+        raise _Refused("sheet-too-large", sheet=big.sheet, value=big.ref, rows=big.rows, cols=big.columns,
+                       max_rows=MAX_ROWS, max_cells=MAX_CELLS)
+    sheets, merges = _read_sheets(rec.path, data)
+    for name, ranges in layout.merges.items():
+        merges.setdefault(name, ranges)
     rec.readable = True
-    for code, sheet, cells in formula_problems(data):
+    rec.date1904 = layout.date1904
+    for code, sheet, cells in layout.formulas:
         shown = "、".join(cells[:10]) + ("等" if len(cells) > 10 else "")
         rec.issues.append(make_issue(code, file=rec.name, sheet=sheet, value=shown))
-    _extract(rec, sheets)
+    if layout.incomplete:
+        rec.issues.append(make_issue("formula-scan-incomplete", file=rec.name, seconds=int(scan.SCAN_SECONDS)))
+    _extract(rec, sheets, merges, config)
     if not rec.sheets and not any(i.code == "header-not-found" for i in rec.issues):
         rec.issues.append(make_issue("no-data", file=rec.name))
+    elif rec.sheets and not _has_data(rec):
+        rec.issues.append(make_issue("template-empty", file=rec.name))
+        rec.sheets = {}  # the template's own rows (负面清单 items) are not a submission
     rec.department = _department(rec, config, quiet=not rec.sheets)
-
-
-_CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
-_REF = re.compile(rb'\br="([A-Z]+\d+)"')
-_VALUE = re.compile(rb"<v>([^<]*)</v>|<v/>")
-_SHEET = re.compile(r'<sheet\b[^>]*?name="([^"]*)"[^>]*?r:id="([^"]*)"')
-_REL = re.compile(r'<Relationship\b[^>]*?Id="([^"]*)"[^>]*?Target="([^"]*)"|<Relationship\b[^>]*?Target="([^"]*)"[^>]*?Id="([^"]*)"')
 
 
 def formula_problems(data: bytes) -> list[tuple[str, str, list[str]]]:
     """Cells calamine reads as blank although they hold something: formulas without a cached value
     (formula-uncached) and Excel error values such as #REF! (formula-error); as (code, sheet, cells)."""
-    if data[:2] != b"PK":
-        return []
-    found = []
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            members = {i.filename: i for i in zf.infolist()}
-        rels = _member(data, members["xl/_rels/workbook.xml.rels"]).decode("utf-8", "replace")
-        targets = {m[0] or m[3]: (m[1] or m[2]) for m in _REL.findall(rels)}
-        for sheet, rid in _SHEET.findall(_member(data, members["xl/workbook.xml"]).decode("utf-8", "replace")):
-            target = targets.get(rid, "").lstrip("/")
-            member = members.get(target if target.startswith("xl/") else f"xl/{target}")
-            if member is None or _sheet_kind(sheet) is None:
-                continue
-            xml = _member(data, member)
-            if not _FORMULA_CELL.search(xml) and b't="e"' not in xml:
-                continue
-            uncached, errors = [], []
-            for attrs, body in _CELL.findall(xml):
-                ref = _REF.search(attrs)
-                if ref is None:
-                    continue
-                if b't="e"' in attrs:
-                    errors.append(ref.group(1).decode())
-                elif body and _FORMULA_CELL.search(body) and _uncached(attrs, body):
-                    uncached.append(ref.group(1).decode())
-            name = _unescape_xml(sheet)
-            if uncached:
-                found.append(("formula-uncached", name, uncached))
-            if errors:
-                found.append(("formula-error-cells", name, errors))
-    except Exception:  # noqa: BLE001 - a best-effort scan of a file calamine has read: keep what was found
-        return found
-    return found
+        return scan.inspect(data, lambda name: _sheet_kind(name) is not None).formulas
+    except Exception:  # noqa: BLE001 - a best-effort scan
+        return []
 
 
-def _member(data: bytes, info: zipfile.ZipInfo) -> bytes:
-    """One member's bytes straight from the archive in memory (no CRC pass: calamine has read them)."""
-    if info.flag_bits & 1:
-        raise ValueError("encrypted member")
-    at = info.header_offset
-    if data[at:at + 4] != b"PK\x03\x04":
-        raise ValueError("bad local header")
-    name_len, extra_len = struct.unpack("<HH", data[at + 26:at + 30])
-    start = at + 30 + name_len + extra_len
-    raw = data[start:start + info.compress_size]
-    if info.compress_type == zipfile.ZIP_STORED:
-        return raw[:info.file_size]
-    if info.compress_type != zipfile.ZIP_DEFLATED:
-        raise ValueError("unsupported compression")
-    return deflate.inflate(raw, info.file_size)
-
-
-def _uncached(attrs: bytes, body: bytes) -> bool:
-    """A formula cell without a value: no <v>, or an empty one that is not a cached empty text
-    (openpyxl and other scripts write `<f>…</f><v></v>`; Excel writes `t="str"` for a formula giving "")."""
-    value = _VALUE.search(body)
-    return value is None or (not value.group(1) and b't="str"' not in attrs)
-
-
-def _unescape_xml(text: str) -> str:
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'").replace("&amp;", "&")
-
-
-class _TooLarge(Exception):
-    pass
+def _department_hint(rec: FileRecord, inbox: Path, config: Config) -> str | None:
+    """The department of a file that could not be read: its name, a folder above it, or the manifest."""
+    rel = Path(rec.name)
+    for text in (rel.stem, *(p for p in reversed(rel.parent.parts))):
+        dept = config.department_in_text(text)
+        if dept:
+            return dept
+    try:
+        manifest = json.loads((inbox / "manifest.json").read_text(encoding="utf-8"))
+        for entry in manifest.get("files", []):
+            if entry.get("saved") == rel.name and entry.get("department"):
+                return config.resolve_department(entry["department"])
+    except (OSError, ValueError, AttributeError, TypeError):
+        pass
+    return None
 
 
 def _precheck(path: Path, data: bytes) -> tuple[str, str] | None:
-    if len(data) > MAX_FILE_BYTES:
-        return "file-too-large", f"{len(data) // (1024 * 1024)} MB"
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":  # OLE container: old .xls, or an encrypted xlsx
         if "EncryptionInfo".encode("utf-16-le") in data[:65536] or b"EncryptedPackage" in data or \
                 "EncryptedPackage".encode("utf-16-le") in data:
@@ -236,47 +293,53 @@ def _reason(exc: Exception) -> str:
     return "文件格式无法识别"
 
 
-def _read_sheets(path: Path, data: bytes) -> dict[str, list[list]]:
-    """Raw grids (lists of rows, row 1 first) of the sheets we care about.
+Merges = dict[str, list[tuple[int, int, int, int]]]
+
+
+def _read_sheets(path: Path, data: bytes) -> tuple[dict[str, list[list]], Merges]:
+    """Raw grids (lists of rows, row 1 first) of the sheets we care about, and their merged ranges.
 
     The format is taken from the content, not the extension: an .xlsx renamed .xls is read all the same."""
     try:
         return _read_calamine(data)
-    except _TooLarge:
+    except _Refused:
         raise
     except Exception:  # noqa: BLE001 - old .xls that calamine cannot read: try xlrd
-        if path.suffix.lower() != ".xls":
+        if data[:8] != b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
             raise
-    with pd.ExcelFile(path, engine="xlrd") as xl:
+    with pd.ExcelFile(io.BytesIO(data), engine="xlrd") as xl:
         out = {}
         for name in xl.sheet_names:
             if _sheet_kind(name) is not None:
                 frame = xl.parse(name, header=None, dtype=object, keep_default_na=False, na_values=[""])
                 _check_size(name, len(frame))
                 out[name] = frame.astype(object).where(frame.notna(), "").to_numpy().tolist()
-        return out
+        return out, {}
 
 
-def _read_calamine(data: bytes) -> dict[str, list[list]]:
+def _read_calamine(data: bytes) -> tuple[dict[str, list[list]], Merges]:
     wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
     try:
-        out = {}
+        out, merges = {}, {}
         for name in wb.sheet_names:
             if _sheet_kind(name) is None:
                 continue
             sheet = wb.get_sheet_by_name(name)
-            _check_size(name, sheet.total_height)  # from the sheet's dimension, before converting
+            _check_size(name, sheet.total_height)
             rows = sheet.to_python(skip_empty_area=False)
-            _check_size(name, len(rows))            # files without a dimension record
+            _check_size(name, len(rows))
             out[name] = [row[:MAX_COLUMNS] for row in rows]
-        return out
+            ranges = sheet.merged_cell_ranges
+            if ranges:
+                merges[name] = [(r0, c0, r1, c1) for (r0, c0), (r1, c1) in ranges]
+        return out, merges
     finally:
         wb.close()
 
 
 def _check_size(name: str, rows: int) -> None:
     if rows > MAX_ROWS:
-        raise _TooLarge(f"工作表“{name}”超过 {MAX_ROWS} 行")
+        raise _Refused("file-too-large", detail=f"工作表“{name}”超过 {MAX_ROWS} 行")
 
 
 def _sheet_kind(sheet_name: str) -> str | None:
@@ -289,7 +352,7 @@ def _sheet_kind(sheet_name: str) -> str | None:
     return None
 
 
-def _extract(rec: FileRecord, sheets: dict[str, list[list]]) -> None:
+def _extract(rec: FileRecord, sheets: dict[str, list[list]], merges: Merges, config: Config) -> None:
     """Every sheet named like a kind is read (two 人员名单 sheets are both read: nothing is lost)."""
     names: dict[str, list[str]] = {}
     for name, grid in sheets.items():
@@ -300,13 +363,73 @@ def _extract(rec: FileRecord, sheets: dict[str, list[list]]) -> None:
                 rec.info.setdefault(key, value)
             continue
         spec = next(s for s in DATA_SHEETS if s.kind == kind)
-        raw = _read_table(grid, spec, rec, name)
+        raw = _read_table(grid, spec, rec, name, merges.get(name, ()))
         if raw is not None:
+            _typed_values(rec, raw, spec, config)
             rec.sheets.setdefault(kind, []).append(raw)
+    if rec.date1904 and isinstance(rec.info.get("填报日期"), (int, float)):
+        rec.info["填报日期"] = serial_date(rec.info["填报日期"], date1904=True)
     for kind, found in names.items():
         if len(found) > 1:
             label = INFO_SHEET if kind == "info" else next(s.name for s in DATA_SHEETS if s.kind == kind)
             rec.issues.append(make_issue("sheet-duplicate", file=rec.name, value="、".join(found), kind=label))
+
+
+_DATE_TYPES = (dt.date, dt.datetime, dt.timedelta)
+
+
+def _typed_values(rec: FileRecord, raw: RawSheet, spec: SheetSpec, config: Config) -> None:
+    """Undo what the office suite's cell formats did to what was typed, where the intent is certain:
+    - a bare date serial in a 1904 workbook counts from 1904-01-01 (every serial, not only formatted dates);
+    - a number wearing a date format in a numeric column (8 hours shown as 1900-01-08) is the number;
+    - a date in a 测评标准 column equal to date(2000+a, b, c) where a.b.c is a catalog code is that code
+      (Chinese-locale Calc and other suites turn a typed `3.2.2` into 2003-02-02).
+    Only columns holding such values are walked (a set of the cell types is built first, at C speed)."""
+    for col in spec.columns:
+        if col.key not in raw.columns or col.kind not in ("date", "number", "standard"):
+            continue
+        values = raw.values[raw.columns.index(col.key)]
+        types = set(map(type, values))
+        if col.kind == "date":
+            if rec.date1904 and (float in types or int in types or str in types):
+                for i, v in enumerate(values):
+                    if isinstance(v, (int, float, str)) and not isinstance(v, bool):
+                        fixed = serial_date(v, date1904=True)
+                        if fixed is not None:
+                            values[i] = fixed
+        elif not any(issubclass(t, _DATE_TYPES) for t in types):
+            continue
+        elif col.kind == "number":
+            for i, v in enumerate(values):
+                if isinstance(v, _DATE_TYPES):
+                    number = date_serial(v, date1904=rec.date1904)
+                    values[i] = number
+                    rec.issues.append(make_issue("number-from-date", file=rec.name, sheet=raw.name,
+                                                 row=raw.numbers[i], column=col.name, value=clean_text(v),
+                                                 number=f"{number:g}"))
+        else:
+            for i, v in enumerate(values):
+                if isinstance(v, dt.date) and not (isinstance(v, dt.datetime) and v.time() != dt.time()):
+                    code = f"{v.year - 2000}.{v.month}.{v.day}"
+                    if 0 < v.year - 2000 < 100 and code in config.standards:
+                        values[i] = code
+                        rec.issues.append(make_issue("standard-from-date", file=rec.name, sheet=raw.name,
+                                                     row=raw.numbers[i], column=col.name, value=clean_text(v),
+                                                     code=code))
+
+
+def _has_data(rec: FileRecord) -> bool:
+    """Something a person entered: any row of a data sheet, or a 负面清单 row whose answer or note is filled
+    (the template lists the negative-list items itself: an untouched template has only those)."""
+    for kind, raws in rec.sheets.items():
+        for raw in raws:
+            if kind != "negative":
+                if len(raw):
+                    return True
+                continue
+            if any(_filled(v) for key in ("exists", "note") for v in raw.column(key)):
+                return True
+    return False
 
 
 def _read_info(grid: list[list]) -> dict[str, Any]:
@@ -343,7 +466,8 @@ def _filled(value: Any) -> bool:
     return not (isinstance(value, float) and value != value)
 
 
-def _read_table(grid: list[list], spec: SheetSpec, rec: FileRecord, sheet_name: str) -> RawSheet | None:
+def _read_table(grid: list[list], spec: SheetSpec, rec: FileRecord, sheet_name: str,
+                merges: Any = ()) -> RawSheet | None:
     """Find the header row in the first rows, then keep every data row with its Excel row number.
 
     Blank rows are skipped; a row with text only outside the recognised columns, a lone note-like cell
@@ -365,6 +489,8 @@ def _read_table(grid: list[list], spec: SheetSpec, rec: FileRecord, sheet_name: 
             required = "、".join(c.name for c in spec.columns if c.key in needed)
             rec.issues.append(make_issue("header-not-found", file=rec.name, sheet=sheet_name, required=required))
         return None
+    if merges:
+        _fill_merged(grid, merges, header_at, mapping, spec, rec, sheet_name)
     header = grid[header_at]
     content_cols = [c for k, c in mapping.items() if k != "seq"]
     seq_col = mapping.get("seq")
@@ -413,6 +539,29 @@ def _read_table(grid: list[list], spec: SheetSpec, rec: FileRecord, sheet_name: 
     else:
         values = [[grid[r][c] if c < len(grid[r]) else None for r in keep] for c in columns]
     return RawSheet(spec.kind, sheet_name, list(mapping), values, [r + 1 for r in keep])
+
+
+def _fill_merged(grid: list[list], merges: Any, header_at: int, mapping: dict[str, int], spec: SheetSpec,
+                 rec: FileRecord, sheet_name: str) -> None:
+    """A range merged over several data rows shows its value on each of them: its value (the first cell's)
+    applies to every row it spans, in the range's first column."""
+    names = {c: next(col.name for col in spec.columns if col.key == k) for k, c in mapping.items()}
+    for r0, c0, r1, c1 in sorted(merges):
+        if r1 <= r0 or r0 <= header_at or r0 >= len(grid):
+            continue  # one row, or in the title/header rows
+        top = grid[r0]
+        value = top[c0] if c0 < len(top) else None
+        if not _filled(value):
+            continue
+        filled = False
+        for r in range(r0 + 1, min(r1, len(grid) - 1) + 1):
+            row = grid[r]
+            if c0 < len(row) and not _filled(row[c0]):
+                row[c0] = value
+                filled = True
+        if filled and c0 in names:
+            rec.issues.append(make_issue("merged-cells", file=rec.name, sheet=sheet_name, row=r0 + 1,
+                                         column=names[c0], value=clean_text(value), last=r1 + 1))
 
 
 def _getter(cols: list[int]):

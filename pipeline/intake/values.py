@@ -21,6 +21,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _EXCEL_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _CODE = re.compile(r"^\s*(\d{1,2}\.\d{1,2}\.\d{1,2})(?!\.?\d)")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
+_EPOCH_1904 = dt.date(1904, 1, 1)
+_MAX_SERIAL = 2958466  # 9999-12-31
 
 
 def is_blank(value: Any) -> bool:
@@ -135,6 +137,43 @@ def _from_number(num: float) -> Any:
     if 1 <= num < 2958466:  # Excel serial (1900 date system)
         return _EXCEL_EPOCH + dt.timedelta(days=int(num))
     return INVALID
+
+
+def serial_date(value: Any, date1904: bool = False) -> dt.date | None:
+    """The date of a bare serial (a number, or digits typed as text) in the workbook's date system;
+    None for anything else, YYYYMMDD numbers included (parse_date reads those)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        text = unicodedata.normalize("NFKC", value).strip()
+        if not re.fullmatch(r"\d+(\.0+)?", text):
+            return None
+        value = float(text)
+    if not isinstance(value, (int, float)) or math.isnan(value) or math.isinf(value):
+        return None
+    if float(value).is_integer() and 19000101 <= value <= 29991231:
+        return None
+    if date1904:
+        return _EPOCH_1904 + dt.timedelta(days=int(value)) if 0 <= value < _MAX_SERIAL - 1462 else None
+    return _EXCEL_EPOCH + dt.timedelta(days=int(value)) if 1 <= value < _MAX_SERIAL else None
+
+
+def date_serial(value: Any, date1904: bool = False) -> float:
+    """The number under a date format: what Excel stores for a date, datetime or duration, as readers
+    convert it (serials below 60 are shown one day later in the 1900 system: Excel's 1900-02-29)."""
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds() / 86400
+    day = value.date() if isinstance(value, dt.datetime) else value
+    if date1904:
+        days = (day - _EPOCH_1904).days
+    elif day < dt.date(1900, 3, 1):
+        days = (day - dt.date(1899, 12, 31)).days
+    else:
+        days = (day - _EXCEL_EPOCH).days
+    if isinstance(value, dt.datetime):
+        t = value.time()
+        return days + (t.hour * 3600 + t.minute * 60 + t.second + t.microsecond / 1e6) / 86400
+    return float(days)
 
 
 def _make_date(y: int, m: int, d: int) -> Any:

@@ -1,0 +1,169 @@
+"""Real LibreOffice Calc files for the tests: values are typed into cells as a user would type them.
+
+Two halves in one file:
+- imported by the tests (the project's venv): `calc_files(specs, folder)` writes the specs as JSON and runs this
+  same file with the system Python that has LibreOffice's `uno` module (`/usr/bin/python3`);
+- run as a script by that Python: starts a headless soffice with its own profile, creates each document, types
+  every value through Calc's own input line (`.uno:EnterString`, so Calc's number and date recognition of the
+  document's locale applies: `3.2.2` typed under zh-CN becomes a date), merges cells, sets number formats and the
+  1904 date system, and stores it with the requested filter (xlsx, xls, ods). No value is written by us as a
+  number or a date: Calc decides, as it does for a person at the keyboard.
+
+A spec: {"name": "x.ods", "filter": "calc8", "locale": "zh-CN", "null_date_1904": false,
+         "sheets": [{"name": "人员名单", "rows": [["序号", "姓名"], ["1", "张三"]],
+                     "merge": ["B3:B4"], "formats": {"I3:I9": "YYYY-MM-DD"}}]}
+`formats` are applied before typing (a column formatted as a date, then a number typed into it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+FILTERS = {".xlsx": "Calc Office Open XML", ".xls": "MS Excel 97", ".ods": "calc8"}
+
+
+def available() -> bool:
+    """LibreOffice and its Python bridge are installed (CI installs both)."""
+    if not (shutil.which("soffice") and Path(SYSTEM_PYTHON).exists()):
+        return False
+    probe = subprocess.run([SYSTEM_PYTHON, "-c", "import uno"], capture_output=True, timeout=60)
+    return probe.returncode == 0
+
+
+def calc_files(specs: list[dict], folder: Path, timeout: float = 240) -> dict[str, Path]:
+    """Make every file of `specs` in `folder` with LibreOffice Calc; returns {name: path}."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for spec in specs:
+        spec.setdefault("filter", FILTERS[Path(spec["name"]).suffix.lower()])
+    with tempfile.TemporaryDirectory(prefix="lo-intake-") as tmp:
+        job = Path(tmp) / "specs.json"
+        job.write_text(json.dumps({"folder": str(folder), "files": specs}, ensure_ascii=False), encoding="utf-8")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+        done = subprocess.run([SYSTEM_PYTHON, str(Path(__file__).resolve()), str(job)], capture_output=True,
+                              text=True, timeout=timeout, env=env, cwd=tmp)
+        if done.returncode != 0:
+            raise RuntimeError(f"LibreOffice helper failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    out = {spec["name"]: folder / spec["name"] for spec in specs}
+    missing = [n for n, p in out.items() if not p.is_file()]
+    if missing:
+        raise RuntimeError(f"LibreOffice did not write {missing}")
+    return out
+
+
+# ---------------------------------------------------------------- the UNO half (system Python)
+
+def _prop(name, value):
+    import uno
+    from com.sun.star.beans import PropertyValue
+    p = PropertyValue()
+    p.Name, p.Value = name, value
+    return p
+
+
+def _connect(pipe: str, deadline: float):
+    import uno
+    local = uno.getComponentContext()
+    resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
+    while True:
+        try:
+            return resolver.resolve(f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext")
+        except Exception:  # noqa: BLE001 - soffice is still starting
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.25)
+
+
+def _set_locale(ctx, locale: str) -> None:
+    """Tools > Options > Language Settings > Locale setting: the locale Calc recognises typed input with."""
+    provider = ctx.ServiceManager.createInstanceWithContext("com.sun.star.configuration.ConfigurationProvider", ctx)
+    access = provider.createInstanceWithArguments("com.sun.star.configuration.ConfigurationUpdateAccess",
+                                                  (_prop("nodepath", "/org.openoffice.Setup/L10N"),))
+    access.setPropertyValue("ooSetupSystemLocale", locale)
+    access.commitChanges()
+
+
+def _make(ctx, desktop, spec: dict, folder: Path) -> None:
+    import uno
+    smgr = ctx.ServiceManager
+    dispatcher = smgr.createInstanceWithContext("com.sun.star.frame.DispatchHelper", ctx)
+    doc = desktop.loadComponentFromURL("private:factory/scalc", "_blank", 0, (_prop("Hidden", True),))
+    try:
+        if spec.get("null_date_1904"):
+            date = uno.createUnoStruct("com.sun.star.util.Date")
+            date.Year, date.Month, date.Day = 1904, 1, 1
+            doc.NullDate = date
+        sheets = doc.Sheets
+        for i, sheet_spec in enumerate(spec["sheets"]):
+            if i < sheets.Count:
+                sheets.getByIndex(i).Name = sheet_spec["name"]
+            else:
+                sheets.insertNewByName(sheet_spec["name"], i)
+        while sheets.Count > len(spec["sheets"]):
+            sheets.removeByName(sheets.getByIndex(sheets.Count - 1).Name)
+        frame = doc.CurrentController.Frame
+        for sheet_spec in spec["sheets"]:
+            sheet = sheets.getByName(sheet_spec["name"])
+            doc.CurrentController.setActiveSheet(sheet)
+            for ref, fmt in sheet_spec.get("formats", {}).items():
+                formats = doc.NumberFormats
+                locale = uno.createUnoStruct("com.sun.star.lang.Locale")
+                key = formats.queryKey(fmt, locale, False)
+                if key == -1:
+                    key = formats.addNew(fmt, locale)
+                sheet.getCellRangeByName(ref).NumberFormat = key
+            for r, row in enumerate(sheet_spec["rows"]):
+                for c, text in enumerate(row):
+                    if text is None or text == "":
+                        continue
+                    cell = sheet.getCellByPosition(c, r)
+                    doc.CurrentController.select(cell)
+                    dispatcher.executeDispatch(frame, ".uno:EnterString", "", 0, (_prop("StringName", str(text)),))
+            for ref in sheet_spec.get("merge", []):
+                sheet.getCellRangeByName(ref).merge(True)
+        target = folder / spec["name"]
+        doc.storeToURL(target.resolve().as_uri(), (_prop("FilterName", spec["filter"]), _prop("Overwrite", True)))
+    finally:
+        doc.close(True)
+
+
+def _main(job_file: str) -> None:
+    job = json.loads(Path(job_file).read_text(encoding="utf-8"))
+    folder = Path(job["folder"])
+    pipe = f"intake{os.getpid()}"
+    profile = tempfile.mkdtemp(prefix="lo-intake-profile-")
+    env = dict(os.environ, LANG="zh_CN.UTF-8", LC_ALL="zh_CN.UTF-8")
+    proc = subprocess.Popen(["soffice", f"-env:UserInstallation=file://{profile}", "--headless", "--invisible",
+                             "--nologo", "--norestore", "--nodefault", f"--accept=pipe,name={pipe};urp;"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        ctx = _connect(pipe, time.monotonic() + 90)
+        smgr = ctx.ServiceManager
+        locales = {spec.get("locale", "zh-CN") for spec in job["files"]}
+        desktop = smgr.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
+        for locale in sorted(locales):
+            _set_locale(ctx, locale)
+            for spec in job["files"]:
+                if spec.get("locale", "zh-CN") == locale:
+                    _make(ctx, desktop, spec, folder)
+        try:
+            desktop.terminate()
+        except Exception:  # noqa: BLE001 - the bridge closes as soffice exits
+            pass
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1])
