@@ -56,7 +56,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "template-empty": (ERROR, "工作簿中没有填写任何数据（空模板），本部门的测评标准按未填报处理；请填写人员名单、活动记录等后重新报送"),
     "merged-cells": (INFO, "第{row}行至第{last}行的{column}是合并单元格，已将“{value}”计入其中每一行"),
     "number-from-date": (WARNING, "第{row}行{column}被设成了日期格式（显示为“{value}”），已按数值 {number} 读取；请把该栏设为“常规”或“数值”格式后核对"),
-    "standard-from-date": (WARNING, "第{row}行{column}被表格软件自动转成了日期“{value}”，已按测评标准 {code} 读取；请把该栏设为“文本”格式，或从下拉列表选择"),
+    "standard-from-date": (WARNING, "第{row}行{column}被表格软件自动转成了日期“{value}”，已按测评标准 {standard} 读取；请把该栏设为“文本”格式，或从下拉列表选择"),
     "negative-unanswered": (WARNING, "第{row}行负面清单项目“{value}”未填写是否存在，请逐项填写“是”或“否”；未填完整时自查报告不作“不存在”的表述"),
 }
 

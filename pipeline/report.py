@@ -155,6 +155,7 @@ def scores_dict(result: Result) -> dict:
             "name": dept, "submitted": win is not None, "file": win.name if win else None,
             "superseded": [r.name for r in result.merged.superseded.get(dept, [])],
             "errors": errors, "warnings": warnings,
+            "state": result.department_state(dept), "state_files": result.merged.state_files.get(dept, []),
             "metrics": {k: {"numerator": counts[k][0], "denominator": counts[k][1],
                             "value": round(counts[k][0] / counts[k][1], 6) if counts[k][1] else None}
                         for k in cfg.metrics if k in counts},

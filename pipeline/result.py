@@ -34,6 +34,11 @@ class Result:
     def missing(self) -> list[str]:
         return [d for d in self.config.department_names if d not in self.merged.winners]
 
+    def department_state(self, dept: str) -> str:
+        """submitted / unreadable / empty / missing (pipeline.intake.merge.STATE_LABELS has the Chinese):
+        a department that sent only unreadable files or an untouched template is not 未报送."""
+        return self.merged.state(dept)
+
     def row_counts(self) -> dict[str, dict[str, int]]:
         out = {}
         for kind, frame in self.merged.frames.items():

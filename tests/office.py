@@ -7,7 +7,10 @@ Two halves in one file:
   every value through Calc's own input line (`.uno:EnterString`, so Calc's number and date recognition of the
   document's locale applies: `3.2.2` typed under zh-CN becomes a date), merges cells, sets number formats and the
   1904 date system, and stores it with the requested filter (xlsx, xls, ods). No value is written by us as a
-  number or a date: Calc decides, as it does for a person at the keyboard.
+  number or a date: Calc decides, as it does for a person at the keyboard. (Text without a digit, which Calc has
+nothing to recognise in, is set as text directly: typing CJK words through the dispatcher crashed headless soffice
+7.4 now and then; so did changing its AutoInput or spell-check options at run time, which are left alone: the
+dispatcher's EnterString does not autocomplete.)
 
 A spec: {"name": "x.ods", "filter": "calc8", "locale": "zh-CN", "null_date_1904": false,
          "sheets": [{"name": "人员名单", "rows": [["序号", "姓名"], ["1", "张三"]],
@@ -81,16 +84,45 @@ def _connect(pipe: str, deadline: float):
             time.sleep(0.25)
 
 
-def _set_locale(ctx, locale: str) -> None:
-    """Tools > Options > Language Settings > Locale setting: the locale Calc recognises typed input with."""
-    provider = ctx.ServiceManager.createInstanceWithContext("com.sun.star.configuration.ConfigurationProvider", ctx)
-    access = provider.createInstanceWithArguments("com.sun.star.configuration.ConfigurationUpdateAccess",
-                                                  (_prop("nodepath", "/org.openoffice.Setup/L10N"),))
-    access.setPropertyValue("ooSetupSystemLocale", locale)
-    access.commitChanges()
+_SETTINGS = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema"
+ xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Setup/L10N"><prop oor:name="ooSetupSystemLocale" oor:op="fuse"><value>{locale}</value></prop></item>
+</oor:items>
+"""
+
+
+def _start(locale: str):
+    """A headless soffice whose profile's Locale setting (Tools > Options > Language Settings) is `locale`:
+    the locale Calc recognises typed numbers and dates with. Set in the profile before start: changing the
+    configuration at run time made soffice 7.4 abort in a timer a little later."""
+    profile = Path(tempfile.mkdtemp(prefix="lo-intake-profile-"))
+    (profile / "user").mkdir()
+    (profile / "user" / "registrymodifications.xcu").write_text(_SETTINGS.format(locale=locale), encoding="utf-8")
+    pipe = f"intake{os.getpid()}x{time.monotonic_ns()}"
+    proc = subprocess.Popen(["soffice", f"-env:UserInstallation={profile.as_uri()}", "--headless", "--invisible",
+                             "--nologo", "--norestore", "--nodefault", f"--accept=pipe,name={pipe};urp;"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ctx = _connect(pipe, time.monotonic() + 90)
+    desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
+    return proc, profile, ctx, desktop
+
+
+def _stop(proc, profile: Path, desktop) -> None:
+    try:
+        desktop.terminate()
+    except Exception:  # noqa: BLE001 - the bridge closes as soffice exits
+        pass
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=30)
+    shutil.rmtree(profile, ignore_errors=True)
 
 
 def _make(ctx, desktop, spec: dict, folder: Path) -> None:
+    (folder / spec["name"]).unlink(missing_ok=True)
     import uno
     smgr = ctx.ServiceManager
     dispatcher = smgr.createInstanceWithContext("com.sun.star.frame.DispatchHelper", ctx)
@@ -124,12 +156,18 @@ def _make(ctx, desktop, spec: dict, folder: Path) -> None:
                     if text is None or text == "":
                         continue
                     cell = sheet.getCellByPosition(c, r)
+                    if not any(ch.isdigit() for ch in str(text)):
+                        cell.setString(str(text))  # words: nothing for Calc to recognise
+                        continue
                     doc.CurrentController.select(cell)
                     dispatcher.executeDispatch(frame, ".uno:EnterString", "", 0, (_prop("StringName", str(text)),))
             for ref in sheet_spec.get("merge", []):
                 sheet.getCellRangeByName(ref).merge(True)
         target = folder / spec["name"]
-        doc.storeToURL(target.resolve().as_uri(), (_prop("FilterName", spec["filter"]), _prop("Overwrite", True)))
+        ascii_name = folder / f".lo-{os.getpid()}-{abs(hash(spec['name']))}{target.suffix}"  # soffice's file
+        doc.storeToURL(ascii_name.resolve().as_uri(),                                 # names are ASCII here
+                       (_prop("FilterName", spec["filter"]), _prop("Overwrite", True)))
+        os.replace(ascii_name, target)
     finally:
         doc.close(True)
 
@@ -137,32 +175,26 @@ def _make(ctx, desktop, spec: dict, folder: Path) -> None:
 def _main(job_file: str) -> None:
     job = json.loads(Path(job_file).read_text(encoding="utf-8"))
     folder = Path(job["folder"])
-    pipe = f"intake{os.getpid()}"
-    profile = tempfile.mkdtemp(prefix="lo-intake-profile-")
-    env = dict(os.environ, LANG="zh_CN.UTF-8", LC_ALL="zh_CN.UTF-8")
-    proc = subprocess.Popen(["soffice", f"-env:UserInstallation=file://{profile}", "--headless", "--invisible",
-                             "--nologo", "--norestore", "--nodefault", f"--accept=pipe,name={pipe};urp;"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        ctx = _connect(pipe, time.monotonic() + 90)
-        smgr = ctx.ServiceManager
-        locales = {spec.get("locale", "zh-CN") for spec in job["files"]}
-        desktop = smgr.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
-        for locale in sorted(locales):
-            _set_locale(ctx, locale)
-            for spec in job["files"]:
-                if spec.get("locale", "zh-CN") == locale:
-                    _make(ctx, desktop, spec, folder)
-        try:
-            desktop.terminate()
-        except Exception:  # noqa: BLE001 - the bridge closes as soffice exits
-            pass
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=30)
-        shutil.rmtree(profile, ignore_errors=True)
+    for locale in sorted({spec.get("locale", "zh-CN") for spec in job["files"]}):
+        todo = [spec for spec in job["files"] if spec.get("locale", "zh-CN") == locale]
+        attempts = 0
+        while todo:
+            proc, profile, ctx, desktop = _start(locale)
+            try:
+                while todo:
+                    _make(ctx, desktop, todo[0], folder)
+                    todo.pop(0)
+            except Exception:  # noqa: BLE001 - soffice died (it sometimes aborts on closing a document)
+                if (folder / todo[0]["name"]).is_file():
+                    todo.pop(0)  # stored before the crash: keep it, go on with a fresh soffice
+                attempts += 1
+                if attempts > 2 * len(job["files"]) + 2:
+                    raise
+            finally:
+                if proc.poll() is None:
+                    _stop(proc, profile, desktop)
+                else:
+                    shutil.rmtree(profile, ignore_errors=True)
 
 
 if __name__ == "__main__":

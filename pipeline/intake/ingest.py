@@ -415,7 +415,7 @@ def _typed_values(rec: FileRecord, raw: RawSheet, spec: SheetSpec, config: Confi
                         values[i] = code
                         rec.issues.append(make_issue("standard-from-date", file=rec.name, sheet=raw.name,
                                                      row=raw.numbers[i], column=col.name, value=clean_text(v),
-                                                     code=code))
+                                                     standard=code))
 
 
 def _has_data(rec: FileRecord) -> bool:

@@ -10,12 +10,21 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from pipeline.catalog import Config
+from pipeline.catalog import Config, normalize_name
 from pipeline.intake.ingest import FileRecord, RawSheet
 from pipeline.issues import Issue, make_issue
 from pipeline.schema import DATA_SHEETS, INFO_SHEET, SHEET_BY_KIND
 from pipeline.intake.validate import DUPLICATE, REJECTED, SUPERSEDED, USED, empty_frame, unparsed_frame, validate_kind
 from pipeline.intake.values import clean_text, is_blank
+
+
+#: what a department's files amount to, in this order: a usable workbook; files that could not be read (or held
+#: no ledger sheet); only an untouched template; nothing at all
+SUBMITTED, UNREADABLE, EMPTY, MISSING = "submitted", "unreadable", "empty", "missing"
+STATE_LABELS = {SUBMITTED: "已报送", UNREADABLE: "报送文件无法读取", EMPTY: "空模板", MISSING: "未报送"}
+#: file-level findings that make a department's file unusable (its department is then UNREADABLE)
+UNREADABLE_CODES = frozenset({"file-unreadable", "file-encrypted", "file-too-large", "file-format-unsupported",
+                              "file-special", "sheet-too-large", "no-data", "header-not-found"})
 
 
 @dataclass
@@ -27,7 +36,12 @@ class Merged:
     superseded: dict[str, list[FileRecord]]
     records: list[FileRecord]
     issues: list[Issue] = field(default_factory=list)
+    states: dict[str, str] = field(default_factory=dict)            # department -> SUBMITTED … (MISSING if absent)
+    state_files: dict[str, list[str]] = field(default_factory=dict)  # the unusable or empty files behind a state
     _used: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False, compare=False)
+
+    def state(self, department: str) -> str:
+        return self.states.get(department, MISSING)
 
     def used(self, kind: str) -> pd.DataFrame:
         """The used rows of a sheet kind, filtered once (scoring and every document ask for them).
@@ -144,7 +158,70 @@ def merge(records: list[FileRecord], config: Config, year: int, checked: Checked
 
     frames = {k: pd.concat(v, ignore_index=True) if v else empty_frame(k) for k, v in parts.items()}
     issues.extend(_dedupe_people(frames["roster"]))
-    return Merged(frames, winners, superseded, records, issues)
+    states, state_files = department_states(records, winners)
+    return Merged(frames, winners, superseded, records, issues, states, state_files)
+
+
+def department_states(records: list[FileRecord], winners: dict[str, FileRecord]) -> tuple[dict, dict]:
+    """Each department that sent anything: SUBMITTED (a usable workbook won), else UNREADABLE (a spreadsheet
+    that could not be read or held no ledger sheet), else EMPTY (only untouched templates); with those files."""
+    states: dict[str, str] = {d: SUBMITTED for d in winners}
+    files: dict[str, list[str]] = {}
+    for state, test in ((UNREADABLE, lambda r: any(i.code in UNREADABLE_CODES for i in r.issues)),
+                        (EMPTY, lambda r: any(i.code == "template-empty" for i in r.issues))):
+        for rec in records:
+            if rec.department and rec.department not in winners and states.get(rec.department, state) == state \
+                    and test(rec):
+                states[rec.department] = state
+                files.setdefault(rec.department, []).append(rec.name)
+    return states, files
+
+
+@dataclass(frozen=True)
+class NegativeAnswer:
+    """One negative-list item as the responsible department answered it: True 存在, False 不存在, None 未填写
+    (blank, unrecognised, or the item missing from its sheet)."""
+
+    item: str
+    answer: bool | None
+    file: str | None = None
+    row: int | None = None
+
+
+@dataclass(frozen=True)
+class NegativeCheck:
+    department: str
+    submitted: bool                  # the responsible department's workbook won
+    answers: tuple[NegativeAnswer, ...]
+
+    @property
+    def complete(self) -> bool:
+        """Every configured item answered 是 or 否 by the responsible department: only then may a document
+        state that no negative-list item occurred."""
+        return self.submitted and bool(self.answers) and all(a.answer is not None for a in self.answers)
+
+    @property
+    def unanswered(self) -> list[str]:
+        return [a.item for a in self.answers if a.answer is None]
+
+
+def negative_check(merged: Merged, config: Config) -> NegativeCheck:
+    """The facts the report needs about the 负面清单自查: item by item, the responsible department's answer
+    (config `negative_list_department`, default 办公室). Items it lists beyond the configured ones follow."""
+    dept = str(config.settings.get("negative_list_department") or "办公室")
+    rows = merged.used("negative")
+    rows = rows[rows["department"] == dept] if len(rows) else rows
+    found: dict[str, NegativeAnswer] = {}
+    for item, exists, file, row in zip(rows.get("item", []), rows.get("exists", []), rows.get("file", []),
+                                       rows.get("row", [])):
+        key = normalize_name(item)
+        answer = exists if isinstance(exists, bool) else None
+        old = found.get(key)
+        if old is None or (old.answer is not True and answer is not None):  # 是 wins over 否, either over blank
+            found[key] = NegativeAnswer(str(item), answer, file, int(row))
+    answers = [found.pop(normalize_name(item), NegativeAnswer(item, None)) for item in config.negative_items]
+    answers += [a for a in found.values() if a.item]
+    return NegativeCheck(dept, dept in merged.winners, tuple(answers))
 
 
 def _combined(kind: str, raws: list[tuple[FileRecord, RawSheet]]) -> pd.DataFrame:

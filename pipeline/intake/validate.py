@@ -121,6 +121,8 @@ def validate_kind(kind: str, frame: pd.DataFrame, config: Config, year: int) -> 
         raw_values = frame[col.key] if col.key in frame else pd.Series([None] * n, dtype=object)
         column = Parsed(raw_values, _PARSERS[col.kind])
         parsed = column.values
+        if kind == "negative" and col.key == "exists":
+            unanswered = column.is_(None)  # blank (an invalid answer has its own warning)
         required = col.required or col.key in content_keys
         for i in np.flatnonzero(column.is_(FORMULA_ERROR)):
             issue("formula-error", i, col.name, clean_text(raw_values.iat[i]))
@@ -159,6 +161,8 @@ def validate_kind(kind: str, frame: pd.DataFrame, config: Config, year: int) -> 
     elif kind == "negative":
         for i in np.flatnonzero(np.fromiter((v is True for v in out["exists"]), bool, n) & ~errors):
             issue("negative-exists", i, "是否存在", out["item"].iat[i])
+        for i in np.flatnonzero(unanswered & ~errors):
+            issue("negative-unanswered", i, "是否存在", out["item"].iat[i])
     out["status"] = np.where(errors, REJECTED, USED)
     return out[columns_for(kind)], issues
 
