@@ -219,6 +219,7 @@ def _read_into(rec: FileRecord, config: Config) -> None:
     layout = scan.inspect(data, lambda name: _sheet_kind(name) is not None)
     if layout.oversized:
         big = layout.oversized
+        rec.info = _info_only(data, layout.safe)  # the department may still be named in 填报信息
         raise _Refused("sheet-too-large", sheet=big.sheet, value=big.ref, rows=big.rows, cols=big.columns,
                        max_rows=MAX_ROWS, max_cells=MAX_CELLS)
     sheets, merges = _read_sheets(rec.path, data)
@@ -240,6 +241,23 @@ def _read_into(rec: FileRecord, config: Config) -> None:
     rec.department = _department(rec, config, quiet=not rec.sheets)
 
 
+def _info_only(data: bytes, safe: set[str]) -> dict[str, Any]:
+    """填报信息 of a workbook refused for a runaway data sheet, when that sheet was measured within limits."""
+    info: dict[str, Any] = {}
+    try:
+        wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        try:
+            for name in wb.sheet_names:
+                if name in safe and _sheet_kind(name) == "info":
+                    for key, value in _read_info(wb.get_sheet_by_name(name).to_python(skip_empty_area=False)).items():
+                        info.setdefault(key, value)
+        finally:
+            wb.close()
+    except Exception:  # noqa: BLE001 - best effort: the file name may still name the department
+        return {}
+    return info
+
+
 def formula_problems(data: bytes) -> list[tuple[str, str, list[str]]]:
     """Cells calamine reads as blank although they hold something: formulas without a cached value
     (formula-uncached) and Excel error values such as #REF! (formula-error); as (code, sheet, cells)."""
@@ -250,7 +268,11 @@ def formula_problems(data: bytes) -> list[tuple[str, str, list[str]]]:
 
 
 def _department_hint(rec: FileRecord, inbox: Path, config: Config) -> str | None:
-    """The department of a file that could not be read: its name, a folder above it, or the manifest."""
+    """The department of a file that could not be read: its 填报信息 when that much could be read, its name,
+    a folder above it, or the manifest."""
+    stated = rec.info.get("部门")
+    if not is_blank(stated) and config.resolve_department(stated):
+        return config.resolve_department(stated)
     rel = Path(rec.name)
     for text in (rel.stem, *(p for p in reversed(rel.parent.parts))):
         dept = config.department_in_text(text)

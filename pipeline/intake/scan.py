@@ -39,6 +39,7 @@ class Layout:
 
     date1904: bool = False
     oversized: Oversized | None = None
+    safe: set[str] = field(default_factory=set)  # sheets measured within the limits (xlsx, xlsb)
     merges: dict[str, list[tuple[int, int, int, int]]] = field(default_factory=dict)  # 0-based, inclusive
     formulas: list[tuple[str, str, list[str]]] = field(default_factory=list)           # (code, sheet, cells)
     incomplete: bool = False   # the formula scan ran out of time
@@ -153,8 +154,11 @@ def _inspect_xlsx(data: bytes, members: dict, wanted: Callable[[str], bool], lay
         xml = strip_markup(member(data, info))
         rows, cols = sheet_extent(xml)
         if _too_large(rows, cols):
-            layout.oversized = Oversized(name, f"{column_letters(cols)}{rows}", rows, cols)
-            return
+            layout.oversized = layout.oversized or Oversized(name, f"{column_letters(cols)}{rows}", rows, cols)
+            continue
+        layout.safe.add(name)
+        if layout.oversized:
+            continue  # the file is refused: only its extents matter now
         if time.monotonic() > deadline:
             layout.incomplete = True
             continue
@@ -280,8 +284,9 @@ def _inspect_xlsb(data: bytes, members: dict, wanted: Callable[[str], bool], lay
                 col = struct.unpack_from("<I", blob, start)[0]
                 rows, cols = max(rows, row + 1), max(cols, col + 1)
         if _too_large(rows, cols):
-            layout.oversized = Oversized(name, f"{column_letters(cols)}{rows}", rows, cols)
-            return
+            layout.oversized = layout.oversized or Oversized(name, f"{column_letters(cols)}{rows}", rows, cols)
+        else:
+            layout.safe.add(name)
 
 
 # ---------------------------------------------------------------- ods (content.xml, streamed through expat)
