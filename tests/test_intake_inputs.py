@@ -120,7 +120,35 @@ def test_the_formula_scan_gives_up_after_its_time_bound(tmp_path, monkeypatch):
 
 # ---------------------------------------------------------------- item 13: what an inbox may hold
 
-def test_fifos_folders_named_like_workbooks_outside_links_and_deep_trees_never_stop_report(tmp_path):
+def _remove_tree(top: str) -> None:
+    """Without recursion (shutil.rmtree, and pytest's own clean-up of old temporary folders, recurse)."""
+    stack = [(top, False)]
+    while stack:
+        path, emptied = stack.pop()
+        if emptied:
+            os.rmdir(path)
+            continue
+        stack.append((path, True))
+        for entry in os.scandir(path):
+            if entry.is_dir(follow_symlinks=False):
+                stack.append((entry.path, False))
+            else:
+                os.unlink(entry.path)
+
+
+@pytest.fixture
+def deep_tree(tmp_path):
+    """1,200 nested folders under tmp_path/inbox/d, removed afterwards."""
+    path = str(tmp_path / "inbox")
+    os.makedirs(path, exist_ok=True)
+    for _ in range(1200):
+        path += "/d"
+        os.mkdir(path)
+    yield Path(path)
+    _remove_tree(str(tmp_path / "inbox" / "d"))
+
+
+def test_fifos_folders_named_like_workbooks_outside_links_and_deep_trees_never_stop_report(tmp_path, deep_tree):
     inbox = tmp_path / "inbox"
     workbook(inbox / "x.xlsx" / "团委-台账.xlsx", "团委", roster=staff(2, prefix="夹", start=7600))
     os.mkfifo(inbox / "管道.xlsx")
@@ -128,12 +156,7 @@ def test_fifos_folders_named_like_workbooks_outside_links_and_deep_trees_never_s
     outside = workbook(tmp_path / "别处" / "工会-台账.xlsx", "工会", roster=staff(2, prefix="外", start=7700))
     (inbox / "工会-链接.xlsx").symlink_to(outside)
     (inbox / "外部文件夹").symlink_to(outside.parent)
-    deep = str(inbox)
-    for _ in range(1200):
-        deep += "/d"
-        os.mkdir(deep)
-    deep = Path(deep)
-    workbook(deep / "妇联-深处.xlsx", "妇联", roster=staff(1, prefix="深", start=7800))
+    workbook(deep_tree / "妇联-深处.xlsx", "妇联", roster=staff(1, prefix="深", start=7800))
     out = tmp_path / "out"
     done = subprocess.run([sys.executable, "-m", "pipeline", "report", "--inbox", str(inbox), "--out", str(out),
                            "--silent"], cwd=ROOT, capture_output=True, text=True, timeout=300)
