@@ -92,8 +92,8 @@ def test_a_sheet_within_the_limits_but_wide_is_still_read(tmp_path):
 
 def _comment_bomb(path: Path, tokens: int) -> Path:
     workbook(path, "组人部", roster=staff(2, prefix="注", start=7400))
-    bomb = b"<!--" + b"<c><f>" * tokens + b"-->"
-    _rewrite_sheet(path, _roster_xml(path), lambda d: d.replace(b"<sheetData>", bomb + b"<sheetData>", 1))
+    bomb = b"<!--" + b"<c><f>" * tokens + b"-->"  # after the last real </c>: a lazy <c>.*?</c> rescans to the end
+    _rewrite_sheet(path, _roster_xml(path), lambda d: d.replace(b"</worksheet>", bomb + b"</worksheet>", 1))
     return path
 
 
