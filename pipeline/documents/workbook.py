@@ -139,7 +139,7 @@ def row_height(values: Sequence[Any], widths: Sequence[float], cap: int = 15) ->
     """An explicit row height that shows every wrapped value, or None when one line is enough."""
     lines = 1
     for v, w in zip(values, widths):
-        if v is not None and w:
+        if isinstance(v, str) and w:  # numbers and dates do not wrap
             lines = max(lines, text_lines(v, w))
     return None if lines <= 1 else min(lines, cap) * LINE_HEIGHT + 3
 
