@@ -286,3 +286,17 @@ def test_no_negative_sheet_from_the_responsible_department_is_incomplete(tmp_pat
     from pipeline.intake.merge import negative_check
     check = negative_check(collect(inbox, CONFIG, YEAR).merged, CONFIG)
     assert check.submitted and not check.complete and len(check.unanswered) == len(CONFIG.negative_items)
+
+
+@pytest.mark.parametrize("xml, extent", [
+    (b'<sheetData><row r="1"><c r="A1"><v>1</v></c></row></sheetData>', (0, 0)),                 # the usual: fast
+    (b'<sheetData><row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>', (1048576, 16384)),
+    (b"<x:sheetData><x:row r='3'><x:c t='n' r='XFD3'><x:v>1</x:v></x:c></x:row></x:sheetData>", (3, 16384)),
+    (b'<sheetData><row r="200000"><c><v>1</v></c></row></sheetData>', (200000, 1)),            # no r on the cell
+    (b'<sheetData><row r="9"><c r="ZZ9" s="1"/></row></sheetData>', (9, 0)),                    # styled, empty
+    (b'<sheetData><row r="1"><c r="A1"><v>1</v></c></row></sheetData><!-- <c r="XFD1048576"><v>1</v></c> -->',
+     (0, 0)),                                                                                  # in a comment
+])
+def test_sheet_extents_are_measured_whatever_the_spelling(xml, extent):
+    from pipeline.intake.scan import sheet_extent, strip_markup
+    assert sheet_extent(strip_markup(xml)) == extent

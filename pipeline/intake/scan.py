@@ -117,6 +117,12 @@ _ANY_CELL = re.compile(rb"<(?:\w+:)?c[\s/>]")
 _REF_CELL = re.compile(rb"<(?:\w+:)?c\b[^<>]*?\br\s*=")
 _ROW_REF = re.compile(rb'<(?:\w+:)?row\b[^<>]*?\br\s*=\s*["\']([0-9]{1,9})["\']')
 _ANY_ROW = re.compile(rb"<(?:\w+:)?row[\s/>]")
+# the common spelling, found at C speed (a literal prefix): every writer we know puts r first, unprefixed
+# and anything else: a cell or row not referenced inside the box of 50 columns x 99,999 rows (under MAX_CELLS
+# and MAX_ROWS), or a prefixed one; one search, nothing built: in the usual sheet there is none
+_UNUSUAL = (re.compile(rb'<c(?=[\s>/])(?! r="(?:[A-Z]|A[A-X])[0-9]{1,5}")'),  # literal prefixes: sre skips
+            re.compile(rb'<row(?=[\s>/])(?! r="[0-9]{1,5}")'),                 # to them at C speed
+            re.compile(rb":(?:c|row)[\s>/]"))
 # the formula scan
 _FORMULA_CELL = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _CELL = re.compile(rb"<(?:\w+:)?c\b([^<>]*?)(?:/>|>((?:[^<]|<(?!/?(?:\w+:)?c\b))*)</(?:\w+:)?c>)")
@@ -168,7 +174,7 @@ def _inspect_xlsx(data: bytes, members: dict, wanted: Callable[[str], bool], lay
 def strip_markup(xml: bytes) -> bytes:
     """The sheet without comments, CDATA sections and processing instructions (text there is not cells).
     Linear: each opener is matched with str.find, and an unclosed one ends the document."""
-    if b"<!" not in xml and b"<?" not in xml[100:]:
+    if xml.find(b"<!") == -1 and xml.find(b"<?", 100) == -1:
         return xml
     out, pos = [], 0
     while True:
@@ -187,7 +193,19 @@ def strip_markup(xml: bytes) -> bytes:
 
 def sheet_extent(xml: bytes) -> tuple[int, int]:
     """(rows, columns) of the grid calamine builds for this sheet: the farthest cell holding something.
-    Rows and cells written without an `r` are placed after the previous ones, so they can only add to it."""
+
+    First the fast test, one search at C speed: when every cell and row is spelled `<c r="A1"` /
+    `<row r="1"` (Excel, WPS, Calc, openpyxl) and no reference leaves the box of 50 columns x 99,999 rows, the
+    sheet is within the limits and (0, 0) is returned. Otherwise (another spelling, a wide sheet, a far cell)
+    the exact measure below decides."""
+    if not any(pattern.search(xml) for pattern in _UNUSUAL):
+        return 0, 0  # every cell and row referenced, all inside the box: far within the limits
+    return _exact_extent(xml)
+
+
+def _exact_extent(xml: bytes) -> tuple[int, int]:
+    """Cells with content only, any attribute order, quotes or namespace prefix; rows and cells written without
+    an `r` are placed after the previous ones, so they can only add to the extent."""
     refs = _VALUE_CELL.findall(xml)
     rows = max((int(r) for _, r in refs), default=0)
     cols = max((_column_number(c) for c in {c for c, _ in refs}), default=0)
@@ -200,8 +218,8 @@ def sheet_extent(xml: bytes) -> tuple[int, int]:
 
 def formula_cells(xml: bytes) -> list[tuple[str, list[str]]]:
     """Formulas without a cached value (formula-uncached) and Excel error values (formula-error-cells)."""
-    if not _FORMULA_CELL.search(xml) and not _ERROR_TYPE.search(xml):
-        return []
+    if b"<f>" not in xml and b"<f " not in xml and b't="e"' not in xml and b"t='e'" not in xml:
+        return []  # plain finds: most sheets have neither a formula nor an error value
     uncached, errors = [], []
     for attrs, body in _CELL.findall(xml):
         ref = _REF.search(attrs)
