@@ -2,6 +2,7 @@
 6, 7): every file here was produced by Calc itself through UNO (tests/office.py), one soffice run for all."""
 
 import datetime as dt
+from pathlib import Path
 import shutil
 
 import pytest
@@ -123,3 +124,31 @@ def test_bare_date_serials_follow_the_workbooks_1904_date_system(calc):
         assert not _file_issues(scores, file, "invalid-date"), file
     assert _dept(scores, "妇联")["submitted"] and _dept(scores, "普及部")["submitted"]
     assert scores["rows"]["activities"]["used"] == 2 + 2 + 2 + 2 + 1
+
+
+def test_an_ods_whose_repeated_cells_reach_too_far_is_refused_before_reading(calc, tmp_path):
+    """Calc writes runs of equal cells as one cell with number-columns-repeated: a valued run 16,000 wide on
+    1,000 repeated rows is a 16-million-cell grid for the reader; the file is refused, its department kept."""
+    import io
+    import re
+    import zipfile
+
+    from pipeline.catalog import load_config
+    from pipeline.intake.ingest import read_workbook
+    inbox, _ = calc
+    src = (inbox / "团委-台账.ods").read_bytes()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(src)) as zin, zipfile.ZipFile(out, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "content.xml":
+                head, rest = data.split(b"<table:table-row", 1)  # the first row of the first sheet
+                rest = re.sub(rb"<table:table-cell ", b'<table:table-cell table:number-columns-repeated="16000" ',
+                              rest, count=1)
+                data = head + b'<table:table-row table:number-rows-repeated="1000"' + rest
+            zout.writestr(info, data)
+    path = tmp_path / "团委-重复.ods"
+    path.write_bytes(out.getvalue())
+    rec = read_workbook(path, tmp_path, load_config(Path(__file__).resolve().parent.parent / "config"))
+    assert [i.code for i in rec.issues] == ["sheet-too-large"] and rec.department == "团委"
+    assert rec.issues[0].sheet == "填报信息" and "1000 行 × 16000 列" in rec.issues[0].message
