@@ -60,12 +60,22 @@ _SI = re.compile(r"<si>.*?</si>|<si/>", re.S)
 
 
 def _header(xml: str) -> str:
-    """A page header on every printed page of the sheet (unless the sheet already has one)."""
-    if "<headerFooter" in xml:
-        return xml
-    hf = f"<headerFooter><oddHeader>&amp;L&amp;KC00000{SAMPLE_SHORT}</oddHeader></headerFooter>"
+    """示例数据 at the left of the page header on every printed page of the sheet (beside any header it has)."""
+    mark = f"{SAMPLE_SHORT}  "
+    m = re.search(r"<oddHeader>(.*?)</oddHeader>", xml, re.S)
+    if m:
+        body = m.group(1)
+        body = body.replace("&amp;L", "&amp;L" + mark, 1) if "&amp;L" in body else "&amp;L" + mark + body
+        return xml[:m.start(1)] + body + xml[m.end(1):]
+    odd = f"<oddHeader>&amp;L{mark}</oddHeader>"
+    m = re.search(r"<headerFooter(?:\s[^>]*)?>", xml)
+    if m:
+        return xml[:m.end()] + odd + xml[m.end():]
+    m = re.search(r"<headerFooter[^>]*/>", xml)
+    if m:
+        return xml[:m.start()] + f"<headerFooter>{odd}</headerFooter>" + xml[m.end():]
     m = _BEFORE_HF.search(xml)
-    return xml[:m.start()] + hf + xml[m.start():] if m else xml
+    return xml[:m.start()] + f"<headerFooter>{odd}</headerFooter>" + xml[m.start():] if m else xml
 
 
 def _prefix_first_t(xml: str) -> str:
