@@ -100,7 +100,11 @@ def report(inbox, out_dir, config_dir, year, silent):
     config = _load(config_dir)
     with console.progress(silent) as tick:
         result = collect(inbox, config, year, progress=tick)
-    write_outputs(result, out_dir)
+    try:
+        write_outputs(result, out_dir)
+    finally:
+        for note in result.notes:  # what the documents could not state: the coordinator checks it
+            click.echo(f"请核实：{note}", err=True)
     if not silent:
         console.summary(result, out_dir)
 
