@@ -119,6 +119,14 @@ def plan(config_dir, out_dir):
     click.echo(f"已生成实施方案：{path}")
 
 
+@main.command(help="用自带的示例数据生成全部文书，检查 Word 模板和措辞文件（wording.yaml）能否正常使用。")
+@_config_option
+def check(config_dir):
+    from pipeline.documents.check import check_documents
+    check_documents(_load(config_dir))
+    click.echo("检查通过：全部文书均可正常生成。")
+
+
 @main.command(help="用 LibreOffice 把输出文件夹中的 Word 文件转为 PDF，便于打印。")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="output", show_default=True,
               help="输出文件夹")

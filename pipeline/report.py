@@ -96,7 +96,8 @@ def _collect(inbox: Path, config: Config, year: int | None,
     by_dept = department_metric_counts(roster)
     zero = {k: (0, 0) for k in METRIC_KEYS}
     dept_counts = {d: by_dept.get(d, zero) for d in merged.winners}
-    all_issues = sort_issues(issues + merged.issues, config)
+    from pipeline.documents.highlights import highlight_issues
+    all_issues = sort_issues(issues + merged.issues + highlight_issues(merged, config), config)
     clock.lap("score")
     return Result(config, year, merged, metrics, standards, dept_counts, all_issues, timings=clock.laps)
 

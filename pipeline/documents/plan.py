@@ -20,6 +20,7 @@ from pipeline.documents.text import strip_marks
 from pipeline.documents.wording import load_wording
 
 PLAN_TEMPLATE = "实施方案.docx"
+DECLARED = {"实施方案.任务兜底": ("项目",), "实施方案.副组长": ("副组长",)}
 
 
 def plan_name(config: Config) -> str:

@@ -39,6 +39,20 @@ EXAMPLES_PER_ITEM = 3
 MAX_PROBLEMS = 4
 MAX_DIRECTIONS = 6
 NOT_REPORTED = "未填报"
+#: wording keys the sample data may not reach, with the facts their writer offers (checked by `check`)
+DECLARED = {
+    "通用.待核实": ("事项",), "通用.落款日期": ("年", "月", "日"),
+    "自查报告.负面清单有": ("简称", "负面清单"), "自查报告.负面清单无": ("简称", "负面清单"),
+    "自查报告.负面清单条目": ("序号", "项目", "说明"), "自查报告.负面清单未填完": (),
+    "自查报告.负面清单未报": (), "自查报告.问题无差距": ("简称",), "自查报告.其他亮点": ("亮点",),
+    "自查报告.方向兜底": (), "自查报告.指标未达_不低于": ("实际句", "阈值"),
+    "自查报告.指标达标_不低于": ("指标", "实际", "阈值"), "自查报告.指标未达_大于": ("实际句", "阈值"),
+    "自查报告.未评定标准": ("标准",), "自查报告.落款日期待核实": (), "自查报告.荣誉": ("荣誉列表", "荣誉数", "多项荣誉"),
+    "自查报告.荣誉条目": ("荣誉", "授予单位"), "自查报告.荣誉小标题": ("序号",),
+    **{f"自查报告.指标实际.{k}": ("分子", "分母", "实际", "指标") for k in (
+        "participation_rate", "satisfaction_rate", "volunteer_registration_rate",
+        "party_volunteer_registration_rate", "volunteer_service_rate", "legal_education_rate", "其他")},
+}
 FAILED = "未达标"
 
 

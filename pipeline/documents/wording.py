@@ -133,6 +133,7 @@ class Wording:
     def __init__(self, layers: list[tuple[str, dict]]):
         self._layers = layers  # [(file name, {"文档.框架": raw})], first wins
         self._cache: dict[str, tuple[str, Any]] = {}
+        self.offered: dict[str, set[str]] = {}  # key -> fact names a writer offered (used by `check`)
 
     def _raw(self, key: str) -> tuple[str, Any]:
         if key not in self._cache:
@@ -145,6 +146,16 @@ class Wording:
                 raise WordingError(f"{files} 中缺少“{key}”一项：请从项目自带的 config/{WORDING_FILE} 中复制这一项")
         return self._cache[key]
 
+    def keys(self, section: str) -> list[str]:
+        """Every key of a document section, in the unit's file or the bundled one."""
+        return list(dict.fromkeys(k for _, flat in self._layers for k in flat if k.startswith(section + ".")))
+
+    def raw(self, key: str) -> Any:
+        return self._raw(key)[1]
+
+    def file_of(self, key: str) -> str:
+        return self._raw(key)[0]
+
     def has(self, key: str) -> bool:
         return any(key in flat for _, flat in self._layers)
 
@@ -156,6 +167,7 @@ class Wording:
         """The first variant the facts can fill, filled; "" if none (WordingError when required)."""
         facts = facts or {}
         file, _ = self._raw(key)
+        self.offered.setdefault(key, set()).update(facts)
         variants = self.variants(key)
         for v in variants:
             unknown = [n for n in (*v.names, *v.when, *v.unless) if n not in facts]
@@ -231,11 +243,17 @@ def _read(path: Path) -> dict[str, Any]:
 
 def load_wording(config_dir: str | Path | None = None) -> Wording:
     """The unit's wording file (if its config folder has one) over the bundled one."""
-    layers = []
+    layers: list[tuple[str, dict]] = []
     paths: Iterable[Path] = dict.fromkeys(p.resolve() for p in (
         Path(config_dir) / WORDING_FILE if config_dir else DEFAULT_CONFIG_DIR / WORDING_FILE,
         DEFAULT_CONFIG_DIR / WORDING_FILE))
     for p in paths:
         if p.is_file():
             layers.append((f"{p.parent.name}/{p.name}", _read(p)))
-    return Wording(layers)
+    key = tuple((name, id(flat)) for name, flat in layers)
+    if key not in _WORDINGS:  # one object per file contents: `check` sees what every writer offered
+        _WORDINGS[key] = Wording(layers)
+    return _WORDINGS[key]
+
+
+_WORDINGS: dict[tuple, Wording] = {}
