@@ -302,7 +302,11 @@ def test_xml_fonts_grid_theme_properties(sample):
     (path,) = out.glob("*自查报告.docx")
     grid = doc.sections[0]._sectPr.find(qn("w:docGrid"))
     assert grid.get(qn("w:type")) == "linesAndChars" and grid.get(qn("w:linePitch")) == "579"
-    assert int(grid.get(qn("w:charSpace"))) < 0
+    base = doc.styles.element.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(qn("w:rPr")).find(qn("w:sz"))
+    pitch = int(base.get(qn("w:val"))) / 2 + int(grid.get(qn("w:charSpace"))) / 4096
+    assert abs(pitch * 28 - 156 / 25.4 * 72) < 1                 # 28 characters to the 156 mm line
+    spacing = doc.styles["Normal"].element.rPr.find(qn("w:spacing"))
+    assert (16 + int(spacing.get(qn("w:val"))) / 20) * 28 <= 156 / 25.4 * 72   # and 28 body characters fit it
     for name in ("Normal", "公文标题", "一级标题", "二级标题", "页码"):
         rpr = doc.styles[name].element.rPr
         assert rpr.find(qn("w:rFonts")).get(qn("w:hint")) == "eastAsia"

@@ -50,8 +50,44 @@ PAGE_NO = Pt(14)      # 4号
 TABLE = Pt(12)        # 小4号
 TYPE_WIDTH_MM = 156
 CHARS_PER_LINE = 28
+GRID_BASE = Pt(15.5)  # docDefaults size: the grid's base character width
+CONDENSE = -5         # twentieths of a point: 16 pt characters advance 15.75 pt, 28 to the 156 mm line
 
 HEADING_STYLES = ("公文标题", "一级标题", "二级标题", "附件标识")
+
+
+# ---------------------------------------------------------------- schema order
+_ORDER = {
+    "rPr": ["rStyle", "rFonts", "b", "bCs", "i", "iCs", "caps", "smallCaps", "strike", "dstrike", "outline",
+            "shadow", "emboss", "imprint", "noProof", "snapToGrid", "vanish", "webHidden", "color", "spacing", "w",
+            "kern", "position", "sz", "szCs", "highlight", "u", "effect", "bdr", "shd", "fitText", "vertAlign",
+            "rtl", "cs", "em", "lang", "eastAsianLayout", "specVanish", "oMath"],
+    "pPr": ["pStyle", "keepNext", "keepLines", "pageBreakBefore", "framePr", "widowControl", "numPr",
+            "suppressLineNumbers", "pBdr", "shd", "tabs", "suppressAutoHyphens", "kinsoku", "wordWrap",
+            "overflowPunct", "topLinePunct", "autoSpaceDE", "autoSpaceDN", "bidi", "adjustRightInd", "snapToGrid",
+            "spacing", "ind", "contextualSpacing", "mirrorIndents", "suppressOverlap", "jc", "textDirection",
+            "textAlignment", "textboxTightWrap", "outlineLvl", "divId", "cnfStyle", "rPr", "sectPr", "pPrChange"],
+    "tblPr": ["tblStyle", "tblpPr", "tblOverlap", "bidiVisual", "tblStyleRowBandSize", "tblStyleColBandSize",
+              "tblW", "jc", "tblCellSpacing", "tblInd", "tblBorders", "shd", "tblLayout", "tblCellMar", "tblLook"],
+    "trPr": ["cnfStyle", "divId", "gridBefore", "gridAfter", "wBefore", "wAfter", "cantSplit", "trHeight",
+             "tblHeader", "tblCellSpacing", "jc", "hidden", "ins", "del", "trPrChange"],
+}
+
+
+def child(parent, tag: str):
+    """The w:<tag> child of a property element, created in its schema position if missing."""
+    el = parent.find(qn(f"w:{tag}"))
+    if el is not None:
+        return el
+    el = OxmlElement(f"w:{tag}")
+    order = _ORDER[parent.tag.split("}")[1]]
+    later = order[order.index(tag) + 1:]
+    for c in parent:
+        if c.tag.split("}")[1] in later:
+            c.addprevious(el)
+            return el
+    parent.append(el)
+    return el
 
 
 # ---------------------------------------------------------------- page
@@ -69,17 +105,16 @@ def page_setup(doc) -> None:
         pitch_pt = TYPE_WIDTH_MM / 25.4 * 72 / CHARS_PER_LINE
         grid.set(qn("w:type"), "linesAndChars")
         grid.set(qn("w:linePitch"), str(LINE_PITCH))
-        grid.set(qn("w:charSpace"), str(round((pitch_pt - BODY.pt) * 4096)))
+        # the pitch is reckoned from the default font size (GRID_BASE): 15.5 pt + charSpace/4096 = 15.8 pt
+        # (a pitch below the font size makes LibreOffice give every character two cells, 14 to a line)
+        grid.set(qn("w:charSpace"), str(round((pitch_pt - GRID_BASE.pt) * 4096)))
 
 
 # ---------------------------------------------------------------- fonts
 def set_fonts(owner, east_asia: str, latin: str = LATIN) -> None:
     """Fonts on a style or run element (anything with get_or_add_rPr)."""
     rpr = owner.get_or_add_rPr()
-    fonts = rpr.find(qn("w:rFonts"))
-    if fonts is None:
-        fonts = OxmlElement("w:rFonts")
-        rpr.insert(0, fonts)
+    fonts = child(rpr, "rFonts")
     for attr in list(fonts.attrib):
         if attr.endswith("Theme}") or "Theme" in attr:
             del fonts.attrib[attr]
@@ -92,10 +127,7 @@ def set_fonts(owner, east_asia: str, latin: str = LATIN) -> None:
 
 
 def _lang(rpr) -> None:
-    lang = rpr.find(qn("w:lang"))
-    if lang is None:
-        lang = OxmlElement("w:lang")
-        rpr.append(lang)
+    lang = child(rpr, "lang")
     lang.set(qn("w:val"), "en-US")
     lang.set(qn("w:eastAsia"), "zh-CN")
 
@@ -109,10 +141,7 @@ def theme_fonts(doc) -> None:
         if rpr_default is not None:
             rpr = rpr_default.find(qn("w:rPr"))
             if rpr is not None:
-                fonts = rpr.find(qn("w:rFonts"))
-                if fonts is None:
-                    fonts = OxmlElement("w:rFonts")
-                    rpr.insert(0, fonts)
+                fonts = child(rpr, "rFonts")
                 for attr in list(fonts.attrib):
                     del fonts.attrib[attr]
                 fonts.set(qn("w:ascii"), LATIN)
@@ -121,6 +150,13 @@ def theme_fonts(doc) -> None:
                 fonts.set(qn("w:cs"), LATIN)
                 fonts.set(qn("w:hint"), "eastAsia")
                 _lang(rpr)
+                _size(rpr, GRID_BASE)  # the grid's character pitch is reckoned from the default size
+        ppr_default = defaults.find(qn("w:pPrDefault"))
+        if ppr_default is not None:
+            ppr = ppr_default.find(qn("w:pPr"))
+            spacing = ppr.find(qn("w:spacing")) if ppr is not None else None
+            if spacing is not None:
+                ppr.remove(spacing)
     for part in doc.part.package.iter_parts():
         if str(part.partname).startswith("/word/theme/"):
             xml = part.blob.decode("utf-8")
@@ -136,8 +172,13 @@ def theme_fonts(doc) -> None:
             part._blob = xml.encode("utf-8")
 
 
+def _size(rpr, size) -> None:
+    for tag in ("sz", "szCs"):
+        child(rpr, tag).set(qn("w:val"), str(int(size.pt * 2)))
+
+
 def style(doc, name: str, font: str, size, *, align=WD_ALIGN_PARAGRAPH.JUSTIFY, indent: bool = True,
-          exact: bool = True, bold: bool = False, keep_next: bool = False):
+          exact: bool = True, bold: bool = False, keep_next: bool = False, grid: bool = False):
     """A paragraph style of the official layout (created if missing)."""
     try:
         st = doc.styles[name]
@@ -157,10 +198,8 @@ def style(doc, name: str, font: str, size, *, align=WD_ALIGN_PARAGRAPH.JUSTIFY, 
     else:
         pf.line_spacing_rule, pf.line_spacing = WD_LINE_SPACING.SINGLE, 1.0
     ppr = st.element.get_or_add_pPr()
-    ind = ppr.find(qn("w:ind"))
-    if ind is None:
-        ind = OxmlElement("w:ind")
-        ppr.append(ind)
+    ind = child(ppr, "ind")
+    child(ppr, "snapToGrid").set(qn("w:val"), "1" if grid else "0")
     chars = "200" if indent else "0"
     ind.set(qn("w:firstLineChars"), chars)
     ind.set(qn("w:firstLine"), str(int(size.pt * 2 * 20)) if indent else "0")
@@ -168,27 +207,26 @@ def style(doc, name: str, font: str, size, *, align=WD_ALIGN_PARAGRAPH.JUSTIFY, 
 
 
 def official_styles(doc) -> None:
-    style(doc, "Normal", FANGSONG, BODY)
-    style(doc, "公文标题", XBS, TITLE, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, keep_next=True)
+    # text is not snapped to the grid's cells (LibreOffice would widen every run of digits to whole
+    # cells); condensed characters give the grid's 28 to a line in Word, WPS and LibreOffice alike
+    normal = style(doc, "Normal", FANGSONG, BODY, grid=False)
+    child(normal.element.get_or_add_rPr(), "spacing").set(qn("w:val"), str(CONDENSE))
+    style(doc, "公文标题", XBS, TITLE, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, keep_next=True, grid=False)
     style(doc, "一级标题", HEITI, BODY, keep_next=True)
     style(doc, "二级标题", KAITI, BODY, keep_next=True)
     style(doc, "三级标题", FANGSONG, BODY)
     style(doc, "落款", FANGSONG, BODY, align=WD_ALIGN_PARAGRAPH.RIGHT, indent=False)
     style(doc, "附件说明", FANGSONG, BODY, keep_next=True)
     style(doc, "附件标识", HEITI, BODY, align=WD_ALIGN_PARAGRAPH.LEFT, indent=False, keep_next=True)
-    style(doc, "表格文字", FANGSONG, TABLE, align=WD_ALIGN_PARAGRAPH.LEFT, indent=False, exact=False)
-    style(doc, "表头文字", HEITI, TABLE, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, exact=False)
-    style(doc, "页码", SONG, PAGE_NO, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, exact=False)
+    style(doc, "表格文字", FANGSONG, TABLE, align=WD_ALIGN_PARAGRAPH.LEFT, indent=False, exact=False, grid=False)
+    style(doc, "表头文字", HEITI, TABLE, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, exact=False, grid=False)
+    style(doc, "页码", SONG, PAGE_NO, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, exact=False, grid=False)
     try:
         ph = doc.styles["占位符"]
     except KeyError:
         ph = doc.styles.add_style("占位符", WD_STYLE_TYPE.CHARACTER)
     ph.font.color.rgb = None
-    rpr = ph.element.get_or_add_rPr()
-    shd = rpr.find(qn("w:shd"))
-    if shd is None:
-        shd = OxmlElement("w:shd")
-        rpr.append(shd)
+    shd = child(ph.element.get_or_add_rPr(), "shd")
     shd.set(qn("w:val"), "clear")
     shd.set(qn("w:color"), "auto")
     shd.set(qn("w:fill"), "D9E2F3")
@@ -256,15 +294,11 @@ def properties(doc, title: str, author: str) -> None:
 # ---------------------------------------------------------------- tables
 def cant_split(table) -> None:
     for row in table.rows:
-        tr_pr = row._tr.get_or_add_trPr()
-        if tr_pr.find(qn("w:cantSplit")) is None:
-            tr_pr.append(OxmlElement("w:cantSplit"))
+        child(row._tr.get_or_add_trPr(), "cantSplit")
 
 
 def repeat_header(row) -> None:
-    tr_pr = row._tr.get_or_add_trPr()
-    if tr_pr.find(qn("w:tblHeader")) is None:
-        tr_pr.append(OxmlElement("w:tblHeader"))
+    child(row._tr.get_or_add_trPr(), "tblHeader")
 
 
 def table_widths(table, widths_mm: Sequence[float]) -> None:
@@ -275,16 +309,10 @@ def table_widths(table, widths_mm: Sequence[float]) -> None:
     table.autofit = False
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     tbl_pr = table._tbl.tblPr
-    tbl_w = tbl_pr.find(qn("w:tblW"))
-    if tbl_w is None:
-        tbl_w = OxmlElement("w:tblW")
-        tbl_pr.append(tbl_w)
+    tbl_w = child(tbl_pr, "tblW")
     tbl_w.set(qn("w:w"), str(int(Mm(sum(widths_mm)).twips)))
     tbl_w.set(qn("w:type"), "dxa")
-    layout = tbl_pr.find(qn("w:tblLayout"))
-    if layout is None:
-        layout = OxmlElement("w:tblLayout")
-        tbl_pr.append(layout)
+    layout = child(tbl_pr, "tblLayout")
     layout.set(qn("w:type"), "fixed")
     for c, w in enumerate(widths_mm):
         table.columns[c].width = Mm(w)
@@ -340,7 +368,10 @@ def title_lines(title: str, words: Iterable[str] = (), keep: Iterable[str] = (),
             if max(widths) > max_width or min(widths) < 3:
                 continue
             shape_ok = lines == 2 or (lines == 3 and widths[1] >= max(widths[0], widths[2]) - 1) or lines > 3
-            score = (0 if shape_ok else 1, max(widths) - min(widths))
+            # a line that ends with the unit's name (a `keep` word) reads best: 单位名 / 事由
+            after_keep = all(any(p.endswith(k) or p.endswith(k + y) for k in keep if k
+                                 for y in ("", *re.findall(r"\d+年", title))) for p in parts[:1])
+            score = (0 if shape_ok else 1, 0 if after_keep else 1, max(widths) - min(widths))
             if best is None or score < best[0]:
                 best = (score, parts)
         if best is not None:
@@ -370,13 +401,10 @@ class BlockWriter:
              first_indent_chars: float | None = None):
         p = self.anchor.insert_paragraph_before(style=self.doc.styles[style])
         for i, line in enumerate(finish(text).split("\n")):
-            run = p.add_run(line)
-            run._r.get_or_add_rPr()
-            fonts = OxmlElement("w:rFonts")
-            fonts.set(qn("w:hint"), "eastAsia")
-            run._r.rPr.insert(0, fonts)
             if i:
-                run._r.insert(1, OxmlElement("w:br"))
+                p.add_run().add_break()
+            if line:
+                child(p.add_run(line)._r.get_or_add_rPr(), "rFonts").set(qn("w:hint"), "eastAsia")
         pf = p.paragraph_format
         if keep_next:
             pf.keep_with_next = True
@@ -394,6 +422,14 @@ class BlockWriter:
             ind.set(qn("w:firstLineChars"), str(int(first_indent_chars * 100)))
             ind.set(qn("w:firstLine"), str(int(size.pt * first_indent_chars * 20)))
         return p
+
+    def keep_previous(self) -> None:
+        """Keep the paragraph before the anchor with what follows (no signature alone on a page)."""
+        prev = self.anchor._p.getprevious()
+        while prev is not None and prev.tag != qn("w:p"):
+            prev = prev.getprevious()
+        if prev is not None:
+            child(prev.get_or_add_pPr(), "keepNext")
 
     def blank(self, n: int = 1, keep_next: bool = False) -> None:
         for _ in range(n):
@@ -423,8 +459,9 @@ class BlockWriter:
                     if i:
                         p.add_run().add_break()
                     p.add_run(line)
-        for c in merge_columns:
-            _merge_runs(t, c, [rows[i][: c + 1] for i in range(len(rows))])
+        for c in merge_columns:  # a run of column c restarts when an earlier merged column changes
+            key_cols = [m for m in merge_columns if m <= c]
+            _merge_runs(t, c, [[rows[i][m] for m in key_cols] for i in range(len(rows))])
         table_widths(t, widths_mm)
         cant_split(t)
         _borders(t)
@@ -458,7 +495,7 @@ def _borders(table) -> None:
     tbl_pr = table._tbl.tblPr
     if tbl_pr.find(qn("w:tblBorders")) is not None:
         return
-    borders = OxmlElement("w:tblBorders")
+    borders = child(tbl_pr, "tblBorders")
     for side in ("top", "left", "bottom", "right", "insideH", "insideV"):
         el = OxmlElement(f"w:{side}")
         el.set(qn("w:val"), "single")
@@ -466,7 +503,6 @@ def _borders(table) -> None:
         el.set(qn("w:space"), "0")
         el.set(qn("w:color"), "000000")
         borders.append(el)
-    tbl_pr.append(borders)
 
 
 def finalize(doc, title: str, author: str) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+
 from pipeline.documents.compose import render_template
 from pipeline.documents.docx_layout import signature_indents
 from pipeline.documents.self_report import FAILED, NOT_REPORTED, ReportRun, metric_actual
@@ -53,10 +55,10 @@ def write_internal_notice(result: Result, path: Path, run: ReportRun, validation
                 bw.para(w.fill("内部提示.未报条目", {"部门": dept}, required=True))
                 continue
             errors, warnings = result.department_issue_counts(dept)
-            superseded = [r.name for r in result.merged.superseded.get(dept, [])]
+            superseded = [f"“{r.name}”" for r in result.merged.superseded.get(dept, [])]
             checked = w.fill("内部提示.校验句", {"错误": errors, "提醒": warnings}, required=True)
             bw.para(w.fill("内部提示.报送条目", {"部门": dept, "文件": win.name, "作废": superseded,
-                                             "校验句": checked}, required=True))
+                                             "校验句": checked}, required=True), align=WD_ALIGN_PARAGRAPH.LEFT)
 
     def unjudged(bw):
         rows = [s for s in result.standards if s.status == NOT_REPORTED]
@@ -99,6 +101,7 @@ def write_internal_notice(result: Result, path: Path, run: ReportRun, validation
             bw.para(w.fill("内部提示.待核实条目", {"序号": str(k), "事项": m}, required=True))
 
     def signature(bw):
+        bw.keep_previous()
         bw.blank(2, keep_next=True)
         name_indent, date_indent = signature_indents(cfg.unit, date_text)
         bw.para(cfg.unit, "落款", keep_next=True, right_indent_chars=name_indent)

@@ -102,6 +102,7 @@ def write_plan(config: Config, out_dir: Path, run: ReportRun | None = None, toda
         bw.para(w.fill("实施方案.安排五", facts, required=True))
 
     def b_signature(bw):
+        bw.keep_previous()
         bw.blank(keep_next=True)
         bw.para(w.fill("实施方案.附件说明", base, required=True), "附件说明", keep_next=True)
         if not s.get("plan_signature"):
@@ -123,7 +124,7 @@ def write_plan(config: Config, out_dir: Path, run: ReportRun | None = None, toda
         bw.blank(keep_next=True)
         bw.para(w.fill("实施方案.附件标题", base, required=True), "公文标题", keep_next=True)
         bw.blank(keep_next=True)
-        bw.table(w.items("实施方案.附件表头"), plan_rows(config), [20, 28, 82, 26], merge_columns=[0, 1])
+        bw.table(w.items("实施方案.附件表头"), plan_rows(config), [22, 26, 82, 26], merge_columns=[0, 1])
 
     blocks = {"标题": b_title, "依据": b_basis, "工作目标": b_goal, "组织领导": b_group, "主要任务": b_tasks,
               "工作安排": b_arrangements, "落款": b_signature, "附件": b_attachment}

@@ -47,7 +47,7 @@ DECLARED = {
     "自查报告.负面清单未报": (), "自查报告.问题无差距": ("简称",), "自查报告.其他亮点": ("亮点",),
     "自查报告.方向兜底": (), "自查报告.指标未达_不低于": ("实际句", "阈值"),
     "自查报告.指标达标_不低于": ("指标", "实际", "阈值"), "自查报告.指标未达_大于": ("实际句", "阈值"),
-    "自查报告.未评定标准": ("标准",), "自查报告.落款日期待核实": (), "自查报告.荣誉": ("荣誉列表", "荣誉数", "多项荣誉"),
+    "自查报告.未评定标准": ("标准",), "自查报告.测评数据": (), "自查报告.落款日期待核实": (), "自查报告.荣誉": ("荣誉列表", "荣誉数", "多项荣誉"),
     "自查报告.荣誉条目": ("荣誉", "授予单位"), "自查报告.荣誉小标题": ("序号",),
     **{f"自查报告.指标实际.{k}": ("分子", "分母", "实际", "指标") for k in (
         "participation_rate", "satisfaction_rate", "volunteer_registration_rate",
@@ -375,6 +375,7 @@ class SelfReport:
             bw.para(self.run.marker(self.w, self.w.text(key)))
 
     def block_signature(self, bw) -> None:
+        bw.keep_previous()
         if self.attachment:
             bw.blank(keep_next=True)
             bw.para(self.w.fill("自查报告.附件说明", {"附件名": self.w.text("自查报告.附件名")}, required=True),
@@ -401,8 +402,7 @@ class SelfReport:
         return rows
 
     def _data_note(self, sr) -> str:
-        ms = [m for m in sr.metrics if m.value is not None]
-        return "；".join(f"{m.metric.label}{format_percent(m.value)}" for m in ms)
+        return self.w.text("自查报告.测评数据") if any(m.value is not None for m in sr.metrics) else ""
 
     def block_attachment(self, bw) -> None:
         if not self.attachment:
@@ -411,7 +411,7 @@ class SelfReport:
         bw.blank(keep_next=True)
         bw.para(self.w.text("自查报告.附件名"), "公文标题", keep_next=True)
         bw.blank(keep_next=True)
-        bw.table(self.w.items("自查报告.附件表头"), self.attachment_rows(), [12, 34, 56, 30, 24],
+        bw.table(self.w.items("自查报告.附件表头"), self.attachment_rows(), [14, 32, 50, 36, 24],
                  merge_columns=[1], center_columns=[0, 4])
 
     def blocks(self) -> dict:
