@@ -214,6 +214,11 @@ def templates(config_dir, out_dir):
     click.echo(f"已生成 {len(paths)} 份部门台账模板：{out_dir}")
 
 
+def _notes(notes) -> None:
+    for note in notes:  # what the documents could not state: the coordinator checks it
+        click.echo(f"请核实：{note}", err=True)
+
+
 @main.command(help="读取收件箱中各部门报送的台账，校验、汇总、打分，生成自查报告等文件。")
 @click.option("--inbox", "inbox", type=click.Path(), required=True, help="各部门报送文件所在文件夹")
 @click.option("--out", "out_dir", type=click.Path(), required=True, help="输出文件夹")
@@ -226,7 +231,7 @@ def report(inbox, out_dir, config_dir, year, silent, sample):
     from pipeline.report import run_report
     config = _load(config_dir)
     with console.progress(silent) as tick:
-        result = run_report(inbox, out_dir, config, year, sample=sample, progress=tick)
+        result = run_report(inbox, out_dir, config, year, sample=sample, progress=tick, notes=_notes)
     if not silent:
         console.summary(result, out_dir)
 
@@ -239,6 +244,14 @@ def plan(config_dir, out_dir):
     from pipeline.documents.render_docx import write_plan
     path = write_plan(_load(config_dir), Path(out_dir))
     click.echo(f"已生成实施方案：{path}")
+
+
+@main.command(help="用自带的示例数据生成全部文书，检查 Word 模板和措辞文件（wording.yaml）能否正常使用。")
+@_config_option
+def check(config_dir):
+    from pipeline.documents.check import check_documents
+    check_documents(_load(config_dir))
+    click.echo("检查通过：全部文书均可正常生成。")
 
 
 @main.command(help="用 LibreOffice 把输出文件夹中的 Word 文件转为 PDF，便于打印。")

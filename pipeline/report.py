@@ -97,7 +97,8 @@ def _collect(inbox: Path, config: Config, year: int | None,
     by_dept = department_metric_counts(roster)
     zero = {k: (0, 0) for k in METRIC_KEYS}
     dept_counts = {d: by_dept.get(d, zero) for d in merged.winners}
-    all_issues = sort_issues(issues + merged.issues, config)
+    from pipeline.documents.highlights import highlight_issues
+    all_issues = sort_issues(issues + merged.issues + highlight_issues(merged, config), config)
     clock.lap("score")
     return Result(config, year, merged, metrics, standards, dept_counts, all_issues, timings=clock.laps)
 
@@ -181,6 +182,7 @@ def output_names(config: Config, year: int) -> dict[str, str]:
         "ledger": f"{year}年文明单位创建任务分解一览台账.xlsx",
         "validation": f"{year}年文明单位创建台账校验报告.xlsx",
         "json": "scores.json",
+        "internal": f"{year}年创建文明单位工作情况提示（内部）.docx",
     }
 
 
@@ -196,7 +198,8 @@ def check_out_dir(inbox: str | Path, out: str | Path) -> None:
 
 
 def run_report(inbox: str | Path, out: str | Path, config: Config, year: int | None = None, *,
-               sample: bool = False, progress: Callable[[str], None] | None = None) -> Result:
+               sample: bool = False, progress: Callable[[str], None] | None = None,
+               notes: Callable[[list[str]], None] | None = None) -> Result:
     """The whole `report` command: check the folders, hold the output folder's lock, read, score and swap the
     new set of outputs into place. An operating-system error (full disk, …) is one OutputError line and
     leaves the previous set as it was."""
@@ -205,7 +208,11 @@ def run_report(inbox: str | Path, out: str | Path, config: Config, year: int | N
         with folder_lock(out, "生成报告"):
             result = collect(inbox, config, year, progress=progress)
             result.sample = sample
-            write_outputs(result, out)
+            try:
+                write_outputs(result, out)
+            finally:
+                if notes:
+                    notes(result.notes)
     except OSError as exc:
         raise OutputError(os_error_message(exc, "；输出文件夹中上次生成的文件保持不变", out)) from None
     return result
@@ -216,16 +223,18 @@ def write_outputs(result: Result, out_dir: str | Path) -> dict[str, Path]:
     with gc_paused():
         out = Path(out_dir)
         with output_set(out, "report") as stage:
-            staged = _write_outputs(result, stage)
+            staged, failed = _write_outputs(result, stage)
             if result.sample:
                 from pipeline.documents.sample import mark_sample
                 mark_sample(stage)
         paths = {k: out / p.name for k, p in staged.items()}
         result.outputs = paths
+        if failed is not None:  # a broken wording entry: the other outputs are in place, then its message
+            raise failed
         return paths
 
 
-def _write_outputs(result: Result, out: Path) -> dict[str, Path]:
+def _write_outputs(result: Result, out: Path) -> tuple[dict[str, Path], Exception | None]:
     names = output_names(result.config, result.year)
     paths = {k: out / v for k, v in names.items()}
     clock = _Clock()
@@ -233,13 +242,20 @@ def _write_outputs(result: Result, out: Path) -> dict[str, Path]:
     if ledger is None:
         clock.lap("write_ledger_xlsx")
     from pipeline.atomic import atomic_write_json  # the Word libraries load while the ledger child works
-    from pipeline.documents.render_docx import write_self_report
+    from pipeline.documents.render_docx import ReportRun, write_internal_notice, write_self_report
+    from pipeline.errors import PipelineError
     from pipeline.documents.render_xlsx import write_scores_workbook, write_validation_report
     write_validation_report(result, paths["validation"])
     clock.lap("write_validation_xlsx")
     write_scores_workbook(result, paths["scores_xlsx"])
     clock.lap("write_scores_xlsx")
-    write_self_report(result, paths["report"])
+    run, failed = ReportRun(), None
+    try:  # a broken wording entry or template: the other outputs are still written, then its message
+        write_self_report(result, paths["report"], run)
+        write_internal_notice(result, paths["internal"], run, names["validation"], run.date_text)
+    except PipelineError as exc:
+        failed = exc
+    result.notes = run.warnings + [f"【待核实：{m}】" for m in run.markers]
     clock.lap("write_report_docx")
     atomic_write_json(paths["json"], scores_dict(result))
     clock.lap("write_json")
@@ -247,4 +263,4 @@ def _write_outputs(result: Result, out: Path) -> dict[str, Path]:
         _finish_ledger(ledger, result, paths["ledger"])
         clock.lap("write_ledger_xlsx")  # the wait for the child, after the other documents
     result.timings.update(clock.laps)
-    return paths
+    return {k: p for k, p in paths.items() if p.exists()}, failed
