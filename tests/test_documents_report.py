@@ -215,6 +215,9 @@ def test_greater_or_equal_catalog_says_not_lower_than(tmp_path):
     text = _all_text(rep)
     assert "干部职工参与率为90.0%，达到测评标准“不低于90%”的要求" in text
     assert "大于" not in text and "超过测评标准" not in text.replace("注册志愿者比例", "")
+    assert re.search(r"全年开展创建活动3次、30人次参加", rep.paragraphs[2].text)   # no 领导表述 configured: still the totals
+    steps = _section(_paras(rep), "三、下一步努力方向", "四、负面清单情况")
+    assert steps == ["1.巩固创建成果。对照测评标准逐项查漏补缺，推动文明单位创建工作常态化、长效化。"]
 
 
 def test_report_year_before_this_year_gets_a_date_marker(tmp_path):

@@ -89,11 +89,19 @@ class ReportRun:
     markers: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     date_text: str = ""  # the 自查报告's signature date (or its marker)
+    marker_texts: list[str] = field(default_factory=list)  # the markers as printed: 【待核实：…】
 
     def marker(self, w: Wording, subject: str) -> str:
+        text = w.fill("通用.待核实", {"事项": subject}, required=True)
         if subject not in self.markers:
             self.markers.append(subject)
-        return w.fill("通用.待核实", {"事项": subject}, required=True)
+            self.marker_texts.append(text)
+        return text
+
+    @property
+    def notes(self) -> list[str]:
+        """What the console lists after a run: warnings, then every marker."""
+        return self.warnings + self.marker_texts
 
 
 def report_date(config: Config, year: int, w: Wording, run: ReportRun, today: dt.date | None = None) -> str:
@@ -226,8 +234,10 @@ class SelfReport:
 
     def block_opening(self, bw) -> None:
         acts = self.acts
-        facts = {"年度": str(self.r.year), "领导表述": str(self.cfg.settings.get("leadership_phrase") or ""),
-                 "指导表述": str(self.cfg.settings.get("guidance_phrase") or ""), "简称": self.short,
+        lead = self.w.fill("自查报告.领导指导", {
+            "领导表述": str(self.cfg.settings.get("leadership_phrase") or "").rstrip("，,"),
+            "指导表述": str(self.cfg.settings.get("guidance_phrase") or "").rstrip("，,")})
+        facts = {"年度": str(self.r.year), "领导指导": lead, "简称": self.short,
                  "工作思路": self.w.fill("自查报告.工作思路", {"简称": self.short}),
                  "测评细则": self.cfg.catalog_name or "文明单位测评细则",
                  "指标数": len(self.cfg.indicators), "项目数": sum(len(i.items) for i in self.cfg.indicators),
@@ -335,9 +345,8 @@ class SelfReport:
     def block_directions(self, bw) -> None:
         points = self.directions()
         if not points:
-            bw.para(self.w.fill("自查报告.方向条目", {"序号": "1", "标题": "", "内容": ""}) or
-                    "1." + self.w.text("自查报告.方向兜底"))
-            return
+            title, _, text = self.w.text("自查报告.方向兜底").partition("。")
+            points = [(title, text)]
         for k, (title, text) in enumerate(points, 1):
             bw.para(self.w.fill("自查报告.方向条目", {"序号": str(k), "标题": title.rstrip("。"),
                                                    "内容": _sentence(text)}, required=True))
