@@ -38,6 +38,8 @@ CN_NUMBERS = list("一二三四五六七八九十") + [f"十{c}" for c in "一�
 EXAMPLES_PER_ITEM = 3
 MAX_PROBLEMS = 4
 MAX_DIRECTIONS = 6
+MAX_NAMED = 4          # standards named in one sentence; beyond, their 测评项目 are named
+MAX_MEASURES = 3       # improvement measures in one 下一步 point
 NOT_REPORTED = "未填报"
 #: wording keys the sample data may not reach, with the facts their writer offers (checked by `check`)
 DECLARED = {
@@ -291,8 +293,10 @@ class SelfReport:
                                                     "分析": self.w.text("自查报告.指标问题原因")}, required=True)
             out.append((title, text))
         weak = [s for s in self.r.standards if s.status == WEAK]
-        if weak:
+        if weak:  # a few standards by their short names; many by their 测评项目
             names = [s.standard.short for s in weak]
+            if len(names) > MAX_NAMED:
+                names = list(dict.fromkeys(s.standard.item for s in weak))[:MAX_NAMED]
             out.append((self.w.fill("自查报告.佐证问题标题", {"简称": self.short}, required=True),
                         self.w.fill("自查报告.佐证问题", {"标准简称": names, "多条标准": len(names) > 1},
                                     required=True)))
@@ -333,11 +337,12 @@ class SelfReport:
                 if not weak:
                     continue
                 titles.append(item.direction_title or item.name)
-                texts.extend(s.standard.improvement for s in weak if s.standard.improvement)
+                texts.extend((s.status != FAILED, s.standard.improvement) for s in weak if s.standard.improvement)
+            texts = [t for _, t in sorted(texts, key=lambda x: x[0])]  # measures for failing metrics first
             if titles and texts:
                 title = titles[0] if len(titles) == 1 else self.w.fill(
                     "自查报告.方向合并标题", {"标题甲": titles[0], "标题乙": titles[1]}, required=True)
-                specific.append((title, "".join(dict.fromkeys(texts))))
+                specific.append((title, "".join(list(dict.fromkeys(texts))[:MAX_MEASURES])))
         points = [(str(g["title"]), str(g["text"])) for g in first] + specific
         points += [(str(g["title"]), str(g["text"])) for g in rest]
         return points[:MAX_DIRECTIONS]
