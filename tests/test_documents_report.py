@@ -329,6 +329,25 @@ def test_xml_fonts_grid_theme_properties(sample):
     assert "{" not in re.sub(r"<[^>]+>", "", body)
 
 
+def test_data_shapes_documents_only_single_activity_and_unjudged_standards(tmp_path):
+    inbox = tmp_path / "inbox"
+    workbook(inbox / "办公室.xlsx", "办公室", roster=staff(3),
+             activities=[activity(f"{YEAR}-06-01", "“门前三包”环境整治", "3.7.1", participants=20)],
+             documents=[["", "《机关民主管理制度》", None, None, "制度", "3.7.2"]])
+    report(inbox, tmp_path / "out")
+    rep, internal = _docs(tmp_path / "out")
+    paras = _paras(rep)
+    (env,) = [p for p in paras if "优美环境建设。" in p]
+    assert "组织开展“门前三包”环境整治，20人次参加，制定印发《机关民主管理制度》" in env
+    assert "等活动" not in env and "等文件" not in env and "《《" not in env
+    text = _all_text(rep)
+    assert "暂无法评定" not in text and not CODE.search(text)
+    assert "【待核实】" in "".join(c.text for c in rep.tables[-1].columns[4].cells)
+    inside = _all_text(internal)
+    assert "暂无法评定" in inside and "1.1.1 党的理论教育和党性教育" in inside
+    assert "自查结果待核实" in inside
+
+
 # ------------------------------------------------------------------ 实施方案
 def test_plan_substance_and_merged_table(tmp_path):
     result = run("plan", "--out", str(tmp_path))
