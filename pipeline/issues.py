@@ -58,6 +58,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "number-from-date": (WARNING, "第{row}行{column}被设成了日期格式（显示为“{value}”），已按数值 {number} 读取；请把该栏设为“常规”或“数值”格式后核对"),
     "standard-from-date": (WARNING, "第{row}行{column}被表格软件自动转成了日期“{value}”，已按测评标准 {standard} 读取；请把该栏设为“文本”格式，或从下拉列表选择"),
     "negative-unanswered": (WARNING, "第{row}行负面清单项目“{value}”未填写是否存在，请逐项填写“是”或“否”；未填完整时自查报告不作“不存在”的表述"),
+    # 工作亮点 that would read weakly in the 自查报告 (documents/highlights.py)
+    "highlight-title-only": (WARNING, "第{row}行亮点“{value}”只是活动名称，请写明具体做法和成效（如参加人数、形成的机制、取得的效果），以便写入自查报告"),
+    "highlight-too-short": (WARNING, "第{row}行亮点“{value}”过于简短（少于{min}字），请写明具体做法、数据和成效"),
+    "highlight-same-frame": (WARNING, "第{row}行亮点“{value}”与其他部门的亮点句式雷同，请结合本部门实际写明具体做法、数据和成效"),
 }
 
 
