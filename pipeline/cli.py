@@ -155,6 +155,8 @@ def collect(inbox, eml_dir, imap_host, imap_port, imap_user, imap_folder, imap_s
                                    password=password, folder=imap_folder, since=since.date() if since else None,
                                    subject=subject, security=imap_security)
     _print_collected(result)
+    if result.stopped:
+        raise Fatal(result.stopped)
 
 
 def _print_collected(result) -> None:

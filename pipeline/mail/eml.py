@@ -10,7 +10,7 @@ from typing import Iterator
 from pipeline.catalog import Config
 from pipeline.errors import MailError
 from pipeline.mail.inbox import Limits, locked_manifest, printable
-from pipeline.mail.messages import Collected, MessageProblem, parse_stream, store_message
+from pipeline.mail.messages import Collected, MessageProblem, parse_stream, store_message, too_big
 
 MAX_FOLDER_DEPTH = 20
 
@@ -49,7 +49,7 @@ def collect_eml(eml_dir: Path, inbox: Path, config: Config, subject: str | None 
                     result.problems.append(f"{label}：不是普通文件（如管道或设备），已跳过")
                     continue
                 if info.st_size > limits.message_bytes:
-                    raise MessageProblem(f"文件大小超过单封邮件上限（unit.yaml 的 mail.max_message_mb），未收取")
+                    raise MessageProblem(too_big(info.st_size, limits.message_bytes))
                 with os.fdopen(os.dup(fd), "rb") as stream:
                     msg, sha, size = parse_stream(stream, limits.message_bytes)
                 store_message(msg, sha, size, label, inbox, manifest, config, limits, result, subject)

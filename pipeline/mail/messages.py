@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 import email.policy
 import hashlib
+import re
+import zipfile
 from dataclasses import dataclass, field
 from email.message import Message
 from email.parser import BytesFeedParser
@@ -45,16 +47,16 @@ def parse_stream(stream: IO[bytes], limit: int) -> tuple[Message, str, int]:
     """A message from a binary stream read in blocks (never whole), with its SHA-256 and size."""
     parser = BytesFeedParser(policy=email.policy.default)
     digest, size = hashlib.sha256(), 0
-    while True:
-        block = stream.read(CHUNK)
-        if not block:
-            break
-        size += len(block)
-        if size > limit:
-            raise MessageProblem(too_big(size, limit))
-        digest.update(block)
-        parser.feed(block)
     try:
+        while True:
+            block = stream.read(CHUNK)
+            if not block:
+                break
+            size += len(block)
+            if size > limit:
+                raise MessageProblem(too_big(size, limit))
+            digest.update(block)
+            parser.feed(block)
         return parser.close(), digest.hexdigest(), size
     except RecursionError:
         raise MessageProblem("邮件转发嵌套层数过多，无法读取；请让对方直接以附件重新发送") from None
@@ -193,10 +195,37 @@ def store_message(msg: Message, sha256: str, size: int, source: str, inbox: Path
         manifest.add_message(mid, size, sha256, source)
 
 
+_DIMENSION = re.compile(rb'<dimension ref="[A-Z]*\d*:?([A-Z]+)(\d+)"')
+
+
+def _extent_ok(path: Path) -> bool:
+    """False when a sheet of an xlsx declares more rows or columns than intake reads: such a file is saved and
+    reported by `report`, but not opened here (a reader could try to allocate the whole declared range)."""
+    from pipeline.intake import ingest
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+                    with zf.open(info) as member:
+                        head = member.read(4096)
+                    found = _DIMENSION.search(head)
+                    if found:
+                        col = 0
+                        for ch in found.group(1).decode():
+                            col = col * 26 + ord(ch) - 64
+                        if int(found.group(2)) > ingest.MAX_ROWS or col > 16384 // 2:
+                            return False
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return True   # not a zip (xls, ods…): the reader's own checks apply
+    return True
+
+
 def _workbook_department(path: Path, inbox: Path, config: Config) -> str | None:
     """The department a saved workbook names (填报信息/部门, else its file name); None if it cannot be read."""
     try:
         from pipeline.intake.ingest import read_workbook
+        if not _extent_ok(path):
+            return None
         return read_workbook(path, inbox, config).department
     except Exception:  # noqa: BLE001 - intake reports the file on the next report; collect goes on
         return None
