@@ -111,6 +111,7 @@ def test_each_message_on_its_own_and_a_rerun_neither_duplicates_nor_stops(tmp_pa
     assert time.monotonic() - start < 60
     out = first.output
     assert "\x1b" not in out and "\x07" not in out
+    assert max(len(line) for line in out.splitlines()) < 400           # a 3,000-character sender is shortened
     assert "无法收取：03-nested.eml：邮件转发嵌套层数过多" in out
     assert "无法收取：10-fifo.eml：不是普通文件" in out
     assert "未保存：组人部照片.jpg（发件人 zuren@unit.cn）：超过单个文件大小上限 2.0 MB" in out
