@@ -334,7 +334,7 @@ def notify(scores_dir, dry_run, outbox, templates_dir, config_dir):
     out = mail.send(notices, config, os.environ.get(env, ""), sent_log=Path(scores_dir) / mail.SENT_LOG)
     click.echo(f"已发送 {len(out.sent)} 封：{'、'.join(out.sent) or '无'}")
     for dept, reason in out.refused:
-        click.echo(f"未发送：{dept}（邮件服务器拒收该地址：{reason}），请核对 unit.yaml 中的邮箱")
+        click.echo(f"未发送：{dept}（邮件服务器{reason}），请核对 unit.yaml 中的邮箱或邮件大小")
     if out.already:
         click.echo(f"此前已发送过相同内容，本次不再发送：{'、'.join(out.already)}")
     if out.no_address:

@@ -9,11 +9,12 @@ import io
 import re
 import socket
 import ssl
+from pathlib import Path
 
 from pipeline.catalog import Config
 from pipeline.errors import MailError
 from pipeline.mail import deadline as dl
-from pipeline.mail.inbox import Limits, locked_manifest, mb, printable
+from pipeline.mail.inbox import Limits, locked_manifest
 from pipeline.mail.messages import Collected, MessageProblem, header, parse_stream, store_message, too_big
 
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
@@ -87,6 +88,8 @@ def _connect(host: str, port: int | None, security: str, guard: dl.Deadline) -> 
     except (ssl.SSLError, imaplib.IMAP4.error, OSError) as exc:
         if guard.expired:
             raise MailError(_stalled(host, guard)) from None
+        if security == "none":
+            raise MailError(f"邮箱服务器 {host} 的应答无法识别（{exc.__class__.__name__}），请检查端口和加密方式") from None
         raise MailError(f"与邮箱服务器 {host} 建立安全连接失败（{exc.__class__.__name__}），请检查端口和加密方式") from None
 
 
@@ -103,13 +106,12 @@ def _fetched(data) -> tuple[bytes, bytes]:
     return b"", b""
 
 
-def collect_imap(host: str, inbox, config: Config, *, port: int | None = None, user: str = "",
+def collect_imap(host: str, inbox: Path, config: Config, *, port: int | None = None, user: str = "",
                  password: str = "", folder: str = "INBOX", since: dt.date | None = None,
                  subject: str | None = None, security: str = "auto") -> Collected:
     """Save workbooks and evidence of new messages in an IMAP folder. Each message's size (RFC822.SIZE) and
     Message-ID are fetched first: known or oversized messages are never downloaded. A stalled or lost server
     ends the run early with `stopped` set (one Chinese line), after everything received so far is saved."""
-    from pathlib import Path
     inbox = Path(inbox)
     limits = Limits.from_config(config)
     per_step, total = dl.settings(config)
@@ -189,4 +191,4 @@ def collect_imap(host: str, inbox, config: Config, *, port: int | None = None, u
     return result
 
 
-__all__ = ["collect_imap", "imap_utf7", "mb", "printable"]
+__all__ = ["collect_imap", "imap_utf7"]

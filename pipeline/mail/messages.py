@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Iterator
 
 from pipeline.catalog import Config
-from pipeline.mail.inbox import (CHUNK, EVIDENCE, WORKBOOK, Limits, Manifest, SavedFile, clean_name, kind_of, mb,
+from pipeline.mail.inbox import (CHUNK, WORKBOOK, Limits, Manifest, SavedFile, clean_name, kind_of, mb,
                                  printable, save_into_inbox, set_department, sniff_kind)
 
 MAX_DEPTH = 30            # forwarded-inside-forwarded levels walked for attachments
@@ -231,4 +231,4 @@ def _workbook_department(path: Path, inbox: Path, config: Config) -> str | None:
         return None
 
 
-__all__ = ["Collected", "MessageProblem", "attachments", "parse_stream", "store_message", "EVIDENCE"]
+__all__ = ["Collected", "MessageProblem", "attachments", "parse_stream", "store_message"]
