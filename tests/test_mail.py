@@ -311,3 +311,20 @@ def test_notify_dry_run_writes_one_eml_per_department(tmp_path):
 def test_notify_without_scores_is_one_line(tmp_path):
     result = run("notify", "--scores", str(tmp_path), "--dry-run")
     assert result.exit_code != 0 and "请先运行 make report" in result.output
+
+
+def test_imap_sizes_checked_before_download_on_a_real_server(imap_server, tmp_path):
+    cfg = tmp_path / "cfg"
+    shutil.copytree(ROOT / "config", cfg)
+    unit = yaml.safe_load((cfg / "unit.yaml").read_text(encoding="utf-8"))
+    unit["mail"]["max_message_mb"] = 0.002                      # 2 KB: only the message without attachments fits
+    (cfg / "unit.yaml").write_text(yaml.safe_dump(unit, allow_unicode=True), encoding="utf-8")
+    inbox = tmp_path / "inbox"
+    result = _imap(imap_server, inbox, "--config", str(cfg))
+    assert result.exit_code == 0, result.output
+    refused = [line for line in result.output.splitlines() if "超过单封邮件上限 2 KB" in line]
+    assert len(refused) == 4 and all(line.startswith("无法收取：邮件 UID ") for line in refused)
+    manifest = json.loads((inbox / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["files"] == [] and manifest["messages"] == ["<m4@unit.cn>"]
+    again = _imap(imap_server, inbox, "--config", str(cfg))
+    assert "此前已收取的邮件 1 封" in again.output and again.output.count("超过单封邮件上限") == 4
