@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
@@ -16,13 +17,18 @@ from pipeline.templates import build_template, template_filename
 
 XLSX = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 ISSUE_LINES = 30
+#: Issue codes meaning "the department sent a file we cannot read": it gets 请重新报送, not a reminder.
+UNREADABLE_CODES = {"file-unreadable", "file-encrypted", "file-too-large", "file-unsupported", "unsupported-format",
+                    "sheet-too-large", "formula-scan-timeout"}
+UNREADABLE_STATES = {"unreadable", "无法读取", "文件无法读取"}
 
 
 @dataclass
 class Notice:
     department: str
-    kind: str                     # 回执 or 催报
+    kind: str                     # 回执, 催报 or 重新报送
     message: EmailMessage
+    fingerprint: str = ""         # the notice's facts (not its date): the sent log knows a notice sent before
 
 
 def build_notices(config: Config, scores: dict, scores_dir: Path, templates_dir: Path) -> list[Notice]:
@@ -46,6 +52,28 @@ def department_sheet(config: Config, scores: dict, department: str) -> bytes | N
     return department_workbook(config, scores, department)
 
 
+def unreadable_files(config: Config, scores: dict, dept: dict) -> list[str]:
+    """The files a department sent that could not be read ("file：reason"), when none of its files could.
+
+    intake's department `state` decides (`unreadable`, with `state_files`); scores.json written before states
+    existed are read from their issues (file-level errors of that department or naming it)."""
+    state = str(dept.get("state") or "")
+    if dept.get("submitted") or (state and state not in UNREADABLE_STATES):
+        return []
+    name = dept["name"]
+    files = [str(f) for f in dept.get("state_files") or dept.get("unreadable") or []]
+    lines = []
+    for i in scores.get("issues", []):
+        if i.get("level") != "error" or (i.get("code") not in UNREADABLE_CODES and str(i.get("file")) not in files):
+            continue
+        owner = i.get("department") or config.department_in_text(str(i.get("file") or ""))
+        if owner == name or (files and str(i.get("file")) in files):
+            lines.append(f"{i.get('file') or ''}：{i.get('message') or ''}")
+    if not lines and state:
+        lines = [f"{f}：文件无法读取" for f in files or ["报送的文件"]]
+    return list(dict.fromkeys(lines))
+
+
 def notice_for(config: Config, scores: dict, dept: dict, scores_dir: Path, templates_dir: Path) -> Notice:
     name = dept["name"]
     year = scores["year"]
@@ -60,7 +88,13 @@ def notice_for(config: Config, scores: dict, dept: dict, scores_dir: Path, templ
                "deadline": _chinese_date(deadline) if isinstance(deadline, dt.date) else "规定时间",
                "deadline_passed": isinstance(deadline, dt.date) and deadline < dt.date.today()}
     attachment: tuple[str, bytes] | None = None
-    if dept["submitted"]:
+    unreadable = unreadable_files(config, scores, dept)
+    if unreadable:
+        kind = "重新报送"
+        att_name = ""
+        context.update(files=unreadable, attachment="")
+        text = _template(config, "重报邮件.txt").render(context)
+    elif dept["submitted"]:
         kind = "回执"
         issues = [i for i in scores["issues"] if i.get("department") == name and i["level"] in ("error", "warning")
                   and i["code"] not in ("superseded", "file-duplicate")]
@@ -86,6 +120,8 @@ def notice_for(config: Config, scores: dict, dept: dict, scores_dir: Path, templ
         context.update(attachment=att_name)
         text = _template(config, "催报邮件.txt").render(context)
     subject, _, body = text.partition("\n")
+    facts = "\n".join((kind, subject, body.replace(context["today"], ""), att_name))
+    fingerprint = hashlib.sha256(facts.encode("utf-8")).hexdigest()[:32]
     msg = EmailMessage()
     msg["Subject"] = subject.strip()
     sender = str(mail.get("sender") or "")
@@ -98,4 +134,4 @@ def notice_for(config: Config, scores: dict, dept: dict, scores_dir: Path, templ
     msg.set_content(body.lstrip("\n"), charset="utf-8")
     if attachment:
         msg.add_attachment(attachment[1], maintype=XLSX[0], subtype=XLSX[1], filename=attachment[0])
-    return Notice(name, kind, msg)
+    return Notice(name, kind, msg, fingerprint)
