@@ -44,6 +44,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "duplicate-person": (WARNING, "第{row}行与 {other} 是同一人（{key}），只计一次"),
     "note-row": (INFO, "第{row}行“{value}”不在表格栏目内，视为备注，未作为数据读取"),
     "negative-exists": (WARNING, "第{row}行负面清单项目“{value}”填报为存在，将写入自查报告"),
+    # evidence (佐证材料): files beside the workbooks, matched to the rows that name them
+    "evidence-missing": (WARNING, "佐证材料“{value}”未找到，请随台账一并报送"),
+    "evidence-unassigned": (INFO, "此文件未被任何台账行的“佐证材料”引用，已列入{owner}未归类材料；如属某项活动或文件，请在该行“佐证材料”一栏填写此文件名"),
+    "evidence-photos-short": (WARNING, "活动“{value}”只有{count}张照片，要求不少于{min}张"),
+    "evidence-caption": (WARNING, "活动“{value}”缺少{fields}，照片说明（时间、地点、人物、主题）不完整，请补填"),
+    "evidence-number-missing": (WARNING, "文件“{value}”（{type}）缺少文号，请补填"),
+    "evidence-out-of-year": (WARNING, "文件“{value}”日期{date}不在{year}年度内，请核对"),
+    "evidence-photo-date": (WARNING, "照片“{value}”拍摄于{date}，不在{year}年度内，请核对是否为本年度活动照片"),
+    "archive-unsafe-entry": (WARNING, "压缩包中的“{value}”路径不安全（指向压缩包以外或为链接），已跳过"),
+    "archive-too-large": (WARNING, "压缩包{detail}，超出上限，未解压；请分成几个小压缩包或直接发送照片"),
+    "archive-unreadable": (WARNING, "压缩包无法打开（{detail}），未解压；请重新压缩为 .zip 后报送"),
+    "archive-manual": (WARNING, "{kind} 压缩包不能自动解压，已保留原文件，请人工打开查看；以后请改用 .zip 格式报送"),
 }
 
 

@@ -79,6 +79,7 @@ DOCUMENTS = SheetSpec("documents", "制度文件", (
     Column("date", "日期", "date", width=12, help="印发或形成日期", example="2026-02-20"),
     Column("type", "类型", "doctype", width=9, help="计划、方案、制度、总结、记录、其他", example="计划"),
     Column("standard", "测评标准", "standard", required=True, width=30, help="从下拉列表选择对应的测评标准", example="2.1.2 年度计划、专人负责、经费保障"),
+    Column("evidence", "佐证材料", width=24, help="随台账报送的文件名，如 创建工作计划.pdf；留空则按文件名称查找", example="创建工作计划.pdf"),
 ), title="制度文件")
 
 HIGHLIGHTS = SheetSpec("highlights", "工作亮点", (
