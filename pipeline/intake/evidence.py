@@ -358,12 +358,13 @@ def _enabled(config: Config, files: list[EvidenceFile]) -> bool:
 
 
 def check_evidence(inbox: Path, config: Config, year: int, merged: "Merged",
-                   files: list[EvidenceFile] | None = None, listing_issues: list[Issue] | None = None) -> EvidenceCheck:
+                   files: list[EvidenceFile] | None = None, listing_issues: list[Issue] | None = None,
+                   force: bool = False) -> EvidenceCheck:
     """Match the evidence of an inbox to the used 活动记录 and 制度文件 rows and check the catalog's rules."""
     if files is None:
         files, listing_issues = list_evidence(Path(inbox), config)
     issues = list(listing_issues or [])
-    enabled = _enabled(config, files)
+    enabled = force or _enabled(config, files)
     rows: dict[str, list[RowEvidence]] = {"activities": [], "documents": []}
     standards: dict[str, StandardEvidence] = {}
     if not enabled:

@@ -1,0 +1,654 @@
+"""The 分类档案: the evidence binder inspectors read, built from the ledgers and the files departments send.
+
+`build_archive` reads the inbox like `report`, stages ZIP evidence safely, then writes into the output folder:
+`分类档案/` (测评指标 › 测评项目 › 测评标准 folders; per standard its 测评材料提交表, a 活动记录单 per activity and
+document followed by its evidence files renamed `编号 原文件名`; 档案目录 as xlsx and docx), `各部门工作档案/`
+(the same materials per department, hard links where the file system allows, each with its own 目录),
+`部门单位任务台账.xlsx`, and the ZIP `{年度}年{单位}文明单位创建分类档案.zip` (UTF-8 names, streamed, atomic).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from pipeline.atomic import atomic_path
+from pipeline.catalog import Config
+from pipeline.documents import ooxml
+from pipeline.intake.evidence import EvidenceCheck, EvidenceFile, RowEvidence, check_evidence, stage
+from pipeline.issues import Issue, make_issue
+from pipeline.score import MET
+
+ROMAN = "ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩⅪⅫ"
+ARCHIVE_DIR, DEPT_DIR, TASKS_FILE = "分类档案", "各部门工作档案", "部门单位任务台账.xlsx"
+UNASSIGNED_DIR = "未归类材料"
+PHOTOS_PER_SHEET = 4            # photos embedded in one 活动记录单 (the rest follow as files)
+EMBED_MAX_BYTES = 400 * 1024    # larger photos are resized before embedding
+EMBED_MAX_SIDE = 1600
+WORD_PAGE_LIMIT = 300           # Word files counted through LibreOffice at most (else 页数 blank, with a note)
+STORED = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic", ".zip", ".7z", ".rar", ".docx", ".xlsx", ".pptx",
+          ".mp4", ".mov", ".pdf"}   # already compressed: stored as they are
+
+
+def roman(n: int) -> str:
+    return ROMAN[n - 1] if 1 <= n <= len(ROMAN) else str(n)
+
+
+def circled(n: int) -> str:
+    """①…⑳, ㉑…㉟, ㊱…㊿, then (51)."""
+    if 1 <= n <= 20:
+        return chr(0x2460 + n - 1)
+    if 21 <= n <= 35:
+        return chr(0x3251 + n - 21)
+    if 36 <= n <= 50:
+        return chr(0x32B1 + n - 36)
+    return f"({n})"
+
+
+_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
+
+
+def safe_name(text: str, limit: int = 60) -> str:
+    """A file or folder name Windows accepts, kept short (whole paths must stay under 260 characters)."""
+    text = _UNSAFE.sub("_", str(text)).strip().rstrip(".")
+    if len(text) <= limit:
+        return text or "_"
+    stem, dot, ext = text.rpartition(".")
+    if dot and 0 < len(ext) <= 5:
+        return stem[: limit - len(ext) - 2] + "…." + ext
+    return text[: limit - 1] + "…"
+
+
+@dataclass
+class Material:
+    """One entry of the 档案目录."""
+
+    number: str
+    title: str
+    department: str
+    date: dt.date | None
+    doc_number: str
+    arcname: str                 # path inside 分类档案/
+    source: Path | None = None   # the file copied (None: generated into place)
+    pages: int | None = None
+    note: str = ""
+    code: str = ""
+    kind: str = "file"           # form | record | file | unassigned
+    evidence: EvidenceFile | None = None
+
+
+@dataclass
+class ArchiveResult:
+    zip_path: Path
+    folder: Path
+    materials: list[Material]
+    missing: list[tuple[str, str, str, int, str]]     # department, file, sheet, row, name
+    unassigned: list[EvidenceFile]
+    issues: list[Issue]
+    check: EvidenceCheck
+    timings: dict[str, float] = field(default_factory=dict)
+    copied_bytes: int = 0
+
+
+def archive_name(config: Config, year: int) -> str:
+    return f"{year}年{config.unit}文明单位创建分类档案.zip"
+
+
+def build_archive(inbox: str | Path, out: str | Path, config: Config, year: int | None = None,
+                  count_pages: bool = True, progress: Callable[[str], None] | None = None) -> ArchiveResult:
+    """Build the 分类档案 of an inbox into the output folder (see the module docstring)."""
+    import time
+
+    from pipeline.report import collect
+    clock = time.perf_counter()
+    timings: dict[str, float] = {}
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 3)
+        clock = now
+
+    inbox, out = Path(inbox), Path(out)
+    result = collect(inbox, config, year)
+    year = result.year
+    check = result.evidence
+    if check is None or not check.enabled:
+        check = check_evidence(inbox, config, year, result.merged, force=True)
+        from pipeline.intake.evidence import apply_to_standards
+        apply_to_standards(result.standards, check, config)
+    lap("collect")
+    out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".archive-", dir=out))
+    try:
+        issues = [i for i in check.issues]
+        issues += stage(check.files, work / "staging")
+        lap("stage")
+        builder = _Builder(result, check, config, year, work / ARCHIVE_DIR, issues, progress)
+        builder.build()
+        lap("documents")
+        if count_pages:
+            _count_pages(builder.materials, work / ARCHIVE_DIR, work / "pages")
+        lap("pages")
+        builder.write_catalogs()
+        _department_archives(builder, work / DEPT_DIR)
+        _write_task_ledger(builder, work / TASKS_FILE)
+        lap("catalogs")
+        zip_path = out / archive_name(config, year)
+        copied = _write_zip(work / ARCHIVE_DIR, zip_path)
+        lap("zip")
+        for name in (ARCHIVE_DIR, DEPT_DIR, TASKS_FILE):  # replace the previous archive as a whole
+            target = out / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+            os.replace(work / name, target)
+        lap("move")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return ArchiveResult(zip_path, out / ARCHIVE_DIR, builder.materials, builder.missing,
+                         [check.files[i] for i in check.unassigned], builder.issues, check, timings, copied)
+
+
+class _Builder:
+    def __init__(self, result, check: EvidenceCheck, config: Config, year: int, root: Path, issues: list[Issue],
+                 progress) -> None:
+        self.result, self.check, self.config, self.year, self.root = result, check, config, year, root
+        self.issues, self.progress = issues, progress
+        self.materials: list[Material] = []
+        self.missing: list[tuple[str, str, str, int, str]] = []
+        self.acts = result.merged.used("activities")
+        self.docs = result.merged.used("documents")
+        self.act_cols = {c: self.acts[c].tolist() for c in self.acts.columns}
+        self.doc_cols = {c: self.docs[c].tolist() for c in self.docs.columns}
+        self.photo_info: dict[int, tuple] = {}   # evidence index -> (date taken, width, height, format)
+        self.placed: dict[int, str] = {}         # evidence index -> its first arcname (for department links)
+        self.index_of = {id(f): i for i, f in enumerate(check.files)}
+        self.copied = 0
+
+    # -------------------------------------------------------------- folders and numbers
+    def build(self) -> None:
+        fmt_ind, fmt_item, fmt_std = (self.config.evidence.numbering if self.config.evidence
+                                      else ("{I}", "{I}-{j}", "{I}-{j}-{k})"))
+        by_code = {s.standard.code: s for s in self.result.standards}
+        rows_by_code: dict[str, list[RowEvidence]] = {}
+        for kind in ("activities", "documents"):
+            for r in self.check.rows.get(kind, []):
+                for code in r.codes:
+                    rows_by_code.setdefault(code, []).append(r)
+        self.root.mkdir(parents=True)
+        for i, ind in enumerate(self.config.indicators, 1):
+            names = dict(I=roman(i), i=i)
+            ind_dir = safe_name(f"{fmt_ind.format(**names, j=0, k=0)} {ind.name}")
+            for j, item in enumerate(ind.items, 1):
+                item_dir = safe_name(f"{fmt_item.format(**names, j=j, k=0)} {item.name}")
+                for k, std in enumerate(item.standards, 1):
+                    number = fmt_std.format(**names, j=j, k=k)
+                    folder = f"{ind_dir}/{item_dir}/{safe_name(f'{number} {std.short}', 40)}"
+                    (self.root / folder).mkdir(parents=True)
+                    self._standard(by_code[std.code], number, folder, rows_by_code.get(std.code, []))
+        self._unassigned()
+
+    def _sorted_rows(self, rows: list[RowEvidence]) -> list[RowEvidence]:
+        def key(r: RowEvidence):
+            cols = self.act_cols if r.kind == "activities" else self.doc_cols
+            day = cols["date"][r.position]
+            return (r.kind != "activities", day or dt.date.min, cols["file"][r.position], cols["row"][r.position])
+        return sorted(rows, key=key)
+
+    def _standard(self, sres, number: str, folder: str, rows: list[RowEvidence]) -> None:
+        std = sres.standard
+        form = Material(number, "测评材料提交表", std.responsible_text or "、".join(std.responsible), None, "",
+                        f"{folder}/{safe_name(number)} 测评材料提交表.docx", code=std.code, kind="form")
+        self.materials.append(form)
+        entries = []
+        for n, r in enumerate(self._sorted_rows(rows), 1):
+            entries.append(self._row_material(r, f"{number}-{circled(n)}", folder, std.code))
+        _submission_form(self.root / form.arcname, sres, number, entries, self.config, self.year)
+
+    def _row_material(self, r: RowEvidence, number: str, folder: str, code: str) -> dict:
+        cols = self.act_cols if r.kind == "activities" else self.doc_cols
+        at = r.position
+        files = [self.check.files[i] for i in r.files]
+        label = "活动记录单" if r.kind == "activities" else "文件登记单"
+        record = Material(number, f"{label}：{r.title}", r.department, cols["date"][at],
+                          (cols["number"][at] or "") if r.kind == "documents" else "",
+                          f"{folder}/{safe_name(f'{number} {label} {r.title}', 70)}.docx", pages=1, code=code,
+                          kind="record")
+        if r.missing:
+            record.note = "缺：" + "、".join(r.missing)
+            for name in r.missing:
+                self.missing.append((r.department, cols["file"][at], cols["sheet"][at], int(cols["row"][at]), name))
+        problems = r.problems.get(code, [])
+        if problems:
+            record.note = "；".join(filter(None, [record.note, *problems]))
+        self.materials.append(record)
+        placed = []
+        for m, f in enumerate(files, 1):
+            if f.path is None:
+                continue  # its archive could not be unpacked (reported)
+            idx = self.index_of[id(f)]
+            fnum = f"{number}-{m}"
+            arc = f"{folder}/{safe_name(f'{fnum} {f.original}', 80)}"
+            info = self._photo(idx, f) if f.kind == "photo" else None
+            mat = Material(fnum, f.original, f.department or r.department, _file_date(f, info),
+                           "", arc, source=f.path, code=code, evidence=f)
+            if f.kind == "photo":
+                mat.pages = 1
+            self._copy(mat)
+            self.materials.append(mat)
+            self.placed.setdefault(idx, arc)
+            placed.append((fnum, f, idx))
+        self._record_sheet(r, record, cols, at, placed, code)
+        return {"number": number, "label": label, "title": r.title, "department": r.department,
+                "date": cols["date"][at], "files": len(placed), "missing": list(r.missing), "problems": problems}
+
+    def _unassigned(self) -> None:
+        for n, i in enumerate(self.check.unassigned, 1):
+            f = self.check.files[i]
+            if f.path is None:
+                continue
+            owner = f.department or "部门未确定"
+            arc = f"{UNASSIGNED_DIR}/{safe_name(owner)}/{safe_name(f'未归类-{n} {f.original}', 80)}"
+            info = self._photo(i, f) if f.kind == "photo" else None
+            mat = Material(f"未归类-{n}", f.original, owner, _file_date(f, info), "", arc, source=f.path,
+                           pages=1 if f.kind == "photo" else None, note="未被台账引用，请核对归属", kind="unassigned",
+                           evidence=f)
+            self._copy(mat)
+            self.materials.append(mat)
+            self.placed.setdefault(i, arc)
+
+    def _copy(self, m: Material) -> None:
+        """The evidence file into its place (streamed by the OS; the inbox is only read)."""
+        target = self.root / m.arcname
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(m.source, target)
+        self.copied += target.stat().st_size
+
+    # -------------------------------------------------------------- the 活动记录单 / 文件登记单
+    def _photo(self, idx: int, f: EvidenceFile) -> tuple:
+        """(date taken, width, height, format) of a photo, read once from its header (EXIF)."""
+        if idx not in self.photo_info:
+            self.photo_info[idx] = _read_photo(f.path)
+            taken = self.photo_info[idx][0]
+            rules = self.config.evidence_rules("")
+            if taken and rules.within_year and taken.year != self.year:
+                self.issues.append(make_issue("evidence-photo-date", file=f.name, value=f.original,
+                                              department=f.department, date=f"{taken:%Y-%m-%d}", year=self.year))
+        return self.photo_info[idx]
+
+    def _record_sheet(self, r: RowEvidence, record: Material, cols: dict, at: int, placed: list, code: str) -> None:
+        std = self.config.standards[code]
+        marker = "【待核实：{}】".format
+        day = cols["date"][at]
+        day_text = _cn_date(day) if day else marker("日期")
+        if r.kind == "activities":
+            place = cols["place"][at] or ""
+            host = cols["host"][at] or r.department
+            people = cols["participants"][at]
+            fields = [("活动名称", r.title), ("活动日期", day_text), ("活动地点", place or marker("活动地点")),
+                      ("主办部门", host), ("参加人员", f"{_num(people)}人" if people else marker("参加人数")),
+                      ("活动时长", f"{_num(cols['hours'][at])}小时" if cols["hours"][at] else "—"),
+                      ("活动内容", _cap(cols["content"][at] or marker("活动内容"), 160))]
+        else:
+            fields = [("文件名称", r.title), ("文　　号", cols["number"][at] or "—"), ("印发日期", day_text),
+                      ("文件类型", cols["type"][at] or "—"), ("报送部门", r.department)]
+        listing = [f"{num} {f.original}" for num, f, _ in placed]
+        listing += [f"{name}（台账列明，未报送）" for name in r.missing]
+        fields.append(("佐证材料", "\n".join(listing) if listing else "无"))
+        fields.append(("台账来源", f"{cols['file'][at]} {cols['sheet'][at]} 第{int(cols['row'][at])}行"))
+        body = [ooxml.title("活动记录单" if r.kind == "activities" else "文件登记单"),
+                ooxml.para(f"编号：{record.number}　　测评标准：{std.code} {std.short}", size=24, line=None, after=120),
+                ooxml.table(fields, [1700, ooxml.TEXT_W - 1700], size=24, label_col=True)]
+        images: list[tuple[str, bytes]] = []
+        photos = [(num, f, idx) for num, f, idx in placed if f.kind == "photo"]
+        cells = []
+        for num, f, idx in photos[:PHOTOS_PER_SHEET]:
+            info = self._photo(idx, f)
+            data = _embeddable(f.path, info)
+            if data is None:
+                continue
+            ext, blob, (w, h) = data
+            images.append((ext, blob))
+            width = 7.4
+            height = width * h / w if w else 5.0
+            if height > 4.6:
+                width, height = width * 4.6 / height, 4.6
+            caption = _caption(day, cols, at, r) if r.kind == "activities" else r.title
+            cells.append(ooxml.para([ooxml.image(f"rIdImg{len(images)}", len(images), width, height, f.original)],
+                                    align="center", line=None)
+                         + ooxml.para(f"{num} {caption}", align="center", line=None, size=18))
+        if cells:
+            body.append(ooxml.para("照片", size=24, line=None, before=120, after=60, bold=True))
+            if len(cells) % 2:
+                cells.append(ooxml.para("", line=None))
+            half = ooxml.TEXT_W // 2
+            body.append(ooxml.table([cells[i:i + 2] for i in range(0, len(cells), 2)], [half, half]))
+            if len(photos) > len(cells):
+                body.append(ooxml.para(f"另有照片{len(photos) - len(images)}张，见本页后所附文件。", size=21, line=None))
+        ooxml.write_docx(self.root / record.arcname, body, images)
+
+    # -------------------------------------------------------------- 档案目录
+    def write_catalogs(self) -> None:
+        _catalog_files(self.root, f"{self.year}年{self.config.unit}文明单位创建分类档案目录", self.materials,
+                       self.missing, self.issues)
+
+
+def _num(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _cap(text: str, limit: int) -> str:
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _cn_date(day) -> str:
+    return f"{day.year}年{day.month}月{day.day}日" if day else ""
+
+
+def _caption(day, cols: dict, at: int, r: RowEvidence) -> str:
+    """时间、地点、人物、主题, from the row."""
+    parts = [_cn_date(day) if day else "", cols["place"][at] or "", cols["host"][at] or r.department, r.title]
+    people = cols["participants"][at]
+    if people:
+        parts[2] += f"{_num(people)}人"
+    return " ".join(p for p in parts if p)
+
+
+def _file_date(f: EvidenceFile, info) -> dt.date | None:
+    if info and info[0]:
+        return info[0].date() if isinstance(info[0], dt.datetime) else info[0]
+    return None
+
+
+def _read_photo(path: Path | None) -> tuple:
+    """(EXIF date taken or None, width, height, format) from the header; (None, 0, 0, None) when unreadable."""
+    from PIL import Image, UnidentifiedImageError
+    if path is None:
+        return (None, 0, 0, None)
+    try:
+        with Image.open(path) as im:
+            exif = im.getexif()
+            raw = exif.get_ifd(0x8769).get(0x9003) or exif.get(0x0132)
+            taken = None
+            if isinstance(raw, str):
+                m = re.match(r"(\d{4})[:\-](\d{2})[:\-](\d{2})", raw.strip())
+                if m:
+                    try:
+                        taken = dt.datetime(int(m[1]), int(m[2]), int(m[3]))
+                    except ValueError:
+                        taken = None
+            return (taken, im.width, im.height, im.format)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return (None, 0, 0, None)
+
+
+def _embeddable(path: Path, info: tuple) -> tuple[str, bytes, tuple[int, int]] | None:
+    """The photo as (extension, bytes, size) for a Word page: as it is when small, else a resized JPEG."""
+    from PIL import Image, ImageOps
+    taken, w, h, fmt = info
+    if not fmt:
+        return None
+    size = path.stat().st_size
+    if fmt in ("JPEG", "PNG") and size <= EMBED_MAX_BYTES and max(w, h) <= EMBED_MAX_SIDE:
+        return ("jpeg" if fmt == "JPEG" else "png", path.read_bytes(), (w, h))
+    try:
+        with Image.open(path) as im:
+            im.draft("RGB", (EMBED_MAX_SIDE, EMBED_MAX_SIDE))  # JPEG: decode at a reduced scale
+            im = ImageOps.exif_transpose(im).convert("RGB")
+            im.thumbnail((EMBED_MAX_SIDE, EMBED_MAX_SIDE))
+            buf = io.BytesIO()
+            im.save(buf, "JPEG", quality=82)
+            return ("jpeg", buf.getvalue(), im.size)
+    except (OSError, ValueError, SyntaxError):
+        return None
+
+
+# ------------------------------------------------------------------ 测评材料提交表
+
+
+def conclusion(sres, entries: list[dict]) -> str:
+    """A short conclusion written from the data (a standard with nothing gets the 书面简要说明 to fill)."""
+    std = sres.standard
+    acts = sum(e["label"] == "活动记录单" for e in entries)
+    docs = len(entries) - acts
+    files = sum(e["files"] for e in entries)
+    who = std.responsible_text or "、".join(std.responsible)
+    if not entries:
+        return (f"书面简要说明：本年度未开展与本条标准相关的活动，原因：【待核实：请{who}说明本年度未开展的原因及"
+                f"下一步安排】。")
+    parts = []
+    if acts:
+        parts.append(f"开展相关活动{acts}项")
+    if docs:
+        parts.append(f"形成制度文件{docs}份")
+    text = f"本年度{who}围绕本条标准{'、'.join(parts)}，随台账报送佐证材料{files}份。"
+    if sres.status == MET:
+        text += "经自查，材料齐全，符合测评要求。"
+    else:
+        text += f"经自查，本条标准状态为“{sres.status}”。"
+    if sres.evidence_reasons:
+        text += "佐证材料尚有不足：" + "；".join(sres.evidence_reasons[:5]) + (
+            f"等{len(sres.evidence_reasons)}项" if len(sres.evidence_reasons) > 5 else "") + "。"
+    missing = sum(len(e["missing"]) for e in entries)
+    if missing:
+        text += f"台账列明但未报送的材料{missing}份，见材料清单。"
+    return text
+
+
+def _submission_form(path: Path, sres, number: str, entries: list[dict], config: Config, year: int) -> None:
+    std = sres.standard
+    listing = []
+    for e in entries:
+        line = f"{e['number']} {e['label']}：{e['title']}"
+        extra = []
+        if e["date"]:
+            extra.append(_cn_date(e["date"]))
+        extra.append(e["department"])
+        if e["files"]:
+            extra.append(f"附件{e['files']}份")
+        if e["missing"]:
+            extra.append("缺" + "、".join(e["missing"]))
+        listing.append(f"{line}（{'，'.join(extra)}）")
+    fields = [("测评指标", std.indicator), ("测评项目", std.item), ("测评标准", f"{number} {std.title}"),
+              ("责任部门", std.responsible_text or "、".join(std.responsible)),
+              ("自查结论", conclusion(sres, entries)),
+              ("材料清单", "\n".join(listing) if listing else "无（见自查结论中的书面简要说明）")]
+    body = [ooxml.title("测评材料提交表"),
+            ooxml.para(f"单位：{config.unit}　　年度：{year}年　　编号：{number}", size=24, line=None, after=120),
+            ooxml.table(fields, [1700, ooxml.TEXT_W - 1700], size=24, label_col=True),
+            ooxml.para("填表人：　　　　　　审核人：　　　　　　日期：　　年　　月　　日", size=24, line=None, before=240)]
+    ooxml.write_docx(path, body)
+
+
+# ------------------------------------------------------------------ page counts
+
+
+def _count_pages(materials: list[Material], root: Path, scratch: Path) -> None:
+    """PDF pages with pypdf; Word files through one LibreOffice run when it is installed (else left blank)."""
+    from pypdf import PdfReader
+    from pipeline.documents.pdf import soffice
+    words = []
+    for m in materials:
+        src = root / m.arcname
+        suffix = src.suffix.lower()
+        if m.pages is not None:
+            continue
+        if suffix == ".pdf":
+            try:
+                m.pages = len(PdfReader(str(src)).pages)
+            except Exception:  # noqa: BLE001 - a broken PDF is left uncounted, with a note
+                m.note = "；".join(filter(None, [m.note, "PDF无法读取，页数待核"]))
+        elif suffix in (".doc", ".docx", ".wps", ".rtf", ".odt"):
+            words.append((m, src))
+    if not words:
+        return
+    exe = soffice()
+    if exe is None or len(words) > WORD_PAGE_LIMIT:
+        why = "未安装LibreOffice" if exe is None else f"Word文件超过{WORD_PAGE_LIMIT}份"
+        for m, _ in words:
+            m.note = "；".join(filter(None, [m.note, f"{why}，页数未计"]))
+        return
+    scratch.mkdir(parents=True, exist_ok=True)
+    inputs = scratch / "in"
+    inputs.mkdir()
+    names = {}
+    for n, (m, src) in enumerate(words):
+        link = inputs / f"{n:06d}{src.suffix.lower()}"
+        shutil.copyfile(src, link)
+        names[n] = m
+    profile = scratch / "profile"
+    cmd = [exe, f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", "pdf", "--outdir",
+           str(scratch / "pdf"), *sorted(str(p) for p in inputs.iterdir())]
+    try:
+        subprocess.run(cmd, capture_output=True, timeout=60 + 10 * len(words), check=False)
+    except subprocess.TimeoutExpired:
+        pass
+    for n, m in names.items():
+        pdf = scratch / "pdf" / f"{n:06d}.pdf"
+        try:
+            m.pages = len(PdfReader(str(pdf)).pages)
+        except Exception:  # noqa: BLE001
+            m.note = "；".join(filter(None, [m.note, "Word文件无法转换，页数待核"]))
+
+
+# ------------------------------------------------------------------ 目录 (xlsx and docx)
+
+CATALOG_HEADERS = ("编号", "题名", "责任部门", "日期", "文号", "页数", "备注")
+CATALOG_WIDTHS = (1900, 3100, 1150, 1200, 1000, 500, 682)
+
+
+def _catalog_rows(materials: list[Material]):
+    for m in materials:
+        yield (m.number, m.title, m.department, m.date, m.doc_number or None, m.pages, m.note or None)
+
+
+def _catalog_files(folder: Path, heading: str, materials: list[Material], missing, issues: list[Issue],
+               stem: str = "档案目录") -> None:
+    from pipeline.atomic import atomic_save_workbook
+    from pipeline.documents.render_xlsx import new_workbook, write_table
+    wb = new_workbook()
+    ws = wb.create_sheet("档案目录")
+    write_table(ws, (*CATALOG_HEADERS, "文件位置"), ((*row, m.arcname) for row, m in
+                                                   zip(_catalog_rows(materials), materials)),
+                (16, 40, 12, 11, 18, 6, 30, 60))
+    ws2 = wb.create_sheet("缺少的材料")
+    write_table(ws2, ("部门", "台账文件", "工作表", "行", "佐证材料"), missing, (12, 36, 10, 6, 30))
+    ws3 = wb.create_sheet("佐证材料问题")
+    write_table(ws3, ("级别", "部门", "文件", "行", "说明"),
+                [("提醒" if i.level == "warning" else "说明", i.department, i.file, i.row, i.message) for i in issues],
+                (6, 12, 40, 6, 80))
+    atomic_save_workbook(wb, folder / f"{stem}.xlsx")
+    rows = ([m.number, m.title, m.department, _cn_date(m.date) if m.date else "", m.doc_number,
+             "" if m.pages is None else str(m.pages), m.note] for m in materials)
+    body = _chain([ooxml.title(heading.replace("分类档案目录", "") + "\n分类档案目录" if len(heading) > 20 else heading),
+                   ooxml.para("页数：PDF 按实际页数，照片每张 1 页，Word 文件经 LibreOffice 计数；空白处见备注。",
+                              size=21, line=None, after=120)],
+                  [ooxml.table(rows, CATALOG_WIDTHS, CATALOG_HEADERS, size=18)])
+    ooxml.write_docx(folder / f"{stem}.docx", body)
+
+
+def _chain(*parts):
+    for p in parts:
+        yield from p
+
+
+# ------------------------------------------------------------------ 各部门工作档案 and 部门单位任务台账
+
+
+def _link(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
+def _department_archives(b: _Builder, root: Path) -> None:
+    """Per department: its own materials (the same files as in 分类档案, hard-linked) and its own 目录."""
+    by_dept: dict[str, list[Material]] = {}
+    for m in b.materials:
+        if m.kind != "form":
+            by_dept.setdefault(m.department or "部门未确定", []).append(m)
+    for dept in [*b.config.department_names, *sorted(set(by_dept) - set(b.config.department_names))]:
+        mats = by_dept.get(dept, [])
+        folder = root / safe_name(dept)
+        folder.mkdir(parents=True, exist_ok=True)
+        for m in mats:
+            parts = m.arcname.split("/")
+            rel = "/".join(parts[-2:]) if m.kind == "unassigned" else f"{parts[2]}/{parts[-1]}"
+            _link(b.root / m.arcname, folder / rel)
+        missing = [x for x in b.missing if x[0] == dept]
+        issues = [i for i in b.issues if i.department == dept]
+        _catalog_files(folder, f"{dept}文明单位创建工作档案目录", mats, missing, issues, stem=f"{safe_name(dept)}工作档案目录")
+
+
+def _write_task_ledger(b: _Builder, path: Path) -> None:
+    """部门单位任务台账: per department, its standards, what each needs, what it submitted, what is missing."""
+    from pipeline.atomic import atomic_save_workbook
+    from pipeline.documents.render_xlsx import STATUS_FILLS, new_workbook, write_table
+    by_code = {s.standard.code: s for s in b.result.standards}
+    submitted: dict[tuple[str, str], list[RowEvidence]] = {}
+    for kind in ("activities", "documents"):
+        for r in b.check.rows.get(kind, []):
+            for code in r.codes:
+                submitted.setdefault((r.department, code), []).append(r)
+    rows = []
+    for dept in b.config.department_names:
+        for std in b.config.standards_for(dept):
+            rules = b.config.evidence_rules(std.code)
+            need = f"活动或文件不少于{std.min_evidence}项；每项活动照片不少于{rules.min_photos}张"
+            if rules.number_types:
+                need += f"；{'、'.join(rules.number_types)}类文件须有文号"
+            got = submitted.get((dept, std.code), [])
+            acts = [r for r in got if r.kind == "activities"]
+            docs = [r for r in got if r.kind == "documents"]
+            files = len({i for r in got for i in r.files})
+            missing = "、".join(n for r in got for n in r.missing) or None
+            problems = "；".join(dict.fromkeys(p for r in got for p in r.problems.get(std.code, ()))) or None
+            rows.append((dept, std.code, std.short, std.evidence, need, len(acts), len(docs), files, missing,
+                         problems, by_code[std.code].status))
+    wb = new_workbook()
+    write_table(wb.create_sheet("部门单位任务台账"),
+                ("部门", "编码", "测评标准", "应报材料", "要求", "已报活动", "已报文件", "佐证文件", "缺少的材料",
+                 "未满足的要求", "标准状态"), rows, (10, 8, 20, 36, 36, 8, 8, 8, 30, 40, 9), status_col=11,
+                fills=STATUS_FILLS)
+    write_table(wb.create_sheet("未归类材料"), ("部门", "文件", "原文件名"),
+                [(b.check.files[i].department or "部门未确定", b.check.files[i].name, b.check.files[i].original)
+                 for i in b.check.unassigned], (12, 50, 30))
+    atomic_save_workbook(wb, path)
+
+
+# ------------------------------------------------------------------ the ZIP
+
+
+def _write_zip(folder: Path, target: Path) -> int:
+    """The folder as a ZIP (UTF-8 flagged names, each file streamed in, compressed files stored): atomic."""
+    total = 0
+    with atomic_path(target) as tmp:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1, allowZip64=True) as zf:
+            for dirpath, dirnames, filenames in os.walk(folder):
+                dirnames.sort()
+                for name in sorted(filenames):
+                    path = Path(dirpath) / name
+                    arc = f"{folder.name}/{path.relative_to(folder).as_posix()}"
+                    kind = zipfile.ZIP_STORED if path.suffix.lower() in STORED else zipfile.ZIP_DEFLATED
+                    info = zipfile.ZipInfo.from_file(path, arc, strict_timestamps=False)
+                    info.compress_type = kind
+                    with open(path, "rb") as src, zf.open(info, "w", force_zip64=True) as dst:
+                        shutil.copyfileobj(src, dst, 1024 * 1024)
+                    total += path.stat().st_size
+    return total
