@@ -48,6 +48,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "evidence-missing": (WARNING, "佐证材料“{value}”未找到，请随台账一并报送"),
     "evidence-unassigned": (INFO, "此文件未被任何台账行的“佐证材料”引用，已列入{owner}未归类材料；如属某项活动或文件，请在该行“佐证材料”一栏填写此文件名"),
     "evidence-photos-short": (WARNING, "活动“{value}”只有{count}张照片，要求不少于{min}张"),
+    "evidence-photos-none": (WARNING, "活动“{value}”没有照片，要求不少于{min}张"),
     "evidence-caption": (WARNING, "活动“{value}”缺少{fields}，照片说明（时间、地点、人物、主题）不完整，请补填"),
     "evidence-number-missing": (WARNING, "文件“{value}”（{type}）缺少文号，请补填"),
     "evidence-out-of-year": (WARNING, "文件“{value}”日期{date}不在{year}年度内，请核对"),

@@ -231,7 +231,10 @@ def build_report() -> None:
     para(doc, "测评标准{{ s.code }}“{{ s.short }}”：{% if s.short_of_evidence %}{% if s.evidence %}现有活动记录和"
               "制度文件{{ s.evidence }}条，少于{{ s.min_evidence }}条的要求{% else %}尚无活动记录和制度文件{% endif %}"
               "{% if s.no_data %}；{% endif %}{% endif %}{% for m in s.no_data %}{{ m }}{% if not loop.last %}、{% endif %}"
-              "{% endfor %}{% if s.no_data %}缺少统计数据{% endif %}。")
+              "{% endfor %}{% if s.no_data %}缺少统计数据{% endif %}"
+              "{% if s.reasons %}{% if s.short_of_evidence or s.no_data %}；{% endif %}{% for r in s.reasons %}{{ r }}"
+              "{% if not loop.last %}；{% endif %}{% endfor %}{% if s.reasons_more %}等{{ s.reasons_more + s.reasons|length }}项"
+              "{% endif %}{% endif %}。")
     para(doc, "{%p endfor %}")
     para(doc, "{%p endif %}")
     para(doc, "{%p if missing_departments %}")

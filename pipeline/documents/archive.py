@@ -437,11 +437,11 @@ def conclusion(sres, entries: list[dict]) -> str:
         parts.append(f"形成制度文件{docs}份")
     text = f"本年度{who}围绕本条标准{'、'.join(parts)}，随台账报送佐证材料{files}份。"
     if sres.status == MET:
-        text += "经自查，材料齐全，符合测评要求。"
+        text += "经自查，本条标准达到测评要求。" if sres.evidence_reasons else "经自查，材料齐全，符合测评要求。"
     else:
         text += f"经自查，本条标准状态为“{sres.status}”。"
     if sres.evidence_reasons:
-        text += "佐证材料尚有不足：" + "；".join(sres.evidence_reasons[:5]) + (
+        text += ("部分材料尚需完善：" if sres.status == MET else "佐证材料尚有不足：") + "；".join(sres.evidence_reasons[:5]) + (
             f"等{len(sres.evidence_reasons)}项" if len(sres.evidence_reasons) > 5 else "") + "。"
     missing = sum(len(e["missing"]) for e in entries)
     if missing:
@@ -528,7 +528,7 @@ def _count_pages(materials: list[Material], root: Path, scratch: Path) -> None:
 # ------------------------------------------------------------------ 目录 (xlsx and docx)
 
 CATALOG_HEADERS = ("编号", "题名", "责任部门", "日期", "文号", "页数", "备注")
-CATALOG_WIDTHS = (1900, 3100, 1150, 1200, 1000, 500, 682)
+CATALOG_WIDTHS = (2000, 3700, 1300, 1400, 1800, 600, 2976)   # landscape A4: 13,776 twips of text width
 
 
 def _catalog_rows(materials: list[Material]):
@@ -554,11 +554,11 @@ def _catalog_files(folder: Path, heading: str, materials: list[Material], missin
     atomic_save_workbook(wb, folder / f"{stem}.xlsx")
     rows = ([m.number, m.title, m.department, _cn_date(m.date) if m.date else "", m.doc_number,
              "" if m.pages is None else str(m.pages), m.note] for m in materials)
-    body = _chain([ooxml.title(heading.replace("分类档案目录", "") + "\n分类档案目录" if len(heading) > 20 else heading),
+    body = _chain([ooxml.title(heading),
                    ooxml.para("页数：PDF 按实际页数，照片每张 1 页，Word 文件经 LibreOffice 计数；空白处见备注。",
                               size=21, line=None, after=120)],
                   [ooxml.table(rows, CATALOG_WIDTHS, CATALOG_HEADERS, size=18)])
-    ooxml.write_docx(folder / f"{stem}.docx", body)
+    ooxml.write_docx(folder / f"{stem}.docx", body, landscape=True)
 
 
 def _chain(*parts):

@@ -133,7 +133,8 @@ def report_context(result: "Result") -> dict:
         elif s.status == WEAK:
             weak.append({**base, "evidence": s.evidence, "min_evidence": s.standard.min_evidence,
                          "short_of_evidence": s.evidence < s.standard.min_evidence,
-                         "no_data": [m.metric.label for m in s.metrics if m.passed is None]})
+                         "no_data": [m.metric.label for m in s.metrics if m.passed is None],
+                         "reasons": s.evidence_reasons[:3], "reasons_more": max(0, len(s.evidence_reasons) - 3)})
     missing_standards = [{"code": s.standard.code, "short": s.standard.short}
                          for s in result.standards if s.status == "未填报"]
 

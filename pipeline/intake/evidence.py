@@ -430,7 +430,8 @@ def _check_rules(r: RowEvidence, cols: dict, pos: int, files: list[EvidenceFile]
         failed = []
         if r.kind == "activities":
             if photos < rules.min_photos:
-                failed.append(("evidence-photos-short", dict(count=photos, min=rules.min_photos)))
+                failed.append(("evidence-photos-short" if photos else "evidence-photos-none",
+                               dict(count=photos, min=rules.min_photos)))
             if rules.captions and (photos or rules.min_photos):
                 lacking = [label for key, label in (("place", "地点"), ("host", "主办部门"))
                            if not str(cols.get(key, [""] * (pos + 1))[pos] or "").strip()]
