@@ -310,4 +310,19 @@ def write_ledger(result: "Result", path: Path) -> None:
               _columns(mapped, "name", "staff_id", "dept", "in_service", "party", "volunteer", "served",
                        "service_hours", "participates", "satisfaction", "legal_edu", "file", "row"),
               (10, 8, 10, 6, 6, 8, 8, 10, 8, 8, 8, 34, 6)),
+        *_evidence_tables(result),
     ])
+
+
+def _evidence_tables(result: "Result") -> list:
+    """The 目录-level evidence facts per standard (intake/evidence.py), when the inbox carries evidence."""
+    check = result.evidence
+    if check is None or not check.enabled:
+        return []
+    rows = [(s.standard.code, s.standard.short, s.activities + s.documents, s.evidence_files, s.evidence_missing,
+             "\n".join(s.evidence_reasons[:20]) + (f"\n……等{len(s.evidence_reasons)}项" if len(s.evidence_reasons) > 20
+                                                   else "") or None, s.status) for s in result.standards]
+    files = [(check.files[i].department or "部门未确定", check.files[i].name) for i in check.unassigned]
+    return [Table("佐证材料", ("编码", "测评标准", "活动和文件", "佐证文件", "缺少的材料", "未满足的佐证要求", "状态"), rows,
+                  (8, 20, 10, 10, 10, 70, 9), status_col=7, fills=STATUS_FILLS, boxed=True),
+            Table("未归类佐证材料", ("部门", "文件"), files, (12, 60))]
