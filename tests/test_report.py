@@ -325,7 +325,8 @@ def test_scores_json_shape(tmp_path):
     assert set(scores["metrics"]["participation_rate"]) == {"numerator", "denominator", "value", "threshold", "op",
                                                             "passed"}
     s = scores["standards"][0]
-    assert set(s) == {"code", "title", "status", "activities", "documents", "responsible", "metrics"}
+    assert set(s) == {"code", "title", "status", "activities", "documents", "responsible", "metrics",
+                      "evidence_files", "evidence_missing", "evidence_reasons"}  # evidence facts (additive)
     assert len(scores["standards"]) == 35
 
 
