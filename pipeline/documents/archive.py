@@ -589,7 +589,7 @@ def _department_archives(b: _Builder, root: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         for m in mats:
             parts = m.arcname.split("/")
-            rel = "/".join(parts[-2:]) if m.kind == "unassigned" else f"{parts[2]}/{parts[-1]}"
+            rel = f"{UNASSIGNED_DIR}/{parts[-1]}" if m.kind == "unassigned" else f"{parts[2]}/{parts[-1]}"
             _link(b.root / m.arcname, folder / rel)
         missing = [x for x in b.missing if x[0] == dept]
         issues = [i for i in b.issues if i.department == dept]
