@@ -538,20 +538,16 @@ def _catalog_rows(materials: list[Material]):
 
 def _catalog_files(folder: Path, heading: str, materials: list[Material], missing, issues: list[Issue],
                stem: str = "档案目录") -> None:
-    from pipeline.atomic import atomic_save_workbook
-    from pipeline.documents.render_xlsx import new_workbook, write_table
-    wb = new_workbook()
-    ws = wb.create_sheet("档案目录")
-    write_table(ws, (*CATALOG_HEADERS, "文件位置"), ((*row, m.arcname) for row, m in
-                                                   zip(_catalog_rows(materials), materials)),
-                (16, 40, 12, 11, 18, 6, 30, 60))
-    ws2 = wb.create_sheet("缺少的材料")
-    write_table(ws2, ("部门", "台账文件", "工作表", "行", "佐证材料"), missing, (12, 36, 10, 6, 30))
-    ws3 = wb.create_sheet("佐证材料问题")
-    write_table(ws3, ("级别", "部门", "文件", "行", "说明"),
-                [("提醒" if i.level == "warning" else "说明", i.department, i.file, i.row, i.message) for i in issues],
-                (6, 12, 40, 6, 80))
-    atomic_save_workbook(wb, folder / f"{stem}.xlsx")
+    from pipeline.documents.xlsx_stream import Print, Table, write_tables
+    rows = [(*row, m.arcname) for row, m in zip(_catalog_rows(materials), materials)]
+    write_tables(folder / f"{stem}.xlsx", [  # streamed: a city's 目录 has hundreds of thousands of rows
+        Table("档案目录", (*CATALOG_HEADERS, "文件位置"), rows, (16, 40, 12, 11, 18, 6, 30, 60),
+              boxed=len(rows) <= 500, freeze="C2", print=Print(heading, columns=7, landscape=True)),
+        Table("缺少的材料", ("部门", "台账文件", "工作表", "行", "佐证材料"), missing, (12, 36, 10, 6, 30),
+              print=Print(f"{heading} · 缺少的材料")),
+        Table("佐证材料问题", ("级别", "部门", "文件", "行", "说明"),
+              [("提醒" if i.level == "warning" else "说明", i.department, i.file, i.row, i.message) for i in issues],
+              (6, 12, 40, 6, 80), print=Print(f"{heading} · 佐证材料问题"))])
     rows = ([m.number, m.title, m.department, _cn_date(m.date) if m.date else "", m.doc_number,
              "" if m.pages is None else str(m.pages), m.note] for m in materials)
     body = _chain([ooxml.title(heading),
@@ -598,8 +594,8 @@ def _department_archives(b: _Builder, root: Path) -> None:
 
 def _write_task_ledger(b: _Builder, path: Path) -> None:
     """部门单位任务台账: per department, its standards, what each needs, what it submitted, what is missing."""
-    from pipeline.atomic import atomic_save_workbook
-    from pipeline.documents.render_xlsx import STATUS_FILLS, new_workbook, write_table
+    from pipeline.documents.render_xlsx import STATUS_FILLS
+    from pipeline.documents.workbook import Book, Print
     by_code = {s.standard.code: s for s in b.result.standards}
     submitted: dict[tuple[str, str], list[RowEvidence]] = {}
     for kind in ("activities", "documents"):
@@ -621,15 +617,16 @@ def _write_task_ledger(b: _Builder, path: Path) -> None:
             problems = "；".join(dict.fromkeys(p for r in got for p in r.problems.get(std.code, ()))) or None
             rows.append((dept, std.code, std.short, std.evidence, need, len(acts), len(docs), files, missing,
                          problems, by_code[std.code].status))
-    wb = new_workbook()
-    write_table(wb.create_sheet("部门单位任务台账"),
-                ("部门", "编码", "测评标准", "应报材料", "要求", "已报活动", "已报文件", "佐证文件", "缺少的材料",
-                 "未满足的要求", "标准状态"), rows, (10, 8, 20, 36, 36, 8, 8, 8, 30, 40, 9), status_col=11,
-                fills=STATUS_FILLS)
-    write_table(wb.create_sheet("未归类材料"), ("部门", "文件", "原文件名"),
-                [(b.check.files[i].department or "部门未确定", b.check.files[i].name, b.check.files[i].original)
-                 for i in b.check.unassigned], (12, 50, 30))
-    atomic_save_workbook(wb, path)
+    title = f"{b.year}年{b.config.unit}部门单位任务台账"
+    book = Book()
+    book.table("部门单位任务台账", ("部门", "编码", "测评标准", "应报材料", "要求", "已报活动", "已报文件", "佐证文件",
+                                  "缺少的材料", "未满足的要求", "标准状态"), rows,
+               (10, 8, 20, 36, 36, 8, 8, 8, 30, 40, 9), Print(title, landscape=True), status_col=11,
+               fills=STATUS_FILLS, text_cols=(2,))
+    book.table("未归类材料", ("部门", "文件", "原文件名"),
+               [(b.check.files[i].department or "部门未确定", b.check.files[i].name, b.check.files[i].original)
+                for i in b.check.unassigned], (12, 50, 30), Print(f"{title} · 未归类材料"))
+    book.save(path)
 
 
 # ------------------------------------------------------------------ the ZIP
