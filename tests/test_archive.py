@@ -254,3 +254,25 @@ def test_sample_inbox_builds_its_archive(tmp_path):
     assert [x[4] for x in result.missing if x[4] == "照片3.jpg"] == ["照片3.jpg"]
     assert [f.name for f in result.unassigned] == ["报送说明.docx", "活动照片-学雷锋.jpg"]
     assert os.path.getsize(result.zip_path) > 0
+
+
+def test_worker_processes_write_the_same_archive(tmp_path, monkeypatch):
+    from pipeline.catalog import load_config
+    from pipeline.documents import archive
+    build_inbox(tmp_path / "inbox")
+    config = load_config()
+    one = archive.build_archive(tmp_path / "inbox", tmp_path / "one", config, count_pages=False)
+    monkeypatch.setattr(archive, "PARALLEL_ROWS", 1)
+    two = archive.build_archive(tmp_path / "inbox", tmp_path / "two", config, count_pages=False)
+    assert [(m.number, m.title, m.arcname, m.date) for m in one.materials] == \
+        [(m.number, m.title, m.arcname, m.date) for m in two.materials]
+    assert [i.message for i in one.issues] == [i.message for i in two.issues]
+    assert one.missing == two.missing
+    for m in one.materials:
+        if m.kind in ("file", "unassigned"):
+            assert (tmp_path / "one" / "分类档案" / m.arcname).read_bytes() == \
+                (tmp_path / "two" / "分类档案" / m.arcname).read_bytes()
+    with zipfile.ZipFile(one.zip_path) as a, zipfile.ZipFile(two.zip_path) as b:
+        assert a.namelist() == b.namelist()
+    assert sorted(p.relative_to(tmp_path / "one").as_posix() for p in (tmp_path / "one").rglob("*")) == \
+        sorted(p.relative_to(tmp_path / "two").as_posix() for p in (tmp_path / "two").rglob("*"))

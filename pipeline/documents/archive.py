@@ -160,6 +160,41 @@ def build_archive(inbox: str | Path, out: str | Path, config: Config, year: int 
                          [check.files[i] for i in check.unassigned], builder.issues, check, timings, copied)
 
 
+PARALLEL_ROWS = 300   # from this many activities and documents the folders are written by worker processes
+MAX_WORKERS = 4
+_SHARED: dict = {}
+
+
+def _standard_job(i: int) -> tuple:
+    return _SHARED["builder"].run_standard(i)
+
+
+def _department_job(i: int) -> None:
+    _SHARED["builder"].run_department(i)
+
+
+def _in_processes(func, builder, n: int, parallel: bool):
+    """func(i) for i in range(n), in order: in forked workers (sharing the builder) when parallel."""
+    import multiprocessing as mp
+    workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    if not parallel or workers < 2 or n < 2 or "fork" not in mp.get_all_start_methods():
+        return [func_result for func_result in (_call(func, builder, i) for i in range(n))]
+    _SHARED["builder"] = builder
+    try:
+        with mp.get_context("fork").Pool(workers) as pool:
+            return pool.map(func, range(n), chunksize=1)
+    finally:
+        _SHARED.clear()
+
+
+def _call(func, builder, i: int):
+    _SHARED["builder"] = builder
+    try:
+        return func(i)
+    finally:
+        _SHARED.clear()
+
+
 class _Builder:
     def __init__(self, result, check: EvidenceCheck, config: Config, year: int, root: Path, issues: list[Issue],
                  progress) -> None:
@@ -175,6 +210,7 @@ class _Builder:
         self.placed: dict[int, str] = {}         # evidence index -> its first arcname (for department links)
         self.index_of = {id(f): i for i, f in enumerate(check.files)}
         self.copied = 0
+        self.jobs: list[tuple] = []
 
     # -------------------------------------------------------------- folders and numbers
     def build(self) -> None:
@@ -196,8 +232,29 @@ class _Builder:
                     number = fmt_std.format(**names, j=j, k=k)
                     folder = f"{ind_dir}/{item_dir}/{safe_name(f'{number} {std.short}', 40)}"
                     (self.root / folder).mkdir(parents=True)
-                    self._standard(by_code[std.code], number, folder, rows_by_code.get(std.code, []))
+                    self.jobs.append((by_code[std.code], number, folder, rows_by_code.get(std.code, [])))
+        rows = sum(len(j[3]) for j in self.jobs)
+        for part in _in_processes(_standard_job, self, len(self.jobs), rows >= PARALLEL_ROWS):
+            materials, missing, issues, placed, copied = part
+            self.materials.extend(materials)
+            self.missing.extend(missing)
+            self.issues.extend(issues)
+            for idx, arc in placed.items():
+                self.placed.setdefault(idx, arc)
+            self.copied += copied
         self._unassigned()
+
+    def run_standard(self, i: int) -> tuple:
+        """One standard's folder; returns what it added (run in a worker process for large archives)."""
+        sizes = len(self.materials), len(self.missing), len(self.issues), self.copied
+        placed_before = dict(self.placed)
+        self._standard(*self.jobs[i])
+        placed = {k: v for k, v in self.placed.items() if k not in placed_before}
+        out = (self.materials[sizes[0]:], self.missing[sizes[1]:], self.issues[sizes[2]:], placed,
+               self.copied - sizes[3])
+        del self.materials[sizes[0]:], self.missing[sizes[1]:], self.issues[sizes[2]:]
+        self.copied = sizes[3]
+        return out
 
     def _sorted_rows(self, rows: list[RowEvidence]) -> list[RowEvidence]:
         def key(r: RowEvidence):
@@ -336,7 +393,17 @@ class _Builder:
             body.append(ooxml.table([cells[i:i + 2] for i in range(0, len(cells), 2)], [half, half]))
             if len(photos) > len(cells):
                 body.append(ooxml.para(f"另有照片{len(photos) - len(images)}张，见本页后所附文件。", size=21, line=None))
-        ooxml.write_docx(self.root / record.arcname, body, images)
+        ooxml.write_docx(self.root / record.arcname, body, images, atomic=False)
+
+    def run_department(self, i: int) -> None:
+        """One department's 工作档案: its materials hard-linked from 分类档案, and its own 目录."""
+        folder, dept, mats, missing, issues = self.dept_jobs[i]
+        folder.mkdir(parents=True, exist_ok=True)
+        for m in mats:
+            parts = m.arcname.split("/")
+            rel = f"{UNASSIGNED_DIR}/{parts[-1]}" if m.kind == "unassigned" else f"{parts[2]}/{parts[-1]}"
+            _link(self.root / m.arcname, folder / rel)
+        _catalog_files(folder, f"{dept}文明单位创建工作档案目录", mats, missing, issues, stem=f"{safe_name(dept)}工作档案目录")
 
     # -------------------------------------------------------------- 档案目录
     def write_catalogs(self) -> None:
@@ -471,7 +538,7 @@ def _submission_form(path: Path, sres, number: str, entries: list[dict], config:
             ooxml.para(f"单位：{config.unit}　　年度：{year}年　　编号：{number}", size=24, line=None, after=120),
             ooxml.table(fields, [1700, ooxml.TEXT_W - 1700], size=24, label_col=True),
             ooxml.para("填表人：　　　　　　审核人：　　　　　　日期：　　年　　月　　日", size=24, line=None, before=240)]
-    ooxml.write_docx(path, body)
+    ooxml.write_docx(path, body, atomic=False)
 
 
 # ------------------------------------------------------------------ page counts
@@ -527,6 +594,7 @@ def _count_pages(materials: list[Material], root: Path, scratch: Path) -> None:
 
 # ------------------------------------------------------------------ 目录 (xlsx and docx)
 
+DOCX_CATALOG_MAX = 20_000     # rows of the Word 目录 (a printed table; the xlsx holds every row)
 CATALOG_HEADERS = ("编号", "题名", "责任部门", "日期", "文号", "页数", "备注")
 CATALOG_WIDTHS = (2000, 3700, 1300, 1400, 1800, 600, 2976)   # landscape A4: 13,776 twips of text width
 
@@ -548,13 +616,16 @@ def _catalog_files(folder: Path, heading: str, materials: list[Material], missin
         Table("佐证材料问题", ("级别", "部门", "文件", "行", "说明"),
               [("提醒" if i.level == "warning" else "说明", i.department, i.file, i.row, i.message) for i in issues],
               (6, 12, 40, 6, 80), print=Print(f"{heading} · 佐证材料问题"))])
+    shown = materials[:DOCX_CATALOG_MAX]
     rows = ([m.number, m.title, m.department, _cn_date(m.date) if m.date else "", m.doc_number,
-             "" if m.pages is None else str(m.pages), m.note] for m in materials)
+             "" if m.pages is None else str(m.pages), m.note] for m in shown)
+    rest = ([ooxml.para(f"以上为前{len(shown)}条，其余{len(materials) - len(shown)}条见 {stem}.xlsx。", size=21,
+                        line=None, before=120)] if len(materials) > len(shown) else [])
     body = _chain([ooxml.title(heading),
                    ooxml.para("页数：PDF 按实际页数，照片每张 1 页，Word 文件经 LibreOffice 计数；空白处见备注。",
                               size=21, line=None, after=120)],
-                  [ooxml.table(rows, CATALOG_WIDTHS, CATALOG_HEADERS, size=18)])
-    ooxml.write_docx(folder / f"{stem}.docx", body, landscape=True)
+                  [ooxml.table(rows, CATALOG_WIDTHS, CATALOG_HEADERS, size=18)], rest)
+    ooxml.write_docx(folder / f"{stem}.docx", body, landscape=True, atomic=False)
 
 
 def _chain(*parts):
@@ -579,17 +650,16 @@ def _department_archives(b: _Builder, root: Path) -> None:
     for m in b.materials:
         if m.kind != "form":
             by_dept.setdefault(m.department or "部门未确定", []).append(m)
-    for dept in [*b.config.department_names, *sorted(set(by_dept) - set(b.config.department_names))]:
-        mats = by_dept.get(dept, [])
-        folder = root / safe_name(dept)
-        folder.mkdir(parents=True, exist_ok=True)
-        for m in mats:
-            parts = m.arcname.split("/")
-            rel = f"{UNASSIGNED_DIR}/{parts[-1]}" if m.kind == "unassigned" else f"{parts[2]}/{parts[-1]}"
-            _link(b.root / m.arcname, folder / rel)
-        missing = [x for x in b.missing if x[0] == dept]
-        issues = [i for i in b.issues if i.department == dept]
-        _catalog_files(folder, f"{dept}文明单位创建工作档案目录", mats, missing, issues, stem=f"{safe_name(dept)}工作档案目录")
+    missing_by: dict[str, list] = {}
+    for x in b.missing:
+        missing_by.setdefault(x[0], []).append(x)
+    issues_by: dict[str | None, list[Issue]] = {}
+    for i in b.issues:
+        issues_by.setdefault(i.department, []).append(i)
+    depts = [*b.config.department_names, *sorted(set(by_dept) - set(b.config.department_names))]
+    b.dept_jobs = [(root / safe_name(d), d, by_dept.get(d, []), missing_by.get(d, []), issues_by.get(d, []))
+                   for d in depts]
+    _in_processes(_department_job, b, len(b.dept_jobs), len(b.materials) >= PARALLEL_ROWS)
 
 
 def _write_task_ledger(b: _Builder, path: Path) -> None:

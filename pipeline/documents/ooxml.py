@@ -146,9 +146,18 @@ _FOOTER = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
 
 
 def write_docx(target: Path, body: Iterable[str], images: Sequence[tuple[str, bytes]] = (),
-               landscape: bool = False) -> None:
-    """Write a .docx atomically: body is an iterable of paragraph/table XML (streamed into the package),
-    images are (extension, bytes) referenced in the body as rIdImg1, rIdImg2, …"""
+               landscape: bool = False, atomic: bool = True) -> None:
+    """Write a .docx (atomically unless the caller's whole folder is moved into place afterwards): body is an
+    iterable of paragraph/table XML (streamed into the package), images are (extension, bytes) referenced in the
+    body as rIdImg1, rIdImg2, …"""
+    if not atomic:
+        _write_package(target, body, images, landscape)
+        return
+    with atomic_path(target) as tmp:
+        _write_package(tmp, body, images, landscape)
+
+
+def _write_package(tmp: Path, body: Iterable[str], images: Sequence[tuple[str, bytes]], landscape: bool) -> None:
     rels = ['<Relationship Id="rIdStyles" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>',
             '<Relationship Id="rIdFooter" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/footer" Target="footer1.xml"/>']
     for k, (ext, _) in enumerate(images, 1):
@@ -158,22 +167,21 @@ def write_docx(target: Path, body: Iterable[str], images: Sequence[tuple[str, by
                 'xmlns="http://schemas.openxmlformats.org/package/2006/relationships">' + "".join(rels) + "</Relationships>")
     content_types = _CONTENT_TYPES.replace("</Types>", '<Override PartName="/word/footer1.xml" ContentType='
                                            '"application/vnd.openxmlformats-officedocument.wordprocessingml.footer+xml"/></Types>')
-    with atomic_path(target) as tmp:
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-            zf.writestr("[Content_Types].xml", content_types)
-            zf.writestr("_rels/.rels", _RELS)
-            zf.writestr("word/_rels/document.xml.rels", doc_rels)
-            zf.writestr("word/styles.xml", _STYLES)
-            zf.writestr("word/footer1.xml", _FOOTER)
-            with zf.open("word/document.xml", "w", force_zip64=True) as out:
-                out.write(f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document {_NS}><w:body>'.encode())
-                buf: list[str] = []
-                for part in body:
-                    buf.append(part)
-                    if len(buf) >= 512:
-                        out.write("".join(buf).encode())
-                        buf = []
-                out.write(("".join(buf) + _section(landscape) + "</w:body></w:document>").encode())
-            for k, (ext, data) in enumerate(images, 1):
-                zf.writestr(zipfile.ZipInfo(f"word/media/image{k}.{ext}", (1980, 1, 1, 0, 0, 0)), data,
-                            compress_type=zipfile.ZIP_STORED)
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        zf.writestr("[Content_Types].xml", content_types)
+        zf.writestr("_rels/.rels", _RELS)
+        zf.writestr("word/_rels/document.xml.rels", doc_rels)
+        zf.writestr("word/styles.xml", _STYLES)
+        zf.writestr("word/footer1.xml", _FOOTER)
+        with zf.open("word/document.xml", "w", force_zip64=True) as out:
+            out.write(f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document {_NS}><w:body>'.encode())
+            buf: list[str] = []
+            for part in body:
+                buf.append(part)
+                if len(buf) >= 512:
+                    out.write("".join(buf).encode())
+                    buf = []
+            out.write(("".join(buf) + _section(landscape) + "</w:body></w:document>").encode())
+        for k, (ext, data) in enumerate(images, 1):
+            zf.writestr(zipfile.ZipInfo(f"word/media/image{k}.{ext}", (1980, 1, 1, 0, 0, 0)), data,
+                        compress_type=zipfile.ZIP_STORED)
