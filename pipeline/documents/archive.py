@@ -624,7 +624,7 @@ def _catalog_files(folder: Path, heading: str, materials: list[Material], missin
     body = _chain([ooxml.title(heading),
                    ooxml.para("页数：PDF 按实际页数，照片每张 1 页，Word 文件经 LibreOffice 计数；空白处见备注。",
                               size=21, line=None, after=120)],
-                  [ooxml.table(rows, CATALOG_WIDTHS, CATALOG_HEADERS, size=18)], rest)
+                  ooxml.plain_table(rows, CATALOG_WIDTHS, CATALOG_HEADERS, size=18), rest)
     ooxml.write_docx(folder / f"{stem}.docx", body, landscape=True, atomic=False)
 
 

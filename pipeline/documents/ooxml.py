@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 from xml.sax.saxutils import escape
 
 from pipeline.atomic import atomic_path
@@ -99,6 +99,23 @@ def table(rows: Iterable[Sequence], widths: Sequence[int], header: Sequence[str]
         out.append(_row(r, widths, size, label=label_col))
     out.append("</w:tbl>")
     return "".join(out)
+
+
+def plain_table(rows: Iterable[Sequence], widths: Sequence[int], header: Sequence[str], size: int = 18) -> Iterator[str]:
+    """table() for many rows of plain text (a 目录): each cell's XML around its text is built once per column."""
+    head = table((), widths, header, size)
+    yield head[: -len("</w:tbl>")]
+    cells = []
+    for w in widths:
+        before = (f'<w:tc><w:tcPr><w:tcW w:w="{w}" w:type="dxa"/><w:vAlign w:val="center"/></w:tcPr>'
+                  f'<w:p><w:pPr><w:spacing w:before="0" w:after="0" w:line="240" w:lineRule="auto"/></w:pPr>'
+                  f'<w:r><w:rPr><w:sz w:val="{size}"/><w:szCs w:val="{size}"/></w:rPr><w:t xml:space="preserve">')
+        cells.append(before)
+    after = "</w:t></w:r></w:p></w:tc>"
+    for r in rows:
+        yield "<w:tr><w:trPr><w:cantSplit/></w:trPr>" + "".join(
+            c + text(v) + after for c, v in zip(cells, r)) + "</w:tr>"
+    yield "</w:tbl>"
 
 
 def _row(values: Sequence, widths: Sequence[int], size: int, bold: bool = False, head: bool = False,
