@@ -57,6 +57,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "archive-too-large": (WARNING, "压缩包{detail}，超出上限，未解压；请分成几个小压缩包或直接发送照片"),
     "archive-unreadable": (WARNING, "压缩包无法打开（{detail}），未解压；请重新压缩为 .zip 后报送"),
     "archive-manual": (WARNING, "{kind} 压缩包不能自动解压，已保留原文件，请人工打开查看；以后请改用 .zip 格式报送"),
+    # 工作亮点 that would read weakly in the 自查报告 (documents/highlights.py)
+    "highlight-title-only": (WARNING, "第{row}行亮点“{value}”只是活动名称，请写明具体做法和成效（如参加人数、形成的机制、取得的效果），以便写入自查报告"),
+    "highlight-too-short": (WARNING, "第{row}行亮点“{value}”过于简短（少于{min}字），请写明具体做法、数据和成效"),
+    "highlight-same-frame": (WARNING, "第{row}行亮点“{value}”与其他部门的亮点句式雷同，请结合本部门实际写明具体做法、数据和成效"),
 }
 
 
