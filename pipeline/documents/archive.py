@@ -211,6 +211,7 @@ class _Builder:
         self.index_of = {id(f): i for i, f in enumerate(check.files)}
         self.copied = 0
         self.jobs: list[tuple] = []
+        self.root_str = str(root)
 
     # -------------------------------------------------------------- folders and numbers
     def build(self) -> None:
@@ -317,6 +318,7 @@ class _Builder:
                 continue
             owner = f.department or "部门未确定"
             arc = f"{UNASSIGNED_DIR}/{safe_name(owner)}/{safe_name(f'未归类-{n} {f.original}', 80)}"
+            (self.root / UNASSIGNED_DIR / safe_name(owner)).mkdir(parents=True, exist_ok=True)
             info = self._photo(i, f) if f.kind == "photo" else None
             mat = Material(f"未归类-{n}", f.original, owner, _file_date(f, info), "", arc, source=f.path,
                            pages=1 if f.kind == "photo" else None, note="未被台账引用，请核对归属", kind="unassigned",
@@ -327,10 +329,9 @@ class _Builder:
 
     def _copy(self, m: Material) -> None:
         """The evidence file into its place (streamed by the OS; the inbox is only read)."""
-        target = self.root / m.arcname
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target = os.path.join(self.root_str, m.arcname)   # strings, not Path: tens of thousands of files
         shutil.copyfile(m.source, target)
-        self.copied += target.stat().st_size
+        self.copied += m.evidence.size if m.evidence is not None else os.path.getsize(target)
 
     # -------------------------------------------------------------- the 活动记录单 / 文件登记单
     def _photo(self, idx: int, f: EvidenceFile) -> tuple:

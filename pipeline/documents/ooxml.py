@@ -185,11 +185,10 @@ def _write_package(tmp: Path, body: Iterable[str], images: Sequence[tuple[str, b
     content_types = _CONTENT_TYPES.replace("</Types>", '<Override PartName="/word/footer1.xml" ContentType='
                                            '"application/vnd.openxmlformats-officedocument.wordprocessingml.footer+xml"/></Types>')
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-        zf.writestr("[Content_Types].xml", content_types)
-        zf.writestr("_rels/.rels", _RELS)
-        zf.writestr("word/_rels/document.xml.rels", doc_rels)
-        zf.writestr("word/styles.xml", _STYLES)
-        zf.writestr("word/footer1.xml", _FOOTER)
+        for name, part in (("[Content_Types].xml", content_types), ("_rels/.rels", _RELS),
+                           ("word/_rels/document.xml.rels", doc_rels), ("word/styles.xml", _STYLES),
+                           ("word/footer1.xml", _FOOTER)):  # small fixed parts: stored (no deflate per document)
+            zf.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), part, compress_type=zipfile.ZIP_STORED)
         with zf.open("word/document.xml", "w", force_zip64=True) as out:
             out.write(f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document {_NS}><w:body>'.encode())
             buf: list[str] = []

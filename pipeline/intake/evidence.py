@@ -136,11 +136,14 @@ def _manifest(inbox: Path) -> dict[str, dict]:
         return {}
 
 
-def _department(config: Config, parts: Iterable[str]) -> str | None:
+def _department(config: Config, parts: Iterable[str], cache: dict | None = None) -> str | None:
+    """The first of the names (innermost folder first, the file name last) that names a department."""
+    cache = {} if cache is None else cache
     for part in parts:
-        dept = config.department_in_text(part)
-        if dept:
-            return dept
+        if part not in cache:
+            cache[part] = config.department_in_text(part)
+        if cache[part]:
+            return cache[part]
     return None
 
 
@@ -149,6 +152,7 @@ def list_evidence(inbox: Path, config: Config) -> tuple[list[EvidenceFile], list
 
     Cheap: names and sizes only; ZIP archives are read by their central directory, nothing is unpacked."""
     manifest = _manifest(inbox)
+    seen: dict[str, str | None] = {}   # folder names repeat: each is looked up once
     files: list[EvidenceFile] = []
     issues: list[Issue] = []
     for root, dirs, names in os.walk(inbox):
@@ -171,7 +175,7 @@ def list_evidence(inbox: Path, config: Config) -> tuple[list[EvidenceFile], list
             original = str(entry.get("original") or fname)
             folders = tuple(PurePosixPath(rel).parts[:-1])
             dept = config.resolve_department(entry.get("department")) if entry.get("department") else None
-            dept = dept or _department(config, [*reversed(folders), PurePosixPath(original).stem])
+            dept = dept or _department(config, [*reversed(folders), PurePosixPath(original).stem], seen)
             if suffix == ".zip":
                 members, found = list_zip(path, rel, config, dept, (*folders, original))
                 files.extend(members)
