@@ -348,6 +348,9 @@ def archive(inbox, out_dir, config_dir, year):
         click.echo(f"台账列明但未找到的佐证材料 {len(result.missing)} 项，见 档案目录.xlsx 的“缺少的材料”工作表")
     if result.unassigned:
         click.echo(f"未被台账引用的文件 {len(result.unassigned)} 个，已放入 分类档案/未归类材料")
+    if result.markers:
+        shown = "；".join(result.markers[:10]) + (f"等{len(result.markers)}处" if len(result.markers) > 10 else "")
+        click.echo(f"【待核实】{len(result.markers)}处，请补充后再打印：{shown}")
     for issue in result.issues:
         if issue.code in ("archive-unsafe-entry", "archive-too-large", "archive-unreadable", "archive-manual",
                           "evidence-photo-date"):

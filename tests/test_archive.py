@@ -276,3 +276,9 @@ def test_worker_processes_write_the_same_archive(tmp_path, monkeypatch):
         assert a.namelist() == b.namelist()
     assert sorted(p.relative_to(tmp_path / "one").as_posix() for p in (tmp_path / "one").rglob("*")) == \
         sorted(p.relative_to(tmp_path / "two").as_posix() for p in (tmp_path / "two").rglob("*"))
+
+
+def test_console_lists_the_markers_left_to_fill(built):
+    _, _, _, _, _, output = built
+    line = next(l for l in output.splitlines() if l.startswith("【待核实】"))
+    assert "Ⅰ-1-2) 测评材料提交表：学习教育常态化制度化" in line

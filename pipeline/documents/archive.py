@@ -97,6 +97,7 @@ class ArchiveResult:
     check: EvidenceCheck
     timings: dict[str, float] = field(default_factory=dict)
     copied_bytes: int = 0
+    markers: list[str] = field(default_factory=list)   # 【待核实】 markers left in the documents, where
 
 
 def archive_name(config: Config, year: int) -> str:
@@ -157,7 +158,8 @@ def build_archive(inbox: str | Path, out: str | Path, config: Config, year: int 
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return ArchiveResult(zip_path, out / ARCHIVE_DIR, builder.materials, builder.missing,
-                         [check.files[i] for i in check.unassigned], builder.issues, check, timings, copied)
+                         [check.files[i] for i in check.unassigned], builder.issues, check, timings, copied,
+                         builder.markers)
 
 
 PARALLEL_ROWS = 300   # from this many activities and documents the folders are written by worker processes
@@ -210,6 +212,9 @@ class _Builder:
         self.placed: dict[int, str] = {}         # evidence index -> its first arcname (for department links)
         self.index_of = {id(f): i for i, f in enumerate(check.files)}
         self.copied = 0
+        self.markers: list[str] = []   # where the documents carry a 【待核实】 marker (listed on the console)
+        from pipeline.documents.wording import load_wording
+        self.wording = load_wording(config.dir)
         self.jobs: list[tuple] = []
         self.root_str = str(root)
 
@@ -236,7 +241,8 @@ class _Builder:
                     self.jobs.append((by_code[std.code], number, folder, rows_by_code.get(std.code, [])))
         rows = sum(len(j[3]) for j in self.jobs)
         for part in _in_processes(_standard_job, self, len(self.jobs), rows >= PARALLEL_ROWS):
-            materials, missing, issues, placed, copied = part
+            materials, missing, issues, placed, copied, markers = part
+            self.markers.extend(markers)
             self.materials.extend(materials)
             self.missing.extend(missing)
             self.issues.extend(issues)
@@ -247,13 +253,13 @@ class _Builder:
 
     def run_standard(self, i: int) -> tuple:
         """One standard's folder; returns what it added (run in a worker process for large archives)."""
-        sizes = len(self.materials), len(self.missing), len(self.issues), self.copied
+        sizes = len(self.materials), len(self.missing), len(self.issues), self.copied, len(self.markers)
         placed_before = dict(self.placed)
         self._standard(*self.jobs[i])
         placed = {k: v for k, v in self.placed.items() if k not in placed_before}
         out = (self.materials[sizes[0]:], self.missing[sizes[1]:], self.issues[sizes[2]:], placed,
-               self.copied - sizes[3])
-        del self.materials[sizes[0]:], self.missing[sizes[1]:], self.issues[sizes[2]:]
+               self.copied - sizes[3], self.markers[sizes[4]:])
+        del self.materials[sizes[0]:], self.missing[sizes[1]:], self.issues[sizes[2]:], self.markers[sizes[4]:]
         self.copied = sizes[3]
         return out
 
@@ -272,7 +278,9 @@ class _Builder:
         entries = []
         for n, r in enumerate(self._sorted_rows(rows), 1):
             entries.append(self._row_material(r, f"{number}-{circled(n)}", folder, std.code))
-        _submission_form(self.root / form.arcname, sres, number, entries, self.config, self.year)
+        text = _submission_form(self.root / form.arcname, sres, number, entries, self.config, self.year, self.wording)
+        if "【待核实" in text:
+            self.markers.append(f"{number} 测评材料提交表：{std.short}")
 
     def _row_material(self, r: RowEvidence, number: str, folder: str, code: str) -> dict:
         cols = self.act_cols if r.kind == "activities" else self.doc_cols
@@ -361,6 +369,9 @@ class _Builder:
         else:
             fields = [("文件名称", r.title), ("文　　号", cols["number"][at] or "—"), ("印发日期", day_text),
                       ("文件类型", cols["type"][at] or "—"), ("报送部门", r.department)]
+        for label, value in fields:
+            if "【待核实" in str(value):
+                self.markers.append(f"{record.number} {record.title}：{label}")
         listing = [f"{num} {f.original}" for num, f, _ in placed]
         listing += [f"{name}（台账列明，未报送）" for name in r.missing]
         fields.append(("佐证材料", "\n".join(listing) if listing else "无"))
@@ -488,40 +499,32 @@ def _embeddable(path: Path, info: tuple) -> tuple[str, bytes, tuple[int, int]] |
 # ------------------------------------------------------------------ 测评材料提交表
 
 
-def conclusion(sres, entries: list[dict]) -> str:
-    """A short conclusion written from the data (a standard with nothing gets the 书面简要说明 to fill)."""
+def conclusion(sres, entries: list[dict], w) -> str:
+    """A short conclusion written from the data, in the `分类档案` frames of wording.yaml (a standard with
+    nothing gets the 书面简要说明 with its 【待核实】 marker to fill)."""
     std = sres.standard
-    acts = sum(e["label"] == "活动记录单" for e in entries)
-    docs = len(entries) - acts
-    files = sum(e["files"] for e in entries)
     who = std.responsible_text or "、".join(std.responsible)
     if not entries:
-        return (f"书面简要说明：本年度未开展与本条标准相关的活动，原因：【待核实：请{who}说明本年度未开展的原因及"
-                f"下一步安排】。")
-    parts = []
-    if acts:
-        parts.append(f"开展相关活动{acts}项")
-    if docs:
-        parts.append(f"形成制度文件{docs}份")
-    text = f"本年度{who}围绕本条标准{'、'.join(parts)}，随台账报送佐证材料{files}份。"
-    if sres.status == MET:
-        text += "经自查，本条标准达到测评要求。" if sres.evidence_reasons else "经自查，材料齐全，符合测评要求。"
-    else:
-        text += f"经自查，本条标准状态为“{sres.status}”。"
-    if sres.evidence_reasons:
-        text += ("部分材料尚需完善：" if sres.status == MET else "佐证材料尚有不足：") + "；".join(sres.evidence_reasons[:5]) + (
-            f"等{len(sres.evidence_reasons)}项" if len(sres.evidence_reasons) > 5 else "") + "。"
+        return w.fill("分类档案.书面说明", {"部门": who}, required=True)
+    acts = sum(e["label"] == "活动记录单" for e in entries)
+    work = w.fill("分类档案.工作情况", {"活动数": acts, "文件数": len(entries) - acts}, required=True)
+    files = sum(e["files"] for e in entries)
+    text = w.fill("分类档案.提交表结论", {"部门": who, "工作情况": work, "材料数": files}, required=True)
+    reasons = sres.evidence_reasons
+    short = "；".join(reasons[:5]) + (f"等{len(reasons)}项" if len(reasons) > 5 else "")
+    text += w.fill("分类档案.自查结果", {"达标": sres.status == MET, "状态": sres.status, "不足": short},
+                   required=True)
     missing = sum(len(e["missing"]) for e in entries)
     if missing:
-        text += f"台账列明但未报送的材料{missing}份，见材料清单。"
+        text += w.fill("分类档案.缺少材料", {"缺少数": missing}, required=True)
     return text
 
 
-def _submission_form(path: Path, sres, number: str, entries: list[dict], config: Config, year: int) -> None:
+def _submission_form(path: Path, sres, number: str, entries: list[dict], config: Config, year: int, w) -> str:
+    """The 测评材料提交表 of one standard; returns its conclusion."""
     std = sres.standard
     listing = []
     for e in entries:
-        line = f"{e['number']} {e['label']}：{e['title']}"
         extra = []
         if e["date"]:
             extra.append(_cn_date(e["date"]))
@@ -530,16 +533,19 @@ def _submission_form(path: Path, sres, number: str, entries: list[dict], config:
             extra.append(f"附件{e['files']}份")
         if e["missing"]:
             extra.append("缺" + "、".join(e["missing"]))
-        listing.append(f"{line}（{'，'.join(extra)}）")
+        listing.append(w.fill("分类档案.清单条目", {"编号": e["number"], "类别": e["label"], "题名": e["title"],
+                                                "说明": "，".join(extra)}, required=True))
+    text = conclusion(sres, entries, w)
     fields = [("测评指标", std.indicator), ("测评项目", std.item), ("测评标准", f"{number} {std.title}"),
               ("责任部门", std.responsible_text or "、".join(std.responsible)),
-              ("自查结论", conclusion(sres, entries)),
-              ("材料清单", "\n".join(listing) if listing else "无（见自查结论中的书面简要说明）")]
+              ("自查结论", text),
+              ("材料清单", "\n".join(listing) if listing else w.text("分类档案.清单为空"))]
     body = [ooxml.title("测评材料提交表"),
             ooxml.para(f"单位：{config.unit}　　年度：{year}年　　编号：{number}", size=24, line=None, after=120),
             ooxml.table(fields, [1700, ooxml.TEXT_W - 1700], size=24, label_col=True),
             ooxml.para("填表人：　　　　　　审核人：　　　　　　日期：　　年　　月　　日", size=24, line=None, before=240)]
     ooxml.write_docx(path, body, atomic=False)
+    return text
 
 
 # ------------------------------------------------------------------ page counts
