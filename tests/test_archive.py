@@ -282,3 +282,11 @@ def test_console_lists_the_markers_left_to_fill(built):
     _, _, _, _, _, output = built
     line = next(l for l in output.splitlines() if l.startswith("【待核实】"))
     assert "Ⅰ-1-2) 测评材料提交表：学习教育常态化制度化" in line
+
+
+def test_a_standard_judged_by_metrics_states_them_instead_of_a_marker(built):
+    _, _, out, _, _, _ = built
+    with _zip(out) as zf:
+        text = _docx_text(zf.read(next(n for n in zf.namelist() if "/Ⅱ-2-4) " in n and n.endswith("提交表.docx"))))
+    assert "本条标准以人员名单统计数据为依据：干部职工对创建工作的参与率为100.0%（要求大于90%）" in text
+    assert "【待核实" not in text

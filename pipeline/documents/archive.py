@@ -504,6 +504,12 @@ def conclusion(sres, entries: list[dict], w) -> str:
     nothing gets the 书面简要说明 with its 【待核实】 marker to fill)."""
     std = sres.standard
     who = std.responsible_text or "、".join(std.responsible)
+    if not entries and sres.metrics:  # a standard judged by its metrics (参与率, 注册率 …)
+        from pipeline.catalog import format_percent
+        parts = [w.fill("分类档案.指标情况", {"指标": m.metric.label, "要求": m.metric.requirement,
+                                           "实际": format_percent(m.value) if m.value is not None else None},
+                        required=True) for m in sres.metrics]
+        return w.fill("分类档案.指标结论", {"指标情况": "；".join(parts), "状态": sres.status}, required=True)
     if not entries:
         return w.fill("分类档案.书面说明", {"部门": who}, required=True)
     acts = sum(e["label"] == "活动记录单" for e in entries)
