@@ -375,6 +375,7 @@ def check_evidence(inbox: Path, config: Config, year: int, merged: "Merged",
         return EvidenceCheck(False, files, rows, [], issues, standards)
     index = Index(files)
     used: set[int] = set()
+    files_of: dict[str, set[int]] = {}
     acts, docs = merged.used("activities"), merged.used("documents")
     for kind, frame in (("activities", acts), ("documents", docs)):
         cols = {c: frame[c].tolist() for c in frame.columns}
@@ -408,6 +409,7 @@ def check_evidence(inbox: Path, config: Config, year: int, merged: "Merged",
             rows[kind].append(r)
             for code in codes:
                 st = standards.setdefault(code, StandardEvidence())
+                files_of.setdefault(code, set()).update(r.files)
                 st.missing += len(r.missing)
                 if not r.problems.get(code):
                     st.compliant += 1
@@ -415,7 +417,7 @@ def check_evidence(inbox: Path, config: Config, year: int, merged: "Merged",
                     if reason not in st.reasons:
                         st.reasons.append(reason)
     for code, st in standards.items():
-        st.files = len({i for kind in rows for r in rows[kind] if code in r.codes for i in r.files})
+        st.files = len(files_of.get(code, ()))
     unassigned = [i for i in range(len(files)) if i not in used]
     for i in unassigned:
         f = files[i]
