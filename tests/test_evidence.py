@@ -199,6 +199,20 @@ def test_department_from_manifest_then_folder_then_file_name(tmp_path, config):
                    "工会活动.jpg": ("工会活动.jpg", "工会"), "无名.jpg": ("无名.jpg", None)}  # workbooks are not evidence
 
 
+def test_content_sent_again_under_another_name_matches_both_names(tmp_path, config):
+    inbox = tmp_path / "inbox"
+    jpeg(inbox / "20261101-a@x.cn-合影.jpg")
+    (inbox / "manifest.json").write_text(json.dumps({"messages": [], "files": [
+        {"saved": "20261101-a@x.cn-合影.jpg", "original": "合影.jpg", "department": "团委", "kind": "evidence"},
+        {"saved": "20261101-a@x.cn-合影.jpg", "original": "集体照.JPG", "department": "团委", "kind": "evidence"}]},
+        ensure_ascii=False), encoding="utf-8")
+    files, _ = list_evidence(inbox, config)
+    assert [(f.original, f.aliases) for f in files] == [("合影.jpg", ("集体照.JPG",))]
+    index = Index(files)
+    assert index.find("合影.jpg", "团委") == [0] and index.find("集体照", "团委") == [0]
+    assert index.find("20261101-a@x.cn-合影.jpg", "团委") == [0]   # the saved name works too
+
+
 # ---------------------------------------------------------------- matching
 
 

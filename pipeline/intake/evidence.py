@@ -71,6 +71,7 @@ class EvidenceFile:
     member: str | None = None     # its raw name inside that ZIP
     mtime: float = 0.0
     archive_name: str = ""        # the ZIP's name relative to the inbox
+    aliases: tuple[str, ...] = () # other names the same content was sent under (manifest.json)
 
     @property
     def suffix(self) -> str:
@@ -126,12 +127,16 @@ class EvidenceCheck:
 # ---------------------------------------------------------------- listing
 
 
-def _manifest(inbox: Path) -> dict[str, dict]:
-    """saved name -> manifest entry (collect's manifest.json); a broken manifest is simply not used here."""
+def _manifest(inbox: Path) -> dict[str, list[dict]]:
+    """saved name -> its manifest entries, the one that wrote it first (collect's manifest.json: identical content
+    sent again under another name points to the earlier copy); a broken manifest is simply not used here."""
     try:
         data = json.loads((inbox / MANIFEST).read_text(encoding="utf-8"))
-        return {str(f["saved"]).replace("\\", "/"): f for f in data.get("files", [])
-                if isinstance(f, dict) and f.get("saved")}
+        out: dict[str, list[dict]] = {}
+        for f in data.get("files", []):
+            if isinstance(f, dict) and f.get("saved"):
+                out.setdefault(str(f["saved"]).replace("\\", "/"), []).append(f)
+        return out
     except (OSError, ValueError, AttributeError, TypeError):
         return {}
 
@@ -171,8 +176,10 @@ def list_evidence(inbox: Path, config: Config) -> tuple[list[EvidenceFile], list
                 continue
             if not stat.S_ISREG(st.st_mode):
                 continue
-            entry = manifest.get(rel) or manifest.get(fname) or {}
+            entries = manifest.get(rel) or manifest.get(fname) or [{}]
+            entry = entries[0]
             original = str(entry.get("original") or fname)
+            aliases = tuple(str(e["original"]) for e in entries[1:] if e.get("original"))
             folders = tuple(PurePosixPath(rel).parts[:-1])
             dept = config.resolve_department(entry.get("department")) if entry.get("department") else None
             dept = dept or _department(config, [*reversed(folders), PurePosixPath(original).stem], seen)
@@ -185,7 +192,8 @@ def list_evidence(inbox: Path, config: Config) -> tuple[list[EvidenceFile], list
             if suffix in MANUAL_ARCHIVES:
                 issues.append(make_issue("archive-manual", file=rel, department=dept, kind=MANUAL_ARCHIVES[suffix]))
             kind = "archive" if suffix in MANUAL_ARCHIVES or suffix == ".zip" else KINDS.get(suffix, "other")
-            files.append(EvidenceFile(rel, original, dept, st.st_size, kind, path, folders, mtime=st.st_mtime))
+            files.append(EvidenceFile(rel, original, dept, st.st_size, kind, path, folders, mtime=st.st_mtime,
+                                      aliases=aliases))
     return files, issues
 
 
@@ -332,6 +340,8 @@ class Index:
         self.keys: dict[str, list[int]] = {}
         for i, f in enumerate(files):
             keys = {name_key(f.original), name_key(f.stem)}
+            for alias in f.aliases:
+                keys.update((name_key(alias), name_key(PurePosixPath(alias).stem)))
             if f.path is not None and f.archive is None:
                 keys.add(name_key(f.path.name))  # the saved name (collect adds a date and sender)
             for c in f.containers:
