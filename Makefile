@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 INBOX  ?= inbox
 OUT    ?= output
 
-.PHONY: setup report templates plan check sample pdf test bench clean
+.PHONY: setup report templates plan check sample pdf test bench clean archive
 
 setup: $(STAMP)
 
@@ -24,6 +24,15 @@ report: setup
 	else \
 		echo "$(INBOX)/ 中还没有任何报送文件，本次用示例收件箱 examples/inbox/ 演示，输出到 $(OUT)/示例/（每份文件首页标注“示例数据”）"; \
 		$(PY) -m pipeline report --inbox examples/inbox --out $(OUT)/示例 --sample; \
+	fi
+
+# 分类档案：inbox/ 中没有工作簿时用示例收件箱
+archive: setup
+	@if [ -n "$$(find $(INBOX) -type f \( -iname '*.xlsx' -o -iname '*.xls' -o -iname '*.xlsm' \) ! -name '~$$*' 2>/dev/null | head -n 1)" ]; then \
+		$(PY) -m pipeline archive --inbox $(INBOX) --out $(OUT); \
+	else \
+		echo "$(INBOX)/ 中没有报送的工作簿，本次使用示例收件箱 examples/inbox/ 演示运行"; \
+		$(PY) -m pipeline archive --inbox examples/inbox --out $(OUT); \
 	fi
 
 templates: setup

@@ -140,6 +140,7 @@ def build_inbox(out: Path) -> None:
     roster[4][1] = "王  芳"
     plans["机关党委办"][0]["填报信息"]["B3"] = "机关党委"   # an alias
 
+    name_evidence(plans, year)
     for dept, (wb, roster, acts, docs) in plans.items():
         fill(wb[ROSTER.name], roster)
         fill(wb[ACTIVITIES.name], acts)
@@ -164,8 +165,108 @@ def build_inbox(out: Path) -> None:
     draft[ROSTER.name].cell(HEADER_ROW + 1, 2, "初稿人员")
     draft.save(out / f"工会-{year}年文明单位创建台账（初稿）.xlsx")
     os.utime(out / f"工会-{year}年文明单位创建台账（初稿）.xlsx", (0, dt.datetime(year, 10, 30).timestamp()))
-    (out / "活动照片-学雷锋.jpg").write_bytes(b"\xff\xd8\xff\xe0" + bytes(64))
-    (out / "报送说明.docx").write_bytes(b"PK\x03\x04" + bytes(64))
+    write_evidence(out, plans, year)
+
+
+# ---------------------------------------------------------------- evidence (佐证材料) beside the workbooks
+EVIDENCE_ACTIVITIES = 3   # activities per evidence-sending department that get photos (keeps the sample small)
+
+
+def name_evidence(plans: dict, year: int) -> None:
+    """Write file names into the 佐证材料 cells of the rows whose evidence write_evidence() sends."""
+    for k, (_, _, acts, _) in enumerate(plans[d] for d in ("机关党委办", "团委", "工会")):
+        for row in acts[:EVIDENCE_ACTIVITIES]:
+            title = row[2]
+            row[9] = {0: f"{title}1.jpg、{title}2.jpg", 1: title, 2: f"工会-{title}1.jpg，工会-{title}2.jpg"}[k]
+    plans["工会"][2][0][9] += "、照片3.jpg"             # named but never sent: a warning on that row
+    docs = plans["调宣部"][3]
+    if docs:
+        docs[0].append(f"{docs[0][1]}.pdf")              # 制度文件 with its file named in 佐证材料
+    docs = plans["办公室"][3] or plans["机关党委办"][3]
+    if docs:
+        docs[0].append(None)                             # matched by its 文件名称 (a Word file in a subfolder)
+
+
+class GbkZipInfo(__import__("zipfile").ZipInfo):
+    """A member name as Chinese zip tools write it: GBK bytes, no UTF-8 flag."""
+
+    def _encodeFilenameFlags(self):
+        return self.filename.encode("gbk"), self.flag_bits & ~0x800
+
+
+def _photo(path: Path, text: str, when: dt.date, hue: int) -> None:
+    """A small real JPEG with its EXIF date taken."""
+    from PIL import Image, ImageDraw, ImageFont
+    im = Image.new("RGB", (360, 240), (40 + hue % 160, 90, 160 - hue % 120))
+    draw = ImageDraw.Draw(im)
+    for i in range(6):
+        draw.rectangle((20 + i * 55, 150 - i * 12, 60 + i * 55, 220), fill=(230, 200 - i * 20, 120 + i * 15))
+    font = None
+    for candidate in ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+                      "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc"):
+        if Path(candidate).is_file():
+            font = ImageFont.truetype(candidate, 20)
+            break
+    draw.text((16, 16), text[:16], fill=(255, 255, 255), font=font)
+    draw.text((16, 48), when.isoformat(), fill=(255, 255, 230), font=font)
+    exif = Image.Exif()
+    stamp = f"{when:%Y:%m:%d} 10:{hue % 60:02d}:00"
+    exif[0x0132] = stamp
+    exif.get_ifd(0x8769)[0x9003] = stamp
+    path.parent.mkdir(parents=True, exist_ok=True)
+    im.save(path, "JPEG", quality=60, exif=exif)
+
+
+def write_evidence(out: Path, plans: dict, year: int) -> None:
+    """Photos (real JPEGs with EXIF dates), a zipped photo folder with GBK names, a PDF and Word files,
+    one name that is never sent and one file no row names."""
+    import io
+    import zipfile
+
+    from pipeline.intake.values import parse_date
+
+    def when(row) -> dt.date:
+        day = parse_date(row[1])
+        return day if isinstance(day, dt.date) else dt.date(year, 6, 1)
+
+    for n, row in enumerate(plans["机关党委办"][2][:EVIDENCE_ACTIVITIES]):   # loose photos in a department folder
+        for k in (1, 2):
+            _photo(out / "机关党委办" / f"{row[2]}{k}.jpg", row[2], when(row), n * 7 + k)
+    members = []                                                              # a ZIP made by a Chinese zip tool
+    for n, row in enumerate(plans["团委"][2][:EVIDENCE_ACTIVITIES]):
+        for k in (1, 2):
+            buf = out / f".tmp{k}.jpg"
+            day = when(row) if (n, k) != (0, 2) else dt.date(year - 1, 12, 30)   # one photo from last year
+            _photo(buf, row[2], day, n * 11 + k)
+            members.append((f"志愿服务照片/{row[2]}/现场{k}.jpg", buf.read_bytes()))
+            buf.unlink()
+    with zipfile.ZipFile(out / "团委-活动照片.zip", "w") as zf:
+        for name, data in members:
+            zf.writestr(GbkZipInfo(name, (year, 6, 1, 0, 0, 0)), data)
+    for n, row in enumerate(plans["工会"][2][:EVIDENCE_ACTIVITIES]):         # loose photos named by department
+        for k in (1, 2):
+            _photo(out / f"工会-{row[2]}{k}.jpg", row[2], when(row), n * 5 + k + 40)
+    _photo(out / "活动照片-学雷锋.jpg", "学雷锋志愿服务", dt.date(year, 3, 5), 99)   # no row names it
+    docs = plans["调宣部"][3]
+    if docs:
+        from pypdf import PdfWriter
+        writer = PdfWriter()
+        for _ in range(3):
+            writer.add_blank_page(595, 842)
+        with open(out / f"{docs[0][1]}.pdf", "wb") as fh:
+            writer.write(fh)
+    from docx import Document
+    docs = plans["办公室"][3] or plans["机关党委办"][3]
+    if docs:
+        doc = Document()
+        doc.add_heading(docs[0][1], 1)
+        doc.add_paragraph("为深入推进文明单位创建工作，制定本方案。")
+        (out / "办公室").mkdir(exist_ok=True)
+        doc.save(out / "办公室" / f"{docs[0][1]}.docx")
+    doc = Document()
+    doc.add_paragraph("各部门报送台账时，请将活动照片、文件一并发送。")
+    doc.save(out / "报送说明.docx")
+    del io
 
 
 def write_xls(path: Path, config, roster, acts, docs) -> None:

@@ -111,6 +111,13 @@ class Config:
     negative_title: str
     negative_items: tuple[str, ...]
     settings: dict[str, Any] = field(default_factory=dict)
+    evidence: "EvidenceSettings | None" = None  # 佐证材料 rules and archive numbering (catalog `evidence_rules`)
+
+    def evidence_rules(self, code: str) -> "EvidenceRules":
+        """The evidence rules of one standard: the catalog defaults with its own overrides."""
+        ev = self.evidence or EvidenceSettings()
+        return ev.overrides.get(code, ev.defaults)
+
     title_updates: dict[str, str] = field(default_factory=dict)  # stale catalog wording -> current
 
     def current_wording(self, text: str) -> str:
@@ -158,6 +165,69 @@ class Config:
             if path.is_file():
                 return path
         raise ConfigError(f"找不到模板 templates/{name}")
+
+
+@dataclass(frozen=True)
+class EvidenceRules:
+    """What the 佐证材料 of a standard must show (catalog `evidence_rules`, overridable per standard)."""
+
+    min_photos: int = 2                    # photos per activity
+    captions: bool = True                  # rows must carry 时间、地点、人物、主题 for the photo captions
+    number_types: tuple[str, ...] = ("计划", "方案", "制度")  # document types that need a 文号
+    within_year: bool = True               # documents and photos dated within the report year
+
+
+@dataclass(frozen=True)
+class EvidenceSettings:
+    enabled: str = "auto"                  # auto (when the inbox holds evidence files) | on | off
+    defaults: EvidenceRules = EvidenceRules()
+    overrides: dict = field(default_factory=dict)   # code -> EvidenceRules
+    numbering: tuple[str, str, str] = ("{I}", "{I}-{j}", "{I}-{j}-{k})")  # indicator, item, standard
+
+
+_RULE_KEYS = {"min_photos", "captions", "number_types", "within_year"}
+
+
+def _evidence_rules(raw: Any, base: EvidenceRules, where: str) -> EvidenceRules:
+    if raw is None:
+        return base
+    if not isinstance(raw, dict) or set(raw) - _RULE_KEYS - {"enabled", "numbering"}:
+        raise ConfigError(f"{where}：evidence_rules 只能包含 {'、'.join(sorted(_RULE_KEYS))}")
+    values = dict(base.__dict__)
+    if "min_photos" in raw:
+        n = raw["min_photos"]
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ConfigError(f"{where}：min_photos 应为不小于 0 的整数")
+        values["min_photos"] = n
+    for key in ("captions", "within_year"):
+        if key in raw:
+            if not isinstance(raw[key], bool):
+                raise ConfigError(f"{where}：{key} 应为 true 或 false")
+            values[key] = raw[key]
+    if "number_types" in raw:
+        values["number_types"] = tuple(str(t).strip() for t in _as_list(raw["number_types"]))
+    return EvidenceRules(**values)
+
+
+def _evidence_settings(cat: dict, cname: str) -> EvidenceSettings:
+    raw = cat.get("evidence_rules") or {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{cname}：evidence_rules 应为“键: 值”格式")
+    enabled = raw.get("enabled", "auto")
+    enabled = {True: "on", False: "off"}.get(enabled, str(enabled))
+    if enabled not in ("auto", "on", "off"):
+        raise ConfigError(f"{cname}：evidence_rules.enabled 应为 auto、true 或 false")
+    defaults = _evidence_rules({k: v for k, v in raw.items() if k in _RULE_KEYS}, EvidenceRules(),
+                               f"{cname} evidence_rules")
+    numbering = raw.get("numbering") or {}
+    fmt = (str(numbering.get("indicator", "{I}")), str(numbering.get("item", "{I}-{j}")),
+           str(numbering.get("standard", "{I}-{j}-{k})")))
+    for f in fmt:
+        try:
+            f.format(I="Ⅰ", i=1, j=1, k=1)
+        except (KeyError, IndexError, ValueError):
+            raise ConfigError(f"{cname}：evidence_rules.numbering 中的“{f}”无效，可用 {{I}}（罗马数字）、{{i}}、{{j}}、{{k}}") from None
+    return EvidenceSettings(enabled, defaults, {}, fmt)
 
 
 def alias_map(departments) -> dict[str, str]:
@@ -334,12 +404,22 @@ def load_config(config_dir: str | Path | None = None) -> Config:
     if deadline is not None and not isinstance(deadline, dt.date):
         raise ConfigError(f"unit.yaml：报送截止日期“{deadline}”应写成 2026-11-20")
 
+    evidence = _evidence_settings(cat, cname)
+    overrides = {}
+    for i, ind in enumerate(_as_list(cat["indicators"]), 1):
+        for j, it in enumerate(_as_list(ind.get("items")), 1):
+            for k, s in enumerate(_as_list(it.get("standards")), 1):
+                if isinstance(s, dict) and s.get("evidence_rules") is not None:
+                    code = str(s.get("code") or f"{i}.{j}.{k}")
+                    overrides[code] = _evidence_rules(s["evidence_rules"], evidence.defaults, f"{cname} 测评标准 {code}")
+    evidence = EvidenceSettings(evidence.enabled, evidence.defaults, overrides, evidence.numbering)
+
     return Config(
         dir=cdir, unit=str(unit["unit"]).strip(), short_name=str(unit.get("short_name") or unit["unit"]).strip(),
         year=year, template_version=str(unit.get("template_version") or "1"), departments=tuple(departments),
         catalog_id=str(cat.get("id") or catalog_file.stem), catalog_name=str(cat.get("name") or ""),
         metrics=metrics, indicators=tuple(indicators), negative_title=neg_title, negative_items=neg_items,
-        settings=unit,
+        settings=unit, evidence=evidence,
         title_updates={str(k): str(v or "") for k, v in (cat.get("title_updates") or {}).items()}
         if isinstance(cat.get("title_updates"), dict) else {},
     )

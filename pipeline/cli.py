@@ -361,5 +361,31 @@ def notify(scores_dir, dry_run, outbox, templates_dir, config_dir):
         click.echo(f"未发送（unit.yaml 中没有邮箱地址）：{'、'.join(out.no_address)}")
 
 
+@main.command(help="生成文明单位创建分类档案：按测评指标、项目、标准分文件夹整理活动记录单、照片和文件，"
+              "附测评材料提交表、档案目录、各部门工作档案和部门单位任务台账，并打包为 ZIP。")
+@click.option("--inbox", "inbox", type=click.Path(), required=True, help="各部门报送文件（台账和佐证材料）所在文件夹")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="输出文件夹")
+@_config_option
+@click.option("--year", type=click.IntRange(2000, 2100), default=None, help="自查年度，默认取 unit.yaml 中的年度")
+def archive(inbox, out_dir, config_dir, year):
+    from pipeline.documents.archive import build_archive
+    result = build_archive(inbox, out_dir, _load(config_dir), year)
+    records = sum(m.kind == "record" for m in result.materials)
+    files = sum(m.kind == "file" for m in result.materials)
+    click.echo(f"已生成分类档案：{result.folder}（活动记录单和文件登记单 {records} 份，佐证文件 {files} 个）")
+    click.echo(f"压缩包：{result.zip_path}")
+    if result.missing:
+        click.echo(f"台账列明但未找到的佐证材料 {len(result.missing)} 项，见 档案目录.xlsx 的“缺少的材料”工作表")
+    if result.unassigned:
+        click.echo(f"未被台账引用的文件 {len(result.unassigned)} 个，已放入 分类档案/未归类材料")
+    if result.markers:
+        shown = "；".join(result.markers[:10]) + (f"等{len(result.markers)}处" if len(result.markers) > 10 else "")
+        click.echo(f"【待核实】{len(result.markers)}处，请补充后再打印：{shown}")
+    for issue in result.issues:
+        if issue.code in ("archive-unsafe-entry", "archive-too-large", "archive-unreadable", "archive-manual",
+                          "evidence-photo-date"):
+            click.echo(f"提醒：{issue.line()}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -98,9 +98,14 @@ def _collect(inbox: Path, config: Config, year: int | None,
     zero = {k: (0, 0) for k in METRIC_KEYS}
     dept_counts = {d: by_dept.get(d, zero) for d in merged.winners}
     from pipeline.documents.highlights import highlight_issues
-    all_issues = sort_issues(issues + merged.issues + highlight_issues(merged, config), config)
     clock.lap("score")
-    return Result(config, year, merged, metrics, standards, dept_counts, all_issues, timings=clock.laps)
+    from pipeline.intake.evidence import apply_to_standards, check_evidence
+    evidence = check_evidence(inbox, config, year, merged)
+    apply_to_standards(standards, evidence, config)
+    all_issues = sort_issues(issues + merged.issues + highlight_issues(merged, config) + evidence.issues, config)
+    clock.lap("evidence")
+    return Result(config, year, merged, metrics, standards, dept_counts, all_issues, timings=clock.laps,
+                  evidence=evidence)
 
 
 class _Clock:
@@ -167,8 +172,11 @@ def scores_dict(result: Result) -> dict:
         "metrics": {k: m.as_dict() for k, m in result.metrics.items()},
         "standards": [{"code": s.standard.code, "title": s.standard.title, "status": s.status,
                        "activities": s.activities, "documents": s.documents,
-                       "responsible": list(s.standard.responsible), "metrics": list(s.standard.metrics)}
+                       "responsible": list(s.standard.responsible), "metrics": list(s.standard.metrics),
+                       "evidence_files": s.evidence_files, "evidence_missing": s.evidence_missing,
+                       "evidence_reasons": s.evidence_reasons}
                       for s in result.standards],
+        "evidence": result.evidence.facts() if result.evidence is not None else None,
         "departments": departments,
         "rows": result.row_counts(),
         "issues": [i.as_dict() for i in result.issues],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pipeline.catalog import Config
 from pipeline.intake.merge import Merged
@@ -25,6 +26,7 @@ class Result:
     issues: list[Issue]
     outputs: dict[str, Path] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    evidence: Any = None  # intake.evidence.EvidenceCheck: evidence files matched to the rows
     sample: bool = False  # the bundled demo inbox: every document is marked 示例数据 on its first page
     notes: list[str] = field(default_factory=list)  # 【待核实】 subjects and warnings of the documents, for the console
 

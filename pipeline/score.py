@@ -41,6 +41,9 @@ class StandardResult:
     documents: int
     metrics: list[MetricResult] = field(default_factory=list)
     missing_departments: list[str] = field(default_factory=list)
+    evidence_files: int = 0       # 佐证材料 files matched by its rows (intake/evidence.py)
+    evidence_missing: int = 0     # names in its rows' 佐证材料 cells that match no file
+    evidence_reasons: list[str] = field(default_factory=list)  # evidence rules its rows fail
 
     @property
     def evidence(self) -> int:

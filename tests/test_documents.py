@@ -119,7 +119,8 @@ def test_ledger_traces_every_activity_to_its_source(sample):
     scores, out, _ = sample
     (path,) = out.glob("*任务分解一览台账.xlsx")
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == ["任务分解", "活动明细", "制度文件明细", "人员名单汇总"]
+    assert wb.sheetnames[:4] == ["任务分解", "活动明细", "制度文件明细", "人员名单汇总"]
+    assert wb.sheetnames[4:] == ["佐证材料", "未归类佐证材料"]  # the sample inbox carries evidence files
     acts = list(wb["活动明细"].iter_rows(min_row=2, values_only=True))
     assert len(acts) == scores["rows"]["activities"]["used"]
     assert all(r[10] and r[11] == "活动记录" and isinstance(r[12], int) for r in acts)

@@ -325,7 +325,8 @@ def test_scores_json_shape(tmp_path):
     assert set(scores["metrics"]["participation_rate"]) == {"numerator", "denominator", "value", "threshold", "op",
                                                             "passed"}
     s = scores["standards"][0]
-    assert set(s) == {"code", "title", "status", "activities", "documents", "responsible", "metrics"}
+    assert set(s) == {"code", "title", "status", "activities", "documents", "responsible", "metrics",
+                      "evidence_files", "evidence_missing", "evidence_reasons"}  # evidence facts (additive)
     assert len(scores["standards"]) == 35
 
 
@@ -384,7 +385,7 @@ def test_empty_inbox_still_produces_documents(tmp_path):
 def test_every_command_has_chinese_help_and_is_in_the_readme():
     from pipeline.cli import main
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert sorted(main.commands) == ["check", "collect", "notify", "pdf", "plan", "report", "templates"]
+    assert sorted(main.commands) == ["archive", "check", "collect", "notify", "pdf", "plan", "report", "templates"]
     for command in main.commands:
         result = run(command, "--help")
         assert result.exit_code == 0 and "用法：" in result.output and "显示本帮助并退出" in result.output

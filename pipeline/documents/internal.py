@@ -26,7 +26,7 @@ INTERNAL_TEMPLATE = "内部提示.docx"
 DECLARED = {"内部提示.评定条目": ("编码", "简称", "部门"), "内部提示.评定无": (), "内部提示.整改无": (),
             "内部提示.待核实无": (), "内部提示.待核实条目": ("序号", "事项"), "内部提示.日期超出年度": ("日期", "年度"),
             "内部提示.未报条目": ("部门",), "内部提示.整改指标": ("编码", "简称", "实际句", "要求", "部门"),
-            "内部提示.整改佐证": ("编码", "简称", "现有", "应有", "部门"),
+            "内部提示.整改佐证": ("编码", "简称", "现有", "应有", "部门", "佐证问题"),
             "内部提示.整改错误": ("错误", "提醒", "校验报告")}
 
 
@@ -80,9 +80,11 @@ def write_internal_notice(result: Result, path: Path, run: ReportRun, validation
                                                          "部门": depts}, required=True))
                         wrote = True
             elif s.status == WEAK:
+                reasons = s.evidence_reasons  # the evidence rules it fails (intake/evidence.py), as sentences
+                shown = "；".join(reasons[:3]) + (f"等{len(reasons)}项" if len(reasons) > 3 else "")
                 bw.para(w.fill("内部提示.整改佐证", {"编码": s.standard.code, "简称": s.standard.short,
                                                  "现有": str(s.evidence), "应有": str(s.standard.min_evidence),
-                                                 "部门": depts}, required=True))
+                                                 "部门": depts, "佐证问题": shown}, required=True))
                 wrote = True
         errors = sum(i.level == "error" for i in result.issues)
         warnings = sum(i.level == "warning" for i in result.issues)

@@ -447,4 +447,20 @@ def write_ledger(result: "Result", path: Path) -> None:
                        "service_hours", "participates", "satisfaction", "legal_edu", "file", "row"),
               (10, 8, 10, 6, 6, 8, 8, 10, 8, 8, 8, 34, 6), freeze="B2",
               print=Print(f"{title} · 人员名单汇总", columns=11)),
+        *_evidence_tables(result, title),
     ])
+
+
+def _evidence_tables(result: "Result", title: str) -> list:
+    """The 目录-level evidence facts per standard (intake/evidence.py), when the inbox carries evidence."""
+    check = result.evidence
+    if check is None or not check.enabled:
+        return []
+    rows = [(s.standard.code, s.standard.short, s.activities + s.documents, s.evidence_files, s.evidence_missing,
+             "\n".join(s.evidence_reasons[:20]) + (f"\n……等{len(s.evidence_reasons)}项" if len(s.evidence_reasons) > 20
+                                                   else "") or None, s.status) for s in result.standards]
+    files = [(check.files[i].department or "部门未确定", check.files[i].name) for i in check.unassigned]
+    return [Table("佐证材料", ("编码", "测评标准", "活动和文件", "佐证文件", "缺少的材料", "未满足的佐证要求", "状态"), rows,
+                  (8, 20, 10, 10, 10, 70, 9), status_col=7, fills=STATUS_FILLS, boxed=True,
+                  print=Print(f"{title} · 佐证材料")),
+            Table("未归类佐证材料", ("部门", "文件"), files, (12, 60), print=Print(f"{title} · 未归类佐证材料"))]
