@@ -15,3 +15,7 @@ class InboxError(PipelineError):
 
 class MailError(PipelineError):
     """The mailbox cannot be reached or used."""
+
+
+class StoreError(PipelineError):
+    """The history database or a unit package cannot be used."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pipeline.catalog import Config
 from pipeline.intake.merge import Merged
@@ -25,6 +26,7 @@ class Result:
     issues: list[Issue]
     outputs: dict[str, Path] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    history: Any = None  # earlier years (pipeline.store.history.HistoryFacts), set before the documents are written
 
     @property
     def submitted(self) -> list[str]:
