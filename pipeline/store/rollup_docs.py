@@ -1,0 +1,296 @@
+"""The roll-up's documents: the 汇总表 (xlsx, streamed) and the 汇总报告 (docx, GB/T 9704 styles of the bundled
+自查报告 template; every sentence from config/wording.yaml)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+
+from pipeline.atomic import atomic_path, atomic_save_workbook
+from pipeline.catalog import METRIC_KEYS
+from pipeline.store.rollup import FAILED, MET, MISSING, PROBLEM_ZH, STATUSES, WEAK, Rollup
+from pipeline.store.words import Wording, join, percent
+
+STATUS_FILLS = {MET: "C6EFCE", FAILED: "FFC7CE", WEAK: "FFEB9C", MISSING: "D9D9D9"}
+BELOW_FILL = PatternFill("solid", fgColor="FFC7CE")
+_FILLS = {k: PatternFill("solid", fgColor=v) for k, v in STATUS_FILLS.items()}
+_HEAD = Font(name="宋体", bold=True)
+_HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
+_THIN = Side(style="thin", color="A6A6A6")
+_BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
+SHORT_LABELS = {"participation_rate": "参与率", "satisfaction_rate": "满意度", "volunteer_registration_rate": "志愿者注册率",
+                "party_volunteer_registration_rate": "党员注册率", "volunteer_service_rate": "志愿服务参与率",
+                "legal_education_rate": "普法普及率"}
+
+
+def _cell(ws, value: Any, *, fill: PatternFill | None = None, fmt: str | None = None, head: bool = False):
+    cell = WriteOnlyCell(ws, value=value)
+    if isinstance(value, str) and value[:1] in "=+-@":
+        cell.data_type = "s"
+    if head:
+        cell.font, cell.fill, cell.alignment = _HEAD, _HEAD_FILL, _CENTER
+    if fill is not None:
+        cell.fill = fill
+    if fmt:
+        cell.number_format = fmt
+    cell.border = _BOX
+    return cell
+
+
+def _sheet(wb: Workbook, title: str, headers: list[str], widths: list[int], title_text: str | None = None):
+    ws = wb.create_sheet(_safe_title(title))
+    for c, w in enumerate(widths, 1):
+        ws.column_dimensions[get_column_letter(c)].width = w
+    first = 1
+    if title_text:
+        t = WriteOnlyCell(ws, value=title_text)
+        t.font = Font(name="黑体", size=14)
+        ws.append([t])
+        first = 2
+    ws.freeze_panes = f"C{first + 1}" if len(headers) > 2 else f"A{first + 1}"
+    ws.print_title_rows = f"{first}:{first}"
+    ws.page_setup.paperSize = "9"  # A4
+    ws.page_setup.orientation = "landscape" if len(headers) > 6 else "portrait"
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.gridLines = True
+    ws.oddFooter.center.text = "第 &P 页 共 &N 页"
+    ws.oddHeader.center.text = title
+    ws.append([_cell(ws, h, head=True) for h in headers])
+    return ws, first
+
+
+def _safe_title(text: str) -> str:
+    for ch in "[]:*?/\\":
+        text = text.replace(ch, "_")
+    return text[:31] or "_"
+
+
+def write_rollup_workbook(facts: Rollup, path: Path) -> None:
+    """汇总表: one row per unit, a sheet per 测评指标, the standards, the units missing, the problems."""
+    cfg = facts.config
+    keys = [k for k in METRIC_KEYS if any(k in u.metrics for u in facts.units)] or list(cfg.metrics)
+    labels = [SHORT_LABELS.get(k, cfg.metrics[k].label if k in cfg.metrics else k) for k in keys]
+    wb = Workbook(write_only=True)
+    year = f"{facts.year}年" if facts.year else ""
+    ws, _ = _sheet(wb, "汇总", ["排名", "单位", *STATUSES, "比较条数", *labels, "说明"],
+                   [6, 30, 7, 7, 8, 7, 8, *([11] * len(keys)), 30],
+                   f"{facts.organisation}{year}文明单位创建情况汇总（按达标条数排名；红色为未达到要求的指标）")
+    for u in facts.units:
+        counts = u.counts
+        cells = [_cell(ws, u.rank), _cell(ws, u.unit), *(_cell(ws, counts[s]) for s in STATUSES),
+                 _cell(ws, len(u.statuses))]
+        for k in keys:
+            m = u.metrics.get(k) or {}
+            cells.append(_cell(ws, m.get("value"), fmt="0.0%", fill=BELOW_FILL if m.get("passed") is False else None))
+        note = []
+        if u.other_catalog:
+            note.append(f"测评细则为{u.catalog or '未注明'}，只比较编码相同的标准")
+        cells.append(_cell(ws, "；".join(note) or None))
+        ws.append(cells)
+
+    by_code = {s["code"]: s for s in facts.standard_counts()}
+    for ind in cfg.indicators:
+        stds = [s for it in ind.items for s in it.standards]
+        ws, _ = _sheet(wb, ind.name, ["排名", "单位", *(f"{s.code} {s.short}" for s in stds)],
+                       [6, 30, *([12] * len(stds))], f"{ind.name}：各单位测评标准状态")
+        for u in facts.units:
+            ws.append([_cell(ws, u.rank), _cell(ws, u.unit),
+                       *(_cell(ws, u.statuses.get(s.code, "不适用"), fill=_FILLS.get(u.statuses.get(s.code, "")))
+                         for s in stds)])
+        ws.append([_cell(ws, None), _cell(ws, "达标单位数", head=True),
+                   *(_cell(ws, by_code[s.code]["counts"][MET], head=True) for s in stds)])
+
+    ws, _ = _sheet(wb, "测评标准", ["编码", "测评指标", "简称", "比较单位数", *STATUSES, "未达标单位（前30个）"],
+                   [8, 10, 20, 10, 7, 7, 8, 7, 60], "各测评标准在各单位的达标情况")
+    for s in by_code.values():
+        names = s["not_met"]
+        ws.append([_cell(ws, s["code"]), _cell(ws, s["indicator"]), _cell(ws, s["short"]), _cell(ws, s["compared"]),
+                   *(_cell(ws, s["counts"][st]) for st in STATUSES),
+                   _cell(ws, join(names[:30]) + ("等" if len(names) > 30 else "") or None)])
+
+    if facts.expected_units:
+        ws, _ = _sheet(wb, "未报送单位", ["序号", "单位"], [6, 40], f"应报送而未收到数据包的单位（{len(facts.missing_units)}个）")
+        for i, name in enumerate(facts.missing_units, 1):
+            ws.append([_cell(ws, i), _cell(ws, name)])
+
+    ws, _ = _sheet(wb, "问题", ["序号", "数据包", "单位", "年度", "问题", "说明", "是否计入汇总"],
+                   [6, 36, 24, 7, 14, 70, 10], "数据包问题（不影响其他单位的汇总）")
+    for i, p in enumerate(facts.problems, 1):
+        ws.append([_cell(ws, i), _cell(ws, p.package), _cell(ws, p.unit or None), _cell(ws, p.year),
+                   _cell(ws, PROBLEM_ZH.get(p.kind, p.kind)), _cell(ws, p.message),
+                   _cell(ws, "未计入" if p.excluded else "已计入", fill=BELOW_FILL if p.excluded else None)])
+    atomic_save_workbook(wb, path)
+
+
+# --- 汇总报告 ------------------------------------------------------------------------------------------------
+
+REPORT_BASE = "自查报告.docx"   # its styles, page setup and page numbers are the GB/T 9704 layout
+FOLLOW_UP_LISTED = 10
+WEAK_LISTED = 5
+
+
+def report_paragraphs(facts: Rollup, config_dir: str | Path | None = None) -> list[tuple[str, str]]:
+    """The 汇总报告 as (style, text) pairs, every sentence a wording entry filled with facts."""
+    w = Wording("汇总报告", config_dir)
+    cfg = facts.config
+    n = len(facts.units)
+    year = facts.year or cfg.year
+    out: list[tuple[str, str]] = [("公文标题", w.say("标题", 年度=year, 汇总单位=facts.organisation))]
+    out.append(("Normal", w.say("开头", 年度=year, 汇总单位=facts.organisation)))
+    out.append(("一级标题", w.say("一级标题一")))
+    full = [u for u in facts.units if u.statuses and u.met == len(u.statuses)]
+    all_met = w.say("全部达标_有", 全部达标数=len(full)) if full else w.say("全部达标_无")
+    avg = f"{sum(u.met for u in facts.units) / n:.1f}".rstrip("0").rstrip(".") if n else "0"
+    common = {"测评细则": cfg.catalog_name or facts.catalog, "标准数": len(facts.codes), "平均达标": avg,
+              "全部达标": all_met, "单位数": n}
+    missing = facts.missing_units
+    if missing:
+        shown = join(missing[:5])
+        out.append(("Normal", w.say("总体_有未报送", 应报单位数=len(facts.expected_units), 未报送单位=shown,
+                                    未报送数=len(missing), **common)))
+    else:
+        out.append(("Normal", w.say("总体_全部报送", **common)))
+    pieces = []
+    for key, metric in cfg.metrics.items():
+        measured = [u for u in facts.units if (u.metrics.get(key) or {}).get("passed") is not None]
+        if not measured:
+            continue
+        below = [u for u in measured if u.metrics[key]["passed"] is False]
+        label = SHORT_LABELS.get(key, metric.label)
+        if below:
+            pieces.append(w.say("指标_部分未达到", 指标=label, 未达到数=len(below), 要求=metric.requirement))
+        else:
+            pieces.append(w.say("指标_全部达到", 指标=label, 要求=metric.requirement))
+    if pieces:
+        out.append(("Normal", w.say("指标段", 指标情况=join(pieces, "；"))))
+    out.append(("一级标题", w.say("一级标题二")))
+    leading = facts.leading()
+    out.append(("Normal", w.say("前列", 前列单位=join([f"{u.unit}（{u.met}条）" for u in leading]))
+                if leading else w.say("前列_无")))
+    out.append(("一级标题", w.say("一级标题三")))
+    weak = facts.weak_standards()[:WEAK_LISTED]
+    if weak:
+        parts = [w.say("薄弱", 标准=s["short"], 单位数=len(s["not_met"]), 占比=percent(len(s["not_met"]) / s["compared"]))
+                 for s in weak]
+        out.append(("Normal", w.say("薄弱段", 薄弱情况=join(parts, "，"))))
+    else:
+        out.append(("Normal", w.say("薄弱_无")))
+    out.append(("一级标题", w.say("一级标题四")))
+    follow = facts.follow_up()
+    for u, why in follow[:FOLLOW_UP_LISTED]:
+        reasons = []
+        if why["below"]:
+            reasons.append(w.say("原因_指标", 指标=join([SHORT_LABELS.get(k, k) for k in why["below"]])))
+        if why["missing"]:
+            reasons.append(w.say("原因_未填报", 条数=why["missing"]))
+        if why["few"]:
+            reasons.append(w.say("原因_达标少", 达标数=u.met))
+        out.append(("Normal", w.say("跟进", 单位=u.unit, 原因=join(reasons, "，"))))
+    if len(follow) > FOLLOW_UP_LISTED:
+        out.append(("Normal", w.say("跟进_更多", 单位数=len(follow) - FOLLOW_UP_LISTED)))
+    if not follow:
+        out.append(("Normal", w.say("跟进_无")))
+    out.append(("一级标题", w.say("一级标题五")))
+    bad = [p for p in facts.problems if p.kind != "other-catalog"]
+    if bad:
+        excluded = len({p.package for p in bad if p.excluded})
+        kinds = join(list(dict.fromkeys(PROBLEM_ZH.get(p.kind, p.kind) for p in bad)))
+        note = w.say("说明_未汇总", 未汇总数=excluded) if excluded else ""
+        out.append(("Normal", w.say("说明_问题", 问题数=len({p.package for p in bad}), 问题类型=kinds, 未汇总说明=note)))
+    other = [u.unit for u in facts.units if u.other_catalog]
+    if other:
+        out.append(("Normal", w.say("说明_细则不同", 单位=join(other[:5]) + ("等" if len(other) > 5 else ""),
+                                    测评细则=cfg.catalog_name or facts.catalog)))
+    if not bad and not other:
+        out.append(("Normal", w.say("说明_无问题")))
+    out.append(("落款", facts.organisation))
+    out.append(("落款", _report_date(facts, w)))
+    return out
+
+
+def _report_date(facts: Rollup, w: Wording) -> str:
+    """Today only when the roll-up is of the current year; a configured date; else a visible marker."""
+    configured = facts.settings.get("report_date")
+    if isinstance(configured, dt.date):
+        day = configured
+    elif facts.year == dt.date.today().year:
+        day = dt.date.today()
+    else:
+        return w.say("落款日期待核实")
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def write_rollup_report(facts: Rollup, path: Path, config_dir: str | Path | None = None) -> None:
+    """汇总报告: the body built on the 自查报告 template's styles and section (page setup, page numbers)."""
+    from docx import Document
+    paragraphs = report_paragraphs(facts, config_dir)
+    doc = Document(str(facts.config.template_file(REPORT_BASE)))
+    body = doc.element.body
+    sect = body[-1] if body[-1].tag.endswith("sectPr") else None
+    for child in list(body):
+        if child is not sect:
+            body.remove(child)
+    styles = {s.name for s in doc.styles}
+    leading_table_after = None
+    for i, (style, text) in enumerate(paragraphs):
+        p = doc.add_paragraph(text, style=style if style in styles else "Normal")
+        if style == "一级标题" and leading_table_after is None and i > 0 and "前列" in text:
+            leading_table_after = p
+    leaders = facts.units[:10]
+    if leaders and leading_table_after is not None:
+        table = doc.add_table(rows=1, cols=4)
+        table.style = doc.styles["Table Grid"] if "Table Grid" in styles else None
+        for cell, head in zip(table.rows[0].cells, ("排名", "单位", "达标条数", "未达到要求的指标")):
+            cell.text = head
+            _style_cell(cell, "表头文字", styles)
+        for u in leaders:
+            row = table.add_row().cells
+            for cell, value in zip(row, (str(u.rank), u.unit, f"{u.met}/{len(u.statuses)}",
+                                         join([SHORT_LABELS.get(k, k) for k in u.below]) or "无")):
+                cell.text = value
+                _style_cell(cell, "表格文字", styles)
+        _keep_rows(table)
+        # place the table after the paragraph that follows the heading (the leading-units sentence)
+        anchor = leading_table_after._p.getnext()
+        anchor.addnext(table._tbl)
+    if sect is not None:
+        body.append(sect)  # the section properties stay last
+    core = doc.core_properties
+    core.title = paragraphs[0][1]
+    core.author = facts.organisation
+    with atomic_path(path) as tmp:
+        doc.save(str(tmp))
+
+
+def _style_cell(cell, style: str, styles: set[str]) -> None:
+    if style in styles:
+        for p in cell.paragraphs:
+            p.style = style
+
+
+def _keep_rows(table) -> None:
+    from docx.enum.table import WD_TABLE_ALIGNMENT
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml import OxmlElement
+    from docx.shared import Mm
+    for row in table.rows:
+        tr_pr = row._tr.get_or_add_trPr()
+        cant = OxmlElement("w:cantSplit")
+        tr_pr.append(cant)
+    header = table.rows[0]._tr.get_or_add_trPr()
+    header.append(OxmlElement("w:tblHeader"))
+    widths = (Mm(14), Mm(66), Mm(24), Mm(52))  # within the 156 mm type area
+    for row in table.rows:
+        for cell, width in zip(row.cells, widths):
+            cell.width = width
+            cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER if width != widths[1] else None
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
