@@ -238,6 +238,8 @@ def write_scores_workbook(result: "Result", path: Path) -> None:
     write_table(wb.create_sheet("部门"), ("部门", "报送情况", "文件", "在职人数", *(cfg.metrics[k].label for k in keys),
                                         "错误", "提醒"), drows, (10, 9, 34, 9, *([14] * len(keys)), 6, 6),
                 status_col=2, fills={"未报送": "FFC7CE"}, formats={5 + i: "0.0%" for i in range(len(keys))})
+    from pipeline.store.history_docs import add_history_sheet
+    add_history_sheet(wb, result)  # 历年对比, when the history database holds an earlier year
     atomic_save_workbook(wb, path)
 
 

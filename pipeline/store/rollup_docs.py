@@ -15,7 +15,7 @@ from openpyxl.utils import get_column_letter
 from pipeline.atomic import atomic_path, atomic_save_workbook
 from pipeline.catalog import METRIC_KEYS
 from pipeline.store.rollup import FAILED, MET, MISSING, PROBLEM_ZH, STATUSES, WEAK, Rollup
-from pipeline.store.words import Wording, join, percent
+from pipeline.store.words import SHORT_LABELS, Wording, join, percent
 
 STATUS_FILLS = {MET: "C6EFCE", FAILED: "FFC7CE", WEAK: "FFEB9C", MISSING: "D9D9D9"}
 BELOW_FILL = PatternFill("solid", fgColor="FFC7CE")
@@ -25,9 +25,6 @@ _HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
 _THIN = Side(style="thin", color="A6A6A6")
 _BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
-SHORT_LABELS = {"participation_rate": "参与率", "satisfaction_rate": "满意度", "volunteer_registration_rate": "志愿者注册率",
-                "party_volunteer_registration_rate": "党员注册率", "volunteer_service_rate": "志愿服务参与率",
-                "legal_education_rate": "普法普及率"}
 
 
 def _cell(ws, value: Any, *, fill: PatternFill | None = None, fmt: str | None = None, head: bool = False):

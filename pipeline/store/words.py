@@ -80,3 +80,16 @@ def percent(value: float | None, decimals: int = 1) -> str:
         return "无数据"
     text = f"{value * 100:.{decimals}f}"
     return re.sub(r"\.0+$", "", text) + "%"
+
+
+SHORT_LABELS = {"participation_rate": "参与率", "satisfaction_rate": "满意度", "volunteer_registration_rate": "志愿者注册率",
+                "party_volunteer_registration_rate": "党员注册率", "volunteer_service_rate": "志愿服务参与率",
+                "legal_education_rate": "普法普及率"}
+
+
+def metric_label(key: str, config: Any = None) -> str:
+    """The short name of a metric for tables and charts (the catalog's label when the key is not a known one)."""
+    if key in SHORT_LABELS:
+        return SHORT_LABELS[key]
+    metric = getattr(config, "metrics", {}).get(key)
+    return metric.label if metric is not None else key
