@@ -133,8 +133,26 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> byte
     return data
 
 
+def _ends_as_zip(path: Path) -> bool:
+    """True when the file ends with a ZIP end record. A truncated package can still hold the end record of a
+    document stored inside it, which zipfile would take for the package's own directory."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        fh.seek(max(0, size - 65_557))
+        tail = fh.read()
+    pos = tail.rfind(b"PK\x05\x06")
+    while pos >= 0:
+        comment = int.from_bytes(tail[pos + 20:pos + 22], "little")
+        if pos + 22 + comment == len(tail):
+            return True
+        pos = tail.rfind(b"PK\x05\x06", 0, pos)
+    return False
+
+
 def _members_zip(path: Path, pkg: Package) -> dict[str, bytes] | None:
     try:
+        if not _ends_as_zip(path):
+            raise zipfile.BadZipFile("no end record")
         with zipfile.ZipFile(path) as zf:
             infos = [i for i in zf.infolist() if not i.is_dir()]
             if len(infos) > MAX_MEMBERS:
