@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
 
 import jinja2
-import openpyxl
-from openpyxl import Workbook
 
 from pipeline.catalog import Config
-from pipeline.report import output_names
+from pipeline.documents.workbook import workbook_bytes
 from pipeline.templates import build_template, template_filename
 
 XLSX = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -42,20 +39,11 @@ def _chinese_date(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-def department_sheet(validation: Path, department: str) -> bytes | None:
-    """That department's sheet of 校验报告.xlsx as a workbook of its own, to mail back as it is."""
-    if not validation.is_file():
-        return None
-    src = openpyxl.load_workbook(validation, read_only=True)
-    if department not in src.sheetnames:
-        return None
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(department)
-    for row in src[department].iter_rows(values_only=True):
-        ws.append(list(row))
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+def department_sheet(config: Config, scores: dict, department: str) -> bytes | None:
+    """That department's sheet of 校验报告.xlsx as a workbook of its own, to mail back as it is (written by the
+    same code as the sheet in the 校验报告, through the one workbook writer)."""
+    from pipeline.documents.render_xlsx import department_workbook
+    return department_workbook(config, scores, department)
 
 
 def notice_for(config: Config, scores: dict, dept: dict, scores_dir: Path, templates_dir: Path) -> Notice:
@@ -78,7 +66,7 @@ def notice_for(config: Config, scores: dict, dept: dict, scores_dir: Path, templ
                   and i["code"] not in ("superseded", "file-duplicate")]
         lines = [" / ".join(p for p in (i["file"], i["sheet"], f"第{i['row']}行" if i["row"] else "", i["column"])
                             if p) + "：" + i["message"] for i in issues]
-        sheet = department_sheet(scores_dir / output_names(config, year)["validation"], name)
+        sheet = department_sheet(config, scores, name)
         att_name = f"{name}-{year}年台账校验问题.xlsx"
         if sheet and issues:
             attachment = (att_name, sheet)
@@ -93,9 +81,7 @@ def notice_for(config: Config, scores: dict, dept: dict, scores_dir: Path, templ
         if path.is_file():
             data = path.read_bytes()
         else:
-            buf = io.BytesIO()
-            build_template(config, name).save(buf)
-            data = buf.getvalue()
+            data = workbook_bytes(build_template(config, name))
         attachment = (att_name, data)
         context.update(attachment=att_name)
         text = _template(config, "催报邮件.txt").render(context)

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.chart import LineChart, Reference
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from pipeline.store.history import Change, HistoryFacts
@@ -18,11 +16,6 @@ if TYPE_CHECKING:
 
 SHEET = "历年对比"
 MAX_YEARS = 10
-_HEAD = Font(name="宋体", bold=True)
-_HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
-_THIN = Side(style="thin", color="A6A6A6")
-_BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-_CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 
 
 def _facts(result: "Result") -> HistoryFacts | None:
@@ -30,9 +23,10 @@ def _facts(result: "Result") -> HistoryFacts | None:
     return facts if isinstance(facts, HistoryFacts) else None
 
 
-def add_history_sheet(wb: Any, result: "Result") -> None:
-    """The 历年对比 sheet (a table of the recorded years and a line chart per metric), when the history holds
-    an earlier year measured with the same catalog; nothing otherwise."""
+def add_history_sheet(book: Any, result: "Result", title: str = "") -> None:
+    """The 历年对比 sheet of a Book (a table of the recorded years and a line chart per metric), when the
+    history holds an earlier year measured with the same catalog; nothing otherwise."""
+    from pipeline.documents.workbook import Print
     facts = _facts(result)
     if facts is None or facts.problem:
         return
@@ -41,33 +35,24 @@ def add_history_sheet(wb: Any, result: "Result") -> None:
         return
     cfg = result.config
     keys = [k for k in cfg.metrics if any(k in r.metrics for r in years)]
-    ws = wb.create_sheet(SHEET)
-    widths = [8, 10] + [11, 9] * len(keys)
-    for c, w in enumerate(widths, 1):
-        ws.column_dimensions[get_column_letter(c)].width = w
-    title = WriteOnlyCell(ws, value=f"{cfg.unit}历年测评指标对比（{years[0].year}—{years[-1].year}年，"
-                                    f"测评细则 {facts.catalog}）")
-    title.font = Font(name="黑体", size=14)
-    ws.append([title])
+    widths = [7, 8] + [10, 7] * len(keys)
+    ws = book.sheet(SHEET, widths, Print(f"{title} · 历年对比" if title else SHEET, landscape=True), freeze="B3")
+    ws.heading(f"{cfg.unit}历年测评指标对比（{years[0].year}—{years[-1].year}年，同一测评细则）")
     header = ["年度", "达标条数"]
     for k in keys:
         header += [metric_label(k, cfg), "要求"]
-    ws.append([_head(ws, h) for h in header])
+    rows = []
     for r in years:
-        row = [_plain(ws, r.year), _plain(ws, r.met)]
+        row: list[Any] = [r.year, r.met]
         for k in keys:
             m = r.metrics.get(k) or {}
-            row += [_plain(ws, m.get("value"), "0.0%"), _plain(ws, m.get("threshold"), "0%")]
-        ws.append(row)
-    first, last = 3, 2 + len(years)
-    ws.freeze_panes = "B3"
-    ws.print_title_rows = "2:2"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = "9"
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.oddFooter.center.text = "第 &P 页 共 &N 页"
-    cats = Reference(ws, min_col=1, min_row=first, max_row=last)
+            row += [m.get("value"), m.get("threshold")]
+        rows.append(row)
+    formats = {3 + 2 * i: "0.0%" for i in range(len(keys))} | {4 + 2 * i: "0%" for i in range(len(keys))}
+    first, last = ws.table(header, rows, formats=formats, filter=False)
+    ws.blank()
+    cats = Reference(ws.ws, min_col=1, min_row=first + 1, max_row=last)
+    at = ws.row + 1
     for i, k in enumerate(keys):
         col = 3 + 2 * i
         chart = LineChart()
@@ -75,27 +60,16 @@ def add_history_sheet(wb: Any, result: "Result") -> None:
         chart.y_axis.number_format = "0%"
         chart.y_axis.title = "比例"
         chart.x_axis.title = "年度"
-        chart.add_data(Reference(ws, min_col=col, max_col=col + 1, min_row=2, max_row=last), titles_from_data=True)
+        chart.y_axis.delete = chart.x_axis.delete = False
+        chart.add_data(Reference(ws.ws, min_col=col, max_col=col + 1, min_row=first, max_row=last),
+                       titles_from_data=True)
         chart.set_categories(cats)
         chart.series[1].graphicalProperties.line.dashStyle = "dash"   # the requirement, dashed
-        chart.height, chart.width = 7, 12
-        anchor_row = last + 3 + (i // 2) * 15
-        anchor_col = get_column_letter(1 + (i % 2) * 8)
-        ws.add_chart(chart, f"{anchor_col}{anchor_row}")
-
-
-def _head(ws, value):
-    cell = WriteOnlyCell(ws, value=value)
-    cell.font, cell.fill, cell.border, cell.alignment = _HEAD, _HEAD_FILL, _BOX, _CENTER
-    return cell
-
-
-def _plain(ws, value, fmt: str | None = None):
-    cell = WriteOnlyCell(ws, value=value)
-    cell.border = _BOX
-    if fmt:
-        cell.number_format = fmt
-    return cell
+        chart.legend.position = "b"
+        chart.height, chart.width = 6.5, 11
+        ws.add_chart(chart, f"{get_column_letter(1 + (i % 2) * 7)}{at + (i // 2) * 14}")
+    for _ in range(14 * ((len(keys) + 1) // 2)):  # the charts' rows: inside the print area
+        ws.blank()
 
 
 def change_phrase(change: Change | None, config_dir: Any = None) -> str:

@@ -5,126 +5,88 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
-
-from pipeline.atomic import atomic_path, atomic_save_workbook
+from pipeline.atomic import atomic_path
 from pipeline.catalog import METRIC_KEYS
 from pipeline.store.rollup import FAILED, MET, MISSING, PROBLEM_ZH, STATUSES, WEAK, Rollup
-from pipeline.store.words import SHORT_LABELS, Wording, join, percent
+from pipeline.store.words import Wording, join, metric_label, percent
 
 STATUS_FILLS = {MET: "C6EFCE", FAILED: "FFC7CE", WEAK: "FFEB9C", MISSING: "D9D9D9"}
-BELOW_FILL = PatternFill("solid", fgColor="FFC7CE")
-_FILLS = {k: PatternFill("solid", fgColor=v) for k, v in STATUS_FILLS.items()}
-_HEAD = Font(name="宋体", bold=True)
-_HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
-_THIN = Side(style="thin", color="A6A6A6")
-_BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-_CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
+BELOW = "FFC7CE"
+SMALL = 500   # up to this many units the tables get borders and row heights; above, printed gridlines
 
 
-def _cell(ws, value: Any, *, fill: PatternFill | None = None, fmt: str | None = None, head: bool = False):
-    cell = WriteOnlyCell(ws, value=value)
-    if isinstance(value, str) and value[:1] in "=+-@":
-        cell.data_type = "s"
-    if head:
-        cell.font, cell.fill, cell.alignment = _HEAD, _HEAD_FILL, _CENTER
-    if fill is not None:
-        cell.fill = fill
-    if fmt:
-        cell.number_format = fmt
-    cell.border = _BOX
-    return cell
-
-
-def _sheet(wb: Workbook, title: str, headers: list[str], widths: list[int], title_text: str | None = None):
-    ws = wb.create_sheet(_safe_title(title))
-    for c, w in enumerate(widths, 1):
-        ws.column_dimensions[get_column_letter(c)].width = w
-    first = 1
-    if title_text:
-        t = WriteOnlyCell(ws, value=title_text)
-        t.font = Font(name="黑体", size=14)
-        ws.append([t])
-        first = 2
-    ws.freeze_panes = f"C{first + 1}" if len(headers) > 2 else f"A{first + 1}"
-    ws.print_title_rows = f"{first}:{first}"
-    ws.page_setup.paperSize = "9"  # A4
-    ws.page_setup.orientation = "landscape" if len(headers) > 6 else "portrait"
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_options.gridLines = True
-    ws.oddFooter.center.text = "第 &P 页 共 &N 页"
-    ws.oddHeader.center.text = title
-    ws.append([_cell(ws, h, head=True) for h in headers])
-    return ws, first
-
-
-def _safe_title(text: str) -> str:
-    for ch in "[]:*?/\\":
-        text = text.replace(ch, "_")
-    return text[:31] or "_"
+def _rows(ws, headers, rows, fills=None, formats=None, small=True) -> None:
+    """A header row, then rows with per-cell fills (one list of colours per row)."""
+    ws.table(headers, [], styled=small, filter=False)
+    for i, values in enumerate(rows):
+        ws.cells(values, styled=small, fills=fills[i] if fills else (), formats=formats)
 
 
 def write_rollup_workbook(facts: Rollup, path: Path) -> None:
     """汇总表: one row per unit, a sheet per 测评指标, the standards, the units missing, the problems."""
+    from pipeline.documents.workbook import Book, Print
     cfg = facts.config
     keys = [k for k in METRIC_KEYS if any(k in u.metrics for u in facts.units)] or list(cfg.metrics)
-    labels = [SHORT_LABELS.get(k, cfg.metrics[k].label if k in cfg.metrics else k) for k in keys]
-    wb = Workbook(write_only=True)
+    labels = [metric_label(k, cfg) for k in keys]
+    small = len(facts.units) <= SMALL
     year = f"{facts.year}年" if facts.year else ""
-    ws, _ = _sheet(wb, "汇总", ["排名", "单位", *STATUSES, "比较条数", *labels, "说明"],
-                   [6, 30, 7, 7, 8, 7, 8, *([11] * len(keys)), 30],
-                   f"{facts.organisation}{year}文明单位创建情况汇总（按达标条数排名；红色为未达到要求的指标）")
+    title = f"{facts.organisation}{year}文明单位创建情况汇总表"
+    book = Book()
+
+    headers = ["排名", "单位", *STATUSES, "比较条数", *labels, "说明"]
+    ws = book.sheet("汇总", [6, 26, 6, 7, 8, 7, 8, *([10] * len(keys)), 28], Print(title, landscape=True),
+                    freeze="C3")
+    ws.heading(f"{title}（按达标条数排名；红色为未达到要求的指标）")
+    rows, fills = [], []
     for u in facts.units:
         counts = u.counts
-        cells = [_cell(ws, u.rank), _cell(ws, u.unit), *(_cell(ws, counts[s]) for s in STATUSES),
-                 _cell(ws, len(u.statuses))]
+        values = [u.rank, u.unit, *(counts[s] for s in STATUSES), len(u.statuses)]
+        colour: list = [None] * len(values)
         for k in keys:
             m = u.metrics.get(k) or {}
-            cells.append(_cell(ws, m.get("value"), fmt="0.0%", fill=BELOW_FILL if m.get("passed") is False else None))
-        note = []
-        if u.other_catalog:
-            note.append(f"测评细则为{u.catalog or '未注明'}，只比较编码相同的标准")
-        cells.append(_cell(ws, "；".join(note) or None))
-        ws.append(cells)
+            values.append(m.get("value"))
+            colour.append(BELOW if m.get("passed") is False else None)
+        values.append(f"测评细则为{u.catalog or '未注明'}，只比较编码相同的标准" if u.other_catalog else None)
+        rows.append(values)
+        fills.append(colour + [None])
+    _rows(ws, headers, rows, fills, {8 + i: "0.0%" for i in range(len(keys))}, small)
 
     by_code = {s["code"]: s for s in facts.standard_counts()}
     for ind in cfg.indicators:
         stds = [s for it in ind.items for s in it.standards]
-        ws, _ = _sheet(wb, ind.name, ["排名", "单位", *(f"{s.code} {s.short}" for s in stds)],
-                       [6, 30, *([12] * len(stds))], f"{ind.name}：各单位测评标准状态")
+        ws = book.sheet(ind.name, [6, 26, *([11] * len(stds))], Print(f"{title} · {ind.name}", landscape=True),
+                        freeze="C3")
+        ws.heading(f"{ind.name}：各单位测评标准状态")
+        rows, fills = [], []
         for u in facts.units:
-            ws.append([_cell(ws, u.rank), _cell(ws, u.unit),
-                       *(_cell(ws, u.statuses.get(s.code, "不适用"), fill=_FILLS.get(u.statuses.get(s.code, "")))
-                         for s in stds)])
-        ws.append([_cell(ws, None), _cell(ws, "达标单位数", head=True),
-                   *(_cell(ws, by_code[s.code]["counts"][MET], head=True) for s in stds)])
+            statuses = [u.statuses.get(s.code, "不适用") for s in stds]
+            rows.append([u.rank, u.unit, *statuses])
+            fills.append([None, None, *(STATUS_FILLS.get(x) for x in statuses)])
+        rows.append([None, "达标单位数", *(by_code[s.code]["counts"][MET] for s in stds)])
+        fills.append([])
+        _rows(ws, ["排名", "单位", *(f"{s.code} {s.short}" for s in stds)], rows, fills, small=small)
 
-    ws, _ = _sheet(wb, "测评标准", ["编码", "测评指标", "简称", "比较单位数", *STATUSES, "未达标单位（前30个）"],
-                   [8, 10, 20, 10, 7, 7, 8, 7, 60], "各测评标准在各单位的达标情况")
-    for s in by_code.values():
-        names = s["not_met"]
-        ws.append([_cell(ws, s["code"]), _cell(ws, s["indicator"]), _cell(ws, s["short"]), _cell(ws, s["compared"]),
-                   *(_cell(ws, s["counts"][st]) for st in STATUSES),
-                   _cell(ws, join(names[:30]) + ("等" if len(names) > 30 else "") or None)])
+    ws = book.sheet("测评标准", [7, 9, 18, 8, 6, 6, 7, 6, 50], Print(f"{title} · 测评标准", landscape=True),
+                    freeze="B3")
+    ws.heading("各测评标准在各单位的达标情况")
+    ws.table(["编码", "测评指标", "简称", "比较单位数", *STATUSES, "未达标单位（前30个）"],
+             [[s["code"], s["indicator"], s["short"], s["compared"], *(s["counts"][st] for st in STATUSES),
+               join(s["not_met"][:30]) + ("等" if len(s["not_met"]) > 30 else "") or None]
+              for s in by_code.values()], text_cols=(1,), filter=False)
 
     if facts.expected_units:
-        ws, _ = _sheet(wb, "未报送单位", ["序号", "单位"], [6, 40], f"应报送而未收到数据包的单位（{len(facts.missing_units)}个）")
-        for i, name in enumerate(facts.missing_units, 1):
-            ws.append([_cell(ws, i), _cell(ws, name)])
+        ws = book.sheet("未报送单位", [6, 40], Print(f"{title} · 未报送单位"), freeze="A3")
+        ws.heading(f"应报送而未收到数据包的单位（{len(facts.missing_units)}个）")
+        ws.table(["序号", "单位"], list(enumerate(facts.missing_units, 1)), filter=False)
 
-    ws, _ = _sheet(wb, "问题", ["序号", "数据包", "单位", "年度", "问题", "说明", "是否计入汇总"],
-                   [6, 36, 24, 7, 14, 70, 10], "数据包问题（不影响其他单位的汇总）")
-    for i, p in enumerate(facts.problems, 1):
-        ws.append([_cell(ws, i), _cell(ws, p.package), _cell(ws, p.unit or None), _cell(ws, p.year),
-                   _cell(ws, PROBLEM_ZH.get(p.kind, p.kind)), _cell(ws, p.message),
-                   _cell(ws, "未计入" if p.excluded else "已计入", fill=BELOW_FILL if p.excluded else None)])
-    atomic_save_workbook(wb, path)
+    ws = book.sheet("问题", [5, 30, 20, 6, 12, 60, 9], Print(f"{title} · 数据包问题", landscape=True), freeze="A3")
+    ws.heading("数据包问题（不影响其他单位的汇总）")
+    _rows(ws, ["序号", "数据包", "单位", "年度", "问题", "说明", "是否计入汇总"],
+          [[i, p.package, p.unit or None, p.year, PROBLEM_ZH.get(p.kind, p.kind), p.message,
+            "未计入" if p.excluded else "已计入"] for i, p in enumerate(facts.problems, 1)],
+          [[None] * 6 + [BELOW if p.excluded else None] for p in facts.problems])
+    book.save(path)
 
 
 # --- 汇总报告 ------------------------------------------------------------------------------------------------
@@ -161,7 +123,7 @@ def report_paragraphs(facts: Rollup, config_dir: str | Path | None = None) -> li
         if not measured:
             continue
         below = [u for u in measured if u.metrics[key]["passed"] is False]
-        label = SHORT_LABELS.get(key, metric.label)
+        label = metric_label(key, cfg)
         if below:
             pieces.append(w.say("指标_部分未达到", 指标=label, 未达到数=len(below), 要求=metric.requirement))
         else:
@@ -185,7 +147,7 @@ def report_paragraphs(facts: Rollup, config_dir: str | Path | None = None) -> li
     for u, why in follow[:FOLLOW_UP_LISTED]:
         reasons = []
         if why["below"]:
-            reasons.append(w.say("原因_指标", 指标=join([SHORT_LABELS.get(k, k) for k in why["below"]])))
+            reasons.append(w.say("原因_指标", 指标=join([metric_label(k, cfg) for k in why["below"]])))
         if why["missing"]:
             reasons.append(w.say("原因_未填报", 条数=why["missing"]))
         if why["few"]:
@@ -251,7 +213,7 @@ def write_rollup_report(facts: Rollup, path: Path, config_dir: str | Path | None
         for u in leaders:
             row = table.add_row().cells
             for cell, value in zip(row, (str(u.rank), u.unit, f"{u.met}/{len(u.statuses)}",
-                                         join([SHORT_LABELS.get(k, k) for k in u.below]) or "无")):
+                                         join([metric_label(k, facts.config) for k in u.below]) or "无")):
                 cell.text = value
                 _style_cell(cell, "表格文字", styles)
         _keep_rows(table)

@@ -89,7 +89,10 @@ SHORT_LABELS = {"participation_rate": "参与率", "satisfaction_rate": "满意�
 
 def metric_label(key: str, config: Any = None) -> str:
     """The short name of a metric for tables and charts (the catalog's label when the key is not a known one)."""
+    metric = getattr(config, "metrics", {}).get(key)
+    short = getattr(metric, "short", "")
+    if short:
+        return short
     if key in SHORT_LABELS:
         return SHORT_LABELS[key]
-    metric = getattr(config, "metrics", {}).get(key)
     return metric.label if metric is not None else key
