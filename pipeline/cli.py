@@ -230,7 +230,11 @@ def report(inbox, out_dir, config_dir, year, silent, history_file):
     with console.progress(silent) as tick:
         result = collect(inbox, config, year, progress=tick)
     history = HistoryRun(result, history_file)  # earlier years for the documents; a problem is one line
-    write_outputs(result, out_dir)
+    try:
+        write_outputs(result, out_dir)
+    finally:
+        for note in result.notes:  # what the documents could not state: the coordinator checks it
+            click.echo(f"请核实：{note}", err=True)
     history.record(out_dir)
     for line in history.problems + ([] if silent else history.notes):
         click.echo(line, err=True)
@@ -246,6 +250,14 @@ def plan(config_dir, out_dir):
     from pipeline.documents.render_docx import write_plan
     path = write_plan(_load(config_dir), Path(out_dir))
     click.echo(f"已生成实施方案：{path}")
+
+
+@main.command(help="用自带的示例数据生成全部文书，检查 Word 模板和措辞文件（wording.yaml）能否正常使用。")
+@_config_option
+def check(config_dir):
+    from pipeline.documents.check import check_documents
+    check_documents(_load(config_dir))
+    click.echo("检查通过：全部文书均可正常生成。")
 
 
 @main.command(help="用 LibreOffice 把输出文件夹中的 Word 文件转为 PDF，便于打印。")

@@ -96,7 +96,8 @@ def _collect(inbox: Path, config: Config, year: int | None,
     by_dept = department_metric_counts(roster)
     zero = {k: (0, 0) for k in METRIC_KEYS}
     dept_counts = {d: by_dept.get(d, zero) for d in merged.winners}
-    all_issues = sort_issues(issues + merged.issues, config)
+    from pipeline.documents.highlights import highlight_issues
+    all_issues = sort_issues(issues + merged.issues + highlight_issues(merged, config), config)
     clock.lap("score")
     return Result(config, year, merged, metrics, standards, dept_counts, all_issues, timings=clock.laps)
 
@@ -179,6 +180,7 @@ def output_names(config: Config, year: int) -> dict[str, str]:
         "ledger": f"{year}年文明单位创建任务分解一览台账.xlsx",
         "validation": f"{year}年文明单位创建台账校验报告.xlsx",
         "json": "scores.json",
+        "internal": f"{year}年创建文明单位工作情况提示（内部）.docx",
     }
 
 
@@ -199,13 +201,20 @@ def _write_outputs(result: Result, out: Path) -> dict[str, Path]:
     if ledger is None:
         clock.lap("write_ledger_xlsx")
     from pipeline.atomic import atomic_write_json  # the Word libraries load while the ledger child works
-    from pipeline.documents.render_docx import write_self_report
+    from pipeline.documents.render_docx import ReportRun, write_internal_notice, write_self_report
+    from pipeline.errors import PipelineError
     from pipeline.documents.render_xlsx import write_scores_workbook, write_validation_report
     write_validation_report(result, paths["validation"])
     clock.lap("write_validation_xlsx")
     write_scores_workbook(result, paths["scores_xlsx"])
     clock.lap("write_scores_xlsx")
-    write_self_report(result, paths["report"])
+    run, failed = ReportRun(), None
+    try:  # a broken wording entry or template: the other outputs are still written, then its message
+        write_self_report(result, paths["report"], run)
+        write_internal_notice(result, paths["internal"], run, names["validation"], run.date_text)
+    except PipelineError as exc:
+        failed = exc
+    result.notes = run.warnings + [f"【待核实：{m}】" for m in run.markers]
     clock.lap("write_report_docx")
     atomic_write_json(paths["json"], scores_dict(result))
     clock.lap("write_json")
@@ -213,5 +222,7 @@ def _write_outputs(result: Result, out: Path) -> dict[str, Path]:
         _finish_ledger(ledger, result, paths["ledger"])
         clock.lap("write_ledger_xlsx")  # the wait for the child, after the other documents
     result.timings.update(clock.laps)
-    result.outputs = paths
+    result.outputs = {k: p for k, p in paths.items() if p.exists()}
+    if failed is not None:
+        raise failed
     return paths

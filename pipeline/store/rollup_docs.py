@@ -162,8 +162,9 @@ def report_paragraphs(facts: Rollup, config_dir: str | Path | None = None) -> li
     if bad:
         excluded = len({p.package for p in bad if p.excluded})
         kinds = join(list(dict.fromkeys(PROBLEM_ZH.get(p.kind, p.kind) for p in bad)))
-        note = w.say("说明_未汇总", 未汇总数=excluded) if excluded else ""
-        out.append(("Normal", w.say("说明_问题", 问题数=len({p.package for p in bad}), 问题类型=kinds, 未汇总说明=note)))
+        n_bad = len({p.package for p in bad})
+        out.append(("Normal", w.say("说明_问题_有未计入", 问题数=n_bad, 问题类型=kinds, 未汇总数=excluded) if excluded
+                    else w.say("说明_问题", 问题数=n_bad, 问题类型=kinds)))
     other = [u.unit for u in facts.units if u.other_catalog]
     if other:
         out.append(("Normal", w.say("说明_细则不同", 单位=join(other[:5]) + ("等" if len(other) > 5 else ""),
@@ -183,7 +184,7 @@ def _report_date(facts: Rollup, w: Wording) -> str:
     elif facts.year == dt.date.today().year:
         day = dt.date.today()
     else:
-        return w.say("落款日期待核实")
+        return Wording("通用", w.config_dir).say("待核实", 事项="落款日期")
     return f"{day.year}年{day.month}月{day.day}日"
 
 
