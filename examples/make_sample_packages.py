@@ -83,7 +83,9 @@ def main() -> None:
     cfg = Path(args.config_out)
     if cfg.exists():
         shutil.rmtree(cfg)
-    shutil.copytree(ROOT / "config", cfg, ignore=shutil.ignore_patterns("templates"))
+    cfg.mkdir(parents=True)
+    for name in ("unit.yaml", "catalog.yaml", "negative_list.yaml"):  # wording and templates: the bundled ones
+        shutil.copy2(ROOT / "config" / name, cfg / name)
     units = [*UNITS, COUNTY_UNIT, *EXPECTED_ALSO]
     (cfg / "rollup.yaml").write_text(
         "# 多单位汇总（rollup 命令）的设置\n"

@@ -226,7 +226,7 @@ def test_three_year_term_table_with_averages_and_standards_weak_two_years_runnin
     assert term["years"] == [2024, 2025, 2026]
     row = next(r for r in term["metrics"] if r["key"] == "volunteer_registration_rate")
     assert row["values"] == {2024: 0.4, 2025: 0.5, 2026: 0.6}
-    assert row["average"] == pytest.approx(0.5) and row["average_shown"] == "50%"
+    assert row["average"] == pytest.approx(0.5) and row["average_shown"] == "50.0%"
     weak = {w["code"] for w in term["weak_two_years"]}
     not_met_2024 = {s["code"] for s in s24["standards"] if s["status"] != "达标"}
     assert weak and weak <= not_met_2024                  # only standards weak in consecutive years
@@ -245,3 +245,52 @@ def test_sample_history_database_path_is_ignored_by_git():
     root = Path(__file__).resolve().parent.parent
     assert "/history/" in (root / ".gitignore").read_text(encoding="utf-8").splitlines()
     assert hist.DEFAULT_PATH == root / "history" / "history.sqlite"
+
+
+def _docx_text(folder: Path, kind: str) -> str:
+    from docx import Document
+    doc = Document(str(next(p for p in folder.iterdir() if kind in p.name and p.suffix == ".docx")))
+    cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
+    return "\n".join([p.text for p in doc.paragraphs] + cells)
+
+
+def test_the_self_report_weaves_the_change_into_the_metric_sentence(tmp_path):
+    db = tmp_path / "h.sqlite"
+    _year(tmp_path, 2025, 16, db, total=31)    # 51.6%
+    inbox = _inbox(tmp_path, "y2026", 17, 31)   # 54.8%: passes 大于50% in both years
+    report(inbox, tmp_path / "out", "--year", "2026", "--history", str(db))
+    text = _docx_text(tmp_path / "out", "自查报告")
+    assert "为54.8%，较上年提高3.2个百分点，超过测评标准规定的50%" in text
+    # a failing metric in both years: the shortfall sentence carries the change too, and says 仍未达到
+    db2 = tmp_path / "h2.sqlite"
+    _year(tmp_path, 2025, 8, db2)              # 40%
+    report(_inbox(tmp_path, "fail2026", 9), tmp_path / "fail", "--year", "2026", "--history", str(db2))   # 45%
+    failing = _docx_text(tmp_path / "fail", "自查报告").split("二、存在问题")[1]
+    assert "注册志愿者9人，占45.0%，较上年提高5个百分点，仍未达到测评标准“大于50%”的要求" in failing
+    # no history: no comparison anywhere
+    report(inbox, tmp_path / "fresh", "--year", "2026", "--history", str(tmp_path / "empty.sqlite"))
+    assert "较上年" not in _docx_text(tmp_path / "fresh", "自查报告")
+
+
+def test_the_internal_notice_gets_the_term_table(tmp_path):
+    db = tmp_path / "h.sqlite"
+    _year(tmp_path, 2024, 8, db)
+    _year(tmp_path, 2025, 10, db)
+    _year(tmp_path, 2026, 12, db)
+    text = _docx_text(tmp_path / "out2026", "内部")
+    assert "五、届期内历年对比" in text and "2024—2026年" in text
+    assert "40.0%\n50.0%\n60.0%\n50.0%" in text          # 志愿者注册率 per year, then the average
+    assert "连续两年未达标的测评标准：1.1.1" in text
+    assert "届期内历年对比" not in _docx_text(tmp_path / "out2024", "内部")   # nothing before a second year
+
+
+def test_check_names_a_broken_history_or_rollup_wording_entry(tmp_path):
+    import shutil as sh
+    from pipeline.catalog import DEFAULT_CONFIG_DIR
+    for key, line in (("历年对比", "  提高: 较上年提高{百分比}个百分点\n"), ("汇总报告", "  前列: \"{前列的单位}位居前列\"\n")):
+        cdir = tmp_path / key
+        sh.copytree(DEFAULT_CONFIG_DIR, cdir)
+        (cdir / "wording.yaml").write_text(f"{key}:\n{line}", encoding="utf-8")
+        res = run("check", "--config", str(cdir))
+        assert res.exit_code == 1, res.output
+        assert f"“{key}." in res.output and "不存在的占位符" in res.output

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from openpyxl.chart import LineChart, Reference
 from openpyxl.utils import get_column_letter
 
+from pipeline.catalog import format_percent
 from pipeline.store.history import Change, HistoryFacts
 from pipeline.store.words import Wording, metric_label, percent
 
@@ -15,6 +16,13 @@ if TYPE_CHECKING:
     from pipeline.result import Result
 
 SHEET = "历年对比"
+_CHANGE_FACTS = ("百分点", "上年", "本年", "上年年度")
+#: wording keys and the facts offered to them (checked by `python -m pipeline check`)
+DECLARED = {**{f"历年对比.{k}": _CHANGE_FACTS for k in ("提高", "降低", "持平")},
+            "历年对比.内部标题": (), "历年对比.内部说明": ("起始年", "截止年"), "历年对比.表头指标": (),
+            "历年对比.表头平均": (), "历年对比.达标条数": (), "历年对比.要求有变化": ("指标",),
+            "历年对比.连续未达标": ("标准",), "历年对比.连续未达标_无": (),
+            "历年对比.标准条目": ("编码", "简称", "年份")}
 MAX_YEARS = 10
 
 
@@ -103,11 +111,49 @@ def term_table(result: "Result", length: int = 3) -> dict | None:
     if len(term["years"]) < 2:
         return None
     cfg = result.config
+    order = {k: i for i, k in enumerate(cfg.metrics)}
+    term["metrics"].sort(key=lambda row: order.get(row["key"], len(order)))
     for row in term["metrics"]:
         row["label"] = cfg.metrics[row["key"]].label if row["key"] in cfg.metrics else row["key"]
-        row["shown"] = {y: percent(v) for y, v in row["values"].items()}
-        row["average_shown"] = percent(row["average"])
+        row["shown"] = {y: "—" if v is None else format_percent(v) for y, v in row["values"].items()}
+        row["average_shown"] = "—" if row["average"] is None else format_percent(row["average"])
     for w in term["weak_two_years"]:
         std = cfg.standards.get(w["code"])
         w["short"] = std.short if std else w["title"][:14]
     return term
+
+
+def internal_block(result: "Result"):
+    """The 届期 block of the internal 工作情况提示 (template placeholder {历年对比}): a heading, the table of
+    this year and the two before it with averages, and the standards not met two years running. Writes
+    nothing without an earlier year."""
+    term = term_table(result)
+
+    def block(bw) -> None:
+        if term is None:
+            return
+        w = Wording("历年对比", result.config.dir)
+        years = term["years"]
+        bw.para(w.say("内部标题"), "一级标题", keep_next=True)
+        bw.para(w.say("内部说明", 起始年=years[0], 截止年=years[-1]), keep_next=True)
+        rows = []
+        for row in term["metrics"]:
+            label = metric_label(row["key"], result.config)
+            if not row["same_threshold"]:
+                label = w.say("要求有变化", 指标=label)
+            rows.append([label, *(row["shown"].get(y, "—") for y in years), row["average_shown"]])
+        avg = term["met_average"]
+        rows.append([w.say("达标条数"), *(f"{term['met'][y]}/{term['n_standards'][y]}" for y in years),
+                     f"{avg:.1f}".rstrip("0").rstrip(".") if avg is not None else "—"])
+        rest = (150 - 46) / (len(years) + 1)
+        bw.table([w.say("表头指标"), *(f"{y}年" for y in years), w.say("表头平均")], rows,
+                 [46, *([rest] * (len(years) + 1))], center_columns=range(1, len(years) + 2))
+        weak = term["weak_two_years"]
+        if weak:
+            items = [w.say("标准条目", 编码=x["code"], 简称=x["short"], 年份="、".join(str(y) for y in x["years"]))
+                     for x in weak]
+            bw.para(w.say("连续未达标", 标准="；".join(items)))
+        else:
+            bw.para(w.say("连续未达标_无"))
+
+    return block

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from pipeline.atomic import atomic_path
 from pipeline.catalog import METRIC_KEYS
 from pipeline.store.rollup import FAILED, MET, MISSING, PROBLEM_ZH, STATUSES, WEAK, Rollup
 from pipeline.store.words import Wording, join, metric_label, percent
@@ -91,7 +90,19 @@ def write_rollup_workbook(facts: Rollup, path: Path) -> None:
 
 # --- 汇总报告 ------------------------------------------------------------------------------------------------
 
-REPORT_BASE = "自查报告.docx"   # its styles, page setup and page numbers are the GB/T 9704 layout
+REPORT_TEMPLATE = "汇总报告.docx"   # {标题} {正文} {落款}; page setup, styles and page numbers: GB/T 9704
+_COMMON = ("测评细则", "标准数", "平均达标", "全部达标", "单位数")
+#: wording keys of the 汇总报告 and the facts offered to them (checked by `python -m pipeline check`)
+DECLARED = {f"汇总报告.{k}": v for k, v in {
+    "标题": ("年度", "汇总单位"), "开头": ("年度", "汇总单位"), "总体_全部报送": _COMMON,
+    "总体_有未报送": (*_COMMON, "应报单位数", "未报送单位", "未报送数"), "全部达标_有": ("全部达标数",),
+    "全部达标_无": (), "指标_全部达到": ("指标", "要求"), "指标_部分未达到": ("指标", "未达到数", "要求"),
+    "指标段": ("指标情况",), "前列": ("前列单位",), "前列_无": (), "薄弱": ("标准", "单位数", "占比"),
+    "薄弱段": ("薄弱情况",), "薄弱_无": (), "跟进": ("单位", "原因"), "跟进_更多": ("单位数",), "跟进_无": (),
+    "原因_指标": ("指标",), "原因_未填报": ("条数",), "原因_达标少": ("达标数",),
+    "说明_问题": ("问题数", "问题类型"), "说明_问题_有未计入": ("问题数", "问题类型", "未汇总数"),
+    "说明_细则不同": ("单位", "测评细则"), "说明_无问题": (),
+    **{f"一级标题{n}": () for n in "一二三四五"}}.items()}
 FOLLOW_UP_LISTED = 10
 WEAK_LISTED = 5
 
@@ -189,68 +200,42 @@ def _report_date(facts: Rollup, w: Wording) -> str:
 
 
 def write_rollup_report(facts: Rollup, path: Path, config_dir: str | Path | None = None) -> None:
-    """汇总报告: the body built on the 自查报告 template's styles and section (page setup, page numbers)."""
-    from docx import Document
+    """汇总报告: config/templates/汇总报告.docx ({标题} {正文} {落款}) filled through the documents' template
+    renderer and GB/T 9704 layout helpers; the leading units' table follows their sentence."""
+    from pipeline.documents.compose import render_template
+    from pipeline.documents.docx_layout import signature_indents
     paragraphs = report_paragraphs(facts, config_dir)
-    doc = Document(str(facts.config.template_file(REPORT_BASE)))
-    body = doc.element.body
-    sect = body[-1] if body[-1].tag.endswith("sectPr") else None
-    for child in list(body):
-        if child is not sect:
-            body.remove(child)
-    styles = {s.name for s in doc.styles}
-    leading_table_after = None
-    for i, (style, text) in enumerate(paragraphs):
-        p = doc.add_paragraph(text, style=style if style in styles else "Normal")
-        if style == "一级标题" and leading_table_after is None and i > 0 and "前列" in text:
-            leading_table_after = p
+    title, signature = paragraphs[0][1], paragraphs[-2:]
+    body = paragraphs[1:-2]
     leaders = facts.units[:10]
-    if leaders and leading_table_after is not None:
-        table = doc.add_table(rows=1, cols=4)
-        table.style = doc.styles["Table Grid"] if "Table Grid" in styles else None
-        for cell, head in zip(table.rows[0].cells, ("排名", "单位", "达标条数", "未达到要求的指标")):
-            cell.text = head
-            _style_cell(cell, "表头文字", styles)
-        for u in leaders:
-            row = table.add_row().cells
-            for cell, value in zip(row, (str(u.rank), u.unit, f"{u.met}/{len(u.statuses)}",
-                                         join([metric_label(k, facts.config) for k in u.below]) or "无")):
-                cell.text = value
-                _style_cell(cell, "表格文字", styles)
-        _keep_rows(table)
-        # place the table after the paragraph that follows the heading (the leading-units sentence)
-        anchor = leading_table_after._p.getnext()
-        anchor.addnext(table._tbl)
-    if sect is not None:
-        body.append(sect)  # the section properties stay last
-    core = doc.core_properties
-    core.title = paragraphs[0][1]
-    core.author = facts.organisation
-    with atomic_path(path) as tmp:
-        doc.save(str(tmp))
+    w = Wording("汇总报告", config_dir)
+    heading_two = w.say("一级标题二")
 
+    def write_title(bw) -> None:
+        bw.para(title, "公文标题", keep_next=True)
 
-def _style_cell(cell, style: str, styles: set[str]) -> None:
-    if style in styles:
-        for p in cell.paragraphs:
-            p.style = style
+    def write_body(bw) -> None:
+        after_heading = None
+        for style, text in body:
+            bw.para(text, style, keep_next=style == "一级标题")
+            if after_heading is True:
+                after_heading = False
+                if leaders:
+                    bw.table(["排名", "单位", "达标条数", "未达到要求的指标"],
+                             [[str(u.rank), u.unit, f"{u.met}/{len(u.statuses)}",
+                               join([metric_label(k, facts.config) for k in u.below]) or "无"] for u in leaders],
+                             [16, 66, 24, 50], center_columns=(0, 2))
+            if text == heading_two and after_heading is None:
+                after_heading = True
 
+    def write_signature(bw) -> None:
+        bw.keep_previous()
+        bw.blank(2, keep_next=True)
+        name, date = signature[0][1], signature[1][1]
+        name_indent, date_indent = signature_indents(name, date)
+        bw.para(name, "落款", keep_next=True, right_indent_chars=name_indent)
+        bw.para(date, "落款", right_indent_chars=date_indent)
 
-def _keep_rows(table) -> None:
-    from docx.enum.table import WD_TABLE_ALIGNMENT
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.oxml import OxmlElement
-    from docx.shared import Mm
-    for row in table.rows:
-        tr_pr = row._tr.get_or_add_trPr()
-        cant = OxmlElement("w:cantSplit")
-        tr_pr.append(cant)
-    header = table.rows[0]._tr.get_or_add_trPr()
-    header.append(OxmlElement("w:tblHeader"))
-    widths = (Mm(14), Mm(66), Mm(24), Mm(52))  # within the 156 mm type area
-    for row in table.rows:
-        for cell, width in zip(row.cells, widths):
-            cell.width = width
-            cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER if width != widths[1] else None
-    table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    table.autofit = False
+    render_template(facts.config.template_file(REPORT_TEMPLATE),
+                    {"标题": write_title, "正文": write_body, "落款": write_signature}, Path(path),
+                    title=title, author=facts.organisation)
