@@ -7,7 +7,6 @@ on the 问题 sheet.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
@@ -261,11 +260,24 @@ def run_rollup(packages_dir: str | Path, out_dir: str | Path, config_dir: str | 
     out.mkdir(parents=True, exist_ok=True)
     names = output_names(facts.year)
     paths = {k: out / v for k, v in names.items()}
-    write_rollup_workbook(facts, paths["xlsx"])
+    child = _start_workbook(facts, paths["xlsx"])   # the 汇总表 in a forked child meanwhile (many units)
     write_rollup_report(facts, paths["docx"], config_dir)
     atomic_write_json(paths["json"], facts.as_dict())
+    if child is not None:
+        child.join()
+    if child is None or child.exitcode != 0:  # no child, or it failed: written here, never missing
+        write_rollup_workbook(facts, paths["xlsx"])
     return RollupSummary(len(facts.units), [p.line() for p in facts.problems], list(paths.values()))
 
 
-def today() -> dt.date:
-    return dt.date.today()
+CHILD_MIN_UNITS = 200   # from this many units the 汇总表 is written by a forked child while the report is written
+
+
+def _start_workbook(facts: Rollup, path: Path):
+    import multiprocessing as mp
+    from pipeline.store.rollup_docs import write_rollup_workbook
+    if len(facts.units) < CHILD_MIN_UNITS or "fork" not in mp.get_all_start_methods():
+        return None
+    child = mp.get_context("fork").Process(target=write_rollup_workbook, args=(facts, path))
+    child.start()
+    return child

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from openpyxl.utils import get_column_letter
+
 from pipeline.catalog import METRIC_KEYS
 from pipeline.store.rollup import FAILED, MET, MISSING, PROBLEM_ZH, STATUSES, WEAK, Rollup
 from pipeline.store.words import Wording, join, metric_label, percent
@@ -57,14 +59,14 @@ def write_rollup_workbook(facts: Rollup, path: Path) -> None:
         ws = book.sheet(ind.name, [6, 26, *([11] * len(stds))], Print(f"{title} · {ind.name}", landscape=True),
                         freeze="C3")
         ws.heading(f"{ind.name}：各单位测评标准状态")
-        rows, fills = [], []
-        for u in facts.units:
-            statuses = [u.statuses.get(s.code, "不适用") for s in stds]
-            rows.append([u.rank, u.unit, *statuses])
-            fills.append([None, None, *(STATUS_FILLS.get(x) for x in statuses)])
+        rows = [[u.rank, u.unit, *(u.statuses.get(s.code, "不适用") for s in stds)] for u in facts.units]
         rows.append([None, "达标单位数", *(by_code[s.code]["counts"][MET] for s in stds)])
-        fills.append([])
-        _rows(ws, ["排名", "单位", *(f"{s.code} {s.short}" for s in stds)], rows, fills, small=small)
+        first, last = ws.table(["排名", "单位", *(f"{s.code} {s.short}" for s in stds)], rows, styled=small,
+                               filter=False)
+        if facts.units:  # statuses coloured by conditional formats: one rule per status, not a style per cell
+            ref = f"C{first + 1}:{get_column_letter(2 + len(stds))}{last - 1}"
+            for status, colour in STATUS_FILLS.items():
+                ws.colour(ref, f'C{first + 1}="{status}"', colour)
 
     ws = book.sheet("测评标准", [7, 9, 18, 8, 6, 6, 7, 6, 50], Print(f"{title} · 测评标准", landscape=True),
                     freeze="B3")
