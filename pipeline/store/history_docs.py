@@ -72,6 +72,10 @@ def add_history_sheet(book: Any, result: "Result", title: str = "") -> None:
         chart.add_data(Reference(ws.ws, min_col=col, max_col=col + 1, min_row=first, max_row=last),
                        titles_from_data=True)
         chart.set_categories(cats)
+        from openpyxl.chart.marker import Marker
+        for series in chart.series:
+            series.smooth = False              # straight segments between the recorded years
+        chart.series[0].marker = Marker(symbol="circle", size=6)
         chart.series[1].graphicalProperties.line.dashStyle = "dash"   # the requirement, dashed
         chart.legend.position = "b"
         chart.height, chart.width = 6.5, 11
