@@ -254,6 +254,7 @@ class HistoryFacts:
     catalog: str
     years: list[YearRecord] = field(default_factory=list)   # same unit, oldest first, this year last
     problem: str | None = None                               # one Chinese line when the database is unusable
+    messages: list[tuple[str, str]] = field(default_factory=list)  # ("problem" | "note", line) for the console
 
     @property
     def comparable(self) -> list[YearRecord]:
@@ -363,6 +364,7 @@ class HistoryRun:
         except StoreError as exc:
             facts.problem = str(exc)
             self.problems.append(str(exc))
+            facts.messages.append(("problem", str(exc)))
         result.history = facts
 
     def record(self, out_dir: str | Path = "") -> None:
@@ -376,9 +378,11 @@ class HistoryRun:
                 replaced = store.record(self.scores, fingerprint=fp, source="report", out_dir=str(out_dir))
         except StoreError as exc:
             self.problems.append(str(exc))
+            self.result.history.messages.append(("problem", str(exc)))
             return
         verb = "已替换" if replaced else "已记入"
         self.notes.append(f"{verb}历史数据库中{self.result.year}年的记录：{self.path}")
+        self.result.history.messages.append(("note", self.notes[-1]))
 
 
 def _sha256(path: Path) -> str:
