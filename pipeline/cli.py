@@ -366,7 +366,7 @@ def history_command(history_file, import_dir):
         runs = sum(1 for e in log if e["unit"] == r.unit and e["year"] == r.year)
         source = "导入" if r.source.startswith("import") else "自查运行"
         click.echo(f"  {r.unit} {r.year}年  测评细则 {r.catalog}  达标 {counts.get('达标', 0)}/{len(r.standards)} 条"
-                   f"  记录于 {r.ran_at.replace('T', ' ')}（{source}，共运行 {runs} 次）")
+                   f"  记录于 {r.ran_at.replace('T', ' ')}（{source}，共记录 {runs} 次）")
     if not records:
         click.echo("  （还没有记录）")
 
