@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 INBOX  ?= inbox
 OUT    ?= output
 
-.PHONY: setup report templates plan check sample pdf test bench clean archive
+.PHONY: setup report templates plan check sample pdf test bench clean archive rollup sample-packages bench-rollup
 
 setup: $(STAMP)
 
@@ -53,6 +53,20 @@ pdf: setup
 
 test: setup
 	$(PY) -m pytest
+
+# 多单位汇总：PACKAGES 中各单位的数据包（export 生成的 ZIP 或解压后的文件夹）→ $(OUT)/汇总/
+# 默认使用示例数据包 examples/packages/（第一次运行时自动生成，约需半分钟）
+PACKAGES      ?= examples/packages
+ROLLUP_CONFIG ?= examples/rollup_config
+rollup: setup
+	@if [ "$(PACKAGES)" = "examples/packages" ] && [ ! -d examples/packages ]; then $(PY) examples/make_sample_packages.py; fi
+	$(PY) -m pipeline rollup --packages $(PACKAGES) --out $(OUT)/汇总 --config $(ROLLUP_CONFIG)
+
+sample-packages: setup
+	$(PY) examples/make_sample_packages.py
+
+bench-rollup: setup
+	$(PY) bench/rollup.py
 
 bench: setup
 	$(PY) bench/run.py

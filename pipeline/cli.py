@@ -226,12 +226,18 @@ def _notes(notes) -> None:
 @click.option("--year", type=click.IntRange(2000, 2100), default=None, help="自查年度，默认取 unit.yaml 中的年度")
 @click.option("--silent", is_flag=True, help="不显示进度和汇总表")
 @click.option("--sample", is_flag=True, help="标明这是示例数据：每份输出文件首页标注“示例数据”（make report 演示时使用）")
-def report(inbox, out_dir, config_dir, year, silent, sample):
+@click.option("--history", "history_file", type=click.Path(dir_okay=False), default=None,
+              help="历史数据库文件（记录各年结果，用于历年对比），默认 history/history.sqlite")
+def report(inbox, out_dir, config_dir, year, silent, sample, history_file):
     from pipeline import console
     from pipeline.report import run_report
     config = _load(config_dir)
     with console.progress(silent) as tick:
-        result = run_report(inbox, out_dir, config, year, sample=sample, progress=tick, notes=_notes)
+        result = run_report(inbox, out_dir, config, year, sample=sample, progress=tick, notes=_notes,
+                            history=history_file)
+    for kind, line in getattr(result.history, "messages", []):  # the history database: one line each
+        if kind == "problem" or not silent:
+            click.echo(line, err=True)
     if not silent:
         console.summary(result, out_dir)
 
@@ -385,6 +391,57 @@ def archive(inbox, out_dir, config_dir, year):
         if issue.code in ("archive-unsafe-entry", "archive-too-large", "archive-unreadable", "archive-manual",
                           "evidence-photo-date"):
             click.echo(f"提醒：{issue.line()}")
+
+
+@main.command(name="history", help="列出历史数据库中记录的各年结果；--import 导入往年 report 输出文件夹中的 scores.json。")
+@click.option("--history", "history_file", type=click.Path(dir_okay=False), default=None,
+              help="历史数据库文件，默认 history/history.sqlite")
+@click.option("--import", "import_dir", type=click.Path(exists=True), default=None,
+              help="往年 report 的输出文件夹（含 scores.json），导入为该年的记录")
+def history_command(history_file, import_dir):
+    from pipeline.store import history as store
+    if import_dir:
+        scores, replaced = store.import_scores(import_dir, history_file)
+        click.echo(f"{'已替换' if replaced else '已导入'}{scores['unit']}{scores['year']}年的记录")
+    path = Path(history_file) if history_file else store.default_path()
+    if not path.exists():
+        click.echo(f"历史数据库中还没有记录：{path}（运行 report 后自动记录）")
+        return
+    records, log = store.list_years(path)
+    click.echo(f"历史数据库：{path}")
+    for r in records:
+        counts = r.status_counts()
+        runs = sum(1 for e in log if e["unit"] == r.unit and e["year"] == r.year)
+        source = "导入" if r.source.startswith("import") else "自查运行"
+        click.echo(f"  {r.unit} {r.year}年  测评细则 {r.catalog}  达标 {counts.get('达标', 0)}/{len(r.standards)} 条"
+                   f"  记录于 {r.ran_at.replace('T', ' ')}（{source}，共记录 {runs} 次）")
+    if not records:
+        click.echo("  （还没有记录）")
+
+
+@main.command(help="把一个单位的结果打包（scores.json、各文件和 manifest.json），报送上级汇总。")
+@click.option("--scores", "scores_dir", type=click.Path(file_okay=False), default="output", show_default=True,
+              help="report 的输出文件夹（含 scores.json）")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), required=True, help="生成的 ZIP 文件")
+def export(scores_dir, out_file):
+    from pipeline.store.package import export_package
+    manifest = export_package(scores_dir, out_file)
+    click.echo(f"已生成单位数据包：{out_file}（{manifest['unit']} {manifest['year']}年，{len(manifest['files'])} 个文件）")
+
+
+@main.command(help="汇总多个单位的数据包，生成汇总表（xlsx）、汇总报告（docx）和 rollup.json。")
+@click.option("--packages", "packages_dir", type=click.Path(file_okay=False), required=True,
+              help="存放各单位数据包（ZIP 或已解压的文件夹）的文件夹")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="输出文件夹")
+@_config_option
+def rollup(packages_dir, out_dir, config_dir):
+    from pipeline.store.rollup import run_rollup
+    summary = run_rollup(packages_dir, out_dir, config_dir)
+    for line in summary.problem_lines:
+        click.echo(line, err=True)
+    click.echo(f"已汇总 {summary.n_units} 个单位的数据包，问题 {len(summary.problem_lines)} 个；输出文件在：{out_dir}")
+    for path in summary.outputs:
+        click.echo(f"  {Path(path).name}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -51,3 +51,7 @@ def os_error_message(exc: OSError, tail: str = "", place: object = None) -> str:
     if where:
         return f"读写 {where} 时出错：{reason}{tail}"
     return f"读写文件时出错：{reason}{tail}"
+
+
+class StoreError(PipelineError):
+    """The history database or a unit package cannot be used."""

@@ -208,7 +208,7 @@ def check_out_dir(inbox: str | Path, out: str | Path) -> None:
 
 def run_report(inbox: str | Path, out: str | Path, config: Config, year: int | None = None, *,
                sample: bool = False, progress: Callable[[str], None] | None = None,
-               notes: Callable[[list[str]], None] | None = None) -> Result:
+               notes: Callable[[list[str]], None] | None = None, history: str | Path | None = None) -> Result:
     """The whole `report` command: check the folders, hold the output folder's lock, read, score and swap the
     new set of outputs into place. An operating-system error (full disk, …) is one OutputError line and
     leaves the previous set as it was."""
@@ -217,11 +217,15 @@ def run_report(inbox: str | Path, out: str | Path, config: Config, year: int | N
         with folder_lock(out, "生成报告"):
             result = collect(inbox, config, year, progress=progress)
             result.sample = sample
+            from pipeline.store.history import HistoryRun  # earlier years for the documents (never raises)
+            recorder = None if sample else HistoryRun(result, history)
             try:
                 write_outputs(result, out)
             finally:
                 if notes:
                     notes(result.notes)
+            if recorder is not None:
+                recorder.record(out)  # this year into the history database, once the documents are written
     except OSError as exc:
         raise OutputError(os_error_message(exc, "；输出文件夹中上次生成的文件保持不变", out)) from None
     return result

@@ -29,6 +29,7 @@ class Result:
     evidence: Any = None  # intake.evidence.EvidenceCheck: evidence files matched to the rows
     sample: bool = False  # the bundled demo inbox: every document is marked 示例数据 on its first page
     notes: list[str] = field(default_factory=list)  # 【待核实】 subjects and warnings of the documents, for the console
+    history: Any = None  # earlier years (pipeline.store.history.HistoryFacts), set before the documents are written
 
     @property
     def submitted(self) -> list[str]:

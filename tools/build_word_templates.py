@@ -42,6 +42,11 @@ TEMPLATES = {
         ("一级标题", "二、暂无法评定的测评标准"), ("Normal", "{评定}"),
         ("一级标题", "三、需要各部门整改的事项"), ("Normal", "{整改}"),
         ("一级标题", "四、待核实事项"), ("Normal", "{待核实}"),
+        ("Normal", "{历年对比}"),
+        ("Normal", "{落款}"),
+    ],
+    "汇总报告.docx": [  # the roll-up of many units (rollup command); headings come from wording.yaml
+        ("公文标题", "{标题}"), ("Normal", ""), ("Normal", "{正文}"),
         ("Normal", "{落款}"),
     ],
 }

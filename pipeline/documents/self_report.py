@@ -47,8 +47,9 @@ DECLARED = {
     "自查报告.负面清单有": ("简称", "负面清单"), "自查报告.负面清单无": ("简称", "负面清单"),
     "自查报告.负面清单条目": ("序号", "项目", "说明"), "自查报告.负面清单未填完": (),
     "自查报告.负面清单未报": (), "自查报告.问题无差距": ("简称",), "自查报告.其他亮点": ("亮点",),
-    "自查报告.方向兜底": (), "自查报告.指标未达_不低于": ("实际句", "阈值"),
-    "自查报告.指标达标_不低于": ("指标", "实际", "阈值"), "自查报告.指标未达_大于": ("实际句", "阈值"),
+    "自查报告.方向兜底": (), "自查报告.指标未达_不低于": ("实际句", "阈值", "较上年"),
+    "自查报告.指标达标_不低于": ("指标", "实际", "阈值", "较上年"), "自查报告.指标未达_大于": ("实际句", "阈值", "较上年"),
+    "自查报告.指标达标_大于": ("指标", "实际", "阈值", "较上年"),
     "自查报告.未评定标准": ("标准",), "自查报告.测评数据": (), "自查报告.落款日期待核实": (), "自查报告.荣誉": ("荣誉列表", "荣誉数", "多项荣誉"),
     "自查报告.荣誉条目": ("荣誉", "授予单位"), "自查报告.荣誉小标题": ("序号",),
     **{f"自查报告.指标实际.{k}": ("分子", "分母", "实际", "指标") for k in (
@@ -178,6 +179,8 @@ class SelfReport:
         self.by_code = {s.standard.code: s for s in result.standards}
         self.short = self.cfg.short_name
         self.date_text = report_date(self.cfg, result.year, self.w, self.run, today)
+        from pipeline.store.history_docs import metric_changes
+        self.changes = metric_changes(result)  # metric -> 较上年提高…个百分点 (history database; same catalog only)
         self.run.date_text = self.date_text
         self.prefixes = _dept_prefixes(self.cfg)
         self.attachment = bool(self.cfg.settings.get("report_attachment", True))
@@ -208,7 +211,8 @@ class SelfReport:
         for m in passed:
             key = "自查报告.指标达标_大于" if m.metric.op == ">" else "自查报告.指标达标_不低于"
             parts.append(self.w.fill(key, {"指标": m.metric.label, "实际": format_percent(m.value),
-                                           "阈值": threshold_text(m.metric)}, required=True))
+                                           "阈值": threshold_text(m.metric),
+                                           "较上年": self.changes.get(m.metric.key, "")}, required=True))
         return self.w.fill("自查报告.指标达标句", {"各指标": "；".join(parts)}) if parts else ""
 
     def item_paragraph(self, f: dict, rotation: int) -> str:
@@ -285,8 +289,8 @@ class SelfReport:
         failing = [m for m in self.r.metrics.values() if m.passed is False]
         for m in failing:
             key = "自查报告.指标未达_大于" if m.metric.op == ">" else "自查报告.指标未达_不低于"
-            shortfall = self.w.fill(key, {"实际句": metric_actual(self.w, m), "阈值": threshold_text(m.metric)},
-                                    required=True)
+            shortfall = self.w.fill(key, {"实际句": metric_actual(self.w, m), "阈值": threshold_text(m.metric),
+                                          "较上年": self.changes.get(m.metric.key, "")}, required=True)
             title_key = f"自查报告.指标问题标题.{m.metric.key}"
             title = self.w.text(title_key) if self.w.has(title_key) else m.metric.label
             text = self.w.fill("自查报告.指标问题分析", {"各指标": shortfall,

@@ -1,0 +1,1 @@
+"""Across years and across units: the history database and the roll-up of many units' packages."""
