@@ -1,0 +1,3 @@
+"""Thin views: each calls the library and renders a template."""
+
+from pipeline.web.views import board, department, documents, mail, settings, standards, upload  # noqa: F401
