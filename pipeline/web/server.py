@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import socket
 import threading
 import webbrowser
 from dataclasses import dataclass
@@ -39,17 +40,28 @@ def start(inbox: Path, out: Path, config_dir: Path | None = None, host: str = "1
         token = new_token()   # another address is reachable from the network: a token is required
     bench = Workbench(inbox, out, config_dir, templates_dir)
     app = create_app(bench, host, token)
+    if port and not _port_free(host, port):
+        port = 0  # the default is taken (another 工作台 or program): any free port
     try:
         server = make_server(host, port, app, threaded=True)
-    except OSError as exc:
-        if exc.errno != errno.EADDRINUSE or port == 0:
-            raise PipelineError(f"无法在 {host}:{port} 启动工作台（{exc.strerror or exc}）") from None
-        server = make_server(host, 0, app, threaded=True)
+    except (OSError, SystemExit) as exc:  # werkzeug exits on a taken port; say it in one line instead
+        raise PipelineError(f"无法在 {host}:{port} 启动工作台（{getattr(exc, 'strerror', None) or '端口不可用'}），"
+                            "请换一个 --port") from None
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{server.server_port}/"
     if token:
         url += f"?token={token}"
     return Running(server, url, token, bench)
+
+
+def _port_free(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return exc.errno != errno.EADDRINUSE
+    return True
 
 
 def serve(inbox: Path, out: Path, config_dir: Path | None = None, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
