@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 INBOX  ?= inbox
 OUT    ?= output
 
-.PHONY: setup report templates plan sample pdf test bench clean
+.PHONY: setup report templates plan sample pdf test bench clean serve
 
 setup: $(STAMP)
 
@@ -24,6 +24,10 @@ report: setup
 		echo "$(INBOX)/ 中没有报送的工作簿，本次使用示例收件箱 examples/inbox/ 演示运行"; \
 		$(PY) -m pipeline report --inbox examples/inbox --out $(OUT); \
 	fi
+
+# 打开工作台网页（浏览器自动打开；按 Ctrl+C 关闭）
+serve: setup
+	$(PY) -m pipeline serve --inbox $(INBOX) --out $(OUT)
 
 templates: setup
 	$(PY) -m pipeline templates --out input_templates

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import re
 import json
 import shutil
 import threading
@@ -27,7 +28,9 @@ def make_folders(tmp: Path, files=SOME, workbench: dict | None = None) -> tuple[
     shutil.copytree(ROOT / "config", config)
     if workbench:
         text = (config / "unit.yaml").read_text(encoding="utf-8")
-        text += "\nworkbench:\n" + "".join(f"  {k}: {v}\n" for k, v in workbench.items())
+        for key, value in workbench.items():  # the shipped file has the `workbench` section: change its values
+            text, n = re.subn(rf"(?m)^  {key}: *\S+", f"  {key}: {value}", text)
+            assert n == 1, key
         (config / "unit.yaml").write_text(text, encoding="utf-8")
     return inbox, out, config
 
