@@ -154,12 +154,28 @@ def collect(inbox, eml_dir, imap_host, imap_port, imap_user, imap_folder, imap_s
         result = mail.collect_imap(imap_host, Path(inbox), config, port=imap_port, user=imap_user,
                                    password=password, folder=imap_folder, since=since.date() if since else None,
                                    subject=subject, security=imap_security)
+    _print_collected(result)
+    if result.stopped:
+        raise Fatal(result.stopped)
+
+
+def _print_collected(result) -> None:
     for s in result.saved:
-        click.echo(f"已保存：{s.saved}（发件人 {s.sender or '未知'}，{s.department or '部门待确认'}）")
+        kind = "佐证材料" if s.kind == "evidence" else "台账"
+        click.echo(f"已保存{kind}：{s.saved}（发件人 {s.sender or '未知'}，{s.department or '部门待确认'}）")
     for s in result.skipped:
         click.echo(f"已跳过：{s.original}（{s.skipped}：{s.saved}）")
+    for s in result.refused:
+        click.echo(f"未保存：{s.original}（发件人 {s.sender or '未知'}）：{s.skipped}")
+    for s in result.ignored:
+        click.echo(f"未保存：{s.original}（发件人 {s.sender or '未知'}）：{s.skipped}")
+    for line in result.notes:
+        click.echo(f"提示：{line}")
+    for line in result.problems:
+        click.echo(f"无法收取：{line}")
     click.echo(f"新邮件 {result.messages} 封，保存附件 {len(result.saved)} 个，跳过 {len(result.skipped)} 个；"
-               f"此前已收取的邮件 {result.known} 封")
+               f"此前已收取的邮件 {result.known} 封" + (f"；{len(result.problems)} 封邮件无法收取，见上" if result.problems
+                                                  else ""))
 
 
 @main.command(help="给各部门发送回执（报送情况和需修改的问题）和催报邮件（附模板）。")
@@ -187,10 +203,14 @@ def notify(scores_dir, dry_run, outbox, templates_dir, config_dir):
         click.echo(f"已生成 {len(paths)} 封邮件（未发送）：{outbox}")
         return
     env = str((config.settings.get("mail") or {}).get("smtp_password_env") or "WENMING_SMTP_PASSWORD")
-    sent, skipped = mail.send(notices, config, os.environ.get(env, ""))
-    click.echo(f"已发送 {len(sent)} 封：{'、'.join(sent) or '无'}")
-    if skipped:
-        click.echo(f"未发送（unit.yaml 中没有邮箱地址）：{'、'.join(skipped)}")
+    out = mail.send(notices, config, os.environ.get(env, ""), sent_log=Path(scores_dir) / mail.SENT_LOG)
+    click.echo(f"已发送 {len(out.sent)} 封：{'、'.join(out.sent) or '无'}")
+    for dept, reason in out.refused:
+        click.echo(f"未发送：{dept}（邮件服务器拒收该地址：{reason}），请核对 unit.yaml 中的邮箱")
+    if out.already:
+        click.echo(f"此前已发送过相同内容，本次不再发送：{'、'.join(out.already)}")
+    if out.no_address:
+        click.echo(f"未发送（unit.yaml 中没有邮箱地址）：{'、'.join(out.no_address)}")
 
 
 @main.command(help="打开本机的工作台网页：报送情况、上传文件、生成文件、通知各部门。")

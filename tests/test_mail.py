@@ -74,18 +74,20 @@ def messages(tmp_path_factory):
 def _check_inbox(inbox: Path, contents: dict) -> dict:
     manifest = json.loads((inbox / "manifest.json").read_text(encoding="utf-8"))
     saved = {f["original"]: f for f in manifest["files"]}
-    assert set(saved) == {"工会-2026年文明单位创建台账.xlsx", "普及部旧表.xls", "团委台账.xlsx", "妇联台账.xlsx"}
+    assert set(saved) == {"工会-2026年文明单位创建台账.xlsx", "普及部旧表.xls", "团委台账.xlsx", "妇联台账.xlsx", "活动照片.jpg"}
+    assert saved["活动照片.jpg"]["kind"] == "evidence" and saved["活动照片.jpg"]["department"] == "工会"
+    assert saved["团委台账.xlsx"]["kind"] == "workbook"
     assert saved["工会-2026年文明单位创建台账.xlsx"]["saved"] == "20261116-gonghui@unit.cn-工会-2026年文明单位创建台账.xlsx"
     assert saved["工会-2026年文明单位创建台账.xlsx"]["message_id"] == "<m1@unit.cn>"
     assert saved["团委台账.xlsx"]["sender"] == "tuanwei@unit.cn"
     for f in manifest["files"]:
         data = (inbox / f["saved"]).read_bytes()
         assert set(f) >= {"message_id", "sender", "date", "original", "saved", "sha256"}
-        assert data in contents.values()
+        assert data in contents.values() or f["kind"] == "evidence"
     assert saved["团委台账.xlsx"]["department"] == "团委"         # from the file's 填报信息
     assert {"<m1@unit.cn>", "<m2@unit.cn>", "<m3@unit.cn>", "<m4@unit.cn>", "<m5@unit.cn>"} <= set(manifest["messages"])
-    files = sorted(p.name for p in inbox.iterdir())
-    assert len(files) == 5 and not any(n.startswith(".tmp") for n in files)
+    files = sorted(p.name for p in inbox.iterdir() if p.name != ".manifest.lock")
+    assert len(files) == 6 and not any(n.startswith(".tmp") for n in files)
     return manifest
 
 
@@ -98,7 +100,7 @@ def test_collect_from_eml_folder_twice(messages, tmp_path):
     inbox = tmp_path / "inbox"
     first = run("collect", "--eml", str(eml), "--inbox", str(inbox))
     assert first.exit_code == 0, first.output
-    assert "保存附件 4 个，跳过 1 个" in first.output
+    assert "保存附件 5 个，跳过 1 个" in first.output
     assert "（发件人 tuanwei@unit.cn，团委）" in first.output
     manifest = _check_inbox(inbox, contents)
     second = run("collect", "--eml", str(eml), "--inbox", str(inbox))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -11,22 +12,27 @@ from pathlib import Path
 
 import jinja2
 import openpyxl
-from openpyxl import Workbook
 
 from pipeline.catalog import Config
+from pipeline.documents.render_xlsx import new_workbook, write_table
 from pipeline.mail.review import receipt_note
 from pipeline.report import output_names
 from pipeline.templates import build_template, template_filename
 
 XLSX = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 ISSUE_LINES = 30
+#: Issue codes meaning "the department sent a file we cannot read": it gets 请重新报送, not a reminder.
+UNREADABLE_CODES = {"file-unreadable", "file-encrypted", "file-too-large", "file-unsupported", "unsupported-format",
+                    "sheet-too-large", "formula-scan-timeout"}
+UNREADABLE_STATES = {"unreadable", "无法读取", "文件无法读取"}
 
 
 @dataclass
 class Notice:
     department: str
-    kind: str                     # 回执 or 催报
+    kind: str                     # 回执, 催报 or 重新报送
     message: EmailMessage
+    fingerprint: str = ""         # the notice's facts (not its date): the sent log knows a notice sent before
 
 
 def build_notices(config: Config, scores: dict, scores_dir: Path, templates_dir: Path) -> list[Notice]:
@@ -48,15 +54,38 @@ def department_sheet(validation: Path, department: str) -> bytes | None:
     if not validation.is_file():
         return None
     src = openpyxl.load_workbook(validation, read_only=True)
-    if department not in src.sheetnames:
+    try:
+        if department not in src.sheetnames:
+            return None
+        rows = [list(r) for r in src[department].iter_rows(values_only=True)]
+    finally:
+        src.close()
+    if not rows:
         return None
-    wb = Workbook(write_only=True)
+    # through the project's one workbook writer: a department's text such as =HYPERLINK(…) stays text
+    wb = new_workbook()
     ws = wb.create_sheet(department)
-    for row in src[department].iter_rows(values_only=True):
-        ws.append(list(row))
+    write_table(ws, [str(h or "") for h in rows[0]], rows[1:], widths=[8, 10, 28, 12, 6, 12, 16, 50])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def unreadable_files(config: Config, scores: dict, dept: dict) -> list[str]:
+    """The files a department sent that could not be read ("file：reason"), when none of its files could."""
+    if dept.get("submitted"):
+        return []
+    name = dept["name"]
+    lines = []
+    for i in scores.get("issues", []):
+        if i.get("level") != "error" or i.get("code") not in UNREADABLE_CODES:
+            continue
+        owner = i.get("department") or config.department_in_text(str(i.get("file") or ""))
+        if owner == name:
+            lines.append(f"{i.get('file') or ''}：{i.get('message') or ''}")
+    if not lines and str(dept.get("state") or "") in UNREADABLE_STATES:
+        lines = [f"{f}：文件无法读取" for f in (dept.get("unreadable") or [dept.get("file") or "报送的文件"])]
+    return list(dict.fromkeys(lines))
 
 
 def notice_for(config: Config, scores: dict, dept: dict, scores_dir: Path, templates_dir: Path) -> Notice:
@@ -73,7 +102,13 @@ def notice_for(config: Config, scores: dict, dept: dict, scores_dir: Path, templ
                "deadline": _chinese_date(deadline) if isinstance(deadline, dt.date) else "规定时间",
                "deadline_passed": isinstance(deadline, dt.date) and deadline < dt.date.today()}
     attachment: tuple[str, bytes] | None = None
-    if dept["submitted"]:
+    unreadable = unreadable_files(config, scores, dept)
+    if unreadable:
+        kind = "重新报送"
+        att_name = ""
+        context.update(files=unreadable, attachment="")
+        text = _template(config, "重报邮件.txt").render(context)
+    elif dept["submitted"]:
         kind = "回执"
         issues = [i for i in scores["issues"] if i.get("department") == name and i["level"] in ("error", "warning")
                   and i["code"] not in ("superseded", "file-duplicate")]
@@ -105,6 +140,8 @@ def notice_for(config: Config, scores: dict, dept: dict, scores_dir: Path, templ
         context.update(attachment=att_name)
         text = _template(config, "催报邮件.txt").render(context)
     subject, _, body = text.partition("\n")
+    facts = "\n".join((kind, subject, body.replace(context["today"], ""), att_name))
+    fingerprint = hashlib.sha256(facts.encode("utf-8")).hexdigest()[:32]
     msg = EmailMessage()
     msg["Subject"] = subject.strip()
     sender = str(mail.get("sender") or "")
@@ -117,4 +154,4 @@ def notice_for(config: Config, scores: dict, dept: dict, scores_dir: Path, templ
     msg.set_content(body.lstrip("\n"), charset="utf-8")
     if attachment:
         msg.add_attachment(attachment[1], maintype=XLSX[0], subtype=XLSX[1], filename=attachment[0])
-    return Notice(name, kind, msg)
+    return Notice(name, kind, msg, fingerprint)

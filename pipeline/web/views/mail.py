@@ -63,14 +63,15 @@ def collect():
     with bench.inbox_lock:
         result = collect_imap(host, bench.inbox, bench.config, port=port, user=form.get("user", "").strip(),
                               password=password, folder=form.get("folder") or "INBOX", since=since,
-                              subject=form.get("subject") or None, timeout=30)
+                              subject=form.get("subject") or None)
     return page(collected=result)
 
 
 def send():
+    from pipeline.mail.mailbox import SENT_LOG
     from pipeline.mail.mailbox import send as smtp_send
     notices = _notices()
-    sent, skipped = smtp_send(notices, g.bench.config, request.form.get("smtp_password", ""))
-    return page(sent=sent, skipped=skipped)
+    out = smtp_send(notices, g.bench.config, request.form.get("smtp_password", ""), sent_log=g.bench.out / SENT_LOG)
+    return page(sent=out)
 
 

@@ -21,7 +21,7 @@ def upload():
         return (jsonify({"error": message}), 400) if wants_json else \
             (render_template("_message.html", message=message, level="error"), 400)
     with bench.inbox_lock:
-        saved = [save_upload(bench.inbox, f.filename, f.stream.read(limits.max_file_bytes + 1), bench.config,
+        saved = [save_upload(bench.inbox, f.filename, f.stream, bench.config,
                              limits.max_file_bytes) for f in files]
     board = bench.board()
     by_name = {f.name: f for f in board.files}

@@ -1,0 +1,75 @@
+"""A deadline for a whole mail connection and for each exchange in it, not a timeout that every byte resets.
+
+A server that trickles one byte a second keeps a socket timeout from ever firing; here a watchdog thread shuts
+the socket down when the exchange (or the connection) runs out of time, and the caller says so in one line."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from typing import Any, Callable
+
+DEFAULTS = {"timeout_seconds": 60, "connection_deadline_seconds": 1800}
+MIN_RATE = 50 * 1024          # bytes per second a large fetch or send is allowed beyond its base time
+
+
+def settings(config: Any) -> tuple[float, float]:
+    """(seconds per exchange, seconds per connection) from unit.yaml's mail section."""
+    from pipeline.errors import MailError
+    mail = (getattr(config, "settings", None) or {}).get("mail") or {}
+    out = []
+    for key in ("timeout_seconds", "connection_deadline_seconds"):
+        try:
+            value = float(mail.get(key, DEFAULTS[key]))
+        except (TypeError, ValueError):
+            raise MailError(f"unit.yaml 的 mail.{key} 应为数字（当前为“{mail.get(key)}”）") from None
+        if value <= 0:
+            raise MailError(f"unit.yaml 的 mail.{key} 应大于 0")
+        out.append(value)
+    return out[0], out[1]
+
+
+class Deadline:
+    """Watch one connection: each `step()` gives the next exchange `per_step` seconds (plus time for its size),
+    never past the connection's overall deadline. At expiry the socket is shut down and `expired` is set."""
+
+    def __init__(self, per_step: float, total: float):
+        self.per_step = per_step
+        self.end = time.monotonic() + total
+        self.expires = min(self.end, time.monotonic() + per_step)
+        self.expired = False
+        self._socket: Callable[[], Any] = lambda: None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="mail-deadline", daemon=True)
+        self._thread.start()
+
+    def watch(self, get_socket: Callable[[], Any]) -> None:
+        self._socket = get_socket
+
+    def step(self, size: int = 0) -> None:
+        self.expires = min(self.end, time.monotonic() + self.per_step + size / MIN_RATE)
+
+    def remaining(self) -> float:
+        return max(0.01, self.expires - time.monotonic())
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            if time.monotonic() >= self.expires:
+                self.expired = True
+                sock = self._socket()
+                if sock is not None:
+                    try:
+                        sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                return
+
+    def close(self) -> None:
+        self._stop.set()
+
+    def __enter__(self) -> "Deadline":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

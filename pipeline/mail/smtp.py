@@ -1,0 +1,153 @@
+"""Send notices over SMTP: each exchange under a deadline, a refused recipient skipped and named, a sent log
+so that running notify again after an interruption does not mail anyone twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.policy
+import json
+import smtplib
+import socket
+import ssl
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+from pipeline.atomic import atomic_path, atomic_write_json
+from pipeline.catalog import Config
+from pipeline.errors import MailError
+from pipeline.mail import deadline as dl
+
+if TYPE_CHECKING:
+    from pipeline.mail.notices import Notice
+
+SENT_LOG = "notify-sent.json"
+
+
+@dataclass
+class Sent:
+    sent: list[str] = field(default_factory=list)          # departments mailed now
+    no_address: list[str] = field(default_factory=list)    # no address in unit.yaml
+    refused: list[tuple[str, str]] = field(default_factory=list)   # (department, the server's reason)
+    already: list[str] = field(default_factory=list)       # mailed before with the same content (sent log)
+
+
+class _Guarded:
+    def __init__(self, guard: dl.Deadline, *args, **kwargs):
+        self._guard = guard
+        guard.watch(lambda: getattr(self, "sock", None))
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+
+    def _get_socket(self, host, port, timeout):  # type: ignore[override]
+        return super()._get_socket(host, port, self._guard.remaining())  # type: ignore[misc]
+
+
+class GuardedSMTP(_Guarded, smtplib.SMTP):
+    pass
+
+
+class GuardedSMTPSSL(_Guarded, smtplib.SMTP_SSL):
+    pass
+
+
+def write_outbox(notices: Iterable["Notice"], outbox: Path) -> list[Path]:
+    outbox.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for n in notices:
+        path = outbox / f"{n.department}-{n.kind}.eml"
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(n.message.as_bytes(policy=email.policy.SMTP))
+        paths.append(path)
+    return paths
+
+
+def _load_log(path: Path | None) -> list[dict]:
+    if path is None or not path.is_file():
+        return []
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return [e for e in data.get("sent", []) if isinstance(e, dict)]
+    except (ValueError, OSError, AttributeError):
+        return []
+
+
+def _reason(exc: Exception) -> str:
+    code = getattr(exc, "smtp_code", None)
+    error = getattr(exc, "smtp_error", b"")
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code, error = next(iter(exc.recipients.values()), (None, b""))
+    text = error.decode("utf-8", "replace") if isinstance(error, bytes) else str(error or "")
+    return f"{code} {text}".strip()[:120] if code else exc.__class__.__name__
+
+
+def send(notices: list["Notice"], config: Config, password: str, sent_log: Path | None = None,
+         progress: Callable[[str], None] | None = None) -> Sent:
+    """Send over SMTP. A recipient the server refuses is skipped and named, the others still go; every sent
+    message is written to the sent log (`notify-sent.json` beside scores.json) at once, and a message already
+    in it with the same content is not sent again. A stalled or lost server stops with one line naming
+    what was sent."""
+    mail: dict[str, Any] = config.settings.get("mail") or {}
+    host, port = str(mail.get("smtp_host") or ""), int(mail.get("smtp_port") or 465)
+    security, user = str(mail.get("smtp_security") or "ssl"), str(mail.get("smtp_user") or "")
+    if not host:
+        raise MailError("unit.yaml 的 mail.smtp_host 未填写，无法发送；可先用 --dry-run 生成邮件文件")
+    per_step, total = dl.settings(config)
+    log = _load_log(sent_log)
+    done = {(e.get("department"), e.get("kind"), e.get("fingerprint")) for e in log}
+    out = Sent()
+    todo = []
+    for n in notices:
+        if (n.department, n.kind, n.fingerprint) in done:
+            out.already.append(n.department)
+        elif not n.message["To"]:
+            out.no_address.append(n.department)
+        else:
+            todo.append(n)
+    if not todo:
+        return out
+    with dl.Deadline(per_step, total) as guard:
+        try:
+            if security == "ssl":
+                smtp: smtplib.SMTP = GuardedSMTPSSL(guard, host, port, context=ssl.create_default_context())
+            else:
+                smtp = GuardedSMTP(guard, host, port)
+                if security == "starttls":
+                    guard.step()
+                    smtp.starttls(context=ssl.create_default_context())
+                    guard.watch(lambda: smtp.sock)
+            with smtp:
+                if user:
+                    guard.step()
+                    smtp.login(user, password)
+                for n in todo:
+                    data = n.message.as_bytes(policy=email.policy.SMTP)
+                    guard.step(len(data))
+                    try:
+                        refused = smtp.send_message(n.message)
+                    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+                        out.refused.append((n.department, _reason(exc)))
+                        guard.step()
+                        smtp.rset()
+                        continue
+                    if refused:
+                        out.refused.append((n.department, _reason(smtplib.SMTPRecipientsRefused(refused))))
+                    out.sent.append(n.department)
+                    log.append({"department": n.department, "kind": n.kind, "fingerprint": n.fingerprint,
+                                "to": str(n.message["To"]), "message_id": str(n.message["Message-ID"]),
+                                "time": dt.datetime.now().isoformat(timespec="seconds")})
+                    if sent_log is not None:
+                        atomic_write_json(sent_log, {"sent": log})
+                    if progress:
+                        progress(n.department)
+        except smtplib.SMTPAuthenticationError:
+            raise MailError("发件邮箱用户名或密码错误，登录失败") from None
+        except (OSError, smtplib.SMTPException) as exc:
+            done_text = "、".join(out.sent) or "无"
+            if guard.expired:
+                raise MailError(f"发件服务器 {host} 响应过慢（{per_step:g} 秒内未完成一次收发），已停止发送；"
+                                f"已发送：{done_text}；重新运行不会重复发送已发出的邮件") from None
+            if isinstance(exc, (ConnectionRefusedError, socket.gaierror)) and not out.sent:
+                raise MailError(f"无法连接发件服务器 {host}:{port}，请检查 unit.yaml 的 mail 设置和网络") from None
+            raise MailError(f"发送邮件失败（{exc.__class__.__name__}），已发送：{done_text}；"
+                            "重新运行不会重复发送已发出的邮件") from None
+    return out

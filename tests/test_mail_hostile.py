@@ -1,0 +1,306 @@
+"""Mail nobody cleaned: every message handled on its own, no server can hang a run, evidence saved too."""
+
+import email.policy
+import io
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+import zipfile
+from email.message import EmailMessage
+from pathlib import Path
+
+import openpyxl
+import pytest
+import yaml
+
+from builders import run, staff, workbook
+
+ROOT = Path(__file__).resolve().parent.parent
+XLSX = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+OCTET = ("application", "octet-stream")
+
+
+def _message(mid, sender, subject, attachments=(), date="Mon, 16 Nov 2026 09:30:00 +0800"):
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = sender, "coord@unit.cn", subject
+    msg["Date"], msg["Message-ID"] = date, mid
+    msg.set_content("请查收附件。")
+    for name, data, ctype in attachments:
+        msg.add_attachment(data, maintype=ctype[0], subtype=ctype[1], filename=name)
+    return msg
+
+
+def _config(tmp_path, **mail):
+    cfg = tmp_path / "cfg"
+    shutil.copytree(ROOT / "config", cfg)
+    unit = yaml.safe_load((cfg / "unit.yaml").read_text(encoding="utf-8"))
+    unit["mail"].update(mail)
+    (cfg / "unit.yaml").write_text(yaml.safe_dump(unit, allow_unicode=True), encoding="utf-8")
+    return cfg
+
+
+def _manifest(inbox):
+    return json.loads((inbox / "manifest.json").read_text(encoding="utf-8"))
+
+
+def _huge_sheet_workbook() -> bytes:
+    """A small xlsx whose sheet declares and uses cell XFD1048576."""
+    buf = io.BytesIO()
+    wb = openpyxl.Workbook()
+    wb.active.title = "人员名单"
+    wb.active["A1"] = "姓名"
+    wb.active["XFD1048576"] = "x"
+    wb.save(buf)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def hostile_folder(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("hostile")
+    eml = tmp / "eml"
+    eml.mkdir()
+    good = workbook(tmp / "g.xlsx", "工会", roster=staff(2, prefix="工会")).read_bytes()
+    youth = workbook(tmp / "y.xlsx", "团委", roster=staff(2, prefix="团委", start=50)).read_bytes()
+
+    def put(name, msg):
+        (eml / name).write_bytes(msg.as_bytes(policy=email.policy.SMTP) if isinstance(msg, EmailMessage) else msg)
+    long_name = "工会" + "很长的附件名称" * 40 + ".xlsx"                            # ~860 bytes
+    put("01-long-name.eml", _message("<long@x>", "工会 <gonghui@unit.cn>", "台账", [(long_name, good, OCTET)]))
+    put("02-long-sender.eml", _message("<sender@x>", "工" * 3000 + " <" + "a" * 900 + "@unit.cn>", "台账",
+                                       [("团委台账.xlsx", youth, XLSX)]))
+    nested = b"From: a@b\r\nSubject: x\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
+    for i in range(1500):
+        nested = (b"From: a@b\r\nSubject: fwd\r\nMessage-ID: <n%d@x>\r\nMIME-Version: 1.0\r\n"
+                  b"Content-Type: message/rfc822\r\n\r\n" % i) + nested
+    put("03-nested.eml", nested)
+    put("04-year.eml", _message("<year@x>", "fulian@unit.cn", "台账",
+                                [("妇联.ods", b"PK\x03\x04ods", ("application", "vnd.oasis.opendocument.spreadsheet")),
+                                 ("妇联.xlsb", b"PK\x03\x04xlsb", OCTET), ("妇联.et", b"\xd0\xcf\x11\xe0et", OCTET)],
+                                date="Mon, 16 Nov 99999 09:30:00 +0800"))
+    put("05-huge-sheet.eml", _message("<xfd@x>", "puji@unit.cn", "台账", [("普及部.xlsx", _huge_sheet_workbook(), XLSX)]))
+    put("06-escape.eml", _message("<esc@x>", '"\x1b[2J\x1b]0;pwned\x07办公室" <office@unit.cn>', "台账",
+                                  [("办公室照片.jpg", b"\xff\xd8\xff\xe0 photo", ("image", "jpeg"))]))
+    # a second message reusing a Message-ID with other content
+    put("07-reuse.eml", _message("<long@x>", "工会 <gonghui@unit.cn>", "补充照片",
+                                 [("活动照片1.png", b"\x89PNG photo", ("image", "png"))]))
+    zbuf = io.BytesIO()
+    with zipfile.ZipFile(zbuf, "w") as zf:
+        zf.writestr("照片/1.jpg", b"\xff\xd8\xff zipped")
+    put("08-evidence.eml", _message("<ev@x>", "团委 <tuanwei@unit.cn>", "团委佐证",
+                                    [("团委台账.xlsx", youth, XLSX), ("活动通知.pdf", b"%PDF-1.4 pdf", ("application", "pdf")),
+                                     ("总结.docx", b"PK\x03\x04word/", ("application", "msword")),
+                                     ("照片.zip", zbuf.getvalue(), ("application", "zip")),
+                                     ("工具.exe", b"MZ", OCTET)]))
+    put("09-too-big.eml", _message("<big@x>", "zuren@unit.cn", "台账", [("组人部照片.jpg", b"\xff\xd8\xff" + b"0" * 3_000_000,
+                                                                         ("image", "jpeg"))]))
+    os.mkfifo(eml / "10-fifo.eml")
+    (eml / "11-folder.eml").mkdir()
+    return eml, good, youth
+
+
+def test_each_message_on_its_own_and_a_rerun_neither_duplicates_nor_stops(tmp_path, hostile_folder):
+    eml, good, youth = hostile_folder
+    cfg = _config(tmp_path, max_file_mb=2, max_message_mb=10)
+    inbox = tmp_path / "inbox"
+    start = time.monotonic()
+    first = run("collect", "--eml", str(eml), "--inbox", str(inbox), "--config", str(cfg))
+    assert first.exit_code == 0, first.output
+    assert time.monotonic() - start < 60
+    out = first.output
+    assert "\x1b" not in out and "\x07" not in out
+    assert "无法收取：03-nested.eml：邮件转发嵌套层数过多" in out
+    assert "无法收取：10-fifo.eml：不是普通文件" in out
+    assert "未保存：组人部照片.jpg（发件人 zuren@unit.cn）：超过单个文件大小上限 2.0 MB" in out
+    assert "未保存：工具.exe" in out and "不是台账或佐证材料" in out
+    assert "07-reuse.eml：Message-ID <long@x> 此前已用于另一封内容不同的邮件" in out
+    manifest = _manifest(inbox)
+    by_original = {f["original"]: f for f in manifest["files"]}
+    long_entry = next(f for f in manifest["files"] if f["original"].startswith("工会很长"))
+    assert long_entry["saved"].endswith(".xlsx") and len(long_entry["saved"].encode()) <= 200
+    assert (inbox / long_entry["saved"]).read_bytes() == good and long_entry["department"] == "工会"
+    assert {"妇联.ods", "妇联.xlsb", "妇联.et"} <= set(by_original)          # never dropped
+    assert all(by_original[n]["kind"] == "workbook" for n in ("妇联.ods", "妇联.xlsb", "妇联.et"))
+    assert by_original["妇联.ods"]["date"] == "" and by_original["妇联.ods"]["department"] == "妇联"
+    assert by_original["普及部.xlsx"]["department"] == "普及部"                # the XFD1048576 workbook is saved
+    assert by_original["办公室照片.jpg"]["sender"] == "office@unit.cn"
+    assert by_original["活动照片1.png"]["kind"] == "evidence" and by_original["活动照片1.png"]["department"] == "工会"
+    for name in ("活动通知.pdf", "总结.docx", "照片.zip"):
+        entry = by_original[name]
+        assert entry["kind"] == "evidence" and entry["department"] == "团委"
+        assert entry["saved"].startswith("20261116-tuanwei@unit.cn-") and (inbox / entry["saved"]).is_file()
+    assert (inbox / by_original["照片.zip"]["saved"]).read_bytes().startswith(b"PK")   # archives saved as they are
+    assert "组人部照片.jpg" not in by_original and "工具.exe" not in by_original
+    long_sender = by_original["团委台账.xlsx"]
+    assert len(long_sender["saved"].encode()) <= 200 and long_sender["department"] == "团委"
+    names = sorted(p.name for p in inbox.iterdir())
+    assert not [n for n in names if n.startswith(".tmp")]
+    assert "<big@x>" not in manifest["messages"]            # refused for its size: tried again next time
+
+    second = run("collect", "--eml", str(eml), "--inbox", str(inbox), "--config", str(cfg))
+    assert second.exit_code == 0, second.output
+    assert sorted(p.name for p in inbox.iterdir()) == names                  # nothing duplicated
+    assert "保存附件 0 个" in second.output and "03-nested.eml" in second.output
+    assert "组人部照片.jpg" in second.output                                  # still refused, still said
+    assert len(_manifest(inbox)["files"]) == len(manifest["files"])
+
+
+def test_over_the_message_limit_is_one_line_and_nothing_written(tmp_path, hostile_folder):
+    eml, _, _ = hostile_folder
+    cfg = _config(tmp_path, max_message_mb=1)
+    inbox = tmp_path / "inbox"
+    result = run("collect", "--eml", str(eml), "--inbox", str(inbox), "--config", str(cfg))
+    assert result.exit_code == 0
+    line = next(x for x in result.output.splitlines() if "09-too-big.eml" in x)
+    assert "超过单封邮件上限 1.0 MB（unit.yaml 的 mail.max_message_mb），未收取" in line
+    assert not any("组人部" in p.name for p in inbox.iterdir())
+
+
+# ---------------------------------------------------------------- servers that trickle
+
+class Trickler:
+    """A loopback server that answers each connection with a few bytes, then one byte every 0.2 s."""
+
+    def __init__(self, prefix: bytes):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.prefix = prefix
+        self.stop = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        self.sock.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._trickle, args=(conn,), daemon=True).start()
+
+    def _trickle(self, conn):
+        with conn:
+            try:
+                conn.sendall(self.prefix)
+                deadline = time.monotonic() + 30
+                while not self.stop.is_set() and time.monotonic() < deadline:
+                    conn.sendall(b"x")
+                    time.sleep(0.2)
+            except OSError:
+                pass
+
+    def close(self):
+        self.stop.set()
+        self.sock.close()
+
+
+def test_trickling_imap_server_is_one_line_and_a_clean_exit(tmp_path):
+    server = Trickler(b"* OK ")
+    try:
+        cfg = _config(tmp_path, timeout_seconds=1.5)
+        os.environ["WENMING_IMAP_PASSWORD"] = "x"
+        start = time.monotonic()
+        result = run("collect", "--imap-host", "127.0.0.1", "--imap-port", str(server.port), "--imap-security", "none",
+                     "--inbox", str(tmp_path / "inbox"), "--config", str(cfg))
+        elapsed = time.monotonic() - start
+    finally:
+        os.environ.pop("WENMING_IMAP_PASSWORD", None)
+        server.close()
+    assert result.exit_code == 1 and elapsed < 6
+    assert result.output.strip().splitlines() == [
+        "错误：邮箱服务器 127.0.0.1 响应过慢（1.5 秒内未完成一次收发），已停止收取；已保存的附件保留，请稍后重新运行"]
+
+
+class FakeIMAP:
+    """Just enough IMAP: UID 1 announced as 3 GB, UID 2 a real small message, UID 3 whose body trickles."""
+
+    def __init__(self, small: bytes):
+        self.small = small
+        self.commands = []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.port = self.sock.getsockname()[1]
+        self.stop = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        self.sock.settimeout(10)
+        try:
+            conn, _ = self.sock.accept()
+        except OSError:
+            return
+        with conn:
+            f = conn.makefile("rb")
+            conn.sendall(b"* OK fake ready\r\n")
+            try:
+                while not self.stop.is_set():
+                    line = f.readline()
+                    if not line:
+                        return
+                    self.commands.append(line.decode().strip())
+                    tag, cmd = line.split(b" ", 1)
+                    cmd = cmd.upper()
+                    if cmd.startswith(b"CAPABILITY"):
+                        conn.sendall(b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n" + tag + b" OK done\r\n")
+                    elif cmd.startswith(b"LOGIN"):
+                        conn.sendall(tag + b" OK logged in\r\n")
+                    elif cmd.startswith(b"SELECT") or cmd.startswith(b"EXAMINE"):
+                        conn.sendall(b"* 3 EXISTS\r\n" + tag + b" OK [READ-ONLY] done\r\n")
+                    elif cmd.startswith(b"UID SEARCH"):
+                        conn.sendall(b"* SEARCH 1 2 3\r\n" + tag + b" OK done\r\n")
+                    elif cmd.startswith(b"UID FETCH") and b"RFC822.SIZE" in cmd:
+                        uid = int(cmd.split()[2])
+                        size = {1: 3_000_000_000, 2: len(self.small), 3: 500}[uid]
+                        head = b"Message-ID: <u%d@x>\r\n\r\n" % uid
+                        conn.sendall(b"* %d FETCH (UID %d RFC822.SIZE %d BODY[HEADER.FIELDS (MESSAGE-ID FROM SUBJECT)] {%d}\r\n"
+                                     % (uid, uid, size, len(head)) + head + b")\r\n" + tag + b" OK done\r\n")
+                    elif cmd.startswith(b"UID FETCH") and b"BODY.PEEK[]" in cmd:
+                        uid = int(cmd.split()[2])
+                        if uid == 2:
+                            conn.sendall(b"* 2 FETCH (UID 2 BODY[] {%d}\r\n" % len(self.small) + self.small
+                                         + b")\r\n" + tag + b" OK done\r\n")
+                        else:
+                            conn.sendall(b"* 3 FETCH (UID 3 BODY[] {500}\r\n")
+                            for _ in range(150):
+                                if self.stop.is_set():
+                                    return
+                                conn.sendall(b"x")
+                                time.sleep(0.2)
+                    elif cmd.startswith(b"LOGOUT"):
+                        conn.sendall(b"* BYE\r\n" + tag + b" OK bye\r\n")
+                        return
+                    else:
+                        conn.sendall(tag + b" BAD unknown\r\n")
+            except OSError:
+                return
+
+    def close(self):
+        self.stop.set()
+        self.sock.close()
+
+
+def test_imap_checks_sizes_first_saves_what_arrived_and_stops_on_a_stall(tmp_path):
+    small = _message("<u2@x>", "gonghui@unit.cn", "台账", [("工会照片.jpg", b"\xff\xd8\xff small", ("image", "jpeg"))])
+    server = FakeIMAP(small.as_bytes(policy=email.policy.SMTP))
+    inbox = tmp_path / "inbox"
+    try:
+        cfg = _config(tmp_path, timeout_seconds=1.5)
+        os.environ["WENMING_IMAP_PASSWORD"] = "x"
+        start = time.monotonic()
+        result = run("collect", "--imap-host", "127.0.0.1", "--imap-port", str(server.port), "--imap-security", "none",
+                     "--imap-user", "u", "--inbox", str(inbox), "--config", str(cfg))
+        elapsed = time.monotonic() - start
+    finally:
+        os.environ.pop("WENMING_IMAP_PASSWORD", None)
+        server.close()
+    assert elapsed < 10 and result.exit_code == 1, result.output
+    assert not any(c.endswith("FETCH 1 (BODY.PEEK[])") for c in server.commands)    # 3 GB never asked for
+    lines = result.output.strip().splitlines()
+    assert "邮件 UID 1" in result.output and "超过单封邮件上限" in result.output
+    assert lines[-1].startswith("错误：邮箱服务器 127.0.0.1 响应过慢")
+    manifest = _manifest(inbox)
+    assert [f["original"] for f in manifest["files"]] == ["工会照片.jpg"] and "<u2@x>" in manifest["messages"]

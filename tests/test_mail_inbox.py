@@ -1,0 +1,112 @@
+"""Saving a received file into the inbox: the one path collect and the web upload share."""
+
+import io
+import json
+import multiprocessing
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import MailError
+from pipeline.mail.inbox import (EVIDENCE, WORKBOOK, Limits, Manifest, locked_manifest, printable,
+                                 save_into_inbox, saved_name)
+
+
+def _manifest(inbox: Path) -> dict:
+    return json.loads((inbox / "manifest.json").read_text(encoding="utf-8"))
+
+
+def test_save_records_contract_fields_and_never_overwrites(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    taken = inbox / "20261116-tw@unit.cn-团委台账.xlsx"
+    taken.write_bytes(b"someone else's")
+    import datetime as dt
+    when = dt.datetime(2026, 11, 16, 9, 30)
+    first = save_into_inbox(inbox, "团委台账.xlsx", b"PK\x03\x04 workbook", sender="tw@unit.cn", message_id="<a@x>",
+                            date=when, department="团委")
+    assert first.saved == "20261116-tw@unit.cn-团委台账(2).xlsx" and first.kind == WORKBOOK and first.skipped is None
+    assert taken.read_bytes() == b"someone else's"
+    again = save_into_inbox(inbox, "copy.xlsx", io.BytesIO(b"PK\x03\x04 workbook"), sender="other@unit.cn")
+    assert again.skipped == "已保存过相同内容" and again.saved == first.saved
+    photo = save_into_inbox(inbox, "活动照片.JPG", b"\xff\xd8\xff photo", sender="tw@unit.cn", date=when)
+    assert photo.kind == EVIDENCE
+    (entry, photo_entry) = _manifest(inbox)["files"]
+    assert {k: entry[k] for k in ("message_id", "sender", "original", "saved", "department", "kind")} == {
+        "message_id": "<a@x>", "sender": "tw@unit.cn", "original": "团委台账.xlsx", "saved": first.saved,
+        "department": "团委", "kind": "workbook"}
+    assert entry["sha256"] == __import__("hashlib").sha256(b"PK\x03\x04 workbook").hexdigest()
+    assert entry["date"] == "2026-11-16T09:30:00" and photo_entry["kind"] == "evidence"
+    assert sorted(p.name for p in inbox.iterdir() if not p.name.startswith(".")) == sorted(
+        [taken.name, first.saved, photo.saved, "manifest.json"])
+
+
+def test_long_names_are_cut_by_bytes_keeping_the_extension(tmp_path):
+    name = "很长的文件名" * 60 + ".xlsx"          # 1,085 bytes
+    saved = save_into_inbox(tmp_path, name, b"data", sender="x" * 300 + "@unit.cn")
+    assert saved.saved.endswith(".xlsx") and len(saved.saved.encode()) <= 200
+    assert (tmp_path / saved.saved).read_bytes() == b"data"
+    assert saved_name("20260101-a-", "é" * 300 + ".pdf", 50).encode().__len__() <= 50
+
+
+def test_control_and_bidi_characters_never_reach_names_or_the_terminal(tmp_path):
+    saved = save_into_inbox(tmp_path, "a\x1b[2Jb\u202egpj.exe.xlsx", b"1", sender="\x1b]0;evil\x07x@y")
+    assert "\x1b" not in saved.saved and "\u202e" not in saved.saved and "\x1b" not in saved.sender
+    assert printable("\x1b[31m工会\x9b") == "[31m工会"
+
+
+def test_over_the_size_limit_nothing_is_written(tmp_path):
+    limits = Limits(file_bytes=1000, message_bytes=5000)
+    saved = save_into_inbox(tmp_path, "big.pdf", io.BytesIO(b"x" * 5000), limits=limits)
+    assert saved.saved is None and "超过单个文件大小上限" in saved.skipped
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".manifest.lock", "manifest.json"]
+    assert _manifest(tmp_path)["files"] == []
+
+
+def _hold(inbox, seconds, ready):
+    with locked_manifest(Path(inbox)):
+        ready.set()
+        time.sleep(seconds)
+
+
+def test_second_writer_waits_then_is_refused_with_one_line(tmp_path):
+    ready = multiprocessing.Event()
+    holder = multiprocessing.Process(target=_hold, args=(str(tmp_path), 3, ready))
+    holder.start()
+    try:
+        assert ready.wait(10)
+        start = time.monotonic()
+        with pytest.raises(MailError, match="另一个收取或上传程序正在写入收件箱"):
+            save_into_inbox(tmp_path, "a.xlsx", b"1", limits=Limits(lock_wait=0.5))
+        assert time.monotonic() - start < 2.5
+        waited = save_into_inbox(tmp_path, "b.xlsx", b"2", limits=Limits(lock_wait=10))   # waits for the holder
+        assert waited.saved and (tmp_path / waited.saved).is_file()
+    finally:
+        holder.join(10)
+    assert [f["original"] for f in _manifest(tmp_path)["files"]] == ["b.xlsx"]
+
+
+def _writer(inbox, k):
+    for i in range(10):
+        save_into_inbox(Path(inbox), f"{k}-{i}.pdf", f"{k}-{i}".encode(), sender="s@x")
+
+
+def test_concurrent_writers_lose_no_manifest_entry(tmp_path):
+    procs = [multiprocessing.Process(target=_writer, args=(str(tmp_path), k)) for k in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    files = _manifest(tmp_path)["files"]
+    assert len(files) == 30 and all((tmp_path / f["saved"]).is_file() for f in files)
+
+
+def test_manifest_message_states(tmp_path):
+    m = Manifest(tmp_path, {"messages": ["<old@x>"]})
+    assert m.message_state("<old@x>", sha256="abc") == "known"   # written before hashes were kept
+    m.add_message("<a@x>", 10, "h1", "a.eml")
+    assert m.message_state("<a@x>", sha256="h1") == "known" and m.message_state("<a@x>", sha256="h2") == "reused"
+    assert m.message_state("<a@x>", size=10) == "known" and m.message_state("<a@x>", size=11) == "reused"
+    assert m.message_state("<b@x>") == "new"
