@@ -82,7 +82,7 @@ def _collect(inbox: Path, config: Config, year: int | None,
     year = year or config.year
     clock = _Clock()
     paths, issues = list_inbox(inbox)
-    checked = Checked(config, year)  # validates each batch of workbooks while the next ones are read
+    checked = cache.checked(config, year) if cache else Checked(config, year)  # validates each batch of workbooks while the next ones are read
     records = []
     reading = cache.read_all(paths, inbox, config, progress, read_all) if cache else read_all(paths, inbox, config, progress)
     for rec in reading:

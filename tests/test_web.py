@@ -280,18 +280,28 @@ def test_returned_mark_is_in_the_dry_run_receipt(tmp_path):
 
 # ---------------------------------------------------------------- the cache
 
-def test_cached_collect_gives_the_same_result_and_reads_only_new_files(tmp_path):
+def test_cached_collect_gives_the_same_result_and_reads_only_new_files(tmp_path, monkeypatch):
+    from pipeline.intake import merge
     inbox, _, config_dir = make_folders(tmp_path)
     config = load_config(config_dir)
     cache = WorkbookCache()
+    validated: list[set] = []
+    real = merge.validate_kind
+
+    def spy(kind, frame, *args):
+        validated.append(set(frame["file"]))
+        return real(kind, frame, *args)
+    monkeypatch.setattr(merge, "validate_kind", spy)
     cold = scores_dict(collect(inbox, config))
     first = scores_dict(collect(inbox, config, cache=cache))
     second = scores_dict(collect(inbox, config, cache=cache))
     assert first == cold and second == cold
     assert cache.misses == 4 and cache.hits == 4
     (inbox / "团委.xlsx").write_bytes((EXAMPLES / "团委-2026年文明单位创建台账.xlsx").read_bytes())
+    validated.clear()
     third = scores_dict(collect(inbox, config, cache=cache))
     assert cache.misses == 5 and cache.hits == 8
+    assert validated and set().union(*validated) == {"团委.xlsx"}  # only the new workbook was validated
     assert next(d for d in third["departments"] if d["name"] == "团委")["submitted"] is True
     assert third == scores_dict(collect(inbox, config))
 
