@@ -35,6 +35,11 @@ class Metric:
     label: str
     threshold: float
     op: str  # ">" or ">="
+    short: str = ""  # a short label for charts and narrow columns (catalog `short:`), e.g. 参与率
+
+    @property
+    def short_label(self) -> str:
+        return self.short or self.label
 
     def passes(self, value: float) -> bool:
         return value > self.threshold if self.op == ">" else value >= self.threshold
@@ -256,7 +261,7 @@ def load_config(config_dir: str | Path | None = None) -> Config:
             raise ConfigError(f"{where}：未知的计算指标，可用的有 {', '.join(METRIC_KEYS)}")
         m = m or {}
         metrics[key] = Metric(key, str(m.get("label") or key), _parse_threshold(m.get("threshold"), where),
-                              _parse_op(m.get("op"), where))
+                              _parse_op(m.get("op"), where), str(m.get("short") or ""))
 
     all_words = {normalize_name(w) for w in _as_list(cat.get("all_departments_words") or ["各部门", "机关各部门"])}
     names = [d.name for d in departments]

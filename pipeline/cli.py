@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
 import click
 
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, os_error_message
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -29,8 +30,109 @@ class Fatal(click.ClickException):
         click.echo(f"错误：{self.format_message()}", err=True)
 
 
+# ------------------------------------------------------------------ click's own usage errors, in Chinese
+
+def _hint(param) -> str:
+    if param is None:
+        return ""
+    if getattr(param, "opts", None) and param.param_type_name == "option":
+        return max(param.opts, key=len)
+    return (param.human_readable_name or "").upper()
+
+
+def _bad_value(exc: click.BadParameter) -> str:
+    """'Invalid value for --year: …' as a Chinese sentence naming the option, the value and what is allowed."""
+    param, msg = exc.param, exc.message
+    hint = _hint(param) or "参数"
+    kind = getattr(param, "type", None)
+    m = re.match(r"^'?(.*?)'? (?:is not|does not|is a|is not a)", msg)
+    value = m.group(1) if m else ""
+    if isinstance(kind, click.IntRange) and "is not in the range" in msg:
+        low, high = kind.min, kind.max
+        span = f"{low} 到 {high} 之间" if low is not None and high is not None else \
+            (f"不小于 {low}" if low is not None else f"不大于 {high}")
+        return f"选项 {hint} 的值 {value} 不在允许的范围内，应在 {span}"
+    if isinstance(kind, (click.IntRange, click.types.IntParamType)) or "valid integer" in msg:
+        return f"选项 {hint} 的值“{value}”不是整数，请填写数字，例如 2026"
+    if isinstance(kind, click.types.FloatParamType):
+        return f"选项 {hint} 的值“{value}”不是数字"
+    if isinstance(kind, click.Choice):
+        return f"选项 {hint} 的值“{value}”不是可选的值，可选：{'、'.join(map(str, kind.choices))}"
+    if isinstance(kind, click.DateTime):
+        return f"选项 {hint} 的值“{value}”不是有效日期，请写成 2026-11-01 的形式"
+    if isinstance(kind, click.Path):
+        path = re.search(r"'(.*)'", msg)
+        shown = path.group(1) if path else value
+        if "is a file" in msg:
+            return f"选项 {hint} 需要一个文件夹，但“{shown}”是一个文件，请换一个文件夹名"
+        if "is a directory" in msg:
+            return f"选项 {hint} 需要一个文件，但“{shown}”是一个文件夹"
+        if "does not exist" in msg:
+            return f"选项 {hint} 指定的“{shown}”不存在"
+        return f"选项 {hint} 指定的“{shown}”无法使用"
+    return f"选项 {hint} 的值无效（{msg}）"
+
+
+def usage_message(exc: click.UsageError) -> str:
+    """One Chinese line for any of click's usage errors (the English original only as a last resort)."""
+    if isinstance(exc, click.exceptions.NoSuchCommand) or exc.message.startswith("No such command"):
+        name = getattr(exc, "command_name", None) or re.sub(r"^No such command '?(.*?)'?\.$", r"\1", exc.message)
+        group = exc.ctx.command if exc.ctx else None
+        names = "、".join(group.list_commands(exc.ctx)) if isinstance(group, click.Group) else ""
+        guess = getattr(exc, "possibilities", None)
+        return (f"没有 {name} 这个命令" + (f"，是不是要用 {'、'.join(guess)}？" if guess else "")
+                + (f"（可用的命令：{names}）" if names else ""))
+    if isinstance(exc, click.NoSuchOption):
+        guess = exc.possibilities
+        return f"没有 {exc.option_name} 这个选项" + (f"，是不是要用 {'、'.join(guess)}？" if guess else "")
+    if isinstance(exc, click.MissingParameter):
+        hint = _hint(exc.param)
+        if exc.param is not None and exc.param.param_type_name == "option":
+            return f"缺少必填的选项 {hint}"
+        return f"缺少参数 {hint}" if hint else "缺少参数"
+    if isinstance(exc, click.BadParameter):
+        return _bad_value(exc)
+    msg = exc.message
+    if isinstance(exc, click.BadOptionUsage) and "requires an argument" in msg:
+        return f"选项 {exc.option_name} 后面需要填写一个值"
+    if (m := re.match(r"Option '(.*)' requires (\d+) arguments", msg)):
+        return f"选项 {m.group(1)} 后面需要填写 {m.group(2)} 个值"
+    if (m := re.match(r"Option '(.*)' does not take a value", msg)):
+        return f"选项 {m.group(1)} 不需要填写值"
+    if (m := re.match(r"Got unexpected extra arguments? \((.*)\)", msg)):
+        return f"多余的参数：{m.group(1)}（含空格的文件夹名请加引号）"
+    if msg.startswith("Missing command"):
+        return "缺少命令"
+    return f"命令行有误（{msg}）"
+
+
+def show_usage_error(exc: click.UsageError) -> None:
+    """Usage line, where to get help, and the error, all in Chinese (click's own layout)."""
+    ctx = exc.ctx
+    if ctx is not None:
+        click.echo(ctx.get_usage(), err=True)
+        if ctx.command.get_help_option(ctx) is not None:
+            click.echo(f"运行 {ctx.command_path} --help 查看用法和全部选项。", err=True)
+        click.echo("", err=True)
+    click.echo(f"错误：{usage_message(exc)}", err=True)
+
+
+_METAVARS = [(" INTEGER RANGE", " 整数"), (" INTEGER", " 整数"), (" DIRECTORY", " 文件夹"), (" PATH", " 路径"),
+             (" FILE", " 文件"), (" TEXT", " 文字"), (" FLOAT", " 数字"), (" [%Y-%m-%d]", " 日期")]
+
+
+def _chinese_record(record: tuple[str, str]) -> tuple[str, str]:
+    names, text = record
+    for en, zh in _METAVARS:
+        names = names.replace(en, zh)
+    text = text.replace("[required]", "[必填]").replace("[default: ", "[默认：")
+    return names, text
+
+
 class _ChineseHelp:
-    """Help pages in Chinese: usage, section headings and the help option itself."""
+    """Help pages and usage errors in Chinese: usage, section headings, the help option, click's own errors."""
+
+    options_metavar = "[选项]"
 
     def get_help_option(self, ctx):
         opt = super().get_help_option(ctx)
@@ -39,10 +141,12 @@ class _ChineseHelp:
         return opt
 
     def format_usage(self, ctx, formatter):
-        formatter.write_usage(ctx.command_path, " ".join(self.collect_usage_pieces(ctx)), prefix="用法：")
+        pieces = " ".join(self.collect_usage_pieces(ctx)).replace("[OPTIONS]", "[选项]")
+        pieces = pieces.replace("COMMAND [ARGS]...", "命令 [参数]...")
+        formatter.write_usage(ctx.command_path, pieces, prefix="用法：")
 
     def format_options(self, ctx, formatter):
-        rows = [r for p in self.get_params(ctx) if (r := p.get_help_record(ctx)) is not None]
+        rows = [_chinese_record(r) for p in self.get_params(ctx) if (r := p.get_help_record(ctx)) is not None]
         if rows:
             with formatter.section("选项"):
                 formatter.write_dl(rows)
@@ -60,6 +164,26 @@ class _Command(_ChineseHelp, click.Command):
 class _Group(_ChineseHelp, click.Group):
     command_class = _Command
 
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """Click's main, with safe console streams and every error as Chinese lines (never a traceback)."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        from pipeline import console
+        if sys.stdout is sys.__stdout__:  # a real process, not click's test runner
+            console.install_streams()
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            show_usage_error(exc)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("已中止", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
@@ -67,6 +191,8 @@ class _Group(_ChineseHelp, click.Group):
             raise Fatal(str(exc)) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
             raise
+        except OSError as exc:  # a full disk, no permission, …: one line naming the file
+            raise Fatal(os_error_message(exc)) from None
         except Exception as exc:  # noqa: BLE001 - never a traceback for office staff
             raise Fatal(f"运行出错（{exc.__class__.__name__}: {exc}），请把此行发给技术支持") from None
 

@@ -220,6 +220,13 @@ def test_department_page_and_its_downloads(client, srv):
     assert status == 200 and "工会-2026年文明单位创建台账（初稿）.xlsx" in text and "已作废的旧版本" in text
     status, headers, body = client.get("/departments/%E5%B7%A5%E4%BC%9A/template")
     assert status == 200 and body[:2] == b"PK" and "attachment" in headers["Content-Disposition"]
+    status, headers, body = client.get("/departments/工会/sheet")
+    assert status == 200 and body[:2] == b"PK"
+    import io
+    import openpyxl
+    wb = openpyxl.load_workbook(io.BytesIO(body))
+    cells = [str(c) for row in wb.worksheets[0].iter_rows(values_only=True) for c in row if c is not None]
+    assert any("缺少姓名" in c for c in cells)
     assert client.get("/departments/不存在的部门")[0] == 404
 
 

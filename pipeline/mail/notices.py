@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
 
 import jinja2
-import openpyxl
 
 from pipeline.catalog import Config
-from pipeline.documents.render_xlsx import new_workbook, write_table
+from pipeline.documents.workbook import workbook_bytes
 from pipeline.mail.review import receipt_note
-from pipeline.report import output_names
 from pipeline.templates import build_template, template_filename
 
 XLSX = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -49,26 +46,11 @@ def _chinese_date(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-def department_sheet(validation: Path, department: str) -> bytes | None:
-    """That department's sheet of 校验报告.xlsx as a workbook of its own, to mail back as it is."""
-    if not validation.is_file():
-        return None
-    src = openpyxl.load_workbook(validation, read_only=True)
-    try:
-        if department not in src.sheetnames:
-            return None
-        rows = [list(r) for r in src[department].iter_rows(values_only=True)]
-    finally:
-        src.close()
-    if not rows:
-        return None
-    # through the project's one workbook writer: a department's text such as =HYPERLINK(…) stays text
-    wb = new_workbook()
-    ws = wb.create_sheet(department)
-    write_table(ws, [str(h or "") for h in rows[0]], rows[1:], widths=[8, 10, 28, 12, 6, 12, 16, 50])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+def department_sheet(config: Config, scores: dict, department: str) -> bytes | None:
+    """That department's sheet of 校验报告.xlsx as a workbook of its own, to mail back as it is (written by the
+    same code as the sheet in the 校验报告, through the one workbook writer)."""
+    from pipeline.documents.render_xlsx import department_workbook
+    return department_workbook(config, scores, department)
 
 
 def unreadable_files(config: Config, scores: dict, dept: dict) -> list[str]:
@@ -114,7 +96,7 @@ def notice_for(config: Config, scores: dict, dept: dict, scores_dir: Path, templ
                   and i["code"] not in ("superseded", "file-duplicate")]
         lines = [" / ".join(p for p in (i["file"], i["sheet"], f"第{i['row']}行" if i["row"] else "", i["column"])
                             if p) + "：" + i["message"] for i in issues]
-        sheet = department_sheet(scores_dir / output_names(config, year)["validation"], name)
+        sheet = department_sheet(config, scores, name)
         att_name = f"{name}-{year}年台账校验问题.xlsx"
         if sheet and issues:
             attachment = (att_name, sheet)
@@ -133,9 +115,7 @@ def notice_for(config: Config, scores: dict, dept: dict, scores_dir: Path, templ
         if path.is_file():
             data = path.read_bytes()
         else:
-            buf = io.BytesIO()
-            build_template(config, name).save(buf)
-            data = buf.getvalue()
+            data = workbook_bytes(build_template(config, name))
         attachment = (att_name, data)
         context.update(attachment=att_name)
         text = _template(config, "催报邮件.txt").render(context)

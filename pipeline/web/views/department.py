@@ -8,7 +8,6 @@ from flask import abort, g, redirect, render_template, request, send_file
 
 from pipeline.board import evidence_by_standard
 from pipeline.mail.review import APPROVED, RETURNED, load_reviews, mark
-from pipeline.report import output_names
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -31,10 +30,8 @@ def page(name: str):
     metrics = [(m.metric, counts.get(k)) for k, m in result.metrics.items()]
     standards = [s for s in result.standards if name in s.standard.responsible]
     evidence = evidence_by_standard(result)
-    validation = bench.out / output_names(bench.config, result.year)["validation"]
     return render_template("department.html", name=name, state=state, win=win, issues=issues, metrics=metrics,
-                           standards=standards, evidence=evidence, has_sheet=validation.is_file(),
-                           review=load_reviews(bench.out).get(name), RETURNED=RETURNED, APPROVED=APPROVED)
+                           standards=standards, evidence=evidence, review=load_reviews(bench.out).get(name), RETURNED=RETURNED, APPROVED=APPROVED)
 
 
 def template(name: str):
@@ -47,10 +44,11 @@ def template(name: str):
 
 
 def sheet(name: str):
+    """Its sheet of the 校验报告 for the current inbox, as a workbook of its own (as the receipt attaches it)."""
     bench = _department(name)
     from pipeline.mail.notices import department_sheet
-    path = bench.out / output_names(bench.config, bench.config.year)["validation"]
-    data = department_sheet(path, name)
+    from pipeline.report import scores_dict
+    data = department_sheet(bench.config, scores_dict(bench.result()), name)
     if data is None:
         abort(404)
     return send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True,
