@@ -37,6 +37,8 @@ ROUTES = [  # (rule, view, methods)
     ("/mail/preview", views.mail.preview, ["POST"]),
     ("/mail/collect", views.mail.collect, ["POST"]),
     ("/mail/send", views.mail.send, ["POST"]),
+    ("/mail/reminders/preview", views.mail.reminders_preview, ["POST"]),
+    ("/mail/reminders/send", views.mail.reminders_send, ["POST"]),
     ("/settings", views.settings.page, ["GET"]),
     ("/settings", views.settings.save, ["POST"]),
 ]

@@ -29,9 +29,18 @@ def _body(message) -> str:
     return part.get_content() if part is not None else ""
 
 
+def _due():
+    from pipeline.mail.reminders import due
+    bench = g.bench
+    if not (bench.out / "scores.json").is_file():
+        return []
+    return due(bench.config, _scores(), bench.out)
+
+
 def page(**extra):
+    from pipeline.mail.reminders import stages
     return render_template("mail.html", outbox=g.bench.out / "outbox", have_scores=(g.bench.out / "scores.json").is_file(),
-                           **extra)
+                           due=_due(), stages=stages(g.bench.config), **extra)
 
 
 def preview():
@@ -75,3 +84,31 @@ def send():
     return page(sent=out)
 
 
+
+
+def _reminders():
+    from pipeline.mail.reminders import build
+    bench = g.bench
+    dues = _due()
+    return dues, build(bench.config, _scores(), dues, bench.out, bench.templates_dir)
+
+
+def reminders_preview():
+    from pipeline.mail.mailbox import write_outbox
+    dues, notices = _reminders()
+    write_outbox(notices, g.bench.out / "outbox" / "催报")
+    shown = [{"department": n.department, "kind": n.kind, "to": str(n.message["To"] or ""),
+              "subject": str(n.message["Subject"]), "body": _body(n.message),
+              "attachments": [a.get_filename() for a in n.message.iter_attachments()]} for n in notices]
+    return page(notices=shown, written=len(notices))
+
+
+def reminders_send():
+    from pipeline.mail.mailbox import SENT_LOG
+    from pipeline.mail.mailbox import send as smtp_send
+    from pipeline.mail.reminders import record
+    bench = g.bench
+    dues, notices = _reminders()
+    out = smtp_send(notices, bench.config, request.form.get("smtp_password", ""), sent_log=bench.out / SENT_LOG)
+    record(bench.config, bench.out, dues, out.sent + out.already)
+    return page(sent=out)
