@@ -60,8 +60,7 @@ def create_app(bench: Workbench, host: str = "127.0.0.1", token: str | None = No
 
     @app.before_request
     def _guard():
-        bench.limits  # noqa: B018 - re-read below, the limit follows settings edits
-        app.config["MAX_CONTENT_LENGTH"] = bench.limits.max_request_bytes
+        request.max_content_length = bench.limits.max_request_bytes  # follows edits of unit.yaml
         why = guard.host_refusal(request.host)
         if why:
             return _refuse(403, why)
