@@ -31,6 +31,15 @@ def _project_copy(tmp: Path) -> Path:
     return proj
 
 
+def _ready_venv(venv: Path) -> None:
+    """A small environment of its own that sees the packages of the one running these tests (a path line in
+    a .pth file: that environment's own .pth files, such as its editable install, are not processed)."""
+    import sysconfig
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    (site / "tests-packages.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
+
+
 def _free_port() -> int:
     import socket
     with socket.socket() as s:
@@ -61,21 +70,21 @@ def test_desktop_entry_points_at_the_launcher(tmp_path):
 
 def test_launcher_opens_the_workbench_and_stops_on_ctrl_c(tmp_path):
     proj = _project_copy(tmp_path)
-    (proj / ".venv").mkdir()
-    (proj / ".venv" / "bin").mkdir()
-    (proj / ".venv/bin/python").symlink_to(VENV_PYTHON)   # set up already (the first run's result)
+    _ready_venv(proj / ".venv")   # set up already (what the first run leaves)
     port = _free_port()
-    env = {**os.environ, "WENMING_NO_BROWSER": "1", "WENMING_PORT": str(port), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "WENMING_NO_BROWSER": "1", "WENMING_PORT": str(port), "PYTHONUNBUFFERED": "1",
+           "PIP_NO_INDEX": "1"}
     proc = subprocess.Popen(["sh", str(proj / "launcher/linux/start-workbench.sh")], env=env, cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
-        line = ""
+        line, seen = "", []
         deadline = time.time() + 60
         while time.time() < deadline and "工作台已启动" not in line:
             line = proc.stdout.readline()
+            seen.append(line)
             if not line and proc.poll() is not None:
                 break
-        assert "工作台已启动：" in line, line
+        assert "工作台已启动：" in line and not any("安装" in s for s in seen), seen  # set up: nothing installed
         url = line.split("：", 1)[1].strip()
         assert url == f"http://127.0.0.1:{port}/"
         with urllib.request.urlopen(url, timeout=30) as resp:
@@ -164,3 +173,32 @@ def test_portable_assembly_refuses_old_python_and_foreign_wheels(tmp_path):
     assert done.returncode == 1 and "不是 Windows 或通用的 wheel" in done.stderr
     done = _assemble("--python-zip", str(tmp_path / "missing.zip"), "--wheels", str(wheels), "--out", str(tmp_path / "o3"))
     assert done.returncode == 1 and "找不到 CPython 压缩包" in done.stderr
+
+
+def test_serve_prints_the_address_opens_the_browser_and_stops_on_ctrl_c(tmp_path):
+    """`python -m pipeline serve`: the default browser ($BROWSER here, as on any desktop) gets the address."""
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.sh"
+    browser.write_text(f'#!/bin/sh\necho "$1" > "{opened}"\n', encoding="utf-8")
+    browser.chmod(0o755)
+    port = _free_port()
+    env = {**os.environ, "BROWSER": str(browser), "PYTHONUNBUFFERED": "1", "DISPLAY": ""}
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "serve", "--inbox", str(tmp_path / "inbox"),
+                             "--out", str(tmp_path / "out"), "--port", str(port), "--token", "abc123"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        first = proc.stdout.readline()
+        second = proc.stdout.readline()
+        url = f"http://127.0.0.1:{port}/?token=abc123"
+        assert first.strip() == f"工作台已启动：{url}" and "访问口令：abc123" in second
+        deadline = time.time() + 30
+        while time.time() < deadline and not opened.exists():
+            time.sleep(0.2)
+        assert opened.read_text(encoding="utf-8").strip() == url
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=30)
+        assert proc.returncode == 0 and "工作台已关闭" in rest and "Traceback" not in rest
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)

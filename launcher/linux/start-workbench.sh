@@ -19,25 +19,27 @@ pause_on_error() {
 }
 
 if ! ready; then
-    BASE=${WENMING_PYTHON:-}
-    if [ -z "$BASE" ]; then
-        for candidate in python3.13 python3.12 python3.11 python3.10 python3; do
-            if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
-                BASE=$candidate; break
-            fi
-        done
-    fi
-    [ -n "$BASE" ] || pause_on_error "错误：本机没有 Python 3.10 或更新版本，请先安装（统信 UOS、麒麟：sudo apt install python3 python3-venv）"
     echo "第一次运行：正在安装所需软件，约需几分钟，请稍候……（详情记录在 $LOG）"
     mkdir -p "$PROJECT/output"
+    if [ ! -x "$PY" ]; then  # an existing environment is repaired in place, never recreated
+        BASE=${WENMING_PYTHON:-}
+        if [ -z "$BASE" ]; then
+            for candidate in python3.13 python3.12 python3.11 python3.10 python3; do
+                if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
+                    BASE=$candidate; break
+                fi
+            done
+        fi
+        [ -n "$BASE" ] || pause_on_error "错误：本机没有 Python 3.10 或更新版本，请先安装（统信 UOS、麒麟：sudo apt install python3 python3-venv）"
+        "$BASE" -m venv "$VENV" >"$LOG" 2>&1 || pause_on_error "错误：无法创建 Python 环境（统信 UOS、麒麟：sudo apt install python3-venv）；详情见 $LOG"
+    fi
     {
-        "$BASE" -m venv "$VENV" &&
         if [ -d "$PROJECT/wheels" ]; then
             "$PY" -m pip install --no-index --find-links "$PROJECT/wheels" -e "$PROJECT"
         else
             "$PY" -m pip install -e "$PROJECT"
         fi
-    } >"$LOG" 2>&1 || pause_on_error "错误：安装失败（需能访问 PyPI，或把 wheels 文件夹放在工作台文件夹中）；详情见 $LOG"
+    } >>"$LOG" 2>&1 || pause_on_error "错误：安装失败（需能访问 PyPI，或把 wheels 文件夹放在工作台文件夹中）；详情见 $LOG"
     ready || pause_on_error "错误：安装后仍无法启动工作台；详情见 $LOG"
     echo "安装完成。"
 fi
