@@ -10,7 +10,7 @@ import pytest
 
 from builders import report as run_report
 from builders import run
-from webkit import EXAMPLES, SOME, Client, make_folders, running
+from webkit import EXAMPLES, ROOT, SOME, Client, make_folders, running
 
 from pipeline.catalog import load_config
 from pipeline.intake.cache import WorkbookCache
@@ -273,7 +273,7 @@ def test_returned_mark_is_in_the_dry_run_receipt(tmp_path):
     mark(out, "工会", "退回", "工会-2026年文明单位创建台账.xlsx", "人员名单缺少工号，请补填")
     mark(out, "办公室", "退回", "办公室-旧文件.xlsx", "这是旧文件的意见")  # not the file the receipt is about
     result = run("notify", "--scores", str(out), "--dry-run", "--outbox", str(tmp_path / "outbox"),
-                 "--config", str(config), "--templates", str(tmp_path / "tpl"))
+                 "--config", str(config), "--templates", str(ROOT / "input_templates"))
     assert result.exit_code == 0, result.output
     import email
     import email.policy

@@ -12,7 +12,7 @@ import socket
 import yaml
 
 from builders import report as run_report
-from webkit import Client, make_folders, running
+from webkit import ROOT, Client, make_folders, running
 
 from pipeline.catalog import load_config
 from pipeline.mail import reminders
@@ -43,13 +43,13 @@ def test_stages_escalate_and_each_is_sent_once(tmp_path):
     assert len(reminders.due(cfg, scores, out, dt.date(2026, 11, 19))) == 7        # but again the next day
     late = reminders.due(cfg, scores, out, dt.date(2026, 11, 22))                  # after the deadline
     assert {d.stage.name for d in late} == {"逾期通报"} and len(late) == 7
-    notices = reminders.build(cfg, scores, late, out, tmp_path / "tpl")
+    notices = reminders.build(cfg, scores, late, out, ROOT / "input_templates")
     assert len(notices) == 1 and notices[0].department == "调宣部"                  # one message, to the coordinator
     body = notices[0].message.get_body(("plain",)).get_content()
     assert "已过2天" in body and "、".join(missing) in body
     reminders.record(cfg, out, late, ["调宣部"])
     assert reminders.due(cfg, scores, out, dt.date(2026, 11, 23)) == []
-    notice = reminders.build(cfg, scores, daily[:1], out, tmp_path / "tpl")[0]
+    notice = reminders.build(cfg, scores, daily[:1], out, ROOT / "input_templates")[0]
     assert str(notice.message["Subject"]).startswith("【每日催报】") and notice.kind == "每日催报"
 
 

@@ -40,7 +40,7 @@ def running(tmp: Path, files=SOME, token: str | None = None, workbench: dict | N
     """A 工作台 serving on 127.0.0.1 (free port) in a thread, stopped afterwards."""
     from pipeline.web.server import start
     inbox, out, config = make_folders(tmp, files, workbench)
-    srv = start(inbox, out, config, host="127.0.0.1", port=0, token=token, templates_dir=tmp / "templates")
+    srv = start(inbox, out, config, host="127.0.0.1", port=0, token=token, templates_dir=ROOT / "input_templates")
     thread = threading.Thread(target=srv.server.serve_forever, daemon=True)
     thread.start()
     try:
