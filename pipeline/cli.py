@@ -285,16 +285,18 @@ def collect(inbox, eml_dir, imap_host, imap_port, imap_user, imap_folder, imap_s
         raise Fatal(result.stopped)
 
 
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def _print_collected(result) -> None:
     for s in result.saved:
         kind = "佐证材料" if s.kind == "evidence" else "台账"
-        click.echo(f"已保存{kind}：{s.saved}（发件人 {s.sender or '未知'}，{s.department or '部门待确认'}）")
+        click.echo(f"已保存{kind}：{s.saved}（发件人 {_short(s.sender) or '未知'}，{s.department or '部门待确认'}）")
     for s in result.skipped:
         click.echo(f"已跳过：{s.original}（{s.skipped}：{s.saved}）")
-    for s in result.refused:
-        click.echo(f"未保存：{s.original}（发件人 {s.sender or '未知'}）：{s.skipped}")
-    for s in result.ignored:
-        click.echo(f"未保存：{s.original}（发件人 {s.sender or '未知'}）：{s.skipped}")
+    for s in [*result.refused, *result.ignored]:
+        click.echo(f"未保存：{s.original}（发件人 {_short(s.sender) or '未知'}）：{s.skipped}")
     for line in result.notes:
         click.echo(f"提示：{line}")
     for line in result.problems:

@@ -111,6 +111,7 @@ def test_each_message_on_its_own_and_a_rerun_neither_duplicates_nor_stops(tmp_pa
     assert time.monotonic() - start < 60
     out = first.output
     assert "\x1b" not in out and "\x07" not in out
+    assert max(len(line) for line in out.splitlines()) < 400           # a 3,000-character sender is shortened
     assert "无法收取：03-nested.eml：邮件转发嵌套层数过多" in out
     assert "无法收取：10-fifo.eml：不是普通文件" in out
     assert "未保存：组人部照片.jpg（发件人 zuren@unit.cn）：超过单个文件大小上限 2.0 MB" in out
@@ -304,3 +305,42 @@ def test_imap_checks_sizes_first_saves_what_arrived_and_stops_on_a_stall(tmp_pat
     assert lines[-1].startswith("错误：邮箱服务器 127.0.0.1 响应过慢")
     manifest = _manifest(inbox)
     assert [f["original"] for f in manifest["files"]] == ["工会照片.jpg"] and "<u2@x>" in manifest["messages"]
+
+
+def test_manifest_written_when_a_run_is_interrupted_and_the_rerun_goes_on(tmp_path, hostile_folder, monkeypatch):
+    from pipeline.mail import eml as eml_module
+    from pipeline.mail import messages
+    eml, _, _ = hostile_folder
+    cfg = _config(tmp_path, max_file_mb=2, max_message_mb=10)
+    inbox = tmp_path / "inbox"
+    real, calls = messages.store_message, []
+
+    def interrupted(*args, **kwargs):
+        calls.append(args[3])
+        if len(calls) == 3:
+            raise KeyboardInterrupt            # the user presses Ctrl+C on the third message
+        return real(*args, **kwargs)
+    monkeypatch.setattr(eml_module, "store_message", interrupted)
+    first = run("collect", "--eml", str(eml), "--inbox", str(inbox), "--config", str(cfg))
+    assert first.exit_code != 0
+    saved_before = {f["saved"] for f in _manifest(inbox)["files"]}
+    assert len(saved_before) == 2 and all((inbox / n).is_file() for n in saved_before)
+    monkeypatch.setattr(eml_module, "store_message", real)
+    second = run("collect", "--eml", str(eml), "--inbox", str(inbox), "--config", str(cfg))
+    assert second.exit_code == 0 and "此前已收取的邮件 2 封" in second.output
+    files = _manifest(inbox)["files"]
+    assert len({f["saved"] for f in files}) == len(files) and saved_before <= {f["saved"] for f in files}
+    assert "活动通知.pdf" in {f["original"] for f in files}
+
+
+def test_notice_follows_intakes_unreadable_state():
+    from pipeline.catalog import load_config
+    from pipeline.mail.notices import unreadable_files
+    config = load_config(None)
+    scores = {"issues": [{"level": "error", "code": "file-unreadable", "file": "妇联/台账.et",
+                          "message": "文件无法打开（文件格式无法识别），请用 Excel 或 WPS 打开后另存为 .xlsx 重新报送"}]}
+    dept = {"name": "妇联", "submitted": False, "state": "unreadable", "state_files": ["妇联/台账.et"]}
+    assert unreadable_files(config, scores, dept) == [
+        "妇联/台账.et：文件无法打开（文件格式无法识别），请用 Excel 或 WPS 打开后另存为 .xlsx 重新报送"]
+    assert unreadable_files(config, scores, {**dept, "state": "missing", "state_files": []}) == []
+    assert unreadable_files(config, {"issues": []}, {**dept, "state_files": ["a.ods"]}) == ["a.ods：文件无法读取"]

@@ -110,3 +110,26 @@ def test_manifest_message_states(tmp_path):
     assert m.message_state("<a@x>", sha256="h1") == "known" and m.message_state("<a@x>", sha256="h2") == "reused"
     assert m.message_state("<a@x>", size=10) == "known" and m.message_state("<a@x>", size=11) == "reused"
     assert m.message_state("<b@x>") == "new"
+
+
+def test_second_collect_into_a_locked_inbox_is_refused_with_one_line(tmp_path):
+    from builders import run
+    import shutil
+    import yaml
+    cfg = tmp_path / "cfg"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "config", cfg)
+    unit = yaml.safe_load((cfg / "unit.yaml").read_text(encoding="utf-8"))
+    unit["mail"]["lock_wait_seconds"] = 0.5
+    (cfg / "unit.yaml").write_text(yaml.safe_dump(unit, allow_unicode=True), encoding="utf-8")
+    inbox, eml = tmp_path / "inbox", tmp_path / "eml"
+    eml.mkdir()
+    ready = multiprocessing.Event()
+    holder = multiprocessing.Process(target=_hold, args=(str(inbox), 3, ready))
+    holder.start()
+    try:
+        assert ready.wait(10)
+        result = run("collect", "--eml", str(eml), "--inbox", str(inbox), "--config", str(cfg))
+    finally:
+        holder.join(10)
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [f"错误：另一个收取或上传程序正在写入收件箱 {inbox}，请等它结束后再运行"]

@@ -169,7 +169,7 @@ def store_message(msg: Message, sha256: str, size: int, source: str, inbox: Path
                                             "application/octet-stream" else None)
         if kind is None:
             result.ignored.append(SavedFile(original or "（无名附件）", None, size=len(payload), kind="",
-                                            message_id=mid, sender=who, skipped="不是台账或佐证材料，未保存"))
+                                            message_id=mid, sender=who, skipped="不是台账或佐证材料"))
             continue
         saved = save_into_inbox(inbox, original or ("台账" if kind == WORKBOOK else "附件"), payload, sender=who,
                                 message_id=mid, date=when, kind=kind, content_type=ctype, limits=limits,

@@ -54,19 +54,24 @@ def department_sheet(config: Config, scores: dict, department: str) -> bytes | N
 
 
 def unreadable_files(config: Config, scores: dict, dept: dict) -> list[str]:
-    """The files a department sent that could not be read ("file：reason"), when none of its files could."""
-    if dept.get("submitted"):
+    """The files a department sent that could not be read ("file：reason"), when none of its files could.
+
+    intake's department `state` decides (`unreadable`, with `state_files`); scores.json written before states
+    existed are read from their issues (file-level errors of that department or naming it)."""
+    state = str(dept.get("state") or "")
+    if dept.get("submitted") or (state and state not in UNREADABLE_STATES):
         return []
     name = dept["name"]
+    files = [str(f) for f in dept.get("state_files") or dept.get("unreadable") or []]
     lines = []
     for i in scores.get("issues", []):
-        if i.get("level") != "error" or i.get("code") not in UNREADABLE_CODES:
+        if i.get("level") != "error" or (i.get("code") not in UNREADABLE_CODES and str(i.get("file")) not in files):
             continue
         owner = i.get("department") or config.department_in_text(str(i.get("file") or ""))
-        if owner == name:
+        if owner == name or (files and str(i.get("file")) in files):
             lines.append(f"{i.get('file') or ''}：{i.get('message') or ''}")
-    if not lines and str(dept.get("state") or "") in UNREADABLE_STATES:
-        lines = [f"{f}：文件无法读取" for f in (dept.get("unreadable") or [dept.get("file") or "报送的文件"])]
+    if not lines and state:
+        lines = [f"{f}：文件无法读取" for f in files or ["报送的文件"]]
     return list(dict.fromkeys(lines))
 
 
