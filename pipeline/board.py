@@ -16,6 +16,9 @@ SUBMITTED, MISSING, UNREADABLE, EMPTY = "已报送", "未报送", "无法读取"
 # file states (a department's older files are SUPERSEDED)
 USED_FILE, SUPERSEDED, NO_DEPARTMENT = "已采用", "已作废的旧版本", "部门不明"
 STATES = (SUBMITTED, MISSING, UNREADABLE, EMPTY)
+#: the machine codes of the states (as scores.json's `state` once intake writes it)
+CODES = {SUBMITTED: "submitted", MISSING: "missing", UNREADABLE: "unreadable", EMPTY: "empty"}
+LABELS = {code: label for label, code in CODES.items()}
 
 
 @dataclass
@@ -45,6 +48,10 @@ class DepartmentState:
     warnings: int
     late: bool
     files: list[FileState] = field(default_factory=list)
+
+    @property
+    def code(self) -> str:
+        return CODES[self.state]
 
 
 @dataclass
@@ -127,6 +134,10 @@ def build_board(result: Result, inbox: Path, today: dt.date | None = None) -> Bo
             state, used = UNREADABLE, next(f for f in mine if f.state == UNREADABLE)
         else:
             state, used = MISSING, None
+        decided = getattr(result, "department_state", None)  # intake's own decision, where it makes one
+        if callable(decided) and LABELS.get(decided(name), state) != state:
+            state = LABELS.get(decided(name), state)
+            used = used if state != MISSING else None
         if used is not None and win is None:
             errors, warnings = used.errors, used.warnings
         when = used.arrived if used else None

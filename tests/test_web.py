@@ -53,8 +53,12 @@ def test_api_status_has_the_scores_json_fields_plus_state(client, srv, tmp_path)
     assert data["metrics"] == scores["metrics"]
     assert [d["name"] for d in data["departments"]] == [d["name"] for d in scores["departments"]]
     for mine, theirs in zip(data["departments"], scores["departments"]):
-        assert {k: v for k, v in mine.items() if k not in ("state", "late")} == theirs
-        assert mine["state"] == ("已报送" if theirs["submitted"] else "未报送")
+        assert {k: v for k, v in mine.items() if k not in ("state", "state_label", "late")} == \
+            {k: v for k, v in theirs.items() if k not in ("state", "state_files")}
+        assert mine["state"] == ("submitted" if theirs["submitted"] else "missing")
+        assert mine["state_label"] == ("已报送" if theirs["submitted"] else "未报送")
+        if "state" in theirs:  # scores.json has intake's state: the page says the same
+            assert theirs["state"] == mine["state"]
     assert next(d for d in data["departments"] if d["name"] == "工会")["file"] == "工会-2026年文明单位创建台账.xlsx"
 
 
@@ -70,7 +74,7 @@ def test_upload_saves_as_collect_does_and_the_board_changes(client, srv):
     entry = next(f for f in manifest["files"] if f["saved"] == row["saved"])
     assert entry["original"] == "团委-2026年文明单位创建台账.xlsx" and len(entry["sha256"]) == 64
     tuanwei = next(d for d in client.json("/api/status")["departments"] if d["name"] == "团委")
-    assert tuanwei["state"] == "已报送" and tuanwei["file"] == row["saved"]
+    assert tuanwei["state"] == "submitted" and tuanwei["state_label"] == "已报送" and tuanwei["file"] == row["saved"]
     # the same content again: stored once, never overwritten
     before = sorted(p.name for p in srv.bench.inbox.iterdir())
     status, _, body = client.upload([("团委台账-再次上传.xlsx", data)])
@@ -94,7 +98,7 @@ def test_a_corrupt_workbook_gets_its_chinese_message(client, srv):
     assert row["state"] == "无法读取" and row["department"] == "反协办"
     assert any("文件无法打开" in i["message"] for i in row["issues"])
     dept = next(d for d in client.json("/api/status")["departments"] if d["name"] == "反协办")
-    assert dept["state"] == "无法读取" and dept["submitted"] is False
+    assert dept["state"] == "unreadable" and dept["state_label"] == "无法读取" and dept["submitted"] is False
     status, _, body = client.get("/")  # the server goes on
     assert status == 200 and 'data-department="反协办" data-state="无法读取"' in _text(body)
 

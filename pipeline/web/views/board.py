@@ -28,7 +28,8 @@ def fragment():
 
 
 def api_status():
-    """unit, year, departments (the scores.json fields plus state) and metrics, for the current inbox."""
+    """unit, year, departments (the scores.json fields plus `state`: submitted / missing / unreadable / empty,
+    `state_label` in Chinese, `late`) and metrics, for the current inbox."""
     bench = g.bench
     result = bench.result()
     scores = scores_dict(result)
@@ -36,8 +37,8 @@ def api_status():
     departments = []
     for dept in scores["departments"]:
         state = board.department(dept["name"])
-        departments.append({**dept, "state": state.state if state else None,
-                            "late": state.late if state else None})
+        departments.append({**dept, "state": state.code if state else None,
+                            "state_label": state.state if state else None, "late": state.late if state else None})
     return jsonify({"unit": scores["unit"], "year": scores["year"], "catalog": scores["catalog"],
                     "deadline": board.deadline.isoformat() if board.deadline else None,
                     "days_left": board.days_left, "departments": departments, "metrics": scores["metrics"]})
