@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 INBOX  ?= inbox
 OUT    ?= output
 
-.PHONY: setup report templates plan sample pdf test bench clean serve
+.PHONY: setup report templates plan sample pdf test bench clean
 
 setup: $(STAMP)
 
@@ -26,6 +26,7 @@ report: setup
 	fi
 
 # 打开工作台网页（浏览器自动打开；按 Ctrl+C 关闭）
+.PHONY: serve
 serve: setup
 	$(PY) -m pipeline serve --inbox $(INBOX) --out $(OUT)
 
