@@ -54,6 +54,15 @@ def start(inbox: Path, out: Path, config_dir: Path | None = None, host: str = "1
     return Running(server, url, token, bench)
 
 
+def lan_addresses() -> list[str]:
+    """This machine's IPv4 addresses other than loopback (what other computers on the network use)."""
+    try:
+        infos = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
+    except OSError:
+        return []
+    return sorted({str(i[4][0]) for i in infos if not str(i[4][0]).startswith("127.")})
+
+
 def _port_free(host: str, port: int) -> bool:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
@@ -73,6 +82,9 @@ def serve(inbox: Path, out: Path, config_dir: Path | None = None, host: str = "1
     echo(f"工作台已启动：{running.url}")
     if running.token:
         echo(f"访问口令：{running.token}（同一网络中的其他电脑须用含口令的完整地址打开）")
+        if host in ("0.0.0.0", "::"):
+            for address in lan_addresses():
+                echo(f"其他电脑：http://{address}:{running.server.server_port}/?token={running.token}")
     echo("在浏览器中打开上面的地址；关闭工作台请在本窗口按 Ctrl+C")
     if open_browser:
         threading.Timer(0.5, webbrowser.open, args=(running.url,)).start()
