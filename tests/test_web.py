@@ -340,3 +340,42 @@ def test_serve_takes_a_free_port_when_the_default_is_taken(tmp_path):
             assert srv.token is None
         finally:
             srv.server.server_close()
+
+
+def test_documents_with_pdf_through_the_progress_endpoint(tmp_path):
+    from pipeline.documents import pdf
+    if pdf.soffice() is None:  # CI installs LibreOffice; the missing case is tested above
+        pytest.fail("LibreOffice (soffice) is required for this test")
+    with running(tmp_path, files=SOME[:2]) as s:
+        c = Client(s.server.server_port)
+        status, _, body = c.post_form("/documents/generate", {"pdf": "1"}, headers={"HX-Request": "true"})
+        first = _text(body)
+        assert status == 200 and ("<progress" in first or 'id="done"' in first)
+        deadline = time.time() + 240
+        while time.time() < deadline:
+            status, _, body = c.get("/documents/progress")
+            if 'id="done"' in body.decode() or "msg error" in body.decode():
+                break
+            time.sleep(1)
+        text = _text(body)
+        assert 'id="done"' in text, text
+        name = next(p.name for p in s.bench.output_files() if p.suffix == ".pdf")
+        assert "自查报告" in name and name in text
+        status, headers, data = c.get("/files/" + name)
+        assert status == 200 and data[:5] == b"%PDF-" and headers["Content-Type"] == "application/pdf"
+
+
+def test_mail_collect_failure_is_one_line_and_the_password_is_not_kept(tmp_path):
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    with running(tmp_path, files=SOME[:1]) as s:
+        c = Client(s.server.server_port)
+        status, _, body = c.post_form("/mail/collect", {"host": "127.0.0.1", "port": str(closed), "user": "u",
+                                                        "password": "pw-typed-in-page-123", "folder": "INBOX"})
+        text = _text(body)
+        assert status == 400 and "无法连接邮箱服务器 127.0.0.1" in text and "pw-typed-in-page-123" not in text
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert b"pw-typed-in-page-123" not in path.read_bytes(), path
