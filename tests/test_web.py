@@ -193,6 +193,7 @@ def test_other_hosts_need_the_token(tmp_path):
         anonymous = Client(port)
         status, _, body = anonymous.get("/")
         assert status == 403 and "访问口令" in _text(body)
+        assert "天津市科学技术协会" not in _text(body) and str(s.bench.inbox) not in _text(body)
         assert anonymous.get("/api/status")[0] == 403
         assert anonymous.get("/files/scores.json")[0] == 403
         assert anonymous.upload([("工会.xlsx", b"PK")])[0] == 403

@@ -118,6 +118,8 @@ def create_app(bench: Workbench, host: str = "127.0.0.1", token: str | None = No
 
     @app.context_processor
     def _globals():
+        if getattr(g, "bench", None) is None:  # a refused request learns nothing about the unit
+            return {"unit": "", "year": "", "nav": []}
         return {"unit": bench.config.unit, "year": bench.config.year, "nav": NAV}
 
     return app
