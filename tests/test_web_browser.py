@@ -79,6 +79,16 @@ def test_coordinator_day_in_the_browser(browser, tmp_path):
         assert "团委" in result and "已采用" in result and "文件无法打开" in result
         _shot(browser, "2-uploaded")
 
+        # a file dropped on the drop zone is uploaded too (a drag event as the browser makes it)
+        browser.execute_script("""
+            const data = new DataTransfer();
+            data.items.add(new File([new Uint8Array([80, 75, 3, 4, 1, 2])], "妇联-拖入的台账.xlsx"));
+            document.getElementById("dropzone").dispatchEvent(
+                new DragEvent("drop", {dataTransfer: data, bubbles: true, cancelable: true}));""")
+        wait.until(EC.text_to_be_present_in_element((By.ID, "upload-result"), "妇联-拖入的台账.xlsx"))
+        wait.until(lambda d: _state(d, "妇联") == "无法读取")
+        assert any("妇联-拖入的台账.xlsx" in p.name for p in srv.bench.inbox.iterdir())
+
         # the department page: its issues, then 退回 with a reason
         browser.get(base + "/departments/工会")
         assert "已报送" in browser.find_element(By.ID, "dept-state").text
