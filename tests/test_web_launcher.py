@@ -13,7 +13,6 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 LINUX = ROOT / "launcher" / "linux"

@@ -13,8 +13,7 @@ from pipeline.board import Board, build_board
 from pipeline.catalog import Config, load_config
 from pipeline.errors import PipelineError
 from pipeline.intake.cache import WorkbookCache
-from pipeline.intake.ingest import MAX_FILE_BYTES
-from pipeline.intake.ingest import list_inbox
+from pipeline.intake.ingest import MAX_FILE_BYTES, list_inbox
 from pipeline.report import collect
 from pipeline.result import Result
 
