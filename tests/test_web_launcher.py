@@ -201,3 +201,10 @@ def test_serve_prints_the_address_opens_the_browser_and_stops_on_ctrl_c(tmp_path
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
+
+
+def test_portable_requirements_are_the_pinned_dependencies():
+    done = _assemble("--requirements")
+    lines = done.stdout.split()
+    assert done.returncode == 0 and "Flask==3.1.2" in lines and all("==" in line for line in lines)
+    assert not any(line.startswith(("pytest", "selenium")) for line in lines)  # test tools stay out

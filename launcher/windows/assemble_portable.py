@@ -4,9 +4,10 @@ from python.org, 3.12 or newer) with the project's wheels unpacked into it, the 
 
 Run it on any machine with Python (Linux is fine):
 
-    # 1. the wheels, for Windows, from PyPI:
+    # 1. the wheels of the pinned dependencies, for Windows, from PyPI:
+    python launcher/windows/assemble_portable.py --requirements > requirements-win.txt
     python -m pip download --only-binary=:all: --platform win_amd64 --python-version 3.12 \\
-        --implementation cp -d wheels .
+        --implementation cp -d wheels -r requirements-win.txt
     # 2. the embeddable CPython: python-3.12.x-embed-amd64.zip from https://www.python.org/downloads/windows/
     # 3. the folder (and a ZIP of it to copy to the office PC):
     python launcher/windows/assemble_portable.py --python-zip python-3.12.10-embed-amd64.zip \\
@@ -94,13 +95,27 @@ def assemble(python_zip: Path, wheels: Path, out: Path, make_zip: bool = False) 
     return out
 
 
+def requirements() -> list[str]:
+    """The pinned runtime dependencies from pyproject.toml, one per line for `pip download -r`."""
+    import tomllib
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    return list(data["project"]["dependencies"])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="组装 Windows 便携版工作台文件夹")
-    parser.add_argument("--python-zip", type=Path, required=True, help="python.org 的 embeddable package（3.12 或更新）")
-    parser.add_argument("--wheels", type=Path, required=True, help="pip download 下载的 Windows wheel 所在文件夹")
+    parser.add_argument("--requirements", action="store_true", help="只列出要下载的依赖（供 pip download -r 使用）")
+    parser.add_argument("--python-zip", type=Path, help="python.org 的 embeddable package（3.12 或更新）")
+    parser.add_argument("--wheels", type=Path, help="pip download 下载的 Windows wheel 所在文件夹")
     parser.add_argument("--out", type=Path, default=Path("dist/文明单位创建工作台"), help="生成的文件夹")
     parser.add_argument("--zip", action="store_true", help="同时打包为 ZIP")
     args = parser.parse_args(argv)
+    if args.requirements:
+        print("\n".join(requirements()))
+        return 0
+    if args.python_zip is None or args.wheels is None:
+        print("错误：请指定 --python-zip 和 --wheels", file=sys.stderr)
+        return 2
     try:
         made = assemble(args.python_zip, args.wheels, args.out, args.zip)
     except AssemblyError as exc:
