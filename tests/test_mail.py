@@ -311,3 +311,38 @@ def test_notify_dry_run_writes_one_eml_per_department(tmp_path):
 def test_notify_without_scores_is_one_line(tmp_path):
     result = run("notify", "--scores", str(tmp_path), "--dry-run")
     assert result.exit_code != 0 and "请先运行 make report" in result.output
+
+
+def test_imap_sizes_checked_before_download_on_a_real_server(imap_server, tmp_path):
+    cfg = tmp_path / "cfg"
+    shutil.copytree(ROOT / "config", cfg)
+    unit = yaml.safe_load((cfg / "unit.yaml").read_text(encoding="utf-8"))
+    unit["mail"]["max_message_mb"] = 0.002                      # 2 KB: only the message without attachments fits
+    (cfg / "unit.yaml").write_text(yaml.safe_dump(unit, allow_unicode=True), encoding="utf-8")
+    inbox = tmp_path / "inbox"
+    result = _imap(imap_server, inbox, "--config", str(cfg))
+    assert result.exit_code == 0, result.output
+    refused = [line for line in result.output.splitlines() if "超过单封邮件上限 2 KB" in line]
+    assert len(refused) == 4 and all(line.startswith("无法收取：邮件 UID ") for line in refused)
+    manifest = json.loads((inbox / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["files"] == [] and manifest["messages"] == ["<m4@unit.cn>"]
+    again = _imap(imap_server, inbox, "--config", str(cfg))
+    assert "此前已收取的邮件 1 封" in again.output and again.output.count("超过单封邮件上限") == 4
+
+
+def test_messages_saved_from_eml_are_known_on_the_imap_server(imap_server, messages, tmp_path):
+    """Clients export .eml with LF line ends, the server keeps CRLF: the same message is recognised, not re-saved."""
+    msgs, _ = messages
+    eml = tmp_path / "eml"
+    eml.mkdir()
+    for i, m in enumerate(msgs):
+        (eml / f"{i}.eml").write_bytes(m.as_bytes())              # LF line ends
+    assert b"\r\n" not in (eml / "0.eml").read_bytes()
+    inbox = tmp_path / "inbox"
+    assert run("collect", "--eml", str(eml), "--inbox", str(inbox)).exit_code == 0
+    files = sorted(p.name for p in inbox.iterdir())
+    first = _imap(imap_server, inbox)
+    assert first.exit_code == 0 and "此前已收取的邮件 5 封" in first.output and "提示" not in first.output
+    assert sorted(p.name for p in inbox.iterdir()) == files
+    seen = json.loads((inbox / "manifest.json").read_text(encoding="utf-8"))["seen"]["<m1@unit.cn>"]
+    assert len({s["size"] for s in seen}) == 2 and len({s["sha256"] for s in seen}) == 1   # both sizes, one message

@@ -254,11 +254,13 @@ class FakeIMAP:
                     elif cmd.startswith(b"UID SEARCH"):
                         conn.sendall(b"* SEARCH 1 2 3\r\n" + tag + b" OK done\r\n")
                     elif cmd.startswith(b"UID FETCH") and b"RFC822.SIZE" in cmd:
-                        uid = int(cmd.split()[2])
-                        size = {1: 3_000_000_000, 2: len(self.small), 3: 500}[uid]
-                        head = b"Message-ID: <u%d@x>\r\n\r\n" % uid
-                        conn.sendall(b"* %d FETCH (UID %d RFC822.SIZE %d BODY[HEADER.FIELDS (MESSAGE-ID FROM SUBJECT)] {%d}\r\n"
-                                     % (uid, uid, size, len(head)) + head + b")\r\n" + tag + b" OK done\r\n")
+                        out = b""
+                        for uid in map(int, cmd.split()[2].split(b",")):
+                            size = {1: 3_000_000_000, 2: len(self.small), 3: 500}[uid]
+                            head = b"Message-ID: <u%d@x>\r\n\r\n" % uid
+                            out += (b"* %d FETCH (UID %d RFC822.SIZE %d BODY[HEADER.FIELDS (MESSAGE-ID FROM SUBJECT)] {%d}"
+                                    b"\r\n" % (uid, uid, size, len(head)) + head + b")\r\n")
+                        conn.sendall(out + tag + b" OK done\r\n")
                     elif cmd.startswith(b"UID FETCH") and b"BODY.PEEK[]" in cmd:
                         uid = int(cmd.split()[2])
                         if uid == 2:
@@ -300,6 +302,7 @@ def test_imap_checks_sizes_first_saves_what_arrived_and_stops_on_a_stall(tmp_pat
         server.close()
     assert elapsed < 10 and result.exit_code == 1, result.output
     assert not any(c.endswith("FETCH 1 (BODY.PEEK[])") for c in server.commands)    # 3 GB never asked for
+    assert sum("RFC822.SIZE" in c for c in server.commands) == 1                  # sizes of all asked at once
     lines = result.output.strip().splitlines()
     assert "邮件 UID 1" in result.output and "超过单封邮件上限" in result.output
     assert lines[-1].startswith("错误：邮箱服务器 127.0.0.1 响应过慢")

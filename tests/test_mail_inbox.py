@@ -3,7 +3,6 @@
 import io
 import json
 import multiprocessing
-import os
 import time
 from pathlib import Path
 

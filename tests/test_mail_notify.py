@@ -4,7 +4,6 @@ import email
 import email.policy
 import io
 import json
-import os
 import shutil
 import socket
 import threading
@@ -112,7 +111,7 @@ def test_refused_recipient_is_named_the_rest_go_and_a_rerun_mails_nobody_twice(s
         controller.stop()
     assert first.exit_code == 0, first.output
     assert "已发送 9 封" in first.output
-    assert "未发送：机关党委办（邮件服务器拒收该地址：550 5.1.1 mailbox unavailable），请核对 unit.yaml 中的邮箱" in first.output
+    assert "未发送：机关党委办（邮件服务器拒收该地址：550 5.1.1 mailbox unavailable），请核对 unit.yaml 中的邮箱或邮件大小" in first.output
     assert len(handler.envelopes) == 9
     log = json.loads((scored / "notify-sent.json").read_text(encoding="utf-8"))["sent"]
     assert len(log) == 9 and "机关党委办" not in {e["department"] for e in log}

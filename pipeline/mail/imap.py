@@ -9,14 +9,18 @@ import io
 import re
 import socket
 import ssl
+from pathlib import Path
 
 from pipeline.catalog import Config
 from pipeline.errors import MailError
 from pipeline.mail import deadline as dl
-from pipeline.mail.inbox import Limits, locked_manifest, mb, printable
+from pipeline.mail.inbox import Limits, Manifest, locked_manifest
 from pipeline.mail.messages import Collected, MessageProblem, header, parse_stream, store_message, too_big
 
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
+_UID = re.compile(rb"\bUID (\d+)")
+HEAD_BATCH = 200      # messages whose size and Message-ID are asked for in one FETCH
+HEAD_ITEMS = "(UID RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID FROM SUBJECT)])"
 
 
 class _Guarded:
@@ -87,6 +91,8 @@ def _connect(host: str, port: int | None, security: str, guard: dl.Deadline) -> 
     except (ssl.SSLError, imaplib.IMAP4.error, OSError) as exc:
         if guard.expired:
             raise MailError(_stalled(host, guard)) from None
+        if security == "none":
+            raise MailError(f"邮箱服务器 {host} 的应答无法识别（{exc.__class__.__name__}），请检查端口和加密方式") from None
         raise MailError(f"与邮箱服务器 {host} 建立安全连接失败（{exc.__class__.__name__}），请检查端口和加密方式") from None
 
 
@@ -103,13 +109,12 @@ def _fetched(data) -> tuple[bytes, bytes]:
     return b"", b""
 
 
-def collect_imap(host: str, inbox, config: Config, *, port: int | None = None, user: str = "",
+def collect_imap(host: str, inbox: Path, config: Config, *, port: int | None = None, user: str = "",
                  password: str = "", folder: str = "INBOX", since: dt.date | None = None,
                  subject: str | None = None, security: str = "auto") -> Collected:
     """Save workbooks and evidence of new messages in an IMAP folder. Each message's size (RFC822.SIZE) and
     Message-ID are fetched first: known or oversized messages are never downloaded. A stalled or lost server
     ends the run early with `stopped` set (one Chinese line), after everything received so far is saved."""
-    from pathlib import Path
     inbox = Path(inbox)
     limits = Limits.from_config(config)
     per_step, total = dl.settings(config)
@@ -133,47 +138,20 @@ def collect_imap(host: str, inbox, config: Config, *, port: int | None = None, u
             status, data = imap.uid("SEARCH", *criteria)
             if status != "OK":
                 raise MailError(f"无法检索文件夹“{folder}”中的邮件")
-            for uid in (data[0] or b"").split():
-                label = f"邮件 UID {uid.decode('ascii', 'replace')}"
+            uids = (data[0] or b"").split()
+            for start in range(0, len(uids), HEAD_BATCH):
+                group = uids[start:start + HEAD_BATCH]
                 guard.step()
-                status, head = imap.uid("FETCH", uid, "(RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID FROM SUBJECT)])")
-                if status != "OK":
-                    result.problems.append(f"{label}：服务器未返回邮件信息，已跳过")
-                    continue
-                line, fields = _fetched(head)
-                found = _SIZE.search(line)
-                size = int(found.group(1)) if found else 0
-                try:
-                    top, _, _ = parse_stream(io.BytesIO(fields), 1 << 20)
-                    mid = header(top, "Message-ID")[:500]
-                    who = header(top, "From")[:120]
-                except Exception:  # noqa: BLE001
-                    mid, who = "", ""
-                if mid and manifest.message_state(mid, size=size) == "known":
-                    result.known += 1
-                    continue
-                if size > limits.message_bytes:
-                    result.problems.append(f"{label}（发件人 {who or '未知'}）：{too_big(size, limits.message_bytes)}")
-                    continue
-                guard.step(size)
-                status, body = imap.uid("FETCH", uid, "(BODY.PEEK[])")
-                if status != "OK":
-                    result.problems.append(f"{label}：服务器未返回邮件内容，已跳过")
-                    continue
-                raw = _fetched(body)[1]
-                del body
-                try:
-                    msg, sha, got = parse_stream(io.BytesIO(raw), limits.message_bytes)
-                    del raw
-                    store_message(msg, sha, got, label, inbox, manifest, config, limits, result, subject)
-                except MessageProblem as exc:
-                    result.problems.append(f"{label}（发件人 {who or '未知'}）：{exc}")
-                except MailError:
-                    raise
-                except Exception as exc:  # noqa: BLE001 - one malformed message never stops the others
-                    result.problems.append(f"{label}（发件人 {who or '未知'}）：无法读取（{exc.__class__.__name__}），"
-                                           "已跳过，其余邮件照常收取")
-                manifest.save()
+                status, heads = imap.uid("FETCH", b",".join(group).decode("ascii"), HEAD_ITEMS)
+                info: dict[bytes, tuple[int, bytes]] = {}
+                for item in (heads or []) if status == "OK" else []:
+                    if isinstance(item, tuple) and len(item) > 1:
+                        found_uid, found_size = _UID.search(item[0]), _SIZE.search(item[0])
+                        if found_uid:
+                            info[found_uid.group(1)] = (int(found_size.group(1)) if found_size else 0, item[1])
+                for uid in group:
+                    _one(imap, uid, info.get(uid), guard, inbox, manifest, config, limits, result, subject)
+                    manifest.save()
         except (OSError, imaplib.IMAP4.error) as exc:
             if guard.expired:
                 result.stopped = _stalled(host, guard)
@@ -189,4 +167,44 @@ def collect_imap(host: str, inbox, config: Config, *, port: int | None = None, u
     return result
 
 
-__all__ = ["collect_imap", "imap_utf7", "mb", "printable"]
+def _one(imap: imaplib.IMAP4, uid: bytes, head: tuple[int, bytes] | None, guard: dl.Deadline, inbox: Path,
+         manifest: Manifest, config: Config, limits: Limits, result: Collected, subject: str | None) -> None:
+    """One message: known or oversized ones are never downloaded; a bad one is reported by UID."""
+    label = f"邮件 UID {uid.decode('ascii', 'replace')}"
+    if head is None:
+        result.problems.append(f"{label}：服务器未返回邮件信息，已跳过")
+        return
+    size, fields = head
+    try:
+        top, _, _ = parse_stream(io.BytesIO(fields), 1 << 20)
+        mid = header(top, "Message-ID")[:500]
+        who = header(top, "From")[:120]
+    except Exception:  # noqa: BLE001
+        mid, who = "", ""
+    if mid and manifest.message_state(mid, size=size) == "known":
+        result.known += 1
+        return
+    if size > limits.message_bytes:
+        result.problems.append(f"{label}（发件人 {who or '未知'}）：{too_big(size, limits.message_bytes)}")
+        return
+    guard.step(size)
+    status, body = imap.uid("FETCH", uid, "(BODY.PEEK[])")
+    if status != "OK":
+        result.problems.append(f"{label}：服务器未返回邮件内容，已跳过")
+        return
+    raw = _fetched(body)[1]
+    del body
+    try:
+        msg, sha, got = parse_stream(io.BytesIO(raw), limits.message_bytes)
+        del raw
+        store_message(msg, sha, got, label, inbox, manifest, config, limits, result, subject)
+    except MessageProblem as exc:
+        result.problems.append(f"{label}（发件人 {who or '未知'}）：{exc}")
+    except MailError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one malformed message never stops the others
+        result.problems.append(f"{label}（发件人 {who or '未知'}）：无法读取（{exc.__class__.__name__}），"
+                               "已跳过，其余邮件照常收取")
+
+
+__all__ = ["collect_imap", "imap_utf7"]

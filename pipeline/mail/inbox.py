@@ -15,7 +15,7 @@ import tempfile
 import time
 import unicodedata
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any, Iterator
 
@@ -265,10 +265,9 @@ class Manifest:
     def add_message(self, mid: str, size: int, sha256: str, source: str) -> None:
         if mid not in self.messages:
             self.messages.append(mid)
-        record = {"size": size, "sha256": sha256, "source": source}
         seen = self.seen.setdefault(mid, [])
-        if not any(s.get("sha256") == sha256 for s in seen):
-            seen.append(record)
+        if not any(s.get("sha256") == sha256 and s.get("size") == size for s in seen):
+            seen.append({"size": size, "sha256": sha256, "source": source})
 
 
 def _lock_file(fd: int, blocking: bool) -> bool:

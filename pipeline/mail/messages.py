@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Iterator
 
 from pipeline.catalog import Config
-from pipeline.mail.inbox import (CHUNK, EVIDENCE, WORKBOOK, Limits, Manifest, SavedFile, clean_name, kind_of, mb,
+from pipeline.mail.inbox import (CHUNK, WORKBOOK, Limits, Manifest, SavedFile, clean_name, kind_of, mb,
                                  printable, save_into_inbox, set_department, sniff_kind)
 
 MAX_DEPTH = 30            # forwarded-inside-forwarded levels walked for attachments
@@ -44,9 +44,10 @@ class Collected:
 # ---------------------------------------------------------------- parsing
 
 def parse_stream(stream: IO[bytes], limit: int) -> tuple[Message, str, int]:
-    """A message from a binary stream read in blocks (never whole), with its SHA-256 and size."""
+    """A message from a binary stream read in blocks (never whole), with its SHA-256 (of the text with LF line
+    ends) and size."""
     parser = BytesFeedParser(policy=email.policy.default)
-    digest, size = hashlib.sha256(), 0
+    digest, size, carry = hashlib.sha256(), 0, b""
     try:
         while True:
             block = stream.read(CHUNK)
@@ -55,8 +56,13 @@ def parse_stream(stream: IO[bytes], limit: int) -> tuple[Message, str, int]:
             size += len(block)
             if size > limit:
                 raise MessageProblem(too_big(size, limit))
-            digest.update(block)
             parser.feed(block)
+            # the hash of the text with LF line ends: an .eml saved by a client and the same message on the
+            # IMAP server (CRLF) are one message
+            block = carry + block
+            carry = b"\r" if block.endswith(b"\r") else b""
+            digest.update((block[:-1] if carry else block).replace(b"\r\n", b"\n"))
+        digest.update(carry)
         return parser.close(), digest.hexdigest(), size
     except RecursionError:
         raise MessageProblem("邮件转发嵌套层数过多，无法读取；请让对方直接以附件重新发送") from None
@@ -147,6 +153,7 @@ def store_message(msg: Message, sha256: str, size: int, source: str, inbox: Path
     state = manifest.message_state(mid, sha256=sha256)
     if state == "known":
         result.known += 1
+        manifest.add_message(mid, size, sha256, source)   # remembers this size too: no download next time
         return
     if subject and subject not in header(msg, "Subject"):
         return
@@ -231,4 +238,4 @@ def _workbook_department(path: Path, inbox: Path, config: Config) -> str | None:
         return None
 
 
-__all__ = ["Collected", "MessageProblem", "attachments", "parse_stream", "store_message", "EVIDENCE"]
+__all__ = ["Collected", "MessageProblem", "attachments", "parse_stream", "store_message"]

@@ -77,7 +77,9 @@ def _reason(exc: Exception) -> str:
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         code, error = next(iter(exc.recipients.values()), (None, b""))
     text = error.decode("utf-8", "replace") if isinstance(error, bytes) else str(error or "")
-    return f"{code} {text}".strip()[:120] if code else exc.__class__.__name__
+    what = {smtplib.SMTPRecipientsRefused: "拒收该地址", smtplib.SMTPSenderRefused: "拒收发件地址"}.get(
+        type(exc), "拒收该邮件")
+    return f"{what}：" + (f"{code} {text}".strip()[:120] if code else exc.__class__.__name__)
 
 
 def send(notices: list["Notice"], config: Config, password: str, sent_log: Path | None = None,
