@@ -34,6 +34,10 @@ archive: setup
 		echo "$(INBOX)/ 中没有报送的工作簿，本次使用示例收件箱 examples/inbox/ 演示运行"; \
 		$(PY) -m pipeline archive --inbox examples/inbox --out $(OUT); \
 	fi
+# 打开工作台网页（浏览器自动打开；按 Ctrl+C 关闭）
+.PHONY: serve
+serve: setup
+	$(PY) -m pipeline serve --inbox $(INBOX) --out $(OUT)
 
 templates: setup
 	$(PY) -m pipeline templates --out input_templates

@@ -442,6 +442,21 @@ def rollup(packages_dir, out_dir, config_dir):
     click.echo(f"已汇总 {summary.n_units} 个单位的数据包，问题 {len(summary.problem_lines)} 个；输出文件在：{out_dir}")
     for path in summary.outputs:
         click.echo(f"  {Path(path).name}")
+@main.command(help="打开本机的工作台网页：报送情况、上传文件、生成文件、通知各部门。")
+@click.option("--inbox", type=click.Path(file_okay=False), default="inbox", show_default=True, help="收件箱文件夹")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="output", show_default=True,
+              help="输出文件夹")
+@_config_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="监听地址；不是本机地址（如 0.0.0.0）时须凭访问口令打开")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="端口；被占用时自动换一个空闲端口")
+@click.option("--no-browser", is_flag=True, help="不自动打开浏览器")
+@click.option("--token", default=None, help="访问口令（监听其他地址时使用；不填则自动生成并显示）")
+def serve(inbox, out_dir, config_dir, host, port, no_browser, token):
+    from pipeline.web.server import serve as run
+    run(Path(inbox), Path(out_dir), Path(config_dir) if config_dir else None, host, port,
+        open_browser=not no_browser, token=token, echo=click.echo)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -69,22 +69,24 @@ def gc_paused():
 
 
 def collect(inbox: str | Path, config: Config, year: int | None = None,
-            progress: Callable[[str], None] | None = None) -> Result:
-    """Read, validate, merge and score an inbox (no files written)."""
+            progress: Callable[[str], None] | None = None, cache=None) -> Result:
+    """Read, validate, merge and score an inbox (no files written). With a `WorkbookCache`
+    (pipeline.intake.cache), workbooks read before with the same content are not read again."""
     with gc_paused():
-        return _collect(Path(inbox), config, year, progress)
+        return _collect(Path(inbox), config, year, progress, cache)
 
 
 def _collect(inbox: Path, config: Config, year: int | None,
-             progress: Callable[[str], None] | None) -> Result:
+             progress: Callable[[str], None] | None, cache=None) -> Result:
     if not inbox.is_dir():
         raise InboxError(f"收件箱文件夹不存在：{inbox}")
     year = year or config.year
     clock = _Clock()
     paths, issues = list_inbox(inbox)
-    checked = Checked(config, year)  # validates each batch of workbooks while the next ones are read
+    checked = cache.checked(config, year) if cache else Checked(config, year)  # validates each batch of workbooks while the next ones are read
     records = []
-    for rec in read_all(paths, inbox, config, progress):
+    reading = cache.read_all(paths, inbox, config, progress, read_all) if cache else read_all(paths, inbox, config, progress)
+    for rec in reading:
         records.append(rec)
         checked.add(rec)
     clock.lap("ingest_validate")

@@ -13,6 +13,7 @@ import jinja2
 
 from pipeline.catalog import Config
 from pipeline.documents.workbook import workbook_bytes
+from pipeline.mail.review import receipt_note
 from pipeline.templates import build_template, template_filename
 
 XLSX = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -107,7 +108,11 @@ def notice_for(config: Config, scores: dict, dept: dict, scores_dir: Path, templ
         context.update(file=dept["file"], superseded=dept["superseded"], errors=dept["errors"],
                        warnings=dept["warnings"], issue_lines=lines[:ISSUE_LINES],
                        more_issues=max(0, len(lines) - ISSUE_LINES), attachment=att_name)
-        text = _template(config, "回执邮件.txt").render(context)
+        note = receipt_note(scores_dir, name, dept["file"])  # the coordinator's 退回/已审核 mark, if any
+        template = _template(config, "回执邮件.txt")
+        text = template.render(context, review_note=note)
+        if note and "review_note" not in config.template_file("回执邮件.txt").read_text(encoding="utf-8"):
+            text += "\n" + note  # a unit's own wording without the placeholder still carries the mark
     else:
         kind = "催报"
         att_name = template_filename(config, name)

@@ -1,0 +1,30 @@
+"""设置: the yearly fields of unit.yaml, validated by the same loader as the command line, comments kept."""
+
+from __future__ import annotations
+
+from flask import g, render_template, request
+
+from pipeline.errors import ConfigError
+from pipeline.unit_settings import read_settings, update_settings
+
+
+def page(message: str | None = None, error: str | None = None, values=None, status: int = 200):
+    bench = g.bench
+    values = values or read_settings(bench.config_dir)
+    path = (bench.config_dir or bench.config.dir) / "unit.yaml"
+    return render_template("settings.html", s=values, path=path, message=message, error=error), status
+
+
+def save():
+    bench = g.bench
+    form = request.form
+    emails = {name: form.get(f"email-{name}", "") for name in bench.config.department_names}
+    try:
+        update_settings(bench.config_dir or bench.config.dir, form.get("year", ""), form.get("deadline", ""),
+                        form.get("report_date", ""), emails)
+    except ConfigError as exc:
+        from pipeline.unit_settings import YearlySettings
+        typed = YearlySettings(form.get("year", ""), form.get("deadline", ""), form.get("report_date", ""), emails)
+        return page(error=str(exc), values=typed, status=400)
+    bench.reload_config()
+    return page(message="已保存到 unit.yaml（原有注释保留）")
