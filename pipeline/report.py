@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from pipeline.catalog import METRIC_KEYS, Config
-from pipeline.errors import InboxError
+from pipeline.atomic import folder_lock, output_set
+from pipeline.errors import InboxError, OutputError, os_error_message
 from pipeline.intake.ingest import FileRecord, list_inbox, read_workbook
 from pipeline.intake.merge import Checked, merge
 from pipeline.issues import Issue
@@ -170,6 +171,7 @@ def scores_dict(result: Result) -> dict:
         "departments": departments,
         "rows": result.row_counts(),
         "issues": [i.as_dict() for i in result.issues],
+        **({"sample": True} if result.sample else {}),
     }
 
 
@@ -184,16 +186,55 @@ def output_names(config: Config, year: int) -> dict[str, str]:
     }
 
 
+def check_out_dir(inbox: str | Path, out: str | Path) -> None:
+    """The output folder must be a folder and must not lie inside the inbox (the next run would read its own
+    outputs as submissions)."""
+    inbox_r, out_r = Path(inbox).resolve(), Path(out).resolve()
+    if out_r == inbox_r or inbox_r in out_r.parents:
+        raise OutputError(f"输出文件夹 {out} 在收件箱 {inbox} 里面，下次运行会把输出当成报送文件读入；"
+                          "请换一个收件箱以外的输出文件夹（如 output）")
+    if Path(out).exists() and not Path(out).is_dir():
+        raise OutputError(f"输出位置 {out} 是一个文件，不是文件夹，请换一个文件夹名")
+
+
+def run_report(inbox: str | Path, out: str | Path, config: Config, year: int | None = None, *,
+               sample: bool = False, progress: Callable[[str], None] | None = None,
+               notes: Callable[[list[str]], None] | None = None) -> Result:
+    """The whole `report` command: check the folders, hold the output folder's lock, read, score and swap the
+    new set of outputs into place. An operating-system error (full disk, …) is one OutputError line and
+    leaves the previous set as it was."""
+    check_out_dir(inbox, out)
+    try:
+        with folder_lock(out, "生成报告"):
+            result = collect(inbox, config, year, progress=progress)
+            result.sample = sample
+            try:
+                write_outputs(result, out)
+            finally:
+                if notes:
+                    notes(result.notes)
+    except OSError as exc:
+        raise OutputError(os_error_message(exc, "；输出文件夹中上次生成的文件保持不变", out)) from None
+    return result
+
+
 def write_outputs(result: Result, out_dir: str | Path) -> dict[str, Path]:
-    """Write every document; each is written to a temporary file and renamed into place."""
+    """Write every document into a staging folder and swap the set into place (pipeline.atomic.output_set)."""
     with gc_paused():
-        return _write_outputs(result, Path(out_dir))
+        out = Path(out_dir)
+        with output_set(out, "report") as stage:
+            staged, failed = _write_outputs(result, stage)
+            if result.sample:
+                from pipeline.documents.sample import mark_sample
+                mark_sample(stage)
+        paths = {k: out / p.name for k, p in staged.items()}
+        result.outputs = paths
+        if failed is not None:  # a broken wording entry: the other outputs are in place, then its message
+            raise failed
+        return paths
 
 
-def _write_outputs(result: Result, out: Path) -> dict[str, Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob(".tmp-*"):  # left by a run that was killed half-way
-        stale.unlink(missing_ok=True)
+def _write_outputs(result: Result, out: Path) -> tuple[dict[str, Path], Exception | None]:
     names = output_names(result.config, result.year)
     paths = {k: out / v for k, v in names.items()}
     clock = _Clock()
@@ -222,7 +263,4 @@ def _write_outputs(result: Result, out: Path) -> dict[str, Path]:
         _finish_ledger(ledger, result, paths["ledger"])
         clock.lap("write_ledger_xlsx")  # the wait for the child, after the other documents
     result.timings.update(clock.laps)
-    result.outputs = {k: p for k, p in paths.items() if p.exists()}
-    if failed is not None:
-        raise failed
-    return paths
+    return {k: p for k, p in paths.items() if p.exists()}, failed
