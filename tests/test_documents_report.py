@@ -379,6 +379,27 @@ def test_plan_substance_and_merged_table(tmp_path):
     assert table.cell(1, 0).text == "思想建设" and table.cell(16, 3).text == "各部门"
     assert table.cell(1, 3).text.split("\n") == ["调宣部", "机关党委办", "组人部"]
     assert all(r._tr.trPr.find(qn("w:cantSplit")) is not None for r in table.rows)
+    _headers_and_names_fit(table)
+
+
+def _headers_and_names_fit(table):
+    """Every header, and every department name in the 责任部门 column, fits its column on one line
+    (12 pt characters plus Word's default cell margins of 0.19 cm each side)."""
+    widths = [int(tc.find(qn("w:tcPr")).find(qn("w:tcW")).get(qn("w:w"))) / 20
+              for tc in table._tbl.findall(qn("w:tr"))[0].findall(qn("w:tc"))]
+    for cell, width in zip(table.rows[0].cells, widths):
+        assert L.text_width(cell.text) * 12 + 2 * 5.4 <= width, (cell.text, width)
+    names = [n for r in table.rows[1:] for n in r.cells[-1].text.split("\n")]
+    assert max(L.text_width(n) for n in names) * 12 + 2 * 5.4 <= widths[-1]
+
+
+def test_report_table_headers_fit(sample):
+    _, _, doc, _ = sample
+    widths = [int(tc.find(qn("w:tcPr")).find(qn("w:tcW")).get(qn("w:w"))) / 20
+              for tc in doc.tables[-1]._tbl.findall(qn("w:tr"))[0].findall(qn("w:tc"))]
+    for cell, width in zip(doc.tables[-1].rows[0].cells, widths):
+        assert L.text_width(cell.text) * 12 + 2 * 5.4 <= width, (cell.text, width)
+    assert sum(widths) <= 156 / 25.4 * 72 + 1
 
 
 # ------------------------------------------------------------------ check

@@ -37,6 +37,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
+from docx.table import _Cell
 
 from pipeline.documents.text import finish
 
@@ -69,6 +70,8 @@ _ORDER = {
             "textAlignment", "textboxTightWrap", "outlineLvl", "divId", "cnfStyle", "rPr", "sectPr", "pPrChange"],
     "tblPr": ["tblStyle", "tblpPr", "tblOverlap", "bidiVisual", "tblStyleRowBandSize", "tblStyleColBandSize",
               "tblW", "jc", "tblCellSpacing", "tblInd", "tblBorders", "shd", "tblLayout", "tblCellMar", "tblLook"],
+    "tcPr": ["cnfStyle", "tcW", "gridSpan", "hMerge", "vMerge", "tcBorders", "shd", "noWrap", "tcMar",
+             "textDirection", "tcFitText", "vAlign", "hideMark"],
     "trPr": ["cnfStyle", "divId", "gridBefore", "gridAfter", "wBefore", "wAfter", "cantSplit", "trHeight",
              "tblHeader", "tblCellSpacing", "jc", "hidden", "ins", "del", "trPrChange"],
 }
@@ -301,7 +304,7 @@ def repeat_header(row) -> None:
     child(row._tr.get_or_add_trPr(), "tblHeader")
 
 
-def table_widths(table, widths_mm: Sequence[float]) -> None:
+def table_widths(table, widths_mm: Sequence[float], grid=None) -> None:
     """Fixed column widths (their sum kept within the type area) and a fixed layout."""
     total = sum(widths_mm)
     if total > TYPE_WIDTH_MM:
@@ -312,12 +315,13 @@ def table_widths(table, widths_mm: Sequence[float]) -> None:
     tbl_w = child(tbl_pr, "tblW")
     tbl_w.set(qn("w:w"), str(int(Mm(sum(widths_mm)).twips)))
     tbl_w.set(qn("w:type"), "dxa")
-    layout = child(tbl_pr, "tblLayout")
-    layout.set(qn("w:type"), "fixed")
-    for c, w in enumerate(widths_mm):
-        table.columns[c].width = Mm(w)
-        for row in table.rows:
-            row.cells[c].width = Mm(w)
+    child(tbl_pr, "tblLayout").set(qn("w:type"), "fixed")
+    lengths = [Mm(w) for w in widths_mm]
+    for col, w in zip(table._tbl.tblGrid.gridCol_lst, lengths):
+        col.w = w
+    for tr in table._tbl.tr_lst:
+        for tc, w in zip(tr.tc_lst, lengths):
+            tc.width = w
 
 
 # ---------------------------------------------------------------- titles
@@ -438,36 +442,39 @@ class BlockWriter:
     def table(self, headers: Sequence[str], rows: Sequence[Sequence[str]], widths_mm: Sequence[float],
               merge_columns: Sequence[int] = (), center_columns: Sequence[int] = ()):
         """A bordered table before the anchor: header repeated on every page, rows never split, equal
-        values of the ``merge_columns`` merged vertically (a new run of column 0 restarts column 1…)."""
+        values of the ``merge_columns`` merged vertically (a new run of column 0 restarts column 1…).
+        Cells are reached through the XML once (python-docx's cell() walks the whole grid per call)."""
         t = self.doc.add_table(rows=1 + len(rows), cols=len(headers))
         try:
             t.style = self.doc.styles["Table Grid"]
         except KeyError:
-            _borders(t)
-        for c, h in enumerate(headers):
-            cell = t.cell(0, c)
-            cell.paragraphs[0].style = self.doc.styles["表头文字"]
-            cell.paragraphs[0].add_run(finish(h))
+            pass
+        head_id, body_id = self.doc.styles["表头文字"].style_id, self.doc.styles["表格文字"].style_id
+        grid = [[_Cell(tc, t) for tc in tr.tc_lst] for tr in t._tbl.tr_lst]
+        for cell, h in zip(grid[0], headers):
+            p = cell.paragraphs[0]
+            p._p.style = head_id
+            p.add_run(finish(h))
         repeat_header(t.rows[0])
-        for r, values in enumerate(rows, 1):
-            for c, v in enumerate(values):
-                p = t.cell(r, c).paragraphs[0]
-                p.style = self.doc.styles["表格文字"]
+        for cells, values in zip(grid[1:], rows):
+            for c, (cell, v) in enumerate(zip(cells, values)):
+                p = cell.paragraphs[0]
+                p._p.style = body_id
                 if c in center_columns:
-                    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+                    child(p._p.get_or_add_pPr(), "jc").set(qn("w:val"), "center")
                 for i, line in enumerate(finish(v).split("\n")):
                     if i:
                         p.add_run().add_break()
                     p.add_run(line)
         for c in merge_columns:  # a run of column c restarts when an earlier merged column changes
             key_cols = [m for m in merge_columns if m <= c]
-            _merge_runs(t, c, [[rows[i][m] for m in key_cols] for i in range(len(rows))])
-        table_widths(t, widths_mm)
+            _merge_runs(grid, c, [[rows[i][m] for m in key_cols] for i in range(len(rows))])
+        table_widths(t, widths_mm, grid)
         cant_split(t)
-        for row in t.rows[-3:-1] if len(t.rows) > 4 else []:  # no last row alone on a page
-            for cell in row.cells:
-                for p in cell.paragraphs:
-                    p.paragraph_format.keep_with_next = True
+        for cells in grid[-3:-1] if len(grid) > 4 else []:  # no last row alone on a page
+            for cell in cells:
+                for p in cell._tc.p_lst:
+                    child(p.get_or_add_pPr(), "keepNext")
         _borders(t)
         self.anchor._p.addprevious(t._tbl)
         return t
@@ -477,21 +484,19 @@ class BlockWriter:
         self.anchor = None
 
 
-def _merge_runs(table, col: int, keys: list) -> None:
-    """Vertical merge of consecutive rows with the same key prefix (values of this and earlier columns)."""
+def _merge_runs(grid, col: int, keys: list) -> None:
+    """Vertical merge (w:vMerge) of consecutive body rows with the same key; continued cells emptied."""
     start = 0
     for i in range(1, len(keys) + 1):
         if i == len(keys) or keys[i] != keys[start]:
             if i - start > 1:
-                top = table.cell(start + 1, col)
+                child(grid[start + 1][col]._tc.get_or_add_tcPr(), "vMerge").set(qn("w:val"), "restart")
                 for j in range(start + 2, i + 1):
-                    cell = table.cell(j, col)
-                    for p in cell.paragraphs:
-                        for r in list(p.runs):
-                            r._r.getparent().remove(r._r)
-                    top.merge(cell)
-                for p in top.paragraphs[1:]:
-                    p._p.getparent().remove(p._p)
+                    tc = grid[j][col]._tc
+                    child(tc.get_or_add_tcPr(), "vMerge")
+                    for p in tc.p_lst:
+                        for r in p.r_lst:
+                            p.remove(r)
             start = i
 
 
