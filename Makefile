@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 INBOX  ?= inbox
 OUT    ?= output
 
-.PHONY: setup report templates plan sample pdf test bench clean
+.PHONY: setup report templates plan check sample pdf test bench clean
 
 setup: $(STAMP)
 
@@ -16,13 +16,14 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	@touch $(STAMP)
 
-# 读取 inbox/ 中各部门报送的台账；inbox/ 中没有工作簿时改用示例收件箱
+# 读取 inbox/ 中各部门报送的文件。inbox/ 中没有任何文件时（.gitkeep 等隐藏文件不算）才用自带的示例收件箱演示：
+# 输出到 output/示例/，每份文件首页标注“示例数据”。inbox/ 中只要有文件（哪怕都打不开），就按真实报送处理并报告问题。
 report: setup
-	@if [ -n "$$(find $(INBOX) -type f \( -iname '*.xlsx' -o -iname '*.xls' -o -iname '*.xlsm' \) ! -name '~$$*' 2>/dev/null | head -n 1)" ]; then \
+	@if [ -n "$$(find $(INBOX) -type f ! -name '.*' 2>/dev/null | head -n 1)" ]; then \
 		$(PY) -m pipeline report --inbox $(INBOX) --out $(OUT); \
 	else \
-		echo "$(INBOX)/ 中没有报送的工作簿，本次使用示例收件箱 examples/inbox/ 演示运行"; \
-		$(PY) -m pipeline report --inbox examples/inbox --out $(OUT); \
+		echo "$(INBOX)/ 中还没有任何报送文件，本次用示例收件箱 examples/inbox/ 演示，输出到 $(OUT)/示例/（每份文件首页标注“示例数据”）"; \
+		$(PY) -m pipeline report --inbox examples/inbox --out $(OUT)/示例 --sample; \
 	fi
 
 templates: setup
@@ -30,6 +31,10 @@ templates: setup
 
 plan: setup
 	$(PY) -m pipeline plan --out $(OUT)
+
+# 改了 config/wording.yaml 或 Word 模板后：用示例数据生成全部文书，检查能否正常使用
+check: setup
+	$(PY) -m pipeline check
 
 sample: setup
 	$(PY) examples/make_sample_inbox.py

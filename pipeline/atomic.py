@@ -45,3 +45,189 @@ def atomic_write_text(target: str | Path, text: str) -> None:
 
 def atomic_write_json(target: str | Path, data: Any) -> None:
     atomic_write_text(target, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+# ------------------------------------------------------------------ a run's outputs as one set (issue 12, item 14)
+#
+# A run writes its whole set into a staging folder inside the output folder (.tmp-staging-…). When every file is
+# written, a journal naming the new set and the previous one is put beside them and the folder is renamed to
+# .tmp-commit-… in one step: that rename is the commit point. The files are then renamed into place one by one and
+# the previous set's leftovers moved away. A kill or a full disk before the commit point leaves the previous set as
+# it was (the staging folder is removed by the next run); a kill after it is finished by `settle`, which every run
+# and every reader of the folder (report, notify) calls first under the folder's lock, so what they see is always
+# one run's complete set. A lock file (.lock) keeps two runs out of one folder at a time.
+
+import errno  # noqa: E402
+import shutil  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+
+from pipeline.errors import OutputError  # noqa: E402
+
+STAGE_PREFIX = ".tmp-staging-"
+COMMIT_PREFIX = ".tmp-commit-"
+JOURNAL = ".journal.json"
+MANIFEST = ".outputs.json"
+LOCK = ".lock"
+LOCK_WAIT = float(os.environ.get("WENMING_LOCK_WAIT", "15"))  # seconds a second run waits before giving up
+
+_held: dict[str, list] = {}  # lock path -> [file object, depth]: a lock is re-entrant within one process
+_held_guard = threading.Lock()
+
+
+def _try_lock(fh) -> bool:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        import msvcrt
+        try:
+            fh.seek(0)
+            msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+            return True
+        except OSError:
+            return False
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError as exc:
+        if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+            return False
+        raise
+
+
+def _holder(path: Path) -> str:
+    try:
+        info = json.loads(path.read_text(encoding="utf-8") or "{}")
+        return f"（进程 {info.get('pid')}，{info.get('what', '')}，开始于 {info.get('since', '')}）"
+    except (OSError, ValueError):
+        return ""
+
+
+@contextmanager
+def folder_lock(folder: str | Path, what: str = "生成报告", wait: float | None = None) -> Iterator[None]:
+    """Hold the folder's lock; a second holder waits up to `wait` seconds, then gets OutputError (one Chinese
+    line). The operating system releases the lock when the process ends, however it ends."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / LOCK
+    key = str(path.resolve())
+    with _held_guard:
+        if key in _held:
+            _held[key][1] += 1
+            reentrant = True
+        else:
+            reentrant = False
+    if reentrant:
+        try:
+            yield
+        finally:
+            with _held_guard:
+                _held[key][1] -= 1
+        return
+    fh = open(path, "a+", encoding="utf-8")
+    deadline = time.monotonic() + (LOCK_WAIT if wait is None else wait)
+    try:
+        while not _try_lock(fh):
+            if time.monotonic() >= deadline:
+                raise OutputError(f"文件夹 {folder} 正被另一次运行使用{_holder(path)}，请等它结束后再运行")
+            time.sleep(0.2)
+        fh.seek(0)
+        fh.truncate()
+        fh.write(json.dumps({"pid": os.getpid(), "what": what, "since": time.strftime("%H:%M:%S")},
+                            ensure_ascii=False))
+        fh.flush()
+        with _held_guard:
+            _held[key] = [fh, 1]
+        try:
+            yield
+        finally:
+            with _held_guard:
+                del _held[key]
+    finally:
+        fh.close()  # closing the file releases the lock
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _exists(path: Path) -> bool:
+    return path.exists() or path.is_symlink()
+
+
+def _apply(out: Path, commit: Path) -> None:
+    """Move a committed set into place (idempotent: a run killed half-way is finished by running it again)."""
+    journal = _read_json(commit / JOURNAL)
+    new, old, kind = journal.get("new", []), journal.get("old", []), journal.get("kind", "report")
+    trash = commit / ".old"
+    trash.mkdir(exist_ok=True)
+    for name in old:
+        if name not in new and _exists(out / name) and not _exists(trash / name):
+            os.replace(out / name, trash / name)
+    for name in new:
+        src, dst = commit / name, out / name
+        if not _exists(src):
+            continue  # moved before the kill
+        if dst.is_dir() and not dst.is_symlink():
+            if _exists(trash / name):
+                shutil.rmtree(trash / name, ignore_errors=True)
+            os.replace(dst, trash / name)  # a folder of the previous set cannot be replaced in one step
+        os.replace(src, dst)
+    manifest = _read_json(out / MANIFEST)
+    manifest[kind] = new
+    atomic_write_json(out / MANIFEST, manifest)
+    shutil.rmtree(commit, ignore_errors=True)
+
+
+def settle(out: str | Path) -> None:
+    """Finish a set whose commit was interrupted and remove staging folders of runs that never committed.
+    Call with the folder's lock held (`output_set` and `settled` do)."""
+    out = Path(out)
+    if not out.is_dir():
+        return
+    for entry in sorted(out.iterdir()):
+        if entry.name.startswith(COMMIT_PREFIX) and entry.is_dir():
+            _apply(out, entry)
+    for entry in out.iterdir():
+        if entry.name.startswith(STAGE_PREFIX):
+            shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
+        elif entry.name.startswith(".tmp-") and entry.is_file():  # a single file's temporary (atomic_path)
+            entry.unlink(missing_ok=True)
+
+
+@contextmanager
+def settled(out: str | Path, what: str = "读取输出") -> Iterator[Path]:
+    """For a reader of an output folder: hold the lock and see one complete set."""
+    out = Path(out)
+    with folder_lock(out, what):
+        settle(out)
+        yield out
+
+
+@contextmanager
+def output_set(out: str | Path, kind: str = "report", what: str = "生成报告") -> Iterator[Path]:
+    """Yield a staging folder; everything written there replaces the previous `kind` set in `out` at once.
+    On any exception the staging folder is removed and the previous set stays as it was."""
+    out = Path(out)
+    if _exists(out) and not out.is_dir():
+        raise OutputError(f"输出位置 {out} 是一个文件，不是文件夹，请换一个文件夹名")
+    with folder_lock(out, what):
+        settle(out)
+        stage = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=out))
+        try:
+            yield stage
+            previous = _read_json(out / MANIFEST).get(kind, [])
+            new = sorted(p.name for p in stage.iterdir() if not p.name.startswith(".tmp-"))
+            for leftover in stage.glob(".tmp-*"):
+                leftover.unlink(missing_ok=True)
+            (stage / JOURNAL).write_text(json.dumps({"kind": kind, "new": new, "old": previous},
+                                                    ensure_ascii=False), encoding="utf-8")
+            commit = out / (COMMIT_PREFIX + stage.name[len(STAGE_PREFIX):])
+            os.replace(stage, commit)  # the commit point
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
+        _apply(out, commit)

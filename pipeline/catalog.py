@@ -76,6 +76,7 @@ class Item:
     code: str
     name: str
     standards: tuple[Standard, ...]
+    direction_title: str = ""  # verb-led 下一步 heading, e.g. 深化理想信念教育
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ class Indicator:
     code: str
     name: str
     items: tuple[Item, ...]
+    task: str = ""  # the 实施方案's 主要任务 sentence for this 测评指标
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,13 @@ class Config:
     negative_title: str
     negative_items: tuple[str, ...]
     settings: dict[str, Any] = field(default_factory=dict)
+    title_updates: dict[str, str] = field(default_factory=dict)  # stale catalog wording -> current
+
+    def current_wording(self, text: str) -> str:
+        """Catalog text with the stale phrases of this catalog version replaced (title_updates)."""
+        for old, new in self.title_updates.items():
+            text = text.replace(old, new)
+        return text
 
     @property
     def standards(self) -> dict[str, Standard]:
@@ -310,8 +319,8 @@ def load_config(config_dir: str | Path | None = None) -> Config:
                                      str(s.get("evidence") or "相关活动记录或制度文件").strip(),
                                      str(s.get("improvement") or "").strip(),
                                      "、".join(str(r).strip() for r in _as_list(s.get("responsible")))))
-            items.append(Item(f"{i}.{j}", str(it["name"]), tuple(stds)))
-        indicators.append(Indicator(str(i), str(ind["name"]), tuple(items)))
+            items.append(Item(f"{i}.{j}", str(it["name"]), tuple(stds), str(it.get("direction_title") or "").strip()))
+        indicators.append(Indicator(str(i), str(ind["name"]), tuple(items), str(ind.get("task") or "").strip()))
 
     neg_title, neg_items = str(unit.get("negative_list_title") or "负面清单"), ()
     if unit.get("negative_list"):
@@ -331,4 +340,6 @@ def load_config(config_dir: str | Path | None = None) -> Config:
         catalog_id=str(cat.get("id") or catalog_file.stem), catalog_name=str(cat.get("name") or ""),
         metrics=metrics, indicators=tuple(indicators), negative_title=neg_title, negative_items=neg_items,
         settings=unit,
+        title_updates={str(k): str(v or "") for k, v in (cat.get("title_updates") or {}).items()}
+        if isinstance(cat.get("title_updates"), dict) else {},
     )

@@ -214,19 +214,24 @@ def templates(config_dir, out_dir):
     click.echo(f"已生成 {len(paths)} 份部门台账模板：{out_dir}")
 
 
+def _notes(notes) -> None:
+    for note in notes:  # what the documents could not state: the coordinator checks it
+        click.echo(f"请核实：{note}", err=True)
+
+
 @main.command(help="读取收件箱中各部门报送的台账，校验、汇总、打分，生成自查报告等文件。")
 @click.option("--inbox", "inbox", type=click.Path(), required=True, help="各部门报送文件所在文件夹")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="输出文件夹")
+@click.option("--out", "out_dir", type=click.Path(), required=True, help="输出文件夹")
 @_config_option
 @click.option("--year", type=click.IntRange(2000, 2100), default=None, help="自查年度，默认取 unit.yaml 中的年度")
 @click.option("--silent", is_flag=True, help="不显示进度和汇总表")
-def report(inbox, out_dir, config_dir, year, silent):
+@click.option("--sample", is_flag=True, help="标明这是示例数据：每份输出文件首页标注“示例数据”（make report 演示时使用）")
+def report(inbox, out_dir, config_dir, year, silent, sample):
     from pipeline import console
-    from pipeline.report import collect, write_outputs
+    from pipeline.report import run_report
     config = _load(config_dir)
     with console.progress(silent) as tick:
-        result = collect(inbox, config, year, progress=tick)
-    write_outputs(result, out_dir)
+        result = run_report(inbox, out_dir, config, year, sample=sample, progress=tick, notes=_notes)
     if not silent:
         console.summary(result, out_dir)
 
@@ -236,9 +241,20 @@ def report(inbox, out_dir, config_dir, year, silent):
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="output", show_default=True,
               help="输出文件夹")
 def plan(config_dir, out_dir):
-    from pipeline.documents.render_docx import write_plan
-    path = write_plan(_load(config_dir), Path(out_dir))
+    from pipeline.documents.render_docx import ReportRun, write_plan
+    run = ReportRun()
+    path = write_plan(_load(config_dir), Path(out_dir), run)
     click.echo(f"已生成实施方案：{path}")
+    for note in run.notes:
+        click.echo(f"请核实：{note}", err=True)
+
+
+@main.command(help="用自带的示例数据生成全部文书，检查 Word 模板和措辞文件（wording.yaml）能否正常使用。")
+@_config_option
+def check(config_dir):
+    from pipeline.documents.check import check_documents
+    check_documents(_load(config_dir))
+    click.echo("检查通过：全部文书均可正常生成。")
 
 
 @main.command(help="用 LibreOffice 把输出文件夹中的 Word 文件转为 PDF，便于打印。")
@@ -303,11 +319,15 @@ def notify(scores_dir, dry_run, outbox, templates_dir, config_dir):
     from pipeline.mail import mailbox as mail
     from pipeline.mail.notices import build_notices
     config = _load(config_dir)
+    from pipeline.atomic import settled
     path = Path(scores_dir) / "scores.json"
     if not path.is_file():
         raise Fatal(f"{scores_dir} 中没有 scores.json，请先运行 make report")
-    scores = json.loads(path.read_text(encoding="utf-8"))
-    notices = build_notices(config, scores, Path(scores_dir), Path(templates_dir))
+    with settled(scores_dir, "发送回执"):  # one run's complete set, never half of two
+        scores = json.loads(path.read_text(encoding="utf-8"))
+        if scores.get("sample") and not dry_run:
+            raise Fatal(f"{scores_dir} 中是示例数据生成的结果，不能据此给各部门发邮件；请用真实收件箱运行 make report")
+        notices = build_notices(config, scores, Path(scores_dir), Path(templates_dir))
     if dry_run:
         paths = mail.write_outbox(notices, Path(outbox))
         click.echo(f"已生成 {len(paths)} 封邮件（未发送）：{outbox}")

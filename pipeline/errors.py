@@ -39,13 +39,13 @@ _OS_REASONS = {
 }
 
 
-def os_error_message(exc: OSError, tail: str = "") -> str:
+def os_error_message(exc: OSError, tail: str = "", place: object = None) -> str:
     """One Chinese line for an operating-system error (full disk, no permission, …), naming the file."""
     import errno
 
     name = errno.errorcode.get(exc.errno or 0, "")
     reason = _OS_REASONS.get(name) or f"系统错误（{exc.strerror or exc.__class__.__name__}）"
-    where = exc.filename if exc.filename is not None else ""
+    where = exc.filename if exc.filename is not None else (place if place is not None else "")
     if exc.filename2 is not None:
         where = f"{where} → {exc.filename2}"
     if where:

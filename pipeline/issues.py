@@ -44,6 +44,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "duplicate-person": (WARNING, "第{row}行与 {other} 是同一人（{key}），只计一次"),
     "note-row": (INFO, "第{row}行“{value}”不在表格栏目内，视为备注，未作为数据读取"),
     "negative-exists": (WARNING, "第{row}行负面清单项目“{value}”填报为存在，将写入自查报告"),
+    # 工作亮点 that would read weakly in the 自查报告 (documents/highlights.py)
+    "highlight-title-only": (WARNING, "第{row}行亮点“{value}”只是活动名称，请写明具体做法和成效（如参加人数、形成的机制、取得的效果），以便写入自查报告"),
+    "highlight-too-short": (WARNING, "第{row}行亮点“{value}”过于简短（少于{min}字），请写明具体做法、数据和成效"),
+    "highlight-same-frame": (WARNING, "第{row}行亮点“{value}”与其他部门的亮点句式雷同，请结合本部门实际写明具体做法、数据和成效"),
 }
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from pipeline.catalog import METRIC_KEYS, Config
-from pipeline.errors import InboxError
+from pipeline.atomic import folder_lock, output_set
+from pipeline.errors import InboxError, OutputError, os_error_message
 from pipeline.intake.ingest import FileRecord, list_inbox, read_workbook
 from pipeline.intake.merge import Checked, merge
 from pipeline.issues import Issue
@@ -96,7 +97,8 @@ def _collect(inbox: Path, config: Config, year: int | None,
     by_dept = department_metric_counts(roster)
     zero = {k: (0, 0) for k in METRIC_KEYS}
     dept_counts = {d: by_dept.get(d, zero) for d in merged.winners}
-    all_issues = sort_issues(issues + merged.issues, config)
+    from pipeline.documents.highlights import highlight_issues
+    all_issues = sort_issues(issues + merged.issues + highlight_issues(merged, config), config)
     clock.lap("score")
     return Result(config, year, merged, metrics, standards, dept_counts, all_issues, timings=clock.laps)
 
@@ -169,6 +171,7 @@ def scores_dict(result: Result) -> dict:
         "departments": departments,
         "rows": result.row_counts(),
         "issues": [i.as_dict() for i in result.issues],
+        **({"sample": True} if result.sample else {}),
     }
 
 
@@ -179,19 +182,59 @@ def output_names(config: Config, year: int) -> dict[str, str]:
         "ledger": f"{year}年文明单位创建任务分解一览台账.xlsx",
         "validation": f"{year}年文明单位创建台账校验报告.xlsx",
         "json": "scores.json",
+        "internal": f"{year}年创建文明单位工作情况提示（内部）.docx",
     }
 
 
+def check_out_dir(inbox: str | Path, out: str | Path) -> None:
+    """The output folder must be a folder and must not lie inside the inbox (the next run would read its own
+    outputs as submissions)."""
+    inbox_r, out_r = Path(inbox).resolve(), Path(out).resolve()
+    if out_r == inbox_r or inbox_r in out_r.parents:
+        raise OutputError(f"输出文件夹 {out} 在收件箱 {inbox} 里面，下次运行会把输出当成报送文件读入；"
+                          "请换一个收件箱以外的输出文件夹（如 output）")
+    if Path(out).exists() and not Path(out).is_dir():
+        raise OutputError(f"输出位置 {out} 是一个文件，不是文件夹，请换一个文件夹名")
+
+
+def run_report(inbox: str | Path, out: str | Path, config: Config, year: int | None = None, *,
+               sample: bool = False, progress: Callable[[str], None] | None = None,
+               notes: Callable[[list[str]], None] | None = None) -> Result:
+    """The whole `report` command: check the folders, hold the output folder's lock, read, score and swap the
+    new set of outputs into place. An operating-system error (full disk, …) is one OutputError line and
+    leaves the previous set as it was."""
+    check_out_dir(inbox, out)
+    try:
+        with folder_lock(out, "生成报告"):
+            result = collect(inbox, config, year, progress=progress)
+            result.sample = sample
+            try:
+                write_outputs(result, out)
+            finally:
+                if notes:
+                    notes(result.notes)
+    except OSError as exc:
+        raise OutputError(os_error_message(exc, "；输出文件夹中上次生成的文件保持不变", out)) from None
+    return result
+
+
 def write_outputs(result: Result, out_dir: str | Path) -> dict[str, Path]:
-    """Write every document; each is written to a temporary file and renamed into place."""
+    """Write every document into a staging folder and swap the set into place (pipeline.atomic.output_set)."""
     with gc_paused():
-        return _write_outputs(result, Path(out_dir))
+        out = Path(out_dir)
+        with output_set(out, "report") as stage:
+            staged, failed = _write_outputs(result, stage)
+            if result.sample:
+                from pipeline.documents.sample import mark_sample
+                mark_sample(stage)
+        paths = {k: out / p.name for k, p in staged.items()}
+        result.outputs = paths
+        if failed is not None:  # a broken wording entry: the other outputs are in place, then its message
+            raise failed
+        return paths
 
 
-def _write_outputs(result: Result, out: Path) -> dict[str, Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob(".tmp-*"):  # left by a run that was killed half-way
-        stale.unlink(missing_ok=True)
+def _write_outputs(result: Result, out: Path) -> tuple[dict[str, Path], Exception | None]:
     names = output_names(result.config, result.year)
     paths = {k: out / v for k, v in names.items()}
     clock = _Clock()
@@ -199,13 +242,20 @@ def _write_outputs(result: Result, out: Path) -> dict[str, Path]:
     if ledger is None:
         clock.lap("write_ledger_xlsx")
     from pipeline.atomic import atomic_write_json  # the Word libraries load while the ledger child works
-    from pipeline.documents.render_docx import write_self_report
+    from pipeline.documents.render_docx import ReportRun, write_internal_notice, write_self_report
+    from pipeline.errors import PipelineError
     from pipeline.documents.render_xlsx import write_scores_workbook, write_validation_report
     write_validation_report(result, paths["validation"])
     clock.lap("write_validation_xlsx")
     write_scores_workbook(result, paths["scores_xlsx"])
     clock.lap("write_scores_xlsx")
-    write_self_report(result, paths["report"])
+    run, failed = ReportRun(), None
+    try:  # a broken wording entry or template: the other outputs are still written, then its message
+        write_self_report(result, paths["report"], run)
+        write_internal_notice(result, paths["internal"], run, names["validation"], run.date_text)
+    except PipelineError as exc:
+        failed = exc
+    result.notes = run.notes
     clock.lap("write_report_docx")
     atomic_write_json(paths["json"], scores_dict(result))
     clock.lap("write_json")
@@ -213,5 +263,4 @@ def _write_outputs(result: Result, out: Path) -> dict[str, Path]:
         _finish_ledger(ledger, result, paths["ledger"])
         clock.lap("write_ledger_xlsx")  # the wait for the child, after the other documents
     result.timings.update(clock.laps)
-    result.outputs = paths
-    return paths
+    return {k: p for k, p in paths.items() if p.exists()}, failed

@@ -12,12 +12,10 @@ import pytest
 from docx import Document
 from docx.oxml.ns import qn
 from docx.shared import Pt
-from docxtpl import DocxTemplate
 
 from builders import YEAR, activity, document, report, run, staff, workbook
 from pipeline.catalog import load_config
 from pipeline.documents.pdf import soffice
-from pipeline.documents.render_docx import REPORT_TEMPLATE, PLAN_TEMPLATE, jinja_env, plan_context, report_context, template_path
 from pipeline.report import collect
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,73 +40,6 @@ def _section(paras, start, end):
     return paras[i + 1:j]
 
 
-def test_report_file_name_and_section_order(sample):
-    _, out, doc = sample
-    assert (out / f"{YEAR}年天津市科学技术协会创建文明单位工作自查报告.docx").is_file()
-    heads = [p.text for p in doc.paragraphs if p.style.name == "一级标题"]
-    assert heads == ["一、工作成效", "二、存在问题", "三、下一步努力方向", "四、负面清单情况"]
-    paras = _text(doc)
-    assert paras[0] == f"天津市科学技术协会{YEAR}年创建文明单位工作自查报告"
-    assert paras[2].startswith(f"{YEAR}年，在市委、市政府领导下，在市文明委、市级机关工委指导下") and paras[2].endswith("现将自查情况报告如下：")
-    assert [p.text for p in doc.paragraphs if p.style.name == "二级标题"][:3] == ["（一）思想建设", "（二）创建管理", "（三）基础建设"]
-
-
-def test_metrics_are_woven_in_as_percentages(sample):
-    scores, _, doc = sample
-    body = "".join(_text(doc))
-    for key, m in scores["metrics"].items():
-        assert f"为{m['value'] * 100:.1f}%" in body, key
-    assert "注册志愿者人数占在职干部职工总数的比例为" in body
-
-
-def test_highlights_verbatim_and_honours(sample):
-    _, _, doc = sample
-    paras = _text(doc)
-    assert "组建青年科技志愿服务队，全年开展志愿服务活动24次，累计服务时长560小时。" in paras
-    assert any(p.startswith("全年获得荣誉表彰2项：") and "全国科普工作先进集体" in p for p in paras)
-
-
-def test_problems_list_exactly_the_standards_not_met(sample):
-    scores, _, doc = sample
-    problems = _section(_text(doc), "二、存在问题", "三、下一步努力方向")
-    listed = {m.group(1) for p in problems for m in [re.match(r"测评标准(\d+\.\d+\.\d+)", p)] if m}
-    expected = {s["code"] for s in scores["standards"] if s["status"] in ("未达标", "佐证不足")}
-    assert listed == expected and expected
-    failing = next(s for s in scores["standards"] if s["status"] == "未达标")
-    m = scores["metrics"]["volunteer_service_rate"]
-    assert any(f"参加志愿服务的注册志愿者比例为{m['value'] * 100:.1f}%" in p and "未达到90%以上的要求" in p
-               for p in problems), failing
-    assert "反协办未报送创建台账。" in problems
-
-
-def test_next_steps_use_catalog_improvements_then_general_directions(sample):
-    scores, _, doc = sample
-    steps = _section(_text(doc), "三、下一步努力方向", "四、负面清单情况")
-    cfg = load_config(ROOT / "config")
-    weak = [s for s in scores["standards"] if s["status"] != "达标"]
-    for s in weak:
-        assert any(cfg.standards[s["code"]].improvement in p for p in steps)
-    assert steps[-2].startswith(f"{len(steps) - 1}.强化组织保障力量。")
-    assert steps[-1] == f"{len(steps)}.抓好台账报送。督促反协办按时报送创建台账，做到应报尽报、逐项有据。"
-
-
-def test_next_steps_never_empty_with_a_bare_catalog(tmp_path):
-    inbox = tmp_path / "inbox"
-    for dept in ("办公室", "科普股", "机关支部"):
-        workbook(inbox / f"{dept}.xlsx", dept, roster=staff(3, prefix=dept, start=len(dept) * 100),
-                 activities=[activity(f"{YEAR}-0{m}-01", f"学习{m}", "1.1.1") for m in range(1, 10)]
-                 + [activity(f"{YEAR}-1{m}-01", f"学习1{m}", "1.1.1") for m in range(0, 3)])
-    report(inbox, tmp_path / "out", "--config", str(ROOT / "examples" / "county_config"))
-    (docx,) = (tmp_path / "out").glob("*自查报告.docx")
-    steps = _section(_text(Document(docx)), "三、下一步努力方向", "四、负面清单情况")
-    assert steps == ["1.巩固创建成果。对照测评标准逐项查漏补缺，推动文明单位创建工作常态化、长效化。"]
-
-
-def test_negative_list_sentence_when_nothing_found(sample):
-    _, _, doc = sample
-    assert "经自查，市科协不存在《天津市文明单位创建动态管理措施（负面清单）》有关项目情况。" in _text(doc)
-
-
 def test_negative_list_items_marked_yes_are_listed(tmp_path):
     inbox = tmp_path / "inbox"
     workbook(inbox / "办公室.xlsx", "办公室", roster=staff(2),
@@ -119,19 +50,6 @@ def test_negative_list_items_marked_yes_are_listed(tmp_path):
     assert "经自查，市科协存在《天津市文明单位创建动态管理措施（负面清单）》中的下列情况：" in paras
     assert "1.被列为严重失信主体：已于10月整改完毕。" in paras
     assert not any("不存在" in p for p in paras)
-
-
-def test_signature_date_and_appendix_table(sample):
-    scores, _, doc = sample
-    paras = [p for p in doc.paragraphs if p.style.name == "落款"]
-    assert paras[0].text == "天津市科学技术协会" and re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日", paras[1].text)
-    assert paras[1].alignment is None or paras[1].style.paragraph_format.alignment == 2   # right
-    table = doc.tables[-1]
-    assert [c.text for c in table.rows[0].cells] == ["编码", "测评标准", "责任部门", "活动", "文件", "状态"]
-    rows = [[c.text for c in r.cells] for r in table.rows[1:]]
-    assert len(rows) == 35
-    assert rows[0][0] == "1.1.1" and rows[0][5] == scores["standards"][0]["status"]
-    assert rows[15][0] == "2.2.4" and rows[15][2] == "各部门"
 
 
 def test_gbt_9704_page_setup_and_fonts(sample):
@@ -163,19 +81,6 @@ def test_report_text_has_no_placeholders_or_missing_values(sample):
     assert not any(p.strip() in ("。", "，") for p in _text(doc))
 
 
-def test_templates_declare_no_variable_the_context_lacks(sample, tmp_path):
-    cfg = load_config(ROOT / "config")
-    result = collect(ROOT / "examples" / "inbox", cfg)
-    for name, context in ((REPORT_TEMPLATE, report_context(result)), (PLAN_TEMPLATE, plan_context(cfg))):
-        tpl = DocxTemplate(template_path(cfg, name))
-        declared = tpl.get_undeclared_template_variables(jinja_env())
-        # names the template assigns itself ({% set ns = namespace() %}) are not context variables
-        with zipfile.ZipFile(template_path(cfg, name)) as zf:
-            xml = zf.read("word/document.xml").decode()
-        own = set(re.findall(r"{%p?\s*set\s+(\w+)\s*=", xml))
-        assert declared - own <= set(context), (name, declared - own - set(context))
-
-
 def test_hostile_text_is_escaped_and_control_characters_stripped(tmp_path):
     inbox = tmp_path / "inbox"
     evil = "<b>&\"'亮点_x000B_{{ unit }}"   # a control character as Excel stores it
@@ -185,32 +90,14 @@ def test_hostile_text_is_escaped_and_control_characters_stripped(tmp_path):
              documents=[document("+1 制度", "3.6.1"), document("-2 总结", "3.6.1")])
     report(inbox, tmp_path / "out")
     (docx,) = (tmp_path / "out").glob("*自查报告.docx")
-    assert "<b>&\"'亮点{{ unit }}" in _text(Document(docx))
+    body = "".join(_text(Document(docx)))
+    assert "＜b＞＆\"'亮点{{ unit }}" in body and "_x000B_" not in body   # the one filter: GB/T 15834 forms
     (ledger,) = (tmp_path / "out").glob("*任务分解一览台账.xlsx")
     ws = openpyxl.load_workbook(ledger)["活动明细"]
     titles = {ws.cell(r, 2).value: ws.cell(r, 2).data_type for r in range(2, ws.max_row + 1)}
     assert titles == {"=cmd|' /C calc'!A0": "s", "@SUM(1+1)": "s"}
     with zipfile.ZipFile(ledger) as zf:
         assert not any("<f>" in zf.read(n).decode() for n in zf.namelist() if n.startswith("xl/worksheets/"))
-
-
-def test_plan_has_sections_and_merged_task_table(tmp_path):
-    result = run("plan", "--out", str(tmp_path))
-    assert result.exit_code == 0
-    (docx,) = tmp_path.glob("*实施方案.docx")
-    doc = Document(docx)
-    heads = [p.text for p in doc.paragraphs if p.style.name == "一级标题"]
-    assert heads == ["一、工作目标", "二、组织领导", "三、主要任务", "四、工作安排", "五、强化考核监督"]
-    assert "组长：卢双盈" in _text(doc) and any(p.startswith("3.11月份：") for p in _text(doc))
-    table = doc.tables[-1]
-    assert [c.text for c in table.rows[0].cells] == ["工作指标", "工作项目", "任务分工", "责任部门"]
-    assert len(table.rows) == 36
-    merges = [[tc.find(qn("w:tcPr")).find(qn("w:vMerge")) for tc in tr.findall(qn("w:tc"))[:2]] for tr in table._tbl.findall(qn("w:tr"))[1:]]
-    col0 = [m.get(qn("w:val")) for m, _ in merges]
-    col1 = [m.get(qn("w:val")) for _, m in merges]
-    assert col0.count("restart") == 3 and col1.count("restart") == 12
-    assert table.cell(1, 0).text == "思想建设" and table.cell(9, 0).text == "创建管理"
-    assert table.cell(16, 3).text == "各部门"
 
 
 def test_score_workbook_has_chart_colours_and_sheets(sample):

@@ -1,0 +1,123 @@
+"""The one quoting and punctuation filter every document passes its text through (GB/T 15834-2011).
+
+API
+---
+``clean(text)``
+    For any value a department typed (activity titles, highlights, honour names): removes control
+    characters and bidirectional override characters (U+202A–U+202E, U+2066–U+2069, U+200E/F,
+    U+061C); turns half-width ``& < >`` and straight quotes inside Chinese text into their Chinese
+    forms (``<科普法>`` → ``《科普法》``, ``&`` between Chinese characters → ``和``, lone ``<``/``>`` →
+    ``＜``/``＞``, ``"…"`` → ``“…”``, ``'…'`` → ``‘…’``); removes stray ASCII spaces next to
+    Chinese characters or Chinese punctuation (``开展 活动`` → ``开展活动``; ``AI 科普`` keeps none
+    either, ``Open Day`` keeps its space); nests quotation marks (an inner ``“…”`` becomes ``‘…’``)
+    and book-title marks (an inner ``《…》`` becomes ``〈…〉``).
+``quote(text)``
+    ``clean(text)`` wrapped in ``“…”`` unless it already is; inner double quotes become single.
+``book(text)``
+    ``clean(text)`` wrapped in ``《…》`` (an existing outer pair is not doubled); inner 《》 become 〈〉.
+``strip_marks(text)``
+    A title without an enclosing pair of 《》 or “” (what a department often types around it).
+``finish(text)``
+    For a whole composed paragraph: control/bidi characters out, quotation and book-title marks
+    nested correctly at every depth (“…‘…’…”, 《…〈…〉…》). Idempotent.
+``join(items, sep="、")``
+    Items joined with the Chinese enumeration comma.
+
+Every writer (wording.fill, the Word writers) calls these; no call site quotes by hand.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["clean", "quote", "book", "strip_marks", "finish", "join", "CJK"]
+
+#: Chinese characters and Chinese (full-width) punctuation, as a regex character class body.
+CJK = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef“”‘’—…·〈〉《》"
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069\ufeff]")
+_EXCEL_ESCAPE = re.compile(r"_x[0-9A-Fa-f]{4}_")  # how openpyxl shows a control character it could not store
+_SPACE_NEAR_CJK = re.compile(rf"(?<=[{CJK}])[ \t]+|[ \t]+(?=[{CJK}])")
+_ANGLE_PAIR = re.compile(rf"<([^<>]*[{_HAN}][^<>]*)>")
+_AMP = re.compile(rf"(?<=[{_HAN}])\s*&\s*(?=[{_HAN}])")
+_STRAIGHT_DOUBLE = re.compile(r'"([^"]*)"')
+_STRAIGHT_SINGLE = re.compile(rf"(?<![A-Za-z])'([^']*[{_HAN}][^']*)'")
+
+_PAIRS = {"“": ("“", "”", "‘", "’"), "‘": ("“", "”", "‘", "’"),
+          "《": ("《", "》", "〈", "〉"), "〈": ("《", "》", "〈", "〉")}
+
+
+def _controls_out(text: str) -> str:
+    text = _EXCEL_ESCAPE.sub(lambda m: "" if int(m.group(0)[2:6], 16) < 0x20 else m.group(0), text)
+    return _CONTROL.sub("", text)
+
+
+def clean(value: object) -> str:
+    """A typed value made fit to print inside Chinese prose (see the module docstring)."""
+    if value is None:
+        return ""
+    text = _controls_out(str(value)).replace("\r\n", "\n").replace("\r", "\n")
+    text = "\n".join(line.strip(" \t\u3000") for line in text.split("\n")).strip("\n")
+    text = _ANGLE_PAIR.sub(r"《\1》", text)
+    text = _AMP.sub("和", text)
+    if re.search(f"[{_HAN}]", text):
+        text = text.replace("&", "＆").replace("<", "＜").replace(">", "＞")
+        text = _STRAIGHT_DOUBLE.sub(r"“\1”", text)
+        text = _STRAIGHT_SINGLE.sub(r"‘\1’", text)
+    text = _SPACE_NEAR_CJK.sub("", text)
+    return _nest(text)
+
+
+def _nest(text: str) -> str:
+    """Quotes and book-title marks alternate with depth: “ ‘ “ …, 《 〈 《 …."""
+    out, stack = [], []  # stack of (family, depth)
+    for ch in text:
+        if ch in "“‘《〈":
+            family = "q" if ch in "“‘" else "b"
+            depth = sum(1 for f in stack if f == family)
+            opening = _PAIRS[ch][2 if depth % 2 else 0]
+            stack.append(family)
+            out.append(opening)
+        elif ch in "”’》〉":
+            family = "q" if ch in "”’" else "b"
+            if family in stack:
+                # close the innermost open mark of this family
+                idx = len(stack) - 1 - stack[::-1].index(family)
+                depth = sum(1 for f in stack[:idx] if f == family)
+                del stack[idx]
+                pair = _PAIRS["“" if family == "q" else "《"]
+                out.append(pair[3] if depth % 2 else pair[1])
+            else:
+                out.append(ch)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def strip_marks(text: object) -> str:
+    """Without one enclosing pair of 《》, “” or "" around the whole text."""
+    t = clean(text)
+    for a, b in (("《", "》"), ("“", "”"), ("〈", "〉"), ("‘", "’")):
+        if len(t) >= 2 and t[0] == a and t[-1] == b and t.count(a) == 1:
+            return t[1:-1].strip()
+    return t
+
+
+def quote(text: object) -> str:
+    """“text”, its inner quotes made single."""
+    return _nest(f"“{strip_marks(text)}”")
+
+
+def book(text: object) -> str:
+    """《text》, an inner 《》 made 〈〉."""
+    return _nest(f"《{strip_marks(text)}》")
+
+
+def finish(text: object) -> str:
+    """A composed paragraph: control and bidi characters removed, marks nested at every depth."""
+    return _nest(_controls_out("" if text is None else str(text)))
+
+
+def join(items, sep: str = "、") -> str:
+    return sep.join(str(i) for i in items if str(i))
