@@ -18,7 +18,7 @@ import pytest
 
 from builders import YEAR, activity, document, person, report, staff, workbook
 from pipeline.catalog import load_config
-from pipeline.documents.render_xlsx import department_workbook
+from pipeline.documents.render_xlsx import department_sheet, department_workbook
 from pipeline.documents.workbook import Book, Print, display_width, save_workbook
 from pipeline.schema import TEMPLATE_FORMAT
 from pipeline.templates import HEADER_ROW, build_template, write_templates
@@ -290,6 +290,21 @@ def test_mailed_department_sheet_is_the_report_sheet(hostile, config):
     assert mailed.sheetnames == ["工会"]
     report_rows = list(openpyxl.load_workbook(_out(out, "校验报告"))["工会"].iter_rows(values_only=True))
     assert list(mailed["工会"].iter_rows(values_only=True)) == report_rows
+    _assert_prints_right(path)
+
+
+def test_a_sheet_for_many_files_is_one_table_naming_the_file_in_each_row(config, tmp_path):
+    issues = [{"level": "error", "code": "department-missing", "file": f"台账{k}.xlsx", "sheet": None, "row": None,
+               "column": None, "value": None, "message": "无法确定报送部门"} for k in range(5)]
+    book = Book()
+    department_sheet(book, config, YEAR, None, issues)
+    path = tmp_path / "u.xlsx"
+    book.save(path)
+    rows = list(openpyxl.load_workbook(path)["未归属"].iter_rows(values_only=True))
+    header = next(i for i, r in enumerate(rows) if r[0] == "级别")
+    assert rows[header][:3] == ("级别", "文件", "工作表") and [r[1] for r in rows[header + 1:]] == [
+        f"台账{k}.xlsx" for k in range(5)]
+    assert not any(str(r[0]).startswith("文件：") for r in rows)
     _assert_prints_right(path)
 
 

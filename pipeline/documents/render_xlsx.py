@@ -36,6 +36,7 @@ ISSUE_HEADERS = ("级别", "部门", "文件", "工作表", "行", "栏目", "�
 _ISSUE_WIDTHS = (6, 10, 30, 10, 5, 12, 18, 60)
 DEPT_ISSUE_HEADERS = ("级别", "工作表", "行", "栏目", "原值", "说明")
 _DEPT_ISSUE_WIDTHS = (6, 10, 5, 12, 16, 50)
+MAX_FILE_GROUPS = 3  # up to this many files, each file is named once above its own table
 LEVEL_MEANING = ("错误：该行（或该文件）数据未计入统计，须改正后重新报送；"
                  "提醒：数据已计入，但请核对或补充；说明：供参考，无须处理。")
 MAX_CELL_TEXT = 32_000
@@ -131,6 +132,12 @@ def department_sheet(book: Book, config: Config, year: int, department: str | No
     for issue in issues:
         by_file.setdefault(_issue_get(issue, "file") or "", []).append(issue)
     files = sorted(by_file, key=lambda f: (f != (file or ""), f))
+    if len(files) > MAX_FILE_GROUPS:  # many files (typically 未归属): one table with the file in each row
+        ws.blank()
+        ws.table(("级别", "文件", *DEPT_ISSUE_HEADERS[1:]),
+                 [(row[0], _issue_get(i, "file"), *row[1:]) for i in issues for row in [_issue_row(i, False)]],
+                 status_col=1, fills=LEVEL_FILLS)
+        return ws
     for k, name_of_file in enumerate(files):
         group = by_file[name_of_file]
         ws.blank()

@@ -51,7 +51,8 @@ from __future__ import annotations
 
 import io
 import math
-import unicodedata
+from copy import copy
+from functools import lru_cache
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -84,6 +85,14 @@ THIN = Side(style="thin", color="A6A6A6")
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 WRAP = Alignment(wrap_text=True, vertical="top")
 HEAD_ALIGN = Alignment(horizontal="center", vertical="center", wrap_text=True)
+NOTE_ALIGN = Alignment(wrap_text=True, vertical="center")
+BOLD_FONT = Font(name="宋体", size=11, bold=True)
+
+
+@lru_cache(maxsize=None)
+def solid_fill(color: str) -> PatternFill:
+    """One PatternFill object per colour (long-lived: cell styles are cached by the identity of their parts)."""
+    return PatternFill("solid", fgColor=color)
 
 
 @dataclass(frozen=True)
@@ -123,7 +132,10 @@ def as_text(cell) -> None:
 
 def display_width(text: str) -> int:
     """Width in Excel column units: CJK and full-width characters take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    if text.isascii():
+        return len(text)
+    # CJK and full-width characters take 3 bytes in UTF-8, ASCII 1: counted in C, not per character
+    return len(text) + (len(text.encode("utf-8", "replace")) - len(text)) // 2
 
 
 def text_lines(value: Any, width: float) -> int:
@@ -220,6 +232,16 @@ class Sheet:
         if not (styled or special or is_date or number_format or font or fill or align or border):
             return v
         cell = WriteOnlyCell(self.ws, value=v)
+        # openpyxl hashes every style part on every assignment; the same combination is applied by copying
+        # the style array of the first cell that had it (parts are module constants, so ids are stable)
+        cache = _style_cache(self.ws.parent)
+        key = (styled, special, is_date, number_format, id(font), id(fill), id(align), id(border))
+        hit = cache.get(key)
+        if hit is not None:
+            cell._style = copy(hit[0])
+            if special:
+                cell.data_type = "s"
+            return cell
         if special:
             as_text(cell)
         if is_date:
@@ -236,13 +258,14 @@ class Sheet:
             cell.alignment = align
         if border:
             cell.border = border
+        cache[key] = (copy(cell._style), (font, fill, align, border))  # the parts kept alive with their ids
         return cell
 
     def blank(self) -> int:
         return self._append([])
 
     def _spanning(self, text: str, font: Font, height: float | None, fill: PatternFill | None = None) -> int:
-        cell = self._cell(text, font=font, fill=fill, align=Alignment(wrap_text=True, vertical="center"))
+        cell = self._cell(text, font=font, fill=fill, align=NOTE_ALIGN)
         span = self.span
         row = self._append([cell], height)
         if span > 1:
@@ -257,9 +280,8 @@ class Sheet:
     def note(self, text: str, bold: bool = False, fill: str | None = None) -> int:
         """A wrapped text row across the printed columns, as tall as its text needs."""
         lines = text_lines(text, sum(self.widths[:self.span]) or 60)
-        font = Font(name="宋体", size=11, bold=bold)
-        return self._spanning(text, font, lines * LINE_HEIGHT + 4 if lines > 1 else None,
-                              PatternFill("solid", fgColor=fill) if fill else None)
+        return self._spanning(text, BOLD_FONT if bold else NOTE_FONT, lines * LINE_HEIGHT + 4 if lines > 1 else None,
+                              solid_fill(fill) if fill else None)
 
     def table(self, headers: Sequence[str], rows: Iterable[Sequence[Any]], *, status_col: int | None = None,
               fills: dict[str, str] | None = None, formats: dict[int, str] | None = None,
@@ -277,8 +299,9 @@ class Sheet:
         header = [self._cell(h, font=HEAD_FONT, fill=HEAD_FILL, align=HEAD_ALIGN, border=BOX) for h in headers]
         first = self._append(header, row_height(headers, widths))
         for values in rows:
+            values = [cell_value(v) for v in values]
             cells = [self._cell(v, styled=styled, number_format=formats.get(c)) for c, v in enumerate(values, 1)]
-            self._append(cells, row_height([cell_value(v) for v in values], widths) if heights else None)
+            self._append(cells, row_height(values, widths) if heights else None)
         last = self.row
         last_col = get_column_letter(len(headers))
         if not self._has_table:
@@ -300,12 +323,12 @@ class Sheet:
               fills: Sequence[str | None] = (), formats: dict[int, str] | None = None) -> int:
         """One plain row of values (e.g. a label beside a figure); fills colour single cells."""
         formats = formats or {}
-        font = Font(name="宋体", bold=True) if bold else None
+        font = BOLD_FONT if bold else None
         out = []
         for c, v in enumerate(values, 1):
             fill = fills[c - 1] if c - 1 < len(fills) and fills[c - 1] else None
             out.append(self._cell(v, styled=styled, number_format=formats.get(c), font=font,
-                                  fill=PatternFill("solid", fgColor=fill) if fill else None))
+                                  fill=solid_fill(fill) if fill else None))
         return self._append(out, row_height([cell_value(v) for v in values], self.widths) if styled else None)
 
     def colour(self, ref: str, formula: str, color: str, font_color: str | None = None) -> None:
@@ -316,6 +339,13 @@ class Sheet:
 
     def add_chart(self, chart, anchor: str) -> None:
         self.ws.add_chart(chart, anchor)
+
+
+def _style_cache(wb) -> dict:
+    cache = getattr(wb, "_pipeline_styles", None)
+    if cache is None:
+        cache = wb._pipeline_styles = {}
+    return cache
 
 
 class Book:
