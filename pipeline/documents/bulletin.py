@@ -239,7 +239,8 @@ def write_bulletin(result: "Result", out: Path, as_of: dt.date, number: int) -> 
     return path, p
 
 
-def run_bulletin(inbox, out, config, as_of: dt.date | None = None, year: int | None = None):
+def run_bulletin(inbox, out, config, as_of: dt.date | None = None, year: int | None = None, *,
+                 sample: bool = False):
     """The `bulletin` command: read the inbox, write the next numbered bulletin into `out` (locked, staged)."""
     from pipeline.atomic import folder_lock, output_set
     from pipeline.errors import OutputError, os_error_message
@@ -254,6 +255,9 @@ def run_bulletin(inbox, out, config, as_of: dt.date | None = None, year: int | N
             number = next_number(out, year)
             with output_set(out, f"bulletin-{year}-{number}", "生成进度通报") as stage:
                 path, p = write_bulletin(result, stage, as_of, number)
+                if sample:
+                    from pipeline.documents.sample import mark_sample
+                    mark_sample(stage)
             save_number(out, year, number)
     except OSError as exc:
         raise OutputError(os_error_message(exc, "；输出文件夹中上次生成的文件保持不变", out)) from None
