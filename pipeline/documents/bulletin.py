@@ -1,6 +1,6 @@
 """创建工作进度通报 (`bulletin`, issue 16): an internal one-to-two-page 简报 for the leadership group meeting.
 
-As of a date (default today): 报送情况 (reported, not yet reported, late after the configured deadline,
+As of a date (default today): 报送情况 (reported, not yet reported, late: 填报日期 after the configured deadline,
 unreadable files, empty templates), 进展 (standards with evidence dated up to that date against all standards,
 metrics against thresholds, per department what it has done and which of its standards still have no evidence),
 下一步 (who must do what by when). The 期号 increments with every bulletin written into an output folder; it is
@@ -57,10 +57,6 @@ def _dept_of_name(name: str, config) -> str | None:
     return max(hits)[1] if hits else None
 
 
-def _sent_on(rec) -> dt.date:
-    return rec.submitted_on or dt.datetime.fromtimestamp(rec.mtime).date()
-
-
 def progress(result: "Result", as_of: dt.date) -> Progress:
     cfg = result.config
     merged = result.merged
@@ -71,14 +67,15 @@ def progress(result: "Result", as_of: dt.date) -> Progress:
             for dept, n in frame["department"].value_counts().items():
                 used_by_dept[dept] = used_by_dept.get(dept, 0) + int(n)
     winners = merged.winners
-    empty = [d for d in cfg.department_names if d in winners and not used_by_dept.get(d)]
+    readable = {r.department for r in merged.records if r.readable and r.department}
+    empty = [d for d in cfg.department_names if d in readable and not used_by_dept.get(d)]
     reported = [d for d in cfg.department_names if d in winners and d not in empty]
     unreadable_depts = {_dept_of_name(r.name, cfg) for r in merged.records if not r.readable}
-    unreadable = [d for d in cfg.department_names if d in unreadable_depts and d not in winners]
-    missing = [d for d in cfg.department_names if d not in winners and d not in unreadable]
+    unreadable = [d for d in cfg.department_names if d in unreadable_depts and d not in winners and d not in empty]
+    missing = [d for d in cfg.department_names if d not in winners and d not in unreadable and d not in empty]
     deadline = cfg.settings.get("deadline")
     deadline = deadline if isinstance(deadline, dt.date) else None
-    late = [d for d in cfg.department_names if d in winners and deadline and _sent_on(winners[d]) > deadline]
+    late = [d for d in reported if deadline and (winners[d].submitted_on or dt.date.min) > deadline]
     start = dt.date(result.year, 1, 1)
     acts = dated_until(merged.used("activities"), start, as_of)
     docs_all = merged.used("documents")
