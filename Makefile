@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 INBOX  ?= inbox
 OUT    ?= output
 
-.PHONY: setup report templates plan sample pdf test bench clean halfyear bulletin
+.PHONY: setup report templates plan check sample pdf test bench clean halfyear bulletin
 
 setup: $(STAMP)
 
@@ -48,6 +48,10 @@ templates: setup
 
 plan: setup
 	$(PY) -m pipeline plan --out $(OUT)
+
+# 改了 config/wording.yaml 或 Word 模板后：用示例数据生成全部文书，检查能否正常使用
+check: setup
+	$(PY) -m pipeline check
 
 sample: setup
 	$(PY) examples/make_sample_inbox.py

@@ -241,9 +241,12 @@ def report(inbox, out_dir, config_dir, year, silent, sample):
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="output", show_default=True,
               help="输出文件夹")
 def plan(config_dir, out_dir):
-    from pipeline.documents.render_docx import write_plan
-    path = write_plan(_load(config_dir), Path(out_dir))
+    from pipeline.documents.render_docx import ReportRun, write_plan
+    run = ReportRun()
+    path = write_plan(_load(config_dir), Path(out_dir), run)
     click.echo(f"已生成实施方案：{path}")
+    for note in run.notes:
+        click.echo(f"请核实：{note}", err=True)
 
 
 @main.command(help="用自带的示例数据生成全部文书，检查 Word 模板和措辞文件（wording.yaml）能否正常使用。")

@@ -255,7 +255,7 @@ def _write_outputs(result: Result, out: Path) -> tuple[dict[str, Path], Exceptio
         write_internal_notice(result, paths["internal"], run, names["validation"], run.date_text)
     except PipelineError as exc:
         failed = exc
-    result.notes = run.warnings + [f"【待核实：{m}】" for m in run.markers]
+    result.notes = run.notes
     clock.lap("write_report_docx")
     if failed is None:
         from pipeline.documents.filing import write_filing

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-TEMPLATE_FORMAT = 1  # bump when the sheet/column layout below changes on purpose
+TEMPLATE_FORMAT = 2  # bump when the sheet/column layout below changes on purpose
+# 2: 制度文件 has a 佐证材料 column; code columns (测评标准, 工号, 文号) are text-formatted. Format-1 workbooks
+#    (no 佐证材料 column) are still read: columns are matched by header and 佐证材料 is optional.
 
 
 @dataclass(frozen=True)
@@ -17,6 +19,11 @@ class Column:
     help: str = ""
     example: str = ""
     aliases: tuple[str, ...] = ()
+    code: bool = False  # a code an office suite could take for a number or date (3.2.2, 1001): formatted as text
+
+    @property
+    def text_format(self) -> bool:
+        return self.code or self.kind == "standard"
 
 
 @dataclass(frozen=True)
@@ -47,7 +54,8 @@ DOC_TYPES = ("计划", "方案", "制度", "总结", "记录", "其他")
 ROSTER = SheetSpec("roster", "人员名单", (
     Column("seq", "序号", "seq", width=6),
     Column("name", "姓名", required=True, width=10, help="本部门在编在岗人员每人一行", example="张三"),
-    Column("staff_id", "工号", width=10, help="有工号的请填写，用于跨部门去重", example="1001", aliases=("职工号", "编号")),
+    Column("staff_id", "工号", width=10, help="有工号的请填写，用于跨部门去重", example="1001", aliases=("职工号", "编号"),
+           code=True),
     Column("dept", "部门", width=12, help="留空即本部门", example="调宣部"),
     Column("in_service", "在职", "inservice", width=7, help="留空视为“是”；退休、调离填“否”", example="是"),
     Column("party", "党员", "yesno", width=7, help="中共党员（含预备党员）填“是”", example="是"),
@@ -75,10 +83,12 @@ ACTIVITIES = SheetSpec("activities", "活动记录", (
 DOCUMENTS = SheetSpec("documents", "制度文件", (
     Column("seq", "序号", "seq", width=6),
     Column("title", "文件名称", required=True, width=36, help="计划、方案、制度、总结、会议记录等文件的名称", example="2026年文明单位创建工作计划"),
-    Column("number", "文号", width=18, example="津科协发〔2026〕1号"),
+    Column("number", "文号", width=18, example="津科协发〔2026〕1号", code=True),
     Column("date", "日期", "date", width=12, help="印发或形成日期", example="2026-02-20"),
     Column("type", "类型", "doctype", width=9, help="计划、方案、制度、总结、记录、其他", example="计划"),
     Column("standard", "测评标准", "standard", required=True, width=30, help="从下拉列表选择对应的测评标准", example="2.1.2 年度计划、专人负责、经费保障"),
+    Column("evidence", "佐证材料", width=24, help="文件本身及其附件的文件名（随台账一并报送），多个用顿号分隔",
+           example="2026年创建工作计划.pdf"),
 ), title="制度文件")
 
 HIGHLIGHTS = SheetSpec("highlights", "工作亮点", (

@@ -10,8 +10,8 @@ from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from pipeline.atomic import atomic_save_workbook
 from pipeline.catalog import Config
+from pipeline.documents.workbook import Print, apply_print, row_height, save_workbook
 from pipeline.schema import (DATA_SHEETS, DOC_TYPES, INFO_FIELDS, INFO_SHEET, NEGATIVE, SATISFACTION,
                              YES_NO, Column, SheetSpec)
 
@@ -19,6 +19,7 @@ LIST_SHEET = "下拉列表"
 GUIDE_SHEET = "填表说明"
 INPUT_ROWS = 500           # rows prepared (validation, unlocked) under each header
 HEADER_ROW = 2             # row 1 is the sheet title
+GUIDE_WIDTHS = (12, 22, 44, 28, 8)
 
 _BOLD = Font(name="宋体", bold=True, size=11)
 _TITLE = Font(name="黑体", size=14)
@@ -46,7 +47,7 @@ def write_templates(config: Config, out_dir: str | Path) -> list[Path]:
     paths = []
     for dept in config.department_names:
         path = out / template_filename(config, dept)
-        atomic_save_workbook(build_template(config, dept), path)
+        save_workbook(build_template(config, dept), path)
         paths.append(path)
     return paths
 
@@ -70,11 +71,25 @@ def build_template(config: Config, department: str) -> Workbook:
                 ws.cell(HEADER_ROW + 1 + i, 1, item)
                 ws.cell(HEADER_ROW + 1 + i, 1).protection = Protection(locked=True)
     _write_guide(guide, config, department, standards, with_negative)
+    _print_setup(wb, config, department)
     wb.move_sheet(LIST_SHEET, offset=len(wb.sheetnames))
     wb.active = 1  # open on 填报信息
     for ws in wb.worksheets:
         ws.sheet_view.tabSelected = ws.title == INFO_SHEET
     return wb
+
+
+def _print_setup(wb: Workbook, config: Config, department: str) -> None:
+    """Every sheet prints on A4, one page wide, with the header row repeated and the department in the header."""
+    title = f"{config.unit}{config.year}年文明单位创建台账"
+    for ws in wb.worksheets:
+        if ws.title == LIST_SHEET:
+            continue
+        widths = [ws.column_dimensions[get_column_letter(c)].width or 9 for c in range(1, ws.max_column + 1)]
+        repeat = f"{HEADER_ROW}:{HEADER_ROW}" if ws.title not in (GUIDE_SHEET, INFO_SHEET) else None
+        apply_print(ws, Print(f"{title} · {ws.title}", department, landscape=False if ws.title in (GUIDE_SHEET, INFO_SHEET)
+                              else None, gridlines=ws.title not in (GUIDE_SHEET, INFO_SHEET)),
+                    widths, repeat_rows=repeat)
 
 
 def _write_lists(wb: Workbook, standards: list) -> None:
@@ -132,10 +147,14 @@ def _write_data_sheet(ws, spec: SheetSpec, department: str) -> None:
             data.protection = _UNLOCKED
             if col.kind == "date":
                 data.number_format = "yyyy-mm-dd"
+            elif col.text_format:  # 3.2.2 typed here must not become a date, 1001 not a number
+                data.number_format = "@"
         dv = _validation_for(col)
         if dv is not None:
             dv.add(f"{letter}{first}:{letter}{last}")
             ws.add_data_validation(dv)
+    ws.row_dimensions[HEADER_ROW].height = row_height([c.name for c in spec.columns],
+                                                      [c.width for c in spec.columns]) or 20
     ws.freeze_panes = ws.cell(first, 1)
     _protect(ws)
 
@@ -146,7 +165,8 @@ def _validation_for(col: Column) -> DataValidation | None:
     if col.kind in lists:
         # a typed value outside the list only warns: departments may tag another department's standard
         style = "warning" if col.kind == "standard" else "stop"
-        dv = DataValidation(type="list", formula1=f"={lists[col.kind]}", allow_blank=True,
+        # the defined name without a leading "=", as Excel itself writes it
+        dv = DataValidation(type="list", formula1=lists[col.kind], allow_blank=True,
                             showErrorMessage=True, errorStyle=style)
         dv.errorTitle = "输入提示"
         dv.error = "请从下拉列表中选择。" if style == "stop" else "不是本部门的测评标准，确认要填写吗？"
@@ -171,6 +191,7 @@ def _date_validation() -> DataValidation:
 def _guide_table(ws, r: int, title: str, headers: tuple[str, ...], rows: list[tuple]) -> int:
     """A titled, bordered table on the 填表说明 sheet starting at row r; returns its last row."""
     ws.cell(r, 1, title).font = _BOLD
+    widths = [ws.column_dimensions[get_column_letter(c)].width for c in range(1, len(headers) + 1)]
     r += 1
     for c, h in enumerate(headers, 1):
         cell = ws.cell(r, c, h)
@@ -180,6 +201,9 @@ def _guide_table(ws, r: int, title: str, headers: tuple[str, ...], rows: list[tu
         for c, v in enumerate(values, 1):
             cell = ws.cell(r, c, v)
             cell.alignment, cell.border, cell.font = _WRAP, _BOX, _BODY
+        height = row_height([v if isinstance(v, str) else None for v in values], widths)
+        if height:
+            ws.row_dimensions[r].height = height
     return r
 
 
@@ -192,8 +216,8 @@ def _protect(ws) -> None:
 
 
 def _write_guide(ws, config: Config, department: str, standards: list, with_negative: bool) -> None:
-    ws.column_dimensions["A"].width, ws.column_dimensions["B"].width = 16, 30
-    ws.column_dimensions["C"].width, ws.column_dimensions["D"].width, ws.column_dimensions["E"].width = 60, 40, 10
+    for letter, width in zip("ABCDE", GUIDE_WIDTHS):  # about one portrait page wide
+        ws.column_dimensions[letter].width = width
     ws.cell(1, 1, f"{config.unit}{config.year}年文明单位创建台账（{department}）填表说明").font = _TITLE
     ws.merge_cells("A1:E1")
     steps = [
@@ -205,8 +229,11 @@ def _write_guide(ws, config: Config, department: str, standards: list, with_nega
         "6. 填好后保存为 .xlsx，文件名保留部门名称，用电子邮件发给牵头部门。",
     ]
     r = 3
-    for s in steps:
-        ws.cell(r, 1, s).alignment = Alignment(wrap_text=False)
+    for s in steps:  # each step wraps across the printed width (A:E), as tall as its text
+        ws.cell(r, 1, s).alignment = Alignment(wrap_text=True, vertical="top")
+        ws.cell(r, 1).font = _BODY
+        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=5)
+        ws.row_dimensions[r].height = row_height([s], [sum(GUIDE_WIDTHS)]) or 16
         r += 1
     r = _guide_table(ws, r + 1, "本部门负责的测评标准", ("编码", "简称", "测评标准", "须报送的佐证", "最少条数"),
                      [(s.code, s.short, s.title, s.evidence, s.min_evidence) for s in standards])

@@ -215,6 +215,9 @@ def test_greater_or_equal_catalog_says_not_lower_than(tmp_path):
     text = _all_text(rep)
     assert "干部职工参与率为90.0%，达到测评标准“不低于90%”的要求" in text
     assert "大于" not in text and "超过测评标准" not in text.replace("注册志愿者比例", "")
+    assert re.search(r"全年开展创建活动3次、30人次参加", rep.paragraphs[2].text)   # no 领导表述 configured: still the totals
+    steps = _section(_paras(rep), "三、下一步努力方向", "四、负面清单情况")
+    assert steps == ["1.巩固创建成果。对照测评标准逐项查漏补缺，推动文明单位创建工作常态化、长效化。"]
 
 
 def test_report_year_before_this_year_gets_a_date_marker(tmp_path):
@@ -324,6 +327,25 @@ def test_xml_fonts_grid_theme_properties(sample):
     assert '<a:ea typeface="黑体"/>' in theme and 'script="Jpan"' not in theme
     assert footer.count('w:eastAsia="宋体"') >= 4 and "— " in footer
     assert "{" not in re.sub(r"<[^>]+>", "", body)
+
+
+def test_data_shapes_documents_only_single_activity_and_unjudged_standards(tmp_path):
+    inbox = tmp_path / "inbox"
+    workbook(inbox / "办公室.xlsx", "办公室", roster=staff(3),
+             activities=[activity(f"{YEAR}-06-01", "“门前三包”环境整治", "3.7.1", participants=20)],
+             documents=[["", "《机关民主管理制度》", None, None, "制度", "3.7.2"]])
+    report(inbox, tmp_path / "out")
+    rep, internal = _docs(tmp_path / "out")
+    paras = _paras(rep)
+    (env,) = [p for p in paras if "优美环境建设。" in p]
+    assert "组织开展“门前三包”环境整治，20人次参加，制定印发《机关民主管理制度》" in env
+    assert "等活动" not in env and "等文件" not in env and "《《" not in env
+    text = _all_text(rep)
+    assert "暂无法评定" not in text and not CODE.search(text)
+    assert "【待核实】" in "".join(c.text for c in rep.tables[-1].columns[4].cells)
+    inside = _all_text(internal)
+    assert "暂无法评定" in inside and "1.1.1 党的理论教育和党性教育" in inside
+    assert "自查结果待核实" in inside
 
 
 # ------------------------------------------------------------------ 实施方案

@@ -133,3 +133,18 @@ def test_layout_xml_points(tmp_path):
         footer = "".join(zf.read(n).decode() for n in zf.namelist() if n.startswith("word/footer"))
     assert 'script="Jpan"' not in theme and '<a:ea typeface="宋体"' in theme
     assert "— " in footer and 'w:eastAsia="宋体"' in footer and "PAGE" in footer
+
+
+def test_bundled_templates_hold_only_prose_and_shaded_whole_paragraph_placeholders():
+    from pipeline.catalog import DEFAULT_CONFIG_DIR
+    from pipeline.documents.compose import placeholders
+    for name in ("自查报告.docx", "实施方案.docx", "内部提示.docx"):
+        doc = Document(DEFAULT_CONFIG_DIR / "templates" / name)
+        found = placeholders(doc)
+        assert found and all(n is not None for _, _, n in found), name
+        for p in doc.paragraphs:
+            assert "{%" not in p.text and "{{" not in p.text
+            if p.text.startswith("{"):
+                assert all(r.style.name == "占位符" for r in p.runs)
+        shd = doc.styles["占位符"].element.rPr.find(qn("w:shd"))
+        assert shd is not None and shd.get(qn("w:fill"))

@@ -464,6 +464,10 @@ class BlockWriter:
             _merge_runs(t, c, [[rows[i][m] for m in key_cols] for i in range(len(rows))])
         table_widths(t, widths_mm)
         cant_split(t)
+        for row in t.rows[-3:-1] if len(t.rows) > 4 else []:  # no last row alone on a page
+            for cell in row.cells:
+                for p in cell.paragraphs:
+                    p.paragraph_format.keep_with_next = True
         _borders(t)
         self.anchor._p.addprevious(t._tbl)
         return t

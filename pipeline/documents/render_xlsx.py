@@ -39,6 +39,35 @@ _DEPT_ISSUE_WIDTHS = (6, 10, 5, 12, 16, 50)
 LEVEL_MEANING = ("错误：该行（或该文件）数据未计入统计，须改正后重新报送；"
                  "提醒：数据已计入，但请核对或补充；说明：供参考，无须处理。")
 MAX_CELL_TEXT = 32_000
+#: The 测评得分表 keeps its file name (contract section 6; the web page, history, archive and roll-up find it by
+#: it) and says on its first lines what it holds, since the catalog gives the standards no points.
+SCORES_NOTE = ("本表列出每条测评标准的达标状态（达标、未达标、佐证不足、未填报）和各项指标的实际值与要求；"
+               "测评标准目录未规定各条标准的分值，故不计算分数。")
+
+
+def new_workbook():
+    """A streamed openpyxl workbook (kept for callers written before Book; prefer workbook.Book)."""
+    from openpyxl import Workbook
+    return Workbook(write_only=True)
+
+
+def write_table(ws, headers: Sequence[str], rows, widths: Sequence[float] | None = None, start: int = 1,
+                status_col: int | None = None, fills: dict[str, str] | None = None,
+                formats: dict[int, str] | None = None, small: bool | None = None, title: str = "") -> int:
+    """Append a table to a write-only sheet through the one writer path (text stays text; the first table of
+    a sheet gets the print setup, a frozen header and a filter); returns the last row number written.
+    Kept for callers written before Book; new code uses workbook.Book."""
+    sheet = Sheet.__new__(Sheet)
+    sheet.book, sheet.ws, sheet.widths, sheet.print = None, ws, tuple(widths or ()), Print(title)
+    sheet.row, sheet._has_table, sheet._title_rows = start - 1, start != 1, None
+    if start == 1:
+        for c, w in enumerate(sheet.widths, 1):
+            ws.column_dimensions[get_column_letter(c)].width = w
+        ws.freeze_panes = "A2"
+        from pipeline.documents.workbook import apply_print
+        apply_print(ws, sheet.print, sheet.widths)
+    _, last = sheet.table(headers, rows, status_col=status_col, fills=fills, formats=formats, styled=small)
+    return last
 
 
 def _year_unit(config: Config, year: int) -> str:
@@ -211,6 +240,7 @@ def write_scores_workbook(result: "Result", path: Path) -> None:
     title = f"{_year_unit(cfg, result.year)}文明单位创建测评达标情况"
     ws = book.sheet("汇总", (16, 7, 7, 9, 9, 22, 30), Print(title))
     ws.heading(title)
+    ws.note(SCORES_NOTE)
     status_counts = {s: sum(r.status == s for r in result.standards) for s in STATUSES}
     ws.table(("测评标准状态", "条数"), [*status_counts.items(), ("合计", len(result.standards))],
              status_col=1, fills=STATUS_FILLS, filter=False)

@@ -38,6 +38,8 @@ CN_NUMBERS = list("一二三四五六七八九十") + [f"十{c}" for c in "一�
 EXAMPLES_PER_ITEM = 3
 MAX_PROBLEMS = 4
 MAX_DIRECTIONS = 6
+MAX_NAMED = 4          # standards named in one sentence; beyond, their 测评项目 are named
+MAX_MEASURES = 3       # improvement measures in one 下一步 point
 NOT_REPORTED = "未填报"
 #: wording keys the sample data may not reach, with the facts their writer offers (checked by `check`)
 DECLARED = {
@@ -89,11 +91,19 @@ class ReportRun:
     markers: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     date_text: str = ""  # the 自查报告's signature date (or its marker)
+    marker_texts: list[str] = field(default_factory=list)  # the markers as printed: 【待核实：…】
 
     def marker(self, w: Wording, subject: str) -> str:
+        text = w.fill("通用.待核实", {"事项": subject}, required=True)
         if subject not in self.markers:
             self.markers.append(subject)
-        return w.fill("通用.待核实", {"事项": subject}, required=True)
+            self.marker_texts.append(text)
+        return text
+
+    @property
+    def notes(self) -> list[str]:
+        """What the console lists after a run: warnings, then every marker."""
+        return self.warnings + self.marker_texts
 
 
 def report_date(config: Config, year: int, w: Wording, run: ReportRun, today: dt.date | None = None) -> str:
@@ -226,8 +236,10 @@ class SelfReport:
 
     def block_opening(self, bw) -> None:
         acts = self.acts
-        facts = {"年度": str(self.r.year), "领导表述": str(self.cfg.settings.get("leadership_phrase") or ""),
-                 "指导表述": str(self.cfg.settings.get("guidance_phrase") or ""), "简称": self.short,
+        lead = self.w.fill("自查报告.领导指导", {
+            "领导表述": str(self.cfg.settings.get("leadership_phrase") or "").rstrip("，,"),
+            "指导表述": str(self.cfg.settings.get("guidance_phrase") or "").rstrip("，,")})
+        facts = {"年度": str(self.r.year), "领导指导": lead, "简称": self.short,
                  "工作思路": self.w.fill("自查报告.工作思路", {"简称": self.short}),
                  "测评细则": self.cfg.catalog_name or "文明单位测评细则",
                  "指标数": len(self.cfg.indicators), "项目数": sum(len(i.items) for i in self.cfg.indicators),
@@ -281,8 +293,10 @@ class SelfReport:
                                                     "分析": self.w.text("自查报告.指标问题原因")}, required=True)
             out.append((title, text))
         weak = [s for s in self.r.standards if s.status == WEAK]
-        if weak:
+        if weak:  # a few standards by their short names; many by their 测评项目
             names = [s.standard.short for s in weak]
+            if len(names) > MAX_NAMED:
+                names = list(dict.fromkeys(s.standard.item for s in weak))[:MAX_NAMED]
             out.append((self.w.fill("自查报告.佐证问题标题", {"简称": self.short}, required=True),
                         self.w.fill("自查报告.佐证问题", {"标准简称": names, "多条标准": len(names) > 1},
                                     required=True)))
@@ -323,11 +337,12 @@ class SelfReport:
                 if not weak:
                     continue
                 titles.append(item.direction_title or item.name)
-                texts.extend(s.standard.improvement for s in weak if s.standard.improvement)
+                texts.extend((s.status != FAILED, s.standard.improvement) for s in weak if s.standard.improvement)
+            texts = [t for _, t in sorted(texts, key=lambda x: x[0])]  # measures for failing metrics first
             if titles and texts:
                 title = titles[0] if len(titles) == 1 else self.w.fill(
                     "自查报告.方向合并标题", {"标题甲": titles[0], "标题乙": titles[1]}, required=True)
-                specific.append((title, "".join(dict.fromkeys(texts))))
+                specific.append((title, "".join(list(dict.fromkeys(texts))[:MAX_MEASURES])))
         points = [(str(g["title"]), str(g["text"])) for g in first] + specific
         points += [(str(g["title"]), str(g["text"])) for g in rest]
         return points[:MAX_DIRECTIONS]
@@ -335,9 +350,8 @@ class SelfReport:
     def block_directions(self, bw) -> None:
         points = self.directions()
         if not points:
-            bw.para(self.w.fill("自查报告.方向条目", {"序号": "1", "标题": "", "内容": ""}) or
-                    "1." + self.w.text("自查报告.方向兜底"))
-            return
+            title, _, text = self.w.text("自查报告.方向兜底").partition("。")
+            points = [(title, text)]
         for k, (title, text) in enumerate(points, 1):
             bw.para(self.w.fill("自查报告.方向条目", {"序号": str(k), "标题": title.rstrip("。"),
                                                    "内容": _sentence(text)}, required=True))

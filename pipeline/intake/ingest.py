@@ -103,6 +103,8 @@ def read_workbook(path: Path, inbox: Path, config: Config) -> FileRecord:
         _fail(rec, make_issue("file-too-large", file=rec.name, detail=str(exc)))
     except Exception as exc:  # noqa: BLE001 - any failure is this file's problem only; the run goes on
         _fail(rec, make_issue("file-unreadable", file=rec.name, detail=_reason(exc)))
+    if not rec.readable and rec.department is None:  # a damaged file is filed under the department it names
+        rec.department = config.department_in_text(Path(rec.name).stem)
     return rec
 
 

@@ -171,11 +171,21 @@ def _info_checks(rec: FileRecord, config: Config, year: int) -> list[Issue]:
             found.append(make_issue("year-mismatch", file=rec.name, sheet=INFO_SHEET, column="年度",
                                     value=clean_text(stated), year=year, department=rec.department))
     version = rec.info.get("模板版本")
-    if not is_blank(version) and clean_text(version) != config.template_version:
+    if not is_blank(version) and not same_template(clean_text(version), config.template_version, year):
         found.append(make_issue("template-version", file=rec.name, sheet=INFO_SHEET, column="模板版本",
                                 value=clean_text(version), expected=config.template_version,
                                 department=rec.department))
     return found
+
+
+def same_template(found: str, current: str, year: int) -> bool:
+    """Whether a workbook's 模板版本 is the current template's: equal, or equal but for its leading year when
+    that year is the report's (a report for another year reads that year's templates, 2025.2 against 2026.2).
+    The one place that decides the template-version notice (at most one per file)."""
+    if found == current:
+        return True
+    lead = current[:4]
+    return lead.isdigit() and found.startswith(str(year)) and found[4:] == current[4:]
 
 
 def _dedupe_people(roster: pd.DataFrame) -> list[Issue]:
