@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 INBOX  ?= inbox
 OUT    ?= output
 
-.PHONY: setup report templates plan check sample pdf test bench clean archive rollup sample-packages bench-rollup
+.PHONY: setup report templates plan check sample pdf test bench clean archive rollup sample-packages bench-rollup halfyear bulletin
 
 setup: $(STAMP)
 
@@ -38,6 +38,22 @@ archive: setup
 .PHONY: serve
 serve: setup
 	$(PY) -m pipeline serve --inbox $(INBOX) --out $(OUT)
+# 上半年工作总结及下半年工作计划、创建工作进度通报：inbox/ 中没有任何文件时同样用示例收件箱演示（输出到 output/示例/）
+halfyear: setup
+	@if [ -n "$$(find $(INBOX) -type f ! -name '.*' 2>/dev/null | head -n 1)" ]; then \
+		$(PY) -m pipeline halfyear --inbox $(INBOX) --out $(OUT); \
+	else \
+		echo "$(INBOX)/ 中还没有任何报送文件，本次用示例收件箱演示，输出到 $(OUT)/示例/"; \
+		$(PY) -m pipeline halfyear --inbox examples/inbox --out $(OUT)/示例 --sample; \
+	fi
+
+bulletin: setup
+	@if [ -n "$$(find $(INBOX) -type f ! -name '.*' 2>/dev/null | head -n 1)" ]; then \
+		$(PY) -m pipeline bulletin --inbox $(INBOX) --out $(OUT); \
+	else \
+		echo "$(INBOX)/ 中还没有任何报送文件，本次用示例收件箱演示，输出到 $(OUT)/示例/"; \
+		$(PY) -m pipeline bulletin --inbox examples/inbox --out $(OUT)/示例 --date 2026-09-15 --sample; \
+	fi
 
 templates: setup
 	$(PY) -m pipeline templates --out input_templates

@@ -459,5 +459,37 @@ def serve(inbox, out_dir, config_dir, host, port, no_browser, token):
         open_browser=not no_browser, token=token, echo=click.echo)
 
 
+@main.command(help="生成上半年创建文明单位工作总结及下半年工作计划（只统计1月1日至6月30日的活动和文件）。")
+@click.option("--inbox", "inbox", type=click.Path(), required=True, help="各部门报送文件所在文件夹")
+@click.option("--out", "out_dir", type=click.Path(), required=True, help="输出文件夹")
+@_config_option
+@click.option("--year", type=click.IntRange(2000, 2100), default=None, help="年度，默认取 unit.yaml 中的年度")
+@click.option("--sample", is_flag=True, help="标明这是示例数据（文件首页标注“示例数据”）")
+def halfyear(inbox, out_dir, config_dir, year, sample):
+    from pipeline.documents.halfyear import run_halfyear
+    path, h = run_halfyear(inbox, out_dir, _load(config_dir), year, sample=sample)
+    click.echo(f"上半年（1月1日至6月30日）活动 {len(h.acts)} 项、文件 {len(h.docs)} 份；存在不足 {len(h.gaps)} 处")
+    if h.undated_documents:
+        click.echo(f"另有 {h.undated_documents} 份制度文件没有填日期，未计入上半年")
+    click.echo(f"已生成：{path}")
+
+
+@main.command(help="生成创建工作进度通报（内部，供领导小组会议），期号自动递增。")
+@click.option("--inbox", "inbox", type=click.Path(), required=True, help="各部门报送文件所在文件夹")
+@click.option("--out", "out_dir", type=click.Path(), required=True, help="输出文件夹（期号记在其中的 .bulletin.json）")
+@_config_option
+@click.option("--date", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="通报截至日期，如 2026-09-15，默认今天")
+@click.option("--year", type=click.IntRange(2000, 2100), default=None, help="年度，默认取通报日期所在年度")
+@click.option("--sample", is_flag=True, help="标明这是示例数据（文件首页标注“示例数据”）")
+def bulletin(inbox, out_dir, config_dir, as_of, year, sample):
+    from pipeline.documents.bulletin import run_bulletin
+    path, number, p = run_bulletin(inbox, out_dir, _load(config_dir), as_of.date() if as_of else None, year,
+                                   sample=sample)
+    for line in p.lines:
+        click.echo(line)
+    click.echo(f"已生成第 {number} 期：{path}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

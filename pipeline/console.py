@@ -181,6 +181,8 @@ def summary(result: "Result", out_dir) -> None:
     errors = sum(i.level == "error" for i in result.issues)
     warnings = sum(i.level == "warning" for i in result.issues)
     _console.print(f"校验发现错误 {errors} 处、提醒 {warnings} 处，详见校验报告")
+    for message in getattr(result, "messages", []):
+        _console.print(e(message))
     _console.print(f"输出文件在：{e(out_dir)}")
     for path in result.outputs.values():
         _console.print(f"  {e(path.name)}")

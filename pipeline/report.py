@@ -272,6 +272,12 @@ def _write_outputs(result: Result, out: Path) -> tuple[dict[str, Path], Exceptio
         failed = exc
     result.notes = run.notes
     clock.lap("write_report_docx")
+    if failed is None:
+        from pipeline.documents.filing import write_filing
+        paths["filing"], paths["filing_txt"], sections = write_filing(result, out)
+        result.messages += [f"说明报告“{s.title}”{s.before}字，超过上限，已按优先级删减为{s.count}字"
+                            for s in sections if s.shortened]
+        clock.lap("write_filing_docx")
     atomic_write_json(paths["json"], scores_dict(result))
     clock.lap("write_json")
     if ledger is not None:

@@ -27,6 +27,7 @@ class Result:
     outputs: dict[str, Path] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     evidence: Any = None  # intake.evidence.EvidenceCheck: evidence files matched to the rows
+    messages: list[str] = field(default_factory=list)  # console lines of the run (e.g. 说明报告 shortened)
     sample: bool = False  # the bundled demo inbox: every document is marked 示例数据 on its first page
     notes: list[str] = field(default_factory=list)  # 【待核实】 subjects and warnings of the documents, for the console
     history: Any = None  # earlier years (pipeline.store.history.HistoryFacts), set before the documents are written

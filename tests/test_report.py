@@ -385,7 +385,7 @@ def test_empty_inbox_still_produces_documents(tmp_path):
 def test_every_command_has_chinese_help_and_is_in_the_readme():
     from pipeline.cli import main
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert sorted(main.commands) == ["archive", "check", "collect", "export", "history", "notify", "pdf", "plan", "report",
+    assert sorted(main.commands) == ["archive", "bulletin", "check", "collect", "export", "halfyear", "history", "notify", "pdf", "plan", "report",
                                      "rollup", "serve", "templates"]
     for command in main.commands:
         result = run(command, "--help")

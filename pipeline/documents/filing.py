@@ -1,0 +1,231 @@
+"""说明报告: one short filing text per 测评指标 (or 测评项目) for the online platforms (issue 16).
+
+Each section is at most `filing.limit` characters (default 500) by the count Word and WPS show as 字数:
+
+    字数 = every Chinese character and every full-width (Chinese) punctuation mark counts 1,
+           every run of other non-blank characters (a number such as 2026 or 97.8%, a Latin word) counts 1,
+           blanks count 0.
+
+A section is built from sentences with a priority; over the limit, whole sentences are dropped in this order
+(never a sentence cut in the middle): activity examples (first fewer examples, then none), highlights and
+honours beyond the first, figures, and last the framing sentence. The console names each shortened section with
+its length before and after. Only public facts are used: no file names, validation findings, department lists or
+reporting status (those are in the internal notice). Sentences: `config/wording.yaml`, section 说明报告.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipeline.catalog import format_percent
+from pipeline.documents.self_report import _total
+from pipeline.documents.text import book, clean, strip_marks
+from pipeline.documents.wording import load_wording
+from pipeline.score import standard_index, tagged
+
+if TYPE_CHECKING:
+    from pipeline.result import Result
+
+FILING_TEMPLATE = "说明报告.docx"
+EXAMPLE_MAX = 6  # activity titles named in a section at most
+DEFAULT_LIMIT = 500
+_CJK_CHAR = re.compile("[\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u3400-\u4dbf\u4e00-\u9fff"
+                       "\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\u2018\u2019\u201c\u201d\u2014\u2026\u00b7]")
+_OTHER_WORD = re.compile("[^\\s\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u3400-\u4dbf\u4e00-\u9fff"
+                         "\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\u2018\u2019\u201c\u201d\u2014\u2026\u00b7]+")
+
+
+def word_count(text: str) -> int:
+    """字数 as Word and WPS count it (see the module docstring)."""
+    return len(_CJK_CHAR.findall(text)) + len(_OTHER_WORD.findall(text))
+
+
+@dataclass
+class Sentence:
+    text: str
+    rank: int  # dropped first: the lowest rank
+    shorter: list[str] = field(default_factory=list)  # complete shorter forms (fewer examples), tried first
+
+
+@dataclass
+class Section:
+    title: str
+    text: str
+    count: int
+    before: int  # 字数 before shortening
+    dropped: list[str] = field(default_factory=list)
+
+    @property
+    def shortened(self) -> bool:
+        return self.before != self.count
+
+
+# ranks: the order in which sentences go when a section is too long
+EXAMPLES, ACHIEVEMENTS, FIGURES, FRAMING = 1, 2, 3, 4
+
+
+def settings(config) -> tuple[str, int]:
+    s = config.settings.get("filing") or {}
+    level = str(s.get("level") or "测评指标")
+    if level not in ("测评指标", "测评项目"):
+        from pipeline.errors import ConfigError
+        raise ConfigError(f"unit.yaml 中 filing.level 应为“测评指标”或“测评项目”，现为“{level}”")
+    return level, int(s.get("limit") or DEFAULT_LIMIT)
+
+
+def shorten(sentences: list[Sentence], limit: int) -> tuple[str, list[str]]:
+    """Join the sentences; while over the limit drop the lowest-ranked one (the last of its rank first)."""
+    kept = [Sentence(s.text, s.rank, list(s.shorter)) for s in sentences if s.text]
+    dropped: list[str] = []
+    while kept and word_count("".join(s.text for s in kept)) > limit:
+        low = min(s.rank for s in kept)
+        victim = max(i for i, s in enumerate(kept) if s.rank == low)
+        if kept[victim].shorter:
+            dropped.append(kept[victim].text)
+            kept[victim].text = kept[victim].shorter.pop(0)
+        else:
+            dropped.append(kept.pop(victim).text)
+    return "".join(s.text for s in kept), dropped
+
+
+class Filing:
+    """Builds the sections of the 说明报告 from a Result."""
+
+    def __init__(self, result: "Result"):
+        self.r = result
+        self.cfg = result.config
+        self.w = load_wording(self.cfg.dir)
+        self.level, self.limit = settings(self.cfg)
+        merged = result.merged
+        self.acts = merged.used("activities").sort_values(["date", "file", "row"], na_position="first")
+        self.docs = merged.used("documents").sort_values(["file", "row"])
+        self.highlights = merged.used("highlights")
+        self.honours = merged.used("honours")
+        self.index = {"a": standard_index(self.acts), "d": standard_index(self.docs),
+                      "h": standard_index(self.highlights)}
+        self.by_code = {s.standard.code: s for s in result.standards}
+
+    def units(self) -> list[tuple[str, list]]:
+        """(title, standards) per section at the configured level."""
+        if self.level == "测评项目":
+            return [(item.name, list(item.standards)) for ind in self.cfg.indicators for item in ind.items]
+        return [(ind.name, [s for item in ind.items for s in item.standards]) for ind in self.cfg.indicators]
+
+    def sentences(self, title: str, standards: list, first: bool) -> list[Sentence]:
+        w, short = self.w, self.cfg.short_name
+        codes = {s.code for s in standards}
+        a = tagged(self.acts, codes, self.index["a"])
+        d = tagged(self.docs, codes, self.index["d"])
+        h = tagged(self.highlights, codes, self.index["h"])
+        items = list(dict.fromkeys(s.item for s in standards))
+        facts: dict[str, Any] = {"简称": short, "单位": self.cfg.unit, "年度": str(self.r.year), "名称": title,
+                                 "方面": items if self.level == "测评指标" else [], "活动数": len(a),
+                                 "人次": _total(a["participants"]), "文件数": len(d)}
+        out = [Sentence(w.fill("说明报告.开头", facts, required=True), FRAMING)]
+        if not len(a) and not len(d):
+            out.append(Sentence(w.fill("说明报告.无记录", {"名称": title}, required=True), FRAMING))
+            return out
+        out.append(Sentence(w.fill("说明报告.数字", facts), FIGURES))
+        for s in standards:
+            for m in self.by_code[s.code].metrics:
+                if m.value is not None:
+                    key = "说明报告.指标达到" if m.passed else "说明报告.指标实际"
+                    out.append(Sentence(w.fill(key, {"指标": m.metric.label, "实际": format_percent(m.value)},
+                                               required=True), FIGURES))
+        titles = [clean(t) for t in dict.fromkeys(a["title"]) if clean(t)]
+        if titles:  # one sentence; shortening first offers it with fewer examples
+            forms = [w.fill("说明报告.活动示例", {"示例活动": titles[:k]}, required=True)
+                     for k in range(min(len(titles), EXAMPLE_MAX), 0, -1)]
+            out.append(Sentence(forms[0], EXAMPLES, forms[1:]))
+        doc_titles = [strip_marks(t) for t in dict.fromkeys(d["title"]) if strip_marks(t)]
+        if doc_titles:
+            out.append(Sentence(w.fill("说明报告.文件示例", {"示例文件": "".join(book(t) for t in doc_titles[:2])},
+                                       required=True), EXAMPLES))
+        for text in [clean(t) for t in dict.fromkeys(h["text"]) if clean(t)]:
+            out.append(Sentence(_sentence(text), ACHIEVEMENTS))
+        if first and len(self.honours):
+            names = [strip_marks(clean(t)) for t in dict.fromkeys(self.honours["title"]) if clean(t)]
+            if names:
+                out.append(Sentence(w.fill("说明报告.荣誉", {"荣誉": names[:3]}, required=True),
+                                    ACHIEVEMENTS))
+        return out
+
+    def sections(self) -> list[Section]:
+        out = []
+        for k, (title, standards) in enumerate(self.units()):
+            sents = self.sentences(title, standards, first=(k == 0))
+            full = "".join(s.text for s in sents if s.text)
+            text, dropped = shorten(sents, self.limit)
+            out.append(Section(title, text, word_count(text), word_count(full), dropped))
+        return out
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith(("。", "！", "？", "”", "】")) else text.rstrip("，,;；.") + "。"
+
+
+def filing_name(config, year: int) -> str:
+    return f"{year}年{config.unit}创建文明单位工作说明报告.docx"
+
+
+def txt_name(k: int, title: str) -> str:
+    safe = re.sub(r'[\\/:*?"<>|\s]', "", title)
+    return f"{k:02d}-{safe}.txt"
+
+
+def write_filing(result: "Result", out: Path) -> tuple[Path, Path, list[Section]]:
+    """The docx (each section with its title and 字数) and a folder 说明报告/ of one UTF-8 .txt per section."""
+    from pipeline.atomic import atomic_write_text
+    from pipeline.documents.compose import render_template
+
+    filing = Filing(result)
+    sections = filing.sections()
+    w, cfg = filing.w, result.config
+    folder = out / "说明报告"
+    folder.mkdir(exist_ok=True)
+    for k, s in enumerate(sections, 1):
+        atomic_write_text(folder / txt_name(k, s.title), s.text + "\n")
+    title = w.fill("说明报告.标题", {"单位": cfg.unit, "年度": str(result.year)}, required=True)
+
+    def head(bw):
+        bw.para(title_text(w, cfg, title), "公文标题", keep_next=True)
+
+    def intro(bw):
+        bw.para(w.fill("说明报告.说明", {"字数": str(filing.limit), "层级": filing.level}, required=True))
+
+    def body(bw):
+        for k, s in enumerate(sections, 1):
+            bw.para(w.fill("说明报告.小标题", {"序号": _chinese_number(k), "名称": s.title}, required=True),
+                    "一级标题", keep_next=True)
+            bw.para(s.text)
+            bw.para(w.fill("说明报告.字数", {"字数": str(s.count), "上限": str(filing.limit)}, required=True),
+                    "落款")
+
+    path = out / filing_name(cfg, result.year)
+    render_template(cfg.template_file(FILING_TEMPLATE), {"标题": head, "说明": intro, "正文": body}, path,
+                    title=title, author=cfg.unit)
+    return path, folder, sections
+
+
+TITLE_WORDS = ["说明报告", "工作总结", "工作计划", "上半年", "下半年", "进度通报", "创建文明单位"]
+
+
+def title_text(w, cfg, title: str) -> str:
+    """A document title broken at word boundaries (GB/T 9704: trapezoid lines, the unit's name kept whole)."""
+    from pipeline.documents.docx_layout import title_lines
+    return "\n".join(title_lines(title, [*w.items("通用.标题词"), *TITLE_WORDS], keep=[cfg.unit, cfg.short_name]))
+
+
+_DIGITS = "零一二三四五六七八九十"
+
+
+def _chinese_number(n: int) -> str:
+    if n <= 10:
+        return _DIGITS[n]
+    if n < 20:
+        return "十" + _DIGITS[n - 10]
+    return _DIGITS[n // 10] + "十" + (_DIGITS[n % 10] if n % 10 else "")

@@ -1,0 +1,208 @@
+"""上半年创建文明单位工作总结及下半年工作计划 (`halfyear`, issue 16), in the shape of seed 003.
+
+Only activities and documents dated 1 January to 30 June of the year count (later rows of the same inbox are not
+errors, just not yet due; undated documents are left out and counted on the console). 一、上半年工作开展情况 by
+测评指标 with the figures woven in; 二、存在的不足: standards with no or too little evidence by 30 June and metrics
+below their threshold; 三、下半年工作计划: per gap the responsible departments (catalog), the catalog's improvement
+sentence and the first configured stage after June as the month, then the second half's stages.
+Sentences: `config/wording.yaml`, section 半年总结; template `config/templates/半年总结.docx`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from pipeline.catalog import format_percent
+from pipeline.documents.self_report import _total, chinese_date
+from pipeline.documents.text import book, clean, strip_marks
+from pipeline.score import MET, score_standards, standard_index, tagged
+
+if TYPE_CHECKING:
+    from pipeline.result import Result
+
+TEMPLATE = "半年总结.docx"
+
+
+def dated_until(frame: pd.DataFrame, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Rows whose date lies in [start, end] (undated rows are left out)."""
+    if frame.empty:
+        return frame
+    keep = [isinstance(d, dt.date) and start <= d <= end for d in frame["date"]]
+    return frame[keep]
+
+
+def scored_until(result: "Result", end: dt.date):
+    """Activities, documents and standards counting only rows dated from 1 January to `end`."""
+    start = dt.date(result.year, 1, 1)
+    acts = dated_until(result.merged.used("activities"), start, end)
+    docs = dated_until(result.merged.used("documents"), start, end)
+    standards = score_standards(result.config, result.metrics, acts, docs, set(result.merged.winners))
+    return acts, docs, standards
+
+
+def stage_month(period: str) -> int | None:
+    m = re.search(r"(\d{1,2})\s*月", str(period))
+    return int(m.group(1)) if m else None
+
+
+def second_half_stages(config) -> list[dict]:
+    return [s for s in (config.settings.get("stages") or []) if (stage_month(s.get("period", "")) or 0) >= 7]
+
+
+@dataclass
+class Gap:
+    code: str
+    short: str
+    kind: str  # 无佐证 / 佐证不足 / 指标
+    departments: list[str]
+    improvement: str
+    detail: str = ""
+
+
+@dataclass
+class HalfYear:
+    year: int
+    acts: pd.DataFrame
+    docs: pd.DataFrame
+    standards: list
+    gaps: list[Gap] = field(default_factory=list)
+    undated_documents: int = 0
+
+
+def half_year(result: "Result") -> HalfYear:
+    end = dt.date(result.year, 6, 30)
+    acts, docs, standards = scored_until(result, end)
+    undated = sum(not isinstance(d, dt.date) for d in result.merged.used("documents")["date"])
+    gaps = []
+    for s in standards:
+        std = s.standard
+        depts = list(std.responsible)
+        failed = [m for m in s.metrics if m.passed is False]
+        if s.evidence == 0:
+            gaps.append(Gap(std.code, std.short, "无佐证", depts, std.improvement))
+        elif s.evidence < std.min_evidence:
+            gaps.append(Gap(std.code, std.short, "佐证不足", depts, std.improvement,
+                            f"{s.evidence}/{std.min_evidence}"))
+        for m in failed:
+            gaps.append(Gap(std.code, std.short, "指标", depts, std.improvement,
+                            f"{m.metric.label}为{format_percent(m.value)}，未达到“{m.metric.requirement}”"))
+    return HalfYear(result.year, acts, docs, standards, gaps, undated)
+
+
+def halfyear_name(year: int) -> str:
+    return f"{year}年上半年创建文明单位工作总结及下半年工作计划.docx"
+
+
+def write_halfyear(result: "Result", out: Path, today: dt.date | None = None) -> tuple[Path, HalfYear]:
+    from pipeline.documents.compose import render_template
+    from pipeline.documents.docx_layout import signature_indents
+    from pipeline.documents.filing import _chinese_number, title_text
+    from pipeline.documents.wording import load_wording
+
+    cfg, w = result.config, load_wording(result.config.dir)
+    h = half_year(result)
+    year = str(result.year)
+    title = w.fill("半年总结.标题", {"单位": cfg.unit, "年度": year}, required=True)
+    index = {"a": standard_index(h.acts), "d": standard_index(h.docs)}
+    by_code = {s.standard.code: s for s in h.standards}
+    stages = second_half_stages(cfg)
+    month = (f"{stage_month(stages[0]['period'])}月底前" if stages else "年底前")
+    today = today or dt.date.today()
+    date_text = chinese_date(today) if today.year == result.year and today.month >= 6 else \
+        w.fill("通用.待核实", {"事项": "落款日期"}, required=True)
+
+    def head(bw):
+        bw.para(title_text(w, cfg, title), "公文标题", keep_next=True)
+
+    def opening(bw):
+        bw.para(w.fill("半年总结.开头", {"年度": year, "简称": cfg.short_name, "测评细则": cfg.catalog_name,
+                                      "活动数": len(h.acts), "人次": _total(h.acts["participants"]),
+                                      "文件数": len(h.docs)}, required=True))
+
+    def work(bw):
+        for k, ind in enumerate(cfg.indicators, 1):
+            codes = {s.code for item in ind.items for s in item.standards}
+            a, d = tagged(h.acts, codes, index["a"]), tagged(h.docs, codes, index["d"])
+            titles = [clean(t) for t in dict.fromkeys(a["title"]) if clean(t)][:4]
+            docs = [book(strip_marks(t)) for t in dict.fromkeys(d["title"]) if strip_marks(t)][:2]
+            metrics = [m for c in sorted(codes) for m in by_code[c].metrics if m.value is not None]
+            bw.para(w.fill("半年总结.指标小标题", {"序号": _chinese_number(k), "指标": ind.name}, required=True),
+                    "二级标题" if "二级标题" in [s.name for s in bw.doc.styles] else "Normal", keep_next=True)
+            facts = {"指标": ind.name, "方面": [i.name for i in ind.items], "活动数": len(a),
+                     "人次": _total(a["participants"]), "示例活动": titles, "文件数": len(d),
+                     "示例文件": "".join(docs)}
+            text = w.fill("半年总结.指标情况", facts, required=True)
+            text += "".join(w.fill("半年总结.指标数值", {"指标": m.metric.label, "实际": format_percent(m.value)},
+                                   required=True) for m in metrics)
+            bw.para(text)
+
+    def gaps(bw):
+        none = [g for g in h.gaps if g.kind == "无佐证"]
+        weak = [g for g in h.gaps if g.kind == "佐证不足"]
+        low = [g for g in h.gaps if g.kind == "指标"]
+        if not h.gaps:
+            bw.para(w.text("半年总结.无不足"))
+        if none:
+            bw.para(w.fill("半年总结.不足无佐证", {"条数": len(none),
+                                              "标准": [f"{g.short}（{g.code}）" for g in none]}, required=True))
+        if weak:
+            bw.para(w.fill("半年总结.不足佐证少", {"条数": len(weak),
+                                              "标准": [f"{g.short}（{g.code}）" for g in weak]}, required=True))
+        for g in low:
+            bw.para(w.fill("半年总结.不足指标", {"编码": g.code, "简称": g.short, "情况": g.detail}, required=True))
+
+    def plan(bw):
+        seen = set()
+        k = 0
+        for g in h.gaps:
+            if g.code in seen:
+                continue
+            seen.add(g.code)
+            k += 1
+            bw.para(w.fill("半年总结.计划条目", {"序号": str(k), "编码": g.code, "简称": g.short,
+                                             "部门": g.departments, "措施": g.improvement.rstrip("。"),
+                                             "月份": month}, required=True))
+        if not seen:
+            bw.para(w.text("半年总结.计划无"))
+        if stages:
+            bw.para(w.text("半年总结.阶段引言"))
+            for s in stages:
+                bw.para(w.fill("半年总结.阶段条目", {"时间": str(s.get("period", "")),
+                                                 "任务": str(s.get("task", "")).rstrip("。")}, required=True))
+
+    def signature(bw):
+        bw.keep_previous()
+        bw.blank(2, keep_next=True)
+        name_indent, date_indent = signature_indents(cfg.unit, date_text)
+        bw.para(cfg.unit, "落款", keep_next=True, right_indent_chars=name_indent)
+        bw.para(date_text, "落款", right_indent_chars=date_indent)
+
+    path = out / halfyear_name(result.year)
+    render_template(cfg.template_file(TEMPLATE), {"标题": head, "开头": opening, "工作情况": work, "不足": gaps,
+                                                  "计划": plan, "落款": signature}, path, title=title,
+                    author=cfg.unit)
+    return path, h
+
+
+def run_halfyear(inbox, out, config, year: int | None = None, today: dt.date | None = None, *, sample: bool = False):
+    """The `halfyear` command: read the inbox, write the document into `out` (locked, staged)."""
+    from pipeline.atomic import output_set
+    from pipeline.errors import OutputError, os_error_message
+    from pipeline.report import check_out_dir, collect
+    check_out_dir(inbox, out)
+    try:
+        result = collect(inbox, config, year)
+        with output_set(Path(out), "halfyear", "生成半年总结") as stage:
+            path, h = write_halfyear(result, stage, today)
+            if sample:
+                from pipeline.documents.sample import mark_sample
+                mark_sample(stage)
+    except OSError as exc:
+        raise OutputError(os_error_message(exc, "；输出文件夹中上次生成的文件保持不变", out)) from None
+    return Path(out) / path.name, h

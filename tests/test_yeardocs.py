@@ -1,0 +1,228 @@
+"""The year's other documents (issue 16): 说明报告 (500 字 per section), 半年总结及下半年计划, 进度通报."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from docx import Document
+
+from builders import activity, document, run, staff, workbook
+from pipeline.catalog import load_config
+from pipeline.documents.bulletin import progress
+from pipeline.documents.filing import Filing, shorten, Sentence, word_count
+from pipeline.documents.halfyear import half_year, run_halfyear
+from pipeline.report import collect
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "examples" / "inbox"
+CONFIG = load_config(None)
+
+
+def _text(path: Path) -> str:
+    return "\n".join(p.text for p in Document(path).paragraphs)
+
+
+# ------------------------------------------------------------------ the 字数 rule
+
+@pytest.mark.parametrize("text, expected", [
+    # each Chinese character and each Chinese punctuation mark 1; 2026 and 15 one each (counted by hand)
+    ("2026年，市科协开展活动15次。", 13),
+    ("参与率达到97.8%（90/92）。", 10),  # 参与率达到（）。 = 8, 97.8% and 90/92 one each
+    ("举办“Open Day”科普日活动", 11),  # “” 2 + 举办科普日活动 7 = 9, Open and Day one each
+    ("  ", 0),
+    ("《2026年党的理论教育工作方案》", 14),  # 《》 2 + 年党的理论教育工作方案 11 + 2026 1
+])
+def test_word_count_is_words_as_word_and_wps_count_them(text, expected):
+    assert word_count(text) == expected
+
+
+def test_shortening_drops_whole_sentences_by_priority():
+    sents = [Sentence("开头句子。" * 8, 4), Sentence("数字句子。" * 8, 3),
+             Sentence("示例一、示例二、示例三等活动。", 1, ["示例一、示例二等活动。", "示例一等活动。"]),
+             Sentence("亮点句子。" * 8, 2)]
+    text, dropped = shorten(sents, 120)
+    assert text == "开头句子。" * 8 + "数字句子。" * 8 + "亮点句子。" * 8  # the examples went first, step by step
+    assert dropped == ["示例一、示例二、示例三等活动。", "示例一、示例二等活动。", "示例一等活动。"]
+    text, _ = shorten(sents, 100)
+    assert text == "开头句子。" * 8 + "数字句子。" * 8  # then the highlight
+    text, _ = shorten(sents, 60)
+    assert text == "开头句子。" * 8  # then the figures; the framing sentence stays
+
+
+# ------------------------------------------------------------------ 说明报告 written by report
+
+@pytest.fixture(scope="module")
+def big_inbox(tmp_path_factory):
+    """A large inbox: many activities with long titles and long highlights under 思想建设."""
+    inbox = tmp_path_factory.mktemp("big")
+    long = "学习贯彻习近平新时代中国特色社会主义思想主题教育专题读书班暨青年理论学习小组集中研讨交流活动第{}期"
+    acts = [activity(f"2026-{1 + i % 12:02d}-{1 + i % 27:02d}", long.format(i), "1.1.1", 30) for i in range(80)]
+    acts += [activity("2026-05-04", f"党风廉政教育专题党课第{i}讲", "1.2.1") for i in range(20)]
+    highlights = [["1.1.1", "创新开展“理论微宣讲”活动，组织青年干部走进社区、企业、学校宣讲党的创新理论" * 3],
+                  ["1.1.2", "打造“科普大讲堂”品牌，全年举办讲座48场，线上线下覆盖群众10万余人次，获评市级优秀品牌" * 3]]
+    workbook(inbox / "调宣部-台账.xlsx", "调宣部", roster=staff(20), activities=acts,
+             documents=[document(f"2026年理论学习中心组学习计划（第{i}批）", "1.1.1") for i in range(10)],
+             highlights=highlights)
+    return inbox
+
+
+def test_filing_sections_are_at_most_500_zi_and_never_cut(big_inbox, tmp_path):
+    out = tmp_path / "out"
+    res = run("report", "--inbox", str(big_inbox), "--out", str(out))
+    assert res.exit_code == 0, res.output
+    texts = sorted((out / "说明报告").glob("*.txt"))
+    assert [p.name for p in texts] == ["01-思想建设.txt", "02-创建管理.txt", "03-基础建设.txt"]
+    result = collect(big_inbox, CONFIG)
+    filing = Filing(result)
+    (title, standards) = filing.units()[0]
+    sents = filing.sentences(title, standards, first=True)
+    full = "".join(s.text for s in sents)
+    pieces = {s.text for s in sents} | {f for s in sents for f in s.shorter}
+    assert word_count(full) > 500  # the section had to be shortened
+    text = texts[0].read_text(encoding="utf-8").strip()
+    assert word_count(text) <= 500
+    assert text.endswith("。")
+    rest = text  # the text is whole sentences of the full section, in order: nothing cut mid-sentence
+    for s in sents:
+        forms = [s.text, *s.shorter]
+        hit = next((f for f in forms if rest.startswith(f)), None)
+        if hit:
+            rest = rest[len(hit):]
+    assert rest == "", rest[:80]
+    assert text.startswith(sents[0].text)  # framing kept
+    assert "全年开展相关活动" in text  # figures kept before examples
+    assert len(pieces) > 3
+    # the console names the section with its length before and after
+    before = word_count(full)
+    assert f"说明报告“思想建设”{before}字，超过上限，已按优先级删减为{word_count(text)}字" in res.output
+    (docx,) = out.glob("*说明报告.docx")
+    body = _text(docx)
+    for p in texts:
+        t = p.read_text(encoding="utf-8").strip()
+        assert t in body
+        assert f"（本节字数：{word_count(t)}，上限500字）" in body
+
+
+def test_filing_limit_and_level_come_from_config(big_inbox, tmp_path):
+    cfg_dir = tmp_path / "cfg"
+    shutil.copytree(ROOT / "config", cfg_dir)
+    unit = cfg_dir / "unit.yaml"
+    unit.write_text(unit.read_text(encoding="utf-8") + "\nfiling:\n  level: 测评项目\n  limit: 200\n",
+                    encoding="utf-8")
+    out = tmp_path / "out"
+    res = run("report", "--inbox", str(big_inbox), "--out", str(out), "--config", str(cfg_dir), "--silent")
+    assert res.exit_code == 0, res.output
+    texts = sorted((out / "说明报告").glob("*.txt"))
+    assert len(texts) == 12  # one per 测评项目
+    assert all(word_count(p.read_text(encoding="utf-8")) <= 200 for p in texts)
+
+
+def test_no_internal_fact_in_the_filing(tmp_path):
+    out = tmp_path / "out"
+    res = run("report", "--inbox", str(SAMPLE), "--out", str(out), "--silent")
+    assert res.exit_code == 0, res.output
+    scores = json.loads((out / "scores.json").read_text(encoding="utf-8"))
+    (docx,) = out.glob("*说明报告.docx")
+    texts = [_text(docx)] + [p.read_text(encoding="utf-8") for p in (out / "说明报告").glob("*.txt")]
+    files = {d["file"] for d in scores["departments"] if d["file"]} | {i["file"] for i in scores["issues"] if i["file"]}
+    missing = [d["name"] for d in scores["departments"] if not d["submitted"]]
+    for t in texts:
+        for internal in ("xlsx", "校验", "未报送", "错误", "提醒", "作废", "第3行", "工作表", *files, *missing):
+            assert internal not in t, internal
+
+
+# ------------------------------------------------------------------ 半年总结
+
+@pytest.fixture(scope="module")
+def half_inbox(tmp_path_factory):
+    inbox = tmp_path_factory.mktemp("half")
+    workbook(inbox / "调宣部-台账.xlsx", "调宣部", roster=staff(10), activities=[
+        activity("2026-06-30", "六月最后一天的理论学习", "1.1.2"),
+        activity("2026-07-01", "七月第一天的理论学习", "1.1.2"),
+        activity("2026-07-01", "七月的党风廉政教育", "1.2.1"),
+    ], documents=[document("上半年学习计划", "1.1.1", "2026-03-01"), document("下半年学习计划", "1.1.1", "2026-08-01")])
+    return inbox
+
+
+def test_half_year_counts_30_june_and_not_1_july(half_inbox, tmp_path):
+    result = collect(half_inbox, CONFIG, 2026)
+    h = half_year(result)
+    assert list(h.acts["title"]) == ["六月最后一天的理论学习"]
+    assert list(h.docs["title"]) == ["上半年学习计划"]
+    by_code = {s.standard.code: s for s in h.standards}
+    assert by_code["1.1.2"].activities == 1
+    assert by_code["1.2.1"].evidence == 0  # only a July row: a gap at mid-year, not an error
+    assert not [i for i in result.issues if i.level == "error"]
+    path, _ = run_halfyear(half_inbox, tmp_path / "out", CONFIG, 2026, today=dt.date(2026, 7, 5))
+    assert path.name == "2026年上半年创建文明单位工作总结及下半年工作计划.docx"
+    text = _text(path)
+    assert "六月最后一天的理论学习" in text and "七月" not in text
+    assert "下半年学习计划" not in text
+    for heading in ("一、上半年工作开展情况", "二、存在的不足", "三、下半年工作计划"):
+        assert heading in text
+
+
+def test_half_year_plan_names_exactly_the_responsible_departments(half_inbox, tmp_path):
+    path, h = run_halfyear(half_inbox, tmp_path / "out", CONFIG, 2026, today=dt.date(2026, 7, 5))
+    text = _text(path)
+    assert h.gaps
+    for code in dict.fromkeys(g.code for g in h.gaps):
+        std = CONFIG.standards[code]
+        m = re.search(rf"（{re.escape(code)}）：由(.+?)负责，", text)
+        assert m, code
+        assert m.group(1).split("、") == list(std.responsible), code
+        assert std.improvement.rstrip("。") in text
+    assert "9月底前完成" in text  # the first configured stage after June
+    assert "9月份：" in text and "11月份：" in text and "6月份：" not in text  # the second half's stages
+
+
+# ------------------------------------------------------------------ 进度通报
+
+@pytest.fixture(scope="module")
+def bulletin_inbox(tmp_path_factory):
+    inbox = tmp_path_factory.mktemp("bulletin")
+    workbook(inbox / "调宣部-台账.xlsx", "调宣部", roster=staff(5), submitted="2026-11-10",
+             activities=[activity("2026-03-01", "理论学习", "1.1.1"), activity("2026-10-01", "十月的宣讲", "1.1.2")])
+    workbook(inbox / "工会-台账.xlsx", "工会", roster=staff(5, "工会人员", 100), submitted="2026-11-25",
+             activities=[activity("2026-04-01", "职工运动会", "3.6.1")])
+    workbook(inbox / "团委-台账.xlsx", "团委")  # an untouched template
+    (inbox / "妇联-台账.xlsx").write_bytes(b"not a workbook at all")
+    return inbox
+
+
+def test_bulletin_lists_match_the_inbox(bulletin_inbox):
+    result = collect(bulletin_inbox, CONFIG, 2026)
+    p = progress(result, dt.date(2026, 9, 15))
+    assert p.reported == ["调宣部", "工会"]
+    assert p.late == ["工会"]  # 填报日期 after the configured deadline 2026-11-20
+    assert p.empty == ["团委"]
+    assert p.unreadable == ["妇联"]
+    assert p.missing == [d for d in CONFIG.department_names if d not in ("调宣部", "工会", "团委", "妇联")]
+    evidenced = set(p.with_evidence)
+    assert "1.1.1" in evidenced and "3.6.1" in evidenced
+    assert "1.1.2" not in evidenced  # dated 1 October, after the bulletin's date
+    owed = {d: [s.code for s in o] for d, _a, _d, o in p.departments}
+    assert all("1.1.1" not in codes for codes in owed.values())
+    assert "1.1.2" in owed["组人部"] or "1.1.2" in owed["调宣部"]
+
+
+def test_bulletin_number_increments_and_the_document_says_so(bulletin_inbox, tmp_path):
+    out = tmp_path / "out"
+    for n in (1, 2):
+        res = run("bulletin", "--inbox", str(bulletin_inbox), "--out", str(out), "--date", "2026-09-15")
+        assert res.exit_code == 0, res.output
+        assert f"已生成第 {n} 期" in res.output
+        assert "已报送 2/10 个部门" in res.output
+    assert json.loads((out / ".bulletin.json").read_text(encoding="utf-8")) == {"2026": 2}
+    first, second = sorted(out.glob("*进度通报*.docx"))
+    assert "第1期" in first.name and "第2期" in second.name
+    text = _text(second)
+    assert "第2期" in text and "2026年9月15日" in text and "领导小组办公室" in text
+    assert "尚未报送" in text and "工会共1个部门在截止日期2026年11月20日之后报送" in text
+    assert "妇联共1个部门报送的文件无法读取" in text and "团委共1个部门报送的是未填写内容的空模板" in text
+    assert "请妇联将报送文件另存为 .xlsx 后重新报送" in text
