@@ -114,7 +114,7 @@ def _stop(proc, profile: Path, desktop) -> None:
     except Exception:  # noqa: BLE001 - the bridge closes as soffice exits
         pass
     try:
-        proc.wait(timeout=30)
+        proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=30)
@@ -168,8 +168,8 @@ def _make(ctx, desktop, spec: dict, folder: Path) -> None:
         doc.storeToURL(ascii_name.resolve().as_uri(),                                 # names are ASCII here
                        (_prop("FilterName", spec["filter"]), _prop("Overwrite", True)))
         os.replace(ascii_name, target)
-    finally:
-        doc.close(True)
+    finally:  # documents stay open until soffice ends: closing one made soffice 7.4 abort now and then
+        pass
 
 
 def _main(job_file: str) -> None:
@@ -188,7 +188,7 @@ def _main(job_file: str) -> None:
                 if (folder / todo[0]["name"]).is_file():
                     todo.pop(0)  # stored before the crash: keep it, go on with a fresh soffice
                 attempts += 1
-                if attempts > 2 * len(job["files"]) + 2:
+                if attempts > 3 * len(job["files"]) + 3:
                     raise
             finally:
                 if proc.poll() is None:

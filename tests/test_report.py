@@ -244,7 +244,7 @@ def test_departments_list_every_configured_department(messy):
     assert len(scores["departments"]) == 10
     office = _dept(scores, "办公室")
     assert office == {"name": "办公室", "submitted": False, "file": None, "superseded": [], "errors": 0,
-                      "warnings": 0, "metrics": {}}
+                      "warnings": 0, "metrics": {}, "state": "missing", "state_files": []}
 
 
 # ---------------------------------------------------------------- thresholds and statuses
