@@ -26,14 +26,15 @@ report: setup
 		$(PY) -m pipeline report --inbox examples/inbox --out $(OUT)/示例 --sample; \
 	fi
 
-# 分类档案：inbox/ 中没有工作簿时用示例收件箱
+# 分类档案：inbox/ 中没有任何文件时同样用示例收件箱演示（输出到 output/示例/）
 archive: setup
-	@if [ -n "$$(find $(INBOX) -type f \( -iname '*.xlsx' -o -iname '*.xls' -o -iname '*.xlsm' \) ! -name '~$$*' 2>/dev/null | head -n 1)" ]; then \
+	@if [ -n "$$(find $(INBOX) -type f ! -name '.*' 2>/dev/null | head -n 1)" ]; then \
 		$(PY) -m pipeline archive --inbox $(INBOX) --out $(OUT); \
 	else \
-		echo "$(INBOX)/ 中没有报送的工作簿，本次使用示例收件箱 examples/inbox/ 演示运行"; \
-		$(PY) -m pipeline archive --inbox examples/inbox --out $(OUT); \
+		echo "$(INBOX)/ 中还没有任何报送文件，本次用示例收件箱演示，输出到 $(OUT)/示例/"; \
+		$(PY) -m pipeline archive --inbox examples/inbox --out $(OUT)/示例; \
 	fi
+
 # 打开工作台网页（浏览器自动打开；按 Ctrl+C 关闭）
 .PHONY: serve
 serve: setup
