@@ -384,7 +384,8 @@ def test_empty_inbox_still_produces_documents(tmp_path):
 def test_every_command_has_chinese_help_and_is_in_the_readme():
     from pipeline.cli import main
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert sorted(main.commands) == ["check", "collect", "notify", "pdf", "plan", "report", "templates"]
+    assert sorted(main.commands) == ["check", "collect", "export", "history", "notify", "pdf", "plan", "report", "rollup",
+                                    "templates"]
     for command in main.commands:
         result = run(command, "--help")
         assert result.exit_code == 0 and "用法：" in result.output and "显示本帮助并退出" in result.output
