@@ -209,7 +209,7 @@ def write_rollup_report(facts: Rollup, path: Path, config_dir: str | Path | None
     paragraphs = report_paragraphs(facts, config_dir)
     title, signature = paragraphs[0][1], paragraphs[-2:]
     body = paragraphs[1:-2]
-    leaders = facts.units[:10]
+    leaders = facts.units[:10] if facts.leading() else []
     w = Wording("汇总报告", config_dir)
     heading_two = w.say("一级标题二")
 
