@@ -609,7 +609,7 @@ def _count_pages(materials: list[Material], root: Path, scratch: Path) -> None:
 
 DOCX_CATALOG_MAX = 20_000     # rows of the Word 目录 (a printed table; the xlsx holds every row)
 CATALOG_HEADERS = ("编号", "题名", "责任部门", "日期", "文号", "页数", "备注")
-CATALOG_WIDTHS = (2000, 3700, 1300, 1400, 1800, 600, 2976)   # landscape A4: 13,776 twips of text width
+CATALOG_WIDTHS = (2000, 3600, 1300, 1750, 1800, 600, 2726)   # landscape A4: 13,776 twips of text width
 
 
 def _catalog_rows(materials: list[Material]):
