@@ -183,6 +183,7 @@ class EvidenceSettings:
     defaults: EvidenceRules = EvidenceRules()
     overrides: dict = field(default_factory=dict)   # code -> EvidenceRules
     numbering: tuple[str, str, str] = ("{I}", "{I}-{j}", "{I}-{j}-{k})")  # indicator, item, standard
+    affects_status: bool = False           # true: rows failing the rules no longer count towards min_evidence
 
 
 _RULE_KEYS = {"min_photos", "captions", "number_types", "within_year"}
@@ -191,7 +192,7 @@ _RULE_KEYS = {"min_photos", "captions", "number_types", "within_year"}
 def _evidence_rules(raw: Any, base: EvidenceRules, where: str) -> EvidenceRules:
     if raw is None:
         return base
-    if not isinstance(raw, dict) or set(raw) - _RULE_KEYS - {"enabled", "numbering"}:
+    if not isinstance(raw, dict) or set(raw) - _RULE_KEYS - {"enabled", "numbering", "affects_status"}:
         raise ConfigError(f"{where}：evidence_rules 只能包含 {'、'.join(sorted(_RULE_KEYS))}")
     values = dict(base.__dict__)
     if "min_photos" in raw:
@@ -227,7 +228,10 @@ def _evidence_settings(cat: dict, cname: str) -> EvidenceSettings:
             f.format(I="Ⅰ", i=1, j=1, k=1)
         except (KeyError, IndexError, ValueError):
             raise ConfigError(f"{cname}：evidence_rules.numbering 中的“{f}”无效，可用 {{I}}（罗马数字）、{{i}}、{{j}}、{{k}}") from None
-    return EvidenceSettings(enabled, defaults, {}, fmt)
+    affects = raw.get("affects_status", False)
+    if not isinstance(affects, bool):
+        raise ConfigError(f"{cname}：evidence_rules.affects_status 应为 true 或 false")
+    return EvidenceSettings(enabled, defaults, {}, fmt, affects)
 
 
 def alias_map(departments) -> dict[str, str]:
@@ -412,7 +416,8 @@ def load_config(config_dir: str | Path | None = None) -> Config:
                 if isinstance(s, dict) and s.get("evidence_rules") is not None:
                     code = str(s.get("code") or f"{i}.{j}.{k}")
                     overrides[code] = _evidence_rules(s["evidence_rules"], evidence.defaults, f"{cname} 测评标准 {code}")
-    evidence = EvidenceSettings(evidence.enabled, evidence.defaults, overrides, evidence.numbering)
+    evidence = EvidenceSettings(evidence.enabled, evidence.defaults, overrides, evidence.numbering,
+                                evidence.affects_status)
 
     return Config(
         dir=cdir, unit=str(unit["unit"]).strip(), short_name=str(unit.get("short_name") or unit["unit"]).strip(),

@@ -271,8 +271,7 @@ def test_missing_evidence_flows_into_the_validation_report(tmp_path):
 # ---------------------------------------------------------------- rules
 
 
-def test_rules_make_a_standard_short_of_evidence_and_say_why(tmp_path):
-    inbox = tmp_path / "inbox"
+def _rules_inbox(inbox: Path) -> None:
     ledger(inbox / "团委-台账.xlsx", "团委", activities=[
         act(f"{YEAR}-03-05", "学雷锋志愿服务", "3.2.3", "一张.jpg"),
         act(f"{YEAR}-04-05", "志愿服务注册日", "3.2.3", "a.jpg、b.jpg", place=None)], documents=[
@@ -280,18 +279,42 @@ def test_rules_make_a_standard_short_of_evidence_and_say_why(tmp_path):
         doc("往年制度", "3.2.3", kind="制度", date=f"{YEAR - 1}-12-01", evidence="a.jpg")])
     for name in ("一张.jpg", "a.jpg", "b.jpg"):
         jpeg(inbox / "团委" / name)
+
+
+RULE_REASONS = [
+    "活动“学雷锋志愿服务”只有1张照片，要求不少于2张",
+    "活动“志愿服务注册日”缺少地点，照片说明（时间、地点、人物、主题）不完整，请补填",
+    "文件“志愿服务方案”（方案）缺少文号，请补填",
+    f"文件“往年制度”日期{YEAR - 1}-12-01不在{YEAR}年度内，请核对"]
+
+
+def test_rules_say_what_fails_but_the_status_stays_the_contracts(tmp_path):
+    """Contract section 5: 佐证不足 counts used rows; the evidence rules are reported, not scored, by default."""
+    inbox = tmp_path / "inbox"
+    _rules_inbox(inbox)
     scores = report(inbox, tmp_path / "out")
     s = std(scores, "3.2.3")
-    assert s["status"] == "佐证不足"
-    assert s["evidence_reasons"] == [
-        "活动“学雷锋志愿服务”只有1张照片，要求不少于2张",
-        "活动“志愿服务注册日”缺少地点，照片说明（时间、地点、人物、主题）不完整，请补填",
-        "文件“志愿服务方案”（方案）缺少文号，请补填",
-        f"文件“往年制度”日期{YEAR - 1}-12-01不在{YEAR}年度内，请核对",
-        "符合佐证要求的活动和文件0条，要求不少于1条"]
+    assert s["status"] == "达标"
+    assert s["evidence_reasons"] == RULE_REASONS
     rows = {(i["code"], i["sheet"], i["row"]) for i in scores["issues"]}
     assert {("evidence-photos-short", "活动记录", 3), ("evidence-caption", "活动记录", 4),
             ("evidence-number-missing", "制度文件", 3), ("evidence-out-of-year", "制度文件", 4)} <= rows
+
+
+def test_rules_affect_the_status_when_the_catalog_says_so(tmp_path):
+    import shutil
+    conf = tmp_path / "config"
+    shutil.copytree(ROOT / "config", conf)
+    catalog = conf / "catalog.yaml"
+    text = catalog.read_text(encoding="utf-8")
+    assert "affects_status: false" in text
+    catalog.write_text(text.replace("affects_status: false", "affects_status: true"), encoding="utf-8")
+    inbox = tmp_path / "inbox"
+    _rules_inbox(inbox)
+    scores = report(inbox, tmp_path / "out", "--config", str(conf))
+    s = std(scores, "3.2.3")
+    assert s["status"] == "佐证不足"
+    assert s["evidence_reasons"] == RULE_REASONS + ["符合佐证要求的活动和文件0条，要求不少于1条"]
 
 
 def test_one_row_meeting_the_rules_is_enough(tmp_path):

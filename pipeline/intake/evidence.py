@@ -468,8 +468,9 @@ def _check_rules(r: RowEvidence, cols: dict, pos: int, files: list[EvidenceFile]
 
 
 def apply_to_standards(results: list["StandardResult"], check: EvidenceCheck, config: Config) -> None:
-    """Evidence facts on each standard's result; a 达标 standard with fewer rows meeting the evidence rules
-    than its min_evidence becomes 佐证不足, with the failed rules as its reasons."""
+    """Evidence facts on each standard's result, with the failed rules as its reasons. The status stays the
+    contract's (section 5 counts used rows); only with `evidence_rules.affects_status: true` does a 达标 standard
+    with fewer rows meeting the rules than its min_evidence become 佐证不足."""
     from pipeline.score import MET, WEAK
     if not check.enabled:
         return
@@ -477,6 +478,7 @@ def apply_to_standards(results: list["StandardResult"], check: EvidenceCheck, co
         ev = check.standards.get(s.standard.code, StandardEvidence())
         s.evidence_files, s.evidence_missing = ev.files, ev.missing
         s.evidence_reasons = list(ev.reasons)
-        if s.status == MET and ev.compliant < s.standard.min_evidence:
+        affects = bool(config.evidence and config.evidence.affects_status)  # off by default: contract §5 counts rows
+        if affects and s.status == MET and ev.compliant < s.standard.min_evidence:
             s.status = WEAK
             s.evidence_reasons.append(f"符合佐证要求的活动和文件{ev.compliant}条，要求不少于{s.standard.min_evidence}条")
