@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -92,6 +93,19 @@ def test_zip_traversal_names_are_skipped_and_nothing_leaves_the_staging_folder(t
     assert new == [p for p in new if p.startswith("out/staging/")] and len(new) == 1
     assert files[0].path.read_bytes() == jpeg_bytes()
     assert tree(inbox) == {k[len("inbox/"):]: v for k, v in before.items() if k.startswith("inbox/")}
+
+
+def test_evidence_listing_uses_the_safe_walk_no_link_out_no_fifo(tmp_path, config):
+    """The deep-tree case runs through report in test_intake_inputs (os.walk recursed and aborted it)."""
+    inbox = tmp_path / "inbox"
+    jpeg(inbox / "团委" / "照片1.jpg")
+    outside = tmp_path / "别处" / "密件.pdf"
+    outside.parent.mkdir(parents=True)
+    outside.write_bytes(b"%PDF-1.4 secret")
+    (inbox / "团委" / "链接.pdf").symlink_to(outside)
+    os.mkfifo(inbox / "管道.jpg")
+    files, _ = list_evidence(inbox, config)
+    assert [f.name for f in files] == ["团委/照片1.jpg"]
 
 
 def test_zip_symlink_entry_is_skipped(tmp_path, config):

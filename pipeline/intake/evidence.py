@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 import stat
 import unicodedata
@@ -20,7 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Iterable
 
 from pipeline.catalog import Config, EvidenceRules
-from pipeline.intake.ingest import SKIP_NAMES, WORKBOOK_SUFFIXES
+from pipeline.intake.ingest import SKIP_NAMES, WORKBOOK_SUFFIXES, inbox_files
 from pipeline.issues import Issue, make_issue
 
 if TYPE_CHECKING:
@@ -160,40 +159,36 @@ def list_evidence(inbox: Path, config: Config) -> tuple[list[EvidenceFile], list
     seen: dict[str, str | None] = {}   # folder names repeat: each is looked up once
     files: list[EvidenceFile] = []
     issues: list[Issue] = []
-    for root, dirs, names in os.walk(inbox):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for fname in sorted(names):
-            if fname.startswith((".", "~$")) or fname.lower() in SKIP_NAMES:
+    walked, _ = inbox_files(inbox)  # the inbox's one safe walk: no recursion, no links out, no FIFOs
+    for path, rel in walked:
+        fname = path.name
+        suffix = path.suffix.lower()
+        if suffix in SPREADSHEETS:
+            continue
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        entries = manifest.get(rel) or manifest.get(fname) or [{}]
+        entry = entries[0]
+        original = str(entry.get("original") or fname)
+        aliases = tuple(str(e["original"]) for e in entries[1:] if e.get("original"))
+        folders = tuple(PurePosixPath(rel).parts[:-1])
+        dept = config.resolve_department(entry.get("department")) if entry.get("department") else None
+        dept = dept or _department(config, [*reversed(folders), PurePosixPath(original).stem], seen)
+        if suffix == ".zip":
+            members, found = list_zip(path, rel, config, dept, (*folders, original))
+            files.extend(members)
+            issues.extend(found)
+            if members or found:
                 continue
-            path = Path(root) / fname
-            suffix = path.suffix.lower()
-            if suffix in SPREADSHEETS:
-                continue
-            rel = path.relative_to(inbox).as_posix()
-            try:
-                st = path.stat()
-            except OSError:
-                continue
-            if not stat.S_ISREG(st.st_mode):
-                continue
-            entries = manifest.get(rel) or manifest.get(fname) or [{}]
-            entry = entries[0]
-            original = str(entry.get("original") or fname)
-            aliases = tuple(str(e["original"]) for e in entries[1:] if e.get("original"))
-            folders = tuple(PurePosixPath(rel).parts[:-1])
-            dept = config.resolve_department(entry.get("department")) if entry.get("department") else None
-            dept = dept or _department(config, [*reversed(folders), PurePosixPath(original).stem], seen)
-            if suffix == ".zip":
-                members, found = list_zip(path, rel, config, dept, (*folders, original))
-                files.extend(members)
-                issues.extend(found)
-                if members or found:
-                    continue
-            if suffix in MANUAL_ARCHIVES:
-                issues.append(make_issue("archive-manual", file=rel, department=dept, kind=MANUAL_ARCHIVES[suffix]))
-            kind = "archive" if suffix in MANUAL_ARCHIVES or suffix == ".zip" else KINDS.get(suffix, "other")
-            files.append(EvidenceFile(rel, original, dept, st.st_size, kind, path, folders, mtime=st.st_mtime,
-                                      aliases=aliases))
+        if suffix in MANUAL_ARCHIVES:
+            issues.append(make_issue("archive-manual", file=rel, department=dept, kind=MANUAL_ARCHIVES[suffix]))
+        kind = "archive" if suffix in MANUAL_ARCHIVES or suffix == ".zip" else KINDS.get(suffix, "other")
+        files.append(EvidenceFile(rel, original, dept, st.st_size, kind, path, folders, mtime=st.st_mtime,
+                                  aliases=aliases))
     return files, issues
 
 

@@ -87,13 +87,28 @@ class FileRecord:
 
 
 def list_inbox(inbox: Path) -> tuple[list[Path], list[Issue]]:
-    """The workbooks in the inbox (recursively, sorted), and an issue for every other file.
+    """The workbooks in the inbox (recursively, sorted), and an issue for every other file."""
+    files, issues = inbox_files(inbox)
+    workbooks = []
+    for path, rel in files:
+        if path.suffix.lower() in SPREADSHEET_SUFFIXES:
+            workbooks.append(path)
+        else:
+            issues.append(make_issue("file-ignored", file=rel))
+    workbooks.sort()
+    issues.sort(key=lambda i: i.file or "")
+    return workbooks, issues
 
-    Walked without recursion and without following links: a FIFO or a device is reported and skipped (never
-    opened), a link to anything outside the inbox is reported and not followed, a folder deeper than MAX_DEPTH
-    is reported and not entered, a folder that cannot be listed is reported; a folder named like a workbook
-    (`x.xlsx`) is just a folder. Office and LibreOffice lock files and hidden files are skipped silently."""
-    workbooks, issues = [], []
+
+def inbox_files(inbox: Path) -> tuple[list[tuple[Path, str]], list[Issue]]:
+    """Every regular file in the inbox as (path, path relative to the inbox), and the issues of the walk.
+
+    The one walk of an inbox (workbooks and evidence alike). Walked without recursion and without following
+    links: a FIFO or a device is reported and skipped (never opened), a link to anything outside the inbox is
+    reported and not followed, a folder deeper than MAX_DEPTH is reported and not entered, a folder that cannot
+    be listed is reported; a folder named like a workbook (`x.xlsx`) is just a folder. Office and LibreOffice
+    lock files and hidden files are skipped silently."""
+    files, issues = [], []
     root = inbox.resolve()
     stack = [(inbox, 0)]
     while stack:
@@ -132,13 +147,10 @@ def list_inbox(inbox: Path) -> tuple[list[Path], list[Issue]]:
                 continue
             if not stat.S_ISREG(mode):
                 issues.append(make_issue("file-special", file=rel))
-            elif path.suffix.lower() in SPREADSHEET_SUFFIXES:
-                workbooks.append(path)
             else:
-                issues.append(make_issue("file-ignored", file=rel))
-    workbooks.sort()
-    issues.sort(key=lambda i: i.file or "")
-    return workbooks, issues
+                files.append((path, rel))
+    files.sort(key=lambda f: f[1])
+    return files, issues
 
 
 def _rel(path: Path, inbox: Path) -> str:
