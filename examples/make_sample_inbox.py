@@ -174,6 +174,9 @@ EVIDENCE_ACTIVITIES = 3   # activities per evidence-sending department that get 
 
 def name_evidence(plans: dict, year: int) -> None:
     """Write file names into the 佐证材料 cells of the rows whose evidence write_evidence() sends."""
+    for _, _, acts, _ in plans.values():
+        for row in acts:
+            row[9] = None  # only the rows below name files (keeps the sample's 校验报告 short)
     for k, (_, _, acts, _) in enumerate(plans[d] for d in ("机关党委办", "团委", "工会")):
         for row in acts[:EVIDENCE_ACTIVITIES]:
             title = row[2]
