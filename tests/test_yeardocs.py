@@ -223,6 +223,125 @@ def test_bulletin_number_increments_and_the_document_says_so(bulletin_inbox, tmp
     assert "第1期" in first.name and "第2期" in second.name
     text = _text(second)
     assert "第2期" in text and "2026年9月15日" in text and "领导小组办公室" in text
-    assert "尚未报送" in text and "工会共1个部门在截止日期2026年11月20日之后报送" in text
-    assert "妇联共1个部门报送的文件无法读取" in text and "团委共1个部门报送的是未填写内容的空模板" in text
+    assert "10个部门中已报送创建台账的2个，尚未报送的6个：办公室、组人部、机关党委办、机关纪委、普及部、反协办。" in text
+    assert "其中工会在截止日期2026年11月20日之后报送" in text
+    assert "妇联报送的文件无法读取" in text and "团委报送的是未填写内容的空模板" in text
+    assert "请办公室、组人部、机关党委办、机关纪委、普及部、反协办于2026年11月20日前报送创建台账" in text
     assert "请妇联将报送文件另存为 .xlsx 后重新报送" in text
+
+
+# ------------------------------------------------------------------ 进度通报: two pages at most, nothing dropped silently
+
+NEW_DEPARTMENTS = ["学会学术部", "科技志愿服务中心", "信息中心", "青少年科技中心", "科技馆", "财务处", "老科协办公室",
+                   "国际联络部", "科技人才服务中心", "企业工作部"]
+
+
+@pytest.fixture(scope="module")
+def twenty(tmp_path_factory):
+    """A unit of 20 departments with many gaps: each of the 10 added departments co-leads several standards;
+    12 departments reported (3 after the deadline) with one activity each, 2 sent templates, 2 unreadable files,
+    4 nothing."""
+    root = tmp_path_factory.mktemp("twenty")
+    cfg_dir = root / "cfg"
+    shutil.copytree(ROOT / "config", cfg_dir)
+    unit = cfg_dir / "unit.yaml"
+    unit.write_text(unit.read_text(encoding="utf-8").replace(
+        "\n# 实施方案开头的依据文件", "".join(f"\n  - name: {d}\n    email: \"\"" for d in NEW_DEPARTMENTS)
+        + "\n\n# 实施方案开头的依据文件", 1), encoding="utf-8")
+    catalog = cfg_dir / "catalog.yaml"
+    k = 0
+
+    def more(m):
+        nonlocal k
+        k += 1
+        if "各部门" in m.group(1):
+            return m.group(0)
+        return f"responsible: [{m.group(1)}, {NEW_DEPARTMENTS[k % 10]}, {NEW_DEPARTMENTS[(k + 3) % 10]}]"
+    catalog.write_text(re.sub(r"responsible: \[([^\]]*)\]", more, catalog.read_text(encoding="utf-8")),
+                       encoding="utf-8")
+    cfg = load_config(cfg_dir)
+    assert len(cfg.department_names) == 20
+    inbox = root / "inbox"
+    names = cfg.department_names
+    for i, dept in enumerate(names[:12]):
+        own = next(s.code for s in cfg.standards.values() if dept in s.responsible)
+        workbook(inbox / f"{dept}-台账.xlsx", dept, roster=staff(5, f"{dept}人员", 100 * i),
+                 submitted="2026-11-25" if i in (2, 5, 8) else "2026-11-10",
+                 activities=[activity("2026-03-01", f"{dept}专题学习", own)])
+    for dept in names[12:14]:
+        workbook(inbox / f"{dept}-台账.xlsx", dept)
+    for dept in names[14:16]:
+        (inbox / f"{dept}-台账.xlsx").write_bytes(b"not a workbook")
+    return cfg_dir, inbox, cfg
+
+
+def _pdf_pages(docx: Path) -> tuple[int, Path]:
+    from pypdf import PdfReader
+    from pipeline.documents.pdf import convert
+    pdf = convert(docx, docx.parent / "pdf")
+    return len(PdfReader(str(pdf)).pages), pdf
+
+
+def test_sample_bulletin_prints_on_two_pages_and_names_everything(tmp_path):
+    out = tmp_path / "out"
+    res = run("bulletin", "--inbox", str(SAMPLE), "--out", str(out), "--date", "2026-09-15", "--sample")
+    assert res.exit_code == 0, res.output
+    (docx,) = out.glob("*进度通报（第1期）.docx")
+    pages, _pdf = _pdf_pages(docx)
+    assert pages <= 2
+    text = _text(docx)
+    result = collect(SAMPLE, CONFIG, 2026)
+    p = progress(result, dt.date(2026, 9, 15))
+    assert "完整名单" not in text and not re.search(r"等\d+(个部门|条|项)", text)  # nothing summarised
+    for dept, _a, _d, owed in p.departments:  # each reported department: a line of what it did and owes
+        if dept in p.reported:
+            assert dept in text
+            for s in owed:
+                assert s.short in text, (dept, s.short)
+    for s in p.shared:
+        assert s.short in text
+    assert text.count("尚无佐证。") >= 1 and "牵头的测评标准均已有佐证" in text
+    for dept in p.missing:
+        assert dept in text
+
+
+def test_bulletin_of_twenty_departments_with_many_gaps_summarises_into_two_pages(twenty, tmp_path):
+    cfg_dir, inbox, cfg = twenty
+    out = tmp_path / "out"
+    res = run("bulletin", "--inbox", str(inbox), "--out", str(out), "--config", str(cfg_dir), "--date", "2026-11-28")
+    assert res.exit_code == 0, res.output
+    (docx,) = out.glob("*进度通报（第1期）.docx")
+    pages, _pdf = _pdf_pages(docx)
+    assert pages <= 2
+    text = _text(docx)
+    p = progress(collect(inbox, cfg, 2026), dt.date(2026, 11, 28))
+    assert len(p.reported) == 12 and len(p.late) == 3 and len(p.empty) == 2 and len(p.unreadable) == 2
+    assert len(p.missing) == 4
+    assert "尽快报送创建台账（报送截止日期2026年11月20日已过）" in text  # the bulletin is dated after the deadline
+    # summarised, never silently: the document says where the full lists are ...
+    detail = out / "2026年创建文明单位工作进度通报明细（第1期）.xlsx"
+    assert f"完整名单见同期《{detail.stem}》" in text
+    # ... every list is either complete or names its count ("…等N个部门")
+    for names in (p.missing, p.late, p.empty, p.unreadable):
+        assert all(n in text for n in names) or f"等{len(names)}个部门" in text, names
+    # ... the departments' lines not shown are counted in one sentence
+    shown = [d for d in p.reported if re.search(rf"{re.escape(d)}（", text)]
+    assert len(shown) < len(p.reported)
+    assert re.search(r"另有.+等\d+个部门牵头的\d+条测评标准尚无佐证", text)
+    # ... the workbook holds every department and every standard it still owes, unabridged
+    import openpyxl
+    ws = openpyxl.load_workbook(detail)["各部门"]
+    values = list(ws.iter_rows(values_only=True))
+    head = next(i for i, r in enumerate(values) if r[0] == "部门")
+    rows = {r[0]: r for r in values[head + 1:]}
+    assert set(rows) == set(cfg.department_names)
+    for dept, a, d, owed in p.departments:
+        assert rows[dept][2:5] == (a, d, len(owed))
+        assert (rows[dept][5] or "") == "、".join(f"{s.code} {s.short}" for s in owed)
+    assert rows[p.late[0]][1] == "已报送（逾期）" and rows[p.missing[0]][1] == "未报送"
+    # ... and the console prints the full per-department lists
+    assert f"完整内容见 {detail.name}" in res.output
+    for dept, _a, _d, owed in p.departments:
+        if owed and dept in p.reported:
+            assert re.search(rf"^  (.*、)?{re.escape(dept)}(、.*)? 尚无佐证：{re.escape('、'.join(s.code for s in owed))}$",
+                             res.output, re.M), dept

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,6 +47,9 @@ class Progress:
     shared: list  # standards every department answers for that have no evidence yet (listed once)
     next_stage: str = ""
     lines: list[str] = field(default_factory=list)  # the console summary
+    brevity: object = None  # set by write_bulletin: how much the document summarised (Brevity)
+    summarised: bool = False
+    detail: str = ""        # the unabridged 明细 workbook's file name
 
 
 def _dept_of_name(name: str, config) -> str | None:
@@ -132,20 +136,237 @@ def issuer(config) -> str:
     return f"{name}办公室" if name else str(config.settings.get("coordinator") or config.unit)
 
 
-def write_bulletin(result: "Result", out: Path, as_of: dt.date, number: int) -> tuple[Path, Progress]:
+# ---------------------------------------------------------------- fitting two pages
+
+PAGE_LINES = 22        # GB/T 9704: 22 lines of 28 characters in the type area
+LINE_CHARS = 28
+PAGES = 2
+FIXED_LINES = 3 + 3 + 2 + 2  # 报头 (报头, 期号, 发文 line), the three headings, the 版记, a margin for keep-with-next
+SAMPLE_LINES = 3             # the 示例数据 banner `mark_sample` puts on the first page
+
+
+def text_lines(text: str, indent: float = 2, chars: int = LINE_CHARS) -> int:
+    """Printed lines of a body paragraph (3号, first line indented two characters, 28 characters a line)."""
+    from pipeline.documents.docx_layout import text_width
+    return max(1, math.ceil((text_width(text) + indent) / chars))
+
+
+@dataclass(frozen=True)
+class Brevity:
+    """How much the bulletin summarises to stay within two pages (None: everything named)."""
+
+    owed: int | None = None        # owed standards named per department line ("…等N条")
+    groups: int | None = None      # department lines (the rest in one sentence "另有…")
+    names: int | None = None       # names in any other list ("…等N个部门")
+    metrics: bool = False          # passed metrics by count only
+
+    @property
+    def full(self) -> bool:
+        return self == Brevity()
+
+
+def brevities(groups: int) -> list[Brevity]:
+    """From the full text to the tersest, in the order they are tried."""
+    out = [Brevity(), Brevity(owed=3)]
+    out += [Brevity(owed=3, groups=k) for k in range(groups - 1, 2, -1)]
+    out += [Brevity(owed=3, groups=3, names=6, metrics=True), Brevity(owed=2, groups=2, names=3, metrics=True)]
+    return out
+
+
+def owing_groups(p: Progress) -> tuple[list[tuple[tuple, list]], list]:
+    """Reported departments that owe the same standards, one group each (most owed first, then config
+    order), and the reported departments that owe nothing."""
+    groups: dict[tuple, list] = {}
+    clear = []
+    for dept in p.departments:
+        if dept[0] not in p.reported:
+            continue
+        if dept[3]:
+            groups.setdefault(tuple(s.code for s in dept[3]), []).append(dept)
+        else:
+            clear.append(dept)
+    ordered = sorted(groups.items(), key=lambda kv: -len(kv[0]))  # stable: config order among equals
+    return ordered, clear
+
+
+class Composer:
+    """The bulletin's paragraphs for one level of brevity (plain text; the writer lays them out)."""
+
+    def __init__(self, p: Progress, w, cfg, detail_name: str):
+        self.p, self.w, self.cfg, self.detail_name = p, w, cfg, detail_name
+        self.deadline = chinese_date(p.deadline) if p.deadline else \
+            w.fill("通用.待核实", {"事项": "报送截止日期"}, required=True)
+
+    def few(self, items: list[str], cap: int | None, unit: str) -> str:
+        """Items joined with 、; beyond `cap` the first ones and the count ("A、B等7个部门")."""
+        items = list(items)
+        if cap is None or len(items) <= cap:
+            return "、".join(items)
+        return self.w.fill("进度通报.列举", {"前几项": items[:cap], "个数": str(len(items)), "量词": unit},
+                           required=True)
+
+    def done(self, a: int, d: int) -> str:
+        return self.w.fill("进度通报.已报条数", {"活动": a, "文件": d}, required=True)
+
+    def compose(self, b: Brevity) -> tuple[dict[str, list[str]], bool]:
+        """{block: paragraphs}, and whether anything was summarised."""
+        p, w = self.p, self.w
+        summarised = False
+
+        def few(items, cap, unit):
+            nonlocal summarised
+            if cap is not None and len(items) > cap:
+                summarised = True
+            return self.few(items, cap, unit)
+
+        total = len(self.cfg.department_names)
+        report = w.fill("进度通报.报送概况", {"日期": chinese_date(p.date), "应报": total, "已报": len(p.reported),
+                                          "未报": len(p.missing), "未报部门": few(p.missing, b.names, "个部门"),
+                                          "全部": len(p.reported) == total},
+                        required=True)
+        if p.late:
+            report += w.fill("进度通报.逾期", {"截止": self.deadline, "部门": few(p.late, b.names, "个部门")},
+                             required=True)
+        if p.unreadable:
+            report += w.fill("进度通报.无法读取", {"部门": few(p.unreadable, b.names, "个部门")}, required=True)
+        if p.empty:
+            report += w.fill("进度通报.空模板", {"部门": few(p.empty, b.names, "个部门")}, required=True)
+
+        state = w.fill("进度通报.标准进展", {"总数": str(len(p.standards)), "有": str(len(p.with_evidence)),
+                                         "无": str(len(p.standards) - len(p.with_evidence))}, required=True)
+        passed = [m for m in p.metrics if m.value is not None and m.passed]
+        failed = [m for m in p.metrics if m.value is not None and not m.passed]
+        nodata = [m for m in p.metrics if m.value is None]
+        parts = [w.fill("进度通报.指标未达到", {"指标": m.metric.short_label, "实际": format_percent(m.value),
+                                               "要求": m.metric.requirement}, required=True) for m in failed]
+        if passed:  # terse: the failed ones named, "其余N项达到要求"
+            shown = [] if b.metrics and parts else [f"{m.metric.short_label}{format_percent(m.value)}" for m in passed]
+            text = w.fill("进度通报.指标达到", {"指标": shown, "个数": str(len(passed))}, required=True)
+            parts = parts + [text] if not shown else [text] + parts
+        if nodata:
+            parts.append(w.fill("进度通报.指标无数据", {"指标": few([m.metric.short_label for m in nodata], b.names, "项")},
+                                required=True))
+        if parts:
+            state += w.fill("进度通报.指标", {"个数": str(len(p.metrics)), "情况": "；".join(parts)}, required=True)
+        progress = [state]
+        if p.shared:
+            progress.append(w.fill("进度通报.共同欠", {"欠": few([s.short for s in p.shared], b.owed, "条")},
+                                   required=True))
+        groups, clear = owing_groups(p)
+        shown = groups if b.groups is None else groups[:b.groups]
+        for codes, depts in shown:
+            who = "、".join(f"{d}（{self.done(a, n)}）" for d, a, n, _o in depts)
+            owed = [s.short for s in depts[0][3]]
+            progress.append(w.fill("进度通报.部门欠", {"部门": who, "欠": few(owed, b.owed, "条")}, required=True))
+        rest = groups[len(shown):]
+        if rest:
+            summarised = True
+            names = [d[0] for _c, depts in rest for d in depts]
+            owed = {s.code for _c, depts in rest for s in depts[0][3]}
+            progress.append(w.fill("进度通报.其余部门欠", {"部门": few(names, b.names or 3, "个部门"),
+                                                     "条数": str(len(owed))}, required=True))
+        if clear:
+            if b.names is not None and len(clear) > b.names:
+                who = few([d[0] for d in clear], b.names, "个部门")
+            else:
+                who = "、".join(f"{d}（{self.done(a, n)}）" for d, a, n, _o in clear)
+            progress.append(w.fill("进度通报.部门无欠", {"部门": who}, required=True))
+
+        steps = []
+        if p.missing:
+            overdue = bool(p.deadline and p.date > p.deadline)
+            steps.append(w.fill("进度通报.催报", {"部门": few(p.missing, b.names, "个部门"), "截止": self.deadline,
+                                              "已过截止": overdue}, required=True))
+        if p.unreadable:
+            steps.append(w.fill("进度通报.重报", {"部门": few(p.unreadable, b.names, "个部门")}, required=True))
+        if p.empty:
+            steps.append(w.fill("进度通报.补填", {"部门": few(p.empty, b.names, "个部门")}, required=True))
+        if groups or p.shared:
+            steps.append(w.fill("进度通报.补充", {"时间": p.next_stage, "牵头": bool(groups),
+                                              "共同": bool(p.shared)}, required=True))
+        by_depts: dict[tuple, list[str]] = {}  # failed metrics of the same departments: one item
+        for m in failed:
+            std = next((s.standard for s in p.standards if m.metric.key in s.standard.metrics), None)
+            by_depts.setdefault(tuple(std.responsible) if std else (), []).append(m.metric.short_label)
+        for depts, labels in by_depts.items():
+            steps.append(w.fill("进度通报.提高指标", {"部门": few(list(depts), b.names, "个部门"), "指标": labels,
+                                                  "时间": p.next_stage}, required=True))
+        steps = [f"{k}.{t}" for k, t in enumerate(steps, 1)] or [w.text("进度通报.无事项")]
+        if summarised:
+            steps.append(w.fill("进度通报.明细", {"明细表": self.detail_name}, required=True))
+        return {"报送": [report], "进展": progress, "下一步": steps}, summarised
+
+    def fit(self, reserve: int = 0) -> tuple[dict[str, list[str]], Brevity, bool]:
+        """The fullest text whose estimated length fits two pages (the tersest if none does)."""
+        budget = PAGES * PAGE_LINES - FIXED_LINES - reserve
+        groups, _clear = owing_groups(self.p)
+        for b in brevities(len(groups)):
+            blocks, summarised = self.compose(b)
+            if sum(text_lines(t) for paras in blocks.values() for t in paras) <= budget:
+                return blocks, b, summarised
+        return blocks, b, summarised
+
+
+def detail_name(year: int, number: int) -> str:
+    return f"{year}年创建文明单位工作进度通报明细（第{number}期）.xlsx"
+
+
+def write_detail(p: Progress, cfg, path: Path) -> None:
+    """Every fact of the bulletin, unabridged: one row per department, one row per standard."""
+    from pipeline.documents.workbook import Book, Print
+    book = Book()
+    title = path.stem
+    state = {}
+    for names, text in ((p.reported, "已报送"), (p.missing, "未报送"), (p.unreadable, "文件无法读取"),
+                        (p.empty, "空模板")):
+        for d in names:
+            state[d] = text
+    for d in p.late:
+        state[d] = "已报送（逾期）"
+    rows = [(d, state.get(d, ""), a, n, len(owed), "、".join(f"{s.code} {s.short}" for s in owed))
+            for d, a, n, owed in p.departments]
+    ws = book.sheet("各部门", widths=(14, 14, 8, 8, 10, 60), print=Print(title=title))
+    ws.heading(f"{title}：各部门（截至{chinese_date(p.date)}）")
+    if p.shared:
+        ws.note("各部门共同负责、尚无佐证的测评标准：" + "、".join(f"{s.code} {s.short}" for s in p.shared))
+    ws.table(("部门", "报送情况", "活动", "文件", "牵头标准中尚无佐证的条数", "牵头的测评标准中尚无佐证的"), rows)
+    std_rows = [(s.standard.code, s.standard.short, "、".join(s.standard.responsible), s.activities, s.documents,
+                 "有" if s.evidence > 0 else "无") for s in p.standards]
+    ws = book.sheet("测评标准", widths=(8, 26, 40, 8, 8, 8), print=Print(title=title))
+    ws.heading(f"{title}：测评标准（截至{chinese_date(p.date)}）")
+    ws.table(("编码", "测评标准", "负责部门", "活动", "文件", "佐证"), std_rows, text_cols=(1,))
+    book.save(path)
+
+
+def write_bulletin(result: "Result", out: Path, as_of: dt.date, number: int,
+                   reserve: int = 0) -> tuple[Path, Progress]:
+    """The docx (two pages at most: summarised where needed) and its unabridged 明细 workbook.
+    `reserve`: lines the caller adds to the first page afterwards (the 示例数据 banner)."""
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Pt, RGBColor
+    from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
+    from docx.shared import Mm, Pt, RGBColor
 
     from pipeline.documents.compose import render_template
+    from pipeline.documents.docx_layout import TYPE_WIDTH_MM
     from pipeline.documents.wording import load_wording
 
     cfg, w = result.config, load_wording(result.config.dir)
     p = progress(result, as_of)
     date_text = chinese_date(as_of)
-    deadline = chinese_date(p.deadline) if p.deadline else w.fill("通用.待核实", {"事项": "报送截止日期"}, required=True)
-    total = len(cfg.department_names)
+    detail = detail_name(result.year, number)
+    blocks, brevity, summarised = Composer(p, w, cfg, Path(detail).stem).fit(reserve)
+
+    def rule(paragraph, side: str, size: int, color: str) -> None:
+        ppr = paragraph._p.get_or_add_pPr()
+        border = ppr.find(qn("w:pBdr"))
+        if border is None:
+            border = OxmlElement("w:pBdr")
+            ppr.append(border)
+        line = OxmlElement(f"w:{side}")
+        for k, v in (("val", "single"), ("sz", str(size)), ("space", "1"), ("color", color)):
+            line.set(qn(f"w:{k}"), v)
+        border.append(line)
 
     def header(bw):
         t = bw.para(w.text("进度通报.报头"), "公文标题", align=WD_ALIGN_PARAGRAPH.CENTER)
@@ -154,85 +375,50 @@ def write_bulletin(result: "Result", out: Path, as_of: dt.date, number: int) -> 
             r.font.size = Pt(26)
         bw.para(w.fill("进度通报.期号", {"年度": str(result.year), "期号": str(number)}, required=True),
                 align=WD_ALIGN_PARAGRAPH.CENTER, first_indent_chars=0)
-        line = bw.para(w.fill("进度通报.发文", {"发文单位": issuer(cfg), "日期": date_text}, required=True),
-                       align=WD_ALIGN_PARAGRAPH.CENTER, first_indent_chars=0)
+        # 简报 style: the issuer at the left, the date at the right, a red line under both
+        line = bw.para(w.fill("进度通报.发文单位", {"发文单位": issuer(cfg)}, required=True) + "\t" + date_text,
+                       align=WD_ALIGN_PARAGRAPH.LEFT, first_indent_chars=0)
+        line.paragraph_format.tab_stops.add_tab_stop(Mm(TYPE_WIDTH_MM - 1), WD_TAB_ALIGNMENT.RIGHT)
         for r in line.runs:
             r.font.size = Pt(14)
-        ppr = line._p.get_or_add_pPr()  # the red line under the header
-        border = OxmlElement("w:pBdr")
-        bottom = OxmlElement("w:bottom")
-        for k, v in (("val", "single"), ("sz", "18"), ("space", "4"), ("color", "C00000")):
-            bottom.set(qn(f"w:{k}"), v)
-        border.append(bottom)
-        ppr.append(border)
+        rule(line, "bottom", 18, "C00000")
 
-    def reports(bw):
-        bw.para(w.fill("进度通报.报送概况", {"日期": date_text, "应报": total, "已报": len(p.reported),
-                                         "已报部门": p.reported, "未报": len(p.missing), "未报部门": p.missing},
-                       required=True))
-        if p.late:
-            bw.para(w.fill("进度通报.逾期", {"截止": deadline, "部门": p.late, "个数": len(p.late)}, required=True))
-        if p.unreadable:
-            bw.para(w.fill("进度通报.无法读取", {"部门": p.unreadable, "个数": len(p.unreadable)}, required=True))
-        if p.empty:
-            bw.para(w.fill("进度通报.空模板", {"部门": p.empty, "个数": len(p.empty)}, required=True))
-
-    def progress_block(bw):
-        bw.para(w.fill("进度通报.标准进展", {"日期": date_text, "总数": str(len(p.standards)),
-                                         "有": str(len(p.with_evidence)),
-                                         "无": str(len(p.standards) - len(p.with_evidence))}, required=True))
-        parts = []
-        for m in p.metrics:
-            if m.value is None:
-                parts.append(w.fill("进度通报.指标无数据", {"指标": m.metric.label}, required=True))
-            else:
-                key = "进度通报.指标达到" if m.passed else "进度通报.指标未达到"
-                parts.append(w.fill(key, {"指标": m.metric.label, "实际": format_percent(m.value),
-                                          "要求": m.metric.requirement}, required=True))
-        if parts:
-            bw.para(w.text("进度通报.指标引言") + "；".join(s.rstrip("。；") for s in parts) + "。")
-        if p.shared:
-            bw.para(w.fill("进度通报.共同欠", {"欠": [f"{s.short}（{s.code}）" for s in p.shared]}, required=True))
-        rows = [(dept, str(a), str(d), "、".join(s.code for s in owed) or "—")
-                for dept, a, d, owed in p.departments if dept in p.reported]
-        if rows:
-            bw.para(w.text("进度通报.部门表引言"), keep_next=True)
-            bw.table(["部门", "活动", "文件", "牵头的测评标准中尚无佐证的（编码）"], rows, [30, 18, 18, 90],
-                     center_columns=(1, 2))
-
-    def next_steps(bw):
-        k = 0
-
-        def item(text):
-            nonlocal k
-            k += 1
-            bw.para(f"{k}.{text}")
-        if p.missing:
-            item(w.fill("进度通报.催报", {"部门": p.missing, "截止": deadline}, required=True))
-        if p.unreadable:
-            item(w.fill("进度通报.重报", {"部门": p.unreadable}, required=True))
-        if p.empty:
-            item(w.fill("进度通报.补填", {"部门": p.empty}, required=True))
-        if p.shared:
-            item(w.fill("进度通报.共同补充", {"欠": [f"{s.short}（{s.code}）" for s in p.shared],
-                                          "时间": p.next_stage}, required=True))
-        groups: dict[tuple[str, ...], list[str]] = {}  # departments that owe the same standards: one line
-        for dept, _a, _d, owed in p.departments:
-            if owed and dept in p.reported:
-                groups.setdefault(tuple(s.code for s in owed), []).append(dept)
-        for codes, depts in groups.items():
-            item(w.fill("进度通报.补充", {"部门": depts, "欠": list(codes), "时间": p.next_stage}, required=True))
-        if not k:
-            bw.para(w.text("进度通报.无事项"))
+    def paras(name):
+        def block(bw):
+            for text in blocks[name]:
+                bw.para(text)
+        return block
 
     def signature(bw):
-        bw.para(w.fill("进度通报.抄送", {"发文单位": issuer(cfg)}, required=True), first_indent_chars=0)
+        # 版记: 4号, between a line above and a line below, kept together at the end
+        lines = [w.fill("进度通报.版记报", {"发文单位": issuer(cfg)}, required=True),
+                 w.fill("进度通报.版记送", {"发文单位": issuer(cfg)}, required=True)]
+        lines = [x for x in lines if x]
+        bw.keep_previous()
+        bw.para("", keep_next=True)
+        for k, text in enumerate(lines):
+            para = bw.para(text, first_indent_chars=0, left_indent_chars=0.5, keep_next=k < len(lines) - 1)
+            for r in para.runs:
+                r.font.size = Pt(14)
+            if k == 0:
+                rule(para, "top", 8, "000000")
+            if k == len(lines) - 1:
+                rule(para, "bottom", 8, "000000")
 
     title = w.fill("进度通报.标题", {"年度": str(result.year), "期号": str(number)}, required=True)
     path = out / bulletin_name(result.year, number)
-    render_template(cfg.template_file(TEMPLATE), {"报头": header, "报送": reports, "进展": progress_block,
-                                                  "下一步": next_steps, "落款": signature}, path,
+    render_template(cfg.template_file(TEMPLATE), {"报头": header, "报送": paras("报送"), "进展": paras("进展"),
+                                                  "下一步": paras("下一步"), "落款": signature}, path,
                     title=title, author=cfg.unit)
+    write_detail(p, cfg, out / detail)
+    p.brevity, p.summarised, p.detail = brevity, summarised, detail
+    if summarised:  # what the document names in short, in full here
+        groups, clear = owing_groups(p)
+        p.lines.append(f"通报限于两页，部分名单从简；完整内容见 {detail}：")
+        for codes, depts in groups:
+            p.lines.append(f"  {'、'.join(d[0] for d in depts)} 尚无佐证：{'、'.join(codes)}")
+        if clear:
+            p.lines.append(f"  牵头标准均已有佐证：{'、'.join(d[0] for d in clear)}")
     return path, p
 
 
@@ -251,7 +437,7 @@ def run_bulletin(inbox, out, config, as_of: dt.date | None = None, year: int | N
         with folder_lock(out, "生成进度通报"):
             number = next_number(out, year)
             with output_set(out, f"bulletin-{year}-{number}", "生成进度通报") as stage:
-                path, p = write_bulletin(result, stage, as_of, number)
+                path, p = write_bulletin(result, stage, as_of, number, reserve=SAMPLE_LINES if sample else 0)
                 if sample:
                     from pipeline.documents.sample import mark_sample
                     mark_sample(stage)
