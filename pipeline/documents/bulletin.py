@@ -6,6 +6,13 @@ metrics against thresholds, per department what it has done and which of its sta
 下一步 (who must do what by when). The 期号 increments with every bulletin written into an output folder; it is
 kept there in `.bulletin.json` (per year). Sentences: `config/wording.yaml`, section 进度通报; template
 `config/templates/进度通报.docx`.
+
+Two pages at most, whatever the unit's size: one sentence per group of departments owing the same standards
+(by short name), the departments owing nothing in one sentence. The printed length is estimated (28 characters a
+line, 22 lines a page, `text_lines`) and the text made terser step by step (`brevities`: owed standards per line
+"…等N条", then fewer department lines with the rest counted in one "另有…" sentence, then "…等N个部门" lists)
+until it fits. Nothing is dropped silently: a summarised bulletin says so and names the 明细 workbook written
+beside it, which, like the console, holds every department's full list.
 """
 
 from __future__ import annotations
