@@ -33,12 +33,53 @@ def _text(path: Path) -> str:
     # each Chinese character and each Chinese punctuation mark 1; 2026 and 15 one each (counted by hand)
     ("2026年，市科协开展活动15次。", 13),
     ("参与率达到97.8%（90/92）。", 10),  # 参与率达到（）。 = 8, 97.8% and 90/92 one each
-    ("举办“Open Day”科普日活动", 11),  # “” 2 + 举办科普日活动 7 = 9, Open and Day one each
+    ("举办“Open Day”科普日活动", 9),  # 举办科普日活动 7; “Open and Day” one each (“ ” are not East Asian to Word)
+    ("开展“理论微宣讲”活动", 11),  # 开展理论微宣讲活动 9; “ and ” beside Chinese characters one each
     ("  ", 0),
     ("《2026年党的理论教育工作方案》", 14),  # 《》 2 + 年党的理论教育工作方案 11 + 2026 1
 ])
 def test_word_count_is_words_as_word_and_wps_count_them(text, expected):
     assert word_count(text) == expected
+
+
+# texts on which Word's documented 字数 (中文字符 + 非中文单词) and LibreOffice's count agree by definition
+AGREE = ["中文测试", "市科协开展活动，成效明显。", "2026年，市科协开展活动15次。", "参与率达到97.8%（90/92）。",
+         "举办“Open Day”科普日活动", "开展“理论微宣讲”活动", "讲“AI”课", "‘好家风’故事会", "《2026年党的理论教育工作方案》",
+         "AI科普进社区", "Hello World", "Hello、World。", "中·外交流", "讲座……", "ＡＢＣ１２３", "第1期（1）", "中　文",
+         "a - b"]
+# where they differ, and why (LibreOffice's count, the 字数 implemented here)
+DIFFER = {
+    "科普——讲座": (4, 5),  # ICU's word break (LibreOffice) treats the dash as a separator, no word; Word counts
+                           # every blank-delimited non-Chinese run, —— included
+    "3.2.2": (3, 1),        # LibreOffice splits a dotted number after its first decimal part; Word: one token
+    "e-mail": (2, 1),       # LibreOffice breaks at the hyphen; Word: one blank-delimited token
+}
+
+
+def test_word_count_equals_libreoffice_writer_on_texts_and_every_filing_section(big_inbox, tmp_path):
+    """The reference: LibreOffice Writer's own 字数 of the very .txt files a coordinator pastes into the platform."""
+    from lo_words import writer_word_counts
+    files = []
+    for k, text in enumerate([*AGREE, *DIFFER]):
+        f = tmp_path / "texts" / f"{k:02d}.txt"
+        f.parent.mkdir(exist_ok=True)
+        f.write_text(text + "\n", encoding="utf-8")
+        files.append(f)
+    sections = []
+    for name, inbox in (("sample", SAMPLE), ("big", big_inbox)):
+        res = run("report", "--inbox", str(inbox), "--out", str(tmp_path / name), "--silent")
+        assert res.exit_code == 0, res.output
+        sections += sorted((tmp_path / name / "说明报告").glob("*.txt"))
+    assert len(sections) == 6
+    counts = writer_word_counts(files + sections)
+    for f, text in zip(files, [*AGREE, *DIFFER]):
+        if text in DIFFER:
+            assert (counts[f]["words"], word_count(text)) == DIFFER[text], text
+        else:
+            assert counts[f]["words"] == word_count(text), (text, counts[f])
+    for f in sections:  # every section the sample and a large inbox produce: the same count as LibreOffice's
+        assert counts[f]["words"] == word_count(f.read_text(encoding="utf-8")), f.name
+        assert counts[f]["words"] <= 500
 
 
 def test_shortening_drops_whole_sentences_by_priority():
