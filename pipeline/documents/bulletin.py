@@ -291,13 +291,20 @@ class Composer:
         if groups or p.shared:
             steps.append(w.fill("进度通报.补充", {"时间": p.next_stage, "牵头": bool(groups),
                                               "共同": bool(p.shared)}, required=True))
-        by_depts: dict[tuple, list[str]] = {}  # failed metrics of the same departments: one item
+        by_depts: dict[str, list[str]] = {}  # failed metrics of the same departments: one item
+        everyone = set(self.cfg.department_names)
         for m in failed:
             std = next((s.standard for s in p.standards if m.metric.key in s.standard.metrics), None)
-            by_depts.setdefault(tuple(std.responsible) if std else (), []).append(m.metric.short_label)
-        for depts, labels in by_depts.items():
-            steps.append(w.fill("进度通报.提高指标", {"部门": few(list(depts), b.names, "个部门"), "指标": labels,
-                                                  "时间": p.next_stage}, required=True))
+            if std is None:
+                who = ""
+            elif std.responsible_text and set(std.responsible) >= everyone:
+                who = std.responsible_text  # as the catalog words it: 各部门
+            else:
+                who = few(list(std.responsible), b.names, "个部门")
+            by_depts.setdefault(who, []).append(m.metric.short_label)
+        for who, labels in by_depts.items():
+            steps.append(w.fill("进度通报.提高指标", {"部门": who, "指标": labels, "时间": p.next_stage},
+                                required=True))
         steps = [f"{k}.{t}" for k, t in enumerate(steps, 1)] or [w.text("进度通报.无事项")]
         if summarised:
             steps.append(w.fill("进度通报.明细", {"明细表": self.detail_name}, required=True))

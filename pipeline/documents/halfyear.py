@@ -63,6 +63,7 @@ class Gap:
     departments: list[str]
     improvement: str
     detail: str = ""
+    who: str = ""  # the departments as the plan names them: the catalog's words (各部门) when all are responsible
 
 
 @dataclass
@@ -80,18 +81,20 @@ def half_year(result: "Result") -> HalfYear:
     acts, docs, standards = scored_until(result, end)
     undated = sum(not isinstance(d, dt.date) for d in result.merged.used("documents")["date"])
     gaps = []
+    everyone = set(result.config.department_names)
     for s in standards:
         std = s.standard
         depts = list(std.responsible)
+        who = std.responsible_text if std.responsible_text and set(depts) >= everyone else "、".join(depts)
         failed = [m for m in s.metrics if m.passed is False]
         if s.evidence == 0:
-            gaps.append(Gap(std.code, std.short, "无佐证", depts, std.improvement))
+            gaps.append(Gap(std.code, std.short, "无佐证", depts, std.improvement, who=who))
         elif s.evidence < std.min_evidence:
             gaps.append(Gap(std.code, std.short, "佐证不足", depts, std.improvement,
-                            f"{s.evidence}/{std.min_evidence}"))
+                            f"{s.evidence}/{std.min_evidence}", who))
         for m in failed:
             gaps.append(Gap(std.code, std.short, "指标", depts, std.improvement,
-                            f"{m.metric.label}为{format_percent(m.value)}，未达到“{m.metric.requirement}”"))
+                            f"{m.metric.label}为{format_percent(m.value)}，未达到“{m.metric.requirement}”", who))
     return HalfYear(result.year, acts, docs, standards, gaps, undated)
 
 
@@ -148,14 +151,16 @@ def write_halfyear(result: "Result", out: Path, today: dt.date | None = None) ->
         low = [g for g in h.gaps if g.kind == "指标"]
         if not h.gaps:
             bw.para(w.text("半年总结.无不足"))
+        order = iter("一二三四")  # 一是、二是… only for the kinds there are
         if none:
-            bw.para(w.fill("半年总结.不足无佐证", {"条数": len(none),
-                                              "标准": [f"{g.short}（{g.code}）" for g in none]}, required=True))
+            bw.para(w.fill("半年总结.不足无佐证", {"序号": next(order), "条数": len(none), "多条": len(none) > 1,
+                                              "标准": [g.short for g in none]}, required=True))
         if weak:
-            bw.para(w.fill("半年总结.不足佐证少", {"条数": len(weak),
-                                              "标准": [f"{g.short}（{g.code}）" for g in weak]}, required=True))
-        for g in low:
-            bw.para(w.fill("半年总结.不足指标", {"编码": g.code, "简称": g.short, "情况": g.detail}, required=True))
+            bw.para(w.fill("半年总结.不足佐证少", {"序号": next(order), "条数": len(weak), "多条": len(weak) > 1,
+                                              "标准": [g.short for g in weak]}, required=True))
+        if low:
+            bw.para(w.fill("半年总结.不足指标", {"序号": next(order), "情况": "；".join(g.detail for g in low)},
+                           required=True))
 
     def plan(bw):
         seen = set()
@@ -165,8 +170,8 @@ def write_halfyear(result: "Result", out: Path, today: dt.date | None = None) ->
                 continue
             seen.add(g.code)
             k += 1
-            bw.para(w.fill("半年总结.计划条目", {"序号": str(k), "编码": g.code, "简称": g.short,
-                                             "部门": g.departments, "措施": g.improvement.rstrip("。"),
+            bw.para(w.fill("半年总结.计划条目", {"序号": str(k), "简称": g.short,
+                                             "部门": g.who, "措施": g.improvement.rstrip("。"),
                                              "月份": month}, required=True))
         if not seen:
             bw.para(w.text("半年总结.计划无"))
