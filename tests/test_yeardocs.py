@@ -281,17 +281,16 @@ NEW_DEPARTMENTS = ["学会学术部", "科技志愿服务中心", "信息中心"
                    "国际联络部", "科技人才服务中心", "企业工作部"]
 
 
-@pytest.fixture(scope="module")
-def twenty(tmp_path_factory):
-    """A unit of 20 departments with many gaps: each of the 10 added departments co-leads several standards;
-    12 departments reported (3 after the deadline) with one activity each, 2 sent templates, 2 unreadable files,
-    4 nothing."""
-    root = tmp_path_factory.mktemp("twenty")
+def _unit(root: Path, added: list[str], per_standard: int, reported: int, empty: int, unreadable: int,
+          activities: bool = True, **roster):
+    """The default unit plus `added` departments, each co-leading standards (`per_standard` of them added to
+    every standard's responsible departments, round robin); the first `reported` departments report (every
+    third after the deadline), the next `empty` send templates, the next `unreadable` broken files."""
     cfg_dir = root / "cfg"
     shutil.copytree(ROOT / "config", cfg_dir)
     unit = cfg_dir / "unit.yaml"
     unit.write_text(unit.read_text(encoding="utf-8").replace(
-        "\n# 实施方案开头的依据文件", "".join(f"\n  - name: {d}\n    email: \"\"" for d in NEW_DEPARTMENTS)
+        "\n# 实施方案开头的依据文件", "".join(f"\n  - name: {d}\n    email: \"\"" for d in added)
         + "\n\n# 实施方案开头的依据文件", 1), encoding="utf-8")
     catalog = cfg_dir / "catalog.yaml"
     k = 0
@@ -301,22 +300,32 @@ def twenty(tmp_path_factory):
         k += 1
         if "各部门" in m.group(1):
             return m.group(0)
-        return f"responsible: [{m.group(1)}, {NEW_DEPARTMENTS[k % 10]}, {NEW_DEPARTMENTS[(k + 3) % 10]}]"
+        extra = dict.fromkeys(added[(k * (j + 1) + j) % len(added)] for j in range(per_standard))
+        return f"responsible: [{m.group(1)}, {', '.join(extra)}]"
     catalog.write_text(re.sub(r"responsible: \[([^\]]*)\]", more, catalog.read_text(encoding="utf-8")),
                        encoding="utf-8")
     cfg = load_config(cfg_dir)
-    assert len(cfg.department_names) == 20
     inbox = root / "inbox"
     names = cfg.department_names
-    for i, dept in enumerate(names[:12]):
+    for i, dept in enumerate(names[:reported]):
         own = next(s.code for s in cfg.standards.values() if dept in s.responsible)
-        workbook(inbox / f"{dept}-台账.xlsx", dept, roster=staff(5, f"{dept}人员", 100 * i),
-                 submitted="2026-11-25" if i in (2, 5, 8) else "2026-11-10",
-                 activities=[activity("2026-03-01", f"{dept}专题学习", own)])
-    for dept in names[12:14]:
-        workbook(inbox / f"{dept}-台账.xlsx", dept)
-    for dept in names[14:16]:
+        workbook(inbox / f"{i:02d}-台账.xlsx", dept, roster=staff(5, f"人员{i}-", 100 * i, **roster),
+                 submitted="2026-11-25" if i % 3 == 2 else "2026-11-10",
+                 activities=[activity("2026-03-01", f"{dept}专题学习", own)] if activities else [])
+    for i, dept in enumerate(names[reported:reported + empty]):
+        workbook(inbox / f"e{i:02d}-台账.xlsx", dept)
+    for dept in names[reported + empty:reported + empty + unreadable]:
         (inbox / f"{dept}-台账.xlsx").write_bytes(b"not a workbook")
+    return cfg_dir, inbox, cfg
+
+
+@pytest.fixture(scope="module")
+def twenty(tmp_path_factory):
+    """A unit of 20 departments with many gaps: each of the 10 added departments co-leads several standards;
+    12 departments reported (4 after the deadline) with one activity each, 2 sent templates, 2 unreadable files,
+    4 nothing."""
+    cfg_dir, inbox, cfg = _unit(tmp_path_factory.mktemp("twenty"), NEW_DEPARTMENTS, 2, 12, 2, 2)
+    assert len(cfg.department_names) == 20
     return cfg_dir, inbox, cfg
 
 
@@ -360,7 +369,7 @@ def test_bulletin_of_twenty_departments_with_many_gaps_summarises_into_two_pages
     assert pages <= 2
     text = _text(docx)
     p = progress(collect(inbox, cfg, 2026), dt.date(2026, 11, 28))
-    assert len(p.reported) == 12 and len(p.late) == 3 and len(p.empty) == 2 and len(p.unreadable) == 2
+    assert len(p.reported) == 12 and len(p.late) == 4 and len(p.empty) == 2 and len(p.unreadable) == 2
     assert len(p.missing) == 4
     assert "尽快报送创建台账（报送截止日期2026年11月20日已过）" in text  # the bulletin is dated after the deadline
     # summarised, never silently: the document says where the full lists are ...
@@ -384,9 +393,33 @@ def test_bulletin_of_twenty_departments_with_many_gaps_summarises_into_two_pages
         assert rows[dept][2:5] == (a, d, len(owed))
         assert (rows[dept][5] or "") == "、".join(f"{s.code} {s.short}" for s in owed)
     assert rows[p.late[0]][1] == "已报送（逾期）" and rows[p.missing[0]][1] == "未报送"
+    metrics = {r[0]: r for r in openpyxl.load_workbook(detail)["指标"].iter_rows(values_only=True)}
+    for m in p.metrics:  # each metric with its figures and the departments answering for it
+        assert metrics[m.metric.label][1:3] == (m.numerator, m.denominator)
     # ... and the console prints the full per-department lists
     assert f"完整内容见 {detail.name}" in res.output
     for dept, _a, _d, owed in p.departments:
         if owed and dept in p.reported:
             assert re.search(rf"^  (.*、)?{re.escape(dept)}(、.*)? 尚无佐证：{re.escape('、'.join(s.code for s in owed))}$",
                              res.output, re.M), dept
+
+
+def test_bulletin_of_sixty_departments_with_long_names_still_prints_on_two_pages(tmp_path):
+    """The tersest level: 60 departments with long names, 40 reported and no evidence, failing metrics."""
+    added = [f"第{i}科技服务中心（院士专家工作站）" for i in range(1, 51)]
+    cfg_dir, inbox, cfg = _unit(tmp_path / "unit", added, 7, 40, 8, 6, activities=False, participates="否",
+                                legal="否", satisfaction="不满意")
+    out = tmp_path / "out"
+    res = run("bulletin", "--inbox", str(inbox), "--out", str(out), "--config", str(cfg_dir), "--date", "2026-11-28")
+    assert res.exit_code == 0, res.output
+    (docx,) = out.glob("*进度通报（第1期）.docx")
+    pages, _pdf = _pdf_pages(docx)
+    assert pages <= 2
+    text = _text(docx)
+    p = progress(collect(inbox, cfg, 2026), dt.date(2026, 11, 28))
+    assert len(p.reported) == 40 and len(p.missing) == 6
+    for names in (p.missing, p.late, p.empty, p.unreadable):  # every list complete or counted
+        assert all(n in text for n in names) or f"等{len(names)}个部门" in text, names
+    failed = [m for m in p.metrics if m.passed is False]
+    assert failed and f"等{len(failed)}项未达到要求" in text
+    assert "完整名单见同期《2026年创建文明单位工作进度通报明细（第1期）》" in text

@@ -146,14 +146,16 @@ def issuer(config) -> str:
 # ---------------------------------------------------------------- fitting two pages
 
 PAGE_LINES = 22        # GB/T 9704: 22 lines of 28 characters in the type area
-LINE_CHARS = 28
+LINE_CHARS = 27        # 28 a line, less what line-breaking rules leave at line ends (no break before 、）…)
 PAGES = 2
-FIXED_LINES = 3 + 3 + 2 + 2  # 报头 (报头, 期号, 发文 line), the three headings, the 版记, a margin for keep-with-next
+FIXED_LINES = 4 + 3 + 3 + 2  # 报头 (26 pt 报头, 期号, 发文 line and rule), the three headings, the 版记 with the
+                             # blank line above it, a margin for paragraphs kept with the next
 SAMPLE_LINES = 3             # the 示例数据 banner `mark_sample` puts on the first page
 
 
 def text_lines(text: str, indent: float = 2, chars: int = LINE_CHARS) -> int:
-    """Printed lines of a body paragraph (3号, first line indented two characters, 28 characters a line)."""
+    """Printed lines of a body paragraph (3号, first line indented two characters, 28 characters a line, counted
+    as 27 for the room line-breaking rules leave at line ends)."""
     from pipeline.documents.docx_layout import text_width
     return max(1, math.ceil((text_width(text) + indent) / chars))
 
@@ -176,7 +178,8 @@ def brevities(groups: int) -> list[Brevity]:
     """From the full text to the tersest, in the order they are tried."""
     out = [Brevity(), Brevity(owed=3)]
     out += [Brevity(owed=3, groups=k) for k in range(groups - 1, 2, -1)]
-    out += [Brevity(owed=3, groups=3, names=6, metrics=True), Brevity(owed=2, groups=2, names=3, metrics=True)]
+    out += [Brevity(owed=3, groups=3, names=6, metrics=True), Brevity(owed=2, groups=2, names=3, metrics=True),
+            Brevity(owed=2, groups=1, names=2, metrics=True), Brevity(owed=2, groups=0, names=1, metrics=True)]
     return out
 
 
@@ -244,8 +247,13 @@ class Composer:
         passed = [m for m in p.metrics if m.value is not None and m.passed]
         failed = [m for m in p.metrics if m.value is not None and not m.passed]
         nodata = [m for m in p.metrics if m.value is None]
-        parts = [w.fill("进度通报.指标未达到", {"指标": m.metric.short_label, "实际": format_percent(m.value),
-                                               "要求": m.metric.requirement}, required=True) for m in failed]
+        if b.metrics and b.names is not None and len(failed) > b.names:  # tersest: the failed ones counted
+            summarised = True
+            parts = [w.fill("进度通报.指标未达到数", {"指标": [m.metric.short_label for m in failed[:b.names]],
+                                                    "个数": str(len(failed))}, required=True)]
+        else:
+            parts = [w.fill("进度通报.指标未达到", {"指标": m.metric.short_label, "实际": format_percent(m.value),
+                                                   "要求": m.metric.requirement}, required=True) for m in failed]
         if passed:  # terse: the failed ones named, "其余N项达到要求"
             shown = [] if b.metrics and parts else [f"{m.metric.short_label}{format_percent(m.value)}" for m in passed]
             text = w.fill("进度通报.指标达到", {"指标": shown, "个数": str(len(passed))}, required=True)
@@ -262,7 +270,10 @@ class Composer:
         groups, clear = owing_groups(p)
         shown = groups if b.groups is None else groups[:b.groups]
         for codes, depts in shown:
-            who = "、".join(f"{d}（{self.done(a, n)}）" for d, a, n, _o in depts)
+            if b.names is not None and len(depts) > b.names:
+                who = few([d[0] for d in depts], b.names, "个部门")
+            else:
+                who = "、".join(f"{d}（{self.done(a, n)}）" for d, a, n, _o in depts)
             owed = [s.short for s in depts[0][3]]
             progress.append(w.fill("进度通报.部门欠", {"部门": who, "欠": few(owed, b.owed, "条")}, required=True))
         rest = groups[len(shown):]
@@ -271,7 +282,7 @@ class Composer:
             names = [d[0] for _c, depts in rest for d in depts]
             owed = {s.code for _c, depts in rest for s in depts[0][3]}
             progress.append(w.fill("进度通报.其余部门欠", {"部门": few(names, b.names or 3, "个部门"),
-                                                     "条数": str(len(owed))}, required=True))
+                                                     "条数": str(len(owed)), "另有": bool(shown)}, required=True))
         if clear:
             if b.names is not None and len(clear) > b.names:
                 who = few([d[0] for d in clear], b.names, "个部门")
@@ -302,9 +313,15 @@ class Composer:
             else:
                 who = few(list(std.responsible), b.names, "个部门")
             by_depts.setdefault(who, []).append(m.metric.short_label)
-        for who, labels in by_depts.items():
-            steps.append(w.fill("进度通报.提高指标", {"部门": who, "指标": labels, "时间": p.next_stage},
-                                required=True))
+        if len(by_depts) > 1 and b.names is not None and b.names <= 2:  # tersest: one item for all metrics
+            summarised = True
+            labels = [m.metric.short_label for m in failed]
+            steps.append(w.fill("进度通报.提高指标", {"部门": "", "指标": few(labels, b.names, "项指标"),
+                                                  "时间": p.next_stage}, required=True))
+        else:
+            for who, labels in by_depts.items():
+                steps.append(w.fill("进度通报.提高指标", {"部门": who, "指标": labels, "时间": p.next_stage},
+                                    required=True))
         steps = [f"{k}.{t}" for k, t in enumerate(steps, 1)] or [w.text("进度通报.无事项")]
         if summarised:
             steps.append(w.fill("进度通报.明细", {"明细表": self.detail_name}, required=True))
@@ -349,6 +366,16 @@ def write_detail(p: Progress, cfg, path: Path) -> None:
     ws = book.sheet("测评标准", widths=(8, 26, 40, 8, 8, 8), print=Print(title=title))
     ws.heading(f"{title}：测评标准（截至{chinese_date(p.date)}）")
     ws.table(("编码", "测评标准", "负责部门", "活动", "文件", "佐证"), std_rows, text_cols=(1,))
+    owner = {k: s.standard for s in p.standards for k in s.standard.metrics}
+    metric_rows = [(m.metric.label, m.numerator, m.denominator,
+                    format_percent(m.value) if m.value is not None else "暂无数据", m.metric.requirement,
+                    "" if m.passed is None else ("达到" if m.passed else "未达到"),
+                    f"{owner[m.metric.key].code} {owner[m.metric.key].short}" if m.metric.key in owner else "",
+                    "、".join(owner[m.metric.key].responsible) if m.metric.key in owner else "")
+                   for m in p.metrics]
+    ws = book.sheet("指标", widths=(36, 8, 8, 10, 12, 8, 26, 40), print=Print(title=title))
+    ws.heading(f"{title}：指标（截至{chinese_date(p.date)}）")
+    ws.table(("指标", "分子", "分母", "实际", "要求", "是否达到", "测评标准", "负责部门"), metric_rows)
     book.save(path)
 
 
