@@ -169,10 +169,6 @@ class Brevity:
     names: int | None = None       # names in any other list ("…等N个部门")
     metrics: bool = False          # passed metrics by count only
 
-    @property
-    def full(self) -> bool:
-        return self == Brevity()
-
 
 def brevities(groups: int) -> list[Brevity]:
     """From the full text to the tersest, in the order they are tried."""
@@ -254,8 +250,9 @@ class Composer:
         else:
             parts = [w.fill("进度通报.指标未达到", {"指标": m.metric.short_label, "实际": format_percent(m.value),
                                                    "要求": m.metric.requirement}, required=True) for m in failed]
-        if passed:  # terse: the failed ones named, "其余N项达到要求"
+        if passed:  # terse: the failed ones named, "其余N项达到要求" (their figures in the 明细 workbook)
             shown = [] if b.metrics and parts else [f"{m.metric.short_label}{format_percent(m.value)}" for m in passed]
+            summarised = summarised or not shown
             text = w.fill("进度通报.指标达到", {"指标": shown, "个数": str(len(passed))}, required=True)
             parts = parts + [text] if not shown else [text] + parts
         if nodata:
