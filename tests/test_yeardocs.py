@@ -373,6 +373,7 @@ def test_sample_bulletin_prints_on_two_pages_and_names_everything(tmp_path):
     result = collect(SAMPLE, CONFIG, 2026)
     p = progress(result, dt.date(2026, 9, 15))
     assert "完整名单" not in text and not re.search(r"等\d+(个部门|条|项)", text)  # nothing summarised
+    assert "各部门、测评标准、指标明细见 2026年创建文明单位工作进度通报明细（第1期）.xlsx" in res.output
     for dept, _a, _d, owed in p.departments:  # each reported department: a line of what it did and owes
         if dept in p.reported:
             assert dept in text

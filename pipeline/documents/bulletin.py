@@ -450,6 +450,8 @@ def write_bulletin(result: "Result", out: Path, as_of: dt.date, number: int,
                     title=title, author=cfg.unit)
     write_detail(p, cfg, out / detail)
     p.brevity, p.summarised, p.detail = brevity, summarised, detail
+    if not summarised:
+        p.lines.append(f"各部门、测评标准、指标明细见 {detail}")
     if summarised:  # what the document names in short, in full here
         groups, clear = owing_groups(p)
         p.lines.append(f"通报限于两页，部分名单从简；完整内容见 {detail}：")
