@@ -41,6 +41,9 @@ ACTIVITY_TITLES = {
     "3.6.2": ["“全民阅读”读书分享会", "健步走活动"], "3.7.1": ["“门前三包”环境整治"], "3.7.2": ["职工代表座谈会"],
 }
 SKIP_STANDARDS = {"1.1.2", "3.3.3", "2.1.1"}  # left short of evidence, so the report shows 佐证不足
+# documents named as a unit names them (the others: "{年度}年{简称}工作方案")
+DOCUMENT_TITLES = {"2.1.2": "{year}年创建文明单位工作计划", "2.2.1": "{year}年全域创文工作任务分解方案",
+                   "3.2.3": "志愿服务登记注册和褒奖激励办法", "3.7.2": "机关民主管理和职工代表大会制度"}
 HIGHLIGHTS_TEXT = {
     "调宣部": [("2.1.3", "在机关办公楼设置创建工作宣传栏，在官网、官微开设文明创建专栏，全年刊发创建信息36条。")],
     "机关党委办": [("1.3.1", "开展“我为群众办实事”实践活动，55名党员干部下沉社区入列轮值，为基层办实事70余件。")],
@@ -121,7 +124,8 @@ def build_inbox(out: Path) -> None:
                              rng.choice((15, 20, 30, "25人", 40)), rng.choice((1, 2, 3)), "市科协机关",
                              f"组织开展{title}", rng.choice(("签到表、照片", "通知、照片", "会议记录"))])
             if std.code in ("1.1.1", "1.3.2", "2.1.2", "3.2.3", "3.4.3", "3.7.2", "2.2.1") and std.responsible[0] == dept:
-                docs.append([len(docs) + 1, f"{year}年{std.short}工作方案", f"津科协〔{year}〕{len(docs) + 3}号",
+                title = DOCUMENT_TITLES.get(std.code, "{year}年{short}工作方案").format(year=year, short=std.short)
+                docs.append([len(docs) + 1, title, f"津科协〔{year}〕{len(docs) + 3}号",
                              date_text(rng, year, 3), rng.choice(("方案", "计划", "制度")), labels[std.code]])
         plans[dept] = (wb, roster, acts, docs)
 
