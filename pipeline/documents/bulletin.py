@@ -228,17 +228,21 @@ class Composer:
         total = len(self.cfg.department_names)
         report = w.fill("进度通报.报送概况", {"日期": chinese_date(p.date), "应报": total, "已报": len(p.reported),
                                           "未报": len(p.missing), "未报部门": few(p.missing, b.names, "个部门"),
-                                          "全部": len(p.reported) == total},
+                                          "全部": len(p.reported) == total,
+                                          "已报部门": self.few(p.reported, b.names, "个部门")},  # older wordings
                         required=True)
         if p.late:
-            report += w.fill("进度通报.逾期", {"截止": self.deadline, "部门": few(p.late, b.names, "个部门")},
-                             required=True)
+            report += w.fill("进度通报.逾期", {"截止": self.deadline, "部门": few(p.late, b.names, "个部门"),
+                                            "个数": len(p.late)}, required=True)
         if p.unreadable:
-            report += w.fill("进度通报.无法读取", {"部门": few(p.unreadable, b.names, "个部门")}, required=True)
+            report += w.fill("进度通报.无法读取", {"部门": few(p.unreadable, b.names, "个部门"),
+                                              "个数": len(p.unreadable)}, required=True)
         if p.empty:
-            report += w.fill("进度通报.空模板", {"部门": few(p.empty, b.names, "个部门")}, required=True)
+            report += w.fill("进度通报.空模板", {"部门": few(p.empty, b.names, "个部门"), "个数": len(p.empty)},
+                             required=True)
 
-        state = w.fill("进度通报.标准进展", {"总数": str(len(p.standards)), "有": str(len(p.with_evidence)),
+        state = w.fill("进度通报.标准进展", {"日期": chinese_date(p.date), "总数": str(len(p.standards)),
+                                         "有": str(len(p.with_evidence)),
                                          "无": str(len(p.standards) - len(p.with_evidence))}, required=True)
         passed = [m for m in p.metrics if m.value is not None and m.passed]
         failed = [m for m in p.metrics if m.value is not None and not m.passed]

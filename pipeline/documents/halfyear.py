@@ -159,8 +159,9 @@ def write_halfyear(result: "Result", out: Path, today: dt.date | None = None) ->
             bw.para(w.fill("半年总结.不足佐证少", {"序号": next(order), "条数": len(weak), "多条": len(weak) > 1,
                                               "标准": [g.short for g in weak]}, required=True))
         if low:
-            bw.para(w.fill("半年总结.不足指标", {"序号": next(order), "情况": "；".join(g.detail for g in low)},
-                           required=True))
+            bw.para(w.fill("半年总结.不足指标", {"序号": next(order), "情况": "；".join(g.detail for g in low),
+                                              "编码": "、".join(g.code for g in low),
+                                              "简称": "、".join(g.short for g in low)}, required=True))
 
     def plan(bw):
         seen = set()
@@ -170,7 +171,8 @@ def write_halfyear(result: "Result", out: Path, today: dt.date | None = None) ->
                 continue
             seen.add(g.code)
             k += 1
-            bw.para(w.fill("半年总结.计划条目", {"序号": str(k), "简称": g.short,
+            bw.para(w.fill("半年总结.计划条目", {"序号": str(k), "编码": g.code, "简称": g.short,  # 编码: for a
+                                             # unit's own wording that still names it
                                              "部门": g.who, "措施": g.improvement.rstrip("。"),
                                              "月份": month}, required=True))
         if not seen:
