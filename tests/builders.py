@@ -1,8 +1,9 @@
-"""Helpers that write real department workbooks with openpyxl and run the real command."""
+"""Helpers that write real department workbooks with openpyxl and run the real command; a free loopback port."""
 
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -91,3 +92,10 @@ def issues(scores: dict, code: str) -> list[dict]:
 
 def staff(n: int, prefix: str = "人员", start: int = 1, **kw: Any) -> list[list]:
     return [person(f"{prefix}{i}", str(start + i), **kw) for i in range(n)]
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (for a test server, or for a server that is not there)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

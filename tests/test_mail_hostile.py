@@ -2,48 +2,21 @@
 
 import email.policy
 import io
-import json
 import os
-import shutil
 import socket
 import threading
 import time
 import zipfile
 from email.message import EmailMessage
-from pathlib import Path
 
 import openpyxl
 import pytest
-import yaml
 
 from builders import run, staff, workbook
-
-ROOT = Path(__file__).resolve().parent.parent
-XLSX = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-OCTET = ("application", "octet-stream")
-
-
-def _message(mid, sender, subject, attachments=(), date="Mon, 16 Nov 2026 09:30:00 +0800"):
-    msg = EmailMessage()
-    msg["From"], msg["To"], msg["Subject"] = sender, "coord@unit.cn", subject
-    msg["Date"], msg["Message-ID"] = date, mid
-    msg.set_content("请查收附件。")
-    for name, data, ctype in attachments:
-        msg.add_attachment(data, maintype=ctype[0], subtype=ctype[1], filename=name)
-    return msg
-
-
-def _config(tmp_path, **mail):
-    cfg = tmp_path / "cfg"
-    shutil.copytree(ROOT / "config", cfg)
-    unit = yaml.safe_load((cfg / "unit.yaml").read_text(encoding="utf-8"))
-    unit["mail"].update(mail)
-    (cfg / "unit.yaml").write_text(yaml.safe_dump(unit, allow_unicode=True), encoding="utf-8")
-    return cfg
-
-
-def _manifest(inbox):
-    return json.loads((inbox / "manifest.json").read_text(encoding="utf-8"))
+from mailkit import OCTET, XLSX, Trickler
+from mailkit import mail_config as _config
+from mailkit import manifest as _manifest
+from mailkit import message as _message
 
 
 def _huge_sheet_workbook() -> bytes:
@@ -160,43 +133,6 @@ def test_over_the_message_limit_is_one_line_and_nothing_written(tmp_path, hostil
 
 
 # ---------------------------------------------------------------- servers that trickle
-
-class Trickler:
-    """A loopback server that answers each connection with a few bytes, then one byte every 0.2 s."""
-
-    def __init__(self, prefix: bytes):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(4)
-        self.port = self.sock.getsockname()[1]
-        self.prefix = prefix
-        self.stop = threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        self.sock.settimeout(0.2)
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            threading.Thread(target=self._trickle, args=(conn,), daemon=True).start()
-
-    def _trickle(self, conn):
-        with conn:
-            try:
-                conn.sendall(self.prefix)
-                deadline = time.monotonic() + 30
-                while not self.stop.is_set() and time.monotonic() < deadline:
-                    conn.sendall(b"x")
-                    time.sleep(0.2)
-            except OSError:
-                pass
-
-    def close(self):
-        self.stop.set()
-        self.sock.close()
-
 
 def test_trickling_imap_server_is_one_line_and_a_clean_exit(tmp_path):
     server = Trickler(b"* OK ")

@@ -1,20 +1,16 @@
 """Saving a received file into the inbox: the one path collect and the web upload share."""
 
 import io
-import json
 import multiprocessing
 import time
 from pathlib import Path
 
 import pytest
 
+from mailkit import manifest as _manifest
 from pipeline.errors import MailError
 from pipeline.mail.inbox import (EVIDENCE, WORKBOOK, Limits, Manifest, locked_manifest, printable,
                                  save_into_inbox, saved_name)
-
-
-def _manifest(inbox: Path) -> dict:
-    return json.loads((inbox / "manifest.json").read_text(encoding="utf-8"))
 
 
 def test_save_records_contract_fields_and_never_overwrites(tmp_path):
