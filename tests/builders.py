@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import socket
+import zipfile
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -75,6 +77,16 @@ def workbook(path: Path, dept: str | None = "调宣部", *, roster: Sequence[lis
     return path
 
 
+def rewrite_zip(path: Path, edit) -> None:
+    """Rewrite a zip (an xlsx) in place, passing each member's bytes through edit(name, data)."""
+    src = path.read_bytes()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(src)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, edit(info.filename, zin.read(info.filename)))
+    path.write_bytes(out.getvalue())
+
+
 def run(*args: str) -> Any:
     result = CliRunner().invoke(main, list(args), catch_exceptions=False)
     return result
@@ -88,6 +100,13 @@ def report(inbox: Path, out: Path, *extra: str) -> dict:
 
 def issues(scores: dict, code: str) -> list[dict]:
     return [i for i in scores["issues"] if i["code"] == code]
+
+
+def section(paras: Sequence[str], start: str, end: str | None) -> list[str]:
+    """The paragraphs between the heading `start` and the heading `end` (None: to the end)."""
+    i = paras.index(start)
+    j = paras.index(end) if end else len(paras)
+    return list(paras[i + 1:j])
 
 
 def staff(n: int, prefix: str = "人员", start: int = 1, **kw: Any) -> list[list]:

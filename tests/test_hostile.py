@@ -184,7 +184,7 @@ def test_random_values_in_every_column_never_crash_or_break_a_document(tmp_path_
 def test_formulas_written_by_scripts_are_found(tmp_path):
     """openpyxl and similar tools save formulas with an empty <v></v>: calamine reads them as blank, so they
     must be reported; a formula Excel cached as empty text (t="str") is a real value and is not."""
-    from corpus import _zip_rewrite
+    from builders import rewrite_zip
     from pipeline.intake.ingest import formula_problems
     path = tmp_path / "公式.xlsx"
     wb = openpyxl.Workbook()
@@ -194,6 +194,6 @@ def test_formulas_written_by_scripts_are_found(tmp_path):
     ws.append([1, '=CONCAT("张","三")', "8001"])
     ws.append([2, "李四", "8002"])
     wb.save(path)
-    _zip_rewrite(path, lambda name, d: d.replace(b'<c r="C3" t="inlineStr"><is><t>8002</t></is></c>',
+    rewrite_zip(path, lambda name, d: d.replace(b'<c r="C3" t="inlineStr"><is><t>8002</t></is></c>',
                                                  b'<c r="C3" t="str"><f>IF(1,"","")</f><v></v></c>'))
     assert formula_problems(path.read_bytes()) == [("formula-uncached", "人员名单", ["B2"])]
