@@ -123,3 +123,175 @@ class Trickler:
     def close(self):
         self.stop.set()
         self.sock.close()
+
+
+# ---------------------------------------------------------------- servers that go wrong at the TLS step
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 made now (cryptography), and its key: (cert.pem, key.pem). A client trusts it
+    when SSL_CERT_FILE names cert.pem (OpenSSL reads that variable when a default context loads its CAs)."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    import ipaddress
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.timezone.utc)
+    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=2))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, content_commitment=False,
+                                         key_encipherment=False, data_encipherment=False, key_agreement=False,
+                                         crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .add_extension(ski, critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
+            .sign(key, hashes.SHA256()))
+    folder.mkdir(parents=True, exist_ok=True)
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+class TLSMisbehaver:
+    """A loopback IMAP or SMTP server that goes wrong at TLS.
+
+    protocol: "imap" or "smtp"; tls: "ssl" (TLS from the first byte, ports 993/465) or "starttls" (a plain
+    greeting, the capability and STARTTLS commands answered, then TLS); then:
+      "stall"   - the ClientHello is read and never answered;
+      "slow"    - the ClientHello is answered one byte every 0.2 s (a record header promising 16 KB, then zeros);
+      "trickle" - TLS completes (cert is needed), then the greeting trickles: a few bytes, one byte every 0.2 s.
+    Every connection is closed and every thread joined by close(); each one gives up on its own after 30 s."""
+
+    GREETING = {"imap": b"* OK ", "smtp": b"220"}
+
+    def __init__(self, protocol: str, tls: str, then: str, cert: tuple[Path, Path] | None = None):
+        self.protocol, self.tls, self.then = protocol, tls, then
+        self.context = None
+        if cert is not None:
+            import ssl
+            self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.context.load_cert_chain(*cert)
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.stop = threading.Event()
+        self.connections: list[socket.socket] = []
+        self.seen: list[bytes] = []                   # the plain-text commands received
+        self.threads = [threading.Thread(target=self._serve, daemon=True)]
+        self.threads[0].start()
+
+    def _serve(self):
+        self.sock.settimeout(0.1)
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connections.append(conn)
+            thread = threading.Thread(target=self._handle, args=(conn,), daemon=True)
+            self.threads.append(thread)
+            thread.start()
+
+    def _line(self, conn) -> bytes:
+        line = b""
+        while not line.endswith(b"\n"):
+            byte = conn.recv(1)
+            if not byte:
+                raise ConnectionError("client went away")
+            line += byte
+        self.seen.append(line.strip())
+        return line
+
+    def _starttls(self, conn) -> None:
+        """The plain part of the dialogue, up to the server's yes to STARTTLS."""
+        if self.protocol == "imap":
+            conn.sendall(b"* OK fake IMAP ready\r\n")
+            while True:
+                tag, _, cmd = self._line(conn).strip().partition(b" ")
+                if cmd.upper().startswith(b"CAPABILITY"):
+                    conn.sendall(b"* CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN\r\n" + tag + b" OK done\r\n")
+                elif cmd.upper().startswith(b"STARTTLS"):
+                    conn.sendall(tag + b" OK begin TLS now\r\n")
+                    return
+                else:
+                    conn.sendall(tag + b" BAD not before TLS\r\n")
+        conn.sendall(b"220 fake ESMTP ready\r\n")
+        while True:
+            cmd = self._line(conn).upper()
+            if cmd.startswith(b"EHLO"):
+                conn.sendall(b"250-fake\r\n250 STARTTLS\r\n")
+            elif cmd.startswith(b"STARTTLS"):
+                conn.sendall(b"220 go ahead\r\n")
+                return
+            else:
+                conn.sendall(b"503 TLS first\r\n")
+
+    def _handle(self, conn):
+        deadline = time.monotonic() + 30
+        try:
+            conn.settimeout(0.2)
+            if self.tls == "starttls":
+                conn.settimeout(5)
+                self._starttls(conn)
+                conn.settimeout(0.2)
+            if self.then == "stall":
+                while not self.stop.is_set() and time.monotonic() < deadline:
+                    try:
+                        if not conn.recv(4096):
+                            return
+                    except socket.timeout:
+                        continue
+            elif self.then == "slow":
+                conn.sendall(b"\x16\x03\x03\x40\x00")
+                while not self.stop.is_set() and time.monotonic() < deadline:
+                    conn.sendall(b"\x00")
+                    time.sleep(0.2)
+            else:
+                conn.settimeout(5)
+                tls = self.context.wrap_socket(conn, server_side=True)
+                self.connections.append(tls)
+                tls.sendall(self.GREETING[self.protocol])
+                while not self.stop.is_set() and time.monotonic() < deadline:
+                    tls.sendall(b"x")
+                    time.sleep(0.2)
+        except (OSError, ConnectionError):
+            pass
+        finally:
+            conn.close()
+
+    def close(self):
+        self.stop.set()
+        self.sock.close()
+        for thread in self.threads:
+            thread.join(timeout=5)
+        for conn in self.connections:
+            conn.close()
+        assert not any(t.is_alive() for t in self.threads), "a test server thread did not end"
+
+    def __enter__(self) -> "TLSMisbehaver":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open_sockets() -> int:
+    """How many sockets this process holds open (Linux: /proc/self/fd)."""
+    import os
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            count += os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
+        except OSError:
+            pass
+    return count

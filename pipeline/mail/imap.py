@@ -23,13 +23,8 @@ HEAD_BATCH = 200      # messages whose size and Message-ID are asked for in one 
 HEAD_ITEMS = "(UID RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID FROM SUBJECT)])"
 
 
-class _Guarded:
+class _Guarded(dl.Guarded):
     """An IMAP4 whose socket is watched by a Deadline from the moment it connects (the greeting included)."""
-
-    def __init__(self, guard: dl.Deadline, *args, **kwargs):
-        self._guard = guard
-        guard.watch(lambda: getattr(self, "sock", None))
-        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
 
     def _create_socket(self, timeout):  # type: ignore[override]
         return super()._create_socket(self._guard.remaining())  # type: ignore[misc]
@@ -78,11 +73,16 @@ def _connect(host: str, port: int | None, security: str, guard: dl.Deadline) -> 
     security = security if security != "auto" else ("ssl" if port in (None, 993) else "starttls")
     try:
         if security == "ssl":
-            return GuardedIMAPSSL(guard, host, port or 993, ssl_context=ssl.create_default_context())
+            return GuardedIMAPSSL(guard, host, port or 993, ssl_context=guard.tls(ssl.create_default_context()))
         imap = GuardedIMAP(guard, host, port or 143)
         if security == "starttls":
             guard.step()
-            imap.starttls(ssl_context=ssl.create_default_context())
+            try:
+                imap.starttls(ssl_context=guard.tls(ssl.create_default_context()))
+            except BaseException:
+                dl.close_quietly(imap.file)
+                dl.close_quietly(imap.sock)
+                raise
         return imap
     except (socket.gaierror, ConnectionRefusedError, TimeoutError, socket.timeout) as exc:
         if guard.expired:
@@ -97,7 +97,7 @@ def _connect(host: str, port: int | None, security: str, guard: dl.Deadline) -> 
 
 
 def _stalled(host: str, guard: dl.Deadline) -> str:
-    return (f"邮箱服务器 {host} 响应过慢（{guard.per_step:g} 秒内未完成一次收发），已停止收取；"
+    return (f"邮箱服务器 {host} 响应过慢（{guard.per_step:g} 秒内未完成{guard.what}），已停止收取；"
             "已保存的附件保留，请稍后重新运行")
 
 

@@ -32,12 +32,7 @@ class Sent:
     already: list[str] = field(default_factory=list)       # mailed before with the same content (sent log)
 
 
-class _Guarded:
-    def __init__(self, guard: dl.Deadline, *args, **kwargs):
-        self._guard = guard
-        guard.watch(lambda: getattr(self, "sock", None))
-        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
-
+class _Guarded(dl.Guarded):
     def _get_socket(self, host, port, timeout):  # type: ignore[override]
         return super()._get_socket(host, port, self._guard.remaining())  # type: ignore[misc]
 
@@ -110,14 +105,13 @@ def send(notices: list["Notice"], config: Config, password: str, sent_log: Path 
     with dl.Deadline(per_step, total) as guard:
         try:
             if security == "ssl":
-                smtp: smtplib.SMTP = GuardedSMTPSSL(guard, host, port, context=ssl.create_default_context())
+                smtp: smtplib.SMTP = GuardedSMTPSSL(guard, host, port, context=guard.tls(ssl.create_default_context()))
             else:
                 smtp = GuardedSMTP(guard, host, port)
+            with smtp:
                 if security == "starttls":
                     guard.step()
-                    smtp.starttls(context=ssl.create_default_context())
-                    guard.watch(lambda: smtp.sock)
-            with smtp:
+                    smtp.starttls(context=guard.tls(ssl.create_default_context()))
                 if user:
                     guard.step()
                     smtp.login(user, password)
@@ -146,7 +140,7 @@ def send(notices: list["Notice"], config: Config, password: str, sent_log: Path 
         except (OSError, smtplib.SMTPException) as exc:
             done_text = "、".join(out.sent) or "无"
             if guard.expired:
-                raise MailError(f"发件服务器 {host} 响应过慢（{per_step:g} 秒内未完成一次收发），已停止发送；"
+                raise MailError(f"发件服务器 {host} 响应过慢（{per_step:g} 秒内未完成{guard.what}），已停止发送；"
                                 f"已发送：{done_text}；重新运行不会重复发送已发出的邮件") from None
             if isinstance(exc, (ConnectionRefusedError, socket.gaierror)) and not out.sent:
                 raise MailError(f"无法连接发件服务器 {host}:{port}，请检查 unit.yaml 的 mail 设置和网络") from None

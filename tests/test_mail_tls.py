@@ -1,0 +1,95 @@
+"""TLS that goes wrong: a handshake never answered or answered a byte at a time, on implicit TLS (993/465) and
+after STARTTLS, and a server that completes TLS and then trickles. collect and notify stop within the mail
+deadline (unit.yaml mail.timeout_seconds) with one Chinese line naming the server and what timed out, leave no
+thread or socket behind, and write nothing half-done."""
+
+import shutil
+import threading
+import time
+
+import pytest
+
+from builders import run, staff, workbook
+from mailkit import ROOT, TLSMisbehaver, mail_config, manifest, open_sockets, self_signed
+
+TIMEOUT = 1.0          # mail.timeout_seconds for these tests: every case ends in under 5 s (a send also gets time for its size)
+CASES = [("ssl", "stall"), ("ssl", "slow"), ("ssl", "trickle"),
+         ("starttls", "stall"), ("starttls", "slow"), ("starttls", "trickle")]
+
+
+@pytest.fixture(scope="module")
+def cert(tmp_path_factory):
+    return self_signed(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def trusted(cert, monkeypatch):
+    """The client trusts the test certificate, as it would a real server's (so TLS itself succeeds)."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert[0]))
+    return cert
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory):
+    base = tmp_path_factory.mktemp("scored")
+    workbook(base / "inbox" / "工会.xlsx", "工会", roster=staff(2))
+    result = run("report", "--inbox", str(base / "inbox"), "--out", str(base / "out"), "--silent")
+    assert result.exit_code == 0, result.output
+    return base / "out"
+
+
+def _no_mail_thread_left() -> bool:
+    end = time.monotonic() + 1
+    while time.monotonic() < end:
+        if not any(t.name == "mail-deadline" for t in threading.enumerate()):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def _what_timed_out(tls: str, then: str) -> str:
+    return "加密连接的 TLS 握手" if then != "trickle" else "一次收发"
+
+
+@pytest.mark.parametrize("tls,then", CASES)
+def test_imap_tls_that_stalls_or_trickles_ends_in_one_line(tmp_path, trusted, monkeypatch, tls, then):
+    monkeypatch.setenv("WENMING_IMAP_PASSWORD", "x")
+    cfg = mail_config(tmp_path, timeout_seconds=TIMEOUT)
+    inbox = tmp_path / "inbox"
+    sockets = open_sockets()
+    with TLSMisbehaver("imap", tls, then, cert=trusted) as server:
+        start = time.monotonic()
+        result = run("collect", "--imap-host", "127.0.0.1", "--imap-port", str(server.port), "--imap-security", tls,
+                     "--imap-user", "u", "--inbox", str(inbox), "--config", str(cfg))
+        elapsed = time.monotonic() - start
+        assert _no_mail_thread_left()
+    assert result.exit_code == 1 and elapsed < 5, (elapsed, result.output)
+    if tls == "starttls":
+        assert any(c.endswith(b"STARTTLS") for c in server.seen)        # the plain part was really gone through
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("错误：邮箱服务器 127.0.0.1 ") and _what_timed_out(tls, then) in line, line
+    assert f"{TIMEOUT:g} 秒" in line and "Traceback" not in result.output
+    assert open_sockets() == sockets                                   # no socket left open, the client's included
+    leftovers = [p.name for p in inbox.iterdir() if p.name not in ("manifest.json", ".manifest.lock")]
+    assert leftovers == [] and (not (inbox / "manifest.json").exists() or manifest(inbox)["files"] == [])
+
+
+@pytest.mark.parametrize("tls,then", CASES)
+def test_smtp_tls_that_stalls_or_trickles_ends_in_one_line(tmp_path, trusted, scored, tls, then):
+    out = tmp_path / "out"
+    shutil.copytree(scored, out)
+    sockets = open_sockets()
+    with TLSMisbehaver("smtp", tls, then, cert=trusted) as server:
+        cfg = mail_config(tmp_path, smtp_port=server.port, smtp_security=tls, timeout_seconds=TIMEOUT)
+        start = time.monotonic()
+        result = run("notify", "--scores", str(out), "--config", str(cfg), "--templates", str(ROOT / "input_templates"))
+        elapsed = time.monotonic() - start
+        assert _no_mail_thread_left()
+    assert result.exit_code == 1 and elapsed < 5, (elapsed, result.output)
+    if tls == "starttls":
+        assert any(c.startswith(b"STARTTLS") for c in server.seen)
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("错误：发件服务器 127.0.0.1 ") and _what_timed_out(tls, then) in line, line
+    assert f"{TIMEOUT:g} 秒" in line and "已发送：无" in line and "Traceback" not in result.output
+    assert open_sockets() == sockets
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in scored.iterdir())   # no sent log, no temp file
