@@ -15,20 +15,23 @@ DEFAULTS = {"timeout_seconds": 60, "connection_deadline_seconds": 1800}
 MIN_RATE = 50 * 1024          # bytes per second a large fetch or send is allowed beyond its base time
 
 
-def settings(config: Any) -> tuple[float, float]:
-    """(seconds per exchange, seconds per connection) from unit.yaml's mail section."""
+def number(config: Any, key: str, default: float) -> float:
+    """A positive number from unit.yaml's `mail:` section (the one check for every mail setting)."""
     from pipeline.errors import MailError
     mail = (getattr(config, "settings", None) or {}).get("mail") or {}
-    out = []
-    for key in ("timeout_seconds", "connection_deadline_seconds"):
-        try:
-            value = float(mail.get(key, DEFAULTS[key]))
-        except (TypeError, ValueError):
-            raise MailError(f"unit.yaml 的 mail.{key} 应为数字（当前为“{mail.get(key)}”）") from None
-        if value <= 0:
-            raise MailError(f"unit.yaml 的 mail.{key} 应大于 0")
-        out.append(value)
-    return out[0], out[1]
+    try:
+        value = float(mail.get(key, default))
+    except (TypeError, ValueError):
+        raise MailError(f"unit.yaml 的 mail.{key} 应为数字（当前为“{mail.get(key)}”）") from None
+    if value <= 0:
+        raise MailError(f"unit.yaml 的 mail.{key} 应大于 0（当前为 {mail.get(key)}）")
+    return value
+
+
+def settings(config: Any) -> tuple[float, float]:
+    """(seconds per exchange, seconds per connection) from unit.yaml's mail section."""
+    return (number(config, "timeout_seconds", DEFAULTS["timeout_seconds"]),
+            number(config, "connection_deadline_seconds", DEFAULTS["connection_deadline_seconds"]))
 
 
 EXCHANGE = "一次收发"                 # what a stalled connection did not finish, for the one-line message
