@@ -15,7 +15,7 @@ from pipeline.catalog import Config
 from pipeline.errors import MailError
 from pipeline.mail import deadline as dl
 from pipeline.mail.inbox import Limits, Manifest, locked_manifest
-from pipeline.mail.messages import Collected, MessageProblem, header, parse_stream, store_message, too_big
+from pipeline.mail.messages import Collected, header, one_message, parse_stream, store_message, too_big
 
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 _UID = re.compile(rb"\bUID (\d+)")
@@ -194,17 +194,10 @@ def _one(imap: imaplib.IMAP4, uid: bytes, head: tuple[int, bytes] | None, guard:
         return
     raw = _fetched(body)[1]
     del body
-    try:
+    with one_message(result, f"{label}（发件人 {who or '未知'}）"):
         msg, sha, got = parse_stream(io.BytesIO(raw), limits.message_bytes)
         del raw
         store_message(msg, sha, got, label, inbox, manifest, config, limits, result, subject)
-    except MessageProblem as exc:
-        result.problems.append(f"{label}（发件人 {who or '未知'}）：{exc}")
-    except MailError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - one malformed message never stops the others
-        result.problems.append(f"{label}（发件人 {who or '未知'}）：无法读取（{exc.__class__.__name__}），"
-                               "已跳过，其余邮件照常收取")
 
 
 __all__ = ["collect_imap", "imap_utf7"]
