@@ -88,41 +88,77 @@ def smtp_server(handler: Recorder) -> Iterator[int]:
 
 # ---------------------------------------------------------------- servers that trickle
 
-class Trickler:
-    """A loopback server that answers each connection with a few bytes, then one byte every 0.2 s (30 s at most)."""
+class LoopbackServer:
+    """A TCP server on a free loopback port; each connection is served by handle(conn) in a thread of its own,
+    which gives up after LIFETIME seconds. close() (or leaving the with block) closes every connection and
+    joins every thread."""
 
-    def __init__(self, prefix: bytes, byte: bytes = b"x"):
+    LIFETIME = 30
+
+    def __init__(self):
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(4)
         self.port = self.sock.getsockname()[1]
-        self.prefix, self.byte = prefix, byte
         self.stop = threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
+        self.connections: list[socket.socket] = []
+        self.threads = [threading.Thread(target=self._serve, daemon=True)]
+        self.threads[0].start()
 
     def _serve(self):
-        self.sock.settimeout(0.2)
+        self.sock.settimeout(0.1)
         while not self.stop.is_set():
             try:
                 conn, _ = self.sock.accept()
             except OSError:
                 continue
-            threading.Thread(target=self._trickle, args=(conn,), daemon=True).start()
+            self.connections.append(conn)
+            thread = threading.Thread(target=self._run, args=(conn,), daemon=True)
+            self.threads.append(thread)
+            thread.start()
 
-    def _trickle(self, conn):
-        with conn:
-            try:
-                conn.sendall(self.prefix)
-                deadline = time.monotonic() + 30
-                while not self.stop.is_set() and time.monotonic() < deadline:
-                    conn.sendall(self.byte)
-                    time.sleep(0.2)
-            except OSError:
-                pass
+    def _run(self, conn):
+        try:
+            self.handle(conn, time.monotonic() + self.LIFETIME)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def handle(self, conn: socket.socket, deadline: float) -> None:
+        raise NotImplementedError
+
+    def going(self, deadline: float) -> bool:
+        return not self.stop.is_set() and time.monotonic() < deadline
 
     def close(self):
         self.stop.set()
         self.sock.close()
+        for thread in self.threads:
+            thread.join(timeout=5)
+        for conn in self.connections:
+            conn.close()
+        assert not any(t.is_alive() for t in self.threads), "a test server thread did not end"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class Trickler(LoopbackServer):
+    """Answers each connection with a few bytes, then one byte every 0.2 s."""
+
+    def __init__(self, prefix: bytes, byte: bytes = b"x"):
+        self.prefix, self.byte = prefix, byte
+        super().__init__()
+
+    def handle(self, conn, deadline):
+        conn.sendall(self.prefix)
+        while self.going(deadline):
+            conn.sendall(self.byte)
+            time.sleep(0.2)
 
 
 # ---------------------------------------------------------------- servers that go wrong at the TLS step
@@ -161,7 +197,7 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-class TLSMisbehaver:
+class TLSMisbehaver(LoopbackServer):
     """A loopback IMAP or SMTP server that goes wrong at TLS.
 
     protocol: "imap" or "smtp"; tls: "ssl" (TLS from the first byte, ports 993/465) or "starttls" (a plain
@@ -169,7 +205,7 @@ class TLSMisbehaver:
       "stall"   - the ClientHello is read and never answered;
       "slow"    - the ClientHello is answered one byte every 0.2 s (a record header promising 16 KB, then zeros);
       "trickle" - TLS completes (cert is needed), then the greeting trickles: a few bytes, one byte every 0.2 s.
-    Every connection is closed and every thread joined by close(); each one gives up on its own after 30 s."""
+    """
 
     GREETING = {"imap": b"* OK ", "smtp": b"220"}
 
@@ -180,27 +216,8 @@ class TLSMisbehaver:
             import ssl
             self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             self.context.load_cert_chain(*cert)
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(4)
-        self.port = self.sock.getsockname()[1]
-        self.stop = threading.Event()
-        self.connections: list[socket.socket] = []
         self.seen: list[bytes] = []                   # the plain-text commands received
-        self.threads = [threading.Thread(target=self._serve, daemon=True)]
-        self.threads[0].start()
-
-    def _serve(self):
-        self.sock.settimeout(0.1)
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.connections.append(conn)
-            thread = threading.Thread(target=self._handle, args=(conn,), daemon=True)
-            self.threads.append(thread)
-            thread.start()
+        super().__init__()
 
     def _line(self, conn) -> bytes:
         line = b""
@@ -236,53 +253,31 @@ class TLSMisbehaver:
             else:
                 conn.sendall(b"503 TLS first\r\n")
 
-    def _handle(self, conn):
-        deadline = time.monotonic() + 30
-        try:
-            conn.settimeout(0.2)
-            if self.tls == "starttls":
-                conn.settimeout(5)
-                self._starttls(conn)
-                conn.settimeout(0.2)
-            if self.then == "stall":
-                while not self.stop.is_set() and time.monotonic() < deadline:
-                    try:
-                        if not conn.recv(4096):
-                            return
-                    except socket.timeout:
-                        continue
-            elif self.then == "slow":
-                conn.sendall(b"\x16\x03\x03\x40\x00")
-                while not self.stop.is_set() and time.monotonic() < deadline:
-                    conn.sendall(b"\x00")
-                    time.sleep(0.2)
-            else:
-                conn.settimeout(5)
-                tls = self.context.wrap_socket(conn, server_side=True)
-                self.connections.append(tls)
-                tls.sendall(self.GREETING[self.protocol])
-                while not self.stop.is_set() and time.monotonic() < deadline:
-                    tls.sendall(b"x")
-                    time.sleep(0.2)
-        except (OSError, ConnectionError):
-            pass
-        finally:
-            conn.close()
-
-    def close(self):
-        self.stop.set()
-        self.sock.close()
-        for thread in self.threads:
-            thread.join(timeout=5)
-        for conn in self.connections:
-            conn.close()
-        assert not any(t.is_alive() for t in self.threads), "a test server thread did not end"
-
-    def __enter__(self) -> "TLSMisbehaver":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def handle(self, conn, deadline):
+        if self.tls == "starttls":
+            conn.settimeout(5)
+            self._starttls(conn)
+        conn.settimeout(0.2)
+        if self.then == "stall":
+            while self.going(deadline):
+                try:
+                    if not conn.recv(4096):
+                        return
+                except socket.timeout:
+                    continue
+        elif self.then == "slow":
+            conn.sendall(b"\x16\x03\x03\x40\x00")
+            while self.going(deadline):
+                conn.sendall(b"\x00")
+                time.sleep(0.2)
+        else:
+            conn.settimeout(5)
+            tls = self.context.wrap_socket(conn, server_side=True)
+            self.connections.append(tls)
+            tls.sendall(self.GREETING[self.protocol])
+            while self.going(deadline):
+                tls.sendall(b"x")
+                time.sleep(0.2)
 
 
 def open_sockets() -> int:
