@@ -4,6 +4,7 @@ servers (a recording SMTP server, servers that trickle or stall, in plain TCP or
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import threading
@@ -15,7 +16,7 @@ from typing import Iterator
 
 import yaml
 
-from builders import free_port
+from builders import free_port, run
 
 ROOT = Path(__file__).resolve().parent.parent
 XLSX = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -51,6 +52,25 @@ def mail_config(tmp_path: Path, smtp_port: int | None = None, **mail) -> Path:
 
 def manifest(inbox: Path) -> dict:
     return json.loads((inbox / "manifest.json").read_text(encoding="utf-8"))
+
+
+def collect_imap(port: int, inbox: Path, cfg: Path, security: str = "none", *extra: str):
+    """`collect` from an IMAP server on 127.0.0.1 (user u, password x): (the result, the seconds it took)."""
+    os.environ["WENMING_IMAP_PASSWORD"] = "x"
+    try:
+        start = time.monotonic()
+        result = run("collect", "--imap-host", "127.0.0.1", "--imap-port", str(port), "--imap-security", security,
+                     "--imap-user", "u", "--inbox", str(inbox), "--config", str(cfg), *extra)
+        return result, time.monotonic() - start
+    finally:
+        os.environ.pop("WENMING_IMAP_PASSWORD", None)
+
+
+def notify(scores: Path, cfg: Path):
+    """`notify` with the project's input templates: (the result, the seconds it took)."""
+    start = time.monotonic()
+    result = run("notify", "--scores", str(scores), "--config", str(cfg), "--templates", str(ROOT / "input_templates"))
+    return result, time.monotonic() - start
 
 
 # ---------------------------------------------------------------- a real SMTP server (aiosmtpd)
@@ -134,6 +154,11 @@ class LoopbackServer:
     def close(self):
         self.stop.set()
         self.sock.close()
+        for conn in self.connections:      # wakes a handler blocked reading
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         for thread in self.threads:
             thread.join(timeout=5)
         for conn in self.connections:

@@ -4,14 +4,13 @@ import email
 import email.policy
 import io
 import json
-import time
 import zipfile
 
 import openpyxl
 import pytest
 
 from builders import person, run, staff, workbook
-from mailkit import ROOT, Recorder, Trickler, mail_config, smtp_server
+from mailkit import ROOT, Recorder, Trickler, mail_config, notify, smtp_server
 
 
 @pytest.fixture
@@ -61,8 +60,8 @@ def test_refused_recipient_is_named_the_rest_go_and_a_rerun_mails_nobody_twice(s
     handler = Recorder(refuse={"dept3@unit.cn"})           # 机关党委办
     with smtp_server(handler) as port:
         cfg = mail_config(tmp_path, smtp_port=port)
-        first = run("notify", "--scores", str(scored), "--config", str(cfg), "--templates", str(ROOT / "input_templates"))
-        second = run("notify", "--scores", str(scored), "--config", str(cfg), "--templates", str(ROOT / "input_templates"))
+        first, _ = notify(scored, cfg)
+        second, _ = notify(scored, cfg)
     assert first.exit_code == 0, first.output
     assert "已发送 9 封" in first.output
     assert "未发送：机关党委办（邮件服务器拒收该地址：550 5.1.1 mailbox unavailable），请核对 unit.yaml 中的邮箱或邮件大小" in first.output
@@ -75,14 +74,8 @@ def test_refused_recipient_is_named_the_rest_go_and_a_rerun_mails_nobody_twice(s
 
 
 def test_trickling_smtp_server_is_one_line_and_a_clean_exit(scored, tmp_path):
-    server = Trickler(b"220", byte=b"-")
-    try:
-        cfg = mail_config(tmp_path, smtp_port=server.port, timeout_seconds=1.5)
-        start = time.monotonic()
-        result = run("notify", "--scores", str(scored), "--config", str(cfg), "--templates", str(ROOT / "input_templates"))
-        elapsed = time.monotonic() - start
-    finally:
-        server.close()
+    with Trickler(b"220", byte=b"-") as server:
+        result, elapsed = notify(scored, mail_config(tmp_path, smtp_port=server.port, timeout_seconds=1.5))
     assert result.exit_code == 1 and elapsed < 5
     assert result.output.strip().splitlines() == [
         "错误：发件服务器 127.0.0.1 响应过慢（1.5 秒内未完成一次收发），已停止发送；已发送：无；重新运行不会重复发送已发出的邮件"]
