@@ -109,6 +109,13 @@ def section(paras: Sequence[str], start: str, end: str | None) -> list[str]:
     return list(paras[i + 1:j])
 
 
+def balanced(scores: dict) -> None:
+    """Every row read is accounted for: used, rejected, a duplicate, or superseded, for each kind of row."""
+    for kind in ("roster", "activities", "documents", "highlights", "honours", "negative"):
+        r = scores["rows"][kind]
+        assert r["read"] == r["used"] + r["rejected"] + r["duplicate"] + r["superseded"], kind
+
+
 def staff(n: int, prefix: str = "人员", start: int = 1, **kw: Any) -> list[list]:
     return [person(f"{prefix}{i}", str(start + i), **kw) for i in range(n)]
 
