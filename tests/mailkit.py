@@ -109,13 +109,19 @@ def smtp_server(handler: Recorder) -> Iterator[int]:
 # ---------------------------------------------------------------- servers that trickle
 
 class LoopbackServer:
-    """A TCP server on a free loopback port; each connection is served by handle(conn) in a thread of its own,
-    which gives up after LIFETIME seconds. close() (or leaving the with block) closes every connection and
+    """A TCP server on a free loopback port (TLS from the first byte when given a certificate); each connection
+    is served by handle(conn, deadline) in a thread of its own, which gives up after LIFETIME seconds. close() (or leaving the with block) closes every connection and
     joins every thread."""
 
     LIFETIME = 30
+    TLS_FIRST = True                           # with a certificate, handle() gets the TLS socket
 
-    def __init__(self):
+    def __init__(self, cert: tuple[Path, Path] | None = None):
+        self.context = None                    # with a certificate: TLS from the first byte (993/465 style)
+        if cert is not None:
+            import ssl
+            self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.context.load_cert_chain(*cert)
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(4)
@@ -139,6 +145,11 @@ class LoopbackServer:
 
     def _run(self, conn):
         try:
+            if self.context is not None and self.TLS_FIRST:
+                conn.settimeout(5)
+                conn = self.context.wrap_socket(conn, server_side=True)
+                conn.settimeout(None)
+                self.connections.append(conn)
             self.handle(conn, time.monotonic() + self.LIFETIME)
         except OSError:
             pass
@@ -184,6 +195,60 @@ class Trickler(LoopbackServer):
         while self.going(deadline):
             conn.sendall(self.byte)
             time.sleep(0.2)
+
+
+class FakeIMAP(LoopbackServer):
+    """Just enough IMAP: UID 1 announced as 3 GB, UID 2 a real small message, UID 3 whose body trickles
+    (over TLS from the first byte when given a certificate)."""
+
+    def __init__(self, small: bytes, cert: tuple[Path, Path] | None = None):
+        self.small = small
+        self.commands = []
+        super().__init__(cert)
+
+    def handle(self, conn, deadline):
+        f = conn.makefile("rb")
+        conn.sendall(b"* OK fake ready\r\n")
+        while self.going(deadline):
+            line = f.readline()
+            if not line:
+                return
+            self.commands.append(line.decode().strip())
+            tag, cmd = line.split(b" ", 1)
+            cmd = cmd.upper()
+            if cmd.startswith(b"CAPABILITY"):
+                conn.sendall(b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n" + tag + b" OK done\r\n")
+            elif cmd.startswith(b"LOGIN"):
+                conn.sendall(tag + b" OK logged in\r\n")
+            elif cmd.startswith(b"SELECT") or cmd.startswith(b"EXAMINE"):
+                conn.sendall(b"* 3 EXISTS\r\n" + tag + b" OK [READ-ONLY] done\r\n")
+            elif cmd.startswith(b"UID SEARCH"):
+                conn.sendall(b"* SEARCH 1 2 3\r\n" + tag + b" OK done\r\n")
+            elif cmd.startswith(b"UID FETCH") and b"RFC822.SIZE" in cmd:
+                out = b""
+                for uid in map(int, cmd.split()[2].split(b",")):
+                    size = {1: 3_000_000_000, 2: len(self.small), 3: 500}[uid]
+                    head = b"Message-ID: <u%d@x>\r\n\r\n" % uid
+                    out += (b"* %d FETCH (UID %d RFC822.SIZE %d BODY[HEADER.FIELDS (MESSAGE-ID FROM SUBJECT)] {%d}"
+                            b"\r\n" % (uid, uid, size, len(head)) + head + b")\r\n")
+                conn.sendall(out + tag + b" OK done\r\n")
+            elif cmd.startswith(b"UID FETCH") and b"BODY.PEEK[]" in cmd:
+                uid = int(cmd.split()[2])
+                if uid == 2:
+                    conn.sendall(b"* 2 FETCH (UID 2 BODY[] {%d}\r\n" % len(self.small) + self.small
+                                 + b")\r\n" + tag + b" OK done\r\n")
+                else:
+                    conn.sendall(b"* 3 FETCH (UID 3 BODY[] {500}\r\n")
+                    for _ in range(150):
+                        if self.stop.is_set():
+                            return
+                        conn.sendall(b"x")
+                        time.sleep(0.2)
+            elif cmd.startswith(b"LOGOUT"):
+                conn.sendall(b"* BYE\r\n" + tag + b" OK bye\r\n")
+                return
+            else:
+                conn.sendall(tag + b" BAD unknown\r\n")
 
 
 # ---------------------------------------------------------------- servers that go wrong at the TLS step
@@ -234,15 +299,12 @@ class TLSMisbehaver(LoopbackServer):
 
     GREETING = {"imap": b"* OK ", "smtp": b"220"}
 
+    TLS_FIRST = False                          # handle() goes wrong before, during or after TLS itself
+
     def __init__(self, protocol: str, tls: str, then: str, cert: tuple[Path, Path] | None = None):
         self.protocol, self.tls, self.then = protocol, tls, then
-        self.context = None
-        if cert is not None:
-            import ssl
-            self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            self.context.load_cert_chain(*cert)
         self.seen: list[bytes] = []                   # the plain-text commands received
-        super().__init__()
+        super().__init__(cert)
 
     def _line(self, conn) -> bytes:
         line = b""

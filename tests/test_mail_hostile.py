@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 
 from builders import run, staff, workbook
-from mailkit import OCTET, XLSX, LoopbackServer, Trickler, collect_imap
+from mailkit import OCTET, XLSX, FakeIMAP, Trickler, collect_imap
 from mailkit import mail_config as _config
 from mailkit import manifest as _manifest
 from mailkit import message as _message
@@ -138,59 +138,6 @@ def test_trickling_imap_server_is_one_line_and_a_clean_exit(tmp_path):
     assert result.exit_code == 1 and elapsed < 6
     assert result.output.strip().splitlines() == [
         "错误：邮箱服务器 127.0.0.1 响应过慢（1.5 秒内未完成一次收发），已停止收取；已保存的附件保留，请稍后重新运行"]
-
-
-class FakeIMAP(LoopbackServer):
-    """Just enough IMAP: UID 1 announced as 3 GB, UID 2 a real small message, UID 3 whose body trickles."""
-
-    def __init__(self, small: bytes):
-        self.small = small
-        self.commands = []
-        super().__init__()
-
-    def handle(self, conn, deadline):
-        f = conn.makefile("rb")
-        conn.sendall(b"* OK fake ready\r\n")
-        while self.going(deadline):
-            line = f.readline()
-            if not line:
-                return
-            self.commands.append(line.decode().strip())
-            tag, cmd = line.split(b" ", 1)
-            cmd = cmd.upper()
-            if cmd.startswith(b"CAPABILITY"):
-                conn.sendall(b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n" + tag + b" OK done\r\n")
-            elif cmd.startswith(b"LOGIN"):
-                conn.sendall(tag + b" OK logged in\r\n")
-            elif cmd.startswith(b"SELECT") or cmd.startswith(b"EXAMINE"):
-                conn.sendall(b"* 3 EXISTS\r\n" + tag + b" OK [READ-ONLY] done\r\n")
-            elif cmd.startswith(b"UID SEARCH"):
-                conn.sendall(b"* SEARCH 1 2 3\r\n" + tag + b" OK done\r\n")
-            elif cmd.startswith(b"UID FETCH") and b"RFC822.SIZE" in cmd:
-                out = b""
-                for uid in map(int, cmd.split()[2].split(b",")):
-                    size = {1: 3_000_000_000, 2: len(self.small), 3: 500}[uid]
-                    head = b"Message-ID: <u%d@x>\r\n\r\n" % uid
-                    out += (b"* %d FETCH (UID %d RFC822.SIZE %d BODY[HEADER.FIELDS (MESSAGE-ID FROM SUBJECT)] {%d}"
-                            b"\r\n" % (uid, uid, size, len(head)) + head + b")\r\n")
-                conn.sendall(out + tag + b" OK done\r\n")
-            elif cmd.startswith(b"UID FETCH") and b"BODY.PEEK[]" in cmd:
-                uid = int(cmd.split()[2])
-                if uid == 2:
-                    conn.sendall(b"* 2 FETCH (UID 2 BODY[] {%d}\r\n" % len(self.small) + self.small
-                                 + b")\r\n" + tag + b" OK done\r\n")
-                else:
-                    conn.sendall(b"* 3 FETCH (UID 3 BODY[] {500}\r\n")
-                    for _ in range(150):
-                        if self.stop.is_set():
-                            return
-                        conn.sendall(b"x")
-                        time.sleep(0.2)
-            elif cmd.startswith(b"LOGOUT"):
-                conn.sendall(b"* BYE\r\n" + tag + b" OK bye\r\n")
-                return
-            else:
-                conn.sendall(tag + b" BAD unknown\r\n")
 
 
 def test_imap_checks_sizes_first_saves_what_arrived_and_stops_on_a_stall(tmp_path):

@@ -3,6 +3,7 @@ after STARTTLS, and a server that completes TLS and then trickles. collect and n
 deadline (unit.yaml mail.timeout_seconds) with one Chinese line naming the server and what timed out, leave no
 thread or socket behind, and write nothing half-done."""
 
+import email.policy
 import shutil
 import threading
 import time
@@ -10,7 +11,8 @@ import time
 import pytest
 
 from builders import run, staff, workbook
-from mailkit import TLSMisbehaver, collect_imap, mail_config, manifest, notify, open_sockets, self_signed
+from mailkit import (FakeIMAP, TLSMisbehaver, collect_imap, mail_config, manifest, message, notify, open_sockets,
+                     self_signed)
 
 TIMEOUT = 1.0          # mail.timeout_seconds for these tests: every case ends in under 5 s (a send also gets time for its size)
 CASES = [("ssl", "stall"), ("ssl", "slow"), ("ssl", "trickle"),
@@ -87,3 +89,24 @@ def test_smtp_tls_that_stalls_or_trickles_ends_in_one_line(tmp_path, trusted, sc
     assert f"{TIMEOUT:g} 秒" in line and "已发送：无" in line and "Traceback" not in result.output
     assert open_sockets() == sockets
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in scored.iterdir())   # no sent log, no temp file
+
+
+def test_imap_over_tls_keeps_what_arrived_and_nothing_half_written(tmp_path, trusted):
+    """TLS from the first byte, one message fetched whole, the next one's body trickles: the first is saved and
+    recorded, nothing of the second is, and the run ends within the deadline."""
+    small = message("<u2@x>", "gonghui@unit.cn", "台账", [("工会照片.jpg", b"\xff\xd8\xff small", ("image", "jpeg"))])
+    inbox = tmp_path / "inbox"
+    sockets = open_sockets()
+    with FakeIMAP(small.as_bytes(policy=email.policy.SMTP), cert=trusted) as server:
+        result, elapsed = collect_imap(server.port, inbox, mail_config(tmp_path, timeout_seconds=TIMEOUT), "ssl")
+        assert _no_mail_thread_left()
+    assert result.exit_code == 1 and elapsed < 5, (elapsed, result.output)
+    assert any("BODY.PEEK[]" in c and " 3 " in c for c in server.commands)      # the trickling body was asked for
+    assert result.output.strip().splitlines()[-1] == (
+        "错误：邮箱服务器 127.0.0.1 响应过慢（1 秒内未完成一次收发），已停止收取；已保存的附件保留，请稍后重新运行")
+    saved = manifest(inbox)
+    assert [f["original"] for f in saved["files"]] == ["工会照片.jpg"]
+    assert "<u2@x>" in saved["messages"] and "<u3@x>" not in saved["messages"]
+    names = {p.name for p in inbox.iterdir()}
+    assert names - {"manifest.json", ".manifest.lock"} == {saved["files"][0]["saved"]}       # no temp file left
+    assert open_sockets() == sockets
