@@ -94,11 +94,17 @@ class Recorder:
 
 
 @contextmanager
-def smtp_server(handler: Recorder) -> Iterator[int]:
-    """A real SMTP server on a free loopback port (yielded), stopped afterwards."""
+def smtp_server(handler: Recorder, cert: tuple[Path, Path] | None = None) -> Iterator[int]:
+    """A real SMTP server on a free loopback port (yielded), stopped afterwards; with a certificate it speaks
+    TLS from the first byte (465 style)."""
     from aiosmtpd.controller import Controller
     port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    tls = {}
+    if cert is not None:
+        import ssl
+        tls["ssl_context"] = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls["ssl_context"].load_cert_chain(*cert)
+    controller = Controller(handler, hostname="127.0.0.1", port=port, **tls)
     controller.start()
     try:
         yield port

@@ -3,7 +3,9 @@ after STARTTLS, and a server that completes TLS and then trickles. collect and n
 deadline (unit.yaml mail.timeout_seconds) with one Chinese line naming the server and what timed out, leave no
 thread or socket behind, and write nothing half-done."""
 
+import asyncio
 import email.policy
+import json
 import shutil
 import threading
 import time
@@ -11,8 +13,8 @@ import time
 import pytest
 
 from builders import run, staff, workbook
-from mailkit import (FakeIMAP, TLSMisbehaver, collect_imap, mail_config, manifest, message, notify, open_sockets,
-                     self_signed)
+from mailkit import (FakeIMAP, Recorder, TLSMisbehaver, collect_imap, mail_config, manifest, message, notify,
+                     open_sockets, self_signed, smtp_server)
 
 TIMEOUT = 1.0          # mail.timeout_seconds for these tests: every case ends in under 5 s (a send also gets time for its size)
 CASES = [("ssl", "stall"), ("ssl", "slow"), ("ssl", "trickle"),
@@ -109,4 +111,32 @@ def test_imap_over_tls_keeps_what_arrived_and_nothing_half_written(tmp_path, tru
     assert "<u2@x>" in saved["messages"] and "<u3@x>" not in saved["messages"]
     names = {p.name for p in inbox.iterdir()}
     assert names - {"manifest.json", ".manifest.lock"} == {saved["files"][0]["saved"]}       # no temp file left
+    assert open_sockets() == sockets
+
+
+class _StallsOnTheThird(Recorder):
+    async def handle_DATA(self, server, session, envelope):
+        if len(self.envelopes) == 2:
+            await asyncio.sleep(30)            # cancelled when the server stops
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_smtps_stall_after_two_sends_names_them_and_logs_exactly_them(tmp_path, trusted, scored):
+    """A real SMTP server over TLS takes two notices and stalls on the third: the line names the two, the sent
+    log holds exactly them (so a rerun mails nobody twice), and nothing is left open."""
+    out = tmp_path / "out"
+    shutil.copytree(scored, out)
+    handler = _StallsOnTheThird()
+    sockets = open_sockets()
+    with smtp_server(handler, cert=trusted) as port:
+        cfg = mail_config(tmp_path, smtp_port=port, smtp_security="ssl", timeout_seconds=TIMEOUT)
+        result, elapsed = notify(out, cfg)
+        assert _no_mail_thread_left()
+    assert result.exit_code == 1 and elapsed < 5, (elapsed, result.output)
+    logged = [e["department"] for e in json.loads((out / "notify-sent.json").read_text(encoding="utf-8"))["sent"]]
+    assert len(handler.envelopes) == 2 and len(logged) == 2
+    assert result.output.strip().splitlines() == [
+        f"错误：发件服务器 127.0.0.1 响应过慢（{TIMEOUT:g} 秒内未完成一次收发），已停止发送；已发送：{'、'.join(logged)}；"
+        "重新运行不会重复发送已发出的邮件"]
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".tmp")]
     assert open_sockets() == sockets

@@ -64,6 +64,12 @@ class Deadline:
     def remaining(self) -> float:
         return max(0.01, self.expires - time.monotonic())
 
+    def connected(self, sock: socket.socket) -> socket.socket:
+        """A connected socket's own timeout becomes a backstop past the whole connection's deadline: a timeout of
+        per_step would cut short an exchange allowed more for its size, and be reported as a lost connection."""
+        sock.settimeout(max(0.01, self.end - time.monotonic()) + GRACE)
+        return sock
+
     @property
     def expired(self) -> bool:
         """The watchdog fired, or the time is up (a socket timeout may beat the watchdog's next look)."""

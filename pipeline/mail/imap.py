@@ -27,7 +27,7 @@ class _Guarded(dl.Guarded):
     """An IMAP4 whose socket is watched by a Deadline from the moment it connects (the greeting included)."""
 
     def _create_socket(self, timeout):  # type: ignore[override]
-        return super()._create_socket(self._guard.remaining())  # type: ignore[misc]
+        return self._guard.connected(super()._create_socket(self._guard.remaining()))  # type: ignore[misc]
 
 
 class GuardedIMAP(_Guarded, imaplib.IMAP4):

@@ -34,7 +34,7 @@ class Sent:
 
 class _Guarded(dl.Guarded):
     def _get_socket(self, host, port, timeout):  # type: ignore[override]
-        return super()._get_socket(host, port, self._guard.remaining())  # type: ignore[misc]
+        return self._guard.connected(super()._get_socket(host, port, self._guard.remaining()))  # type: ignore[misc]
 
 
 class GuardedSMTP(_Guarded, smtplib.SMTP):
