@@ -189,6 +189,29 @@ class LoopbackServer:
         self.close()
 
 
+@contextmanager
+def unanswered_port() -> Iterator[int]:
+    """A loopback port whose connection attempts are never answered (as a host behind a firewall dropping
+    them): a listener that never accepts, its backlog filled first."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    try:
+        for _ in range(3):
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+            fillers.append(filler)
+        time.sleep(0.1)
+        yield port
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()
+
+
 class Trickler(LoopbackServer):
     """Answers each connection with a few bytes, then one byte every 0.2 s."""
 

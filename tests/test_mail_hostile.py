@@ -10,8 +10,8 @@ from email.message import EmailMessage
 import openpyxl
 import pytest
 
-from builders import run, staff, workbook
-from mailkit import OCTET, XLSX, FakeIMAP, Trickler, collect_imap
+from builders import report, run, staff, workbook
+from mailkit import OCTET, XLSX, FakeIMAP, Trickler, collect_imap, notify, unanswered_port
 from mailkit import mail_config as _config
 from mailkit import manifest as _manifest
 from mailkit import message as _message
@@ -192,3 +192,19 @@ def test_notice_follows_intakes_unreadable_state():
         "妇联/台账.et：文件无法打开（文件格式无法识别），请用 Excel 或 WPS 打开后另存为 .xlsx 重新报送"]
     assert unreadable_files(config, scores, {**dept, "state": "missing", "state_files": []}) == []
     assert unreadable_files(config, {"issues": []}, {**dept, "state_files": ["a.ods"]}) == ["a.ods：文件无法读取"]
+
+
+def test_a_server_that_never_answers_the_connection_is_unreachable_not_slow(tmp_path):
+    """No watchdog reaches a socket still connecting: the connect has the exchange's time, and its failure is
+    said as 无法连接 (check address, port, network), for collect and notify alike."""
+    with unanswered_port() as port:
+        collected, took = collect_imap(port, tmp_path / "inbox", _config(tmp_path / "a", timeout_seconds=1))
+        cfg = _config(tmp_path / "b", smtp_port=port, timeout_seconds=1)
+        workbook(tmp_path / "ledgers" / "工会.xlsx", "工会", roster=staff(2))
+        report(tmp_path / "ledgers", tmp_path / "out")
+        sent, took_too = notify(tmp_path / "out", cfg)
+    assert took < 4 and took_too < 4
+    assert collected.exit_code == 1 and collected.output.strip().splitlines() == [
+        f"错误：无法连接邮箱服务器 127.0.0.1:{port}（连接超时），请检查地址、端口和网络"]
+    assert sent.exit_code == 1 and sent.output.strip().splitlines()[-1] == (
+        f"错误：无法连接发件服务器 127.0.0.1:{port}，请检查 unit.yaml 的 mail 设置和网络"), sent.output

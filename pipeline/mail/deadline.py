@@ -36,6 +36,7 @@ def settings(config: Any) -> tuple[float, float]:
 
 EXCHANGE = "一次收发"                 # what a stalled connection did not finish, for the one-line message
 HANDSHAKE = "加密连接的 TLS 握手"
+CONNECT = "建立连接"                 # the server did not accept the connection in time: not a stall, unreachable
 GRACE = 0.5                          # a socket's own timeout is a backstop only: the watchdog acts first
 
 
@@ -64,9 +65,14 @@ class Deadline:
     def remaining(self) -> float:
         return max(0.01, self.expires - time.monotonic())
 
-    def connected(self, sock: socket.socket) -> socket.socket:
-        """A connected socket's own timeout becomes a backstop past the whole connection's deadline: a timeout of
-        per_step would cut short an exchange allowed more for its size, and be reported as a lost connection."""
+    def connect(self, open_socket: Callable[[float], socket.socket]) -> socket.socket:
+        """open_socket(timeout) within this exchange's time (no watchdog reaches a socket still connecting; `what`
+        says so if it fails); then the socket's own timeout becomes a backstop past the whole connection's
+        deadline: a timeout of per_step would cut short an exchange allowed more for its size, and be reported
+        as a lost connection."""
+        self.what = CONNECT
+        sock = open_socket(self.remaining())
+        self.what = EXCHANGE
         sock.settimeout(max(0.01, self.end - time.monotonic()) + GRACE)
         return sock
 

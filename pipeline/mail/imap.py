@@ -27,7 +27,7 @@ class _Guarded(dl.Guarded):
     """An IMAP4 whose socket is watched by a Deadline from the moment it connects (the greeting included)."""
 
     def _create_socket(self, timeout):  # type: ignore[override]
-        return self._guard.connected(super()._create_socket(self._guard.remaining()))  # type: ignore[misc]
+        return self._guard.connect(super()._create_socket)  # type: ignore[misc]
 
 
 class GuardedIMAP(_Guarded, imaplib.IMAP4):
@@ -85,7 +85,7 @@ def _connect(host: str, port: int | None, security: str, guard: dl.Deadline) -> 
                 raise
         return imap
     except (socket.gaierror, ConnectionRefusedError, TimeoutError, socket.timeout) as exc:
-        if guard.expired:
+        if guard.expired and guard.what != dl.CONNECT:
             raise MailError(_stalled(host, guard)) from None
         raise MailError(f"无法连接邮箱服务器 {host}:{port or ''}（{_net_reason(exc)}），请检查地址、端口和网络") from None
     except (ssl.SSLError, imaplib.IMAP4.error, OSError) as exc:
