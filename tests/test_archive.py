@@ -243,6 +243,32 @@ def test_missing_inbox_is_one_chinese_line(tmp_path):
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
+def test_out_inside_the_inbox_or_naming_a_file_is_one_chinese_line(tmp_path):
+    """The report's own check (pipeline.report.check_out_dir): an archive inside the inbox would be read back as
+    evidence by the next run; nothing is written."""
+    inbox = tmp_path / "inbox"
+    build_inbox(inbox)
+    before = tree(tmp_path)
+    for out in (inbox / "分类档案输出", inbox):
+        result = run("archive", "--inbox", str(inbox), "--out", str(out))
+        assert result.exit_code == 1
+        assert result.output.startswith(f"错误：输出文件夹 {out} 在收件箱 {inbox} 里面"), result.output
+        assert len(result.output.strip().splitlines()) == 1
+    target = tmp_path / "档案.zip"
+    target.write_bytes(b"x")
+    result = run("archive", "--inbox", str(inbox), "--out", str(target))
+    assert result.exit_code == 1
+    assert result.output.strip() == f"错误：输出位置 {target} 是一个文件，不是文件夹，请换一个文件夹名"
+    assert len(result.output.strip().splitlines()) == 1
+    from pipeline.catalog import load_config
+    from pipeline.documents.archive import build_archive
+    from pipeline.errors import PipelineError
+    with pytest.raises(PipelineError, match="是一个文件，不是文件夹"):  # the library refuses it too
+        build_archive(inbox, target, load_config(Path(__file__).resolve().parent.parent / "config"))
+    assert target.read_bytes() == b"x"
+    assert tree(tmp_path) == {**before, "档案.zip": b"x"}
+
+
 def test_sample_inbox_builds_its_archive(tmp_path):
     from pipeline.catalog import load_config
     from pipeline.documents.archive import build_archive

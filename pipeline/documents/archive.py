@@ -109,7 +109,8 @@ def build_archive(inbox: str | Path, out: str | Path, config: Config, year: int 
     """Build the 分类档案 of an inbox into the output folder (see the module docstring)."""
     import time
 
-    from pipeline.report import collect
+    from pipeline.report import check_out_dir, collect
+    check_out_dir(inbox, out)  # not inside the inbox, not a file: one Chinese line, nothing written
     clock = time.perf_counter()
     timings: dict[str, float] = {}
 
