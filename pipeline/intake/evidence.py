@@ -9,6 +9,7 @@ rows whose 佐证材料 cell names it. The evidence rules of the catalog are che
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 import stat
@@ -44,6 +45,7 @@ SEPARATORS = re.compile(r"[、，,；;\r\n]+")
 _QUOTES = str.maketrans("", "", "《》〈〉<>“”\"'‘’「」")
 
 
+@functools.lru_cache(maxsize=65536)   # folder names and common photo names repeat across departments
 def name_key(text: str) -> str:
     """How file names are compared: width (NFKC) and case insensitive, without spaces and title quotes."""
     text = unicodedata.normalize("NFKC", str(text)).casefold()
@@ -333,6 +335,7 @@ class Index:
 
     def __init__(self, files: list[EvidenceFile]) -> None:
         self.keys: dict[str, list[int]] = {}
+        self.own: dict[tuple[str, str | None], list[int]] = {}   # the same, per department (no scan per name)
         for i, f in enumerate(files):
             keys = {name_key(f.original), name_key(f.stem)}
             for alias in f.aliases:
@@ -345,11 +348,15 @@ class Index:
             for k in keys:
                 if k:
                     self.keys.setdefault(k, []).append(i)
+                    self.own.setdefault((k, f.department), []).append(i)
         self.files = files
 
     def find(self, name: str, department: str | None) -> list[int]:
         """Files a name means: those of the same department first, else of any department."""
-        found = self.keys.get(name_key(name))
+        key = name_key(name)
+        found = self.keys.get(key)
+        if found:
+            return list(self.own.get((key, department)) or found)
         if not found:
             stem = name_key(PurePosixPath(name).stem)
             found = self.keys.get(stem) if stem and stem != name_key(name) else None
