@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import os
 import re
 import stat
 import unicodedata
@@ -168,18 +169,19 @@ def list_evidence(inbox: Path, config: Config) -> tuple[list[EvidenceFile], list
         if suffix in SPREADSHEETS:
             continue
         try:
-            st = path.stat()
+            st = os.stat(path)
         except OSError:
             continue
         if not stat.S_ISREG(st.st_mode):
             continue
-        entries = manifest.get(rel) or manifest.get(fname) or [{}]
+        entries = manifest.get(rel) or manifest.get(fname) or [{}] if manifest else [{}]
         entry = entries[0]
         original = str(entry.get("original") or fname)
         aliases = tuple(str(e["original"]) for e in entries[1:] if e.get("original"))
-        folders = tuple(PurePosixPath(rel).parts[:-1])
+        folders = tuple(rel.split("/")[:-1])   # rel is the walk's clean POSIX path
         dept = config.resolve_department(entry.get("department")) if entry.get("department") else None
-        dept = dept or _department(config, [*reversed(folders), PurePosixPath(original).stem], seen)
+        dept = dept or _department(config, reversed(folders), seen) \
+            or _department(config, [PurePosixPath(original).stem], seen)
         if suffix == ".zip":
             members, found = list_zip(path, rel, config, dept, (*folders, original))
             files.extend(members)
