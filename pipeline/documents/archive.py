@@ -18,7 +18,6 @@ import struct
 import subprocess
 import tempfile
 import time
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -479,8 +478,10 @@ def _read_small(f: EvidenceFile) -> bytes | None:
     if f.path is None or f.size > READ_MAX:
         return None
     try:
-        with open(f.path, "rb") as src:
-            data = src.read(READ_MAX + 1)
+        with open(f.path, "rb", buffering=0) as src:
+            if os.fstat(src.fileno()).st_size > READ_MAX:
+                return None
+            data = src.readall()   # sized by fstat: no buffer of READ_MAX allocated per photo
     except OSError:
         return None
     return data if len(data) <= READ_MAX else None
@@ -892,7 +893,7 @@ class _ZipWriter:
         if st.st_size <= READ_MAX:
             with open(path, "rb") as src:
                 data = src.read()
-            size, crc = len(data), zlib.crc32(data)
+            size, crc = len(data), deflate.crc32(data)
             if not stored:
                 comp = deflate.compressor()
                 data = comp.compress(data) + comp.flush()
@@ -909,7 +910,7 @@ class _ZipWriter:
             comp = None if stored else deflate.compressor()
             with open(path, "rb") as src:
                 while chunk := src.read(1024 * 1024):
-                    crc, size = zlib.crc32(chunk, crc), size + len(chunk)
+                    crc, size = deflate.crc32(chunk, crc), size + len(chunk)
                     if comp is not None:
                         chunk = comp.compress(chunk)
                     csize += len(chunk)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import struct
-import zlib
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 from xml.sax.saxutils import escape
@@ -213,56 +212,52 @@ def _fixed(name: str, text: str) -> tuple[bytes, bytes, int, int]:
     got = _SKELETON.get(text)
     if got is None:
         data = text.encode()
-        got = _SKELETON[text] = (data, zlib.crc32(data), len(data), 0)
+        got = _SKELETON[text] = (data, deflate.crc32(data), len(data), 0)
     return name.encode(), got[0], got[1], got[2]
 
 
 def _write_package(tmp: Path, body: Iterable[str], images: Sequence[tuple[str, bytes]], landscape: bool) -> None:
-    """The package as a ZIP written directly (one pass, one open): the fixed parts stored as encoded once, the
-    document deflated as it streams (its header patched after), photos stored (already compressed)."""
+    """The package as a ZIP written directly with one open and one write: the fixed parts stored as encoded
+    once, the document deflated as it streams, photos stored (already compressed)."""
     rels = "".join(f'<Relationship Id="rIdImg{k}" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
                    f'relationships/image" Target="media/image{k}.{ext}"/>' for k, (ext, _) in enumerate(images, 1))
     parts = [_fixed("[Content_Types].xml", _CONTENT_TYPES_FOOTER), _fixed("_rels/.rels", _RELS),
              _fixed("word/_rels/document.xml.rels", _RELS_HEAD + rels + "</Relationships>"),
              _fixed("word/styles.xml", _STYLES), _fixed("word/footer1.xml", _FOOTER)]
+    comp, crc, size, deflated = deflate.compressor(), 0, 0, []
+    tail = (_section(landscape) + "</w:body></w:document>").encode()
+    for chunk in _chunks(body, tail):   # the document deflated as it streams (held compressed: a few MB at most)
+        crc = deflate.crc32(chunk, crc)
+        size += len(chunk)
+        deflated.append(comp.compress(chunk))
+    deflated.append(comp.flush())
+    csize = sum(map(len, deflated))
+    out: list[bytes] = []
     central: list[bytes] = []
-    with open(tmp, "wb", buffering=256 * 1024) as f:
-        offset = 0
-        for name, data, crc, size in parts:
-            head = _local(name, 0, crc, size, size)
-            f.write(head)
-            f.write(data)
-            central.append(_central(name, 0, crc, size, size, offset))
-            offset += len(head) + size
-        name = b"word/document.xml"
-        f.write(_local(name, 8, 0, 0, 0))   # sizes and checksum patched once the document is written
-        comp, crc, size, csize = deflate.compressor(), 0, 0, 0
-        tail = (_section(landscape) + "</w:body></w:document>").encode()
-        for chunk in _chunks(body, tail):
-            crc = deflate.crc32(chunk, crc)
-            size += len(chunk)
-            out = comp.compress(chunk)
-            csize += len(out)
-            f.write(out)
-        out = comp.flush()
-        csize += len(out)
-        f.write(out)
-        f.seek(offset + 14)
-        f.write(struct.pack("<III", crc, csize, size))
-        f.seek(0, 2)
-        central.append(_central(name, 8, crc, csize, size, offset))
-        offset += 30 + len(name) + csize
-        for k, (ext, data) in enumerate(images, 1):
-            name = f"word/media/image{k}.{ext}".encode()
-            crc = zlib.crc32(data)
-            head = _local(name, 0, crc, len(data), len(data))
-            f.write(head)
-            f.write(data)
-            central.append(_central(name, 0, crc, len(data), len(data), offset))
-            offset += len(head) + len(data)
-        directory = b"".join(central)
-        f.write(directory)
-        f.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(central), len(central), len(directory), offset, 0))
+    offset = 0
+    for name, data, crc_, size_ in parts:
+        head = _local(name, 0, crc_, size_, size_)
+        out += (head, data)
+        central.append(_central(name, 0, crc_, size_, size_, offset))
+        offset += len(head) + size_
+    name = b"word/document.xml"
+    head = _local(name, 8, crc, csize, size)
+    out.append(head)
+    out += deflated
+    central.append(_central(name, 8, crc, csize, size, offset))
+    offset += len(head) + csize
+    for k, (ext, data) in enumerate(images, 1):
+        name = f"word/media/image{k}.{ext}".encode()
+        crc_ = deflate.crc32(data)
+        head = _local(name, 0, crc_, len(data), len(data))
+        out += (head, data)
+        central.append(_central(name, 0, crc_, len(data), len(data), offset))
+        offset += len(head) + len(data)
+    directory = b"".join(central)
+    out.append(directory)
+    out.append(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(central), len(central), len(directory), offset, 0))
+    with open(tmp, "wb", buffering=0) as f:   # one write: one system call for the whole package
+        f.write(b"".join(out))
 
 
 def _chunks(body: Iterable[str], tail: bytes) -> Iterator[bytes]:
