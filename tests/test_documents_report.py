@@ -438,3 +438,50 @@ def test_check_names_the_paragraph_of_a_broken_placeholder(tmp_path):
     result = run("check", "--config", str(cdir))
     assert result.exit_code != 0
     assert "自查报告.docx" in result.output and "“{存在问题”" in result.output and "技术支持" not in result.output
+
+
+def test_text_that_looks_like_template_tags_is_printed_as_written(tmp_path):
+    """The placeholders are filled through docxtpl; what a department writes is data, never template source."""
+    inbox = tmp_path / "inbox"
+    odd = "开展{{ 单位 }}读书月和{% if 年度 %}科普周{% endif %}活动，{#备注#}干部职工80余人次参与。"
+    workbook(inbox / "调宣部.xlsx", "调宣部", roster=staff(2, prefix="调", start=900),
+             activities=[activity(f"{YEAR}-05-01", "读书分享会", "3.6.2")], highlights=[["3.6.2", odd]])
+    report(inbox, tmp_path / "out")
+    rep, _ = _docs(tmp_path / "out")
+    text = _all_text(rep)
+    # (the one text filter drops ASCII spaces between Chinese characters; nothing else is changed)
+    for piece in ("开展{{单位}}读书月和{% if", "科普周{% endif %}活动", "{#备注#}干部职工80余人次参与"):
+        assert piece in text
+
+
+def test_blocks_fill_their_placeholders_in_order_and_keep_with_what_prints_before(tmp_path):
+    """compose.render_template: each {名} paragraph is replaced by what its block wrote, in the template's
+    order between the template's own prose; keep_previous reaches the paragraph printed just before the
+    block: the template's prose, or the last paragraph of an earlier block, past a block that wrote nothing."""
+    from pipeline.documents.compose import render_template
+
+    tpl = tmp_path / "t.docx"
+    doc = Document()
+    for text in ("固定标题", "{甲}", "{乙}", "{丙}", "固定结尾"):
+        doc.add_paragraph(text)
+    doc.save(tpl)
+
+    def first(bw):
+        bw.keep_previous()
+        bw.para("甲一")
+        bw.para("甲二")
+
+    def last(bw):
+        bw.keep_previous()
+        bw.para("丙一")
+        bw.table(["列"], [["格"]], [40])
+
+    out = tmp_path / "out.docx"
+    render_template(tpl, {"甲": first, "乙": lambda bw: None, "丙": last}, out, title="测试", author="测试")
+    got = Document(out)
+    texts = [p.text for p in got.paragraphs if p.text]
+    assert texts == ["固定标题", "甲一", "甲二", "丙一", "固定结尾"]
+    keep = {p.text: bool(p.paragraph_format.keep_with_next) for p in got.paragraphs if p.text}
+    assert keep == {"固定标题": True, "甲一": False, "甲二": True, "丙一": False, "固定结尾": False}
+    assert len(got.tables) == 1 and got.tables[0].cell(0, 0).text == "列"
+    assert "{" not in "".join(texts)

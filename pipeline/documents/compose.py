@@ -1,17 +1,25 @@
-"""Word templates with paragraph-level placeholders, filled by block writers.
+"""Word templates with paragraph-level placeholders, filled through docxtpl by block writers.
 
 A template in ``config/templates/*.docx`` holds fixed prose, styles and page setup, and paragraphs
 whose whole text is one placeholder in braces, ``{工作成效}``, set in the shaded character style
-占位符 so a coordinator sees it is not prose. There is no template language: deleting a visible
-phrase cannot break a sentence, and a damaged placeholder is reported by its paragraph.
+占位符 so a coordinator sees it is not prose. The coordinator never sees a template language: deleting
+a visible phrase cannot break a sentence, and a damaged placeholder is reported by its paragraph.
+
+Filling is docxtpl's: each placeholder paragraph becomes a ``{{p blockN}}`` paragraph tag in memory,
+its block is written by a ``docx_layout.BlockWriter`` into a docxtpl subdocument (which shares the
+template's styles part, so the template's styles apply), and ``DocxTemplate.render`` puts every
+subdocument in place of its paragraph. Text written into a block is data, never template source: a
+department's ``{{`` or ``{%`` is printed as it is.
 
 API
 ---
 ``placeholders(path) -> list[(index, text, name|None)]``  every paragraph that contains a brace;
     ``name`` is None when the paragraph is not exactly one well-formed placeholder.
 ``render_template(path, blocks, target, *, title, author)``  fills each placeholder paragraph by
-    calling ``blocks[name](writer)`` with a ``docx_layout.BlockWriter`` positioned at it (the
-    placeholder paragraph is then removed), applies ``docx_layout.finalize`` and saves atomically.
+    calling ``blocks[name](writer)`` with a ``docx_layout.BlockWriter`` writing the block's
+    subdocument, renders the template with docxtpl, applies ``docx_layout.finalize`` and saves
+    atomically. A block that asks ``keep_previous`` keeps the paragraph before its placeholder (the
+    template's prose, or the last paragraph of the block before) with it.
     A placeholder that is malformed or unknown raises ``TemplateError``: one Chinese line naming the
     template file, the paragraph's text and the fix.
 """
@@ -23,9 +31,11 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from docx import Document
+from docx.oxml.ns import qn
+from docxtpl import DocxTemplate
 
 from pipeline.atomic import atomic_path
-from pipeline.documents.docx_layout import BlockWriter, finalize, official_styles
+from pipeline.documents.docx_layout import BlockWriter, child, finalize, official_styles
 from pipeline.errors import PipelineError
 
 _WHOLE = re.compile(r"^\s*\{([^{}\s]+)\}\s*$")
@@ -69,18 +79,45 @@ def _first(names) -> str:
 def render_template(path: Path, blocks: Mapping[str, Callable[[BlockWriter], None]], target: Path, *,
                     title: str, author: str) -> None:
     check_template(path, blocks)
-    doc = Document(path)
+    tpl = DocxTemplate(path)
+    doc = tpl.get_docx()
     official_styles(doc)
-    writer = BlockWriter(doc)
-    body = doc.element.body
-    anchors = [p for p in doc.paragraphs if _WHOLE.match(p.text)]
-    for p in anchors:
+    context: dict[str, object] = {}
+    last_of: dict[object, object] = {}  # placeholder <w:p> -> last <w:p> its block wrote
+    for k, p in enumerate([p for p in doc.paragraphs if _WHOLE.match(p.text)]):
         name = _WHOLE.match(p.text).group(1)
-        writer.at(p)
+        sub = tpl.new_subdoc()
+        writer = BlockWriter(sub.subdocx).at(sub.subdocx.add_paragraph())
         blocks[name](writer)
+        if writer.keep_before:
+            before = _printed_before(p._p, last_of)
+            if before is not None:
+                child(before.get_or_add_pPr(), "keepNext")
         writer.remove_anchor()
-    # a template may end with the empty paragraph Word keeps before sectPr; nothing else to do
-    del body
-    finalize(doc, title, author)
+        written = sub.subdocx.element.body.findall(qn("w:p"))
+        last_of[p._p] = written[-1] if written else _printed_before(p._p, last_of)
+        _as_tag(p, f"block{k}")
+        context[f"block{k}"] = sub
+    tpl.render(context)
+    finalize(tpl.docx, title, author)
     with atomic_path(target) as tmp:
-        doc.save(tmp)
+        tpl.save(tmp)
+
+
+def _as_tag(paragraph, var: str) -> None:
+    """The placeholder paragraph becomes docxtpl's paragraph tag ``{{p var}}`` (one run, no style)."""
+    for r in list(paragraph._p.r_lst):
+        paragraph._p.remove(r)
+    paragraph.add_run("{{p %s}}" % var)
+
+
+def _printed_before(p_el, last_of):
+    """The paragraph that will print just before a placeholder: the template's own paragraph, or the last
+    one written by the block of the placeholder before (looking further back past a block that wrote
+    nothing)."""
+    prev = p_el.getprevious()
+    while prev is not None and prev.tag != qn("w:p"):
+        prev = prev.getprevious()
+    if prev is None:
+        return None
+    return last_of.get(prev, prev)

@@ -395,6 +395,7 @@ class BlockWriter:
     def __init__(self, doc):
         self.doc = doc
         self.anchor = None
+        self.keep_before = False  # keep_previous asked with nothing before the anchor here
 
     def at(self, anchor) -> "BlockWriter":
         self.anchor = anchor
@@ -434,6 +435,8 @@ class BlockWriter:
             prev = prev.getprevious()
         if prev is not None:
             child(prev.get_or_add_pPr(), "keepNext")
+        else:
+            self.keep_before = True  # a subdocument's first block: the template's paragraph, see compose
 
     def blank(self, n: int = 1, keep_next: bool = False) -> None:
         for _ in range(n):
