@@ -397,3 +397,24 @@ def test_zip_writer_streams_large_files_and_switches_to_zip64_for_many_entries(t
     with zipfile.ZipFile(tmp_path / "many.zip") as zf:
         infos = zf.infolist()
         assert len(infos) == 65_600 and infos[-1].filename == "f65599.txt" and zf.read("f65599.txt") == b"x"
+
+
+def test_zip_writer_offsets_beyond_4_gb_use_zip64(tmp_path):
+    """A city's archive ZIP passes 4 GB (4.2 GB at 1,000 units): entries after that point need Zip64 offsets.
+    The first 4.5 GB here are a sparse hole (no disk space), the entries follow it."""
+    from pipeline.documents import archive
+    one = tmp_path / "照片.jpg"
+    one.write_bytes(b"\xff\xd8" + os.urandom(5000))
+    target = tmp_path / "big.zip"
+    with open(target, "wb") as out:
+        out.seek(4_500_000_000)
+        writer = archive._ZipWriter(out)
+        writer.offset = out.tell()
+        for n in range(3):
+            writer.add(str(one), f"分类档案/{n} 照片.jpg", stored=n != 1)
+        writer.finish()
+    with zipfile.ZipFile(target) as zf:
+        infos = zf.infolist()
+        assert [i.filename for i in infos] == [f"分类档案/{n} 照片.jpg" for n in range(3)]
+        assert all(i.header_offset > 0xFFFFFFFF for i in infos)
+        assert all(zf.read(i) == one.read_bytes() for i in infos)
