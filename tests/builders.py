@@ -1,8 +1,11 @@
-"""Helpers that write real department workbooks with openpyxl and run the real command."""
+"""Helpers that write real department workbooks with openpyxl and run the real command; a free loopback port."""
 
 from __future__ import annotations
 
+import io
 import json
+import socket
+import zipfile
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -74,6 +77,16 @@ def workbook(path: Path, dept: str | None = "调宣部", *, roster: Sequence[lis
     return path
 
 
+def rewrite_zip(path: Path, edit) -> None:
+    """Rewrite a zip (an xlsx) in place, passing each member's bytes through edit(name, data)."""
+    src = path.read_bytes()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(src)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, edit(info.filename, zin.read(info.filename)))
+    path.write_bytes(out.getvalue())
+
+
 def run(*args: str) -> Any:
     result = CliRunner().invoke(main, list(args), catch_exceptions=False)
     return result
@@ -89,5 +102,26 @@ def issues(scores: dict, code: str) -> list[dict]:
     return [i for i in scores["issues"] if i["code"] == code]
 
 
+def section(paras: Sequence[str], start: str, end: str | None) -> list[str]:
+    """The paragraphs between the heading `start` and the heading `end` (None: to the end)."""
+    i = paras.index(start)
+    j = paras.index(end) if end else len(paras)
+    return list(paras[i + 1:j])
+
+
+def balanced(scores: dict) -> None:
+    """Every row read is accounted for: used, rejected, a duplicate, or superseded, for each kind of row."""
+    for kind in ("roster", "activities", "documents", "highlights", "honours", "negative"):
+        r = scores["rows"][kind]
+        assert r["read"] == r["used"] + r["rejected"] + r["duplicate"] + r["superseded"], kind
+
+
 def staff(n: int, prefix: str = "人员", start: int = 1, **kw: Any) -> list[list]:
     return [person(f"{prefix}{i}", str(start + i), **kw) for i in range(n)]
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (for a test server, or for a server that is not there)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

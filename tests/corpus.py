@@ -14,19 +14,9 @@ from pathlib import Path
 
 import openpyxl
 
-from builders import ROSTER_HEADERS, YEAR, activity, person, staff, workbook
+from builders import ROSTER_HEADERS, YEAR, activity, person, rewrite_zip, staff, workbook
 
 EVIL = "&<>\"'😀\U0001F9E7 ＆"
-
-
-def _zip_rewrite(path: Path, edit) -> None:
-    """Rewrite the zip, passing each member's bytes through edit(name, data)."""
-    src = path.read_bytes()
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(src)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
-        for info in zin.infolist():
-            zout.writestr(info.filename, edit(info.filename, zin.read(info.filename)))
-    path.write_bytes(out.getvalue())
 
 
 def _sheet_xml(path: Path, sheet_index: int) -> str:
@@ -74,7 +64,7 @@ def build(folder: Path, big: bool = True) -> dict[str, set[str]]:
     # an .xlsm with a (fake) macro project: read as usual
     xlsm = add("普及部-宏.xlsm", set())
     workbook(xlsm, "普及部", roster=staff(2, prefix="宏", start=7000))
-    _zip_rewrite(xlsm, lambda n, d: d)
+    rewrite_zip(xlsm, lambda n, d: d)
     with zipfile.ZipFile(xlsm, "a") as zf:
         zf.writestr("xl/vbaProject.bin", b"\xd0\xcf\x11\xe0" + bytes(512))
 
@@ -107,7 +97,7 @@ def build(folder: Path, big: bool = True) -> dict[str, set[str]]:
         if name.startswith("xl/worksheets/"):
             return re.sub(rb'<c r="B3" t="inlineStr"><is><t>[^<]*</t></is></c>', b'<c r="B3"><f>CONCAT("a","b")</f></c>', d)
         return d
-    _zip_rewrite(f1, uncache)
+    rewrite_zip(f1, uncache)
     f2 = add("机关纪委-错误值.xlsx", {"formula-error-cells", "missing-required"})
     workbook(f2, "机关纪委", roster=[person("错误值人", "8101", hours="X"), person("王五", "8102")],
              info={"填报日期": f"{YEAR}-11-01"})
@@ -116,7 +106,7 @@ def build(folder: Path, big: bool = True) -> dict[str, set[str]]:
             d = re.sub(rb'<c r="B3" t="inlineStr"><is><t>[^<]*</t></is></c>', b'<c r="B3" t="e"><f>#REF!</f><v>#REF!</v></c>', d)
             d = re.sub(rb'<c r="I3" t="inlineStr"><is><t>[^<]*</t></is></c>', b'<c r="I3" t="e"><f>1/0</f><v>#DIV/0!</v></c>', d)
         return d
-    _zip_rewrite(f2, error_value)
+    rewrite_zip(f2, error_value)
 
     # merged cells across the data area (the merged name counts on both rows); hidden rows and sheets
     merged = add("妇联-合并单元格.xlsx", {"merged-cells"})

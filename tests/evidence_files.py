@@ -63,20 +63,20 @@ def word(path: Path, text: str = "制度正文") -> Path:
     return path
 
 
-def gbk_zip(path: Path, members: dict[str, bytes]) -> Path:
+def _zip(path: Path, members: dict[str, bytes], info: type[zipfile.ZipInfo]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in members.items():
-            zf.writestr(GbkZipInfo(name, (2026, 3, 5, 0, 0, 0)), data)
+            zf.writestr(info(name, (2026, 3, 5, 0, 0, 0)), data)
     return path
+
+
+def gbk_zip(path: Path, members: dict[str, bytes]) -> Path:
+    return _zip(path, members, GbkZipInfo)
 
 
 def raw_zip(path: Path, members: dict[str, bytes]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in members.items():
-            zf.writestr(RawZipInfo(name, (2026, 3, 5, 0, 0, 0)), data)
-    return path
+    return _zip(path, members, RawZipInfo)
 
 
 def tree(root: Path) -> dict[str, bytes]:

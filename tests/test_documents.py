@@ -14,9 +14,7 @@ from docx.oxml.ns import qn
 from docx.shared import Pt
 
 from builders import YEAR, activity, document, report, run, staff, workbook
-from pipeline.catalog import load_config
 from pipeline.documents.pdf import soffice
-from pipeline.report import collect
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,12 +30,6 @@ def sample(tmp_path_factory):
     scores = report(ROOT / "examples" / "inbox", out)
     (docx,) = out.glob("*自查报告.docx")
     return scores, out, Document(docx)
-
-
-def _section(paras, start, end):
-    i = paras.index(start)
-    j = paras.index(end) if end else len(paras)
-    return paras[i + 1:j]
 
 
 def test_negative_list_items_marked_yes_are_listed(tmp_path):

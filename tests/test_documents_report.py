@@ -11,7 +11,7 @@ import yaml
 from docx import Document
 from docx.oxml.ns import qn
 
-from builders import YEAR, activity, person, report, run, staff, workbook
+from builders import YEAR, activity, person, report, run, section, staff, workbook
 from pipeline.documents import docx_layout as L
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,12 +25,6 @@ def _paras(doc):
 
 def _all_text(doc):
     return "\n".join(_paras(doc) + [c.text for t in doc.tables for r in t.rows for c in r.cells])
-
-
-def _section(paras, start, end):
-    i = paras.index(start)
-    j = paras.index(end) if end else len(paras)
-    return paras[i + 1:j]
 
 
 def _docs(out):
@@ -105,8 +99,8 @@ def test_no_internal_facts_or_codes_in_the_outward_report(sample):
 def test_failing_metric_only_in_problems_with_operator_wording(sample):
     scores, _, doc, _ = sample
     paras = _paras(doc)
-    results = "".join(_section(paras, "一、工作成效", "二、存在问题"))
-    problems = "".join(_section(paras, "二、存在问题", "三、下一步努力方向"))
+    results = "".join(section(paras, "一、工作成效", "二、存在问题"))
+    problems = "".join(section(paras, "二、存在问题", "三、下一步努力方向"))
     m = scores["metrics"]["volunteer_service_rate"]
     assert m["passed"] is False
     assert f"注册志愿者{m['denominator']}人中参加志愿服务{m['numerator']}人，占{m['value'] * 100:.1f}%" in problems
@@ -119,9 +113,9 @@ def test_failing_metric_only_in_problems_with_operator_wording(sample):
 
 def test_problems_at_most_four_with_headings_and_short_names(sample):
     scores, _, doc, _ = sample
-    heads = [p for p in _section(_paras(doc), "二、存在问题", "三、下一步努力方向") if re.match(r"（[一二三四五六]）", p)]
+    heads = [p for p in section(_paras(doc), "二、存在问题", "三、下一步努力方向") if re.match(r"（[一二三四五六]）", p)]
     assert 1 <= len(heads) <= 4
-    problems = "".join(_section(_paras(doc), "二、存在问题", "三、下一步努力方向"))
+    problems = "".join(section(_paras(doc), "二、存在问题", "三、下一步努力方向"))
     from pipeline.catalog import load_config
     cfg = load_config(ROOT / "config")
     weak = [cfg.standards[s["code"]] for s in scores["standards"] if s["status"] == "佐证不足"]
@@ -134,7 +128,7 @@ def test_problems_at_most_four_with_headings_and_short_names(sample):
 
 def test_directions_theory_first_verb_titles_at_most_six(sample):
     _, _, doc, _ = sample
-    steps = _section(_paras(doc), "三、下一步努力方向", "四、负面清单情况")
+    steps = section(_paras(doc), "三、下一步努力方向", "四、负面清单情况")
     assert 1 <= len(steps) <= 6
     assert steps[0].startswith("1.加强理论学习宣传。")
     assert any(s.startswith(("2.深化理想信念教育", "3.健全创建工作机制")) for s in steps)
@@ -204,9 +198,9 @@ def test_exactly_at_threshold_fails_with_strict_wording(tmp_path):
     assert scores["metrics"]["participation_rate"]["value"] == 0.9
     rep, _ = _docs(tmp_path / "out")
     paras = _paras(rep)
-    problems = "".join(_section(paras, "二、存在问题", "三、下一步努力方向"))
+    problems = "".join(section(paras, "二、存在问题", "三、下一步努力方向"))
     assert "在职干部职工10人中参与创建工作9人，占90.0%，未达到测评标准“大于90%”的要求" in problems
-    assert "参与率" not in "".join(_section(paras, "一、工作成效", "二、存在问题"))
+    assert "参与率" not in "".join(section(paras, "一、工作成效", "二、存在问题"))
 
 
 def test_greater_or_equal_catalog_says_not_lower_than(tmp_path):
@@ -219,7 +213,7 @@ def test_greater_or_equal_catalog_says_not_lower_than(tmp_path):
     assert "干部职工参与率为90.0%，达到测评标准“不低于90%”的要求" in text
     assert "大于" not in text and "超过测评标准" not in text.replace("注册志愿者比例", "")
     assert re.search(r"全年开展创建活动3次、30人次参加", rep.paragraphs[2].text)   # no 领导表述 configured: still the totals
-    steps = _section(_paras(rep), "三、下一步努力方向", "四、负面清单情况")
+    steps = section(_paras(rep), "三、下一步努力方向", "四、负面清单情况")
     assert steps == ["1.巩固创建成果。对照测评标准逐项查漏补缺，推动文明单位创建工作常态化、长效化。"]
 
 
@@ -362,10 +356,10 @@ def test_plan_substance_and_merged_table(tmp_path):
     assert heads == ["一、工作目标", "二、组织领导", "三、主要任务", "四、工作安排"]
     assert paras[2].startswith("根据《关于推进市级单位在全域创建文明城市中创建天津市文明单位的通知（津文明委〔2018〕6号）》")
     assert "组长：卢双盈" in paras and any("由市科协党组成员、副主席卢双盈任组长" in p for p in paras)
-    tasks = _section(paras, "三、主要任务", "四、工作安排")
+    tasks = section(paras, "三、主要任务", "四、工作安排")
     assert len(tasks) == 3 and len(set(t[6:] for t in tasks)) == 3
     assert tasks[0].startswith("（一）做好思想建设。加强理想信念教育")
-    arrangements = _section(paras, "四、工作安排", "附件：市科协创建文明单位工作任务分工")
+    arrangements = section(paras, "四、工作安排", "附件：市科协创建文明单位工作任务分工")
     starts = [a[:3] for a in arrangements if a]
     assert starts == ["（一）", "（二）", "（三）", "（四）", "（五）"]
     assert "每年2次召开党组会议" in arrangements[0] and "研讨会" in arrangements[2] and "分类档案" in arrangements[2]

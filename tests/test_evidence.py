@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from builders import ACTIVITY_HEADERS, DOCUMENT_HEADERS, ROSTER_HEADERS, YEAR, person, run, sheet
+from builders import ACTIVITY_HEADERS, DOCUMENT_HEADERS, ROSTER_HEADERS, YEAR, issues, person, report, sheet
 from evidence_files import gbk_zip, jpeg, jpeg_bytes, pdf, raw_zip, tree, word
 from pipeline.catalog import load_config
 from pipeline.errors import ConfigError
@@ -19,11 +19,6 @@ from pipeline.intake import evidence as ev
 from pipeline.intake.evidence import Index, list_evidence, name_key, split_names, stage
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def config():
-    return load_config(ROOT / "config")
 
 
 def act(date, title, standard, evidence=None, place="机关会议室", host=None, participants=20):
@@ -47,16 +42,6 @@ def ledger(path: Path, dept: str, activities=(), documents=()) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path
-
-
-def report(inbox: Path, out: Path, *extra: str) -> dict:
-    result = run("report", "--inbox", str(inbox), "--out", str(out), "--silent", *extra)
-    assert result.exit_code == 0, result.output
-    return json.loads((out / "scores.json").read_text(encoding="utf-8"))
-
-
-def issues(scores, code):
-    return [i for i in scores["issues"] if i["code"] == code]
 
 
 def std(scores, code):

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from builders import ACTIVITY_HEADERS, DOCUMENT_HEADERS, ROSTER_HEADERS, YEAR, report, sheet
+from builders import ACTIVITY_HEADERS, DOCUMENT_HEADERS, ROSTER_HEADERS, YEAR, balanced, report, sheet
 from corpus import build
 from pipeline.catalog import load_config
 from pipeline.documents.pdf import soffice
@@ -25,18 +25,11 @@ from pipeline.report import collect, write_outputs
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "examples" / "inbox"
-KINDS = ("roster", "activities", "documents", "highlights", "honours", "negative")
 
 
 def _snapshot(folder: Path) -> dict:
     return {p.relative_to(folder).as_posix(): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
             for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-def _balanced(scores):
-    for kind in KINDS:
-        r = scores["rows"][kind]
-        assert r["read"] == r["used"] + r["rejected"] + r["duplicate"] + r["superseded"], kind
 
 
 def _opens(out: Path) -> None:
@@ -71,7 +64,7 @@ def test_every_bad_file_gets_its_specific_issue(corpus, tmp_path):
     assert not any((f or "").startswith("~$") for f in got)
     encrypted = next(i for i in scores["issues"] if i["code"] == "file-encrypted")
     assert encrypted["message"] == "文件已加密，请取消密码后重新报送"
-    _balanced(scores)
+    balanced(scores)
     _opens(tmp_path / "out")
     assert _snapshot(folder) == before
 
@@ -89,7 +82,7 @@ def test_corpus_beside_a_normal_inbox_changes_no_normal_figure(corpus, tmp_path)
         if d["name"] in normal:
             ref = normal[d["name"]]
             assert (d["file"], d["metrics"]) == (ref["file"], ref["metrics"]), d["name"]
-    _balanced(mixed)
+    balanced(mixed)
     _opens(tmp_path / "out")
     assert _snapshot(mixed_inbox) == before
     if soffice() or os.environ.get("CI"):
@@ -171,7 +164,7 @@ def test_random_values_in_every_column_never_crash_or_break_a_document(tmp_path_
     write_outputs(result, out)
     _opens(out)
     scores = json.loads((out / "scores.json").read_text(encoding="utf-8"))
-    _balanced(scores)
+    balanced(scores)
     (docx,) = out.glob("*自查报告.docx")
     text = "\n".join(p.text for p in Document(docx).paragraphs)
     typed = sorted({str(v).strip() for row in roster + acts + docs for v in row if isinstance(v, str) and v.strip()},
@@ -184,7 +177,7 @@ def test_random_values_in_every_column_never_crash_or_break_a_document(tmp_path_
 def test_formulas_written_by_scripts_are_found(tmp_path):
     """openpyxl and similar tools save formulas with an empty <v></v>: calamine reads them as blank, so they
     must be reported; a formula Excel cached as empty text (t="str") is a real value and is not."""
-    from corpus import _zip_rewrite
+    from builders import rewrite_zip
     from pipeline.intake.ingest import formula_problems
     path = tmp_path / "公式.xlsx"
     wb = openpyxl.Workbook()
@@ -194,6 +187,6 @@ def test_formulas_written_by_scripts_are_found(tmp_path):
     ws.append([1, '=CONCAT("张","三")', "8001"])
     ws.append([2, "李四", "8002"])
     wb.save(path)
-    _zip_rewrite(path, lambda name, d: d.replace(b'<c r="C3" t="inlineStr"><is><t>8002</t></is></c>',
+    rewrite_zip(path, lambda name, d: d.replace(b'<c r="C3" t="inlineStr"><is><t>8002</t></is></c>',
                                                  b'<c r="C3" t="str"><f>IF(1,"","")</f><v></v></c>'))
     assert formula_problems(path.read_bytes()) == [("formula-uncached", "人员名单", ["B2"])]

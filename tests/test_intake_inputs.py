@@ -1,20 +1,18 @@
 """Inputs that stopped or hung a run, unreadable submissions and untouched templates (issue 12, items 1, 5, 8, 9,
 13): each is an issue for its file, the department's state says what it sent, and the run goes on."""
 
-import io
 import json
 import os
 import subprocess
 import sys
 import time
 import tracemalloc
-import zipfile
 from pathlib import Path
 
 import openpyxl
 import pytest
 
-from builders import YEAR, issues, person, report, staff, workbook
+from builders import YEAR, issues, person, report, rewrite_zip, staff, workbook
 from pipeline.catalog import load_config
 from pipeline.intake.ingest import MAX_FILE_BYTES, list_inbox, read_workbook
 from pipeline.report import collect
@@ -26,18 +24,32 @@ CONFIG = load_config(ROOT / "config")
 
 def _rewrite_sheet(path: Path, sheet: str, edit) -> None:
     """Pass one worksheet's XML through edit(); every other member is copied as it is."""
-    src = path.read_bytes()
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(src)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
-        for info in zin.infolist():
-            data = zin.read(info.filename)
-            zout.writestr(info.filename, edit(data) if info.filename == sheet else data)
-    path.write_bytes(out.getvalue())
+    rewrite_zip(path, lambda name, data: edit(data) if name == sheet else data)
 
 
 def _roster_xml(path: Path) -> str:
     """The member holding the 人员名单 sheet of a workbook written by builders.workbook (sheet 2)."""
     return "xl/worksheets/sheet2.xml"
+
+
+def _report_in_a_process(inbox: Path, out: Path) -> dict:
+    """`report` in its own Python process (a crash there cannot take the test run with it); scores.json."""
+    done = subprocess.run([sys.executable, "-m", "pipeline", "report", "--inbox", str(inbox), "--out", str(out),
+                           "--silent"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads((out / "scores.json").read_text(encoding="utf-8"))
+
+
+def _read_in_a_process(path: Path, root: Path, show: str, timeout: float = 120) -> str:
+    """read_workbook(path) in its own Python process (a crash or a hang there cannot take the test run with it);
+    what `print(show)` printed, `show` being an expression of its result r."""
+    code = ("from pathlib import Path; from pipeline.catalog import load_config; "
+            "from pipeline.intake.ingest import read_workbook; "
+            f"r = read_workbook(Path({str(path)!r}), Path({str(root)!r}), load_config(Path('config'))); "
+            f"print({show})")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.strip()
 
 
 # ---------------------------------------------------------------- item 8: a far cell must not abort the process
@@ -54,11 +66,7 @@ def test_a_value_in_xfd1048576_is_an_error_for_its_file_and_the_run_goes_on(tmp_
     far = _far_cell_workbook(inbox / "工会-台账.xlsx")
     assert far.stat().st_size < 10_000
     workbook(inbox / "团委-台账.xlsx", "团委", roster=staff(3, prefix="团", start=7200))
-    out = tmp_path / "out"
-    done = subprocess.run([sys.executable, "-m", "pipeline", "report", "--inbox", str(inbox), "--out", str(out),
-                           "--silent"], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    scores = json.loads((out / "scores.json").read_text(encoding="utf-8"))
+    scores = _report_in_a_process(inbox, tmp_path / "out")
     (err,) = issues(scores, "sheet-too-large")
     assert (err["level"], err["file"], err["sheet"], err["value"], err["department"]) == \
         ("error", "工会-台账.xlsx", "人员名单", "XFD1048576", "工会")
@@ -70,13 +78,8 @@ def test_a_value_in_xfd1048576_is_an_error_for_its_file_and_the_run_goes_on(tmp_
 def test_read_workbook_refuses_the_far_cell_for_collect_too(tmp_path):
     """collect attributes a saved attachment through read_workbook: the same check protects it."""
     far = _far_cell_workbook(tmp_path / "附件.xlsx")
-    code = ("from pathlib import Path; from pipeline.catalog import load_config; "
-            "from pipeline.intake.ingest import read_workbook; "
-            f"r = read_workbook(Path({str(far)!r}), Path({str(tmp_path)!r}), load_config(Path('config'))); "
-            "print([i.code for i in r.issues], r.readable, r.department)")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip() == "['sheet-too-large'] False 工会"
+    shown = _read_in_a_process(far, tmp_path, "[i.code for i in r.issues], r.readable, r.department")
+    assert shown == "['sheet-too-large'] False 工会"
 
 
 def test_a_sheet_within_the_limits_but_wide_is_still_read(tmp_path):
@@ -100,13 +103,9 @@ def _comment_bomb(path: Path, tokens: int) -> Path:
 def test_a_comment_full_of_cell_tokens_is_scanned_in_linear_time(tmp_path):
     path = _comment_bomb(tmp_path / "组人部-注释.xlsx", 300_000)
     assert path.stat().st_size < 40_000
-    code = ("import time; from pathlib import Path; from pipeline.catalog import load_config; "
-            "from pipeline.intake.ingest import read_workbook; t = time.perf_counter(); "
-            f"r = read_workbook(Path({str(path)!r}), Path({str(tmp_path)!r}), load_config(Path('config'))); "
-            "print(r.readable, len(r.sheets['roster'][0]), [i.code for i in r.issues])")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=90)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip() == "True 2 []"  # nothing in the comment is a cell
+    shown = _read_in_a_process(path, tmp_path, "r.readable, len(r.sheets['roster'][0]), [i.code for i in r.issues]",
+                               timeout=90)
+    assert shown == "True 2 []"  # nothing in the comment is a cell
 
 
 def test_the_formula_scan_gives_up_after_its_time_bound(tmp_path, monkeypatch):
@@ -157,11 +156,7 @@ def test_fifos_folders_named_like_workbooks_outside_links_and_deep_trees_never_s
     (inbox / "工会-链接.xlsx").symlink_to(outside)
     (inbox / "外部文件夹").symlink_to(outside.parent)
     workbook(deep_tree / "妇联-深处.xlsx", "妇联", roster=staff(1, prefix="深", start=7800))
-    out = tmp_path / "out"
-    done = subprocess.run([sys.executable, "-m", "pipeline", "report", "--inbox", str(inbox), "--out", str(out),
-                           "--silent"], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    scores = json.loads((out / "scores.json").read_text(encoding="utf-8"))
+    scores = _report_in_a_process(inbox, tmp_path / "out")
     depts = {d["name"]: d for d in scores["departments"]}
     assert depts["团委"]["file"] == "x.xlsx/团委-台账.xlsx"
     assert not depts["工会"]["submitted"] and not depts["妇联"]["submitted"]

@@ -4,44 +4,24 @@ import base64
 import email
 import email.policy
 import io
-import json
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
-from email.message import EmailMessage
 from pathlib import Path
 
 import openpyxl
 import pytest
-import yaml
 
-from builders import YEAR, report, run, staff, workbook
-
-ROOT = Path(__file__).resolve().parent.parent
-XLSX = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from builders import YEAR, free_port, report, run, staff, workbook
+from mailkit import ROOT, XLSX, Recorder, mail_config, manifest, smtp_server
+from mailkit import message as _message
 
 
 def _xlsx(tmp: Path, dept: str, name: str) -> bytes:
     return workbook(tmp / name, dept, roster=staff(2, prefix=dept, start=hash(dept) % 1000 * 10)).read_bytes()
-
-
-def _message(mid, sender, subject, attachments=(), date="Mon, 16 Nov 2026 09:30:00 +0800"):
-    msg = EmailMessage()
-    msg["From"], msg["To"], msg["Subject"] = sender, "coord@unit.cn", subject
-    msg["Date"], msg["Message-ID"] = date, mid
-    msg.set_content("请查收附件。")
-    for name, data, ctype in attachments:
-        msg.add_attachment(data, maintype=ctype[0], subtype=ctype[1], filename=name)
-    return msg
 
 
 @pytest.fixture(scope="module")
@@ -72,23 +52,23 @@ def messages(tmp_path_factory):
 
 
 def _check_inbox(inbox: Path, contents: dict) -> dict:
-    manifest = json.loads((inbox / "manifest.json").read_text(encoding="utf-8"))
-    saved = {f["original"]: f for f in manifest["files"]}
+    saved_manifest = manifest(inbox)
+    saved = {f["original"]: f for f in saved_manifest["files"]}
     assert set(saved) == {"工会-2026年文明单位创建台账.xlsx", "普及部旧表.xls", "团委台账.xlsx", "妇联台账.xlsx", "活动照片.jpg"}
     assert saved["活动照片.jpg"]["kind"] == "evidence" and saved["活动照片.jpg"]["department"] == "工会"
     assert saved["团委台账.xlsx"]["kind"] == "workbook"
     assert saved["工会-2026年文明单位创建台账.xlsx"]["saved"] == "20261116-gonghui@unit.cn-工会-2026年文明单位创建台账.xlsx"
     assert saved["工会-2026年文明单位创建台账.xlsx"]["message_id"] == "<m1@unit.cn>"
     assert saved["团委台账.xlsx"]["sender"] == "tuanwei@unit.cn"
-    for f in manifest["files"]:
+    for f in saved_manifest["files"]:
         data = (inbox / f["saved"]).read_bytes()
         assert set(f) >= {"message_id", "sender", "date", "original", "saved", "sha256"}
         assert data in contents.values() or f["kind"] == "evidence"
     assert saved["团委台账.xlsx"]["department"] == "团委"         # from the file's 填报信息
-    assert {"<m1@unit.cn>", "<m2@unit.cn>", "<m3@unit.cn>", "<m4@unit.cn>", "<m5@unit.cn>"} <= set(manifest["messages"])
+    assert {"<m1@unit.cn>", "<m2@unit.cn>", "<m3@unit.cn>", "<m4@unit.cn>", "<m5@unit.cn>"} <= set(saved_manifest["messages"])
     files = sorted(p.name for p in inbox.iterdir() if p.name != ".manifest.lock")
     assert len(files) == 6 and not any(n.startswith(".tmp") for n in files)
-    return manifest
+    return saved_manifest
 
 
 def test_collect_from_eml_folder_twice(messages, tmp_path):
@@ -102,10 +82,10 @@ def test_collect_from_eml_folder_twice(messages, tmp_path):
     assert first.exit_code == 0, first.output
     assert "保存附件 5 个，跳过 1 个" in first.output
     assert "（发件人 tuanwei@unit.cn，团委）" in first.output
-    manifest = _check_inbox(inbox, contents)
+    saved = _check_inbox(inbox, contents)
     second = run("collect", "--eml", str(eml), "--inbox", str(inbox))
     assert "新邮件 0 封，保存附件 0 个" in second.output and "此前已收取的邮件 5 封" in second.output
-    assert json.loads((inbox / "manifest.json").read_text(encoding="utf-8")) == manifest
+    assert manifest(inbox) == saved
     scores = report(inbox, tmp_path / "out")
     assert {d["name"] for d in scores["departments"] if d["submitted"]} == {"工会", "团委", "妇联", "普及部"}
 
@@ -144,7 +124,7 @@ def imap_server(messages):
     msgs, _ = messages
     base = Path(tempfile.mkdtemp(prefix="dovecot-", dir="/tmp"))
     os.chmod(base, 0o755)
-    port = _free_port()
+    port = free_port()
     for d in ("run", "state", "mail/coord/cur", "mail/coord/new", "mail/coord/tmp"):
         (base / d).mkdir(parents=True)
     for i, m in enumerate(msgs):
@@ -210,10 +190,10 @@ def test_collect_from_imap_twice(imap_server, messages, tmp_path):
     inbox = tmp_path / "inbox"
     first = _imap(imap_server, inbox, "--since", "2026-01-01")
     assert first.exit_code == 0, first.output
-    manifest = _check_inbox(inbox, contents)
+    saved = _check_inbox(inbox, contents)
     second = _imap(imap_server, inbox)
     assert second.exit_code == 0 and "新邮件 0 封" in second.output and "此前已收取的邮件 5 封" in second.output
-    assert json.loads((inbox / "manifest.json").read_text(encoding="utf-8")) == manifest
+    assert manifest(inbox) == saved
 
 
 def test_imap_subject_filter(imap_server, tmp_path):
@@ -227,53 +207,23 @@ def test_imap_bad_password_missing_folder_and_no_server(imap_server, tmp_path):
     assert bad.exit_code != 0 and bad.output.strip() == "错误：邮箱用户名或密码错误，登录失败"
     missing = _imap(imap_server, inbox, "--imap-folder", "不存在的文件夹")
     assert missing.exit_code != 0 and "邮箱中没有文件夹“不存在的文件夹”" in missing.output
-    closed = _imap(_free_port(), inbox)
+    closed = _imap(free_port(), inbox)
     assert closed.exit_code != 0 and "无法连接邮箱服务器" in closed.output and closed.output.count("\n") == 1
     assert not [p for p in inbox.iterdir() if p.suffix in (".xlsx", ".xls")]
 
 
 # ---------------------------------------------------------------- notices, through a real SMTP server
 
-@pytest.fixture
-def config_with_mail(tmp_path):
-    def make(port):
-        cfg = tmp_path / "cfg"
-        shutil.copytree(ROOT / "config", cfg)
-        unit = yaml.safe_load((cfg / "unit.yaml").read_text(encoding="utf-8"))
-        for i, d in enumerate(unit["departments"]):
-            d["email"] = f"dept{i}@unit.cn"
-        unit["mail"].update(sender="coord@unit.cn", smtp_host="127.0.0.1", smtp_port=port, smtp_security="none",
-                            smtp_user="")
-        (cfg / "unit.yaml").write_text(yaml.safe_dump(unit, allow_unicode=True), encoding="utf-8")
-        return cfg
-    return make
-
-
-def test_notify_sends_receipts_and_reminders_over_smtp(tmp_path, config_with_mail):
-    from aiosmtpd.controller import Controller
-
-    class Handler:
-        def __init__(self):
-            self.envelopes = []
-
-        async def handle_DATA(self, server, session, envelope):
-            self.envelopes.append(envelope)
-            return "250 OK"
-
-    handler = Handler()
-    port = _free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        cfg = config_with_mail(port)
+def test_notify_sends_receipts_and_reminders_over_smtp(tmp_path):
+    handler = Recorder()
+    with smtp_server(handler) as port:
+        cfg = mail_config(tmp_path, smtp_port=port)
         inbox = tmp_path / "inbox"
         workbook(inbox / "工会.xlsx", "工会", roster=[*staff(2), [None, None, "9"] + [None] * 9])
         out = tmp_path / "out"
         assert run("report", "--inbox", str(inbox), "--out", str(out), "--config", str(cfg), "--silent").exit_code == 0
         result = run("notify", "--scores", str(out), "--config", str(cfg), "--templates", str(ROOT / "input_templates"))
         assert result.exit_code == 0, result.output
-    finally:
-        controller.stop()
     assert len(handler.envelopes) == 10
     got = {}
     for env in handler.envelopes:
@@ -314,18 +264,14 @@ def test_notify_without_scores_is_one_line(tmp_path):
 
 
 def test_imap_sizes_checked_before_download_on_a_real_server(imap_server, tmp_path):
-    cfg = tmp_path / "cfg"
-    shutil.copytree(ROOT / "config", cfg)
-    unit = yaml.safe_load((cfg / "unit.yaml").read_text(encoding="utf-8"))
-    unit["mail"]["max_message_mb"] = 0.002                      # 2 KB: only the message without attachments fits
-    (cfg / "unit.yaml").write_text(yaml.safe_dump(unit, allow_unicode=True), encoding="utf-8")
+    cfg = mail_config(tmp_path, max_message_mb=0.002)           # 2 KB: only the message without attachments fits
     inbox = tmp_path / "inbox"
     result = _imap(imap_server, inbox, "--config", str(cfg))
     assert result.exit_code == 0, result.output
     refused = [line for line in result.output.splitlines() if "超过单封邮件上限 2 KB" in line]
     assert len(refused) == 4 and all(line.startswith("无法收取：邮件 UID ") for line in refused)
-    manifest = json.loads((inbox / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["files"] == [] and manifest["messages"] == ["<m4@unit.cn>"]
+    saved = manifest(inbox)
+    assert saved["files"] == [] and saved["messages"] == ["<m4@unit.cn>"]
     again = _imap(imap_server, inbox, "--config", str(cfg))
     assert "此前已收取的邮件 1 封" in again.output and again.output.count("超过单封邮件上限") == 4
 
@@ -344,5 +290,5 @@ def test_messages_saved_from_eml_are_known_on_the_imap_server(imap_server, messa
     first = _imap(imap_server, inbox)
     assert first.exit_code == 0 and "此前已收取的邮件 5 封" in first.output and "提示" not in first.output
     assert sorted(p.name for p in inbox.iterdir()) == files
-    seen = json.loads((inbox / "manifest.json").read_text(encoding="utf-8"))["seen"]["<m1@unit.cn>"]
+    seen = manifest(inbox)["seen"]["<m1@unit.cn>"]
     assert len({s["size"] for s in seen}) == 2 and len({s["sha256"] for s in seen}) == 1   # both sizes, one message

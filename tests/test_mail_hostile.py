@@ -2,48 +2,19 @@
 
 import email.policy
 import io
-import json
 import os
-import shutil
-import socket
-import threading
 import time
 import zipfile
 from email.message import EmailMessage
-from pathlib import Path
 
 import openpyxl
 import pytest
-import yaml
 
-from builders import run, staff, workbook
-
-ROOT = Path(__file__).resolve().parent.parent
-XLSX = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-OCTET = ("application", "octet-stream")
-
-
-def _message(mid, sender, subject, attachments=(), date="Mon, 16 Nov 2026 09:30:00 +0800"):
-    msg = EmailMessage()
-    msg["From"], msg["To"], msg["Subject"] = sender, "coord@unit.cn", subject
-    msg["Date"], msg["Message-ID"] = date, mid
-    msg.set_content("请查收附件。")
-    for name, data, ctype in attachments:
-        msg.add_attachment(data, maintype=ctype[0], subtype=ctype[1], filename=name)
-    return msg
-
-
-def _config(tmp_path, **mail):
-    cfg = tmp_path / "cfg"
-    shutil.copytree(ROOT / "config", cfg)
-    unit = yaml.safe_load((cfg / "unit.yaml").read_text(encoding="utf-8"))
-    unit["mail"].update(mail)
-    (cfg / "unit.yaml").write_text(yaml.safe_dump(unit, allow_unicode=True), encoding="utf-8")
-    return cfg
-
-
-def _manifest(inbox):
-    return json.loads((inbox / "manifest.json").read_text(encoding="utf-8"))
+from builders import report, run, staff, workbook
+from mailkit import OCTET, XLSX, FakeIMAP, Trickler, collect_imap, notify, unanswered_port
+from mailkit import mail_config as _config
+from mailkit import manifest as _manifest
+from mailkit import message as _message
 
 
 def _huge_sheet_workbook() -> bytes:
@@ -161,145 +132,19 @@ def test_over_the_message_limit_is_one_line_and_nothing_written(tmp_path, hostil
 
 # ---------------------------------------------------------------- servers that trickle
 
-class Trickler:
-    """A loopback server that answers each connection with a few bytes, then one byte every 0.2 s."""
-
-    def __init__(self, prefix: bytes):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(4)
-        self.port = self.sock.getsockname()[1]
-        self.prefix = prefix
-        self.stop = threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        self.sock.settimeout(0.2)
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            threading.Thread(target=self._trickle, args=(conn,), daemon=True).start()
-
-    def _trickle(self, conn):
-        with conn:
-            try:
-                conn.sendall(self.prefix)
-                deadline = time.monotonic() + 30
-                while not self.stop.is_set() and time.monotonic() < deadline:
-                    conn.sendall(b"x")
-                    time.sleep(0.2)
-            except OSError:
-                pass
-
-    def close(self):
-        self.stop.set()
-        self.sock.close()
-
-
 def test_trickling_imap_server_is_one_line_and_a_clean_exit(tmp_path):
-    server = Trickler(b"* OK ")
-    try:
-        cfg = _config(tmp_path, timeout_seconds=1.5)
-        os.environ["WENMING_IMAP_PASSWORD"] = "x"
-        start = time.monotonic()
-        result = run("collect", "--imap-host", "127.0.0.1", "--imap-port", str(server.port), "--imap-security", "none",
-                     "--inbox", str(tmp_path / "inbox"), "--config", str(cfg))
-        elapsed = time.monotonic() - start
-    finally:
-        os.environ.pop("WENMING_IMAP_PASSWORD", None)
-        server.close()
+    with Trickler(b"* OK ") as server:
+        result, elapsed = collect_imap(server.port, tmp_path / "inbox", _config(tmp_path, timeout_seconds=1.5))
     assert result.exit_code == 1 and elapsed < 6
     assert result.output.strip().splitlines() == [
         "错误：邮箱服务器 127.0.0.1 响应过慢（1.5 秒内未完成一次收发），已停止收取；已保存的附件保留，请稍后重新运行"]
 
 
-class FakeIMAP:
-    """Just enough IMAP: UID 1 announced as 3 GB, UID 2 a real small message, UID 3 whose body trickles."""
-
-    def __init__(self, small: bytes):
-        self.small = small
-        self.commands = []
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(1)
-        self.port = self.sock.getsockname()[1]
-        self.stop = threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        self.sock.settimeout(10)
-        try:
-            conn, _ = self.sock.accept()
-        except OSError:
-            return
-        with conn:
-            f = conn.makefile("rb")
-            conn.sendall(b"* OK fake ready\r\n")
-            try:
-                while not self.stop.is_set():
-                    line = f.readline()
-                    if not line:
-                        return
-                    self.commands.append(line.decode().strip())
-                    tag, cmd = line.split(b" ", 1)
-                    cmd = cmd.upper()
-                    if cmd.startswith(b"CAPABILITY"):
-                        conn.sendall(b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n" + tag + b" OK done\r\n")
-                    elif cmd.startswith(b"LOGIN"):
-                        conn.sendall(tag + b" OK logged in\r\n")
-                    elif cmd.startswith(b"SELECT") or cmd.startswith(b"EXAMINE"):
-                        conn.sendall(b"* 3 EXISTS\r\n" + tag + b" OK [READ-ONLY] done\r\n")
-                    elif cmd.startswith(b"UID SEARCH"):
-                        conn.sendall(b"* SEARCH 1 2 3\r\n" + tag + b" OK done\r\n")
-                    elif cmd.startswith(b"UID FETCH") and b"RFC822.SIZE" in cmd:
-                        out = b""
-                        for uid in map(int, cmd.split()[2].split(b",")):
-                            size = {1: 3_000_000_000, 2: len(self.small), 3: 500}[uid]
-                            head = b"Message-ID: <u%d@x>\r\n\r\n" % uid
-                            out += (b"* %d FETCH (UID %d RFC822.SIZE %d BODY[HEADER.FIELDS (MESSAGE-ID FROM SUBJECT)] {%d}"
-                                    b"\r\n" % (uid, uid, size, len(head)) + head + b")\r\n")
-                        conn.sendall(out + tag + b" OK done\r\n")
-                    elif cmd.startswith(b"UID FETCH") and b"BODY.PEEK[]" in cmd:
-                        uid = int(cmd.split()[2])
-                        if uid == 2:
-                            conn.sendall(b"* 2 FETCH (UID 2 BODY[] {%d}\r\n" % len(self.small) + self.small
-                                         + b")\r\n" + tag + b" OK done\r\n")
-                        else:
-                            conn.sendall(b"* 3 FETCH (UID 3 BODY[] {500}\r\n")
-                            for _ in range(150):
-                                if self.stop.is_set():
-                                    return
-                                conn.sendall(b"x")
-                                time.sleep(0.2)
-                    elif cmd.startswith(b"LOGOUT"):
-                        conn.sendall(b"* BYE\r\n" + tag + b" OK bye\r\n")
-                        return
-                    else:
-                        conn.sendall(tag + b" BAD unknown\r\n")
-            except OSError:
-                return
-
-    def close(self):
-        self.stop.set()
-        self.sock.close()
-
-
 def test_imap_checks_sizes_first_saves_what_arrived_and_stops_on_a_stall(tmp_path):
     small = _message("<u2@x>", "gonghui@unit.cn", "台账", [("工会照片.jpg", b"\xff\xd8\xff small", ("image", "jpeg"))])
-    server = FakeIMAP(small.as_bytes(policy=email.policy.SMTP))
     inbox = tmp_path / "inbox"
-    try:
-        cfg = _config(tmp_path, timeout_seconds=1.5)
-        os.environ["WENMING_IMAP_PASSWORD"] = "x"
-        start = time.monotonic()
-        result = run("collect", "--imap-host", "127.0.0.1", "--imap-port", str(server.port), "--imap-security", "none",
-                     "--imap-user", "u", "--inbox", str(inbox), "--config", str(cfg))
-        elapsed = time.monotonic() - start
-    finally:
-        os.environ.pop("WENMING_IMAP_PASSWORD", None)
-        server.close()
+    with FakeIMAP(small.as_bytes(policy=email.policy.SMTP)) as server:
+        result, elapsed = collect_imap(server.port, inbox, _config(tmp_path, timeout_seconds=1.5))
     assert elapsed < 10 and result.exit_code == 1, result.output
     assert not any(c.endswith("FETCH 1 (BODY.PEEK[])") for c in server.commands)    # 3 GB never asked for
     assert sum("RFC822.SIZE" in c for c in server.commands) == 1                  # sizes of all asked at once
@@ -347,3 +192,19 @@ def test_notice_follows_intakes_unreadable_state():
         "妇联/台账.et：文件无法打开（文件格式无法识别），请用 Excel 或 WPS 打开后另存为 .xlsx 重新报送"]
     assert unreadable_files(config, scores, {**dept, "state": "missing", "state_files": []}) == []
     assert unreadable_files(config, {"issues": []}, {**dept, "state_files": ["a.ods"]}) == ["a.ods：文件无法读取"]
+
+
+def test_a_server_that_never_answers_the_connection_is_unreachable_not_slow(tmp_path):
+    """No watchdog reaches a socket still connecting: the connect has the exchange's time, and its failure is
+    said as 无法连接 (check address, port, network), for collect and notify alike."""
+    with unanswered_port() as port:
+        collected, took = collect_imap(port, tmp_path / "inbox", _config(tmp_path / "a", timeout_seconds=1))
+        cfg = _config(tmp_path / "b", smtp_port=port, timeout_seconds=1)
+        workbook(tmp_path / "ledgers" / "工会.xlsx", "工会", roster=staff(2))
+        report(tmp_path / "ledgers", tmp_path / "out")
+        sent, took_too = notify(tmp_path / "out", cfg)
+    assert took < 4 and took_too < 4
+    assert collected.exit_code == 1 and collected.output.strip().splitlines() == [
+        f"错误：无法连接邮箱服务器 127.0.0.1:{port}（连接超时），请检查地址、端口和网络"]
+    assert sent.exit_code == 1 and sent.output.strip().splitlines()[-1] == (
+        f"错误：无法连接发件服务器 127.0.0.1:{port}，请检查 unit.yaml 的 mail 设置和网络"), sent.output

@@ -1,20 +1,18 @@
 """Saving a received file into the inbox: the one path collect and the web upload share."""
 
 import io
-import json
 import multiprocessing
 import time
 from pathlib import Path
 
 import pytest
 
+from builders import free_port, run
+from mailkit import mail_config
+from mailkit import manifest as _manifest
 from pipeline.errors import MailError
 from pipeline.mail.inbox import (EVIDENCE, WORKBOOK, Limits, Manifest, locked_manifest, printable,
                                  save_into_inbox, saved_name)
-
-
-def _manifest(inbox: Path) -> dict:
-    return json.loads((inbox / "manifest.json").read_text(encoding="utf-8"))
 
 
 def test_save_records_contract_fields_and_never_overwrites(tmp_path):
@@ -132,3 +130,16 @@ def test_second_collect_into_a_locked_inbox_is_refused_with_one_line(tmp_path):
         holder.join(10)
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [f"错误：另一个收取或上传程序正在写入收件箱 {inbox}，请等它结束后再运行"]
+
+
+@pytest.mark.parametrize("key,value,said", [("timeout_seconds", "很慢", "应为数字（当前为“很慢”）"),
+                                            ("connection_deadline_seconds", -1, "应大于 0（当前为 -1）"),
+                                            ("max_file_mb", 0, "应大于 0（当前为 0）"),
+                                            ("lock_wait_seconds", "x", "应为数字（当前为“x”）")])
+def test_a_bad_mail_setting_is_one_line_naming_it(tmp_path, monkeypatch, key, value, said):
+    """Size limits and time limits are checked by the one function, before any connection is made."""
+    monkeypatch.setenv("WENMING_IMAP_PASSWORD", "x")
+    cfg = mail_config(tmp_path, **{key: value})
+    result = run("collect", "--imap-host", "127.0.0.1", "--imap-port", str(free_port()), "--imap-security", "none",
+                 "--inbox", str(tmp_path / "inbox"), "--config", str(cfg))
+    assert result.exit_code == 1 and result.output.strip() == f"错误：unit.yaml 的 mail.{key} {said}"

@@ -4,38 +4,13 @@ import email
 import email.policy
 import io
 import json
-import shutil
-import socket
-import threading
-import time
 import zipfile
-from pathlib import Path
 
 import openpyxl
 import pytest
-import yaml
 
 from builders import person, run, staff, workbook
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _config(tmp_path, port, **mail):
-    cfg = tmp_path / "cfg"
-    shutil.copytree(ROOT / "config", cfg)
-    unit = yaml.safe_load((cfg / "unit.yaml").read_text(encoding="utf-8"))
-    for i, d in enumerate(unit["departments"]):
-        d["email"] = f"dept{i}@unit.cn"
-    unit["mail"].update(sender="coord@unit.cn", smtp_host="127.0.0.1", smtp_port=port, smtp_security="none",
-                        smtp_user="", **mail)
-    (cfg / "unit.yaml").write_text(yaml.safe_dump(unit, allow_unicode=True), encoding="utf-8")
-    return cfg
+from mailkit import ROOT, Recorder, Trickler, mail_config, notify, smtp_server
 
 
 @pytest.fixture
@@ -81,34 +56,12 @@ def test_formula_looking_text_arrives_as_text_in_the_mailed_sheet(scored, tmp_pa
     assert '=HYPERLINK("http://evil.example","点我")' in values and "=cmd|' /C calc'!A0" in values
 
 
-class _Handler:
-    def __init__(self, refuse=()):
-        self.refuse = set(refuse)
-        self.envelopes = []
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refuse:
-            return "550 5.1.1 mailbox unavailable"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 OK"
-
-
 def test_refused_recipient_is_named_the_rest_go_and_a_rerun_mails_nobody_twice(scored, tmp_path):
-    from aiosmtpd.controller import Controller
-    handler = _Handler(refuse={"dept3@unit.cn"})           # 机关党委办
-    port = _free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        cfg = _config(tmp_path, port)
-        first = run("notify", "--scores", str(scored), "--config", str(cfg), "--templates", str(ROOT / "input_templates"))
-        second = run("notify", "--scores", str(scored), "--config", str(cfg), "--templates", str(ROOT / "input_templates"))
-    finally:
-        controller.stop()
+    handler = Recorder(refuse={"dept3@unit.cn"})           # 机关党委办
+    with smtp_server(handler) as port:
+        cfg = mail_config(tmp_path, smtp_port=port)
+        first, _ = notify(scored, cfg)
+        second, _ = notify(scored, cfg)
     assert first.exit_code == 0, first.output
     assert "已发送 9 封" in first.output
     assert "未发送：机关党委办（邮件服务器拒收该地址：550 5.1.1 mailbox unavailable），请核对 unit.yaml 中的邮箱或邮件大小" in first.output
@@ -121,34 +74,8 @@ def test_refused_recipient_is_named_the_rest_go_and_a_rerun_mails_nobody_twice(s
 
 
 def test_trickling_smtp_server_is_one_line_and_a_clean_exit(scored, tmp_path):
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
-    stop = threading.Event()
-
-    def trickle():
-        listener.settimeout(10)
-        try:
-            conn, _ = listener.accept()
-        except OSError:
-            return
-        with conn:
-            try:
-                conn.sendall(b"220")
-                while not stop.is_set():
-                    conn.sendall(b"-")
-                    time.sleep(0.2)
-            except OSError:
-                pass
-    threading.Thread(target=trickle, daemon=True).start()
-    try:
-        cfg = _config(tmp_path, listener.getsockname()[1], timeout_seconds=1.5)
-        start = time.monotonic()
-        result = run("notify", "--scores", str(scored), "--config", str(cfg), "--templates", str(ROOT / "input_templates"))
-        elapsed = time.monotonic() - start
-    finally:
-        stop.set()
-        listener.close()
+    with Trickler(b"220", byte=b"-") as server:
+        result, elapsed = notify(scored, mail_config(tmp_path, smtp_port=server.port, timeout_seconds=1.5))
     assert result.exit_code == 1 and elapsed < 5
     assert result.output.strip().splitlines() == [
         "错误：发件服务器 127.0.0.1 响应过慢（1.5 秒内未完成一次收发），已停止发送；已发送：无；重新运行不会重复发送已发出的邮件"]

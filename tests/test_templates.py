@@ -7,16 +7,10 @@ import openpyxl
 import pytest
 
 from builders import YEAR, report, run
-from pipeline.catalog import load_config
 from pipeline.schema import DATA_SHEETS
 from pipeline.templates import HEADER_ROW, LIST_SHEET, template_filename
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def config():
-    return load_config(ROOT / "config")
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,8 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
+from builders import free_port
+
 
 ROOT = Path(__file__).resolve().parent.parent
 LINUX = ROOT / "launcher" / "linux"
@@ -39,13 +41,6 @@ def _ready_venv(venv: Path) -> None:
     (site / "tests-packages.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
 
 
-def _free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_desktop_entry_points_at_the_launcher(tmp_path):
     proj = _project_copy(tmp_path)
     home = tmp_path / "home"
@@ -70,7 +65,7 @@ def test_desktop_entry_points_at_the_launcher(tmp_path):
 def test_launcher_opens_the_workbench_and_stops_on_ctrl_c(tmp_path):
     proj = _project_copy(tmp_path)
     _ready_venv(proj / ".venv")   # set up already (what the first run leaves)
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "WENMING_NO_BROWSER": "1", "WENMING_PORT": str(port), "PYTHONUNBUFFERED": "1",
            "PIP_NO_INDEX": "1"}
     proc = subprocess.Popen(["sh", str(proj / "launcher/linux/start-workbench.sh")], env=env, cwd=tmp_path,
@@ -180,7 +175,7 @@ def test_serve_prints_the_address_opens_the_browser_and_stops_on_ctrl_c(tmp_path
     browser = tmp_path / "browser.sh"
     browser.write_text(f'#!/bin/sh\necho "$1" > "{opened}"\n', encoding="utf-8")
     browser.chmod(0o755)
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "BROWSER": str(browser), "PYTHONUNBUFFERED": "1", "DISPLAY": ""}
     proc = subprocess.Popen([sys.executable, "-m", "pipeline", "serve", "--inbox", str(tmp_path / "inbox"),
                              "--out", str(tmp_path / "out"), "--port", str(port), "--token", "abc123"],

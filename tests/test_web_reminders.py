@@ -7,11 +7,11 @@ import datetime as dt
 import email
 import email.policy
 import json
-import socket
 
 import yaml
 
 from builders import report as run_report
+from mailkit import Recorder, smtp_server
 from webkit import ROOT, Client, make_folders, running
 
 from pipeline.catalog import load_config
@@ -54,23 +54,8 @@ def test_stages_escalate_and_each_is_sent_once(tmp_path):
 
 
 def test_mail_page_previews_and_sends_reminders(tmp_path):
-    from aiosmtpd.controller import Controller
-
-    class Handler:
-        def __init__(self):
-            self.envelopes = []
-
-        async def handle_DATA(self, server, session, envelope):
-            self.envelopes.append(envelope)
-            return "250 OK"
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    handler = Handler()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    handler = Recorder()
+    with smtp_server(handler) as port:
         with running(tmp_path) as srv:
             cfg_path = srv.bench.config_dir / "unit.yaml"
             unit = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
@@ -98,5 +83,3 @@ def test_mail_page_previews_and_sends_reminders(tmp_path):
             assert "团委|提醒" in log
             status, _, body = c.get("/mail")
             assert "今天没有需要发送的催报" in body.decode()                    # each stage at most once
-    finally:
-        controller.stop()

@@ -17,7 +17,6 @@ import openpyxl
 import pytest
 
 from builders import YEAR, activity, document, person, report, staff, workbook
-from pipeline.catalog import load_config
 from pipeline.documents.render_xlsx import department_sheet, department_workbook
 from pipeline.documents.workbook import Book, Print, display_width, save_workbook
 from pipeline.schema import TEMPLATE_FORMAT
@@ -31,11 +30,6 @@ NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
 HOSTILE = ("=cmd|' /C calc'!A0", '=HYPERLINK("http://example.com","点我")', "+1+2", "-3+4 总结", "@SUM(1,2)")
 LEDGER_MAX_PAGES = 12       # the bundled sample's ledger as LibreOffice prints it (8 pages when measured)
 VALIDATION_MAX_PAGES = 16   # the bundled sample's 校验报告: 11 pages for 11 sheets when measured (23 before); 16 with the evidence warnings (活动 without photos)
-
-
-@pytest.fixture(scope="module")
-def config():
-    return load_config(ROOT / "config")
 
 
 @pytest.fixture(scope="module")

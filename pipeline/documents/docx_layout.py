@@ -116,10 +116,14 @@ def page_setup(doc) -> None:
 # ---------------------------------------------------------------- fonts
 def set_fonts(owner, east_asia: str, latin: str = LATIN) -> None:
     """Fonts on a style or run element (anything with get_or_add_rPr)."""
-    rpr = owner.get_or_add_rPr()
+    _name_fonts(owner.get_or_add_rPr(), east_asia, latin, lambda attr: "Theme" in attr)
+
+
+def _name_fonts(rpr, east_asia: str, latin: str, drop) -> None:
+    """rFonts naming the Chinese and Latin fonts (the attributes `drop` picks removed first), and the languages."""
     fonts = child(rpr, "rFonts")
     for attr in list(fonts.attrib):
-        if attr.endswith("Theme}") or "Theme" in attr:
+        if drop(attr):
             del fonts.attrib[attr]
     fonts.set(qn("w:ascii"), latin)
     fonts.set(qn("w:hAnsi"), latin)
@@ -144,15 +148,7 @@ def theme_fonts(doc) -> None:
         if rpr_default is not None:
             rpr = rpr_default.find(qn("w:rPr"))
             if rpr is not None:
-                fonts = child(rpr, "rFonts")
-                for attr in list(fonts.attrib):
-                    del fonts.attrib[attr]
-                fonts.set(qn("w:ascii"), LATIN)
-                fonts.set(qn("w:hAnsi"), LATIN)
-                fonts.set(qn("w:eastAsia"), FANGSONG)
-                fonts.set(qn("w:cs"), LATIN)
-                fonts.set(qn("w:hint"), "eastAsia")
-                _lang(rpr)
+                _name_fonts(rpr, FANGSONG, LATIN, lambda attr: True)
                 _size(rpr, GRID_BASE)  # the grid's character pitch is reckoned from the default size
         ppr_default = defaults.find(qn("w:pPrDefault"))
         if ppr_default is not None:

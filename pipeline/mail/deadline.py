@@ -6,6 +6,7 @@ the socket down when the exchange (or the connection) runs out of time, and the 
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from typing import Any, Callable
@@ -14,31 +15,42 @@ DEFAULTS = {"timeout_seconds": 60, "connection_deadline_seconds": 1800}
 MIN_RATE = 50 * 1024          # bytes per second a large fetch or send is allowed beyond its base time
 
 
-def settings(config: Any) -> tuple[float, float]:
-    """(seconds per exchange, seconds per connection) from unit.yaml's mail section."""
+def number(config: Any, key: str, default: float) -> float:
+    """A positive number from unit.yaml's `mail:` section (the one check for every mail setting)."""
     from pipeline.errors import MailError
     mail = (getattr(config, "settings", None) or {}).get("mail") or {}
-    out = []
-    for key in ("timeout_seconds", "connection_deadline_seconds"):
-        try:
-            value = float(mail.get(key, DEFAULTS[key]))
-        except (TypeError, ValueError):
-            raise MailError(f"unit.yaml 的 mail.{key} 应为数字（当前为“{mail.get(key)}”）") from None
-        if value <= 0:
-            raise MailError(f"unit.yaml 的 mail.{key} 应大于 0")
-        out.append(value)
-    return out[0], out[1]
+    try:
+        value = float(mail.get(key, default))
+    except (TypeError, ValueError):
+        raise MailError(f"unit.yaml 的 mail.{key} 应为数字（当前为“{mail.get(key)}”）") from None
+    if value <= 0:
+        raise MailError(f"unit.yaml 的 mail.{key} 应大于 0（当前为 {mail.get(key)}）")
+    return value
+
+
+def settings(config: Any) -> tuple[float, float]:
+    """(seconds per exchange, seconds per connection) from unit.yaml's mail section."""
+    return (number(config, "timeout_seconds", DEFAULTS["timeout_seconds"]),
+            number(config, "connection_deadline_seconds", DEFAULTS["connection_deadline_seconds"]))
+
+
+EXCHANGE = "一次收发"                 # what a stalled connection did not finish, for the one-line message
+HANDSHAKE = "加密连接的 TLS 握手"
+CONNECT = "建立连接"                 # the server did not accept the connection in time: not a stall, unreachable
+GRACE = 0.5                          # a socket's own timeout is a backstop only: the watchdog acts first
 
 
 class Deadline:
     """Watch one connection: each `step()` gives the next exchange `per_step` seconds (plus time for its size),
-    never past the connection's overall deadline. At expiry the socket is shut down and `expired` is set."""
+    never past the connection's overall deadline. At expiry the socket is shut down and `expired` is set;
+    `what` names what was under way (an exchange, or the TLS handshake)."""
 
     def __init__(self, per_step: float, total: float):
         self.per_step = per_step
         self.end = time.monotonic() + total
         self.expires = min(self.end, time.monotonic() + per_step)
-        self.expired = False
+        self.what = EXCHANGE
+        self._expired = False
         self._socket: Callable[[], Any] = lambda: None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="mail-deadline", daemon=True)
@@ -53,10 +65,30 @@ class Deadline:
     def remaining(self) -> float:
         return max(0.01, self.expires - time.monotonic())
 
+    def connect(self, open_socket: Callable[[float], socket.socket]) -> socket.socket:
+        """open_socket(timeout) within this exchange's time (no watchdog reaches a socket still connecting; `what`
+        says so if it fails); then the socket's own timeout becomes a backstop past the whole connection's
+        deadline: a timeout of per_step would cut short an exchange allowed more for its size, and be reported
+        as a lost connection."""
+        self.what = CONNECT
+        sock = open_socket(self.remaining())
+        self.what = EXCHANGE
+        sock.settimeout(max(0.01, self.end - time.monotonic()) + GRACE)
+        return sock
+
+    @property
+    def expired(self) -> bool:
+        """The watchdog fired, or the time is up (a socket timeout may beat the watchdog's next look)."""
+        return self._expired or time.monotonic() >= self.expires
+
+    def tls(self, context: ssl.SSLContext) -> "WatchedTLS":
+        """`context` as imaplib and smtplib take it, with every TLS handshake under this deadline."""
+        return WatchedTLS(context, self)
+
     def _run(self) -> None:
         while not self._stop.wait(0.05):
             if time.monotonic() >= self.expires:
-                self.expired = True
+                self._expired = True
                 sock = self._socket()
                 if sock is not None:
                     try:
@@ -73,3 +105,51 @@ class Deadline:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class WatchedTLS:
+    """Stands in for an ssl.SSLContext in imaplib and smtplib. Their own wrap_socket shakes hands before the
+    client holds the new socket, where no watchdog can reach it; here the TLS socket is watched from before the
+    handshake, a stalled handshake is named, and a failed one closes its socket."""
+
+    def __init__(self, context: ssl.SSLContext, guard: Deadline):
+        self._context, self._guard = context, guard
+
+    def wrap_socket(self, sock: socket.socket, server_hostname: str | None = None, **kwargs: Any) -> ssl.SSLSocket:
+        guard = self._guard
+        tls = self._context.wrap_socket(sock, server_hostname=server_hostname, do_handshake_on_connect=False,
+                                        **kwargs)
+        guard.watch(lambda: tls)
+        timeout = tls.gettimeout()
+        guard.what = HANDSHAKE
+        try:
+            tls.settimeout(guard.remaining() + GRACE)
+            tls.do_handshake()
+        except BaseException:
+            tls.close()
+            raise
+        guard.what = EXCHANGE
+        tls.settimeout(timeout)
+        return tls
+
+
+class Guarded:
+    """Mixin for imaplib/smtplib clients: the client's socket is watched by `guard` from the moment it
+    connects (the greeting included); a client that fails while connecting closes its socket at once."""
+
+    def __init__(self, guard: Deadline, *args: Any, **kwargs: Any):
+        self._guard = guard
+        guard.watch(lambda: getattr(self, "sock", None))
+        try:
+            super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        except BaseException:
+            close_quietly(getattr(self, "sock", None))
+            raise
+
+
+def close_quietly(sock: Any) -> None:
+    if sock is not None:
+        try:
+            sock.close()
+        except OSError:
+            pass

@@ -10,7 +10,8 @@ from typing import Iterator
 from pipeline.catalog import Config
 from pipeline.errors import MailError
 from pipeline.mail.inbox import Limits, locked_manifest, printable
-from pipeline.mail.messages import Collected, MessageProblem, parse_stream, store_message, too_big
+from pipeline.mail.messages import (Collected, MessageProblem, one_message, parse_stream, store_message,
+                                    too_big)
 
 MAX_FOLDER_DEPTH = 20
 
@@ -44,21 +45,16 @@ def collect_eml(eml_dir: Path, inbox: Path, config: Config, subject: str | None 
                 result.problems.append(f"{label}：无法打开（{exc.strerror or exc.__class__.__name__}），已跳过")
                 continue
             try:
-                info = os.fstat(fd)
-                if not stat.S_ISREG(info.st_mode):
-                    result.problems.append(f"{label}：不是普通文件（如管道或设备），已跳过")
-                    continue
-                if info.st_size > limits.message_bytes:
-                    raise MessageProblem(too_big(info.st_size, limits.message_bytes))
-                with os.fdopen(os.dup(fd), "rb") as stream:
-                    msg, sha, size = parse_stream(stream, limits.message_bytes)
-                store_message(msg, sha, size, label, inbox, manifest, config, limits, result, subject)
-            except MessageProblem as exc:
-                result.problems.append(f"{label}：{exc}")
-            except MailError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - one malformed message never stops the others
-                result.problems.append(f"{label}：无法读取（{exc.__class__.__name__}），已跳过，其余邮件照常收取")
+                with one_message(result, label):
+                    info = os.fstat(fd)
+                    if not stat.S_ISREG(info.st_mode):
+                        result.problems.append(f"{label}：不是普通文件（如管道或设备），已跳过")
+                        continue
+                    if info.st_size > limits.message_bytes:
+                        raise MessageProblem(too_big(info.st_size, limits.message_bytes))
+                    with os.fdopen(os.dup(fd), "rb") as stream:
+                        msg, sha, size = parse_stream(stream, limits.message_bytes)
+                    store_message(msg, sha, size, label, inbox, manifest, config, limits, result, subject)
             finally:
                 os.close(fd)
             manifest.save()

@@ -15,7 +15,7 @@ from pipeline.catalog import Config
 from pipeline.errors import MailError
 from pipeline.mail import deadline as dl
 from pipeline.mail.inbox import Limits, Manifest, locked_manifest
-from pipeline.mail.messages import Collected, MessageProblem, header, parse_stream, store_message, too_big
+from pipeline.mail.messages import Collected, header, one_message, parse_stream, store_message, too_big
 
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 _UID = re.compile(rb"\bUID (\d+)")
@@ -23,16 +23,11 @@ HEAD_BATCH = 200      # messages whose size and Message-ID are asked for in one 
 HEAD_ITEMS = "(UID RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID FROM SUBJECT)])"
 
 
-class _Guarded:
+class _Guarded(dl.Guarded):
     """An IMAP4 whose socket is watched by a Deadline from the moment it connects (the greeting included)."""
 
-    def __init__(self, guard: dl.Deadline, *args, **kwargs):
-        self._guard = guard
-        guard.watch(lambda: getattr(self, "sock", None))
-        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
-
     def _create_socket(self, timeout):  # type: ignore[override]
-        return super()._create_socket(self._guard.remaining())  # type: ignore[misc]
+        return self._guard.connect(super()._create_socket)  # type: ignore[misc]
 
 
 class GuardedIMAP(_Guarded, imaplib.IMAP4):
@@ -78,14 +73,19 @@ def _connect(host: str, port: int | None, security: str, guard: dl.Deadline) -> 
     security = security if security != "auto" else ("ssl" if port in (None, 993) else "starttls")
     try:
         if security == "ssl":
-            return GuardedIMAPSSL(guard, host, port or 993, ssl_context=ssl.create_default_context())
+            return GuardedIMAPSSL(guard, host, port or 993, ssl_context=guard.tls(ssl.create_default_context()))
         imap = GuardedIMAP(guard, host, port or 143)
         if security == "starttls":
             guard.step()
-            imap.starttls(ssl_context=ssl.create_default_context())
+            try:
+                imap.starttls(ssl_context=guard.tls(ssl.create_default_context()))
+            except BaseException:
+                dl.close_quietly(imap.file)
+                dl.close_quietly(imap.sock)
+                raise
         return imap
     except (socket.gaierror, ConnectionRefusedError, TimeoutError, socket.timeout) as exc:
-        if guard.expired:
+        if guard.expired and guard.what != dl.CONNECT:
             raise MailError(_stalled(host, guard)) from None
         raise MailError(f"无法连接邮箱服务器 {host}:{port or ''}（{_net_reason(exc)}），请检查地址、端口和网络") from None
     except (ssl.SSLError, imaplib.IMAP4.error, OSError) as exc:
@@ -97,7 +97,7 @@ def _connect(host: str, port: int | None, security: str, guard: dl.Deadline) -> 
 
 
 def _stalled(host: str, guard: dl.Deadline) -> str:
-    return (f"邮箱服务器 {host} 响应过慢（{guard.per_step:g} 秒内未完成一次收发），已停止收取；"
+    return (f"邮箱服务器 {host} 响应过慢（{guard.per_step:g} 秒内未完成{guard.what}），已停止收取；"
             "已保存的附件保留，请稍后重新运行")
 
 
@@ -194,17 +194,10 @@ def _one(imap: imaplib.IMAP4, uid: bytes, head: tuple[int, bytes] | None, guard:
         return
     raw = _fetched(body)[1]
     del body
-    try:
+    with one_message(result, f"{label}（发件人 {who or '未知'}）"):
         msg, sha, got = parse_stream(io.BytesIO(raw), limits.message_bytes)
         del raw
         store_message(msg, sha, got, label, inbox, manifest, config, limits, result, subject)
-    except MessageProblem as exc:
-        result.problems.append(f"{label}（发件人 {who or '未知'}）：{exc}")
-    except MailError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - one malformed message never stops the others
-        result.problems.append(f"{label}（发件人 {who or '未知'}）：无法读取（{exc.__class__.__name__}），"
-                               "已跳过，其余邮件照常收取")
 
 
 __all__ = ["collect_imap", "imap_utf7"]

@@ -21,6 +21,7 @@ from typing import IO, Any, Iterator
 
 from pipeline.atomic import atomic_write_json
 from pipeline.errors import MailError
+from pipeline.mail.deadline import number as mail_number
 
 MANIFEST = "manifest.json"
 LOCK = ".manifest.lock"
@@ -73,18 +74,10 @@ class Limits:
 
     @classmethod
     def from_config(cls, config: Any) -> "Limits":
-        mail = (getattr(config, "settings", None) or {}).get("mail") or {}
-
-        def number(key: str) -> float:
-            try:
-                value = float(mail.get(key, DEFAULT_LIMITS[key]))
-            except (TypeError, ValueError):
-                raise MailError(f"unit.yaml 的 mail.{key} 应为数字（当前为“{mail.get(key)}”）") from None
-            if value <= 0:
-                raise MailError(f"unit.yaml 的 mail.{key} 应大于 0（当前为 {mail.get(key)}）")
-            return value
-        return cls(int(number("max_file_mb") * (1 << 20)), int(number("max_message_mb") * (1 << 20)),
-                   number("lock_wait_seconds"))
+        def setting(key: str) -> float:
+            return mail_number(config, key, DEFAULT_LIMITS[key])
+        return cls(int(setting("max_file_mb") * (1 << 20)), int(setting("max_message_mb") * (1 << 20)),
+                   setting("lock_wait_seconds"))
 
 
 @dataclass

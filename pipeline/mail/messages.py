@@ -10,6 +10,7 @@ import email.policy
 import hashlib
 import re
 import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import Message
 from email.parser import BytesFeedParser
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import IO, Iterator
 
 from pipeline.catalog import Config
+from pipeline.errors import MailError
 from pipeline.mail.inbox import (CHUNK, WORKBOOK, Limits, Manifest, SavedFile, clean_name, kind_of, mb,
                                  printable, save_into_inbox, set_department, sniff_kind)
 
@@ -39,6 +41,20 @@ class Collected:
     messages: int = 0            # new messages read
     known: int = 0               # messages already in the manifest
     stopped: str | None = None   # why collecting stopped early (a stalled server), after saving what it had
+
+
+@contextmanager
+def one_message(result: "Collected", label: str) -> Iterator[None]:
+    """Around the handling of one message: its problem is reported under `label` and the message skipped, so
+    one malformed message never stops the others (a MailError, about the whole run, goes on up)."""
+    try:
+        yield
+    except MessageProblem as exc:
+        result.problems.append(f"{label}：{exc}")
+    except MailError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one malformed message never stops the others
+        result.problems.append(f"{label}：无法读取（{exc.__class__.__name__}），已跳过，其余邮件照常收取")
 
 
 # ---------------------------------------------------------------- parsing

@@ -32,14 +32,10 @@ class Sent:
     already: list[str] = field(default_factory=list)       # mailed before with the same content (sent log)
 
 
-class _Guarded:
-    def __init__(self, guard: dl.Deadline, *args, **kwargs):
-        self._guard = guard
-        guard.watch(lambda: getattr(self, "sock", None))
-        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
-
+class _Guarded(dl.Guarded):
     def _get_socket(self, host, port, timeout):  # type: ignore[override]
-        return super()._get_socket(host, port, self._guard.remaining())  # type: ignore[misc]
+        get_socket = super()._get_socket  # type: ignore[misc]
+        return self._guard.connect(lambda seconds: get_socket(host, port, seconds))
 
 
 class GuardedSMTP(_Guarded, smtplib.SMTP):
@@ -110,14 +106,13 @@ def send(notices: list["Notice"], config: Config, password: str, sent_log: Path 
     with dl.Deadline(per_step, total) as guard:
         try:
             if security == "ssl":
-                smtp: smtplib.SMTP = GuardedSMTPSSL(guard, host, port, context=ssl.create_default_context())
+                smtp: smtplib.SMTP = GuardedSMTPSSL(guard, host, port, context=guard.tls(ssl.create_default_context()))
             else:
                 smtp = GuardedSMTP(guard, host, port)
+            with smtp:
                 if security == "starttls":
                     guard.step()
-                    smtp.starttls(context=ssl.create_default_context())
-                    guard.watch(lambda: smtp.sock)
-            with smtp:
+                    smtp.starttls(context=guard.tls(ssl.create_default_context()))
                 if user:
                     guard.step()
                     smtp.login(user, password)
@@ -145,10 +140,10 @@ def send(notices: list["Notice"], config: Config, password: str, sent_log: Path 
             raise MailError("发件邮箱用户名或密码错误，登录失败") from None
         except (OSError, smtplib.SMTPException) as exc:
             done_text = "、".join(out.sent) or "无"
-            if guard.expired:
-                raise MailError(f"发件服务器 {host} 响应过慢（{per_step:g} 秒内未完成一次收发），已停止发送；"
+            if guard.expired and guard.what != dl.CONNECT:
+                raise MailError(f"发件服务器 {host} 响应过慢（{per_step:g} 秒内未完成{guard.what}），已停止发送；"
                                 f"已发送：{done_text}；重新运行不会重复发送已发出的邮件") from None
-            if isinstance(exc, (ConnectionRefusedError, socket.gaierror)) and not out.sent:
+            if (isinstance(exc, (ConnectionRefusedError, socket.gaierror)) or guard.what == dl.CONNECT) and not out.sent:
                 raise MailError(f"无法连接发件服务器 {host}:{port}，请检查 unit.yaml 的 mail 设置和网络") from None
             raise MailError(f"发送邮件失败（{exc.__class__.__name__}），已发送：{done_text}；"
                             "重新运行不会重复发送已发出的邮件") from None

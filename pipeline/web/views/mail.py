@@ -43,14 +43,18 @@ def page(**extra):
                            due=_due(), stages=stages(g.bench.config), **extra)
 
 
+def _shown(notices) -> list[dict]:
+    """What the page shows of each notice written to the outbox."""
+    return [{"department": n.department, "kind": n.kind, "to": str(n.message["To"] or ""),
+             "subject": str(n.message["Subject"]), "body": _body(n.message),
+             "attachments": [a.get_filename() for a in n.message.iter_attachments()]} for n in notices]
+
+
 def preview():
     from pipeline.mail.mailbox import write_outbox
     notices = _notices()
     paths = write_outbox(notices, g.bench.out / "outbox")
-    shown = [{"department": n.department, "kind": n.kind, "to": str(n.message["To"] or ""),
-              "subject": str(n.message["Subject"]), "body": _body(n.message),
-              "attachments": [a.get_filename() for a in n.message.iter_attachments()]} for n in notices]
-    return page(notices=shown, written=len(paths))
+    return page(notices=_shown(notices), written=len(paths))
 
 
 def collect():
@@ -97,10 +101,7 @@ def reminders_preview():
     from pipeline.mail.mailbox import write_outbox
     dues, notices = _reminders()
     write_outbox(notices, g.bench.out / "outbox" / "催报")
-    shown = [{"department": n.department, "kind": n.kind, "to": str(n.message["To"] or ""),
-              "subject": str(n.message["Subject"]), "body": _body(n.message),
-              "attachments": [a.get_filename() for a in n.message.iter_attachments()]} for n in notices]
-    return page(notices=shown, written=len(notices))
+    return page(notices=_shown(notices), written=len(notices))
 
 
 def reminders_send():
