@@ -19,6 +19,7 @@ import argparse
 import io
 import json
 import multiprocessing as mp
+import os
 import resource
 import shutil
 import sys
@@ -111,6 +112,15 @@ def plain_copy(inbox: str, out: str) -> dict:
     return {"files": len(files), "bytes": size}
 
 
+def _warm(inbox: Path) -> None:
+    """Read every file of the inbox once (not timed), so neither measurement pays for cold reads alone."""
+    for p in inbox.rglob("*"):
+        if p.is_file():
+            with open(p, "rb") as f:
+                while f.read(1 << 20):
+                    pass
+
+
 def run_archive(inbox: str, config: str, out: str) -> dict:
     from pipeline.catalog import load_config
     from pipeline.documents.archive import build_archive
@@ -141,6 +151,8 @@ def main() -> None:
     ap.add_argument("--units", type=int, nargs="+", default=[100, 1000])
     ap.add_argument("--photo-kb", type=int, nargs="+", default=[8])
     ap.add_argument("--work", type=Path, default=ROOT / "bench" / "work" / "archive")
+    ap.add_argument("--results", type=Path, default=ROOT / "bench" / "archive_results.json")
+    ap.add_argument("--append", action="store_true", help="add to the results file instead of replacing it")
     args = ap.parse_args()
     runs = []
     for n in args.units:
@@ -152,17 +164,24 @@ def main() -> None:
             for sub in ("copy", "archive"):
                 shutil.rmtree(out / sub, ignore_errors=True)
                 (out / sub).mkdir(parents=True)
+            _warm(inbox)   # both measurements start with the inbox in the page cache (the copy ran first, cold, before)
+            load = [round(os.getloadavg()[0], 2)]   # the machine is shared: the load around each measurement
             copy = measure(plain_copy, str(inbox), str(out / "copy"))
+            load.append(round(os.getloadavg()[0], 2))
             shutil.rmtree(out / "copy")
             arch = measure(run_archive, str(inbox), str(cfg), str(out / "archive"))
+            load.append(round(os.getloadavg()[0], 2))
             shutil.rmtree(out / "archive")
             row = {"units": n, "photo_kb": kb, "photos": copy["files"], "evidence_mb": round(copy["bytes"] / 2**20),
                    "generate_s": made, "plain_copy": copy, "archive": arch,
-                   "archive_over_copy": round(arch["seconds"] / copy["seconds"], 2)}
+                   "archive_over_copy": round(arch["seconds"] / copy["seconds"], 2),
+                   "load_average_1min": {"before_copy": load[0], "after_copy": load[1], "after_archive": load[2]},
+                   "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
             runs.append(row)
             print(json.dumps(row, ensure_ascii=False), flush=True)
-    path = ROOT / "bench" / "archive_results.json"
-    path.write_text(json.dumps(runs, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    path = args.results
+    previous = json.loads(path.read_text(encoding="utf-8")) if path.exists() and args.append else []
+    path.write_text(json.dumps([*previous, *runs], ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -370,7 +370,8 @@ def notify(scores_dir, dry_run, outbox, templates_dir, config_dir):
 @main.command(help="生成文明单位创建分类档案：按测评指标、项目、标准分文件夹整理活动记录单、照片和文件，"
               "附测评材料提交表、档案目录、各部门工作档案和部门单位任务台账，并打包为 ZIP。")
 @click.option("--inbox", "inbox", type=click.Path(), required=True, help="各部门报送文件（台账和佐证材料）所在文件夹")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="输出文件夹")
+@click.option("--out", "out_dir", type=click.Path(), required=True,  # checked as report does (check_out_dir)
+              help="输出文件夹（不能在收件箱里面）")
 @_config_option
 @click.option("--year", type=click.IntRange(2000, 2100), default=None, help="自查年度，默认取 unit.yaml 中的年度")
 def archive(inbox, out_dir, config_dir, year):

@@ -243,6 +243,32 @@ def test_missing_inbox_is_one_chinese_line(tmp_path):
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
+def test_out_inside_the_inbox_or_naming_a_file_is_one_chinese_line(tmp_path):
+    """The report's own check (pipeline.report.check_out_dir): an archive inside the inbox would be read back as
+    evidence by the next run; nothing is written."""
+    inbox = tmp_path / "inbox"
+    build_inbox(inbox)
+    before = tree(tmp_path)
+    for out in (inbox / "分类档案输出", inbox):
+        result = run("archive", "--inbox", str(inbox), "--out", str(out))
+        assert result.exit_code == 1
+        assert result.output.startswith(f"错误：输出文件夹 {out} 在收件箱 {inbox} 里面"), result.output
+        assert len(result.output.strip().splitlines()) == 1
+    target = tmp_path / "档案.zip"
+    target.write_bytes(b"x")
+    result = run("archive", "--inbox", str(inbox), "--out", str(target))
+    assert result.exit_code == 1
+    assert result.output.strip() == f"错误：输出位置 {target} 是一个文件，不是文件夹，请换一个文件夹名"
+    assert len(result.output.strip().splitlines()) == 1
+    from pipeline.catalog import load_config
+    from pipeline.documents.archive import build_archive
+    from pipeline.errors import PipelineError
+    with pytest.raises(PipelineError, match="是一个文件，不是文件夹"):  # the library refuses it too
+        build_archive(inbox, target, load_config(Path(__file__).resolve().parent.parent / "config"))
+    assert target.read_bytes() == b"x"
+    assert tree(tmp_path) == {**before, "档案.zip": b"x"}
+
+
 def test_sample_inbox_builds_its_archive(tmp_path):
     from pipeline.catalog import load_config
     from pipeline.documents.archive import build_archive
@@ -290,3 +316,105 @@ def test_a_standard_judged_by_metrics_states_them_instead_of_a_marker(built):
         text = _docx_text(zf.read(next(n for n in zf.namelist() if "/Ⅱ-2-4) " in n and n.endswith("提交表.docx"))))
     assert "本条标准以人员名单统计数据为依据：干部职工对创建工作的参与率为100.0%（要求大于90%）" in text
     assert "【待核实" not in text
+
+
+# ------------------------------------------------------------------ speed without changing what is written
+
+
+def _pillow_header(data: bytes) -> tuple:
+    from PIL import Image
+    with Image.open(io.BytesIO(data)) as im:
+        exif = im.getexif()
+        raw = exif.get_ifd(0x8769).get(0x9003) or exif.get(0x0132)
+        return raw, im.width, im.height, im.format
+
+
+def test_photo_header_parser_agrees_with_pillow():
+    """The photo headers are parsed without Pillow for plain JPEGs: same size and date as Pillow reads, and
+    anything unusual (PNG, MPO, truncated) is left to Pillow."""
+    from PIL import Image
+    from pipeline.documents.archive import _read_photo, jpeg_header
+    cases = []
+    for orig, plain in [("2026:05:06 01:02:03", None), (None, "2025:12:30 00:00:00"), (None, None),
+                        ("坏日期", "2026:01:01 00:00:00"), ("", "2024:02:29 10:00:00"), ("2026:02:30 00:00:00", None)]:
+        for big_endian in (False, True):
+            exif = Image.Exif()
+            exif.endian = ">" if big_endian else "<"
+            if plain:
+                exif[0x0132] = plain
+            if orig is not None:
+                exif.get_ifd(0x8769)[0x9003] = orig
+            for progressive in (False, True):
+                buf = io.BytesIO()
+                Image.new("RGB", (321, 123), (9, 9, 9)).save(buf, "JPEG", exif=exif.tobytes(),
+                                                             progressive=progressive)
+                cases.append(buf.getvalue())
+    cases.append(jpeg_bytes(dt.date(2026, 3, 5), size=(40, 2000)))
+    fast = [c for c in cases if jpeg_header(c) is not None]
+    assert len(fast) >= len(cases) - 4   # a malformed date string in EXIF may be left to Pillow
+    for data in cases:
+        raw, w, h, fmt = _pillow_header(data)
+        taken, w2, h2, fmt2 = _read_photo(None, data)
+        assert (w2, h2, fmt2) == (w, h, fmt)
+        expected = re.match(r"(\d{4}):(\d{2}):(\d{2})", raw) if isinstance(raw, str) else None
+        try:
+            want = dt.datetime(int(expected[1]), int(expected[2]), int(expected[3])) if expected else None
+        except ValueError:
+            want = None
+        assert taken == want, (raw, taken)
+    buf = io.BytesIO()
+    Image.new("RGB", (7, 5)).save(buf, "PNG")
+    assert jpeg_header(buf.getvalue()) is None and _read_photo(None, buf.getvalue())[1:] == (7, 5, "PNG")
+    assert jpeg_header(cases[0][:40]) is None           # truncated before the frame header
+    assert _read_photo(None, b"not a photo") == (None, 0, 0, None)
+
+
+def test_zip_writer_streams_large_files_and_switches_to_zip64_for_many_entries(tmp_path, monkeypatch):
+    from pipeline.documents import archive
+    folder = tmp_path / "分类档案"
+    (folder / "子目录").mkdir(parents=True)
+    big = os.urandom(3 * 1024 * 1024 + 17)
+    (folder / "子目录" / "大文件.bin").write_bytes(big)
+    (folder / "照片.jpg").write_bytes(b"\xff\xd8" + big[:1000])
+    (folder / "a.txt").write_text("文字" * 1000, encoding="utf-8")
+    monkeypatch.setattr(archive, "READ_MAX", 1024 * 1024)   # the large file is streamed in pieces
+    total = archive._write_zip(folder, tmp_path / "a.zip")
+    with zipfile.ZipFile(tmp_path / "a.zip") as zf:
+        assert zf.testzip() is None
+        assert zf.namelist() == ["分类档案/a.txt", "分类档案/照片.jpg", "分类档案/子目录/大文件.bin"]
+        assert zf.read("分类档案/子目录/大文件.bin") == big
+        assert zf.getinfo("分类档案/照片.jpg").compress_type == zipfile.ZIP_STORED
+        assert zf.getinfo("分类档案/a.txt").compress_type == zipfile.ZIP_DEFLATED
+        assert all(i.flag_bits & 0x800 for i in zf.infolist())
+    assert total == sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    one = tmp_path / "one.txt"
+    one.write_bytes(b"x")
+    with open(tmp_path / "many.zip", "wb") as out:   # more entries than a ZIP without Zip64 can count
+        writer = archive._ZipWriter(out)
+        for n in range(65_600):   # 0xFFFF entries is the most a ZIP without Zip64 can count
+            writer.add(str(one), f"f{n}.txt", stored=True)
+        writer.finish()
+    with zipfile.ZipFile(tmp_path / "many.zip") as zf:
+        infos = zf.infolist()
+        assert len(infos) == 65_600 and infos[-1].filename == "f65599.txt" and zf.read("f65599.txt") == b"x"
+
+
+def test_zip_writer_offsets_beyond_4_gb_use_zip64(tmp_path):
+    """A city's archive ZIP passes 4 GB (4.2 GB at 1,000 units): entries after that point need Zip64 offsets.
+    The first 4.5 GB here are a sparse hole (no disk space), the entries follow it."""
+    from pipeline.documents import archive
+    one = tmp_path / "照片.jpg"
+    one.write_bytes(b"\xff\xd8" + os.urandom(5000))
+    target = tmp_path / "big.zip"
+    with open(target, "wb") as out:
+        out.seek(4_500_000_000)
+        writer = archive._ZipWriter(out)
+        writer.offset = out.tell()
+        for n in range(3):
+            writer.add(str(one), f"分类档案/{n} 照片.jpg", stored=n != 1)
+        writer.finish()
+    with zipfile.ZipFile(target) as zf:
+        infos = zf.infolist()
+        assert [i.filename for i in infos] == [f"分类档案/{n} 照片.jpg" for n in range(3)]
+        assert all(i.header_offset > 0xFFFFFFFF for i in infos)
+        assert all(zf.read(i) == one.read_bytes() for i in infos)

@@ -7,11 +7,13 @@ paragraphs, tables, photos), so their WordprocessingML is written here directly,
 
 from __future__ import annotations
 
-import zipfile
+import functools
+import struct
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 from xml.sax.saxutils import escape
 
+from pipeline import deflate
 from pipeline.atomic import atomic_path
 from pipeline.intake.values import clean_text
 
@@ -81,6 +83,7 @@ def para(content: str | Sequence[str] = "", align: str | None = None, line: int 
     return f"<w:p><w:pPr>{ppr}</w:pPr>{runs}</w:p>"
 
 
+@functools.lru_cache(maxsize=256)
 def title(value: str) -> str:
     return para(value, align="center", size=44, font=TITLE_FONT, line=700, after=200)
 
@@ -123,12 +126,22 @@ def _row(values: Sequence, widths: Sequence[int], size: int, bold: bool = False,
     cells = []
     for c, (v, w) in enumerate(zip(values, widths)):
         is_label = bold or (label and c % 2 == 0)
+        if is_label and isinstance(v, str):
+            cells.append(_label_cell(v, w, size, bold))   # the same few labels on every page: built once
+            continue
         content = v if isinstance(v, str) and v.startswith("<w:p>") else para(
             v, align="center" if bold else None, line=None, size=size, bold=is_label,
             font=HEAD_FONT if bold else None)
         cells.append(f'<w:tc><w:tcPr><w:tcW w:w="{w}" w:type="dxa"/><w:vAlign w:val="center"/></w:tcPr>{content}</w:tc>')
     trpr = "<w:trPr><w:tblHeader/><w:cantSplit/></w:trPr>" if head else "<w:trPr><w:cantSplit/></w:trPr>"
     return f"<w:tr>{trpr}{''.join(cells)}</w:tr>"
+
+
+@functools.lru_cache(maxsize=1024)
+def _label_cell(v: str, w: int, size: int, bold: bool) -> str:
+    content = v if v.startswith("<w:p>") else para(v, align="center" if bold else None, line=None, size=size,
+                                                   bold=True, font=HEAD_FONT if bold else None)
+    return f'<w:tc><w:tcPr><w:tcW w:w="{w}" w:type="dxa"/><w:vAlign w:val="center"/></w:tcPr>{content}</w:tc>'
 
 
 def image(rid: str, n: int, width_cm: float, height_cm: float, name: str = "照片") -> str:
@@ -174,30 +187,88 @@ def write_docx(target: Path, body: Iterable[str], images: Sequence[tuple[str, by
         _write_package(tmp, body, images, landscape)
 
 
+_DOS = (0, 33)   # 1980-01-01 00:00 as DOS time and date (the fixed parts never change)
+_RELS_HEAD = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships '
+              'xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+              '<Relationship Id="rIdStyles" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>'
+              '<Relationship Id="rIdFooter" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/footer" Target="footer1.xml"/>')
+_CONTENT_TYPES_FOOTER = _CONTENT_TYPES.replace("</Types>", '<Override PartName="/word/footer1.xml" ContentType='
+                                               '"application/vnd.openxmlformats-officedocument.wordprocessingml.footer+xml"/></Types>')
+_DOC_HEAD = f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document {_NS}><w:body>'.encode()
+_SKELETON: dict[str, tuple[bytes, int, int, int]] = {}   # fixed part -> (stored bytes, crc, size, -)
+
+
+def _local(name: bytes, method: int, crc: int, csize: int, size: int) -> bytes:
+    return struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, method, *_DOS, crc, csize, size, len(name), 0) + name
+
+
+def _central(name: bytes, method: int, crc: int, csize: int, size: int, offset: int) -> bytes:
+    return struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, method, *_DOS, crc, csize, size, len(name),
+                       0, 0, 0, 0, 0, offset) + name
+
+
+def _fixed(name: str, text: str) -> tuple[bytes, bytes, int, int]:
+    """A constant part as (name, stored data, crc, size): encoded and checksummed once per process."""
+    got = _SKELETON.get(text)
+    if got is None:
+        data = text.encode()
+        got = _SKELETON[text] = (data, deflate.crc32(data), len(data), 0)
+    return name.encode(), got[0], got[1], got[2]
+
+
 def _write_package(tmp: Path, body: Iterable[str], images: Sequence[tuple[str, bytes]], landscape: bool) -> None:
-    rels = ['<Relationship Id="rIdStyles" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>',
-            '<Relationship Id="rIdFooter" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/footer" Target="footer1.xml"/>']
-    for k, (ext, _) in enumerate(images, 1):
-        rels.append(f'<Relationship Id="rIdImg{k}" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-                    f'relationships/image" Target="media/image{k}.{ext}"/>')
-    doc_rels = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships '
-                'xmlns="http://schemas.openxmlformats.org/package/2006/relationships">' + "".join(rels) + "</Relationships>")
-    content_types = _CONTENT_TYPES.replace("</Types>", '<Override PartName="/word/footer1.xml" ContentType='
-                                           '"application/vnd.openxmlformats-officedocument.wordprocessingml.footer+xml"/></Types>')
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-        for name, part in (("[Content_Types].xml", content_types), ("_rels/.rels", _RELS),
-                           ("word/_rels/document.xml.rels", doc_rels), ("word/styles.xml", _STYLES),
-                           ("word/footer1.xml", _FOOTER)):  # small fixed parts: stored (no deflate per document)
-            zf.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), part, compress_type=zipfile.ZIP_STORED)
-        with zf.open("word/document.xml", "w", force_zip64=True) as out:
-            out.write(f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document {_NS}><w:body>'.encode())
-            buf: list[str] = []
-            for part in body:
-                buf.append(part)
-                if len(buf) >= 512:
-                    out.write("".join(buf).encode())
-                    buf = []
-            out.write(("".join(buf) + _section(landscape) + "</w:body></w:document>").encode())
-        for k, (ext, data) in enumerate(images, 1):
-            zf.writestr(zipfile.ZipInfo(f"word/media/image{k}.{ext}", (1980, 1, 1, 0, 0, 0)), data,
-                        compress_type=zipfile.ZIP_STORED)
+    """The package as a ZIP written directly with one open and one write: the fixed parts stored as encoded
+    once, the document deflated as it streams, photos stored (already compressed)."""
+    rels = "".join(f'<Relationship Id="rIdImg{k}" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+                   f'relationships/image" Target="media/image{k}.{ext}"/>' for k, (ext, _) in enumerate(images, 1))
+    parts = [_fixed("[Content_Types].xml", _CONTENT_TYPES_FOOTER), _fixed("_rels/.rels", _RELS),
+             _fixed("word/_rels/document.xml.rels", _RELS_HEAD + rels + "</Relationships>"),
+             _fixed("word/styles.xml", _STYLES), _fixed("word/footer1.xml", _FOOTER)]
+    comp, crc, size, deflated = deflate.compressor(), 0, 0, []
+    tail = (_section(landscape) + "</w:body></w:document>").encode()
+    for chunk in _chunks(body, tail):   # the document deflated as it streams (held compressed: a few MB at most)
+        crc = deflate.crc32(chunk, crc)
+        size += len(chunk)
+        deflated.append(comp.compress(chunk))
+    deflated.append(comp.flush())
+    csize = sum(map(len, deflated))
+    out: list[bytes] = []
+    central: list[bytes] = []
+    offset = 0
+    for name, data, crc_, size_ in parts:
+        head = _local(name, 0, crc_, size_, size_)
+        out += (head, data)
+        central.append(_central(name, 0, crc_, size_, size_, offset))
+        offset += len(head) + size_
+    name = b"word/document.xml"
+    head = _local(name, 8, crc, csize, size)
+    out.append(head)
+    out += deflated
+    central.append(_central(name, 8, crc, csize, size, offset))
+    offset += len(head) + csize
+    for k, (ext, data) in enumerate(images, 1):
+        name = f"word/media/image{k}.{ext}".encode()
+        crc_ = deflate.crc32(data)
+        head = _local(name, 0, crc_, len(data), len(data))
+        out += (head, data)
+        central.append(_central(name, 0, crc_, len(data), len(data), offset))
+        offset += len(head) + len(data)
+    directory = b"".join(central)
+    out.append(directory)
+    out.append(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(central), len(central), len(directory), offset, 0))
+    with open(tmp, "wb", buffering=0) as f:   # one write: one system call for the whole package
+        f.write(b"".join(out))
+
+
+def _chunks(body: Iterable[str], tail: bytes) -> Iterator[bytes]:
+    """The document's bytes in pieces of at least 64 KB (few compressor calls), its head first, tail last."""
+    buf: list[str] = []
+    n = 0
+    first = _DOC_HEAD
+    for part in body:
+        buf.append(part)
+        n += len(part)
+        if n >= 65536:
+            yield first + "".join(buf).encode()
+            first, buf, n = b"", [], 0
+    yield first + "".join(buf).encode() + tail
