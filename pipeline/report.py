@@ -104,6 +104,9 @@ def _collect(inbox: Path, config: Config, year: int | None,
     from pipeline.intake.evidence import apply_to_standards, check_evidence
     evidence = check_evidence(inbox, config, year, merged)
     apply_to_standards(standards, evidence, config)
+    if evidence.enabled:  # a photo or PDF is evidence (matched, or listed as unassigned), not an ignored file
+        as_evidence = {f.name for f in evidence.files}
+        issues = [i for i in issues if not (i.code == "file-ignored" and i.file in as_evidence)]
     all_issues = sort_issues(issues + merged.issues + highlight_issues(merged, config) + evidence.issues, config)
     clock.lap("evidence")
     return Result(config, year, merged, metrics, standards, dept_counts, all_issues, timings=clock.laps,

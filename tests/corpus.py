@@ -168,8 +168,8 @@ def build(folder: Path, big: bool = True) -> dict[str, set[str]]:
     # wrong year in 填报信息, old template version; not a workbook at all
     workbook(add("反协办-旧模板.xlsx", {"year-mismatch", "template-version"}), "反协办",
              info={"年度": YEAR - 1, "模板版本": "2019.1", "填报日期": f"{YEAR - 1}-11-01"}, roster=staff(1, start=9000))
-    add("附件-照片.png", {"file-ignored"}).write_bytes(b"\x89PNG\r\n\x1a\n")
-    add("说明.txt", {"file-ignored"}).write_text("见附件", encoding="utf-8")
+    add("附件-照片.png", {"evidence-unassigned"}).write_bytes(b"\x89PNG\r\n\x1a\n")
+    add("说明.txt", {"evidence-unassigned"}).write_text("见附件", encoding="utf-8")
     (folder / "~$锁文件.xlsx").write_bytes(b"\x00lock")
     wb = openpyxl.Workbook()
     wb.active.title = "填报信息"

@@ -216,7 +216,9 @@ def test_corrupt_file_lock_file_photos_and_docx(messy):
     scores, _, _ = messy
     (bad,) = issues(scores, "file-unreadable")
     assert bad["file"] == "损坏.xlsx" and bad["level"] == "error"
-    assert sorted(i["file"] for i in issues(scores, "file-ignored")) == ["照片.jpg", "说明.docx"]
+    # a photo or a Word file beside the workbooks is evidence: listed as unassigned (no row names it), never "ignored"
+    assert not issues(scores, "file-ignored")
+    assert [i["file"] for i in issues(scores, "evidence-unassigned")] == ["说明.docx"]  # the photo is matched
     assert not [i for i in scores["issues"] if (i["file"] or "").startswith("~$")]
 
 
@@ -445,3 +447,20 @@ def test_validating_batches_while_reading_equals_validating_the_winners(monkeypa
         pd.testing.assert_frame_equal(frame, streamed.frames[kind], check_dtype=False)
     assert [i.as_dict() for i in sort_issues(whole.issues, config)] == \
         [i.as_dict() for i in sort_issues(streamed.issues, config)]
+
+
+def test_files_are_only_ignored_when_evidence_is_not_checked(tmp_path):
+    """With evidence_rules.enabled: false nothing but workbooks is looked at, and the other files say so."""
+    import shutil
+    cdir = tmp_path / "config"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "config", cdir)
+    catalog = cdir / "catalog.yaml"
+    text = catalog.read_text(encoding="utf-8")
+    assert "  enabled: auto" in text
+    catalog.write_text(text.replace("  enabled: auto", "  enabled: false", 1), encoding="utf-8")
+    inbox = tmp_path / "inbox"
+    workbook(inbox / "工会.xlsx", "工会", roster=[person("己", "4001")])
+    (inbox / "照片.jpg").write_bytes(b"\xff\xd8\xff")
+    scores = report(inbox, tmp_path / "out", "--config", str(cdir))
+    assert [i["file"] for i in issues(scores, "file-ignored")] == ["照片.jpg"]
+    assert not issues(scores, "evidence-unassigned")
