@@ -31,7 +31,10 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from docx import Document
-from docx.oxml.ns import qn
+from docx.oxml import parse_xml
+from docx.oxml.ns import nsdecls, qn
+from docx.text.paragraph import Paragraph
+from lxml import etree
 from docxtpl import DocxTemplate
 
 from pipeline.atomic import atomic_path
@@ -82,26 +85,35 @@ def render_template(path: Path, blocks: Mapping[str, Callable[[BlockWriter], Non
     tpl = DocxTemplate(path)
     doc = tpl.get_docx()
     official_styles(doc)
-    context: dict[str, object] = {}
+    sub = tpl.new_subdoc()  # its part is the template's: styles, pictures and links resolve there
+    styles: dict = {}
+    bodies: dict[str, object] = {}
     last_of: dict[object, object] = {}  # placeholder <w:p> -> last <w:p> its block wrote
     for k, p in enumerate([p for p in doc.paragraphs if _WHOLE.match(p.text)]):
         name = _WHOLE.match(p.text).group(1)
-        sub = tpl.new_subdoc()
-        writer = BlockWriter(sub.subdocx).at(sub.subdocx.add_paragraph())
+        body = parse_xml(f"<w:body {nsdecls('w')}><w:p/></w:body>")  # this block's subdocument body
+        writer = BlockWriter(sub.subdocx, styles).at(Paragraph(body[0], sub.subdocx._body))
         blocks[name](writer)
         if writer.keep_before:
             before = _printed_before(p._p, last_of)
             if before is not None:
                 child(before.get_or_add_pPr(), "keepNext")
         writer.remove_anchor()
-        written = sub.subdocx.element.body.findall(qn("w:p"))
+        written = body.findall(qn("w:p"))
         last_of[p._p] = written[-1] if written else _printed_before(p._p, last_of)
         _as_tag(p, f"block{k}")
-        context[f"block{k}"] = sub
-    tpl.render(context)
+        bodies[f"block{k}"] = body
+    # serialised once every block is written: a later block's keep_previous may mark an earlier block
+    tpl.render({var: _subdoc_xml(body) for var, body in bodies.items()})
     finalize(tpl.docx, title, author)
     with atomic_path(target) as tmp:
         tpl.save(tmp)
+
+
+def _subdoc_xml(body) -> str:
+    """A block's paragraphs and tables as docxtpl inserts a subdocument (its Subdoc._get_xml: the body's
+    children without the body element)."""
+    return re.sub(r"</?w:body[^>]*>", "", etree.tostring(body, encoding="unicode"))
 
 
 def _as_tag(paragraph, var: str) -> None:

@@ -388,8 +388,9 @@ def _combinations(pool, k):
 class BlockWriter:
     """Writes generated paragraphs and tables where a template's placeholder paragraph stands."""
 
-    def __init__(self, doc):
+    def __init__(self, doc, styles: dict | None = None):
         self.doc = doc
+        self.styles = {} if styles is None else styles   # style name -> (id, size); share it across blocks
         self.anchor = None
         self.keep_before = False  # keep_previous asked with nothing before the anchor here
 
@@ -400,7 +401,9 @@ class BlockWriter:
     def para(self, text: str = "", style: str = "Normal", *, keep_next: bool = False, page_break: bool = False,
              align=None, right_indent_chars: float | None = None, left_indent_chars: float | None = None,
              first_indent_chars: float | None = None):
-        p = self.anchor.insert_paragraph_before(style=self.doc.styles[style])
+        style_id, size = self._style(style)
+        p = self.anchor.insert_paragraph_before()
+        p._p.style = style_id   # None for the default style, as python-docx's own setter does
         for i, line in enumerate(finish(text).split("\n")):
             if i:
                 p.add_run().add_break()
@@ -413,7 +416,6 @@ class BlockWriter:
             pf.page_break_before = True
         if align is not None:
             pf.alignment = align
-        size = self.doc.styles[style].font.size or BODY
         if right_indent_chars is not None:
             pf.right_indent = Pt(size.pt * right_indent_chars)
         if left_indent_chars is not None:
@@ -423,6 +425,14 @@ class BlockWriter:
             ind.set(qn("w:firstLineChars"), str(int(first_indent_chars * 100)))
             ind.set(qn("w:firstLine"), str(int(size.pt * first_indent_chars * 20)))
         return p
+
+    def _style(self, name: str):
+        """(style id or None for the default paragraph style, font size) of a style, looked up once: python-docx
+        scans every style for the default on each lookup (milliseconds a paragraph in a long document)."""
+        if name not in self.styles:
+            st = self.doc.styles[name]
+            self.styles[name] = (self.doc.part.get_style_id(st, WD_STYLE_TYPE.PARAGRAPH), st.font.size or BODY)
+        return self.styles[name]
 
     def keep_previous(self) -> None:
         """Keep the paragraph before the anchor with what follows (no signature alone on a page)."""
