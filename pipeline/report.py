@@ -25,27 +25,25 @@ MAX_WORKERS = 4
 
 
 LEDGER_CHILD_ROWS = 100_000  # above this many rows the ledger is written by a child process meanwhile
+VALIDATION_CHILD_SHEETS = 100  # above this many department sheets, the 校验报告 likewise (about 18 ms a sheet)
 
 
-def _start_ledger(result: Result, path: Path):
-    """A large ledger is written in a forked child while the parent writes the other documents."""
-    from pipeline.documents.render_xlsx import write_ledger
-    rows = sum(len(f) for f in result.merged.frames.values())
-    if rows < LEDGER_CHILD_ROWS or "fork" not in mp.get_all_start_methods():
-        write_ledger(result, path)
+def _start(write, result: Result, path: Path, big: bool):
+    """A large workbook is written by a forked child while the parent writes the other documents."""
+    if not big or "fork" not in mp.get_all_start_methods():
+        write(result, path)
         return None
-    child = mp.get_context("fork").Process(target=write_ledger, args=(result, path))  # may fork its own
+    child = mp.get_context("fork").Process(target=write, args=(result, path))  # may fork its own
     child.start()
     return child
 
 
-def _finish_ledger(child, result: Result, path: Path) -> None:
+def _finish(child, write, result: Result, path: Path) -> None:
     if child is None:
         return
     child.join()
-    if child.exitcode != 0:  # the child failed: write it here, so the ledger is never missing
-        from pipeline.documents.render_xlsx import write_ledger
-        write_ledger(result, path)
+    if child.exitcode != 0:  # the child failed: write it here, so the workbook is never missing
+        write(result, path)
 
 
 def sort_issues(issues: list[Issue], config: Config) -> list[Issue]:
@@ -256,15 +254,18 @@ def _write_outputs(result: Result, out: Path) -> tuple[dict[str, Path], Exceptio
     names = output_names(result.config, result.year)
     paths = {k: out / v for k, v in names.items()}
     clock = _Clock()
-    ledger = _start_ledger(result, paths["ledger"])
+    from pipeline.documents.render_xlsx import write_ledger, write_scores_workbook, write_validation_report
+    ledger = _start(write_ledger, result, paths["ledger"],
+                    sum(len(f) for f in result.merged.frames.values()) >= LEDGER_CHILD_ROWS)
     if ledger is None:
         clock.lap("write_ledger_xlsx")
-    from pipeline.atomic import atomic_write_json  # the Word libraries load while the ledger child works
+    departments = len({i.department for i in result.issues})
+    validation = _start(write_validation_report, result, paths["validation"], departments > VALIDATION_CHILD_SHEETS)
+    if validation is None:
+        clock.lap("write_validation_xlsx")
+    from pipeline.atomic import atomic_write_json  # the Word libraries load while the children work
     from pipeline.documents.render_docx import ReportRun, write_internal_notice, write_self_report
     from pipeline.errors import PipelineError
-    from pipeline.documents.render_xlsx import write_scores_workbook, write_validation_report
-    write_validation_report(result, paths["validation"])
-    clock.lap("write_validation_xlsx")
     write_scores_workbook(result, paths["scores_xlsx"])
     clock.lap("write_scores_xlsx")
     run, failed = ReportRun(), None
@@ -283,8 +284,11 @@ def _write_outputs(result: Result, out: Path) -> tuple[dict[str, Path], Exceptio
         clock.lap("write_filing_docx")
     atomic_write_json(paths["json"], scores_dict(result))
     clock.lap("write_json")
+    if validation is not None:
+        _finish(validation, write_validation_report, result, paths["validation"])
+        clock.lap("write_validation_xlsx")  # the wait for the child, after the other documents
     if ledger is not None:
-        _finish_ledger(ledger, result, paths["ledger"])
-        clock.lap("write_ledger_xlsx")  # the wait for the child, after the other documents
+        _finish(ledger, write_ledger, result, paths["ledger"])
+        clock.lap("write_ledger_xlsx")
     result.timings.update(clock.laps)
     return {k: p for k, p in paths.items() if p.exists()}, failed
