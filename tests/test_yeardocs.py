@@ -386,16 +386,20 @@ def test_sample_bulletin_prints_on_two_pages_and_names_everything(tmp_path):
         assert dept in text
 
 
-def test_bulletin_of_twenty_departments_with_many_gaps_summarises_into_two_pages(twenty, tmp_path):
-    cfg_dir, inbox, cfg = twenty
-    out = tmp_path / "out"
+def _bulletin_on_two_pages(cfg_dir, inbox, cfg, out):
+    """Run `bulletin` dated 2026-11-28, check it prints on at most two pages: (result, its text, progress facts)."""
     res = run("bulletin", "--inbox", str(inbox), "--out", str(out), "--config", str(cfg_dir), "--date", "2026-11-28")
     assert res.exit_code == 0, res.output
     (docx,) = out.glob("*进度通报（第1期）.docx")
     pages, _pdf = _pdf_pages(docx)
     assert pages <= 2
-    text = _text(docx)
-    p = progress(collect(inbox, cfg, 2026), dt.date(2026, 11, 28))
+    return res, _text(docx), progress(collect(inbox, cfg, 2026), dt.date(2026, 11, 28))
+
+
+def test_bulletin_of_twenty_departments_with_many_gaps_summarises_into_two_pages(twenty, tmp_path):
+    cfg_dir, inbox, cfg = twenty
+    out = tmp_path / "out"
+    res, text, p = _bulletin_on_two_pages(cfg_dir, inbox, cfg, out)
     assert len(p.reported) == 12 and len(p.late) == 4 and len(p.empty) == 2 and len(p.unreadable) == 2
     assert len(p.missing) == 4
     assert "尽快报送创建台账（报送截止日期2026年11月20日已过）" in text  # the bulletin is dated after the deadline
@@ -437,13 +441,7 @@ def test_bulletin_of_sixty_departments_with_long_names_still_prints_on_two_pages
     cfg_dir, inbox, cfg = _unit(tmp_path / "unit", added, 7, 40, 8, 6, activities=False, participates="否",
                                 legal="否", satisfaction="不满意")
     out = tmp_path / "out"
-    res = run("bulletin", "--inbox", str(inbox), "--out", str(out), "--config", str(cfg_dir), "--date", "2026-11-28")
-    assert res.exit_code == 0, res.output
-    (docx,) = out.glob("*进度通报（第1期）.docx")
-    pages, _pdf = _pdf_pages(docx)
-    assert pages <= 2
-    text = _text(docx)
-    p = progress(collect(inbox, cfg, 2026), dt.date(2026, 11, 28))
+    res, text, p = _bulletin_on_two_pages(cfg_dir, inbox, cfg, out)
     assert len(p.reported) == 40 and len(p.missing) == 6
     for names in (p.missing, p.late, p.empty, p.unreadable):  # every list complete or counted
         assert all(n in text for n in names) or f"等{len(names)}个部门" in text, names
