@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import gc
 import multiprocessing as mp
-import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
@@ -14,15 +12,11 @@ from typing import Callable, Iterator
 from pipeline.catalog import METRIC_KEYS, Config
 from pipeline.atomic import folder_lock, output_set
 from pipeline.errors import InboxError, OutputError, os_error_message
-from pipeline.intake.ingest import FileRecord, list_inbox, read_workbook
+from pipeline.intake.ingest import FileRecord, list_inbox
 from pipeline.intake.merge import Checked, merge
 from pipeline.issues import Issue
 from pipeline.result import Result
 from pipeline.score import compute_metrics, department_metric_counts, score_standards
-
-POOL_MIN_FILES = 24  # below this, starting worker processes costs more than it saves
-MAX_WORKERS = 4
-
 
 LEDGER_CHILD_ROWS = 100_000  # above this many rows the ledger is written by a child process meanwhile
 VALIDATION_CHILD_SHEETS = 100  # above this many department sheets, the 校验报告 likewise (about 18 ms a sheet)
@@ -83,7 +77,7 @@ def _collect(inbox: Path, config: Config, year: int | None,
     paths, issues = list_inbox(inbox)
     checked = cache.checked(config, year) if cache else Checked(config, year)  # validates each batch of workbooks while the next ones are read
     records = []
-    reading = cache.read_all(paths, inbox, config, progress, read_all) if cache else read_all(paths, inbox, config, progress)
+    reading = cache.read_all(paths, inbox, config, progress) if cache else read_all(paths, inbox, config, progress)
     for rec in reading:
         records.append(rec)
         checked.add(rec)
@@ -122,35 +116,12 @@ class _Clock:
         self._last = now
 
 
-_WORKER: dict = {}
-
-
-def _init_worker(inbox: Path, config: Config) -> None:
-    gc.disable()  # a worker lives for one pool; reference counting frees what it builds
-    _WORKER["args"] = (inbox, config)
-
-
-def _read_in_worker(path: Path) -> FileRecord:
-    return read_workbook(path, *_WORKER["args"])
-
-
 def read_all(paths: list[Path], inbox: Path, config: Config,
              progress: Callable[[str], None] | None = None) -> Iterator[FileRecord]:
-    """Read every workbook, yielding each record in path order as soon as it is read; a process pool
-    uses every core when there are many files."""
-    workers = min(os.cpu_count() or 1, MAX_WORKERS)
-    if len(paths) < POOL_MIN_FILES or workers < 2:
-        for path in paths:
-            if progress:
-                progress(path.relative_to(inbox).as_posix())
-            yield read_workbook(path, inbox, config)
-        return
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(inbox, config)) as pool:
-        chunk = max(1, len(paths) // (workers * 32))  # small chunks: no worker idles long at the end
-        for rec in pool.map(_read_in_worker, paths, chunksize=chunk):
-            if progress:
-                progress(rec.name)
-            yield rec
+    """Read every workbook in isolated worker processes (pipeline.intake.isolate), yielding each record in path
+    order as soon as it is read; a crash while reading one file makes only that file unreadable."""
+    from pipeline.intake.isolate import read_all as isolated
+    return isolated(paths, inbox, config, progress)
 
 
 def scores_dict(result: Result) -> dict:

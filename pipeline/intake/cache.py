@@ -1,5 +1,7 @@
 """Parsed and validated workbooks kept in memory by content hash, so a long-lived process (the 工作台)
-re-reads and re-validates only the files that changed since its last run."""
+re-reads and re-validates only the files that changed since its last run. Misses are read by the cache's own
+pool of isolated reading workers (pipeline.intake.isolate), kept up between runs; a file whose reading ended
+its worker is remembered by its SHA-256 and never handed to a reader again, whatever its name."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import pandas as pd
 
 from pipeline.catalog import Config
 from pipeline.intake.ingest import FileRecord, MAX_FILE_BYTES
+from pipeline.intake.isolate import ReaderPool, failed_record
 from pipeline.intake.merge import Checked
 from pipeline.issues import Issue
 
@@ -48,13 +51,21 @@ class WorkbookCache:
         self._validated: dict[tuple, tuple[dict[str, pd.DataFrame], list[Issue]]] = {}
         self._digests: dict[str, tuple[int, int, str]] = {}  # name -> (size, mtime_ns, sha256): hash on change only
         self._config: tuple | None = None
+        self.crashed: dict[str, str] = {}   # sha256 -> the Chinese reason its reading ended its worker
+        self.pool: ReaderPool | None = None
         self._lock = threading.Lock()
         self.limit = limit
         self.hits = self.misses = 0
 
+    def close(self) -> None:
+        """Stop the reading workers (the 工作台 on its way out)."""
+        if self.pool is not None:
+            self.pool.close()
+
     def read_all(self, paths: list[Path], inbox: Path, config: Config, progress: Callable[[str], None] | None,
-                 reader: Reader) -> Iterator[FileRecord]:
-        """Every record in path order: hits from memory, misses read by `reader` (report.read_all)."""
+                 reader: Reader | None = None) -> Iterator[FileRecord]:
+        """Every record in path order: hits from memory, misses read by `reader` or, by default, the cache's
+        isolated reading workers; a file known to crash a reader is reported again without reading it."""
         with self._lock:
             if self._config != config_key(config):
                 self._records.clear()
@@ -69,7 +80,23 @@ class WorkbookCache:
             keys.append(key)
             if key is None or key not in self._records:
                 misses.append(path)
-        fresh = {rec.path: rec for rec in reader(misses, inbox, config, progress)} if misses else {}
+        fresh: dict[Path, FileRecord] = {}
+        for path, key in zip(paths, keys):
+            if key is not None and key[1] in self.crashed and path in misses:
+                fresh[path] = failed_record(path, inbox, config, self.crashed[key[1]], digest=key[1])
+        misses = [p for p in misses if p not in fresh]
+        if misses:
+            if reader is None:
+                with self._lock:
+                    if self.pool is None:
+                        self.pool = ReaderPool()
+                reading = self.pool.read(misses, inbox, config, progress)
+            else:
+                reading = reader(misses, inbox, config, progress)
+            for rec in reading:
+                fresh[rec.path] = rec
+                if rec.crashed and rec.sha256:
+                    self.crashed[rec.sha256] = rec.crashed
         with self._lock:
             for path, key in zip(paths, keys):
                 if key is not None and path in fresh and fresh[path].sha256 == key[1]:

@@ -79,6 +79,7 @@ class FileRecord:
     department: str | None = None
     issues: list[Issue] = field(default_factory=list)
     date1904: bool = False     # the workbook counts its date serials from 1904-01-01 (Mac Excel, or the option)
+    crashed: str = ""          # why its reading ended the reading worker (pipeline.intake.isolate): not read again
 
     @property
     def submitted_on(self) -> dt.date | None:
@@ -161,7 +162,9 @@ def _rel(path: Path, inbox: Path) -> str:
 
 
 def read_workbook(path: Path, inbox: Path, config: Config) -> FileRecord:
-    """Read one workbook; any failure becomes an issue on the record, never an exception.
+    """Read one workbook; any failure becomes an issue on the record, never an exception. Untrusted files are
+    read through pipeline.intake.isolate, which calls this in a worker process: a reader library's abort,
+    panic or runaway allocation ends only that worker.
 
     A file that cannot be read is still attributed to a department when its name, its folder or the inbox's
     manifest names one, so that department counts as having sent something unreadable, not as 未报送."""
@@ -170,6 +173,8 @@ def read_workbook(path: Path, inbox: Path, config: Config) -> FileRecord:
         _read_into(rec, config)
     except _Refused as exc:
         _fail(rec, make_issue(exc.code, file=rec.name, **exc.fields))
+    except MemoryError:
+        raise  # the reading worker reports it (pipeline.intake.isolate)
     except Exception as exc:  # noqa: BLE001 - any failure is this file's problem only; the run goes on
         _fail(rec, make_issue("file-unreadable", file=rec.name, detail=_reason(exc)))
     if not rec.readable:

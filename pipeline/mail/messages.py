@@ -8,8 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import email.policy
 import hashlib
-import re
-import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import Message
@@ -218,38 +216,12 @@ def store_message(msg: Message, sha256: str, size: int, source: str, inbox: Path
         manifest.add_message(mid, size, sha256, source)
 
 
-_DIMENSION = re.compile(rb'<dimension ref="[A-Z]*\d*:?([A-Z]+)(\d+)"')
-
-
-def _extent_ok(path: Path) -> bool:
-    """False when a sheet of an xlsx declares more rows or columns than intake reads: such a file is saved and
-    reported by `report`, but not opened here (a reader could try to allocate the whole declared range)."""
-    from pipeline.intake import ingest
-    try:
-        with zipfile.ZipFile(path) as zf:
-            for info in zf.infolist():
-                if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
-                    with zf.open(info) as member:
-                        head = member.read(4096)
-                    found = _DIMENSION.search(head)
-                    if found:
-                        col = 0
-                        for ch in found.group(1).decode():
-                            col = col * 26 + ord(ch) - 64
-                        if int(found.group(2)) > ingest.MAX_ROWS or col > 16384 // 2:
-                            return False
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return True   # not a zip (xls, ods…): the reader's own checks apply
-    return True
-
-
 def _workbook_department(path: Path, inbox: Path, config: Config) -> str | None:
-    """The department a saved workbook names (填报信息/部门, else its file name); None if it cannot be read."""
+    """The department a saved workbook names (填报信息/部门, else its file name); None if it cannot be read.
+    Read in an isolated worker (pipeline.intake.isolate): a file that crashes a reader ends only that reading."""
     try:
-        from pipeline.intake.ingest import read_workbook
-        if not _extent_ok(path):
-            return None
-        return read_workbook(path, inbox, config).department
+        from pipeline.intake.isolate import read_one
+        return read_one(path, inbox, config).department
     except Exception:  # noqa: BLE001 - intake reports the file on the next report; collect goes on
         return None
 

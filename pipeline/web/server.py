@@ -31,6 +31,7 @@ class Running:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+        self.bench.cache.close()  # the reading workers
 
 
 def start(inbox: Path, out: Path, config_dir: Path | None = None, host: str = "127.0.0.1",
@@ -94,4 +95,5 @@ def serve(inbox: Path, out: Path, config_dir: Path | None = None, host: str = "1
         pass
     finally:
         running.server.server_close()
+        running.bench.cache.close()
         echo("工作台已关闭")

@@ -1,0 +1,436 @@
+"""Isolated reading (contract section 11): every untrusted spreadsheet is read in a worker process.
+
+A reader library can do worse than raise: calamine aborts the whole process when an allocation fails, a Rust
+panic arrives as pyo3's `PanicException` (a BaseException), a crafted file can ask for gigabytes or spin. So
+the scan and the parse of each file run in persistent worker processes, each under a memory ceiling
+(RLIMIT_AS on POSIX) and a per-file time limit kept by the parent. Whatever happens while reading one file
+ends only that file: it becomes `file-unreadable` (its department counts as having sent something
+unreadable), the worker is replaced, and every other file is read as usual.
+
+Protocol: the parent hands each worker one file at a time and waits on all of them at once; a worker sends
+back its FileRecord pickled by itself (bytes), so no exception object and nothing unpicklable ever crosses the
+process boundary. When a worker dies or overruns, the one file it held is reported; the files not yet handed
+out stay queued for the others, so nothing is lost. Records come back in path order, each as soon as it and
+the ones before it are read.
+
+Workers are started with 'fork' where the platform has it and the process has one thread (cheap: the parent
+has imported the readers already), otherwise 'forkserver' (POSIX) or 'spawn' (Windows, the only method
+there). `WENMING_START_METHOD` chooses one explicitly (the tests run both 'fork' and 'spawn')."""
+
+from __future__ import annotations
+
+import collections
+import gc
+import hashlib
+import multiprocessing as mp
+import os
+import pickle
+import signal
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from pipeline.errors import PipelineError
+from pipeline.intake.ingest import FileRecord, MAX_FILE_BYTES, _department_hint, _rel, read_workbook
+from pipeline.issues import make_issue
+
+DEFAULT_MEMORY_MB = 2048      # what one worker may allocate beyond what it starts with
+DEFAULT_SECONDS = 120.0       # per file, scan and parse together
+POOL_MIN_FILES = 24           # below this many files one worker reads them all
+MAX_WORKERS = 4
+MAX_FAILED_STARTS = 3         # workers in a row that die before they are up: reading cannot work here
+GC_EVERY = 100                # files between full collections in a worker (its cyclic collector is off)
+
+MEMORY_ENV = "WENMING_READ_MEMORY_MB"
+SECONDS_ENV = "WENMING_READ_SECONDS"
+START_ENV = "WENMING_START_METHOD"
+
+
+class ReaderStartError(PipelineError):
+    """No reading worker can be started on this machine."""
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """The ceiling of one reading worker: memory in MB (beyond its size at start) and seconds per file.
+    From unit.yaml's optional `reading:` section (`max_memory_mb`, `max_seconds`), the environment
+    variables WENMING_READ_MEMORY_MB / WENMING_READ_SECONDS overriding it."""
+
+    memory_mb: int = DEFAULT_MEMORY_MB
+    seconds: float = DEFAULT_SECONDS
+
+    @classmethod
+    def from_config(cls, config: Any = None) -> "ReadLimits":
+        section = (getattr(config, "settings", None) or {}).get("reading") or {}
+        if not isinstance(section, dict):
+            section = {}
+
+        def number(env: str, key: str, default: float) -> float:
+            for value in (os.environ.get(env), section.get(key)):
+                try:
+                    if value is not None and float(value) > 0:
+                        return float(value)
+                except (TypeError, ValueError):
+                    continue
+            return default
+        return cls(int(number(MEMORY_ENV, "max_memory_mb", DEFAULT_MEMORY_MB)),
+                   number(SECONDS_ENV, "max_seconds", DEFAULT_SECONDS))
+
+
+def start_method() -> str:
+    methods = mp.get_all_start_methods()
+    chosen = os.environ.get(START_ENV, "").strip().lower()
+    if chosen in methods:
+        return chosen
+    if "fork" in methods and threading.active_count() == 1:
+        return "fork"      # forking a process with threads can deadlock on a lock another thread held
+    return "forkserver" if "forkserver" in methods else "spawn"
+
+
+# ---------------------------------------------------------------- the worker side
+
+def _limit_memory(megabytes: int) -> None:
+    """Cap this process's address space at its present size plus `megabytes`. A runaway allocation then fails
+    (MemoryError in Python, an abort in Rust) inside this worker instead of exhausting the machine.
+    On Windows the `resource` module does not exist: the worker runs without a memory ceiling there (the time
+    limit still holds, and a failed allocation still ends only this worker)."""
+    try:
+        import resource
+    except ImportError:
+        return
+    size = 0
+    try:
+        with open("/proc/self/statm") as fh:
+            size = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        pass
+    limit = size + megabytes * 1024 * 1024
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ValueError, OSError):
+        pass
+
+
+def _quiet(stderr_path: str) -> None:
+    """Nothing a reader library prints reaches the console: stdout goes nowhere (xlrd's `WARNING *** file
+    size …`), stderr into a file the parent reads when the worker dies (a Rust panic or allocation failure)."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.close(null)
+        err = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(err, 2)
+        os.close(err)
+    except OSError:
+        pass
+    import warnings
+    warnings.simplefilter("ignore")
+
+
+def _worker(conn, memory_mb: int, stderr_path: str) -> None:
+    """A reading worker: reads the files it is handed, one at a time, until told to stop or the pipe closes."""
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the parent's to handle
+    except (ValueError, OSError):
+        pass
+    _quiet(stderr_path)
+    _limit_memory(memory_mb)
+    gc.disable()
+    try:
+        conn.send_bytes(b"H")  # up: from here on a death is the file's doing, not the start's
+    except (OSError, ValueError):
+        return
+    inbox = config = None
+    done = 0
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message[0] == "stop":
+            return
+        if message[0] == "setup":
+            inbox, config = message[1], message[2]
+            continue
+        path = Path(message[1])
+        try:
+            os.ftruncate(2, 0)
+            os.lseek(2, 0, os.SEEK_SET)
+        except OSError:
+            pass
+        try:
+            payload = b"R" + pickle.dumps(read_workbook(path, inbox, config), pickle.HIGHEST_PROTOCOL)
+        except MemoryError:
+            payload = b"M"
+        except BaseException as exc:  # noqa: BLE001 - a PanicException, anything: this file's problem only
+            payload = b"E" + exc.__class__.__name__.encode("ascii", "replace")[:80]
+        try:
+            conn.send_bytes(payload)
+        except (OSError, ValueError):
+            return
+        done += 1
+        if done % GC_EVERY == 0:
+            gc.collect()
+
+
+# ---------------------------------------------------------------- the parent side
+
+class _Handle:
+    """One worker as the parent sees it, with the file it holds."""
+
+    def __init__(self, ctx, limits: ReadLimits) -> None:
+        fd, self.stderr_path = tempfile.mkstemp(prefix="wenming-reader-", suffix=".log")
+        os.close(fd)
+        self.conn, child = ctx.Pipe()
+        self.limits = limits
+        self.proc = ctx.Process(target=_worker, args=(child, limits.memory_mb, self.stderr_path),
+                                name="pipeline-reader", daemon=True)
+        self.proc.start()
+        child.close()
+        self.up = False                       # it said hello: it started and can read
+        self.setup: tuple | None = None      # (inbox, config) it was given
+        self.task: tuple[int, Path] | None = None
+        self.deadline = 0.0
+
+    def give(self, index: int, path: Path, inbox: Path, config: Any) -> None:
+        if self.setup is None or self.setup[0] != inbox or self.setup[1] is not config:
+            self.conn.send(("setup", inbox, config))
+            self.setup = (inbox, config)
+        self.conn.send(("read", str(path)))
+        self.task = (index, path)
+        self.deadline = time.monotonic() + self.limits.seconds
+
+    def stderr_tail(self) -> str:
+        try:
+            with open(self.stderr_path, "rb") as fh:
+                fh.seek(0, os.SEEK_END)
+                fh.seek(max(0, fh.tell() - 4096))
+                return fh.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def close(self, kill: bool = False) -> None:
+        if self.proc.is_alive() and not kill:
+            try:
+                self.conn.send(("stop",))
+            except (OSError, ValueError):
+                kill = True
+            self.proc.join(timeout=2)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join(timeout=5)
+        try:
+            self.conn.close()
+        except OSError:
+            pass
+        try:
+            os.unlink(self.stderr_path)
+        except OSError:
+            pass
+
+
+def crash_detail(kind: str, limits: ReadLimits, stderr: str = "") -> str:
+    """The Chinese reason of a reading that ended badly (it fills file-unreadable's {detail})."""
+    if kind == "timeout":
+        return f"读取超过 {limits.seconds:g} 秒仍未完成，已停止读取此文件"
+    if kind == "memory" or "memory allocation" in stderr or "MemoryError" in stderr:
+        return f"读取所需内存超过上限 {limits.memory_mb} MB，已停止读取此文件"
+    return "读取此文件时读取程序异常退出，文件可能已损坏或含有异常内容"
+
+
+def failed_record(path: Path, inbox: Path, config: Any, detail: str, digest: str = "") -> FileRecord:
+    """The record of a file whose reading ended badly: file-unreadable, its department from its name, folder or
+    the manifest (never from its content), its hash so it is known again."""
+    rec = FileRecord(path=path, name=_rel(path, inbox), mtime=0.0, crashed=detail, sha256=digest)
+    try:
+        st = path.stat()
+        rec.mtime = st.st_mtime
+        if not digest and st.st_size <= MAX_FILE_BYTES:
+            digest = hashlib.sha256()
+            with path.open("rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
+            rec.sha256 = digest.hexdigest()
+    except OSError:
+        pass
+    rec.issues.append(make_issue("file-unreadable", file=rec.name, detail=detail))
+    rec.department = _department_hint(rec, inbox, config)
+    return rec
+
+
+class ReaderPool:
+    """Persistent reading workers. `read` yields a FileRecord for every path, in path order; the pool stays
+    up between calls (the 工作台 keeps one) until `close`. One `read` at a time (a lock)."""
+
+    def __init__(self, limits: ReadLimits | None = None, method: str | None = None) -> None:
+        self.limits = limits
+        self.method = method
+        self._workers: list[_Handle] = []
+        self._lock = threading.Lock()
+        self.files_read = 0        # files handed to a worker (a remembered crash is not handed out again)
+        self.crashes = 0
+        self._failed_starts = 0
+
+    def __enter__(self) -> "ReaderPool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            for w in self._workers:
+                w.close()
+            self._workers = []
+
+    def _spawn(self, limits: ReadLimits) -> _Handle:
+        try:
+            return _Handle(mp.get_context(self.method or start_method()), limits)
+        except OSError as exc:  # no process can be started (out of processes or memory)
+            raise ReaderStartError(f"无法启动读取报送文件的工作进程（{exc.strerror or exc.__class__.__name__}），"
+                                   "请关闭其他程序后重试") from None
+
+    def read(self, paths: list[Path], inbox: Path, config: Any,
+             progress: Callable[[str], None] | None = None, workers: int | None = None) -> Iterator[FileRecord]:
+        with self._lock:
+            yield from self._read(list(paths), Path(inbox), config, progress, workers)
+
+    def _read(self, paths: list[Path], inbox: Path, config: Any, progress, workers: int | None):
+        if not paths:
+            return
+        limits = self.limits or ReadLimits.from_config(config)
+        wanted = workers or (1 if len(paths) < POOL_MIN_FILES else min(os.cpu_count() or 1, MAX_WORKERS))
+        wanted = max(1, min(wanted, len(paths)))
+        for w in [w for w in self._workers if w.limits != limits or not w.proc.is_alive()]:
+            w.close()
+            self._workers.remove(w)
+        while len(self._workers) < wanted:
+            self._workers.append(self._spawn(limits))
+        active = self._workers[:wanted]
+        todo = collections.deque(enumerate(paths))
+        ready: dict[int, FileRecord] = {}
+        upto = 0
+        try:
+            while upto < len(paths):
+                for i, w in enumerate(active):
+                    if w.task is None and todo:
+                        index, path = todo.popleft()
+                        try:
+                            w.give(index, path, inbox, config)
+                        except (OSError, ValueError):  # it died while idle: a new one takes the file
+                            todo.appendleft((index, path))
+                            active[i] = self._replace(w, limits)
+                            continue
+                        self.files_read += 1
+                while upto in ready:
+                    rec = ready.pop(upto)
+                    upto += 1
+                    if progress:
+                        progress(rec.name)
+                    yield rec
+                if upto >= len(paths):
+                    break
+                busy = [w for w in active if w.task is not None]
+                timeout = max(0.0, min(w.deadline for w in busy) - time.monotonic())
+                wait([w.conn for w in busy] + [w.proc.sentinel for w in busy], timeout)
+                for i, w in enumerate(active):
+                    if w.task is None:
+                        continue
+                    index, path = w.task
+                    outcome = self._outcome(w)
+                    if outcome is None:
+                        continue
+                    w.task = None
+                    if isinstance(outcome, FileRecord):
+                        ready[index] = outcome
+                        continue
+                    if outcome == "start":  # it died before it could read anything: the file is not to blame
+                        self._failed_starts += 1
+                        if self._failed_starts >= MAX_FAILED_STARTS:
+                            raise ReaderStartError("读取报送文件的工作进程无法启动，请重新安装本工具后重试")
+                        todo.appendleft((index, path))
+                        self.files_read -= 1
+                        active[i] = self._replace(w, limits)
+                        continue
+                    self._failed_starts = 0
+                    self.crashes += 1
+                    ready[index] = failed_record(path, inbox, config, crash_detail(outcome, limits, w.stderr_tail()))
+                    active[i] = self._replace(w, limits)
+        finally:
+            for i, w in enumerate(active):
+                if w.task is not None:  # the caller stopped early: a worker mid-file is not reused
+                    w.task = None
+                    self._replace(w, limits)
+
+    def _replace(self, w: _Handle, limits: ReadLimits) -> _Handle:
+        w.close(kill=True)
+        fresh = self._spawn(limits)
+        self._workers[self._workers.index(w)] = fresh
+        return fresh
+
+    @staticmethod
+    def _outcome(w: _Handle):
+        """What became of the file a worker holds: a FileRecord, "memory"/"crash"/"timeout", or None (still
+        reading)."""
+        try:
+            while w.conn.poll():
+                data = w.conn.recv_bytes()
+                if data == b"H":
+                    w.up = True
+                    continue
+                if data[:1] == b"R":
+                    return pickle.loads(data[1:])
+                return "memory" if data[:1] == b"M" else "crash"
+        except (EOFError, OSError):
+            return "crash" if w.up else "start"
+        except (pickle.UnpicklingError, ValueError, AttributeError, ImportError):
+            return "crash"
+        if not w.proc.is_alive():
+            return "crash" if w.up else "start"
+        if time.monotonic() > w.deadline:
+            return "timeout"
+        return None
+
+
+_SHARED: ReaderPool | None = None
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_pool() -> ReaderPool:
+    """The process's pool for reads that come one file at a time (collect's check of a saved workbook, the
+    工作台's cache), kept up until the process ends."""
+    global _SHARED
+    with _SHARED_LOCK:
+        if _SHARED is None:
+            _SHARED = ReaderPool()
+            import atexit
+            atexit.register(_SHARED.close)
+        return _SHARED
+
+
+def read_all(paths: list[Path], inbox: Path, config: Any, progress: Callable[[str], None] | None = None,
+             pool: ReaderPool | None = None) -> Iterator[FileRecord]:
+    """Every workbook read in worker processes, each record in path order as soon as it is read. Without a
+    `pool`, one is started for these files and stopped afterwards."""
+    if pool is not None:
+        yield from pool.read(paths, inbox, config, progress)
+        return
+    with ReaderPool() as own:
+        yield from own.read(paths, inbox, config, progress)
+
+
+def read_one(path: Path, inbox: Path, config: Any) -> FileRecord:
+    """One workbook, read in the shared pool's worker."""
+    return next(iter(shared_pool().read([Path(path)], Path(inbox), config)))
+
+
+__all__ = ["ReadLimits", "ReaderPool", "crash_detail", "failed_record", "read_all", "read_one", "shared_pool",
+           "start_method"]
