@@ -49,6 +49,9 @@ GC_EVERY = 100                # files between full collections in a worker (its 
 MEMORY_ENV = "WENMING_READ_MEMORY_MB"
 SECONDS_ENV = "WENMING_READ_SECONDS"
 START_ENV = "WENMING_START_METHOD"
+#: tests only: "<abort|panic|hang|alloc>:<part of a file name>" makes the worker fail that way on that file, as a
+#: reader library can (an abort, a Rust panic, a loop, a runaway allocation); never set in normal use
+FAULT_ENV = "WENMING_TEST_READER_FAULT"
 
 
 class ReaderStartError(PipelineError):
@@ -131,7 +134,9 @@ def _quiet(stderr_path: str) -> None:
         os.close(err)
     except OSError:
         pass
+    import faulthandler
     import warnings
+    faulthandler.disable()  # a fault handler inherited from the parent would write to the parent's console
     warnings.simplefilter("ignore")
 
 
@@ -167,6 +172,7 @@ def _worker(conn, memory_mb: int, stderr_path: str) -> None:
         except OSError:
             pass
         try:
+            _test_fault(path)
             payload = b"R" + pickle.dumps(read_workbook(path, inbox, config), pickle.HIGHEST_PROTOCOL)
         except MemoryError:
             payload = b"M"
@@ -179,6 +185,28 @@ def _worker(conn, memory_mb: int, stderr_path: str) -> None:
         done += 1
         if done % GC_EVERY == 0:
             gc.collect()
+
+
+class _TestPanic(BaseException):
+    """What pyo3 raises for a Rust panic (PanicException derives from BaseException, not Exception)."""
+
+
+def _test_fault(path: Path) -> None:
+    fault = os.environ.get(FAULT_ENV, "")
+    kind, _, part = fault.partition(":")
+    if not part or part not in path.name:
+        return
+    if kind == "abort":
+        os.abort()
+    if kind == "panic":
+        raise _TestPanic("called `Option::unwrap()` on a `None` value")
+    if kind == "hang":
+        while True:
+            time.sleep(1)
+    if kind == "alloc":
+        hoard = []
+        while True:
+            hoard.append(bytearray(64 << 20))
 
 
 # ---------------------------------------------------------------- the parent side

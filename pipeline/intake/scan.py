@@ -4,8 +4,12 @@ or an error value.
 
 calamine builds a dense grid from the first to the last cell of a sheet: a 5 KB file with one value in XFD1048576
 asks for hundreds of gigabytes and aborts the whole process, so every sheet calamine will parse is measured here
-first, from the cells that hold something. Every scan is linear in the file's size (regular expressions whose
-every repetition is bounded by the next `<` or `>`, or expat) and gives up after SCAN_SECONDS."""
+first, from the cells that hold something. What is measured is decided as calamine decides what to read: the
+package relationships, the workbook's sheets and their relationships are parsed with a real XML parser (expat:
+entities, character references, any namespace prefix, `>` inside attribute values, names matched by local name
+as calamine matches them; no DTD, so no entity can expand) and a sheet is measured by expat too whenever the
+one-search fast test cannot vouch for it. Every scan is linear in the file's size and the formula scan gives up
+after SCAN_SECONDS."""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ import io
 import re
 import struct
 import time
-import xml.parsers.expat
+import xml.parsers.expat as xml_expat
 import zipfile
 from dataclasses import dataclass, field
 from typing import Callable
@@ -101,28 +105,22 @@ def member(data: bytes, info: zipfile.ZipInfo) -> bytes:
     return deflate.inflate(raw, info.file_size)
 
 
-def unescape_xml(text: str) -> str:
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'").replace("&amp;", "&")
-
-
 # ---------------------------------------------------------------- xlsx
 
-_SHEET = re.compile(r'<(?:\w+:)?sheet\b([^<>]*)>')
-_ATTR = {name: re.compile(rf'\b{name}\s*=\s*(?:"([^"]*)"|\'([^\']*)\')') for name in ("name", "r:id", "Id", "Target")}
-_REL = re.compile(r"<(?:\w+:)?Relationship\b([^<>]*)>")
-_DATE1904 = re.compile(rb'<(?:\w+:)?workbookPr\b[^<>]*?\bdate1904\s*=\s*["\'](?:1|true)["\']')
 # a cell with content (not self-closing), and a row; every repetition stops at the next < or >
 _VALUE_CELL = re.compile(rb'<(?:\w+:)?c\b[^<>]*?\br\s*=\s*["\']([A-Za-z]{1,4})([0-9]{1,9})["\'][^<>]*(?<!/)>')
 _ANY_CELL = re.compile(rb"<(?:\w+:)?c[\s/>]")
 _REF_CELL = re.compile(rb"<(?:\w+:)?c\b[^<>]*?\br\s*=")
 _ROW_REF = re.compile(rb'<(?:\w+:)?row\b[^<>]*?\br\s*=\s*["\']([0-9]{1,9})["\']')
 _ANY_ROW = re.compile(rb"<(?:\w+:)?row[\s/>]")
-# the common spelling, found at C speed (a literal prefix): every writer we know puts r first, unprefixed
-# and anything else: a cell or row not referenced inside the box of 50 columns x 99,999 rows (under MAX_CELLS
-# and MAX_ROWS), or a prefixed one; one search, nothing built: in the usual sheet there is none
-_UNUSUAL = (re.compile(rb'<c(?=[\s>/])(?! r="(?:[A-Z]|A[A-X])[0-9]{1,5}")'),  # literal prefixes: sre skips
-            re.compile(rb'<row(?=[\s>/])(?! r="[0-9]{1,5}")'),                 # to them at C speed
-            re.compile(rb":(?:c|row)[\s>/]"))
+# the common spelling, found at C speed (a literal prefix): every writer we know puts r first, unprefixed, and
+# writes plain attributes. Anything else is unusual: a cell or row not referenced inside the box of 50 columns x
+# 99,999 rows (under MAX_CELLS and MAX_ROWS), a second r, a value holding < > & or a quote of the other kind, a
+# prefixed element; one search, nothing built: in the usual sheet there is none, and the parser measures the rest
+_PLAIN_ATTRS = rb'(?:[ \t\r\n]+(?!r[ \t\r\n]*=)[A-Za-z_][\w.:-]*="[^"<>&\']*")*[ \t\r\n]*/?>'
+_UNUSUAL = (re.compile(rb'<c(?=[\s>/])(?! r="(?:[A-Z]|A[A-X])[0-9]{1,5}"' + _PLAIN_ATTRS + rb')'),  # literal
+            re.compile(rb'<row(?=[\s>/])(?! r="[0-9]{1,5}"' + _PLAIN_ATTRS + rb')'),  # prefixes: sre skips to
+            re.compile(rb":(?:c|row)[\s>/]"))                                         # them at C speed
 # the formula scan
 _FORMULA_CELL = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _CELL = re.compile(rb"<(?:\w+:)?c\b([^<>]*?)(?:/>|>((?:[^<]|<(?!/?(?:\w+:)?c\b))*)</(?:\w+:)?c>)")
@@ -132,33 +130,106 @@ _ERROR_TYPE = re.compile(rb'\bt\s*=\s*["\']e["\']')
 _STR_TYPE = re.compile(rb'\bt\s*=\s*["\']str["\']')
 
 
-def _attr(attrs: str, name: str) -> str | None:
-    m = _ATTR[name].search(attrs)
-    return None if m is None else (m.group(1) if m.group(1) is not None else m.group(2))
+class UnsafeXML(ValueError):
+    """A part declares a DTD or an entity (no spreadsheet writer does; it could expand without bound)."""
+
+
+def _elements(xml: bytes) -> list[tuple[str, dict[str, str]]]:
+    """Every start tag of a small XML part (workbook, relationships) as (local name, attributes by their raw
+    names), parsed by expat as calamine's XML reader reads it: character references and entities resolved,
+    any namespace prefix (calamine matches elements by local name), `>` inside attribute values. A DTD or an
+    entity declaration is refused; a part that stops being well-formed ends the list there."""
+    found: list[tuple[str, dict[str, str]]] = []
+    parser = _parser()
+    parser.StartElementHandler = lambda name, attrs: found.append((name.rpartition(":")[2], attrs))
+    try:
+        parser.Parse(xml, True)
+    except xml_expat.ExpatError:
+        pass  # calamine reads what came before the fault (or refuses the file): what was found is measured
+    return found
+
+
+def _refuse_dtd(*_args) -> None:
+    raise UnsafeXML("DTD")
+
+
+def _parser():
+    parser = xml_expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = parser.EntityDeclHandler = _refuse_dtd
+    return parser
+
+
+class _Members:
+    """Zip members looked up as calamine looks them up: exactly, else by the lower-case name with / for \\."""
+
+    def __init__(self, members: dict) -> None:
+        self.members = members
+        self.folded = {name.replace("\\", "/").lower(): info for name, info in members.items()}
+
+    def get(self, name: str):
+        return self.members.get(name) or self.folded.get(name.replace("\\", "/").lower())
+
+
+def _office_folder(data: bytes, members: _Members) -> str:
+    """The folder of the workbook part, from the package relationships (`xl/` in every file we know)."""
+    info = members.get("_rels/.rels")
+    if info is not None:
+        for local, attrs in _elements(member(data, info)):
+            if local == "Relationship" and attrs.get("Type", "").endswith("/relationships/officeDocument"):
+                target = attrs.get("Target", "")
+                return target[:target.rfind("/") + 1].lstrip("/") if "/" in target else ""
+    return "xl/"
+
+
+def _sheet_parts(data: bytes, members: dict, folder: str, rels_name: str,
+                 names: list[tuple[str, list[str]]] | None = None) -> list[tuple[str, list]]:
+    """(sheet name, its candidate parts) for every sheet of the workbook, as calamine resolves them: the sheet's
+    relationship id is any attribute whose local name is `id`, looked up in the workbook's relationships by
+    `Id`; the target is taken from the package root when it starts with `/`, else from the workbook's folder."""
+    table = _Members(members)
+    rels_info = table.get(folder + rels_name)
+    targets: dict[str, str] = {}
+    if rels_info is not None:
+        for local, attrs in _elements(member(data, rels_info)):
+            if local == "Relationship" and "Id" in attrs:
+                targets[attrs["Id"]] = attrs.get("Target", "")
+    out = []
+    for name, ids in names or []:
+        parts = []
+        for rid in ids:
+            target = targets.get(rid)
+            if target is None:
+                continue
+            info = table.get(target[1:] if target.startswith("/") else folder + target)
+            if info is not None and info not in parts:
+                parts.append(info)
+        out.append((name, parts))
+    return out
 
 
 def _inspect_xlsx(data: bytes, members: dict, wanted: Callable[[str], bool], layout: Layout) -> None:
-    book = member(data, members["xl/workbook.xml"])
-    layout.date1904 = _DATE1904.search(book) is not None
-    rels_info = members.get("xl/_rels/workbook.xml.rels")
-    rels = member(data, rels_info).decode("utf-8", "replace") if rels_info else ""
-    targets = {}
-    for m in _REL.finditer(rels):
-        rid, target = _attr(m.group(1), "Id"), _attr(m.group(1), "Target")
-        if rid and target:
-            targets[rid] = target
+    table = _Members(members)
+    folder = _office_folder(data, table)
+    book_info = table.get(folder + "workbook.xml") or table.get("xl/workbook.xml")
+    if book_info is None:
+        return
+    sheets: list[tuple[str, list[str]]] = []
+    for local, attrs in _elements(member(data, book_info)):
+        if local == "sheet":
+            ids = [v for k, v in attrs.items() if k.rpartition(":")[2] == "id"]
+            sheets.append((attrs.get("name", ""), ids))
+        elif local == "workbookPr":
+            layout.date1904 = layout.date1904 or attrs.get("date1904") in ("1", "true")
     deadline = time.monotonic() + SCAN_SECONDS
-    for m in _SHEET.finditer(book.decode("utf-8", "replace")):
-        name, rid = _attr(m.group(1), "name"), _attr(m.group(1), "r:id")
-        if name is None or rid is None:
+    for name, parts in _sheet_parts(data, members, folder, "_rels/workbook.xml.rels", sheets):
+        if not wanted(name):
             continue
-        name = unescape_xml(name)
-        target = targets.get(rid, "").lstrip("/")
-        info = members.get(target if target.startswith("xl/") else f"xl/{target}")
-        if info is None or not wanted(name):
-            continue
-        xml = strip_markup(member(data, info))
-        rows, cols = sheet_extent(xml)
+        rows = cols = 0
+        xml = b""
+        for info in parts:  # more than one only when a sheet carries several ids: every candidate is measured
+            xml = strip_markup(member(data, info))
+            r, c = sheet_extent(xml)
+            rows, cols = max(rows, r), max(cols, c)
         if _too_large(rows, cols):
             layout.oversized = layout.oversized or Oversized(name, f"{column_letters(cols)}{rows}", rows, cols)
             continue
@@ -204,8 +275,71 @@ def sheet_extent(xml: bytes) -> tuple[int, int]:
 
 
 def _exact_extent(xml: bytes) -> tuple[int, int]:
+    """The extent as calamine reads the sheet, parsed by expat: a `c` element (any prefix) holding an element is a
+    cell with content, placed at its `r` or, without one, after the previous cell in its row; a `row` moves to
+    its `r` or the next row. When the XML stops being well-formed (calamine's reader is lenient and may read
+    on), the counting measure below is taken too and the larger extent wins."""
+    state = {"row": 0, "col": 0, "cell": None, "valued": False, "rows": 0, "cols": 0}
+
+    def start(name: str, attrs: dict) -> None:
+        local = name.rpartition(":")[2]
+        if state["cell"] is not None:
+            state["valued"] = True
+        elif local == "row":
+            ref = attrs.get("r")
+            if ref is not None and ref.isdigit() and 0 < int(ref):
+                state["row"] = int(ref) - 1
+            state["col"] = 0
+            state["rows"] = max(state["rows"], state["row"] + 1)
+        elif local == "c":
+            pos = _cell_position(attrs.get("r"))
+            if pos is None:
+                pos = (state["row"], state["col"])
+            else:
+                state["col"] = pos[1]
+            state["cell"], state["valued"] = pos, False
+
+    def end(name: str) -> None:
+        local = name.rpartition(":")[2]
+        if local == "c" and state["cell"] is not None:
+            row, col = state["cell"]
+            if state["valued"]:
+                state["rows"], state["cols"] = max(state["rows"], row + 1), max(state["cols"], col + 1)
+            state["cell"] = None
+            state["col"] = col + 1
+        elif local == "row" and state["cell"] is None:
+            state["row"] += 1
+
+    parser = _parser()
+    parser.StartElementHandler, parser.EndElementHandler = start, end
+    try:
+        parser.Parse(xml, True)
+    except xml_expat.ExpatError:
+        rows, cols = _counted_extent(xml)
+        refs = _ANY_REF.findall(xml)  # and every r= of any tag (a second r, an attribute the fault hid)
+        rows = max([rows, state["rows"], *(int(r) for c, r in refs)])
+        cols = max([cols, state["cols"], *(_column_number(c) for c, r in refs if c)])
+        return rows, cols
+    return state["rows"], state["cols"]
+
+
+def _cell_position(ref: str | None) -> tuple[int, int] | None:
+    """A1 -> (0, 0); None for anything else."""
+    if not ref:
+        return None
+    m = _A1.fullmatch(ref.strip())
+    if m is None:
+        return None
+    return int(m.group(2)) - 1, _column_number(m.group(1).encode()) - 1
+
+
+_ANY_REF = re.compile(rb'\br\s*=\s*["\']\$?([A-Za-z]{0,4})\$?([0-9]{1,9})["\']')
+_A1 = re.compile(r"\$?([A-Za-z]{1,4})\$?([0-9]{1,9})")
+
+
+def _counted_extent(xml: bytes) -> tuple[int, int]:
     """Cells with content only, any attribute order, quotes or namespace prefix; rows and cells written without
-    an `r` are placed after the previous ones, so they can only add to the extent."""
+    an `r` are placed after the previous ones, so they can only add to the extent (for XML expat cannot read)."""
     refs = _VALUE_CELL.findall(xml)
     rows = max((int(r) for _, r in refs), default=0)
     cols = max((_column_number(c) for c in {c for c, _ in refs}), default=0)
@@ -285,14 +419,11 @@ def _inspect_xlsb(data: bytes, members: dict, wanted: Callable[[str], bool], lay
             rid, at = _wide(book, start + 8)
             name, _ = _wide(book, at)
             sheets.append((name, rid))
-    rels_info = members.get("xl/_rels/workbook.bin.rels")
-    rels = member(data, rels_info).decode("utf-8", "replace") if rels_info else ""
-    targets = {_attr(m.group(1), "Id"): _attr(m.group(1), "Target") or "" for m in _REL.finditer(rels)}
-    for name, rid in sheets:
-        target = targets.get(rid, "").lstrip("/")
-        info = members.get(target if target.startswith("xl/") else f"xl/{target}")
-        if info is None or not wanted(name):
+    for name, parts in _sheet_parts(data, members, "xl/", "_rels/workbook.bin.rels",
+                                    [(name, [rid]) for name, rid in sheets]):
+        if not parts or not wanted(name):
             continue
+        info = parts[0]
         blob = member(data, info)
         row, rows, cols = 0, 0, 0
         for rtype, start, end in _records(blob):
@@ -358,7 +489,8 @@ def _inspect_ods(content: bytes, layout: Layout) -> None:
         elif tag == f"{_T} table-row":
             state["row"] += state["rrep"]
 
-    parser = xml.parsers.expat.ParserCreate(namespace_separator=" ")
+    parser = xml_expat.ParserCreate(namespace_separator=" ")
+    parser.StartDoctypeDeclHandler = parser.EntityDeclHandler = _refuse_dtd
     parser.StartElementHandler, parser.EndElementHandler = start, end
     try:
         parser.Parse(content, True)

@@ -1,0 +1,225 @@
+"""Untrusted files cannot stop the tool (contract section 11, issue 23 item 1): every spreadsheet is read in a
+worker process under a memory ceiling and a time limit; a crash, abort, panic, runaway allocation or hang while
+reading one file makes only that file unreadable, and report, collect and the 工作台 go on. The pre-scan finds
+sheets with an XML parser, as the reader does."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from builders import issues
+from handmade import ROSTER_SPELLINGS, handmade_xlsx
+from pipeline.catalog import load_config
+from pipeline.intake import isolate, scan
+from pipeline.intake.ingest import _sheet_kind, list_inbox, read_workbook
+from webkit import Client, running
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = load_config(ROOT / "config")
+EXAMPLES = ROOT / "examples" / "inbox"
+POSIX = sys.platform != "win32"
+
+
+def _report(inbox: Path, out: Path, **env: str) -> tuple[dict, subprocess.CompletedProcess]:
+    """`report` as a user runs it, in its own process; scores.json and what it printed."""
+    done = subprocess.run([sys.executable, "-m", "pipeline", "report", "--inbox", str(inbox), "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, **env})
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return json.loads((out / "scores.json").read_text(encoding="utf-8")), done
+
+
+def _state(scores: dict, department: str) -> str:
+    return next(d for d in scores["departments"] if d["name"] == department)["state"]
+
+
+def _examples(inbox: Path, count: int | None = None) -> list[Path]:
+    inbox.mkdir(parents=True, exist_ok=True)
+    for src in sorted(EXAMPLES.glob("*.xlsx"))[:count]:
+        shutil.copy2(src, inbox / src.name)
+    return list_inbox(inbox)[0]
+
+
+# ---------------------------------------------------------------- the pre-scan reads XML as the reader does
+
+@pytest.mark.parametrize("spelling", sorted(ROSTER_SPELLINGS))
+def test_the_roster_is_measured_whatever_the_spelling_of_its_sheet_element(tmp_path, spelling):
+    data = handmade_xlsx(tmp_path / "工会.xlsx", "工会", spelling=spelling, far=True).read_bytes()
+    layout = scan.inspect(data, lambda name: _sheet_kind(name) is not None)
+    assert layout.oversized is not None
+    assert (layout.oversized.sheet, layout.oversized.ref) == ("人员名单", "XFD1048576")
+    clean = handmade_xlsx(tmp_path / "团委.xlsx", "团委", spelling=spelling).read_bytes()
+    assert scan.inspect(clean, lambda name: _sheet_kind(name) is not None).oversized is None
+    rec = read_workbook(tmp_path / "团委.xlsx", tmp_path, CONFIG)  # and the reader sees that very sheet
+    assert rec.readable and len(rec.sheets["roster"][0]) == 3
+
+
+@pytest.mark.parametrize("xml", [
+    b'<sheetData><row r="1"><c note="a>b" r="XFD1048576"><v>1</v></c></row></sheetData>',      # > before r
+    b'<sheetData><row r="1"><c r="&#x58;FD1048576"><v>1</v></c></row></sheetData>',           # a reference
+    b'<sheetData><row r="1"><c r="A1" x="1" r="XFD1048576"><v>1</v></c></row></sheetData>',   # r twice
+    b'<s:sheetData xmlns:s="urn:x"><s:row><s:c r="XFD1048576"><s:v>1</s:v></s:c></s:row></s:sheetData>',
+])
+def test_a_far_cell_is_found_however_its_tag_is_written(xml):
+    rows, cols = scan.sheet_extent(scan.strip_markup(xml))
+    assert rows * cols > scan.MAX_CELLS
+
+
+def test_a_dtd_in_a_workbook_part_refuses_the_file(tmp_path):
+    path = handmade_xlsx(tmp_path / "工会.xlsx", "工会")
+    from builders import rewrite_zip
+    rewrite_zip(path, lambda name, data: data.replace(b"<workbook ", b'<!DOCTYPE w [<!ENTITY a "aaaaaaaa">]><workbook ')
+                if name == "xl/workbook.xml" else data)
+    rec = read_workbook(path, tmp_path, CONFIG)
+    assert not rec.readable and [i.code for i in rec.issues] == ["file-unreadable"]
+
+
+def test_crafted_dense_ranges_are_errors_for_their_files_and_the_run_goes_on(tmp_path):
+    """The 78 KB workbook that aborted report, collect and the 工作台: the dense range behind each of the three
+    spellings is an error for its own file; the other departments are scored."""
+    inbox = tmp_path / "inbox"
+    crafted = {"工会": "charref", "团委": "prefix", "妇联": "gt"}
+    for dept, spelling in crafted.items():
+        handmade_xlsx(inbox / f"{dept}-台账.xlsx", dept, spelling=spelling, far=True)
+    handmade_xlsx(inbox / "办公室-台账.xlsx", "办公室", people=4)
+    scores, done = _report(inbox, tmp_path / "out")
+    found = {i["file"]: i for i in issues(scores, "sheet-too-large")}
+    assert sorted(found) == sorted(f"{d}-台账.xlsx" for d in crafted)
+    assert all(i["sheet"] == "人员名单" and i["value"] == "XFD1048576" for i in found.values())
+    assert all(_state(scores, d) == "unreadable" for d in crafted)
+    assert _state(scores, "办公室") == "submitted"
+    assert scores["metrics"]["participation_rate"]["denominator"] == 4  # 办公室's roster is scored
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+# ---------------------------------------------------------------- a reader that fails ends only its file
+
+FAULTS = [("abort", "fork"), ("abort", "spawn"), ("panic", "fork"), ("panic", "spawn"), ("hang", "fork"),
+          ("alloc", "spawn")]
+
+
+@pytest.mark.parametrize("fault, method", FAULTS)
+def test_a_failing_reader_makes_only_its_file_unreadable(tmp_path, monkeypatch, fault, method):
+    if method not in __import__("multiprocessing").get_all_start_methods():
+        pytest.skip(f"no {method} start method on this platform")
+    if fault == "alloc" and not POSIX:
+        pytest.skip("no memory ceiling without the resource module (Windows)")
+    paths = _examples(tmp_path / "inbox", 5)
+    victim = paths[2]
+    monkeypatch.setenv(isolate.FAULT_ENV, f"{fault}:{victim.name}")
+    limits = isolate.ReadLimits(memory_mb=256, seconds=3)
+    with isolate.ReaderPool(limits, method=method) as pool:
+        records = list(pool.read(paths, tmp_path / "inbox", CONFIG))
+        assert pool.crashes == 1
+        again = list(pool.read(paths[:2], tmp_path / "inbox", CONFIG))  # the replaced worker reads on
+    assert [r.path for r in records] == paths and all(r.readable for r in again)
+    bad = records[2]
+    assert not bad.readable and [i.code for i in bad.issues] == ["file-unreadable"] and bad.crashed
+    assert bad.department == "妇联" and len(bad.sha256) == 64  # from its name; its hash, to know it again
+    expected = {"hang": "超过 3 秒", "alloc": "内存超过上限 256 MB"}.get(fault, "异常退出")
+    assert expected in bad.issues[0].message
+    monkeypatch.delenv(isolate.FAULT_ENV)
+    clean = [read_workbook(p, tmp_path / "inbox", CONFIG) for p in paths]
+    for got, want in zip(records, clean):
+        if got is not bad:
+            assert (got.department, got.info, got.issues, got.sheets.keys()) == \
+                   (want.department, want.info, want.issues, want.sheets.keys())
+
+
+@pytest.mark.skipif(not POSIX, reason="no memory ceiling without the resource module (Windows)")
+def test_a_real_runaway_allocation_meets_the_memory_ceiling(tmp_path):
+    """calamine allocates a 50 x 99,999 grid (within the scan's limits) for a value in AX99999: under a
+    64 MB ceiling that allocation fails in the worker (Rust aborts), not on the machine."""
+    inbox = tmp_path / "inbox"
+    big = handmade_xlsx(inbox / "工会-台账.xlsx", "工会", roster_extra='<row r="99999"><c r="AX99999"><v>1</v></c></row>')
+    handmade_xlsx(inbox / "团委-台账.xlsx", "团委")
+    with isolate.ReaderPool(isolate.ReadLimits(memory_mb=64, seconds=60)) as pool:
+        first, second = pool.read([big, inbox / "团委-台账.xlsx"], inbox, CONFIG)
+    assert not first.readable and "内存超过上限 64 MB" in first.issues[0].message
+    assert second.readable and second.department == "团委"
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_files_of_a_dead_worker_are_read_again_never_lost(tmp_path, monkeypatch, method):
+    """Two workers, thirty files, one of them aborts its worker: every other file is read, in path order."""
+    inbox = tmp_path / "inbox"
+    _examples(inbox)
+    for i, src in enumerate(sorted(EXAMPLES.glob("*.xlsx"))[:2]):
+        for k in range(11):
+            shutil.copy2(src, inbox / f"copy{i}-{k:02d}-{src.name}")
+    paths = list_inbox(inbox)[0]
+    assert len(paths) >= 30
+    monkeypatch.setenv(isolate.FAULT_ENV, "abort:copy0-03")
+    with isolate.ReaderPool(isolate.ReadLimits(seconds=60), method=method) as pool:
+        records = list(pool.read(paths, inbox, CONFIG, workers=2))
+    assert [r.path for r in records] == paths
+    bad = [r.name for r in records if r.crashed]
+    assert len(bad) == 1 and bad[0].startswith("copy0-03")
+    assert sum(r.readable for r in records) == len(paths) - 1
+
+
+def test_report_goes_on_after_a_panic_and_prints_no_traceback(tmp_path):
+    inbox = tmp_path / "inbox"
+    _examples(inbox)
+    name = next(p.name for p in inbox.iterdir() if p.name.startswith("工会") and "初稿" not in p.name)
+    scores, done = _report(inbox, tmp_path / "out", **{isolate.FAULT_ENV: f"panic:{name}"})
+    (bad,) = [i for i in issues(scores, "file-unreadable") if i["file"] == name]
+    assert bad["department"] == "工会" and bad["level"] == "error"
+    assert _state(scores, "办公室") == "submitted"
+    shown = done.stdout + done.stderr
+    assert "Traceback" not in shown and "Panic" not in shown and "PicklingError" not in shown
+
+
+def test_the_isolated_read_equals_the_direct_read(tmp_path):
+    paths = _examples(tmp_path / "inbox")
+    with isolate.ReaderPool() as pool:
+        records = list(pool.read(paths, tmp_path / "inbox", CONFIG))
+    for got, path in zip(records, paths):
+        want = read_workbook(path, tmp_path / "inbox", CONFIG)
+        assert (got.name, got.sha256, got.department, got.info, got.issues, got.date1904) == \
+               (want.name, want.sha256, want.department, want.info, want.issues, want.date1904)
+        assert {k: [(s.columns, s.values, s.numbers) for s in v] for k, v in got.sheets.items()} == \
+               {k: [(s.columns, s.values, s.numbers) for s in v] for k, v in want.sheets.items()}
+
+
+def test_limits_come_from_unit_yaml_and_the_environment(monkeypatch):
+    class Cfg:
+        settings = {"reading": {"max_memory_mb": 512, "max_seconds": 30}}
+    assert isolate.ReadLimits.from_config(Cfg()) == isolate.ReadLimits(512, 30.0)
+    monkeypatch.setenv(isolate.MEMORY_ENV, "300")
+    assert isolate.ReadLimits.from_config(Cfg()).memory_mb == 300
+    assert isolate.ReadLimits.from_config(None) == isolate.ReadLimits(300, isolate.DEFAULT_SECONDS)
+
+
+# ---------------------------------------------------------------- the 工作台
+
+def test_the_workbench_survives_a_crashing_upload_and_never_reads_it_twice(tmp_path, monkeypatch):
+    data = (EXAMPLES / "团委-2026年文明单位创建台账.xlsx").read_bytes() + b"\0"  # other bytes, still readable
+    monkeypatch.setenv(isolate.FAULT_ENV, "abort:团委")
+    with running(tmp_path) as srv:
+        client = Client(srv.server.server_port)
+        status, _, body = client.upload([("团委-2026年文明单位创建台账.xlsx", data)])
+        assert status == 200, body.decode()
+        (row,) = json.loads(body)["files"]
+        status_now = client.json("/api/status")  # the server is still up and answers
+        assert next(d for d in status_now["departments"] if d["name"] == "团委")["state"] == "unreadable"
+        assert next(d for d in status_now["departments"] if d["name"] == "工会")["state"] == "submitted"
+        cache = srv.bench.cache
+        import hashlib
+        digest = hashlib.sha256(data).hexdigest()
+        assert digest in cache.crashed
+        read_before = cache.pool.files_read
+        (srv.bench.inbox / row["saved"]).unlink()  # removed by hand, then the same bytes under another name
+        status, _, body = client.upload([("团委-台账-重新上传.xlsx", data)])
+        (again,) = json.loads(body)["files"]
+        assert again["saved"] and again["saved"] != row["saved"]
+        status_now = client.json("/api/status")
+        assert next(d for d in status_now["departments"] if d["name"] == "团委")["state"] == "unreadable"
+        assert cache.pool.files_read == read_before  # known by its hash: not handed to a reader again
+        assert client.get("/")[0] == 200
