@@ -143,3 +143,54 @@ def test_a_bad_mail_setting_is_one_line_naming_it(tmp_path, monkeypatch, key, va
     result = run("collect", "--imap-host", "127.0.0.1", "--imap-port", str(free_port()), "--imap-security", "none",
                  "--inbox", str(tmp_path / "inbox"), "--config", str(cfg))
     assert result.exit_code == 1 and result.output.strip() == f"错误：unit.yaml 的 mail.{key} {said}"
+
+
+# ---------------------------------------------------------------- collect killed at any moment (issue 23 item 2)
+
+def _kill_set(tmp_path):
+    """Three .eml messages with two workbooks each (six distinct contents)."""
+    import hashlib
+    from mailkit import XLSX, message
+    examples = sorted((Path(__file__).resolve().parent.parent / "examples" / "inbox").glob("*.xlsx"))[:6]
+    eml = tmp_path / "eml"
+    eml.mkdir()
+    for m in range(3):
+        pair = examples[2 * m:2 * m + 2]
+        msg = message(f"<kill-{m}@unit.cn>", f"dept{m}@unit.cn", "文明单位台账",
+                      [(f"file{k:02d}.xlsx", p.read_bytes(), XLSX) for k, p in enumerate(pair)])
+        (eml / f"{m}.eml").write_bytes(bytes(msg))
+    return eml, {hashlib.sha256(p.read_bytes()).hexdigest() for p in examples}
+
+
+def _collect_process(eml, inbox, kill: str | None = None):
+    import os
+    import subprocess
+    import sys
+    from pipeline.mail.inbox import KILL_ENV
+    env = {k: v for k, v in os.environ.items() if k != KILL_ENV}
+    if kill:
+        env[KILL_ENV] = kill
+    return subprocess.run([sys.executable, "-m", "pipeline", "collect", "--eml", str(eml), "--inbox", str(inbox)],
+                          cwd=Path(__file__).resolve().parent.parent, env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+@pytest.mark.parametrize("kill", ["journaled:1", "renamed:1", "renamed:4", "recorded:2", "message:1"])
+def test_collect_killed_at_any_moment_and_rerun_saves_nothing_twice(tmp_path, kill):
+    import hashlib
+    import signal
+    eml, expected = _kill_set(tmp_path)
+    inbox = tmp_path / "inbox"
+    killed = _collect_process(eml, inbox, kill)
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    for _ in range(2):  # the rerun, and one more that finds everything collected
+        done = _collect_process(eml, inbox)
+        assert done.returncode == 0, done.stdout + done.stderr
+    on_disk = sorted(p.name for p in inbox.iterdir() if not p.name.startswith(".") and p.name != "manifest.json")
+    data = _manifest(inbox)
+    assert sorted(f["saved"] for f in data["files"]) == on_disk  # every saved file listed, once
+    assert not any("(2)" in name for name in on_disk)
+    assert sorted(hashlib.sha256((inbox / n).read_bytes()).hexdigest() for n in on_disk) == sorted(expected)
+    assert sorted(data["messages"]) == [f"<kill-{m}@unit.cn>" for m in range(3)]
+    assert not [p for p in inbox.iterdir() if p.name.startswith(".tmp-")]
+    assert "新邮件 0 封，保存附件 0 个" in done.stdout

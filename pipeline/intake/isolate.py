@@ -140,12 +140,33 @@ def _quiet(stderr_path: str) -> None:
     warnings.simplefilter("ignore")
 
 
-def _worker(conn, memory_mb: int, stderr_path: str) -> None:
-    """A reading worker: reads the files it is handed, one at a time, until told to stop or the pipe closes."""
+def _detach(conn, die_with_parent: bool) -> None:
+    """Hold nothing of the parent's: a forked worker closes every descriptor it inherited but its pipe (the
+    inbox's lock, the 工作台's listening socket, the other workers' pipes), so a lock is freed and a pipe closes
+    when the parent ends; on Linux it is also killed when its parent dies (a killed `collect` or `report`
+    leaves no worker behind)."""
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the parent's to handle
     except (ValueError, OSError):
         pass
+    if sys.platform == "win32":
+        return  # spawn: nothing is inherited there
+    keep = conn.fileno()
+    os.closerange(3, keep)
+    os.closerange(keep + 1, 1 << 16)
+    if die_with_parent and sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+            if os.getppid() == 1:
+                os._exit(0)  # the parent died before the line above
+        except (OSError, AttributeError):
+            pass
+
+
+def _worker(conn, memory_mb: int, stderr_path: str, die_with_parent: bool = False) -> None:
+    """A reading worker: reads the files it is handed, one at a time, until told to stop or the pipe closes."""
+    _detach(conn, die_with_parent)
     _quiet(stderr_path)
     _limit_memory(memory_mb)
     gc.disable()
@@ -219,7 +240,10 @@ class _Handle:
         os.close(fd)
         self.conn, child = ctx.Pipe()
         self.limits = limits
-        self.proc = ctx.Process(target=_worker, args=(child, limits.memory_mb, self.stderr_path),
+        # the death signal follows the thread that started the worker: only the main thread lives as long as
+        # the process (a 工作台 request thread ends with its request)
+        on_main = threading.current_thread() is threading.main_thread()
+        self.proc = ctx.Process(target=_worker, args=(child, limits.memory_mb, self.stderr_path, on_main),
                                 name="pipeline-reader", daemon=True)
         self.proc.start()
         child.close()

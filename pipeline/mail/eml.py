@@ -9,7 +9,7 @@ from typing import Iterator
 
 from pipeline.catalog import Config
 from pipeline.errors import MailError
-from pipeline.mail.inbox import Limits, locked_manifest, printable
+from pipeline.mail.inbox import Limits, _test_kill, locked_manifest, printable
 from pipeline.mail.messages import (Collected, MessageProblem, one_message, parse_stream, store_message,
                                     too_big)
 
@@ -58,4 +58,5 @@ def collect_eml(eml_dir: Path, inbox: Path, config: Config, subject: str | None 
             finally:
                 os.close(fd)
             manifest.save()
+            _test_kill("message")
     return result

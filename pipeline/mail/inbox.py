@@ -25,6 +25,10 @@ from pipeline.mail.deadline import number as mail_number
 
 MANIFEST = "manifest.json"
 LOCK = ".manifest.lock"
+PENDING = ".manifest.pending"   # saves not yet in manifest.json: one JSON line each, written before the rename
+#: tests only: "<point>:<n>" ends the process with SIGKILL the n-th time it reaches that point of a save
+#: (journaled, renamed, recorded, message); never set in normal use
+KILL_ENV = "WENMING_TEST_KILL_AT"
 
 WORKBOOK = "workbook"
 EVIDENCE = "evidence"
@@ -227,8 +231,54 @@ class Manifest:
         return cls(inbox, data)
 
     def save(self) -> None:
+        self.recover()  # a file renamed into place whose entry an exception kept from the list
         atomic_write_json(self.inbox / MANIFEST, {**self.extra, "messages": self.messages, "seen": self.seen,
                                                   "files": self.files})
+        try:
+            (self.inbox / PENDING).unlink()  # every pending save is in the manifest now
+        except FileNotFoundError:
+            pass
+
+    def journal(self, entry: dict) -> None:
+        """Note a save about to be renamed into place (before the rename, so a kill at any moment leaves either
+        no file or a file the next run finds here)."""
+        with open(self.inbox / PENDING, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+    def recover(self) -> int:
+        """Bring the manifest up to date from what is on disk: every save noted in the journal whose file is in
+        the inbox with that very content is listed (a run killed between the rename and the manifest's save);
+        temporary files of a killed save are removed. The number of entries added."""
+        added = 0
+        try:
+            lines = (self.inbox / PENDING).read_text(encoding="utf-8").splitlines()
+        except (FileNotFoundError, UnicodeDecodeError):
+            lines = []
+        listed = {f.get("saved") for f in self.files}
+        for line in lines:
+            try:
+                entry = json.loads(line)
+                saved = entry["saved"]
+            except (ValueError, KeyError, TypeError):
+                continue  # the line a kill cut short: its file was never renamed into place
+            if saved in listed or not isinstance(saved, str) or "/" in saved or "\\" in saved:
+                continue
+            if _file_sha256(self.inbox / saved) == entry.get("sha256"):
+                self.files.append(entry)
+                self._by_hash[entry["sha256"]] = entry
+                listed.add(saved)
+                added += 1
+        return added
+
+    def sweep(self) -> None:
+        """Remove the temporary files a killed save left (only the lock's holder writes them)."""
+        try:
+            with os.scandir(self.inbox) as it:
+                for entry in it:
+                    if entry.name.startswith(".tmp-") and entry.is_file(follow_symlinks=False):
+                        os.unlink(entry.path)
+        except OSError:
+            pass
 
     def known_file(self, sha256: str) -> dict | None:
         entry = self._by_hash.get(sha256)
@@ -296,6 +346,9 @@ def locked_manifest(inbox: Path, wait: float = DEFAULT_LIMITS["lock_wait_seconds
                 raise MailError(f"另一个收取或上传程序正在写入收件箱 {inbox}，请等它结束后再运行")
             time.sleep(0.1)
         manifest = Manifest.load(inbox)
+        if manifest.recover():
+            manifest.save()
+        manifest.sweep()
         try:
             yield manifest
         finally:
@@ -386,13 +439,45 @@ def save_into_inbox(inbox: str | Path, name: str, data: bytes | IO[bytes], *, se
         who = cut_bytes(clean_name(sender) or "未知发件人", MAX_SENDER_BYTES)
         target = _free_name(inbox, saved_name(f"{_stamp(date)}-{who}-", original))
         os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, target)
         result.saved = target.name
+        manifest.journal(result.entry())
+        _test_kill("journaled")
+        os.replace(tmp, target)
+        _test_kill("renamed")
         manifest.add_file(result)
+        _test_kill("recorded")
         return result
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _file_sha256(path: Path) -> str | None:
+    try:
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(CHUNK), b""):
+                digest.update(block)
+        return digest.hexdigest()
+    except OSError:
+        return None
+
+
+_KILLS: dict[str, int] = {}
+
+
+def _test_kill(point: str) -> None:
+    """The kill tests' hook (KILL_ENV): end this process abruptly at the n-th arrival at `point`."""
+    wanted = os.environ.get(KILL_ENV)
+    if not wanted:
+        return
+    name, _, count = wanted.partition(":")
+    if name != point:
+        return
+    _KILLS[point] = _KILLS.get(point, 0) + 1
+    if str(_KILLS[point]) == count:
+        import signal
+        os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
 
 
 def _umask() -> int:
