@@ -64,6 +64,8 @@ def test_the_roster_is_measured_whatever_the_spelling_of_its_sheet_element(tmp_p
     b'<sheetData><row r="1"><c note="a>b" r="XFD1048576"><v>1</v></c></row></sheetData>',      # > before r
     b'<sheetData><row r="1"><c r="&#x58;FD1048576"><v>1</v></c></row></sheetData>',           # a reference
     b'<sheetData><row r="1"><c r="A1" x="1" r="XFD1048576"><v>1</v></c></row></sheetData>',   # r twice
+    b'<sheetData><row r="1"><c r="A1" s="1" r="XFD1048576"><v>1</v></c></row></sheetData>',   # (calamine takes
+    b'<sheetData><row r="1" r="1048576"><c r="XFD1"><v>1</v></c></row></sheetData>',          # the last)
     b'<s:sheetData xmlns:s="urn:x"><s:row><s:c r="XFD1048576"><s:v>1</s:v></s:c></s:row></s:sheetData>',
 ])
 def test_a_far_cell_is_found_however_its_tag_is_written(xml):

@@ -26,6 +26,7 @@ import multiprocessing as mp
 import os
 import pickle
 import signal
+import stat
 import sys
 import tempfile
 import threading
@@ -152,8 +153,19 @@ def _detach(conn, die_with_parent: bool) -> None:
     if sys.platform == "win32":
         return  # spawn: nothing is inherited there
     keep = conn.fileno()
-    os.closerange(3, keep)
-    os.closerange(keep + 1, 1 << 16)
+    try:
+        inherited = [int(fd) for fd in os.listdir("/proc/self/fd" if os.path.isdir("/proc/self/fd") else "/dev/fd")]
+    except (OSError, ValueError):
+        inherited = list(range(3, 1024))
+    for fd in inherited:
+        if fd <= 2 or fd == keep:
+            continue
+        try:
+            if stat.S_ISFIFO(os.fstat(fd).st_mode):
+                continue  # multiprocessing's own: the parent learns of this worker's end through it
+            os.close(fd)
+        except OSError:
+            pass
     if die_with_parent and sys.platform.startswith("linux"):
         try:
             import ctypes

@@ -115,10 +115,12 @@ _ROW_REF = re.compile(rb'<(?:\w+:)?row\b[^<>]*?\br\s*=\s*["\']([0-9]{1,9})["\']'
 _ANY_ROW = re.compile(rb"<(?:\w+:)?row[\s/>]")
 # the common spelling, found at C speed (a literal prefix): every writer we know puts r first, unprefixed, and
 # writes plain attributes. Anything else is unusual: a cell or row not referenced inside the box of 50 columns x
-# 99,999 rows (under MAX_CELLS and MAX_ROWS), a second r, a value holding < > & or a quote of the other kind, a
-# prefixed element; one search, nothing built: in the usual sheet there is none, and the parser measures the rest
+# 99,999 rows (under MAX_CELLS and MAX_ROWS); a cell with any attribute but s and t or a value that is not a
+# plain word (calamine takes a cell's last r: `<c r="A1" r="XFD1048576">` is XFD1048576); a row with a second r
+# or a value holding < > & or the other quote; a prefixed element. One search each, nothing built: in the usual
+# sheet there is none, and the parser measures the rest
 _PLAIN_ATTRS = rb'(?:[ \t\r\n]+(?!r[ \t\r\n]*=)[A-Za-z_][\w.:-]*="[^"<>&\']*")*[ \t\r\n]*/?>'
-_UNUSUAL = (re.compile(rb'<c(?=[\s>/])(?! r="(?:[A-Z]|A[A-X])[0-9]{1,5}"' + _PLAIN_ATTRS + rb')'),  # literal
+_UNUSUAL = (re.compile(rb'<c(?=[\s>/])(?! r="(?:[A-Z]|A[A-X])[0-9]{1,5}+"(?: [st]="\w*+")*+/?>)'),  # literal
             re.compile(rb'<row(?=[\s>/])(?! r="[0-9]{1,5}"' + _PLAIN_ATTRS + rb')'),  # prefixes: sre skips to
             re.compile(rb":(?:c|row)[\s>/]"))                                         # them at C speed
 # the formula scan
