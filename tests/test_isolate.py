@@ -225,3 +225,25 @@ def test_the_workbench_survives_a_crashing_upload_and_never_reads_it_twice(tmp_p
         assert next(d for d in status_now["departments"] if d["name"] == "团委")["state"] == "unreadable"
         assert cache.pool.files_read == read_before  # known by its hash: not handed to a reader again
         assert client.get("/")[0] == 200
+
+
+# ---------------------------------------------------------------- real files that make calamine panic
+
+FOREIGN = Path(__file__).resolve().parent / "foreign"
+PANICS = ["poi-Simple.xlsb", "poi-clusterfuzz-5816431116615680.xls"]
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_real_files_that_make_calamine_panic_end_only_their_reading(tmp_path, method):
+    """Two of Apache POI's test files make python-calamine panic (PanicException, a BaseException): before,
+    report ended with a PicklingError. Now each is file-unreadable and the other departments are scored."""
+    inbox = tmp_path / "inbox"
+    _examples(inbox, 3)
+    for name in PANICS:
+        shutil.copy2(FOREIGN / name, inbox / f"反协办-{name}")
+    scores, done = _report(inbox, tmp_path / "out", WENMING_START_METHOD=method)
+    unreadable = {i["file"] for i in issues(scores, "file-unreadable")}
+    assert unreadable == {f"反协办-{name}" for name in PANICS}
+    assert _state(scores, "反协办") == "unreadable" and _state(scores, "办公室") == "submitted"
+    shown = done.stdout + done.stderr
+    assert not any(word in shown for word in ("panicked", "Traceback", "PicklingError", "RUST_BACKTRACE"))
