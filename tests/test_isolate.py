@@ -247,3 +247,13 @@ def test_real_files_that_make_calamine_panic_end_only_their_reading(tmp_path, me
     assert _state(scores, "反协办") == "unreadable" and _state(scores, "办公室") == "submitted"
     shown = done.stdout + done.stderr
     assert not any(word in shown for word in ("panicked", "Traceback", "PicklingError", "RUST_BACKTRACE"))
+
+
+def test_what_a_reader_library_prints_never_reaches_the_console(tmp_path):
+    """xlrd prints `WARNING *** file size …` for this calamine test file; a worker's output goes nowhere."""
+    inbox = tmp_path / "inbox"
+    _examples(inbox, 2)
+    shutil.copy2(FOREIGN / "calamine-OOM_alloc3.xls", inbox / "反协办-台账.xls")
+    scores, done = _report(inbox, tmp_path / "out")
+    assert "WARNING" not in done.stdout + done.stderr and "sector size" not in done.stdout + done.stderr
+    assert [i["file"] for i in issues(scores, "file-unreadable")] == ["反协办-台账.xls"]
