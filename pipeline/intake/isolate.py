@@ -314,15 +314,18 @@ def failed_record(path: Path, inbox: Path, config: Any, detail: str, digest: str
     """The record of a file whose reading ended badly: file-unreadable, its department from its name, folder or
     the manifest (never from its content), its hash so it is known again."""
     rec = FileRecord(path=path, name=_rel(path, inbox), mtime=0.0, crashed=detail, sha256=digest)
-    try:
-        st = path.stat()
-        rec.mtime = st.st_mtime
-        if not digest and st.st_size <= MAX_FILE_BYTES:
-            digest = hashlib.sha256()
-            with path.open("rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(block)
-            rec.sha256 = digest.hexdigest()
+    try:  # opened as intake opens files: never blocks on a FIFO put in the file's place meanwhile
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        try:
+            st = os.fstat(fd)
+            rec.mtime = st.st_mtime
+            if not digest and stat.S_ISREG(st.st_mode) and st.st_size <= MAX_FILE_BYTES:
+                hasher = hashlib.sha256()
+                while block := os.read(fd, 1 << 20):
+                    hasher.update(block)
+                rec.sha256 = hasher.hexdigest()
+        finally:
+            os.close(fd)
     except OSError:
         pass
     rec.issues.append(make_issue("file-unreadable", file=rec.name, detail=detail))
