@@ -73,6 +73,48 @@ def test_a_far_cell_is_found_however_its_tag_is_written(xml):
     assert rows * cols > scan.MAX_CELLS
 
 
+def _rezip(path: Path, parts: list[tuple[str, bytes]]) -> bytes:
+    import zipfile
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts:
+            zf.writestr(name, data)
+    return path.read_bytes()
+
+
+def _parts(path: Path) -> list[tuple[str, bytes]]:
+    import zipfile
+    with zipfile.ZipFile(path) as zf:
+        return [(i.filename, zf.read(i)) for i in zf.infolist()]
+
+
+def test_the_workbook_is_found_where_the_package_relationships_put_it(tmp_path):
+    """calamine reads the workbook part from the folder _rels/.rels names, not only from xl/."""
+    path = handmade_xlsx(tmp_path / "工会.xlsx", "工会", far=True)
+    moved = [(n.replace("xl/", "book/", 1) if n.startswith("xl/") else n,
+              d.replace(b"Target=\"xl/workbook.xml\"", b"Target=\"book/workbook.xml\"") if n == "_rels/.rels" else d)
+             for n, d in _parts(path)]
+    data = _rezip(path, moved)
+    layout = scan.inspect(data, lambda name: _sheet_kind(name) is not None)
+    assert layout.oversized is not None and layout.oversized.sheet == "人员名单"
+
+
+def test_every_member_of_a_duplicated_name_is_measured(tmp_path):
+    """A zip may hold two members of one name; whichever the reader takes, the far one is measured."""
+    path = handmade_xlsx(tmp_path / "工会.xlsx", "工会", far=True)
+    parts = _parts(path)
+    far = dict(parts)["xl/worksheets/sheet2.xml"]
+    near = handmade_xlsx(tmp_path / "n.xlsx", "工会")
+    near_sheet = dict(_parts(near))["xl/worksheets/sheet2.xml"]
+    for order in ((far, near_sheet), (near_sheet, far)):
+        doubled = [p for p in parts if p[0] != "xl/worksheets/sheet2.xml"] + \
+            [("xl/worksheets/sheet2.xml", order[0]), ("xl/worksheets/sheet2.xml", order[1])]
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # zipfile: "Duplicate name"
+            data = _rezip(tmp_path / "d.xlsx", doubled)
+        assert scan.inspect(data, lambda name: _sheet_kind(name) is not None).oversized is not None
+
+
 def test_a_dtd_in_a_workbook_part_refuses_the_file(tmp_path):
     path = handmade_xlsx(tmp_path / "工会.xlsx", "工会")
     from builders import rewrite_zip

@@ -78,13 +78,15 @@ def inspect(data: bytes, wanted: Callable[[str], bool]) -> Layout:
     if data[:2] != b"PK":
         return layout
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        members = {i.filename: i for i in zf.infolist()}
-    if "xl/workbook.xml" in members:
-        _inspect_xlsx(data, members, wanted, layout)
-    elif "xl/workbook.bin" in members:
-        _inspect_xlsb(data, members, wanted, layout)
-    elif "content.xml" in members:
-        _inspect_ods(member(data, members["content.xml"]), layout)
+        table = _Members(zf.infolist())
+    # every format the container could be read as is inspected (calamine tries them in turn)
+    if table.get(_office_folder(data, table) + "workbook.xml") or table.get("xl/workbook.xml"):
+        _inspect_xlsx(data, table, wanted, layout)
+    if table.get("xl/workbook.bin"):
+        _inspect_xlsb(data, table, wanted, layout)
+    content = table.get("content.xml")
+    if content is not None and not layout.oversized:
+        _inspect_ods(member(data, content), layout)
     return layout
 
 
@@ -162,14 +164,24 @@ def _parser():
 
 
 class _Members:
-    """Zip members looked up as calamine looks them up: exactly, else by the lower-case name with / for \\."""
+    """Zip members looked up as calamine looks them up: exactly, else by the lower-case name with / for \\;
+    of several members with one name the last (as calamine's zip reader takes it), and `every` gives them all."""
 
-    def __init__(self, members: dict) -> None:
-        self.members = members
-        self.folded = {name.replace("\\", "/").lower(): info for name, info in members.items()}
+    def __init__(self, infos: list) -> None:
+        self.members = {info.filename: info for info in infos}
+        self.folded: dict[str, list] = {}
+        for info in infos:
+            self.folded.setdefault(info.filename.replace("\\", "/").lower(), []).append(info)
 
     def get(self, name: str):
-        return self.members.get(name) or self.folded.get(name.replace("\\", "/").lower())
+        found = self.members.get(name)
+        if found is None:
+            folded = self.folded.get(name.replace("\\", "/").lower())
+            found = folded[-1] if folded else None
+        return found
+
+    def every(self, name: str) -> list:
+        return self.folded.get(name.replace("\\", "/").lower(), [])
 
 
 def _office_folder(data: bytes, members: _Members) -> str:
@@ -183,12 +195,12 @@ def _office_folder(data: bytes, members: _Members) -> str:
     return "xl/"
 
 
-def _sheet_parts(data: bytes, members: dict, folder: str, rels_name: str,
+def _sheet_parts(data: bytes, table: _Members, folder: str, rels_name: str,
                  names: list[tuple[str, list[str]]] | None = None) -> list[tuple[str, list]]:
     """(sheet name, its candidate parts) for every sheet of the workbook, as calamine resolves them: the sheet's
     relationship id is any attribute whose local name is `id`, looked up in the workbook's relationships by
-    `Id`; the target is taken from the package root when it starts with `/`, else from the workbook's folder."""
-    table = _Members(members)
+    `Id`; the target is taken from the package root when it starts with `/`, else from the workbook's folder;
+    every member of that name is a candidate."""
     rels_info = table.get(folder + rels_name)
     targets: dict[str, str] = {}
     if rels_info is not None:
@@ -202,15 +214,14 @@ def _sheet_parts(data: bytes, members: dict, folder: str, rels_name: str,
             target = targets.get(rid)
             if target is None:
                 continue
-            info = table.get(target[1:] if target.startswith("/") else folder + target)
-            if info is not None and info not in parts:
-                parts.append(info)
+            for info in table.every(target[1:] if target.startswith("/") else folder + target):
+                if info not in parts:
+                    parts.append(info)
         out.append((name, parts))
     return out
 
 
-def _inspect_xlsx(data: bytes, members: dict, wanted: Callable[[str], bool], layout: Layout) -> None:
-    table = _Members(members)
+def _inspect_xlsx(data: bytes, table: _Members, wanted: Callable[[str], bool], layout: Layout) -> None:
     folder = _office_folder(data, table)
     book_info = table.get(folder + "workbook.xml") or table.get("xl/workbook.xml")
     if book_info is None:
@@ -223,7 +234,7 @@ def _inspect_xlsx(data: bytes, members: dict, wanted: Callable[[str], bool], lay
         elif local == "workbookPr":
             layout.date1904 = layout.date1904 or attrs.get("date1904") in ("1", "true")
     deadline = time.monotonic() + SCAN_SECONDS
-    for name, parts in _sheet_parts(data, members, folder, "_rels/workbook.xml.rels", sheets):
+    for name, parts in _sheet_parts(data, table, folder, "_rels/workbook.xml.rels", sheets):
         if not wanted(name):
             continue
         rows = cols = 0
@@ -411,8 +422,8 @@ def _wide(blob: bytes, at: int) -> tuple[str, int]:
     return blob[at + 4:at + 4 + 2 * n].decode("utf-16-le", "replace"), at + 4 + 2 * n
 
 
-def _inspect_xlsb(data: bytes, members: dict, wanted: Callable[[str], bool], layout: Layout) -> None:
-    book = member(data, members["xl/workbook.bin"])
+def _inspect_xlsb(data: bytes, table: _Members, wanted: Callable[[str], bool], layout: Layout) -> None:
+    book = member(data, table.get("xl/workbook.bin"))
     sheets = []
     for rtype, start, end in _records(book):
         if rtype == 153 and end > start:      # BrtWbProp: bit 0 of its flags is the 1904 date system
@@ -421,19 +432,20 @@ def _inspect_xlsb(data: bytes, members: dict, wanted: Callable[[str], bool], lay
             rid, at = _wide(book, start + 8)
             name, _ = _wide(book, at)
             sheets.append((name, rid))
-    for name, parts in _sheet_parts(data, members, "xl/", "_rels/workbook.bin.rels",
+    for name, parts in _sheet_parts(data, table, "xl/", "_rels/workbook.bin.rels",
                                     [(name, [rid]) for name, rid in sheets]):
         if not parts or not wanted(name):
             continue
-        info = parts[0]
-        blob = member(data, info)
-        row, rows, cols = 0, 0, 0
-        for rtype, start, end in _records(blob):
-            if rtype == 0 and end - start >= 4:                     # BrtRowHdr
-                row = struct.unpack_from("<I", blob, start)[0]
-            elif rtype in _XLSB_CELLS and end - start >= 4:
-                col = struct.unpack_from("<I", blob, start)[0]
-                rows, cols = max(rows, row + 1), max(cols, col + 1)
+        rows = cols = 0
+        for info in parts:
+            blob = member(data, info)
+            row = 0
+            for rtype, start, end in _records(blob):
+                if rtype == 0 and end - start >= 4:                     # BrtRowHdr
+                    row = struct.unpack_from("<I", blob, start)[0]
+                elif rtype in _XLSB_CELLS and end - start >= 4:
+                    col = struct.unpack_from("<I", blob, start)[0]
+                    rows, cols = max(rows, row + 1), max(cols, col + 1)
         if _too_large(rows, cols):
             layout.oversized = layout.oversized or Oversized(name, f"{column_letters(cols)}{rows}", rows, cols)
         else:
