@@ -1,6 +1,6 @@
 """Run `report` over a corpus of other projects' real-world and fuzzer-found spreadsheets (issue 23 item 1).
 
-    python tools/corpus_run.py REPO_GIT_DIR... [--work DIR] [--start-method fork|spawn|forkserver] [--web]
+    python tools/corpus_run.py REPO_GIT_DIR... [--work DIR] [--start-method fork|spawn|forkserver] [--fuzz N] [--web]
 
 Each REPO_GIT_DIR is a bare git directory of a public repository (what the session's `fetch` tool brings, e.g.
 github:tafia/calamine, github:python-excel/xlrd, github:apache/poi). Every spreadsheet in it (by extension) is
@@ -50,6 +50,52 @@ def gather(repos: list[Path], inbox: Path) -> list[str]:
     return names
 
 
+def fuzz(inbox: Path, count: int, seed: int = 23) -> list[str]:
+    """`count` mutants of the example workbooks: a random member of each is changed in its XML (bytes flipped,
+    cut short, a tag duplicated, a far reference) or the container itself is cut or flipped."""
+    import random
+    import zipfile
+    rng = random.Random(seed)
+    sources = sorted((ROOT / "examples" / "inbox").glob("*.xlsx"))
+    names = []
+    for k in range(count):
+        src = rng.choice(sources)
+        with zipfile.ZipFile(src) as zf:
+            parts = [(i.filename, zf.read(i)) for i in zf.infolist()]
+        how = rng.choice(["flip", "cut", "dup", "far", "container"])
+        i = rng.randrange(len(parts))
+        name, data = parts[i]
+        if how == "flip" and data:
+            data = bytearray(data)
+            for _ in range(rng.randint(1, 20)):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+            data = bytes(data)
+        elif how == "cut":
+            data = data[:rng.randrange(len(data) + 1)]
+        elif how == "dup" and b"<c " in data:
+            at = data.index(b"<c ")
+            data = data[:at] + b'<c r="XFD1048576" ' + data[at + 3:]
+        elif how == "far":
+            data = re.sub(rb'r="([A-Z]+)([0-9]+)"', lambda m: b'r="XFD%d"' % rng.choice([1, 99999, 1048576])
+                          if rng.random() < 0.01 else m.group(0), data)
+        parts[i] = (name, data)
+        target = inbox / f"fuzz__{k:04d}-{how}-{src.name}"
+        import io
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for n, d in parts:
+                zf.writestr(n, d)
+        blob = buf.getvalue()
+        if how == "container":
+            blob = bytearray(blob)
+            for _ in range(rng.randint(1, 10)):
+                blob[rng.randrange(len(blob))] = rng.randrange(256)
+            blob = bytes(blob[:rng.randrange(len(blob) // 2, len(blob) + 1)])
+        target.write_bytes(blob)
+        names.append(target.name)
+    return names
+
+
 def accounted(scores: dict) -> set[str]:
     seen = {i.get("file") for i in scores.get("issues", []) if i.get("file")}
     for d in scores.get("departments", []):
@@ -62,12 +108,13 @@ def main() -> int:
     ap.add_argument("repos", nargs="+", type=Path)
     ap.add_argument("--work", type=Path, default=Path("/tmp/wenming-corpus"))
     ap.add_argument("--start-method", default=None)
+    ap.add_argument("--fuzz", type=int, default=0, help="also this many mutants of the example workbooks")
     ap.add_argument("--web", action="store_true", help="also read the inbox in a 工作台 (HTTP on loopback)")
     args = ap.parse_args()
     if args.work.exists():
         shutil.rmtree(args.work)
     inbox, out = args.work / "inbox", args.work / "out"
-    names = gather(args.repos, inbox)
+    names = gather(args.repos, inbox) + fuzz(inbox, args.fuzz)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     if args.start_method:
         env["WENMING_START_METHOD"] = args.start_method
@@ -77,7 +124,7 @@ def main() -> int:
     seconds = time.perf_counter() - start
     console = done.stdout + done.stderr
     noise = sorted({m.group(0) for m in NOISE.finditer(console)})
-    print(f"{len(names)} spreadsheets from {len(args.repos)} repositories; report exit {done.returncode} "
+    print(f"{len(names)} spreadsheets from {len(args.repos)} repositories and {args.fuzz} mutants; report exit {done.returncode} "
           f"in {seconds:.1f} s")
     if done.returncode != 0:
         print(console[-3000:])
