@@ -299,3 +299,16 @@ def test_what_a_reader_library_prints_never_reaches_the_console(tmp_path):
     scores, done = _report(inbox, tmp_path / "out")
     assert "WARNING" not in done.stdout + done.stderr and "sector size" not in done.stdout + done.stderr
     assert [i["file"] for i in issues(scores, "file-unreadable")] == ["反协办-台账.xls"]
+
+
+def test_mutated_workbooks_are_each_accounted_for_and_the_console_stays_quiet(tmp_path):
+    """Sixty mutants of the example workbooks (tools/corpus_run.py --fuzz): report exits 0, every file is in
+    scores.json, nothing a reader prints reaches the console."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    import corpus_run
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    names = corpus_run.fuzz(inbox, 60, seed=7)
+    scores, done = _report(inbox, tmp_path / "out")
+    assert set(names) <= corpus_run.accounted(scores)
+    assert not corpus_run.NOISE.search(done.stdout + done.stderr)
