@@ -198,14 +198,14 @@ def _worker(conn, memory_mb: int, stderr_path: str, die_with_parent: bool = Fals
         if message[0] == "setup":
             inbox, config = message[1], message[2]
             continue
-        path = Path(message[1])
+        path, fault = Path(message[1]), message[2]
         try:
             os.ftruncate(2, 0)
             os.lseek(2, 0, os.SEEK_SET)
         except OSError:
             pass
         try:
-            _test_fault(path)
+            _test_fault(path, fault)
             payload = b"R" + pickle.dumps(read_workbook(path, inbox, config), pickle.HIGHEST_PROTOCOL)
         except MemoryError:
             payload = b"M"
@@ -224,8 +224,7 @@ class _TestPanic(BaseException):
     """What pyo3 raises for a Rust panic (PanicException derives from BaseException, not Exception)."""
 
 
-def _test_fault(path: Path) -> None:
-    fault = os.environ.get(FAULT_ENV, "")
+def _test_fault(path: Path, fault: str) -> None:
     kind, _, part = fault.partition(":")
     if not part or part not in path.name:
         return
@@ -268,16 +267,15 @@ class _Handle:
         if self.setup is None or self.setup[0] != inbox or self.setup[1] is not config:
             self.conn.send(("setup", inbox, config))
             self.setup = (inbox, config)
-        self.conn.send(("read", str(path)))
+        # the test hook travels with the file: a forkserver started earlier has the environment of then
+        self.conn.send(("read", str(path), os.environ.get(FAULT_ENV, "")))
         self.task = (index, path)
         self.deadline = time.monotonic() + self.limits.seconds
 
-    def stderr_tail(self) -> str:
+    def stderr_head(self) -> str:
         try:
             with open(self.stderr_path, "rb") as fh:
-                fh.seek(0, os.SEEK_END)
-                fh.seek(max(0, fh.tell() - 4096))
-                return fh.read().decode("utf-8", "replace")
+                return fh.read(4096).decode("utf-8", "replace")  # the message comes first, a backtrace after
         except OSError:
             return ""
 
@@ -429,7 +427,7 @@ class ReaderPool:
                         continue
                     self._failed_starts = 0
                     self.crashes += 1
-                    ready[index] = failed_record(path, inbox, config, crash_detail(outcome, limits, w.stderr_tail()))
+                    ready[index] = failed_record(path, inbox, config, crash_detail(outcome, limits, w.stderr_head()))
                     active[i] = self._replace(w, limits)
         finally:
             for i, w in enumerate(active):
