@@ -357,8 +357,12 @@ class ReaderPool:
             self._workers = []
 
     def _spawn(self, limits: ReadLimits) -> _Handle:
+        method = self.method or start_method()
+        ctx = mp.get_context(method)
+        if method == "forkserver":  # the server imports the readers once; each worker forked from it has them
+            ctx.set_forkserver_preload(["pipeline.intake.isolate"])
         try:
-            return _Handle(mp.get_context(self.method or start_method()), limits)
+            return _Handle(ctx, limits)
         except OSError as exc:  # no process can be started (out of processes or memory)
             raise ReaderStartError(f"无法启动读取报送文件的工作进程（{exc.strerror or exc.__class__.__name__}），"
                                    "请关闭其他程序后重试") from None
