@@ -312,3 +312,26 @@ def test_mutated_workbooks_are_each_accounted_for_and_the_console_stays_quiet(tm
     scores, done = _report(inbox, tmp_path / "out")
     assert set(names) <= corpus_run.accounted(scores)
     assert not corpus_run.NOISE.search(done.stdout + done.stderr)
+
+
+def test_collect_saves_a_crashing_attachment_once_and_goes_on(tmp_path):
+    """collect reads each saved workbook (for its department) in a worker: a file that makes calamine panic is
+    saved and listed, the run ends normally, and a rerun saves nothing again."""
+    from mailkit import XLSX, message
+    eml = tmp_path / "eml"
+    eml.mkdir()
+    good = (EXAMPLES / "团委-2026年文明单位创建台账.xlsx").read_bytes()
+    msg = message("<crash@unit.cn>", "fxb@unit.cn", "反协办 台账",
+                  [("反协办台账.xlsb", (FOREIGN / "poi-Simple.xlsb").read_bytes(), XLSX), ("团委台账.xlsx", good, XLSX)])
+    (eml / "1.eml").write_bytes(bytes(msg))
+    inbox = tmp_path / "inbox"
+    for run in range(2):
+        done = subprocess.run([sys.executable, "-m", "pipeline", "collect", "--eml", str(eml), "--inbox", str(inbox)],
+                              cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "panicked" not in done.stdout + done.stderr and "Traceback" not in done.stdout + done.stderr
+        manifest = json.loads((inbox / "manifest.json").read_text(encoding="utf-8"))
+        assert sorted(f["original"] for f in manifest["files"]) == ["反协办台账.xlsb", "团委台账.xlsx"]
+    by_name = {f["original"]: f for f in manifest["files"]}
+    assert by_name["团委台账.xlsx"]["department"] == "团委" and by_name["反协办台账.xlsb"]["department"] == "反协办"
+    assert len([p for p in inbox.iterdir() if not p.name.startswith(".") and p.name != "manifest.json"]) == 2
