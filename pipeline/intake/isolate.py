@@ -247,8 +247,9 @@ class _Handle:
     """One worker as the parent sees it, with the file it holds."""
 
     def __init__(self, ctx, limits: ReadLimits) -> None:
-        fd, self.stderr_path = tempfile.mkstemp(prefix="wenming-reader-", suffix=".log")
-        os.close(fd)
+        # the worker's stderr: a file the parent keeps open and removes once the worker has opened it too, so
+        # nothing is left behind whatever ends either process
+        self.stderr_fd, self.stderr_path = tempfile.mkstemp(prefix="wenming-reader-", suffix=".log")
         self.conn, child = ctx.Pipe()
         self.limits = limits
         # the death signal follows the thread that started the worker: only the main thread lives as long as
@@ -274,10 +275,18 @@ class _Handle:
 
     def stderr_head(self) -> str:
         try:
-            with open(self.stderr_path, "rb") as fh:
-                return fh.read(4096).decode("utf-8", "replace")  # the message comes first, a backtrace after
+            os.lseek(self.stderr_fd, 0, os.SEEK_SET)
+            return os.read(self.stderr_fd, 4096).decode("utf-8", "replace")  # the message first, a backtrace after
         except OSError:
             return ""
+
+    def opened(self) -> None:
+        """The worker is up and holds its stderr file: the name can go."""
+        self.up = True
+        try:
+            os.unlink(self.stderr_path)
+        except OSError:
+            pass  # Windows keeps an open file's name: removed in close()
 
     def close(self, kill: bool = False) -> None:
         if self.proc.is_alive() and not kill:
@@ -291,6 +300,10 @@ class _Handle:
             self.proc.join(timeout=5)
         try:
             self.conn.close()
+        except OSError:
+            pass
+        try:
+            os.close(self.stderr_fd)
         except OSError:
             pass
         try:
@@ -453,7 +466,7 @@ class ReaderPool:
             while w.conn.poll():
                 data = w.conn.recv_bytes()
                 if data == b"H":
-                    w.up = True
+                    w.opened()
                     continue
                 if data[:1] == b"R":
                     return pickle.loads(data[1:])
