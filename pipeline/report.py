@@ -17,7 +17,7 @@ from pipeline.errors import InboxError, OutputError, os_error_message
 from pipeline.intake.ingest import FileRecord, list_inbox, read_workbook
 from pipeline.intake.merge import Checked, merge
 from pipeline.issues import Issue
-from pipeline.result import Result
+from pipeline.result import Result, scores_dict
 from pipeline.score import compute_metrics, department_metric_counts, score_standards
 
 POOL_MIN_FILES = 24  # below this, starting worker processes costs more than it saves
@@ -151,40 +151,6 @@ def read_all(paths: list[Path], inbox: Path, config: Config,
             if progress:
                 progress(rec.name)
             yield rec
-
-
-def scores_dict(result: Result) -> dict:
-    """scores.json as the contract (section 6) shows it."""
-    cfg = result.config
-    departments = []
-    for dept in cfg.department_names:
-        win = result.merged.winners.get(dept)
-        errors, warnings = result.department_issue_counts(dept)
-        counts = result.department_counts.get(dept, {})
-        departments.append({
-            "name": dept, "submitted": win is not None, "file": win.name if win else None,
-            "superseded": [r.name for r in result.merged.superseded.get(dept, [])],
-            "errors": errors, "warnings": warnings,
-            "state": result.department_state(dept), "state_files": result.merged.state_files.get(dept, []),
-            "metrics": {k: {"numerator": counts[k][0], "denominator": counts[k][1],
-                            "value": round(counts[k][0] / counts[k][1], 6) if counts[k][1] else None}
-                        for k in cfg.metrics if k in counts},
-        })
-    return {
-        "unit": cfg.unit, "year": result.year, "catalog": cfg.catalog_id,
-        "metrics": {k: m.as_dict() for k, m in result.metrics.items()},
-        "standards": [{"code": s.standard.code, "title": s.standard.title, "status": s.status,
-                       "activities": s.activities, "documents": s.documents,
-                       "responsible": list(s.standard.responsible), "metrics": list(s.standard.metrics),
-                       "evidence_files": s.evidence_files, "evidence_missing": s.evidence_missing,
-                       "evidence_reasons": s.evidence_reasons}
-                      for s in result.standards],
-        "evidence": result.evidence.facts() if result.evidence is not None else None,
-        "departments": departments,
-        "rows": result.row_counts(),
-        "issues": [i.as_dict() for i in result.issues],
-        **({"sample": True} if result.sample else {}),
-    }
 
 
 def output_names(config: Config, year: int) -> dict[str, str]:

@@ -14,7 +14,8 @@ from webkit import EXAMPLES, ROOT, SOME, Client, make_folders, running
 
 from pipeline.catalog import load_config
 from pipeline.intake.cache import WorkbookCache
-from pipeline.report import collect, scores_dict
+from pipeline.report import collect
+from pipeline.result import scores_dict
 
 
 @pytest.fixture(scope="module")

@@ -290,7 +290,7 @@ def write_scores_workbook(result: "Result", path: Path) -> None:
                (7, 9, 12, 16, 46, 16, 5, 5, 6, 8, 34), Print(f"{title} · 测评标准"), freeze="B2",
                status_col=10, fills=STATUS_FILLS, text_cols=(1,))
     _department_metrics(book, result, title)
-    from pipeline.store.history_docs import add_history_sheet
+    from pipeline.documents.history_docs import add_history_sheet
     add_history_sheet(book, result, title)  # 历年对比, when the history database holds an earlier year
     book.save(path)
 

@@ -179,7 +179,7 @@ class SelfReport:
         self.by_code = {s.standard.code: s for s in result.standards}
         self.short = self.cfg.short_name
         self.date_text = report_date(self.cfg, result.year, self.w, self.run, today)
-        from pipeline.store.history_docs import metric_changes
+        from pipeline.documents.history_docs import metric_changes
         self.changes = metric_changes(result)  # metric -> 较上年提高…个百分点 (history database; same catalog only)
         self.run.date_text = self.date_text
         self.prefixes = _dept_prefixes(self.cfg)

@@ -350,12 +350,11 @@ class HistoryRun:
     in ``problems`` and the documents are written without comparisons; ``notes`` say what was recorded."""
 
     def __init__(self, result: "Result", path: str | Path | None = None) -> None:
-        from pipeline.report import scores_dict
         self.path = Path(path) if path else default_path()
         self.result = result
         self.problems: list[str] = []
         self.notes: list[str] = []
-        self.scores = scores_dict(result)
+        self.scores = result.scores_dict()
         facts = HistoryFacts(result.config.unit, result.year, result.config.catalog_id)
         try:
             with History(self.path) as store:

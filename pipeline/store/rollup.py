@@ -253,7 +253,7 @@ def output_names(year: int | None) -> dict[str, str]:
 
 def run_rollup(packages_dir: str | Path, out_dir: str | Path, config_dir: str | Path | None = None) -> RollupSummary:
     """The rollup command: read the packages, write the 汇总表, 汇总报告 and rollup.json."""
-    from pipeline.store.rollup_docs import write_rollup_report, write_rollup_workbook
+    from pipeline.documents.rollup_docs import write_rollup_report, write_rollup_workbook
     config = load_config(config_dir)
     facts = build_rollup(packages_dir, config)
     out = Path(out_dir)
@@ -275,7 +275,7 @@ CHILD_MIN_UNITS = 200   # from this many units the 汇总表 is written by a for
 
 def _start_workbook(facts: Rollup, path: Path):
     import multiprocessing as mp
-    from pipeline.store.rollup_docs import write_rollup_workbook
+    from pipeline.documents.rollup_docs import write_rollup_workbook
     if len(facts.units) < CHILD_MIN_UNITS or "fork" not in mp.get_all_start_methods():
         return None
     child = mp.get_context("fork").Process(target=write_rollup_workbook, args=(facts, path))

@@ -10,7 +10,7 @@ from openpyxl.utils import get_column_letter
 
 from pipeline.catalog import METRIC_KEYS
 from pipeline.store.rollup import FAILED, MET, MISSING, PROBLEM_ZH, STATUSES, WEAK, Rollup
-from pipeline.store.words import Wording, join, metric_label, percent
+from pipeline.documents.words import Wording, join, metric_label, percent
 
 STATUS_FILLS = {MET: "C6EFCE", FAILED: "FFC7CE", WEAK: "FFEB9C", MISSING: "D9D9D9"}
 BELOW = "FFC7CE"
