@@ -15,13 +15,13 @@ from pipeline.catalog import Config
 from pipeline.documents.workbook import workbook_bytes
 from pipeline.mail.review import receipt_note
 from pipeline.templates import build_template, template_filename
+from pipeline.vocabulary import STATE_LABELS, UNREADABLE, state_code
 
 XLSX = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 ISSUE_LINES = 30
 #: Issue codes meaning "the department sent a file we cannot read": it gets 请重新报送, not a reminder.
 UNREADABLE_CODES = {"file-unreadable", "file-encrypted", "file-too-large", "file-unsupported", "unsupported-format",
                     "sheet-too-large", "formula-scan-timeout"}
-UNREADABLE_STATES = {"unreadable", "无法读取", "文件无法读取"}
 
 
 @dataclass
@@ -59,7 +59,7 @@ def unreadable_files(config: Config, scores: dict, dept: dict) -> list[str]:
     intake's department `state` decides (`unreadable`, with `state_files`); scores.json written before states
     existed are read from their issues (file-level errors of that department or naming it)."""
     state = str(dept.get("state") or "")
-    if dept.get("submitted") or (state and state not in UNREADABLE_STATES):
+    if dept.get("submitted") or (state and state_code(state) != UNREADABLE):
         return []
     name = dept["name"]
     files = [str(f) for f in dept.get("state_files") or dept.get("unreadable") or []]
@@ -71,7 +71,7 @@ def unreadable_files(config: Config, scores: dict, dept: dict) -> list[str]:
         if owner == name or (files and str(i.get("file")) in files):
             lines.append(f"{i.get('file') or ''}：{i.get('message') or ''}")
     if not lines and state:
-        lines = [f"{f}：文件无法读取" for f in files or ["报送的文件"]]
+        lines = [f"{f}：{STATE_LABELS[UNREADABLE]}" for f in files or ["报送的文件"]]
     return list(dict.fromkeys(lines))
 
 

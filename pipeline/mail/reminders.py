@@ -15,6 +15,7 @@ from pipeline.atomic import atomic_write_json
 from pipeline.catalog import Config
 from pipeline.errors import ConfigError
 from pipeline.mail.notices import Notice, notice_for
+from pipeline.vocabulary import EMPTY, UNREADABLE, state_code
 
 LOG = "催报记录.json"
 DEFAULT_STAGES = [{"stage": "提醒", "days_before": 7}, {"stage": "每日催报", "days_before": 3, "daily": True},
@@ -68,7 +69,7 @@ def due(config: Config, scores: dict, out_dir: Path, today: dt.date | None = Non
     sent = load_log(out_dir)
     out = []
     for dept in scores["departments"]:
-        if dept.get("submitted") or dept.get("state") in ("无法读取", "空模板"):
+        if dept.get("submitted") or state_code(dept.get("state")) in (UNREADABLE, EMPTY):
             continue  # reported (or sent something unreadable: that has its own notice)
         key = f"{dept['name']}|{stage.name}" + (f"|{today.isoformat()}" if stage.daily else "")
         if key not in sent:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from pipeline.errors import StoreError
+from pipeline.vocabulary import MET
 
 if TYPE_CHECKING:
     from pipeline.result import Result
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_PATH = ROOT / "history" / "history.sqlite"
 ENV_PATH = "WENMING_HISTORY"  # overrides the default (tests give each run its own)
-MET = "达标"
 
 
 def _v1(db: sqlite3.Connection) -> None:

@@ -20,9 +20,8 @@ from pipeline.atomic import atomic_write_json
 from pipeline.catalog import Config, load_config
 from pipeline.errors import ConfigError
 from pipeline.store.package import Package, Problem, list_packages, read_package
+from pipeline.vocabulary import FAILED, MET, MISSING, STATUSES, WEAK  # noqa: F401 - also for the roll-up's writers
 
-MET, FAILED, WEAK, MISSING = "达标", "未达标", "佐证不足", "未填报"
-STATUSES = (MET, FAILED, WEAK, MISSING)
 POOL_MIN_PACKAGES = 200   # below this a second process costs more than it saves
 ROLLUP_FILE = "rollup.yaml"
 
