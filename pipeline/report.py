@@ -1,4 +1,5 @@
-"""The `report` run: ingest the inbox, merge, score, and write every output atomically."""
+"""Reading and scoring an inbox (`collect`) and writing the `report` set of outputs atomically (`write_outputs`);
+the command itself is pipeline.jobs.report."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from pipeline.catalog import METRIC_KEYS, Config
-from pipeline.atomic import folder_lock, output_set
-from pipeline.errors import InboxError, OutputError, os_error_message
+from pipeline.atomic import output_set
+from pipeline.errors import InboxError, OutputError
 from pipeline.intake.ingest import FileRecord, list_inbox, read_workbook
 from pipeline.intake.merge import Checked, merge
 from pipeline.issues import Issue
@@ -173,31 +174,6 @@ def check_out_dir(inbox: str | Path, out: str | Path) -> None:
                           "请换一个收件箱以外的输出文件夹（如 output）")
     if Path(out).exists() and not Path(out).is_dir():
         raise OutputError(f"输出位置 {out} 是一个文件，不是文件夹，请换一个文件夹名")
-
-
-def run_report(inbox: str | Path, out: str | Path, config: Config, year: int | None = None, *,
-               sample: bool = False, progress: Callable[[str], None] | None = None,
-               notes: Callable[[list[str]], None] | None = None, history: str | Path | None = None) -> Result:
-    """The whole `report` command: check the folders, hold the output folder's lock, read, score and swap the
-    new set of outputs into place. An operating-system error (full disk, …) is one OutputError line and
-    leaves the previous set as it was."""
-    check_out_dir(inbox, out)
-    try:
-        with folder_lock(out, "生成报告"):
-            result = collect(inbox, config, year, progress=progress)
-            result.sample = sample
-            from pipeline.store.history import HistoryRun  # earlier years for the documents (never raises)
-            recorder = None if sample else HistoryRun(result, history)
-            try:
-                write_outputs(result, out)
-            finally:
-                if notes:
-                    notes(result.notes)
-            if recorder is not None:
-                recorder.record(out)  # this year into the history database, once the documents are written
-    except OSError as exc:
-        raise OutputError(os_error_message(exc, "；输出文件夹中上次生成的文件保持不变", out)) from None
-    return result
 
 
 def write_outputs(result: Result, out_dir: str | Path) -> dict[str, Path]:

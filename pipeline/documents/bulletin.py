@@ -465,28 +465,3 @@ def write_bulletin(result: "Result", out: Path, as_of: dt.date, number: int,
         if clear:
             p.lines.append(f"  牵头标准均已有佐证：{'、'.join(d[0] for d in clear)}")
     return path, p
-
-
-def run_bulletin(inbox, out, config, as_of: dt.date | None = None, year: int | None = None, *,
-                 sample: bool = False):
-    """The `bulletin` command: read the inbox, write the next numbered bulletin into `out` (locked, staged)."""
-    from pipeline.atomic import folder_lock, output_set
-    from pipeline.errors import OutputError, os_error_message
-    from pipeline.report import check_out_dir, collect
-    as_of = as_of or dt.date.today()
-    year = year or as_of.year
-    out = Path(out)
-    check_out_dir(inbox, out)
-    try:
-        result = collect(inbox, config, year)
-        with folder_lock(out, "生成进度通报"):
-            number = next_number(out, year)
-            with output_set(out, f"bulletin-{year}-{number}", "生成进度通报") as stage:
-                path, p = write_bulletin(result, stage, as_of, number, reserve=SAMPLE_LINES if sample else 0)
-                if sample:
-                    from pipeline.documents.sample import mark_sample
-                    mark_sample(stage)
-            save_number(out, year, number)
-    except OSError as exc:
-        raise OutputError(os_error_message(exc, "；输出文件夹中上次生成的文件保持不变", out)) from None
-    return out / path.name, number, p

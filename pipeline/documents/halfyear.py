@@ -195,21 +195,3 @@ def write_halfyear(result: "Result", out: Path, today: dt.date | None = None) ->
                                                   "计划": plan, "落款": signature}, path, title=title,
                     author=cfg.unit)
     return path, h
-
-
-def run_halfyear(inbox, out, config, year: int | None = None, today: dt.date | None = None, *, sample: bool = False):
-    """The `halfyear` command: read the inbox, write the document into `out` (locked, staged)."""
-    from pipeline.atomic import output_set
-    from pipeline.errors import OutputError, os_error_message
-    from pipeline.report import check_out_dir, collect
-    check_out_dir(inbox, out)
-    try:
-        result = collect(inbox, config, year)
-        with output_set(Path(out), "halfyear", "生成半年总结") as stage:
-            path, h = write_halfyear(result, stage, today)
-            if sample:
-                from pipeline.documents.sample import mark_sample
-                mark_sample(stage)
-    except OSError as exc:
-        raise OutputError(os_error_message(exc, "；输出文件夹中上次生成的文件保持不变", out)) from None
-    return Path(out) / path.name, h
