@@ -18,12 +18,6 @@ def _scores():
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _notices():
-    from pipeline.mail.notices import build_notices
-    bench = g.bench
-    return build_notices(bench.config, _scores(), bench.out, bench.templates_dir)
-
-
 def _body(message) -> str:
     part = message.get_body(preferencelist=("plain",))
     return part.get_content() if part is not None else ""
@@ -50,11 +44,20 @@ def _shown(notices) -> list[dict]:
              "attachments": [a.get_filename() for a in n.message.iter_attachments()]} for n in notices]
 
 
+def _notify(dry_run: bool, password: str | None = None):
+    """The notify job (pipeline.jobs.notify, as the command line runs it: its lock, its refusal to mail from
+    sample data), holding the output folder against other jobs of the page."""
+    from pipeline import jobs
+    bench = g.bench
+    _scores()  # no scores.json yet: the page's own message
+    with bench.runner.hold(bench.out, "发送回执和催报"):
+        return jobs.notify(bench.out, bench.config, dry_run=dry_run, outbox=bench.out / "outbox",
+                           templates_dir=bench.templates_dir, password=password)
+
+
 def preview():
-    from pipeline.mail.mailbox import write_outbox
-    notices = _notices()
-    paths = write_outbox(notices, g.bench.out / "outbox")
-    return page(notices=_shown(notices), written=len(paths))
+    job = _notify(dry_run=True)
+    return page(notices=_shown(job.detail), written=len(job.outputs))
 
 
 def collect():
@@ -81,11 +84,8 @@ def collect():
 
 
 def send():
-    from pipeline.mail.mailbox import SENT_LOG
-    from pipeline.mail.mailbox import send as smtp_send
-    notices = _notices()
-    out = smtp_send(notices, g.bench.config, request.form.get("smtp_password", ""), sent_log=g.bench.out / SENT_LOG)
-    return page(sent=out)
+    job = _notify(dry_run=False, password=request.form.get("smtp_password") or g.bench.smtp_password)
+    return page(sent=job.detail)
 
 
 
