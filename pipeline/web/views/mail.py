@@ -49,8 +49,8 @@ def _notify(dry_run: bool, password: str | None = None):
     sample data), holding the output folder against other jobs of the page."""
     from pipeline import jobs
     bench = g.bench
-    _scores()  # no scores.json yet: the page's own message
     with bench.runner.hold(bench.out, "发送回执和催报"):
+        _scores()  # no scores.json yet: the page's own message
         return jobs.notify(bench.out, bench.config, dry_run=dry_run, outbox=bench.out / "outbox",
                            templates_dir=bench.templates_dir, password=password)
 
