@@ -59,6 +59,14 @@ class JobStopped(PipelineError):
         self.job = job
 
 
+def _files(paths) -> list[Path]:
+    """Outputs as files: a folder of outputs (the 说明报告 texts) as the files in it."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        out += sorted(q for q in p.iterdir() if q.is_file()) if p.is_dir() else [p]
+    return out
+
+
 def _quiet(progress: Progress | None) -> Progress:
     return progress or (lambda text: None)
 
@@ -148,7 +156,7 @@ def report(inbox: str | Path, out: str | Path, config: Config, year: int | None 
                 on_notes(result.notes)
         if recorder is not None:
             recorder.record(out)  # this year into the history database, once the documents are written
-    job = JobResult("report", outputs=list(result.outputs.values()), notes=list(result.notes), detail=result)
+    job = JobResult("report", outputs=_files(result.outputs.values()), notes=list(result.notes), detail=result)
     if on_notes is None:
         _note_lines(job)
     for kind, line in getattr(result.history, "messages", []):  # the history database: one line each

@@ -171,7 +171,7 @@ def test_the_page_shows_the_same_notes_to_check_as_the_console(both):
     assert report["notes"], "the messy inbox leaves something to check"
     for note in report["notes"]:
         assert f"请核实：{note}" in both["cli"]["report"]
-    assert report["message"].startswith("已生成") and report["progress"]["percent"] == 100
+    assert report["message"].startswith(f"已生成 {len(report['outputs'])} 个文件") and report["progress"]["percent"] == 100
 
 
 def test_the_bulletin_and_the_templates_say_what_the_console_says(both):
