@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from pipeline import settings
 from pipeline.catalog import Config
 from pipeline.errors import InboxError, OutputError, PipelineError, os_error_message
 
@@ -258,11 +259,11 @@ def archive(inbox: str | Path, out: str | Path, config: Config, year: int | None
 # ------------------------------------------------------------------ mail: collect, notify
 
 def imap_password_env(config: Config) -> str:
-    return str((config.settings.get("mail") or {}).get("imap_password_env") or "WENMING_IMAP_PASSWORD")
+    return settings.of(config).mail.imap_password_env
 
 
 def smtp_password_env(config: Config) -> str:
-    return str((config.settings.get("mail") or {}).get("smtp_password_env") or "WENMING_SMTP_PASSWORD")
+    return settings.of(config).mail.smtp_password_env
 
 
 def _short(text: str, limit: int = 60) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import jinja2
 
+from pipeline import settings
 from pipeline.catalog import Config
 from pipeline.documents.workbook import workbook_bytes
 from pipeline.mail.review import receipt_note
@@ -78,12 +79,12 @@ def unreadable_files(config: Config, scores: dict, dept: dict) -> list[str]:
 def notice_for(config: Config, scores: dict, dept: dict, scores_dir: Path, templates_dir: Path) -> Notice:
     name = dept["name"]
     year = scores["year"]
-    mail = config.settings.get("mail") or {}
+    mail = settings.of(config).mail
     coordinator = str(config.settings.get("coordinator") or "牵头部门")
     mine = [s for s in scores["standards"] if name in s["responsible"]]
     standards = [{"code": s["code"], "short": config.standards[s["code"]].short if s["code"] in config.standards
                   else s["title"][:14], "status": s["status"]} for s in mine]
-    deadline = config.settings.get("deadline")
+    deadline = settings.of(config).deadline
     context = {"unit": config.unit, "year": year, "department": name, "coordinator": coordinator,
                "today": _chinese_date(dt.date.today()), "standards": standards,
                "deadline": _chinese_date(deadline) if isinstance(deadline, dt.date) else "规定时间",
@@ -129,7 +130,7 @@ def notice_for(config: Config, scores: dict, dept: dict, scores_dir: Path, templ
     fingerprint = hashlib.sha256(facts.encode("utf-8")).hexdigest()[:32]
     msg = EmailMessage()
     msg["Subject"] = subject.strip()
-    sender = str(mail.get("sender") or "")
+    sender = mail.sender
     msg["From"] = formataddr((f"{config.short_name}{coordinator}", sender)) if sender else f"{config.short_name}{coordinator}"
     email_to = next((d.email for d in config.departments if d.name == name), "")
     if email_to:

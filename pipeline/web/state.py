@@ -32,17 +32,9 @@ class Limits:
 
     @classmethod
     def from_config(cls, config: Config) -> "Limits":
-        web = config.settings.get("workbench") or {}
-
-        def number(key: str, default: float) -> float:
-            try:
-                value = float(web.get(key, default))
-            except (TypeError, ValueError):
-                return default
-            return value if value > 0 else default
-        return cls(int(number("max_upload_mb", MAX_FILE_BYTES / 1048576) * 1048576),
-                   int(number("max_upload_files", 50)),
-                   int(number("max_request_mb", 200) * 1048576))
+        from pipeline import settings
+        web = settings.of(config).workbench  # checked when unit.yaml was loaded
+        return cls(int(web.max_upload_mb * 1048576), web.max_upload_files, int(web.max_request_mb * 1048576))
 
 
 class Workbench:
