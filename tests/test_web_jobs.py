@@ -313,3 +313,37 @@ def test_new_endpoints_keep_the_guard(tmp_path):
     assert locked.post("/jobs/templates", headers={**POST, "X-Wenming-Token": "s3cret"},
                        base_url=BASE).status_code == 200
     assert dt.date.today()  # the page's bulletin date defaults to today
+
+
+def test_the_page_sends_through_the_smtp_server_typed_there_and_writes_no_password(tmp_path):
+    """unit.yaml has every address but no SMTP server: the server typed on the page is used for the session,
+    the password is kept in memory only, and the notify job's lock and sent log apply as on the command line."""
+    import yaml
+    from mailkit import Recorder, mail_config, smtp_server
+    cfg_dir = mail_config(tmp_path, smtp_port=1)
+    unit = yaml.safe_load((cfg_dir / "unit.yaml").read_text(encoding="utf-8"))
+    unit["mail"]["smtp_host"] = ""
+    (cfg_dir / "unit.yaml").write_text(yaml.safe_dump(unit, allow_unicode=True), encoding="utf-8")
+    inbox = messy_inbox(tmp_path / "inbox")
+    page = Page(inbox, tmp_path / "out", tmp_path / "h.sqlite", tmp_path / "t")
+    page.bench.config_dir = cfg_dir
+    page.bench.reload_config()
+    page.run("report")
+    failed = page.wait(page.start("notify"))
+    assert failed["state"] == "failed" and "mail.smtp_host" in failed["message"]
+    secret = "pw-never-on-disk-7f3a"
+    handler = Recorder()
+    with smtp_server(handler) as port:
+        sent = page.run("notify", smtp_host="127.0.0.1", smtp_port=str(port), smtp_security="none",
+                        smtp_password=secret)
+        assert sent["message"].startswith("已发送 10 封") and len(handler.envelopes) == 10
+        again = page.run("notify")  # remembered for the session: the server and the password
+        assert "此前已发送过相同内容" in " ".join(again["lines"]) and len(handler.envelopes) == 10
+    html = page.get("/jobs").get_data(as_text=True)
+    assert 'value="127.0.0.1"' in html and secret not in html
+    for folder in (tmp_path / "out", cfg_dir, inbox):
+        for path in folder.rglob("*"):
+            if path.is_file():
+                assert secret.encode() not in path.read_bytes(), path
+    bad = page.post("/jobs/notify", {"smtp_port": "七"})
+    assert bad.status_code == 400 and "邮件服务器设置 smtp_port" in bad.get_json()["error"]

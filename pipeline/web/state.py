@@ -53,6 +53,8 @@ class Workbench:
         self._last: tuple[tuple, Result] | None = None
         self.job: WebJob | None = None       # the documents page's latest report
         self.smtp_password: str | None = None  # typed into the page; kept in memory only
+        self.imap_form: dict | None = None     # the mail servers last typed into the page (no passwords)
+        self.smtp_form: dict | None = None
         self.imap_password: str | None = None  # typed into the page; kept in memory only
 
     @property

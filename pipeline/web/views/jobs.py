@@ -4,6 +4,7 @@ the history page, the templates as one ZIP, and `POST /inbox/withdraw`. Views on
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import zipfile
@@ -90,7 +91,8 @@ def _work(command: str, form) -> Callable[[WebJob], jobs.JobResult]:
         password = _field(form, "smtp_password", "password") or bench.smtp_password
         if password:
             bench.smtp_password = password  # memory only, never written
-        return lambda job: jobs.notify(bench.out, cfg, dry_run=dry_run, outbox=bench.out / "outbox",
+        mailing = _smtp_config(form)
+        return lambda job: jobs.notify(bench.out, mailing, dry_run=dry_run, outbox=bench.out / "outbox",
                                        templates_dir=bench.templates_dir, password=password, progress=job.tick)
     if command == "history":
         source = _field(form, "import", "import_dir")
@@ -98,6 +100,29 @@ def _work(command: str, form) -> Callable[[WebJob], jobs.JobResult]:
     if command == "export":
         return lambda job: jobs.export(bench.out, bench.out / export_name(bench), progress=job.tick)
     raise AssertionError(command)
+
+
+def _smtp_config(form):
+    """The configuration with the SMTP server typed on the page for this session (remembered in memory; the
+    lasting place is unit.yaml's mail section), or the configuration as it is."""
+    from pipeline import settings
+    bench = g.bench
+    given = {k: _field(form, k) for k in ("smtp_host", "smtp_port", "smtp_security", "smtp_user")}
+    if any(given.values()):
+        typed = settings.of(bench.config).mail
+        raw = {"smtp_host": typed.smtp_host, "smtp_port": typed.smtp_port, "smtp_security": typed.smtp_security,
+               "smtp_user": typed.smtp_user, **{k: v for k, v in given.items() if v}}
+        try:
+            settings.MailSettings.from_yaml(raw)
+        except PipelineError as exc:
+            raise FormError(str(exc).replace("unit.yaml 的 mail.", "邮件服务器设置 ")) from None
+        bench.smtp_form = raw
+    if not bench.smtp_form:
+        return bench.config
+    typed = settings.of(bench.config)
+    mail = dataclasses.replace(typed.mail, **{k: v for k, v in settings.MailSettings.from_yaml(bench.smtp_form)
+                                              .__dict__.items() if k in bench.smtp_form})
+    return dataclasses.replace(bench.config, unit_settings=dataclasses.replace(typed, mail=mail))
 
 
 def _collect(form) -> Callable[[WebJob], jobs.JobResult]:
@@ -116,6 +141,9 @@ def _collect(form) -> Callable[[WebJob], jobs.JobResult]:
     if host and password:
         bench.imap_password = password  # memory only, never written
     since = _date(form, "since", "起始日期")
+    if host:  # remembered for the next collect (memory only; the password too, never written)
+        bench.imap_form = {"imap_host": host, "imap_port": port_text, "imap_user": _field(form, "imap_user", "user"),
+                           "imap_folder": _field(form, "imap_folder", "folder"), "imap_security": security}
     options = dict(eml_dir=eml or None, imap_host=host or None, imap_port=int(port_text) if port_text else None,
                    imap_user=_field(form, "imap_user", "user"), imap_folder=_field(form, "imap_folder", "folder")
                    or "INBOX", imap_security=security, since=since, subject=_field(form, "subject") or None,
@@ -189,8 +217,16 @@ def page():
     """全年工作: a section per job with its options, each started in place and followed until it ends."""
     bench = g.bench
     running = {c: bench.runner.running(_folder(kind)) for c, (_, kind) in TITLES.items()}
+    from pipeline import settings
+    mail = settings.of(bench.config).mail
+    imap = {"imap_host": mail.imap_host, "imap_port": mail.imap_port or "", "imap_user": mail.imap_user,
+            "imap_folder": mail.imap_folder, "imap_security": mail.imap_security, **(bench.imap_form or {})}
+    smtp = {"smtp_host": mail.smtp_host, "smtp_port": mail.smtp_port, "smtp_security": mail.smtp_security,
+            "smtp_user": mail.smtp_user, **(bench.smtp_form or {})}
     return render_template("jobs.html", titles=TITLES, running=running, today=dt.date.today().isoformat(),
-                           export_name=export_name(bench), config=bench.config, files=bench.board().files)
+                           export_name=export_name(bench), config=bench.config, files=bench.board().files,
+                           imap=imap, smtp=smtp, has_imap_password=bool(bench.imap_password),
+                           has_smtp_password=bool(bench.smtp_password))
 
 
 def history_page():
