@@ -216,6 +216,10 @@ def test_unknown_commands_and_jobs_are_404_and_bad_options_400(tmp_path):
     assert resp.status_code == 400 and "2026-11-01" in resp.get_json()["error"]
     resp = page.post("/jobs/collect", {})
     assert resp.status_code == 400 and "二选一" in resp.get_json()["error"]
+    resp = page.client.post("/jobs/bulletin", json={"date": "2026-13-01"}, headers=POST, base_url=BASE)
+    assert resp.status_code == 400 and "2026-13-01" in resp.get_json()["error"]  # JSON bodies take the same options
+    resp = page.client.post("/jobs/halfyear", json={"year": 2026}, headers=POST, base_url=BASE)
+    assert resp.status_code == 200 and page.wait(resp.get_json()["job"])["state"] == "done"
 
 
 def test_a_failed_job_says_why_in_one_chinese_line(tmp_path):

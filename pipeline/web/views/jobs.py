@@ -176,8 +176,12 @@ def start(command: str):
     if command not in TITLES:
         abort(404)
     title, kind = TITLES[command]
+    form = request.form
+    if request.is_json:  # the same options as a JSON object, for scripts
+        body = request.get_json(silent=True)
+        form = {str(k): "" if v is None else str(v) for k, v in body.items()} if isinstance(body, dict) else {}
     try:
-        work = _work(command, request.form)
+        work = _work(command, form)
         job = g.bench.runner.start(command, _folder(kind), title, work)
     except Busy as exc:
         if request.headers.get("HX-Request"):
