@@ -263,18 +263,16 @@ def plan(config_dir, out_dir):
 @main.command(help="用自带的示例数据生成全部文书，检查 Word 模板和措辞文件（wording.yaml）能否正常使用。")
 @_config_option
 def check(config_dir):
-    from pipeline.documents.check import check_documents
-    check_documents(_load(config_dir))
-    click.echo("检查通过：全部文书均可正常生成。")
+    from pipeline import jobs
+    _echo(jobs.check(_load(config_dir)))
 
 
 @main.command(help="用 LibreOffice 把输出文件夹中的 Word 文件转为 PDF，便于打印。")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="output", show_default=True,
               help="输出文件夹")
 def pdf(out_dir):
-    from pipeline.documents.pdf import convert_folder
-    for path in convert_folder(Path(out_dir)):
-        click.echo(f"已转换：{path}")
+    from pipeline import jobs
+    _echo(jobs.pdf(out_dir))
 
 
 @main.command(help="从邮箱（IMAP）或导出的 .eml 邮件文件中收取各部门报送的 Excel 附件，存入收件箱。")

@@ -23,9 +23,9 @@ from pipeline.errors import InboxError, OutputError, PipelineError, os_error_mes
 
 Progress = Callable[[str], None]
 
-#: the commands a job exists for, in the order of a year's work
+#: the commands a job exists for, in the order of a year's work (`serve` starts the 工作台, which runs these)
 COMMANDS = ("templates", "report", "plan", "halfyear", "bulletin", "archive", "collect", "notify", "history",
-            "export", "rollup")
+            "export", "rollup", "check", "pdf")
 
 
 @dataclass
@@ -130,6 +130,27 @@ def plan(config: Config, out_dir: str | Path = "output", progress: Progress | No
     job.message = f"已生成实施方案：{path}"
     job.say(job.message)
     _note_lines(job)
+    return job
+
+
+def check(config: Config, progress: Progress | None = None) -> JobResult:
+    """Every document rendered from the bundled sample data: a broken template or wording entry is one line."""
+    from pipeline.documents.check import check_documents
+    _quiet(progress)("正在用示例数据生成全部文书")
+    check_documents(config)
+    job = JobResult("check", message="检查通过：全部文书均可正常生成。")
+    job.say(job.message)
+    return job
+
+
+def pdf(out_dir: str | Path = "output", progress: Progress | None = None) -> JobResult:
+    """The Word files of an output folder as PDF, through LibreOffice."""
+    from pipeline.documents.pdf import convert_folder
+    _quiet(progress)("正在转换为 PDF")
+    job = JobResult("pdf", outputs=list(convert_folder(Path(out_dir))))
+    for path in job.outputs:
+        job.say(f"已转换：{path}")
+    job.message = f"已转换 {len(job.outputs)} 个文件"
     return job
 
 

@@ -351,3 +351,22 @@ def test_the_page_sends_through_the_smtp_server_typed_there_and_writes_no_passwo
                 assert secret.encode() not in path.read_bytes(), path
     bad = page.post("/jobs/notify", {"smtp_port": "七"})
     assert bad.status_code == 400 and "邮件服务器设置 smtp_port" in bad.get_json()["error"]
+
+
+def test_every_command_but_serve_runs_through_one_job():
+    """cli.py only parses options and calls pipeline.jobs (sqlite-utils' thin CLI): every command of the command
+    line has its job, and no command body reaches past the job layer into the library."""
+    import ast
+    import inspect
+
+    from pipeline import cli
+    commands = set(cli.main.commands) - {"serve"}
+    assert commands == set(jobs.COMMANDS)
+    tree = ast.parse(inspect.getsource(cli))
+    bodies = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    for name, command in cli.main.commands.items():
+        if name == "serve":
+            continue
+        body = bodies[command.callback.__name__]
+        imported = {a.name for n in ast.walk(body) if isinstance(n, ast.ImportFrom) for a in n.names}
+        assert imported <= {"jobs", "console"}, (name, imported)
