@@ -370,3 +370,23 @@ def test_every_command_but_serve_runs_through_one_job():
         body = bodies[command.callback.__name__]
         imported = {a.name for n in ast.walk(body) if isinstance(n, ast.ImportFrom) for a in n.names}
         assert imported <= {"jobs", "console"}, (name, imported)
+
+
+def test_collect_from_the_page_saves_as_the_command_line_does(tmp_path):
+    from mailkit import XLSX, message
+    eml = tmp_path / "eml"
+    eml.mkdir()
+    data = (EXAMPLES / "团委-2026年文明单位创建台账.xlsx").read_bytes()
+    (eml / "1.eml").write_bytes(message("<a@x>", "团委 <tw@unit.cn>", "团委台账",
+                                        [("团委台账.xlsx", data, XLSX)]).as_bytes())
+    cli_inbox, web_inbox = tmp_path / "cli-inbox", tmp_path / "web-inbox"
+    result = run("collect", "--eml", str(eml), "--inbox", str(cli_inbox))
+    assert result.exit_code == 0, result.output
+    web_inbox.mkdir()
+    page = Page(web_inbox, tmp_path / "out", tmp_path / "h.sqlite", tmp_path / "t")
+    state = page.run("collect", eml=str(eml))
+    assert state["lines"] == result.output.strip().splitlines()
+    saved = [n for n in names(cli_inbox) if n != "manifest.json"]
+    assert saved and state["outputs"] == saved == [n for n in names(web_inbox) if n != "manifest.json"]
+    again = page.run("collect", eml=str(eml))  # nothing twice
+    assert again["outputs"] == [] and "此前已收取的邮件 1 封" in again["message"]
