@@ -7,6 +7,7 @@ import os
 import shutil
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -18,8 +19,12 @@ if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)) and os.environ.ge
 
 
 def _finished(driver, command: str):
-    jobs = driver.find_elements(By.CSS_SELECTOR, f"#result-{command} .job")
-    return jobs[0] if jobs and jobs[0].get_attribute("data-state") in ("done", "failed") else False
+    """The job's box once it has ended (it replaces itself while it polls, so a found box may go stale)."""
+    try:
+        jobs = driver.find_elements(By.CSS_SELECTOR, f"#result-{command} .job")
+        return jobs[0] if jobs and jobs[0].get_attribute("data-state") in ("done", "failed") else False
+    except StaleElementReferenceException:
+        return False
 
 
 def test_jobs_run_from_the_page_and_show_their_result(browser, tmp_path):
@@ -40,9 +45,14 @@ def test_jobs_run_from_the_page_and_show_their_result(browser, tmp_path):
         assert any("自查报告" in t for t in links) and any(t.startswith("说明报告/") for t in links)
         assert (srv.bench.out / "scores.json").is_file()
 
-        browser.find_element(By.ID, "start-plan").click()
-        job = wait.until(lambda d: _finished(d, "plan"))
-        assert job.get_attribute("data-state") == "done" and "实施方案" in job.text
+        for command, says in (("templates", "部门台账模板"), ("plan", "实施方案"), ("halfyear", "已生成"),
+                              ("bulletin", "第 1 期"), ("archive", "分类档案"), ("notify", "未发送"),
+                              ("export", "数据包")):
+            browser.find_element(By.ID, f"start-{command}").click()
+            job = wait.until(lambda d: _finished(d, command))
+            assert job.get_attribute("data-state") == "done" and says in job.text, (command, job.text)
+        _shot(browser, "jobs-1b-all")
+        assert len(list(srv.bench.out.glob("*.zip"))) == 2  # the 分类档案 and the unit package
 
         # withdraw the superseded draft from the inbox list
         name = "工会-2026年文明单位创建台账（初稿）.xlsx"
