@@ -61,7 +61,7 @@ def preview():
 
 
 def collect():
-    from pipeline.mail.mailbox import collect_imap
+    from pipeline import jobs
     bench = g.bench
     form = request.form
     host = form.get("host", "").strip()
@@ -76,11 +76,14 @@ def collect():
     password = form.get("password") or bench.imap_password or ""
     bench.imap_password = password  # memory only, never written
     port = int(form["port"]) if form.get("port", "").isdigit() else None
-    with bench.inbox_lock:
-        result = collect_imap(host, bench.inbox, bench.config, port=port, user=form.get("user", "").strip(),
-                              password=password, folder=form.get("folder") or "INBOX", since=since,
-                              subject=form.get("subject") or None)
-    return page(collected=result)
+    with bench.runner.hold(bench.inbox, "收取邮件附件"), bench.inbox_lock:  # the collect job, as the CLI runs it
+        try:
+            job = jobs.collect(bench.inbox, bench.config, imap_host=host, imap_port=port,
+                               imap_user=form.get("user", "").strip(), imap_folder=form.get("folder") or "INBOX",
+                               since=since, subject=form.get("subject") or None, password=password)
+        except jobs.JobStopped as exc:  # stopped part way: what was saved, and why it stopped
+            job = exc.job
+    return page(collected=job.detail)
 
 
 def send():
@@ -99,8 +102,9 @@ def _reminders():
 
 def reminders_preview():
     from pipeline.mail.mailbox import write_outbox
-    dues, notices = _reminders()
-    write_outbox(notices, g.bench.out / "outbox" / "催报")
+    with g.bench.runner.hold(g.bench.out, "预览催报"):
+        dues, notices = _reminders()
+        write_outbox(notices, g.bench.out / "outbox" / "催报")
     return page(notices=_shown(notices), written=len(notices))
 
 
@@ -109,7 +113,9 @@ def reminders_send():
     from pipeline.mail.mailbox import send as smtp_send
     from pipeline.mail.reminders import record
     bench = g.bench
-    dues, notices = _reminders()
-    out = smtp_send(notices, bench.config, request.form.get("smtp_password", ""), sent_log=bench.out / SENT_LOG)
-    record(bench.config, bench.out, dues, out.sent + out.already)
+    with bench.runner.hold(bench.out, "发送催报"):
+        dues, notices = _reminders()
+        out = smtp_send(notices, bench.config, request.form.get("smtp_password") or bench.smtp_password or "",
+                        sent_log=bench.out / SENT_LOG)
+        record(bench.config, bench.out, dues, out.sent + out.already)
     return page(sent=out)
