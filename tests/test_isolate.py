@@ -335,3 +335,15 @@ def test_collect_saves_a_crashing_attachment_once_and_goes_on(tmp_path):
     by_name = {f["original"]: f for f in manifest["files"]}
     assert by_name["团委台账.xlsx"]["department"] == "团委" and by_name["反协办台账.xlsb"]["department"] == "反协办"
     assert len([p for p in inbox.iterdir() if not p.name.startswith(".") and p.name != "manifest.json"]) == 2
+
+
+def test_archive_goes_on_after_a_file_that_makes_calamine_panic(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy2(EXAMPLES / "办公室-2026年文明单位创建台账.xlsx", inbox)
+    shutil.copy2(FOREIGN / "poi-Simple.xlsb", inbox / "反协办-台账.xlsb")
+    done = subprocess.run([sys.executable, "-m", "pipeline", "archive", "--inbox", str(inbox), "--out",
+                           str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert list((tmp_path / "out").glob("*分类档案.zip"))
+    assert "panicked" not in done.stdout + done.stderr and "Traceback" not in done.stdout + done.stderr
