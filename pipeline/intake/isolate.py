@@ -91,8 +91,11 @@ def start_method() -> str:
     chosen = os.environ.get(START_ENV, "").strip().lower()
     if chosen in methods:
         return chosen
-    if "fork" in methods and threading.active_count() == 1:
-        return "fork"      # forking a process with threads can deadlock on a lock another thread held
+    # fork from the main thread (the command line, whose only other thread is the console's spinner: the worker
+    # replaces the stdio objects whose locks it might hold and touches nothing else of the parent's); from
+    # another thread (a 工作台 request, while other requests run anything) a forkserver's clean fork
+    if "fork" in methods and threading.current_thread() is threading.main_thread():
+        return "fork"
     return "forkserver" if "forkserver" in methods else "spawn"
 
 
@@ -135,6 +138,9 @@ def _quiet(stderr_path: str) -> None:
         os.close(err)
     except OSError:
         pass
+    # fresh stdio objects: the parent's may have been locked by another of its threads at the moment of the fork
+    sys.stdout = open(1, "w", encoding="utf-8", errors="replace", closefd=False)
+    sys.stderr = open(2, "w", encoding="utf-8", errors="replace", closefd=False)
     import faulthandler
     import warnings
     faulthandler.disable()  # a fault handler inherited from the parent would write to the parent's console
