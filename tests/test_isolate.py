@@ -347,3 +347,13 @@ def test_archive_goes_on_after_a_file_that_makes_calamine_panic(tmp_path):
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert list((tmp_path / "out").glob("*分类档案.zip"))
     assert "panicked" not in done.stdout + done.stderr and "Traceback" not in done.stdout + done.stderr
+
+
+def test_a_reader_stopped_early_leaves_no_worker_mid_file(tmp_path):
+    paths = _examples(tmp_path / "inbox", 4)
+    with isolate.ReaderPool() as pool:
+        reading = pool.read(paths, tmp_path / "inbox", CONFIG)
+        next(reading)
+        reading.close()  # the caller gives up (an exception, Ctrl+C)
+        assert all(w.task is None for w in pool._workers)
+        assert [r.path for r in pool.read(paths, tmp_path / "inbox", CONFIG)] == paths  # and the pool reads on

@@ -439,6 +439,7 @@ class ReaderPool:
                     w.task = None
                     if isinstance(outcome, FileRecord):
                         ready[index] = outcome
+                        self._failed_starts = 0
                         continue
                     if outcome == "start":  # it died before it could read anything: the file is not to blame
                         self._failed_starts += 1
@@ -453,10 +454,11 @@ class ReaderPool:
                     ready[index] = failed_record(path, inbox, config, crash_detail(outcome, limits, w.stderr_head()))
                     active[i] = self._replace(w, limits)
         finally:
-            for i, w in enumerate(active):
-                if w.task is not None:  # the caller stopped early: a worker mid-file is not reused
-                    w.task = None
-                    self._replace(w, limits)
+            for w in active:
+                if w.task is not None:  # the caller stopped early: a worker mid-file is stopped, not reused
+                    w.close(kill=True)
+                    if w in self._workers:
+                        self._workers.remove(w)
 
     def _replace(self, w: _Handle, limits: ReadLimits) -> _Handle:
         w.close(kill=True)
