@@ -19,6 +19,7 @@ from handmade import ROSTER_SPELLINGS, handmade_xlsx
 from pipeline.catalog import load_config
 from pipeline.intake import isolate, scan
 from pipeline.intake.ingest import _sheet_kind, list_inbox, read_workbook
+from pipeline.result import scores_dict
 from webkit import Client, running
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -267,6 +268,16 @@ def test_the_workbench_survives_a_crashing_upload_and_never_reads_it_twice(tmp_p
         assert next(d for d in status_now["departments"] if d["name"] == "团委")["state"] == "unreadable"
         assert cache.pool.files_read == read_before  # known by its hash: not handed to a reader again
         assert client.get("/")[0] == 200
+    # a restart of the 工作台 on the same folders remembers it too
+    from pipeline.web.state import Workbench
+    bench = Workbench(srv.bench.inbox, srv.bench.out, srv.bench.config_dir)
+    try:
+        status_now = {d["name"]: d for d in scores_dict(bench.result())["departments"]}
+        assert status_now["团委"]["state"] == "unreadable" and status_now["工会"]["state"] == "submitted"
+        assert digest in bench.cache.crashed and bench.cache.pool.files_read == len(
+            [p for p in bench.inbox.iterdir() if p.suffix == ".xlsx"]) - 1  # every workbook but that one
+    finally:
+        bench.cache.close()
 
 
 # ---------------------------------------------------------------- real files that make calamine panic

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import threading
 from pathlib import Path
 from typing import Callable, Iterator
 
 import pandas as pd
 
+from pipeline.atomic import atomic_write_json
 from pipeline.catalog import Config
 from pipeline.intake.ingest import FileRecord, MAX_FILE_BYTES
 from pipeline.intake.isolate import ReaderPool, failed_record
@@ -46,12 +48,14 @@ class WorkbookCache:
     """FileRecords by (name in the inbox, content hash); a hit is a fresh copy, so a run may add its issues.
     Also each workbook's validated rows and issues (`checked`), by the same key and the department and year."""
 
-    def __init__(self, limit: int = 20_000) -> None:
+    def __init__(self, limit: int = 20_000, remember: Path | None = None) -> None:
         self._records: dict[tuple[str, str], FileRecord] = {}
         self._validated: dict[tuple, tuple[dict[str, pd.DataFrame], list[Issue]]] = {}
         self._digests: dict[str, tuple[int, int, str]] = {}  # name -> (size, mtime_ns, sha256): hash on change only
         self._config: tuple | None = None
         self.crashed: dict[str, str] = {}   # sha256 -> the Chinese reason its reading ended its worker
+        self.remember = Path(remember) if remember else None  # where `crashed` is kept between runs of the 工作台
+        self.crashed.update(_load_crashed(self.remember))
         self.pool: ReaderPool | None = None
         self._lock = threading.Lock()
         self.limit = limit
@@ -95,8 +99,9 @@ class WorkbookCache:
                 reading = reader(misses, inbox, config, progress)
             for rec in reading:
                 fresh[rec.path] = rec
-                if rec.crashed and rec.sha256:
+                if rec.crashed and rec.sha256 and rec.sha256 not in self.crashed:
                     self.crashed[rec.sha256] = rec.crashed
+                    _save_crashed(self.remember, self.crashed)
         with self._lock:
             for path, key in zip(paths, keys):
                 if key is not None and path in fresh and fresh[path].sha256 == key[1]:
@@ -191,6 +196,27 @@ class _CachedChecked(Checked):
         if frame is not None and id(frame) in self._given:
             return frame.copy()  # merge may change what it is given; the cached frame stays as validated
         return frame
+
+
+def _load_crashed(path: Path | None) -> dict[str, str]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8")) if path else {}
+    except (OSError, ValueError, UnicodeDecodeError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(k, str) and len(k) == 64 and isinstance(v, str)}
+
+
+def _save_crashed(path: Path | None, crashed: dict[str, str]) -> None:
+    """Best effort: a file that could not be written only means the file is read once more after a restart."""
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(path, crashed)
+    except OSError:
+        pass
 
 
 def _copy(rec: FileRecord) -> FileRecord:

@@ -18,6 +18,7 @@ from pipeline.result import Result
 from pipeline.web.runner import Runner, WebJob
 
 log = logging.getLogger("pipeline.web")
+CRASHES_FILE = ".reader-crashes.json"
 #: folders of the output folder whose files are outputs too (the 说明报告 as one .txt per section)
 OUTPUT_SUBFOLDERS = ("说明报告",)
 
@@ -47,7 +48,9 @@ class Workbench:
         self.runner = Runner()               # the jobs of the page (pipeline.jobs), one per folder at a time
         self.config = load_config(self.config_dir)
         self.inbox.mkdir(parents=True, exist_ok=True)
-        self.cache = WorkbookCache()
+        # files that ended a reading worker, by SHA-256, kept beside the outputs: never read again, even after a
+        # restart of the 工作台
+        self.cache = WorkbookCache(remember=self.out / CRASHES_FILE)
         self.run_lock = threading.Lock()      # one run of the pipeline at a time
         self.inbox_lock = threading.Lock()    # one writer of the inbox and its manifest at a time
         self._last: tuple[tuple, Result] | None = None
