@@ -366,5 +366,5 @@ def test_a_reader_stopped_early_leaves_no_worker_mid_file(tmp_path):
         reading = pool.read(paths, tmp_path / "inbox", CONFIG)
         next(reading)
         reading.close()  # the caller gives up (an exception, Ctrl+C)
-        assert all(w.task is None for w in pool._workers)
+        assert all(not w.tasks for w in pool._workers)
         assert [r.path for r in pool.read(paths, tmp_path / "inbox", CONFIG)] == paths  # and the pool reads on

@@ -25,6 +25,7 @@ import hashlib
 import multiprocessing as mp
 import os
 import pickle
+import queue
 import signal
 import stat
 import sys
@@ -44,6 +45,7 @@ DEFAULT_MEMORY_MB = 2048      # what one worker may allocate beyond what it star
 DEFAULT_SECONDS = 120.0       # per file, scan and parse together
 POOL_MIN_FILES = 24           # below this many files one worker reads them all
 MAX_WORKERS = 4
+QUEUED = 2                    # files handed to a worker at a time: the one it reads and the next
 MAX_FAILED_STARTS = 3         # workers in a row that die before they are up: reading cannot work here
 GC_EVERY = 100                # files between full collections in a worker (its cyclic collector is off)
 
@@ -267,8 +269,14 @@ class _Handle:
         child.close()
         self.up = False                       # it said hello: it started and can read
         self.setup: tuple | None = None      # (inbox, config) it was given
-        self.task: tuple[int, Path] | None = None
+        # the files handed to it, in order: the first is the one it is reading, the next is queued so that it
+        # never waits for the parent between two files
+        self.tasks: collections.deque[tuple[int, Path]] = collections.deque()
         self.deadline = 0.0
+
+    @property
+    def task(self) -> tuple[int, Path] | None:
+        return self.tasks[0] if self.tasks else None
 
     def give(self, index: int, path: Path, inbox: Path, config: Any) -> None:
         if self.setup is None or self.setup[0] != inbox or self.setup[1] is not config:
@@ -276,7 +284,13 @@ class _Handle:
             self.setup = (inbox, config)
         # the test hook travels with the file: a forkserver started earlier has the environment of then
         self.conn.send(("read", str(path), os.environ.get(FAULT_ENV, "")))
-        self.task = (index, path)
+        if not self.tasks:
+            self.deadline = time.monotonic() + self.limits.seconds
+        self.tasks.append((index, path))
+
+    def done(self) -> None:
+        """The file it was reading came back: the queued one is being read from now."""
+        self.tasks.popleft()
         self.deadline = time.monotonic() + self.limits.seconds
 
     def stderr_head(self) -> str:
@@ -375,8 +389,8 @@ class ReaderPool:
                 w.close()
             self._workers = []
 
-    def _spawn(self, limits: ReadLimits) -> _Handle:
-        method = self.method or start_method()
+    def _spawn(self, limits: ReadLimits, method: str | None = None) -> _Handle:
+        method = method or self.method or start_method()
         ctx = mp.get_context(method)
         if method == "forkserver":  # the server imports the readers once; each worker forked from it has them
             ctx.set_forkserver_preload(["pipeline.intake.isolate"])
@@ -392,77 +406,106 @@ class ReaderPool:
             yield from self._read(list(paths), Path(inbox), config, progress, workers)
 
     def _read(self, paths: list[Path], inbox: Path, config: Any, progress, workers: int | None):
+        """Workers are fed and their results received by a thread of their own (as ProcessPoolExecutor's
+        feeder does), so they keep reading while the caller validates what came back; the caller gets the
+        records in path order."""
         if not paths:
             return
         limits = self.limits or ReadLimits.from_config(config)
+        method = self.method or start_method()  # chosen here, in the caller's thread, for replacements too
         wanted = workers or (1 if len(paths) < POOL_MIN_FILES else min(os.cpu_count() or 1, MAX_WORKERS))
         wanted = max(1, min(wanted, len(paths)))
         for w in [w for w in self._workers if w.limits != limits or not w.proc.is_alive()]:
             w.close()
             self._workers.remove(w)
         while len(self._workers) < wanted:
-            self._workers.append(self._spawn(limits))
-        active = self._workers[:wanted]
-        todo = collections.deque(enumerate(paths))
+            self._workers.append(self._spawn(limits, method))
+        results: queue.Queue = queue.Queue()
+        stop = threading.Event()
+
+        def pump() -> None:
+            try:
+                self._pump(paths, inbox, config, self._workers[:wanted], limits, method, results, stop)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                results.put((-1, exc))
+        thread = threading.Thread(target=pump, name="pipeline-reading", daemon=True)
+        thread.start()
         ready: dict[int, FileRecord] = {}
-        upto = 0
         try:
-            while upto < len(paths):
+            for upto in range(len(paths)):
+                while upto not in ready:
+                    index, item = results.get()
+                    if index < 0:
+                        raise item
+                    ready[index] = item
+                rec = ready.pop(upto)
+                if progress:
+                    progress(rec.name)
+                yield rec
+        finally:
+            stop.set()
+            thread.join()
+
+    def _pump(self, paths: list[Path], inbox: Path, config: Any, active: list[_Handle], limits: ReadLimits,
+              method: str, results: queue.Queue, stop: threading.Event) -> None:
+        todo = collections.deque(enumerate(paths))
+        left = len(paths)
+        try:
+            while left and not stop.is_set():
                 for i, w in enumerate(active):
-                    if w.task is None and todo:
+                    while len(w.tasks) < QUEUED and todo:
                         index, path = todo.popleft()
                         try:
                             w.give(index, path, inbox, config)
-                        except (OSError, ValueError):  # it died while idle: a new one takes the file
+                        except (OSError, ValueError):  # it died meanwhile: a new one takes its files
                             todo.appendleft((index, path))
-                            active[i] = self._replace(w, limits)
+                            todo.extendleft(reversed(w.tasks))
+                            self.files_read -= len(w.tasks)
+                            active[i] = w = self._replace(w, limits, method)
                             continue
                         self.files_read += 1
-                while upto in ready:
-                    rec = ready.pop(upto)
-                    upto += 1
-                    if progress:
-                        progress(rec.name)
-                    yield rec
-                if upto >= len(paths):
-                    break
-                busy = [w for w in active if w.task is not None]
-                timeout = max(0.0, min(w.deadline for w in busy) - time.monotonic())
+                busy = [w for w in active if w.tasks]
+                timeout = min(0.5, max(0.0, min(w.deadline for w in busy) - time.monotonic()))
                 wait([w.conn for w in busy] + [w.proc.sentinel for w in busy], timeout)
                 for i, w in enumerate(active):
-                    if w.task is None:
-                        continue
-                    index, path = w.task
-                    outcome = self._outcome(w)
-                    if outcome is None:
-                        continue
-                    w.task = None
-                    if isinstance(outcome, FileRecord):
-                        ready[index] = outcome
-                        self._failed_starts = 0
-                        continue
-                    if outcome == "start":  # it died before it could read anything: the file is not to blame
-                        self._failed_starts += 1
-                        if self._failed_starts >= MAX_FAILED_STARTS:
-                            raise ReaderStartError("读取报送文件的工作进程无法启动，请重新安装本工具后重试")
-                        todo.appendleft((index, path))
-                        self.files_read -= 1
-                        active[i] = self._replace(w, limits)
-                        continue
-                    self._failed_starts = 0
-                    self.crashes += 1
-                    ready[index] = failed_record(path, inbox, config, crash_detail(outcome, limits, w.stderr_head()))
-                    active[i] = self._replace(w, limits)
+                    while w.tasks:
+                        index, path = w.tasks[0]
+                        outcome = self._outcome(w)
+                        if outcome is None:
+                            break
+                        if isinstance(outcome, FileRecord):
+                            w.done()
+                            results.put((index, outcome))
+                            left -= 1
+                            self._failed_starts = 0
+                            continue
+                        queued = list(w.tasks)[1:]  # handed out but not begun: read again by a fresh worker
+                        if outcome == "start":  # it died before it could read anything: no file is to blame
+                            self._failed_starts += 1
+                            if self._failed_starts >= MAX_FAILED_STARTS:
+                                raise ReaderStartError("读取报送文件的工作进程无法启动，请重新安装本工具后重试")
+                            queued.insert(0, (index, path))
+                        else:
+                            self._failed_starts = 0
+                            self.crashes += 1
+                            results.put((index, failed_record(path, inbox, config,
+                                                              crash_detail(outcome, limits, w.stderr_head()))))
+                            left -= 1
+                        todo.extendleft(reversed(queued))
+                        self.files_read -= len(queued)
+                        w.tasks.clear()
+                        active[i] = self._replace(w, limits, method)
+                        break
         finally:
             for w in active:
-                if w.task is not None:  # the caller stopped early: a worker mid-file is stopped, not reused
+                if w.tasks:  # the caller stopped early: a worker mid-file is stopped, not reused
                     w.close(kill=True)
                     if w in self._workers:
                         self._workers.remove(w)
 
-    def _replace(self, w: _Handle, limits: ReadLimits) -> _Handle:
+    def _replace(self, w: _Handle, limits: ReadLimits, method: str | None = None) -> _Handle:
         w.close(kill=True)
-        fresh = self._spawn(limits)
+        fresh = self._spawn(limits, method)
         self._workers[self._workers.index(w)] = fresh
         return fresh
 
