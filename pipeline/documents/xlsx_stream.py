@@ -16,16 +16,9 @@ import dataclasses
 import datetime as dt
 import io
 import itertools
-import multiprocessing as mp
-import os
 import queue
-import shutil
-import struct
-import tempfile
 import threading
-import time
 import zipfile
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Iterable, Sequence
@@ -306,35 +299,25 @@ _STYLES = f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 </styleSheet>"""
 
 
-PARALLEL_ROWS = 50_000  # a sheet with this many rows is rendered in pieces by forked children
-_ZIP32_LIMIT = 0xFFFF_FFFF
-
-
 def write_tables(path: Path, tables: Sequence[Table]) -> None:
-    """Write the tables as the sheets of one workbook (atomically).
+    """Write the tables as the sheets of one workbook (atomically), each sheet streamed into its member
+    (zipfile, deflated by ISA-L: pipeline.deflate.ZipFile) while it is rendered.
 
-    Large sheets are cut into row ranges, shared out among this process and forked children that render
-    and compress them at the same time; the pieces are joined into their members as they are (deflate
-    streams concatenate). Otherwise, or on a
-    platform without fork, one zipfile stream."""
+    (Until 2026-12 large sheets were cut into row ranges rendered by forked children and joined by a
+    hand-written ZIP writer: measured 1.22x at best on the 1,000-unit ledger on two cores, less than the
+    1.3x that would pay for a second path Windows never runs.)"""
     dxf = {c: i for i, c in enumerate(_FILL_COLORS)}
     for t in tables:
         for color in t.fills.values():
             if color not in dxf:
                 raise ValueError(f"unsupported fill {color}")
     tables = [part for t in tables for part in _within_sheet_limit(t)]
-    package = _package_parts(tables)
-    sheets = [(f"xl/worksheets/sheet{i}.xml", t) for i, t in enumerate(tables, 1)]
-    parallel = any(_row_count(t) >= PARALLEL_ROWS for _, t in sheets) and "fork" in mp.get_all_start_methods() \
-        and not mp.current_process().daemon
     with atomic_path(path) as tmp:
-        if parallel and _write_parallel(tmp, package, sheets, dxf):
-            return
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-            for name, text in package:
+        with deflate.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+            for name, text in _package_parts(tables):
                 zf.writestr(name, text)
-            for name, table in sheets:
-                with zf.open(name, "w", force_zip64=True) as out:
+            for i, table in enumerate(tables, 1):
+                with zf.open(f"xl/worksheets/sheet{i}.xml", "w", force_zip64=True) as out:
                     _write_parts(out, _sheet_xml(table, dxf))
 
 
@@ -429,180 +412,6 @@ def _write_parts(out: IO[bytes], parts: Iterable[str]) -> None:
         writer.join()
     if failed:
         raise failed[0]
-
-
-@dataclass
-class _Member:
-    """One compressed zip member: a raw deflate stream in memory or in temporary files (pieces)."""
-
-    name: str
-    crc: int = 0
-    size: int = 0
-    compressed: int = 0
-    data: bytes | None = None
-    files: list[Path] = field(default_factory=list)
-
-
-class _Deflater:
-    """A write()-able raw deflate stream into a file, keeping what the zip headers need."""
-
-    def __init__(self, member: _Member, out: IO[bytes]) -> None:
-        self.member, self.out = member, out
-        self.stream = deflate.compressor()
-
-    def write(self, data: bytes) -> None:
-        m = self.member
-        m.crc = deflate.crc32(data, m.crc)
-        m.size += len(data)
-        self._emit(self.stream.compress(data))
-
-    def close(self, final: bool) -> None:
-        """A piece followed by others ends on a byte boundary without the final-block mark."""
-        self._emit(self.stream.flush() if final else self.stream.flush(zlib.Z_SYNC_FLUSH))
-
-    def _emit(self, chunk: bytes) -> None:
-        self.member.compressed += len(chunk)
-        self.out.write(chunk)
-
-
-@dataclass
-class _Piece:
-    """Rows [start, stop) of one sheet, compressed into `file`."""
-
-    table: Table
-    start: int
-    stop: int
-    final: bool
-    file: Path
-    done: _Member | None = None
-
-
-def _pieces(table: Table) -> list[tuple[int, int]]:
-    n = _row_count(table)
-    parts = min(-(-n // PARALLEL_ROWS), os.cpu_count() or 1) if deflate.crc32_combine else 1
-    if n < PARALLEL_ROWS or parts < 2:
-        return [(0, n)]
-    bounds = [n * i // parts for i in range(parts + 1)]
-    return list(zip(bounds, bounds[1:]))
-
-
-def _render(piece: _Piece, dxf: dict[str, int]) -> _Member:
-    member = _Member("", files=[piece.file])
-    with open(piece.file, "wb") as f:
-        out = _Deflater(member, f)
-        _write_parts(out, _sheet_xml(piece.table, dxf, piece.start, piece.stop))
-        out.close(piece.final)
-    return member
-
-
-def _render_in_child(pieces: list[_Piece], dxf: dict[str, int], conn) -> None:
-    try:
-        conn.send([_render(piece, dxf) for piece in pieces])
-    except BaseException:  # noqa: BLE001 - the parent renders these pieces itself; no traceback for users
-        conn.send(None)
-    finally:
-        conn.close()
-
-
-def _lanes(pieces: list[_Piece], n: int) -> list[list[_Piece]]:
-    """The pieces shared out among n processes (this one first): largest first, each to the least loaded."""
-    lanes: list[list[_Piece]] = [[] for _ in range(max(1, n))]
-    load = [0] * len(lanes)
-    for piece in sorted(pieces, key=lambda p: p.stop - p.start, reverse=True):
-        i = load.index(min(load))
-        lanes[i].append(piece)
-        load[i] += piece.stop - piece.start + 1
-    return lanes
-
-
-def _joined(name: str, parts: list[_Member]) -> _Member:
-    """One member from pieces whose deflate streams follow each other."""
-    member = _Member(name, crc=parts[0].crc, size=parts[0].size, compressed=parts[0].compressed,
-                     files=list(parts[0].files))
-    for part in parts[1:]:
-        member.crc = deflate.crc32_combine(member.crc, part.crc, part.size)
-        member.size += part.size
-        member.compressed += part.compressed
-        member.files += part.files
-    return member
-
-
-def _write_parallel(target: Path, package: list[tuple[str, str]], sheets: list[tuple[str, Table]],
-                    dxf: dict[str, int]) -> bool:
-    """Render the pieces of every sheet in as many processes as there are cores (this one and forked
-    children); False when the archive would need zip64 (then the caller writes it with zipfile)."""
-    ctx = mp.get_context("fork")
-    plan: list[tuple[str, list[_Piece]]] = []
-    try:
-        for name, table in sheets:
-            spans = _pieces(table)
-            pieces = []
-            for k, (start, stop) in enumerate(spans):
-                fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=target.parent)
-                os.close(fd)
-                pieces.append(_Piece(table, start, stop, k == len(spans) - 1, Path(tmp)))
-            plan.append((name, pieces))
-        lanes = _lanes([piece for _, pieces in plan for piece in pieces], os.cpu_count() or 1)
-        children = []
-        for lane in lanes[1:]:
-            if lane:
-                reader, writer = ctx.Pipe(duplex=False)
-                child = ctx.Process(target=_render_in_child, args=(lane, dxf, writer), daemon=True)
-                child.start()
-                writer.close()
-                children.append((lane, child, reader))
-        members = []
-        for text_name, text in package:
-            data = text.encode("utf-8")
-            packed = deflate.compressor()
-            raw = packed.compress(data) + packed.flush()
-            members.append(_Member(text_name, deflate.crc32(data), len(data), len(raw), data=raw))
-        for piece in lanes[0]:
-            piece.done = _render(piece, dxf)
-        for lane, child, reader in children:
-            try:
-                done = reader.recv()
-            except EOFError:
-                done = None
-            child.join()
-            if done is None or child.exitcode != 0:  # the child failed: render its pieces here
-                done = [_render(piece, dxf) for piece in lane]
-            for piece, member in zip(lane, done):
-                piece.done = member
-        members += [_joined(name, [p.done for p in pieces]) for name, pieces in plan]
-        if sum(m.compressed + 200 for m in members) >= _ZIP32_LIMIT or any(m.size >= _ZIP32_LIMIT for m in members):
-            return False
-        _write_zip(target, members)
-        return True
-    finally:
-        for _, pieces in plan:
-            for piece in pieces:
-                piece.file.unlink(missing_ok=True)
-
-
-def _write_zip(target: Path, members: list[_Member]) -> None:
-    """A plain (zip32) archive of already-compressed members."""
-    now = time.localtime()
-    dos_time = (now.tm_hour << 11) | (now.tm_min << 5) | (now.tm_sec // 2)
-    dos_date = ((now.tm_year - 1980) << 9) | (now.tm_mon << 5) | now.tm_mday
-    central = []
-    with open(target, "wb") as f:
-        for m in members:
-            offset = f.tell()
-            name = m.name.encode("utf-8")
-            f.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, dos_time, dos_date,
-                                m.crc, m.compressed, m.size, len(name), 0) + name)
-            if m.data is not None:
-                f.write(m.data)
-            for part in m.files:
-                with open(part, "rb") as src:
-                    shutil.copyfileobj(src, f, 1 << 20)
-            central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, dos_time, dos_date,
-                                       m.crc, m.compressed, m.size, len(name), 0, 0, 0, 0, 0, offset) + name)
-        start = f.tell()
-        for entry in central:
-            f.write(entry)
-        f.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members), f.tell() - start, start, 0))
 
 
 # ---------------------------------------------------------------- sheets of blocks (the 校验报告)
@@ -771,7 +580,7 @@ class StreamBook:
         parts[2] = ("xl/workbook.xml", f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook {_NS}>'
                     f'<bookViews><workbookView activeTab="0"/></bookViews><sheets>{sheets}</sheets>'
                     + (f"<definedNames>{names}</definedNames>" if names else "") + "</workbook>")
-        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        with deflate.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
             for name, text in parts:
                 zf.writestr(name, text)
             for i, sheet in enumerate(self.sheets, 1):

@@ -158,7 +158,8 @@ def read_all(paths: list[Path]) -> list[Package]:
     workers = min(os.cpu_count() or 1, 4)
     if len(paths) < POOL_MIN_PACKAGES or workers < 2:
         return [_slim(read_package(p)) for p in paths]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    from pipeline.processes import context
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context()) as pool:
         return list(pool.map(_read_slim, paths, chunksize=max(1, len(paths) // (workers * 8))))
 
 
@@ -275,8 +276,9 @@ CHILD_MIN_UNITS = 200   # from this many units the 汇总表 is written by a for
 
 def _start_workbook(facts: Rollup, path: Path):
     import multiprocessing as mp
+    from pipeline.processes import forks
     from pipeline.store.rollup_docs import write_rollup_workbook
-    if len(facts.units) < CHILD_MIN_UNITS or "fork" not in mp.get_all_start_methods():
+    if len(facts.units) < CHILD_MIN_UNITS or not forks():   # without fork (Windows) it is written afterwards
         return None
     child = mp.get_context("fork").Process(target=write_rollup_workbook, args=(facts, path))
     child.start()
