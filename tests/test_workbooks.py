@@ -418,40 +418,6 @@ def test_sample_ledger_and_validation_report_print_on_few_pages(sample, tmp_path
     assert sheets <= validation <= min(sheets + 4, VALIDATION_MAX_PAGES), (pages, sheets)
 
 
-def test_a_large_ledger_written_by_a_forked_child_is_the_same_workbook(tmp_path, monkeypatch):
-    """From LEDGER_CHILD_ROWS rows the ledger is written by a forked child beside the other documents (where
-    the platform forks): the same sheets and cells as written in the run's own process."""
-    import pipeline.report as R
-    from pipeline.processes import forks
-
-    inbox = tmp_path / "inbox"
-    for k, dept in enumerate(("团委", "工会", "妇联")):
-        workbook(inbox / f"{dept}.xlsx", dept, roster=staff(2, prefix=dept, start=100 * (k + 1)),
-                 activities=[activity(f"{YEAR}-03-01", "活动", "3.2.2")])
-
-    def cells(out):
-        (path,) = out.glob("*任务分解一览台账.xlsx")
-        wb = openpyxl.load_workbook(path)
-        return {ws.title: [list(r) for r in ws.iter_rows(values_only=True)] for ws in wb}
-
-    report(inbox, tmp_path / "inline")
-    inline = cells(tmp_path / "inline")
-    assert len(inline) >= 4 and len(inline["活动明细"]) == 4
-    forked = []
-    real_start = R._start
-
-    def spy(write, result, path, big):
-        child = real_start(write, result, path, big)
-        forked.append((child is not None, forks()))   # forked exactly where the platform forks
-        return child
-
-    monkeypatch.setattr(R, "LEDGER_CHILD_ROWS", 0)
-    monkeypatch.setattr(R, "_start", spy)
-    report(inbox, tmp_path / "forked")
-    assert len(forked) == 1 and forked[0][0] == forked[0][1]
-    assert cells(tmp_path / "forked") == inline
-
-
 def _layout(path: Path) -> dict:
     """What a reader of the workbook sees: per sheet its cell values (and text cells' type and quote prefix),
     merged ranges, row heights, column widths, panes, print titles and area, filter, conditional colours and
