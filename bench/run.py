@@ -13,7 +13,8 @@ process started with 'spawn' so that its imports, its memory and its children ar
 4. the same `report` as Windows runs it (WENMING_START_METHOD=spawn: no fork anywhere);
 5. pandas + openpyxl ingest (the obvious alternative), up to --openpyxl-up-to workbooks.
 
-Memory: `peak RSS` is the largest resident set of any one process of the measurement (getrusage);
+CPU: user + system seconds of the measured process and its children (what the load of other users inflates
+least). Memory: `peak RSS` is the largest resident set of any one process of the measurement (getrusage);
 `tree peak` is the largest sum, sampled every 50 ms, of the proportional set sizes (PSS: pages shared
 between a parent and its forked children counted once) of the measured process and all its descendants.
 The machine is shared: the 1-minute load average is recorded before and after each N, and only ratios
@@ -91,9 +92,10 @@ def _child(func, args, env, queue) -> None:
     start = time.perf_counter()
     info = func(*args)
     wall = time.perf_counter() - start
-    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-               resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-    queue.put({"wall_s": round(wall, 3), "peak_rss_mb": round(peak / 1024, 1), **info})
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime   # this process and its finished children
+    queue.put({"wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
+               "peak_rss_mb": round(max(me.ru_maxrss, kids.ru_maxrss) / 1024, 1), **info})
 
 
 def _descendants(root: int) -> list[int]:
@@ -186,6 +188,7 @@ def main() -> None:
             "report_over_raw_two": round(rep / two, 2),
             "report_over_raw_one": round(rep / run["raw_one"]["wall_s"], 2),
             "raw_one_over_raw_two": round(run["raw_one"]["wall_s"] / two, 2),
+            "report_cpu_over_raw_cpu": round(run["report"]["cpu_s"] / run["raw_one"]["cpu_s"], 2),
             "spawn_over_fork": round(run["report_spawn"]["wall_s"] / rep, 2) if run["report_spawn"] else None,
             "openpyxl_over_report": round(run["openpyxl"]["wall_s"] / rep, 2) if run["openpyxl"] else None,
         }
@@ -205,12 +208,12 @@ def _print(run: dict) -> None:
     print(f"\nN = {n} workbooks ({rows['roster']['read']} roster, {rows['activities']['read']} activity,"
           f" {rows['documents']['read']} document rows); load average {run['load_before']} before,"
           f" {run['load_after']} after")
-    print(f"  {'measurement':<36}{'wall s':>9}{'peak RSS MB':>13}{'tree peak MB':>14}")
+    print(f"  {'measurement':<36}{'wall s':>9}{'CPU s':>9}{'peak RSS MB':>13}{'tree peak MB':>14}")
 
     def line(label: str, m: dict | None) -> None:
         if m:
             tree = f"{m['tree_peak_mb']:>14.0f}" if m.get("tree_peak_mb") else f"{'':>14}"
-            print(f"  {label:<36}{m['wall_s']:>9.2f}{m['peak_rss_mb']:>13.0f}{tree}")
+            print(f"  {label:<36}{m['wall_s']:>9.2f}{m['cpu_s']:>9.2f}{m['peak_rss_mb']:>13.0f}{tree}")
 
     line("raw calamine parse, 1 process", run["raw_one"])
     line("raw calamine parse, 2 processes", run["raw_two"])
@@ -223,7 +226,7 @@ def _print(run: dict) -> None:
     line("pandas + openpyxl ingest", run["openpyxl"])
     r = run["ratios"]
     print(f"  report / raw 2 processes = {r['report_over_raw_two']}   report / raw 1 process = {r['report_over_raw_one']}"
-          f"   raw 1 / raw 2 = {r['raw_one_over_raw_two']}"
+          f"   raw 1 / raw 2 = {r['raw_one_over_raw_two']}   report CPU / raw CPU = {r['report_cpu_over_raw_cpu']}"
           + (f"   spawn / fork = {r['spawn_over_fork']}" if r["spawn_over_fork"] else "")
           + (f"   openpyxl / report = {r['openpyxl_over_report']}" if r["openpyxl_over_report"] else ""))
 
