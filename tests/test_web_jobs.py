@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from builders import activity, document, person, run, staff, workbook
 from docx import Document
+from test_mail import imap_server, messages  # noqa: F401 - Dovecot on loopback (skips without it)
 from webkit import EXAMPLES, ROOT
 
 from pipeline import jobs
@@ -390,3 +391,25 @@ def test_collect_from_the_page_saves_as_the_command_line_does(tmp_path):
     assert saved and state["outputs"] == saved == [n for n in names(web_inbox) if n != "manifest.json"]
     again = page.run("collect", eml=str(eml))  # nothing twice
     assert again["outputs"] == [] and "此前已收取的邮件 1 封" in again["message"]
+
+
+def test_collect_from_a_real_imap_server_on_the_page_as_on_the_command_line(imap_server, tmp_path):
+    """Dovecot on loopback: the page's collect job saves what the command line saves, remembers the server for
+    the session (the form is prefilled) and writes the password nowhere."""
+    from test_mail import _imap
+    cli_inbox, web_inbox = tmp_path / "cli-inbox", tmp_path / "web-inbox"
+    result = _imap(imap_server, cli_inbox)
+    assert result.exit_code == 0, result.output
+    web_inbox.mkdir()
+    page = Page(web_inbox, tmp_path / "out", tmp_path / "h.sqlite", tmp_path / "t")
+    state = page.run("collect", imap_host="127.0.0.1", imap_port=str(imap_server), imap_user="coord",
+                     imap_security="none", password="secret")
+    assert state["lines"] == result.output.strip().splitlines()
+    assert sorted(state["outputs"]) == [n for n in names(cli_inbox) if n != "manifest.json"]
+    again = page.run("collect", imap_host="127.0.0.1", imap_port=str(imap_server), imap_user="coord",
+                     imap_security="none")  # the password typed before, kept in memory
+    assert again["outputs"] == [] and "此前已收取的邮件 5 封" in again["message"]
+    html = page.get("/jobs").get_data(as_text=True)
+    assert f'value="{imap_server}"' in html and 'value="coord"' in html and "secret" not in html
+    for path in [*web_inbox.rglob("*"), *(tmp_path / "out").rglob("*")]:
+        assert not path.is_file() or b"secret" not in path.read_bytes(), path
