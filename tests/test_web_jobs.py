@@ -413,3 +413,33 @@ def test_collect_from_a_real_imap_server_on_the_page_as_on_the_command_line(imap
     assert f'value="{imap_server}"' in html and 'value="coord"' in html and "secret" not in html
     for path in [*web_inbox.rglob("*"), *(tmp_path / "out").rglob("*")]:
         assert not path.is_file() or b"secret" not in path.read_bytes(), path
+
+
+def test_progress_is_seen_while_the_report_runs(tmp_path, monkeypatch):
+    """GET /jobs/<id> says "running" with the file being read, then "done"."""
+    reading, release = threading.Event(), threading.Event()
+    from pipeline import report as report_module
+    original = report_module.read_all
+
+    def slow(paths, inbox, config, progress=None):
+        for rec in original(paths, inbox, config, progress):
+            reading.set()
+            release.wait(30)
+            yield rec
+    monkeypatch.setattr(report_module, "read_all", slow)
+    page = Page(messy_inbox(tmp_path / "inbox"), tmp_path / "out", tmp_path / "h.sqlite", tmp_path / "t")
+    job = page.start("report")
+    try:
+        assert reading.wait(30)
+        state = page.get(f"/jobs/{job}").get_json()
+        assert state["state"] == "running" and state["outputs"] == []
+        assert state["progress"]["done"] >= 1 and state["progress"]["total"] == 7  # the workbooks, not the photo
+        assert state["progress"]["stage"].startswith("正在读取报送文件：") and 5 <= state["progress"]["percent"] < 100
+        fragment = page.get(f"/jobs/{job}", **{"HX-Request": "true"}).get_data(as_text=True)
+        assert 'data-state="running"' in fragment and f'hx-get="/jobs/{job}"' in fragment and "<progress" in fragment
+    finally:
+        release.set()
+    done = page.wait(job)
+    assert done["state"] == "done" and done["progress"]["percent"] == 100
+    fragment = page.get(f"/jobs/{job}", **{"HX-Request": "true"}).get_data(as_text=True)
+    assert "hx-get" not in fragment and "【待核实】" in fragment and "/files/" in fragment
