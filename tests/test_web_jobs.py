@@ -443,3 +443,45 @@ def test_progress_is_seen_while_the_report_runs(tmp_path, monkeypatch):
     assert done["state"] == "done" and done["progress"]["percent"] == 100
     fragment = page.get(f"/jobs/{job}", **{"HX-Request": "true"}).get_data(as_text=True)
     assert "hx-get" not in fragment and "【待核实】" in fragment and "/files/" in fragment
+
+
+def test_the_year_over_real_http(tmp_path):
+    """A live 工作台 (threaded server on loopback): upload, every job by form POST, polling, withdraw, downloads."""
+    from urllib.parse import quote
+
+    from webkit import Client, running
+    with running(tmp_path / "srv") as srv:
+        c = Client(srv.server.server_port)
+        status, _, body = c.upload([("团委-2026年文明单位创建台账.xlsx",
+                                     (EXAMPLES / "团委-2026年文明单位创建台账.xlsx").read_bytes()),
+                                    ("误传的表.xlsx", b"PK\x03\x04 broken")])
+        assert status == 200
+        wrong = json.loads(body)["files"][1]["saved"]  # the name the board shows
+        status, _, body = c.post_form("/inbox/withdraw", {"name": wrong}, {"Accept": "application/json"})
+        assert status == 200 and json.loads(body)["moved_to"] == f"已撤回/{wrong}"
+
+        def run_job(command: str, **form) -> dict:
+            status, _, body = c.post_form(f"/jobs/{command}", form)
+            assert status == 200, body.decode()
+            job = json.loads(body)["job"]
+            for _ in range(600):
+                state = c.json(f"/jobs/{job}")
+                if state["state"] != "running":
+                    return state
+                time.sleep(0.2)
+            raise AssertionError(command)
+
+        for command, form in (("templates", {}), ("report", {}), ("plan", {}), ("halfyear", {}),
+                              ("bulletin", {"date": AS_OF}), ("archive", {}), ("notify", {"dry_run": "1"}),
+                              ("history", {}), ("export", {})):
+            state = run_job(command, **form)
+            assert state["state"] == "done", (command, state)
+        report = run_job("report")
+        scores = json.loads((srv.bench.out / "scores.json").read_text(encoding="utf-8"))
+        assert {d["name"]: d["state"] for d in scores["departments"]}["团委"] == "submitted"
+        assert not any("误传的表" in str(i.get("file")) for i in scores["issues"])
+        for name in report["outputs"]:
+            status, headers, body = c.get("/files/" + quote(name))
+            assert status == 200 and body == (srv.bench.out / name).read_bytes(), name
+        status, headers, body = c.get("/templates.zip")
+        assert status == 200 and headers["Content-Type"] == "application/zip" and body.startswith(b"PK")
