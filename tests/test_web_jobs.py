@@ -250,6 +250,17 @@ def test_withdrawn_file_is_moved_recorded_and_skipped_by_every_reader(tmp_path):
     assert result.exit_code == 0 and "妇联-台账" not in (tmp_path / "cli" / "scores.json").read_text(encoding="utf-8")
     archive = page.run("archive")
     assert not any("妇联-台账" in name for name in archive["outputs"])
+    html = page.get("/jobs").get_data(as_text=True)
+    assert 'href="/archive/%E5%9B%A2%E5%A7%94.zip"' in html  # each department's 工作档案 as a ZIP
+    import io
+    import zipfile
+    resp = page.get("/archive/团委.zip")
+    with zipfile.ZipFile(io.BytesIO(resp.data)) as zf:
+        listed = zf.namelist()
+    on_disk = sorted(p for p in (tmp_path / "out" / "各部门工作档案" / "团委").rglob("*") if p.is_file())
+    assert resp.status_code == 200 and len(listed) == len(on_disk) > 0 and all(n.startswith("团委/") for n in listed)
+    for bad in ("妇联-台账", "..", "%2e%2e", "团委%2F..%2F.."):
+        assert page.get(f"/archive/{bad}.zip").status_code == 404
     assert (inbox / "已撤回" / "妇联-台账.xlsx").exists()  # never deleted, by any job
 
 
