@@ -462,6 +462,7 @@ def test_the_year_over_real_http(tmp_path):
 
     from webkit import Client, running
     with running(tmp_path / "srv") as srv:
+        srv.bench.templates_dir = tmp_path / "templates"  # the templates job writes here, not into the project
         c = Client(srv.server.server_port)
         status, _, body = c.upload([("团委-2026年文明单位创建台账.xlsx",
                                      (EXAMPLES / "团委-2026年文明单位创建台账.xlsx").read_bytes()),
