@@ -1,4 +1,5 @@
-"""A streaming writer for large, plain Excel tables (the ledger and the validation report).
+"""A streaming writer for large, plain Excel tables (the ledger) and for sheets of titles, notes and tables
+(the 校验报告: `StreamBook`, with the API of `workbook.Book`).
 
 openpyxl spends about 8 µs on every cell it writes; these workbooks hold millions of cells at city scale.
 This writes the same SpreadsheetML directly: inline strings (text is never a formula), numbers, dates,
@@ -429,7 +430,7 @@ class StreamSheet:
         self.row = 0                       # the last row written
         self._rows: list[str] = []
         self._merges: list[str] = []
-        self._formats: list[str] = []
+        self._formats: list[tuple[str, str, int]] = []   # (range, rules with {} for priorities, count)
         self._filter: str | None = None
         self._titles: str | None = None
         self._grid = bool(print.gridlines)
