@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from pipeline.addresses import AddressError, normal_address
 from pipeline.errors import ConfigError
 
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
@@ -322,8 +323,12 @@ def load_config(config_dir: str | Path | None = None) -> Config:
             d = {"name": d}
         if not isinstance(d, dict) or not d.get("name"):
             raise ConfigError(f"unit.yaml：第{i}个部门缺少名称（name）")
+        try:
+            email = normal_address(str(d.get("email") or ""))
+        except AddressError as exc:
+            raise ConfigError(f"unit.yaml：{str(d['name']).strip()}的邮箱{exc}") from None
         dep = Department(str(d["name"]).strip(), tuple(str(a).strip() for a in _as_list(d.get("aliases"))),
-                         str(d.get("email") or "").strip())
+                         email)
         for a in (dep.name, *dep.aliases):
             key = normalize_name(a)
             if key in seen and seen[key] != dep.name:

@@ -199,8 +199,9 @@ def test_other_hosts_need_the_token(tmp_path):
         assert anonymous.upload([("工会.xlsx", b"PK")])[0] == 403
         assert anonymous.get("/?token=wrong")[0] == 403
         status, headers, _ = anonymous.get("/?token=s3cret-token")  # the printed address: cookie, then clean URL
-        assert status == 302 and headers["Location"].endswith("/") and "wenming_token=s3cret-token" in headers["Set-Cookie"]
-        assert anonymous.get("/", Cookie="wenming_token=s3cret-token")[0] == 200
+        assert status == 302 and headers["Location"].endswith("/")
+        assert f"wm_token_{port}=s3cret-token" in headers["Set-Cookie"]  # named per port
+        assert anonymous.get("/", Cookie=f"wm_token_{port}=s3cret-token")[0] == 200
         assert Client(port, token="s3cret-token").get("/api/status")[0] == 200
 
 
@@ -374,7 +375,8 @@ def test_mail_collect_failure_is_one_line_and_the_password_is_not_kept(tmp_path)
     with running(tmp_path, files=SOME[:1]) as s:
         c = Client(s.server.server_port)
         status, _, body = c.post_form("/mail/collect", {"host": "127.0.0.1", "port": str(closed), "user": "u",
-                                                        "password": "pw-typed-in-page-123", "folder": "INBOX"})
+                                                        "password": "pw-typed-in-page-123", "folder": "INBOX",
+                                                        "confirm_server": "1"})
         text = _text(body)
         assert status == 400 and "无法连接邮箱服务器 127.0.0.1" in text and "pw-typed-in-page-123" not in text
     for path in tmp_path.rglob("*"):

@@ -11,14 +11,53 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from urllib.parse import quote
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from pipeline.errors import PipelineError
 from pipeline.web.app import create_app
-from pipeline.web.security import is_loopback, new_token
+from pipeline.web.security import is_loopback, lan_addresses, new_token
 from pipeline.web.state import Workbench
 
 DEFAULT_PORT = 8765
+HEADER_SECONDS = 10.0   # the request line and headers must arrive within this time (slowloris)
+IDLE_SECONDS = 30.0     # a connection silent this long (between requests, or mid-body) is closed
+
+
+class TimedHandler(WSGIRequestHandler):
+    """werkzeug's handler with two limits a browser never meets and a slow attacker always does: the request
+    line and headers within `header_seconds` of waiting for them (a watchdog shuts the socket down, however
+    slowly the bytes trickle in), and no read or write idle for more than `idle_seconds` (the socket timeout,
+    which also ends idle keep-alive connections)."""
+
+    header_seconds = HEADER_SECONDS
+    timeout = IDLE_SECONDS   # socketserver.StreamRequestHandler sets it on the connection
+
+    def handle_one_request(self) -> None:
+        self._headers_read = False
+        timer = threading.Timer(self.header_seconds, self._cut_slow_headers)
+        timer.daemon = True
+        self._header_timer = timer
+        timer.start()
+        try:
+            super().handle_one_request()
+        finally:
+            timer.cancel()
+
+    def parse_request(self) -> bool:
+        ok = super().parse_request()   # reads the headers
+        self._header_timer.cancel()
+        self._headers_read = True
+        return ok
+
+    def _cut_slow_headers(self) -> None:
+        if not self._headers_read:
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 @dataclass
@@ -43,24 +82,29 @@ def start(inbox: Path, out: Path, config_dir: Path | None = None, host: str = "1
     if port and not _port_free(host, port):
         port = 0  # the default is taken (another 工作台 or program): any free port
     try:
-        server = make_server(host, port, app, threaded=True)
+        server = make_server(host, port, app, threaded=True, request_handler=_handler())
     except (OSError, SystemExit) as exc:  # werkzeug exits on a taken port; say it in one line instead
         raise PipelineError(f"无法在 {host}:{port} 启动工作台（{getattr(exc, 'strerror', None) or '端口不可用'}），"
                             "请换一个 --port") from None
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{server.server_port}/"
     if token:
-        url += f"?token={token}"
+        url += f"?token={quote(token, safe='')}"
     return Running(server, url, token, bench)
 
 
-def lan_addresses() -> list[str]:
-    """This machine's IPv4 addresses other than loopback (what other computers on the network use)."""
-    try:
-        infos = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
-    except OSError:
+def _handler() -> type[TimedHandler]:
+    """A handler class of its own per server (werkzeug sets protocol_version on the class it is given)."""
+    return type("Handler", (TimedHandler,), {})
+
+
+def lan_urls(host: str, port: int, token: str | None) -> list[str]:
+    """The addresses other computers on the network open, with the token (for a server on 0.0.0.0 or ::)."""
+    if host not in ("0.0.0.0", "::"):
         return []
-    return sorted({str(i[4][0]) for i in infos if not str(i[4][0]).startswith("127.")})
+    query = f"?token={quote(token, safe='')}" if token else ""
+    return [f"http://{f'[{a}]' if ':' in a else a}:{port}/{query}" for a in lan_addresses()
+            if host == "::" or ":" not in a]
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -82,9 +126,11 @@ def serve(inbox: Path, out: Path, config_dir: Path | None = None, host: str = "1
     echo(f"工作台已启动：{running.url}")
     if running.token:
         echo(f"访问口令：{running.token}（同一网络中的其他电脑须用含口令的完整地址打开）")
-        if host in ("0.0.0.0", "::"):
-            for address in lan_addresses():
-                echo(f"其他电脑：http://{address}:{running.server.server_port}/?token={running.token}")
+        urls = lan_urls(host, running.server.server_port, running.token)
+        for url in urls:
+            echo(f"其他电脑：{url}")
+        if host in ("0.0.0.0", "::") and not urls:
+            echo("未找到本机的局域网地址；其他电脑请用本机的 IP 地址和上面的端口、口令打开")
     echo("在浏览器中打开上面的地址；关闭工作台请在本窗口按 Ctrl+C")
     if open_browser:
         threading.Timer(0.5, webbrowser.open, args=(running.url,)).start()

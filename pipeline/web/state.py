@@ -78,7 +78,8 @@ class Workbench:
         self.inbox_lock = threading.Lock()    # one writer of the inbox and its manifest at a time
         self._last: tuple[tuple, Result] | None = None
         self.job: Job | None = None
-        self.imap_password: str | None = None  # typed into the page; kept in memory only
+        # IMAP passwords typed into the page, in memory only, each for the (host, port, user) it was typed for
+        self.imap_passwords: dict[tuple[str, int, str], str] = {}
 
     @property
     def limits(self) -> Limits:

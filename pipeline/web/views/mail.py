@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 
 from flask import g, render_template, request
 
 from pipeline.errors import PipelineError
+
+log = logging.getLogger("pipeline.web")
 
 
 def _scores():
@@ -57,26 +60,66 @@ def preview():
     return page(notices=_shown(notices), written=len(paths))
 
 
+def imap_server(config) -> dict:
+    """The mailbox set in unit.yaml (mail.imap_host / imap_port / imap_user / imap_security), or empty values."""
+    mail = config.settings.get("mail") or {}
+    port = str(mail.get("imap_port") or "").strip()
+    return {"host": str(mail.get("imap_host") or "").strip().lower(), "port": int(port) if port.isdigit() else None,
+            "user": str(mail.get("imap_user") or "").strip(), "security": str(mail.get("imap_security") or "auto")}
+
+
+def _effective_port(port: int | None, security: str) -> int:
+    return port or (143 if security in ("starttls", "none") else 993)
+
+
 def collect():
-    from pipeline.mail.mailbox import collect_imap
+    """Collect from the mailbox set in 设置, or from the server typed into the form once the coordinator has
+    ticked “确认连接此服务器”. A password is used only for the host, port and user it was typed (or set) for;
+    every failure to connect or log in reads the same, so the page cannot be used to probe ports."""
+    from pipeline.mail.imap import NotConnected, collect_imap
     bench = g.bench
     form = request.form
-    host = form.get("host", "").strip()
+    configured = imap_server(bench.config)
+    host = (form.get("host") or "").strip().lower() or configured["host"]
     if not host:
-        raise PipelineError("请填写邮箱服务器地址（如 imap.example.com）")
+        raise PipelineError("请填写邮箱服务器地址（如 imap.example.com），或在“设置”中填写收件服务器")
+    port_text = (form.get("port") or "").strip()
+    if port_text and not (port_text.isdigit() and 0 < int(port_text) < 65536):
+        raise PipelineError(f"端口“{port_text}”不是 1–65535 之间的数字")
+    security = configured["security"] if host == configured["host"] else "auto"
+    port = _effective_port(int(port_text) if port_text else (configured["port"] if host == configured["host"] else None),
+                           security)
+    user = (form.get("user") or "").strip() or (configured["user"] if host == configured["host"] else "")
+    known = bool(configured["host"]) and (host, port) == (configured["host"],
+                                                         _effective_port(configured["port"], configured["security"]))
+    if not known and form.get("confirm_server") != "1":
+        where = (f"设置中的收件服务器是 {configured['host']}:{_effective_port(configured['port'], configured['security'])}"
+                 if configured["host"] else "设置中还没有填写收件服务器")
+        raise PipelineError(f"邮箱服务器 {host}:{port} 不是设置中填写的服务器（{where}）；"
+                            "如确要连接它，请勾选“确认连接此服务器”后再点收取")
     since = None
     if form.get("since"):
         try:
             since = dt.date.fromisoformat(form["since"])
         except ValueError:
             raise PipelineError("起始日期请写成 2026-11-01") from None
-    password = form.get("password") or bench.imap_password or ""
-    bench.imap_password = password  # memory only, never written
-    port = int(form["port"]) if form.get("port", "").isdigit() else None
-    with bench.inbox_lock:
-        result = collect_imap(host, bench.inbox, bench.config, port=port, user=form.get("user", "").strip(),
-                              password=password, folder=form.get("folder") or "INBOX", since=since,
-                              subject=form.get("subject") or None)
+    key = (host, port, user)
+    password = form.get("password") or bench.imap_passwords.get(key)
+    if not password and known and user == configured["user"]:
+        import os
+        env = str((bench.config.settings.get("mail") or {}).get("imap_password_env") or "WENMING_IMAP_PASSWORD")
+        password = os.environ.get(env, "")
+    try:
+        with bench.inbox_lock:
+            result = collect_imap(host, bench.inbox, bench.config, port=port, user=user, password=password or "",
+                                  folder=form.get("folder") or "INBOX", since=since,
+                                  subject=form.get("subject") or None, security=security)
+    except NotConnected as exc:
+        log.warning("收取邮件：%s", exc)  # the reason, on the console only
+        raise PipelineError(f"无法连接邮箱服务器 {host}:{port} 或登录失败：请核对服务器地址、端口、账号和密码"
+                            "（具体原因见运行工作台的窗口）") from None
+    if form.get("password"):
+        bench.imap_passwords[key] = form["password"]  # memory only, never written; only for this server and user
     return page(collected=result)
 
 
