@@ -67,14 +67,14 @@ def local_addresses() -> set[str]:
     try:  # Linux: every local IPv4 address ("/32 host LOCAL" entries)
         lines = open("/proc/net/fib_trie", encoding="ascii", errors="replace").read().splitlines()
         for before, line in zip(lines, lines[1:]):
-            if "host LOCAL" in line and "|--" in before:
+            if "/32 host LOCAL" in line and "|--" in before:
                 found.add(before.split("|--")[1].strip())
     except OSError:
         pass
     try:  # Linux: IPv6 addresses
         for line in open("/proc/net/if_inet6", encoding="ascii").read().splitlines():
             raw = line.split()[0]
-            found.add(str(ipaddress.ip_address(int(raw, 16))))
+            found.add(str(ipaddress.IPv6Address(int(raw, 16))))
     except (OSError, ValueError, IndexError):
         pass
     for family, probe in ((socket.AF_INET, "10.255.255.255"), (socket.AF_INET6, "fd00::1")):

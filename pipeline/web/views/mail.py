@@ -86,7 +86,10 @@ def collect():
     port_text = (form.get("port") or "").strip()
     if port_text and not (port_text.isdigit() and 0 < int(port_text) < 65536):
         raise PipelineError(f"端口“{port_text}”不是 1–65535 之间的数字")
-    security = configured["security"] if host == configured["host"] else "auto"
+    security = (form.get("security") or "").strip() or (configured["security"] if host == configured["host"]
+                                                         else "auto")
+    if security not in ("auto", "ssl", "starttls", "none"):
+        raise PipelineError("加密方式只能是 auto、ssl、starttls 或 none")
     port = _effective_port(int(port_text) if port_text else (configured["port"] if host == configured["host"] else None),
                            security)
     user = (form.get("user") or "").strip() or (configured["user"] if host == configured["host"] else "")
@@ -116,11 +119,19 @@ def collect():
                                   subject=form.get("subject") or None, security=security)
     except NotConnected as exc:
         log.warning("收取邮件：%s", exc)  # the reason, on the console only
-        raise PipelineError(f"无法连接邮箱服务器 {host}:{port} 或登录失败：请核对服务器地址、端口、账号和密码"
+        raise PipelineError(f"无法连接邮箱服务器 {host}:{port} 或登录失败：请核对服务器地址、端口、加密方式、账号和密码"
                             "（具体原因见运行工作台的窗口）") from None
-    if form.get("password"):
-        bench.imap_passwords[key] = form["password"]  # memory only, never written; only for this server and user
+    except PipelineError:
+        _remember(key, form.get("password"))  # logged in: the password was right for this server and user
+        raise
+    _remember(key, form.get("password"))
     return page(collected=result)
+
+
+def _remember(key: tuple[str, int, str], password: str | None) -> None:
+    """Keep a password that logged in, in memory only, for the very (host, port, user) it was typed for."""
+    if password:
+        g.bench.imap_passwords[key] = password
 
 
 def send():

@@ -24,10 +24,12 @@ def save():
         update_settings(bench.config_dir or bench.config.dir, form.get("year"), form.get("deadline"),
                         form.get("report_date"), emails)
     except ConfigError as exc:
+        from pipeline.addresses import visible
         from pipeline.unit_settings import YearlySettings
-        now = read_settings(bench.config_dir)
-        typed = YearlySettings(form.get("year", now.year), form.get("deadline", now.deadline),
-                               form.get("report_date", now.report_date), {**now.emails, **emails})
+        now = read_settings(bench.config_dir)  # typed text shown back as typed, control characters as \x1b
+        typed = YearlySettings(visible(form.get("year", str(now.year))), visible(form.get("deadline", now.deadline)),
+                               visible(form.get("report_date", now.report_date)),
+                               {**now.emails, **{k: visible(v) for k, v in emails.items()}})
         return page(error=str(exc), values=typed, status=400)
     bench.reload_config()
     return page(message="已保存到 unit.yaml（原有注释保留）")
