@@ -53,7 +53,7 @@ def test_api_status_has_the_scores_json_fields_plus_state(client, srv, tmp_path)
     assert data["metrics"] == scores["metrics"]
     assert [d["name"] for d in data["departments"]] == [d["name"] for d in scores["departments"]]
     for mine, theirs in zip(data["departments"], scores["departments"]):
-        added = ("state", "state_label", "late")
+        added = ("state", "state_label", "late", "submitted_on", "date_source")
         assert {k: v for k, v in mine.items() if k not in added} == {k: v for k, v in theirs.items() if k not in added}
         assert mine["state"] == ("submitted" if theirs["submitted"] else "missing")
         assert mine["state_label"] == ("已报送" if theirs["submitted"] else "未报送")

@@ -34,6 +34,7 @@ UNSUPPORTED_SUFFIXES = {".csv": "CSV", ".numbers": "Numbers", ".fods": "单文�
                         ".dbf": "DBF", ".wk1": "Lotus"}
 SPREADSHEET_SUFFIXES = WORKBOOK_SUFFIXES | set(UNSUPPORTED_SUFFIXES)
 SKIP_NAMES = {"manifest.json", ".ds_store", "thumbs.db", "desktop.ini", ".gitkeep"}
+WITHDRAWN_DIR = "已撤回"        # inbox/已撤回/: withdrawn files, kept and recorded, skipped by every reader
 HEADER_SCAN_ROWS = 10
 MAX_DEPTH = 32                 # folder levels below the inbox that are walked
 
@@ -123,6 +124,8 @@ def inbox_files(inbox: Path) -> tuple[list[tuple[Path, str]], list[Issue]]:
             name = entry.name
             if name.startswith((".", "~$")) or name.lower() in SKIP_NAMES:
                 continue  # hidden files, Office lock files, our own manifest
+            if depth == 0 and name == WITHDRAWN_DIR:
+                continue  # files taken back from the 工作台 (kept, never read again)
             path = Path(entry.path)
             rel = _rel(path, inbox)
             try:

@@ -24,6 +24,7 @@ ROUTES = [  # (rule, view, methods)
     ("/fragments/board", views.board.fragment, ["GET"]),
     ("/api/status", views.board.api_status, ["GET"]),
     ("/upload", views.upload.upload, ["POST"]),
+    ("/inbox/withdraw", views.upload.withdraw, ["POST"]),
     ("/departments/<name>", views.department.page, ["GET"]),
     ("/departments/<name>/template", views.department.template, ["GET"]),
     ("/departments/<name>/sheet", views.department.sheet, ["GET"]),
