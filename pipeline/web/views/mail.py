@@ -41,9 +41,20 @@ def _due():
 
 
 def page(**extra):
+    """The mail page; an htmx request gets only the result fragment, for the page's #mail-result."""
+    if request.headers.get("HX-Request") and request.method == "POST":
+        return render_template("_mail_result.html", **extra)
     from pipeline.mail.reminders import stages
     return render_template("mail.html", outbox=g.bench.out / "outbox", have_scores=(g.bench.out / "scores.json").is_file(),
-                           due=_due(), stages=stages(g.bench.config), **extra)
+                           due=_due(), stages=stages(g.bench.config), imap=imap_server(g.bench.config), **extra)
+
+
+def _confirmation(notices, what: str, action: str):
+    """Nothing is mailed until the coordinator has seen every recipient and confirmed (field confirm=1)."""
+    rows = [{"department": n.department, "kind": n.kind, "to": str(n.message["To"] or "")} for n in notices]
+    if not any(r["to"] for r in rows):
+        raise PipelineError("没有可发送的邮件：各部门都未填写邮箱（在“设置”中填写）")
+    return page(confirm={"what": what, "rows": rows, "action": action})
 
 
 def _shown(notices) -> list[dict]:
@@ -138,10 +149,10 @@ def send():
     from pipeline.mail.mailbox import SENT_LOG
     from pipeline.mail.mailbox import send as smtp_send
     notices = _notices()
+    if request.form.get("confirm") != "1":
+        return _confirmation(notices, f"向各部门发送回执和催报（{len(notices)} 个部门）", "/mail/send")
     out = smtp_send(notices, g.bench.config, request.form.get("smtp_password", ""), sent_log=g.bench.out / SENT_LOG)
     return page(sent=out)
-
-
 
 
 def _reminders():
@@ -164,6 +175,10 @@ def reminders_send():
     from pipeline.mail.reminders import record
     bench = g.bench
     dues, notices = _reminders()
+    if request.form.get("confirm") != "1":
+        if not notices:
+            raise PipelineError("今天没有需要发送的催报")
+        return _confirmation(notices, "发送今天的催报", "/mail/reminders/send")
     out = smtp_send(notices, bench.config, request.form.get("smtp_password", ""), sent_log=bench.out / SENT_LOG)
     record(bench.config, bench.out, dues, out.sent + out.already)
     return page(sent=out)
