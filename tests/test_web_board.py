@@ -135,7 +135,7 @@ def test_unreadable_and_unassigned_files_are_listed_and_withdrawn(tmp_path):
         assert card.count("撤回</button>") == 2
         # withdraw the nameless one, as the page's button does (htmx)
         status, headers, body = c.post_form("/inbox/withdraw", {"name": nameless}, headers={"HX-Request": "true"})
-        assert status == 200 and "已撤回" in body.decode() and headers.get("HX-Trigger") == "board-changed"
+        assert status == 200 and "已撤回" in body.decode() and headers.get("HX-Trigger-After-Settle") == "board-changed"
         assert not (s.bench.inbox / nameless).exists()
         assert (s.bench.inbox / "已撤回" / nameless).read_bytes() == b"not a zip"  # moved, never deleted
         manifest = json.loads((s.bench.inbox / "manifest.json").read_text(encoding="utf-8"))

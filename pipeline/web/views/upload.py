@@ -54,5 +54,5 @@ def withdraw():
     if request.accept_mimetypes.best == "application/json":
         return jsonify({"withdrawn": name, "moved_to": moved, "message": message})
     if request.headers.get("HX-Request"):
-        return render_template("_message.html", message=message, level="ok"), 200, {"HX-Trigger": "board-changed"}
+        return render_template("_message.html", message=message, level="ok"), 200, {"HX-Trigger-After-Settle": "board-changed"}
     return redirect("/", code=303)
