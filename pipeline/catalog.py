@@ -335,6 +335,12 @@ def load_config(config_dir: str | Path | None = None) -> Config:
                 raise ConfigError(f"unit.yaml：部门名称或别名“{a}”重复（{seen[key]}、{dep.name}）")
             seen[key] = dep.name
         departments.append(dep)
+    mail = unit.get("mail")
+    if isinstance(mail, dict) and mail.get("sender"):
+        try:
+            mail["sender"] = normal_address(str(mail["sender"]))
+        except AddressError as exc:
+            raise ConfigError(f"unit.yaml：mail.sender（发件邮箱）{exc}") from None
 
     catalog_file = cdir / str(unit.get("catalog") or "catalog.yaml")
     cat = _read_yaml(catalog_file)

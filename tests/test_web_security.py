@@ -404,6 +404,14 @@ def test_addresses_with_control_characters_are_refused_and_idn_is_encoded(tmp_pa
     path.write_text(yaml.safe_dump(unit, allow_unicode=True), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"unit.yaml：.+的邮箱含有不可见的控制字符"):
         load_config(s.bench.config_dir)
+    unit["departments"][0]["email"] = ""
+    unit["mail"]["sender"] = "coord@例子.中国"  # the sender too: encoded at load, or refused
+    path.write_text(yaml.safe_dump(unit, allow_unicode=True), encoding="utf-8")
+    assert load_config(s.bench.config_dir).settings["mail"]["sender"] == "coord@xn--fsqu00a.xn--fiqs8s"
+    unit["mail"]["sender"] = "coord@unit.cn\r\nBcc: spy@evil.example"
+    path.write_text(yaml.safe_dump(unit, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"mail.sender（发件邮箱）含有不可见的控制字符"):
+        load_config(s.bench.config_dir)
 
 
 def test_a_settings_save_changes_only_the_fields_it_carries(tmp_path):
