@@ -16,6 +16,7 @@ from pipeline.result import Result
 SUBMITTED, MISSING, UNREADABLE, EMPTY = "已报送", "未报送", "无法读取", "空模板"
 # file states (a department's older files are SUPERSEDED)
 USED_FILE, SUPERSEDED, NO_DEPARTMENT = "已采用", "已作废的旧版本", "部门不明"
+UNASSIGNED = "未被引用的佐证材料"   # an evidence file no activity or document row names
 STATES = (SUBMITTED, MISSING, UNREADABLE, EMPTY)
 #: the machine codes of the states (as scores.json's `state` once intake writes it)
 CODES = {SUBMITTED: "submitted", MISSING: "missing", UNREADABLE: "unreadable", EMPTY: "empty"}
@@ -72,6 +73,7 @@ class Board:
     today: dt.date
     departments: list[DepartmentState]
     files: list[FileState]
+    unassigned: list[FileState] = field(default_factory=list)  # evidence files no row names (section 8)
 
     @property
     def days_left(self) -> int | None:
@@ -164,7 +166,13 @@ def build_board(result: Result, inbox: Path, today: dt.date | None = None) -> Bo
         departments.append(DepartmentState(name, state, used.name if used else None, when, errors, warnings,
                                            state == SUBMITTED and name in late, mine,
                                            used.submitted_on if used else None, used.date_source if used else None))
-    return Board(cfg.unit, result.year, deadline, today, departments, files)
+    unassigned = []
+    facts = result.evidence.facts() if getattr(result, "evidence", None) is not None else {}
+    for item in facts.get("unassigned") or []:
+        name = str(item.get("file") or "")
+        if name and (inbox / name).is_file():  # a file of its own (not a member of a ZIP): it can be withdrawn
+            unassigned.append(FileState(name, UNASSIGNED, item.get("department"), arrived.get(name)))
+    return Board(cfg.unit, result.year, deadline, today, departments, files, unassigned)
 
 
 @dataclass

@@ -131,8 +131,9 @@ def test_unreadable_and_unassigned_files_are_listed_and_withdrawn(tmp_path):
         text = c.get("/")[2].decode()
         assert 'id="problem-count"><b>2</b>' in text
         card = re.search(r'<section class="card" id="problem-files">.*?</section>', text, re.S).group(0)
-        assert nameless in card and "部门不明" in card and card.count('action="/inbox/withdraw"') == 2
-        assert card.count("撤回</button>") == 2
+        table = re.search(r'<table class="grid stack" id="problem-table">.*?</table>', card, re.S).group(0)
+        assert nameless in table and "部门不明" in table and table.count('action="/inbox/withdraw"') == 2
+        assert table.count("撤回</button>") == 2
         # withdraw the nameless one, as the page's button does (htmx)
         status, headers, body = c.post_form("/inbox/withdraw", {"name": nameless}, headers={"HX-Request": "true"})
         assert status == 200 and "已撤回" in body.decode() and "<html" not in body.decode()
@@ -157,6 +158,13 @@ def test_unreadable_and_unassigned_files_are_listed_and_withdrawn(tmp_path):
             assert status == 400 and "没有文件" in text and "<html" not in text, (bad, text)
         assert (s.bench.inbox / "已撤回" / nameless).is_file()
         assert (s.bench.config_dir / "unit.yaml").is_file()
+        # an evidence file no row names is listed too, and withdrawn the same way
+        photo = names["照片.jpg"]
+        assert [f["name"] for f in c.json("/api/status")["unassigned_files"]] == [photo]
+        assert photo in re.search(r'<details id="unassigned".*?</details>', c.get("/")[2].decode(), re.S).group(0)
+        status, _, body = c.post_form("/inbox/withdraw", {"name": photo}, headers={"HX-Request": "true"})
+        assert status == 200 and (s.bench.inbox / "已撤回" / photo).is_file()
+        assert c.json("/api/status")["unassigned_files"] == []
         # the same content uploaded again is saved again (the withdrawn copy does not count)
         status, _, body = c.upload([("随手存的表.xlsx", b"not a zip")])
         assert json.loads(body)["files"][0]["saved"] and not json.loads(body)["files"][0]["duplicate_of"]

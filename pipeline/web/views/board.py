@@ -45,4 +45,5 @@ def api_status():
                     "deadline": board.deadline.isoformat() if board.deadline else None,
                     "days_left": board.days_left, "departments": departments, "metrics": scores["metrics"],
                     "problem_files": [{"name": f.name, "state": f.state, "department": f.department}
-                                      for f in board.problem_files]})
+                                      for f in board.problem_files],
+                    "unassigned_files": [{"name": f.name, "department": f.department} for f in board.unassigned]})
