@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 
 from flask import g, render_template, request
 
@@ -120,7 +121,6 @@ def collect():
     key = (host, port, user)
     password = form.get("password") or bench.imap_passwords.get(key)
     if not password and known and user == configured["user"]:
-        import os
         env = str((bench.config.settings.get("mail") or {}).get("imap_password_env") or "WENMING_IMAP_PASSWORD")
         password = os.environ.get(env, "")
     try:
