@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
-import os
 
 from flask import g, render_template, request
 
 from pipeline.errors import PipelineError
-
-log = logging.getLogger("pipeline.web")
+from pipeline.web.mailguard import configured
 
 
 def _scores():
@@ -47,7 +44,7 @@ def page(**extra):
         return render_template("_mail_result.html", **extra)
     from pipeline.mail.reminders import stages
     return render_template("mail.html", outbox=g.bench.out / "outbox", have_scores=(g.bench.out / "scores.json").is_file(),
-                           due=_due(), stages=stages(g.bench.config), imap=imap_server(g.bench.config), **extra)
+                           due=_due(), stages=stages(g.bench.config), imap=configured(g.bench.config), **extra)
 
 
 def _confirmation(notices, what: str, action: str):
@@ -72,77 +69,27 @@ def preview():
     return page(notices=_shown(notices), written=len(paths))
 
 
-def imap_server(config) -> dict:
-    """The mailbox set in unit.yaml (mail.imap_host / imap_port / imap_user / imap_security), or empty values."""
-    mail = config.settings.get("mail") or {}
-    port = str(mail.get("imap_port") or "").strip()
-    return {"host": str(mail.get("imap_host") or "").strip().lower(), "port": int(port) if port.isdigit() else None,
-            "user": str(mail.get("imap_user") or "").strip(), "security": str(mail.get("imap_security") or "auto")}
-
-
-def _effective_port(port: int | None, security: str) -> int:
-    return port or (143 if security in ("starttls", "none") else 993)
-
-
 def collect():
-    """Collect from the mailbox set in 设置, or from the server typed into the form once the coordinator has
-    ticked “确认连接此服务器”. A password is used only for the host, port and user it was typed (or set) for;
-    every failure to connect or log in reads the same, so the page cannot be used to probe ports."""
-    from pipeline.mail.imap import NotConnected, collect_imap
+    """Collect from the mailbox set in unit.yaml, or from a typed server once confirmed (web/mailguard.py)."""
+    from pipeline.mail.imap import collect_imap
+    from pipeline.web.mailguard import guarded, imap_target
     bench = g.bench
     form = request.form
-    configured = imap_server(bench.config)
-    host = (form.get("host") or "").strip().lower() or configured["host"]
-    if not host:
-        raise PipelineError("请填写邮箱服务器地址（如 imap.example.com），或在“设置”中填写收件服务器")
-    port_text = (form.get("port") or "").strip()
-    if port_text and not (port_text.isdigit() and 0 < int(port_text) < 65536):
-        raise PipelineError(f"端口“{port_text}”不是 1–65535 之间的数字")
-    security = (form.get("security") or "").strip() or (configured["security"] if host == configured["host"]
-                                                         else "auto")
-    if security not in ("auto", "ssl", "starttls", "none"):
-        raise PipelineError("加密方式只能是 auto、ssl、starttls 或 none")
-    port = _effective_port(int(port_text) if port_text else (configured["port"] if host == configured["host"] else None),
-                           security)
-    user = (form.get("user") or "").strip() or (configured["user"] if host == configured["host"] else "")
-    known = bool(configured["host"]) and (host, port) == (configured["host"],
-                                                         _effective_port(configured["port"], configured["security"]))
-    if not known and form.get("confirm_server") != "1":
-        where = (f"设置中的收件服务器是 {configured['host']}:{_effective_port(configured['port'], configured['security'])}"
-                 if configured["host"] else "设置中还没有填写收件服务器")
-        raise PipelineError(f"邮箱服务器 {host}:{port} 不是设置中填写的服务器（{where}）；"
-                            "如确要连接它，请勾选“确认连接此服务器”后再点收取")
+    target = imap_target(bench, form.get("host"), form.get("port"), form.get("user"), form.get("security"),
+                         form.get("password"), form.get("confirm_server") == "1")
     since = None
     if form.get("since"):
         try:
             since = dt.date.fromisoformat(form["since"])
         except ValueError:
             raise PipelineError("起始日期请写成 2026-11-01") from None
-    key = (host, port, user)
-    password = form.get("password") or bench.imap_passwords.get(key)
-    if not password and known and user == configured["user"]:
-        env = str((bench.config.settings.get("mail") or {}).get("imap_password_env") or "WENMING_IMAP_PASSWORD")
-        password = os.environ.get(env, "")
-    try:
+
+    def work():
         with bench.inbox_lock:
-            result = collect_imap(host, bench.inbox, bench.config, port=port, user=user, password=password or "",
-                                  folder=form.get("folder") or "INBOX", since=since,
-                                  subject=form.get("subject") or None, security=security)
-    except NotConnected as exc:
-        log.warning("收取邮件：%s", exc)  # the reason, on the console only
-        raise PipelineError(f"无法连接邮箱服务器 {host}:{port} 或登录失败：请核对服务器地址、端口、加密方式、账号和密码"
-                            "（具体原因见运行工作台的窗口）") from None
-    except PipelineError:
-        _remember(key, form.get("password"))  # logged in: the password was right for this server and user
-        raise
-    _remember(key, form.get("password"))
-    return page(collected=result)
-
-
-def _remember(key: tuple[str, int, str], password: str | None) -> None:
-    """Keep a password that logged in, in memory only, for the very (host, port, user) it was typed for."""
-    if password:
-        g.bench.imap_passwords[key] = password
+            return collect_imap(target.host, bench.inbox, bench.config, port=target.port, user=target.user,
+                                password=target.password, folder=form.get("folder") or "INBOX", since=since,
+                                subject=form.get("subject") or None, security=target.security)
+    return page(collected=guarded(bench, target, work))
 
 
 def send():
