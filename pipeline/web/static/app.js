@@ -22,3 +22,14 @@ document.addEventListener("DOMContentLoaded", function () {
   });
   form.addEventListener("htmx:afterRequest", function () { input.value = ""; });
 });
+
+// a request that never reached the 工作台 (its window closed, the network gone): say so where the answer would go
+document.addEventListener("htmx:sendError", function (e) {
+  var target = (e.detail && e.detail.target) || document.querySelector("main");
+  if (!target || target.id === "board") return;  // the board's own refresh: keep what is shown
+  var p = document.createElement("p");
+  p.className = "msg error";
+  p.setAttribute("role", "alert");
+  p.textContent = "无法连接工作台：请确认运行工作台的窗口没有关闭，然后重试";
+  target.replaceChildren(p);
+});
