@@ -209,3 +209,9 @@ def test_board_late_by_date_upload_on_choose_and_withdraw_in_the_browser(browser
         wait.until(lambda d: not d.find_elements(By.ID, "problem-files"))
         assert browser.find_element(By.CSS_SELECTOR, "#problem-count b").text == "0"
         assert not (srv.bench.inbox / saved).exists() and (srv.bench.inbox / "已撤回" / saved).is_file()
+
+        # a request that cannot reach the 工作台 (its window closed) is told in place, not silently dropped
+        srv.server.shutdown()
+        srv.server.socket.close()
+        browser.execute_script("htmx.ajax('POST', '/inbox/withdraw', {target: '#board-message', swap: 'innerHTML'})")
+        wait.until(EC.text_to_be_present_in_element((By.ID, "board-message"), "无法连接工作台"))
