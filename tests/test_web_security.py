@@ -116,6 +116,43 @@ def test_slowloris_headers_are_cut_off(tmp_path):
         assert Client(port).get("/api/status")[0] == 200
 
 
+def test_a_trickled_request_body_is_cut_off(tmp_path, monkeypatch):
+    """Headers in time, then the body one byte at a time: the body's own deadline closes the connection."""
+    with running(tmp_path, files=SOME[:1]) as s, _limits(s.server, header=30, idle=30):
+        cls = s.server.RequestHandlerClass
+        cls.body_seconds, cls.body_min_rate = 1.5, 1 << 30
+        port = s.server.server_port
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            sock.sendall(f"POST /settings HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: http://127.0.0.1:{port}\r\n"
+                         "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n".encode())
+            start, closed = time.monotonic(), False
+            for _ in range(40):
+                try:
+                    sock.sendall(b"y")
+                    sock.settimeout(0.25)
+                    if sock.recv(4096) == b"":
+                        closed = True
+                        break
+                except socket.timeout:
+                    continue
+                except OSError:
+                    closed = True
+                    break
+            took = time.monotonic() - start
+        assert closed and took < 5, took
+        # a body that arrives in time is served, and an application slower than the body's deadline is not cut off
+        from pipeline.web.views import settings as view
+        real = view.update_settings
+
+        def slow(*args, **kwargs):
+            time.sleep(2.5)
+            return real(*args, **kwargs)
+        monkeypatch.setattr(view, "update_settings", slow)
+        c = Client(port)
+        status, _, body = c.post_form("/settings", {"deadline": "2026-11-20"})
+        assert status == 200, body
+
+
 def test_idle_connections_are_closed(tmp_path):
     with running(tmp_path, files=SOME[:1]) as s, _limits(s.server, header=30, idle=1.0):
         port = s.server.server_port

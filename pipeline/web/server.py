@@ -23,41 +23,104 @@ from pipeline.web.state import Workbench
 DEFAULT_PORT = 8765
 HEADER_SECONDS = 10.0   # the request line and headers must arrive within this time (slowloris)
 IDLE_SECONDS = 30.0     # a connection silent this long (between requests, or mid-body) is closed
+BODY_SECONDS = 30.0     # a request body may take this long, plus its size at BODY_MIN_RATE (slow POST)
+BODY_MIN_RATE = 20 * 1024
+
+
+class _CountedInput:
+    """The request body stream, counting what the application reads: once the whole body is in, the body's
+    watchdog is called off (the application may then take as long as its work needs)."""
+
+    def __init__(self, raw, length: int, done) -> None:
+        self._raw, self._left, self._done = raw, length, done
+        self.finished = length <= 0
+
+    def _seen(self, n: int) -> None:
+        self._left -= n
+        if self._left <= 0 and not self.finished:
+            self.finished = True
+            self._done()
+
+    def read(self, *args):
+        data = self._raw.read(*args)
+        self._seen(len(data))
+        return data
+
+    def read1(self, *args):
+        data = self._raw.read1(*args)
+        self._seen(len(data))
+        return data
+
+    def readline(self, *args):
+        data = self._raw.readline(*args)
+        self._seen(len(data))
+        return data
+
+    def readinto(self, buffer):
+        n = self._raw.readinto(buffer)
+        self._seen(n or 0)
+        return n
+
+    def __getattr__(self, name):
+        return getattr(self._raw, name)
 
 
 class TimedHandler(WSGIRequestHandler):
-    """werkzeug's handler with two limits a browser never meets and a slow attacker always does: the request
+    """werkzeug's handler with the limits a browser never meets and a slow attacker always does: the request
     line and headers within `header_seconds` of waiting for them (a watchdog shuts the socket down, however
-    slowly the bytes trickle in), and no read or write idle for more than `idle_seconds` (the socket timeout,
-    which also ends idle keep-alive connections)."""
+    slowly the bytes trickle in); the body within `body_seconds` plus its size at `body_min_rate`; and no read
+    or write idle for more than `timeout` (the socket timeout, which also ends idle keep-alive connections)."""
 
     header_seconds = HEADER_SECONDS
+    body_seconds = BODY_SECONDS
+    body_min_rate = BODY_MIN_RATE
     timeout = IDLE_SECONDS   # socketserver.StreamRequestHandler sets it on the connection
 
     def handle_one_request(self) -> None:
         self._headers_read = False
-        timer = threading.Timer(self.header_seconds, self._cut_slow_headers)
-        timer.daemon = True
-        self._header_timer = timer
-        timer.start()
+        self._body: _CountedInput | None = None
+        self._body_timer: threading.Timer | None = None
+        raw = self.rfile
+        self._header_timer = self._watch(self.header_seconds, lambda: not self._headers_read)
         try:
             super().handle_one_request()
         finally:
-            timer.cancel()
+            self._header_timer.cancel()
+            if self._body_timer is not None:
+                self._body_timer.cancel()
+            self.rfile = raw
 
     def parse_request(self) -> bool:
         ok = super().parse_request()   # reads the headers
         self._header_timer.cancel()
         self._headers_read = True
+        if ok:
+            try:
+                length = max(0, int(self.headers.get("Content-Length") or 0))
+            except ValueError:
+                length = 0
+            chunked = "chunked" in (self.headers.get("Transfer-Encoding") or "").lower()
+            if length or chunked:
+                seconds = self.body_seconds + (length or 200 * 1048576) / self.body_min_rate
+                body = self._body = _CountedInput(self.rfile, length if not chunked else 1 << 62, lambda: None)
+                self._body_timer = self._watch(seconds, lambda: not body.finished)
+                body._done = self._body_timer.cancel
+                self.rfile = body
         return ok
 
-    def _cut_slow_headers(self) -> None:
-        if not self._headers_read:
-            self.close_connection = True
-            try:
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+    def _watch(self, seconds: float, still_waiting) -> threading.Timer:
+        """A watchdog: after `seconds`, if `still_waiting()`, the connection is shut down."""
+        def cut() -> None:
+            if still_waiting():
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+        timer = threading.Timer(seconds, cut)
+        timer.daemon = True
+        timer.start()
+        return timer
 
 
 @dataclass
