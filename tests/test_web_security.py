@@ -472,3 +472,23 @@ def test_a_settings_save_changes_only_the_fields_it_carries(tmp_path):
         emails = {d["name"]: d.get("email") for d in after["departments"]}
         assert status == 200 and emails["团委"] == "" and emails["工会"] == "gh@unit.cn"
         assert str(after["deadline"]) == "2026-11-25"
+
+
+def test_collect_form_values_never_give_a_500(tmp_path):
+    """Hosts that are not host names, ports out of range, a Chinese password: one Chinese line each, in place."""
+    with running(tmp_path, files=SOME[:1]) as s:
+        c = Client(s.server.server_port)
+        cases = [({"host": "a" * 64 + ".example.com"}, "邮箱服务器地址"),
+                 ({"host": "imap\x1b[31m.example.com"}, "邮箱服务器地址"),
+                 ({"host": "http://imap.example.com/"}, "邮箱服务器地址"),
+                 ({"host": "imap.example.com", "port": "70000"}, "端口"),
+                 ({"host": "imap.example.com", "port": "-1"}, "端口"),
+                 ({"host": "imap.example.com", "port": "99\x1b[2J"}, "端口"),
+                 ({"host": "imap.example.com", "security": "tls1.0"}, "加密方式"),
+                 ({"host": "imap.example.com", "password": "密码123", "confirm_server": "1"}, "不支持中文"),
+                 ({"host": "imap.example.com", "user": "张三", "confirm_server": "1"}, "不支持中文"),
+                 ({"host": "例子.中国"}, "xn--fsqu00a.xn--fiqs8s:993 不是设置中填写的服务器")]
+        for fields, expected in cases:
+            status, _, body = c.post_form("/mail/collect", fields, headers={"HX-Request": "true"})
+            text = _text(body)
+            assert status == 400 and expected in text and "\x1b" not in text, (fields, text)

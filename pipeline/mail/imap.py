@@ -137,6 +137,8 @@ def collect_imap(host: str, inbox: Path, config: Config, *, port: int | None = N
                                    f"登录邮箱时连接中断（{exc.__class__.__name__}），请检查端口和加密方式") from None
             except imaplib.IMAP4.error:
                 raise NotConnected("邮箱用户名或密码错误，登录失败") from None
+            except UnicodeEncodeError:
+                raise NotConnected("邮箱用户名或密码含有中文等字符，IMAP 登录不支持，登录失败") from None
             except OSError as exc:
                 raise NotConnected(_stalled(host, guard) if guard.expired else
                                    f"登录邮箱时连接中断（{exc.__class__.__name__}），请检查端口和加密方式") from None

@@ -148,6 +148,8 @@ def _size(n: int) -> str:
 
 
 def _refuse(status: int, message: str):
+    from pipeline.addresses import visible
+    message = visible(message)  # a typed value quoted in a message shows its control characters as \x1b
     if request.accept_mimetypes.best == "application/json" or request.path.startswith("/api/"):
         return {"error": message}, status
     if request.headers.get("HX-Request"):

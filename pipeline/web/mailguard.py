@@ -9,8 +9,10 @@ Every view that collects from IMAP (the mail page, `POST /jobs/collect`) goes th
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
+import re
 from dataclasses import dataclass
 from typing import Callable, TypeVar
 
@@ -43,6 +45,27 @@ def configured(config) -> dict:
             "user": str(mail.get("imap_user") or "").strip(), "security": str(mail.get("imap_security") or "auto")}
 
 
+_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def server_name(host: str) -> str:
+    """A host name or IP address as typed (a Chinese domain in its ASCII form), or PipelineError."""
+    text = host.strip().lower().strip("[]")
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        pass
+    try:
+        import idna
+        name = text if text.isascii() else idna.encode(text, uts46=True).decode("ascii")
+    except Exception:  # noqa: BLE001 - idna's errors are several classes; any of them: not a host name
+        name = ""
+    if not name or len(name) > 253 or not all(_LABEL.match(label) for label in name.rstrip(".").split(".")):
+        from pipeline.addresses import visible
+        raise PipelineError(f"邮箱服务器地址“{visible(host.strip()[:80])}”不对，应如 imap.example.com 或 192.168.1.10")
+    return name
+
+
 def effective_port(port: int | None, security: str) -> int:
     return port or (143 if security in ("starttls", "none") else 993)
 
@@ -54,6 +77,9 @@ def imap_target(bench, host: str | None, port: str | None, user: str | None, sec
     host = (host or "").strip().lower() or conf["host"]
     if not host:
         raise PipelineError("请填写邮箱服务器地址（如 imap.example.com），或在 unit.yaml 的 mail.imap_host 中填写收件服务器")
+    host = server_name(host)
+    if conf["host"]:
+        conf["host"] = server_name(conf["host"])
     same = host == conf["host"]
     port_text = (port or "").strip()
     if port_text and not (port_text.isdigit() and 0 < int(port_text) < 65536):
@@ -70,6 +96,8 @@ def imap_target(bench, host: str | None, port: str | None, user: str | None, sec
         raise PipelineError(f"邮箱服务器 {host}:{number} 不是设置中填写的服务器（{where}）；"
                             "如确要连接它，请勾选“确认连接此服务器”后再点收取")
     typed = password or None
+    if not (user or "").isascii() or not (typed or "").isascii():
+        raise PipelineError("邮箱账号和密码只能含英文字母、数字和符号（IMAP 登录不支持中文等字符）")
     chosen = typed or bench.imap_passwords.get((host, number, user))
     if not chosen and known and user == conf["user"]:
         env = str((bench.config.settings.get("mail") or {}).get("imap_password_env") or "WENMING_IMAP_PASSWORD")
