@@ -5,18 +5,13 @@ the names a browser may send, and which kinds of file the page accepts."""
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 import re
 import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO
 
 from pipeline.catalog import Config
-from pipeline.errors import InboxError
-from pipeline.intake.ingest import WITHDRAWN_DIR
-from pipeline.mail.inbox import MANIFEST, Limits, clean_name, kind_of, locked_manifest, save_into_inbox, split_suffix
+from pipeline.mail.inbox import Limits, clean_name, kind_of, save_into_inbox
 
 SENDER = "工作台上传"
 _RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])$", re.I)
@@ -68,39 +63,3 @@ def save_upload(inbox, original: str, data: bytes | IO[bytes], config: Config, m
         up.saved = saved.saved
     return up
 
-
-def withdraw_file(inbox: str | Path, name: str, lock_wait: float = 10) -> str:
-    """Take a wrongly uploaded or received file back: move it to inbox/已撤回/ (never deleted, never overwriting),
-    record it in manifest.json under the inbox's lock, and return its new place relative to the inbox.
-    (A minimal version for the board's 撤回 button; the job layer's `POST /inbox/withdraw` is the full one.)"""
-    inbox = Path(inbox)
-    rel = str(name or "").replace("\\", "/").strip("/")
-    parts = rel.split("/") if rel else []
-    if (not parts or any(p in ("", ".", "..") for p in parts) or parts[0] == WITHDRAWN_DIR
-            or rel == MANIFEST or any(ch in rel for ch in "\x00\r\n")):
-        raise InboxError(f"收件箱中没有文件“{rel}”，无法撤回")
-    with locked_manifest(inbox, lock_wait) as manifest:
-        source = inbox / rel
-        try:
-            inside = source.resolve(strict=True).is_relative_to(inbox.resolve()) and not source.is_symlink()
-        except (OSError, RuntimeError):
-            inside = False
-        if not inside or not source.is_file():
-            raise InboxError(f"收件箱中没有文件“{rel}”，无法撤回（可能已撤回或已被移走）")
-        folder = inbox / WITHDRAWN_DIR
-        folder.mkdir(exist_ok=True)
-        stem, suffix = split_suffix(parts[-1])
-        target, k = folder / parts[-1], 1
-        while os.path.lexists(target):
-            k += 1
-            target = folder / f"{stem}({k}){suffix}"
-        os.replace(source, target)
-        moved = target.relative_to(inbox).as_posix()
-        at = dt.datetime.now().astimezone().isoformat(timespec="seconds")
-        for entry in manifest.files:
-            if entry.get("saved") == rel and not entry.get("withdrawn"):
-                entry.update(withdrawn=at, withdrawn_to=moved)
-        withdrawn = manifest.extra.setdefault("withdrawn", [])
-        if isinstance(withdrawn, list):
-            withdrawn.append({"name": rel, "moved_to": moved, "at": at})
-    return moved

@@ -19,12 +19,6 @@ def _scores():
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _notices():
-    from pipeline.mail.notices import build_notices
-    bench = g.bench
-    return build_notices(bench.config, _scores(), bench.out, bench.templates_dir)
-
-
 def _body(message) -> str:
     part = message.get_body(preferencelist=("plain",))
     return part.get_content() if part is not None else ""
@@ -62,16 +56,26 @@ def _shown(notices) -> list[dict]:
              "attachments": [a.get_filename() for a in n.message.iter_attachments()]} for n in notices]
 
 
+def _notify(dry_run: bool, password: str | None = None):
+    """The notify job (pipeline.jobs.notify, as the command line runs it: its lock, its refusal to mail from
+    sample data), holding the output folder against other jobs of the page."""
+    from pipeline import jobs
+    bench = g.bench
+    with bench.runner.hold(bench.out, "发送回执和催报"):
+        _scores()  # no scores.json yet: the page's own message
+        return jobs.notify(bench.out, bench.config, dry_run=dry_run, outbox=bench.out / "outbox",
+                           templates_dir=bench.templates_dir, password=password)
+
+
 def preview():
-    from pipeline.mail.mailbox import write_outbox
-    notices = _notices()
-    paths = write_outbox(notices, g.bench.out / "outbox")
-    return page(notices=_shown(notices), written=len(paths))
+    job = _notify(dry_run=True)
+    return page(notices=_shown(job.detail), written=len(job.outputs))
 
 
 def collect():
-    """Collect from the mailbox set in unit.yaml, or from a typed server once confirmed (web/mailguard.py)."""
-    from pipeline.mail.imap import collect_imap
+    """The collect job, as the command line runs it, from the mailbox set in unit.yaml or from a typed server
+    once confirmed; the password only for the server and user it was typed for (web/mailguard.py)."""
+    from pipeline import jobs
     from pipeline.web.mailguard import guarded, imap_target
     bench = g.bench
     form = request.form
@@ -85,21 +89,33 @@ def collect():
             raise PipelineError("起始日期请写成 2026-11-01") from None
 
     def work():
-        with bench.inbox_lock:
-            return collect_imap(target.host, bench.inbox, bench.config, port=target.port, user=target.user,
-                                password=target.password, folder=form.get("folder") or "INBOX", since=since,
-                                subject=form.get("subject") or None, security=target.security)
-    return page(collected=guarded(bench, target, work))
+        with bench.runner.hold(bench.inbox, "收取邮件附件"), bench.inbox_lock:
+            try:
+                return jobs.collect(bench.inbox, bench.config, imap_host=target.host, imap_port=target.port,
+                                    imap_user=target.user, imap_folder=form.get("folder") or "INBOX",
+                                    imap_security=target.security, since=since,
+                                    subject=form.get("subject") or None, password=target.password)
+            except jobs.JobStopped as exc:  # stopped part way: what was saved, and why it stopped
+                return exc.job
+    return page(collected=guarded(bench, target, work).detail)
+
+
+def _all_notices():
+    """The notices `send` would mail now (for the confirmation), refused as the notify job refuses."""
+    from pipeline.mail.notices import build_notices
+    bench = g.bench
+    scores = _scores()
+    if scores.get("sample"):
+        raise PipelineError(f"{bench.out} 中是示例数据生成的结果，不能据此给各部门发邮件；请用真实收件箱生成文件")
+    return build_notices(bench.config, scores, bench.out, bench.templates_dir)
 
 
 def send():
-    from pipeline.mail.mailbox import SENT_LOG
-    from pipeline.mail.mailbox import send as smtp_send
-    notices = _notices()
     if request.form.get("confirm") != "1":
+        notices = _all_notices()
         return _confirmation(notices, f"向各部门发送回执和催报（{len(notices)} 个部门）", "/mail/send")
-    out = smtp_send(notices, g.bench.config, request.form.get("smtp_password", ""), sent_log=g.bench.out / SENT_LOG)
-    return page(sent=out)
+    job = _notify(dry_run=False, password=request.form.get("smtp_password") or g.bench.smtp_password)
+    return page(sent=job.detail)
 
 
 def _reminders():
@@ -111,8 +127,9 @@ def _reminders():
 
 def reminders_preview():
     from pipeline.mail.mailbox import write_outbox
-    dues, notices = _reminders()
-    write_outbox(notices, g.bench.out / "outbox" / "催报")
+    with g.bench.runner.hold(g.bench.out, "预览催报"):
+        dues, notices = _reminders()
+        write_outbox(notices, g.bench.out / "outbox" / "催报")
     return page(notices=_shown(notices), written=len(notices))
 
 
@@ -121,11 +138,13 @@ def reminders_send():
     from pipeline.mail.mailbox import send as smtp_send
     from pipeline.mail.reminders import record
     bench = g.bench
-    dues, notices = _reminders()
-    if request.form.get("confirm") != "1":
-        if not notices:
-            raise PipelineError("今天没有需要发送的催报")
-        return _confirmation(notices, "发送今天的催报", "/mail/reminders/send")
-    out = smtp_send(notices, bench.config, request.form.get("smtp_password", ""), sent_log=bench.out / SENT_LOG)
-    record(bench.config, bench.out, dues, out.sent + out.already)
+    with bench.runner.hold(bench.out, "发送催报"):
+        dues, notices = _reminders()
+        if request.form.get("confirm") != "1":
+            if not notices:
+                raise PipelineError("今天没有需要发送的催报")
+            return _confirmation(notices, "发送今天的催报", "/mail/reminders/send")
+        out = smtp_send(notices, bench.config, request.form.get("smtp_password") or bench.smtp_password or "",
+                        sent_log=bench.out / SENT_LOG)
+        record(bench.config, bench.out, dues, out.sent + out.already)
     return page(sent=out)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import g, jsonify, redirect, render_template, request
+from flask import g, jsonify, render_template, request
 
-from pipeline.web.uploads import save_upload, withdraw_file
+from pipeline.web.uploads import save_upload
 
 
 def upload():
@@ -42,17 +42,3 @@ def _as_json(row: dict) -> dict:
                    issues=[i.as_dict() for i in f.issues])
     return out
 
-
-def withdraw():
-    """POST /inbox/withdraw (field `name`): the file moves to inbox/已撤回/, recorded in manifest.json; the
-    board is told to refresh. Errors come back as a PipelineError: one Chinese line, in place on the page."""
-    bench = g.bench
-    name = request.form.get("name", "")
-    with bench.inbox_lock:
-        moved = withdraw_file(bench.inbox, name)
-    message = f"已撤回 {name}：已移到收件箱的 {moved}（未删除），不再参与汇总"
-    if request.accept_mimetypes.best == "application/json":
-        return jsonify({"withdrawn": name, "moved_to": moved, "message": message})
-    if request.headers.get("HX-Request"):
-        return render_template("_message.html", message=message, level="ok"), 200, {"HX-Trigger-After-Settle": "board-changed"}
-    return redirect("/", code=303)
