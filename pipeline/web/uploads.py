@@ -62,4 +62,3 @@ def save_upload(inbox, original: str, data: bytes | IO[bytes], config: Config, m
     else:
         up.saved = saved.saved
     return up
-
