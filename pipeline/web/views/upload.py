@@ -41,4 +41,3 @@ def _as_json(row: dict) -> dict:
         out.update(department=f.department, state=f.state, errors=f.errors, warnings=f.warnings,
                    issues=[i.as_dict() for i in f.issues])
     return out
-
