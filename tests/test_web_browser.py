@@ -215,3 +215,32 @@ def test_board_late_by_date_upload_on_choose_and_withdraw_in_the_browser(browser
         srv.server.socket.close()
         browser.execute_script("htmx.ajax('POST', '/inbox/withdraw', {target: '#board-message', swap: 'innerHTML'})")
         wait.until(EC.text_to_be_present_in_element((By.ID, "board-message"), "无法连接工作台"))
+
+
+def test_mailing_every_department_from_the_year_page_asks_first(browser, tmp_path):
+    """全年工作's 发送回执和催报 without “只生成不发送”: a confirmation first; dismissed, nothing is started."""
+    from selenium.webdriver.common.alert import Alert
+    with running(tmp_path / "srv", files=["工会-2026年文明单位创建台账.xlsx"]) as srv:
+        base = f"http://127.0.0.1:{srv.server.server_port}"
+        browser.get(base + "/jobs")
+        card = browser.find_element(By.ID, "card-notify")
+        box = card.find_element(By.NAME, "dry_run")
+        if box.is_selected():
+            box.click()
+        browser.find_element(By.ID, "start-notify").click()
+        WebDriverWait(browser, 10).until(EC.alert_is_present())
+        alert = Alert(browser)
+        assert "发送" in alert.text
+        alert.dismiss()
+        time.sleep(1)
+        assert browser.find_element(By.ID, "result-notify").text.strip() == ""
+        assert srv.bench.runner.running(srv.bench.out) is None
+        browser.find_element(By.ID, "start-notify").click()
+        WebDriverWait(browser, 10).until(EC.alert_is_present())
+        Alert(browser).accept()  # no scores.json yet: the job's own answer, in place
+        WebDriverWait(browser, 30).until(lambda d: d.find_element(By.ID, "result-notify").text.strip())
+        # the dry run needs no confirmation
+        box.click()
+        browser.find_element(By.ID, "start-notify").click()
+        time.sleep(1)
+        assert not EC.alert_is_present()(browser)
