@@ -195,7 +195,7 @@ def test_board_late_by_date_upload_on_choose_and_withdraw_in_the_browser(browser
             browser.set_window_size(1366, 768)
         # at 390 px no page is wider than the screen
         browser.set_window_size(390, 844)
-        for page in ("/mail", "/settings", "/documents", "/"):
+        for page in ("/mail", "/settings", "/documents", "/jobs", "/history", "/standards", "/"):
             browser.get(base + page)
             width = browser.execute_script("return document.documentElement.scrollWidth")
             assert width <= 390, (page, width)
