@@ -542,3 +542,80 @@ def test_the_jobs_collect_endpoint_follows_the_same_rules(tmp_path):
     finally:
         a.close()
         b.close()
+
+
+@contextmanager
+def _smtp_with_auth(seen: list):
+    """A real SMTP server on loopback that accepts AUTH without TLS and records every (user, password)."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    from mailkit import Recorder
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        seen.append((auth_data.login.decode(), auth_data.password.decode()))
+        return AuthResult(success=True)
+    from builders import free_port
+    port = free_port()
+    controller = Controller(Recorder(), hostname="127.0.0.1", port=port, authenticator=authenticator,
+                            auth_require_tls=False)
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()
+
+
+def test_a_remembered_smtp_password_goes_only_to_its_server(tmp_path):
+    """全年工作's notify: a password typed for one SMTP server is not offered to another typed later, and the
+    environment's password goes only to the server set in unit.yaml."""
+    from webkit import make_folders  # noqa: F401
+
+    from builders import run
+    seen_a, seen_b = [], []
+    with _smtp_with_auth(seen_a) as port_a, _smtp_with_auth(seen_b) as port_b, \
+            running(tmp_path, files=SOME[:1]) as s:
+        unit_path = s.bench.config_dir / "unit.yaml"
+        unit = yaml.safe_load(unit_path.read_text(encoding="utf-8"))
+        for i, d in enumerate(unit["departments"]):
+            d["email"] = f"dept{i}@unit.cn"
+        unit["mail"].update(sender="coord@unit.cn", smtp_host="127.0.0.1", smtp_port=port_a, smtp_security="none",
+                            smtp_user="coord", timeout_seconds=5)
+        unit_path.write_text(yaml.safe_dump(unit, allow_unicode=True), encoding="utf-8")
+        s.bench.reload_config()
+        assert run("report", "--inbox", str(s.bench.inbox), "--out", str(s.bench.out), "--config",
+                   str(s.bench.config_dir), "--silent").exit_code == 0
+        c = Client(s.server.server_port)
+        status, state = _job_run(c, "notify", {"smtp_password": "secret-A"})
+        assert state["state"] == "done", state
+        assert seen_a and all(p == "secret-A" for _, p in seen_a)
+        # another server typed on the page, no password typed: secret-A is not offered to it
+        sent_log = s.bench.out / "notify-sent.json"
+        sent_log.unlink()  # so the notices go out again, to the other server
+        status, state = _job_run(c, "notify", {"smtp_host": "127.0.0.1", "smtp_port": str(port_b),
+                                               "smtp_security": "none", "smtp_user": "coord"})
+        assert seen_b and all(p != "secret-A" for _, p in seen_b), (seen_b, state)
+        seen_b.clear()
+        sent_log.unlink(missing_ok=True)
+        # the environment's password is for the configured server only
+        import os
+        os.environ["WENMING_SMTP_PASSWORD"] = "env-secret"
+        try:
+            _job_run(c, "notify", {"smtp_host": "127.0.0.1", "smtp_port": str(port_b), "smtp_security": "none",
+                                   "smtp_user": "coord"})
+        finally:
+            del os.environ["WENMING_SMTP_PASSWORD"]
+        assert seen_b and all(p not in ("secret-A", "env-secret") for _, p in seen_b), seen_b
+
+
+def _job_run(c: Client, command: str, fields: dict) -> tuple[int, dict]:
+    status, _, body = c.post_form(f"/jobs/{command}", fields, headers={"Accept": "application/json"})
+    data = json.loads(body)
+    if status != 200:
+        return status, data
+    for _ in range(300):
+        state = c.json(f"/jobs/{data['job']}")
+        if state["state"] != "running":
+            return status, state
+        time.sleep(0.1)
+    raise AssertionError(f"the {command} job did not end")

@@ -126,3 +126,26 @@ def remember(bench, target: ImapTarget) -> None:
     """Keep a typed password, in memory only, for the very (host, port, user) it was typed for."""
     if target.typed:
         bench.imap_passwords[target.key] = target.typed
+
+
+# ---------------------------------------------------------------- SMTP: the password stays with its server too
+
+def smtp_server(config) -> tuple[str, int, str]:
+    """(host, port, user) of the SMTP server a configuration sends through."""
+    from pipeline import settings
+    mail = settings.of(config).mail
+    return (str(mail.smtp_host or "").strip().lower(), int(mail.smtp_port or 0), str(mail.smtp_user or "").strip())
+
+
+def smtp_password(bench, mailing, typed: str | None) -> str | None:
+    """The password to send through `mailing`'s SMTP server: the one typed now (then kept, in memory only, for
+    that server and user), else the one typed earlier for exactly that server and user; else None, which lets
+    the notify job read the environment, but only for the server set in unit.yaml: a server typed on the
+    page gets no password it was not given."""
+    key = smtp_server(mailing)
+    if typed:
+        bench.smtp_passwords[key] = typed
+        return typed
+    if key in bench.smtp_passwords:
+        return bench.smtp_passwords[key]
+    return None if key == smtp_server(bench.config) else ""

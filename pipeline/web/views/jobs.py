@@ -88,10 +88,9 @@ def _work(command: str, form) -> Callable[[WebJob], jobs.JobResult]:
         return _collect(form)
     if command == "notify":
         dry_run = _flag(form, "dry_run")
-        password = _field(form, "smtp_password", "password") or bench.smtp_password
-        if password:
-            bench.smtp_password = password  # memory only, never written
+        from pipeline.web.mailguard import smtp_password
         mailing = _smtp_config(form)
+        password = smtp_password(bench, mailing, _field(form, "smtp_password", "password"))  # bound to its server
         return lambda job: jobs.notify(bench.out, mailing, dry_run=dry_run, outbox=bench.out / "outbox",
                                        templates_dir=bench.templates_dir, password=password, progress=job.tick)
     if command == "history":
@@ -237,7 +236,7 @@ def page():
     return render_template("jobs.html", titles=TITLES, running=running, today=dt.date.today().isoformat(),
                            export_name=export_name(bench), config=bench.config, files=bench.board().files,
                            imap=imap, smtp=smtp, has_imap_password=bool(bench.imap_passwords),
-                           has_smtp_password=bool(bench.smtp_password))
+                           has_smtp_password=bool(bench.smtp_passwords))
 
 
 def history_page():
