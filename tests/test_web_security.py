@@ -495,20 +495,6 @@ def test_collect_form_values_never_give_a_500(tmp_path):
             assert status == 400 and expected in text and "\x1b" not in text, (fields, text)
 
 
-def _job(c: Client, fields: dict) -> tuple[int, dict]:
-    """POST /jobs/collect, then wait for its end: (the POST's status, the job's last state or the error)."""
-    status, _, body = c.post_form("/jobs/collect", fields, headers={"Accept": "application/json"})
-    data = json.loads(body)
-    if status != 200:
-        return status, data
-    for _ in range(200):
-        state = c.json(f"/jobs/{data['job']}")
-        if state["state"] != "running":
-            return status, state
-        time.sleep(0.1)
-    raise AssertionError("the collect job did not end")
-
-
 def test_the_jobs_collect_endpoint_follows_the_same_rules(tmp_path):
     """POST /jobs/collect: only the configured server unless confirmed, the password bound to its server and
     user, every connection failure the same line."""
@@ -523,19 +509,19 @@ def test_the_jobs_collect_endpoint_follows_the_same_rules(tmp_path):
             s.bench.reload_config()
             c = Client(s.server.server_port)
             common = {"imap_host": "127.0.0.1", "imap_security": "none"}
-            status, state = _job(c, {**common, "imap_port": str(a.port), "imap_user": "coord", "password": "secret-A"})
+            status, state = _job_run(c, "collect", {**common, "imap_port": str(a.port), "imap_user": "coord", "password": "secret-A"})
             assert status == 200 and state["state"] == "done", state
-            status, state = _job(c, {**common, "imap_port": str(a.port), "imap_user": "coord"})  # remembered
+            status, state = _job_run(c, "collect", {**common, "imap_port": str(a.port), "imap_user": "coord"})  # remembered
             assert state["state"] == "done", state
             assert sum("secret-A" in x for x in a.logins()) == 2
-            status, state = _job(c, {**common, "imap_port": str(b.port), "imap_user": "coord"})
+            status, state = _job_run(c, "collect", {**common, "imap_port": str(b.port), "imap_user": "coord"})
             assert status == 400 and "不是设置中填写的服务器" in state["error"]
             assert b.lines == []
-            status, state = _job(c, {**common, "imap_port": str(b.port), "imap_user": "coord", "confirm_server": "1"})
+            status, state = _job_run(c, "collect", {**common, "imap_port": str(b.port), "imap_user": "coord", "confirm_server": "1"})
             assert state["state"] == "failed" and b.logins() and not any(b"secret-A" in x for x in b.lines)
             failed = {}
             for port in (b.port, closed_port):
-                status, state = _job(c, {**common, "imap_port": str(port), "imap_user": "u", "password": "pw",
+                status, state = _job_run(c, "collect", {**common, "imap_port": str(port), "imap_user": "u", "password": "pw",
                                          "confirm_server": "1"})
                 failed[port] = state["message"].replace(f":{port}", ":PORT")
             assert len(set(failed.values())) == 1 and "无法连接邮箱服务器 127.0.0.1:PORT 或登录失败" in failed[b.port]
