@@ -87,31 +87,28 @@ def _closed_within(sock: socket.socket, seconds: float) -> float | None:
     return None
 
 
+def _trickle(sock: socket.socket, byte: bytes, every: float = 0.25, most: int = 40) -> tuple[bool, float]:
+    """Send one byte every `every` seconds until the server closes the connection: (closed, seconds taken)."""
+    start = time.monotonic()
+    for _ in range(most):
+        try:
+            sock.sendall(byte)
+            sock.settimeout(every)
+            if sock.recv(4096) == b"":
+                return True, time.monotonic() - start
+        except socket.timeout:
+            continue
+        except OSError:
+            return True, time.monotonic() - start
+    return False, time.monotonic() - start
+
+
 def test_slowloris_headers_are_cut_off(tmp_path):
     with running(tmp_path, files=SOME[:1]) as s, _limits(s.server, header=1.5, idle=30):
         port = s.server.server_port
         with socket.create_connection(("127.0.0.1", port)) as sock:
             sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-            start = time.monotonic()
-            closed = False
-            for _ in range(40):  # one header byte every 0.25 s: each read succeeds, the whole never ends
-                try:
-                    sock.sendall(b"X")
-                except OSError:
-                    closed = True
-                    break
-                time.sleep(0.25)
-                sock.settimeout(0.01)
-                try:
-                    if sock.recv(1) == b"":
-                        closed = True
-                        break
-                except socket.timeout:
-                    pass
-                except OSError:
-                    closed = True
-                    break
-            took = time.monotonic() - start
+            closed, took = _trickle(sock, b"X")  # one header byte every 0.25 s: each read succeeds, the whole never ends
         assert closed and took < 4, took
         # the server still answers others
         assert Client(port).get("/api/status")[0] == 200
@@ -126,20 +123,7 @@ def test_a_trickled_request_body_is_cut_off(tmp_path, monkeypatch):
         with socket.create_connection(("127.0.0.1", port)) as sock:
             sock.sendall(f"POST /settings HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: http://127.0.0.1:{port}\r\n"
                          "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n".encode())
-            start, closed = time.monotonic(), False
-            for _ in range(40):
-                try:
-                    sock.sendall(b"y")
-                    sock.settimeout(0.25)
-                    if sock.recv(4096) == b"":
-                        closed = True
-                        break
-                except socket.timeout:
-                    continue
-                except OSError:
-                    closed = True
-                    break
-            took = time.monotonic() - start
+            closed, took = _trickle(sock, b"y")
         assert closed and took < 5, took
         # a body that arrives in time is served, and an application slower than the body's deadline is not cut off
         from pipeline.web.views import settings as view
@@ -301,38 +285,44 @@ def _mail_settings(config: Path, **mail) -> None:
     path.write_text(yaml.safe_dump(unit, allow_unicode=True), encoding="utf-8")
 
 
-def test_a_remembered_password_goes_only_to_its_host_port_and_user(tmp_path):
+@contextmanager
+def _two_mailboxes(tmp_path: Path):
+    """A 工作台 whose unit.yaml names mailbox `a` (user coord, password secret-A), and another mailbox `b`."""
     a, b = RecordingIMAP("secret-A"), RecordingIMAP(None)
     try:
         with running(tmp_path, files=SOME[:1]) as s:
             _mail_settings(s.bench.config_dir, imap_host="127.0.0.1", imap_port=a.port, imap_security="none",
-                           imap_user="coord", timeout_seconds=3)
+                           imap_user="coord", timeout_seconds=2)
             s.bench.reload_config()
-            c = Client(s.server.server_port)
-            # the configured server, password typed once: it logs in and is remembered for (host, port, user)
-            status, _, body = c.post_form("/mail/collect", {"host": "", "password": "secret-A"})
-            assert status == 200 and "新邮件 0 封" in _text(body), _text(body)
-            status, _, body = c.post_form("/mail/collect", {"host": "127.0.0.1", "port": str(a.port)})
-            assert status == 200 and "新邮件 0 封" in _text(body)
-            assert [x.endswith('"secret-A"') or x.endswith(" secret-A") for x in a.logins()] == [True, True]
-            # another user on the same server: the remembered password is not offered
-            status, _, body = c.post_form("/mail/collect", {"host": "127.0.0.1", "port": str(a.port), "user": "other"})
-            assert status == 400 and "登录失败" in _text(body)
-            assert "secret-A" not in a.logins()[-1] and "other" in a.logins()[-1]
-            # another server (another port), confirmed: never the remembered password
-            status, _, body = c.post_form("/mail/collect", {"host": "127.0.0.1", "port": str(b.port), "user": "coord",
-                                                            "security": "none", "confirm_server": "1"})
-            assert status == 400 and "登录失败" in _text(body)
-            assert b.logins(), "the other server was asked"
-            assert not any(b"secret-A" in line for line in b.lines)
-            # another host name for the same machine is another server too
-            status, _, body = c.post_form("/mail/collect", {"host": "localhost", "port": str(a.port), "user": "coord",
-                                                            "security": "none", "confirm_server": "1"})
-            assert status == 400
-            assert sum("secret-A" in x for x in a.logins()) == 2
+            yield s, Client(s.server.server_port), a, b
     finally:
         a.close()
         b.close()
+
+
+def test_a_remembered_password_goes_only_to_its_host_port_and_user(tmp_path):
+    with _two_mailboxes(tmp_path) as (s, c, a, b):
+        # the configured server, password typed once: it logs in and is remembered for (host, port, user)
+        status, _, body = c.post_form("/mail/collect", {"host": "", "password": "secret-A"})
+        assert status == 200 and "新邮件 0 封" in _text(body), _text(body)
+        status, _, body = c.post_form("/mail/collect", {"host": "127.0.0.1", "port": str(a.port)})
+        assert status == 200 and "新邮件 0 封" in _text(body)
+        assert [x.endswith('"secret-A"') or x.endswith(" secret-A") for x in a.logins()] == [True, True]
+        # another user on the same server: the remembered password is not offered
+        status, _, body = c.post_form("/mail/collect", {"host": "127.0.0.1", "port": str(a.port), "user": "other"})
+        assert status == 400 and "登录失败" in _text(body)
+        assert "secret-A" not in a.logins()[-1] and "other" in a.logins()[-1]
+        # another server (another port), confirmed: never the remembered password
+        status, _, body = c.post_form("/mail/collect", {"host": "127.0.0.1", "port": str(b.port), "user": "coord",
+                                                        "security": "none", "confirm_server": "1"})
+        assert status == 400 and "登录失败" in _text(body)
+        assert b.logins(), "the other server was asked"
+        assert not any(b"secret-A" in line for line in b.lines)
+        # another host name for the same machine is another server too
+        status, _, body = c.post_form("/mail/collect", {"host": "localhost", "port": str(a.port), "user": "coord",
+                                                        "security": "none", "confirm_server": "1"})
+        assert status == 400
+        assert sum("secret-A" in x for x in a.logins()) == 2
 
 
 def test_collect_connects_only_to_the_configured_server_unless_confirmed(tmp_path):
@@ -498,36 +488,27 @@ def test_collect_form_values_never_give_a_500(tmp_path):
 def test_the_jobs_collect_endpoint_follows_the_same_rules(tmp_path):
     """POST /jobs/collect: only the configured server unless confirmed, the password bound to its server and
     user, every connection failure the same line."""
-    a, b = RecordingIMAP("secret-A"), RecordingIMAP(None)
     closed = socket.create_server(("127.0.0.1", 0))
     closed_port = closed.getsockname()[1]
     closed.close()
-    try:
-        with running(tmp_path, files=SOME[:1]) as s:
-            _mail_settings(s.bench.config_dir, imap_host="127.0.0.1", imap_port=a.port, imap_security="none",
-                           imap_user="coord", timeout_seconds=2)
-            s.bench.reload_config()
-            c = Client(s.server.server_port)
-            common = {"imap_host": "127.0.0.1", "imap_security": "none"}
-            status, state = _job_run(c, "collect", {**common, "imap_port": str(a.port), "imap_user": "coord", "password": "secret-A"})
-            assert status == 200 and state["state"] == "done", state
-            status, state = _job_run(c, "collect", {**common, "imap_port": str(a.port), "imap_user": "coord"})  # remembered
-            assert state["state"] == "done", state
-            assert sum("secret-A" in x for x in a.logins()) == 2
-            status, state = _job_run(c, "collect", {**common, "imap_port": str(b.port), "imap_user": "coord"})
-            assert status == 400 and "不是设置中填写的服务器" in state["error"]
-            assert b.lines == []
-            status, state = _job_run(c, "collect", {**common, "imap_port": str(b.port), "imap_user": "coord", "confirm_server": "1"})
-            assert state["state"] == "failed" and b.logins() and not any(b"secret-A" in x for x in b.lines)
-            failed = {}
-            for port in (b.port, closed_port):
-                status, state = _job_run(c, "collect", {**common, "imap_port": str(port), "imap_user": "u", "password": "pw",
-                                         "confirm_server": "1"})
-                failed[port] = state["message"].replace(f":{port}", ":PORT")
-            assert len(set(failed.values())) == 1 and "无法连接邮箱服务器 127.0.0.1:PORT 或登录失败" in failed[b.port]
-    finally:
-        a.close()
-        b.close()
+    with _two_mailboxes(tmp_path) as (s, c, a, b):
+        common = {"imap_host": "127.0.0.1", "imap_security": "none", "imap_user": "coord"}
+        status, state = _job_run(c, "collect", {**common, "imap_port": str(a.port), "password": "secret-A"})
+        assert status == 200 and state["state"] == "done", state
+        status, state = _job_run(c, "collect", {**common, "imap_port": str(a.port)})  # remembered
+        assert state["state"] == "done", state
+        assert sum("secret-A" in x for x in a.logins()) == 2
+        status, state = _job_run(c, "collect", {**common, "imap_port": str(b.port)})
+        assert status == 400 and "不是设置中填写的服务器" in state["error"]
+        assert b.lines == []
+        status, state = _job_run(c, "collect", {**common, "imap_port": str(b.port), "confirm_server": "1"})
+        assert state["state"] == "failed" and b.logins() and not any(b"secret-A" in x for x in b.lines)
+        failed = {}
+        for port in (b.port, closed_port):
+            status, state = _job_run(c, "collect", {**common, "imap_port": str(port), "imap_user": "u",
+                                                    "password": "pw", "confirm_server": "1"})
+            failed[port] = state["message"].replace(f":{port}", ":PORT")
+        assert len(set(failed.values())) == 1 and "无法连接邮箱服务器 127.0.0.1:PORT 或登录失败" in failed[b.port]
 
 
 @contextmanager
