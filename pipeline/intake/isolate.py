@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from pipeline.errors import PipelineError
+from pipeline.processes import START_ENV
 from pipeline.intake.ingest import FileRecord, MAX_FILE_BYTES, _department_hint, _rel, read_workbook
 from pipeline.issues import make_issue
 
@@ -51,7 +52,6 @@ GC_EVERY = 100                # files between full collections in a worker (its 
 
 MEMORY_ENV = "WENMING_READ_MEMORY_MB"
 SECONDS_ENV = "WENMING_READ_SECONDS"
-START_ENV = "WENMING_START_METHOD"
 #: tests only: "<abort|panic|hang|alloc>:<part of a file name>" makes the worker fail that way on that file, as a
 #: reader library can (an abort, a Rust panic, a loop, a runaway allocation); never set in normal use
 FAULT_ENV = "WENMING_TEST_READER_FAULT"
@@ -89,6 +89,9 @@ class ReadLimits:
 
 
 def start_method() -> str:
+    """How reading workers start: WENMING_START_METHOD when set (pipeline.processes, `.ci/run`'s spawn pass);
+    else, unlike pipeline.processes.start_method, fork also when other threads run, provided reading starts on
+    the main thread (see below)."""
     methods = mp.get_all_start_methods()
     chosen = os.environ.get(START_ENV, "").strip().lower()
     if chosen in methods:
