@@ -56,7 +56,7 @@ def _collect(inbox: Path, config: Config, year: int | None,
     paths, issues = list_inbox(inbox)
     checked = cache.checked(config, year) if cache else Checked(config, year)  # validates each batch of workbooks while the next ones are read
     records = []
-    reading = cache.read_all(paths, inbox, config, progress) if cache else read_all(paths, inbox, config, progress)
+    reading = cache.read_all(paths, inbox, config, progress, read_all) if cache else read_all(paths, inbox, config, progress)
     for rec in reading:
         records.append(rec)
         checked.add(rec)

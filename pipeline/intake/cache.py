@@ -17,7 +17,8 @@ import pandas as pd
 from pipeline.atomic import atomic_write_json
 from pipeline.catalog import Config
 from pipeline.intake.ingest import FileRecord, MAX_FILE_BYTES
-from pipeline.intake.isolate import ReaderPool, failed_record
+from pipeline.intake.isolate import ReaderPool, failed_record, using
+from pipeline.intake.isolate import read_all as isolated_read_all
 from pipeline.intake.merge import Checked
 from pipeline.issues import Issue
 
@@ -68,8 +69,9 @@ class WorkbookCache:
 
     def read_all(self, paths: list[Path], inbox: Path, config: Config, progress: Callable[[str], None] | None,
                  reader: Reader | None = None) -> Iterator[FileRecord]:
-        """Every record in path order: hits from memory, misses read by `reader` or, by default, the cache's
-        isolated reading workers; a file known to crash a reader is reported again without reading it."""
+        """Every record in path order: hits from memory, misses read by `reader` (report.read_all) through the
+        cache's persistent isolated reading workers; a file known to crash a reader is reported again without
+        reading it."""
         with self._lock:
             if self._config != config_key(config):
                 self._records.clear()
@@ -90,18 +92,15 @@ class WorkbookCache:
                 fresh[path] = failed_record(path, inbox, config, self.crashed[key[1]], digest=key[1])
         misses = [p for p in misses if p not in fresh]
         if misses:
-            if reader is None:
-                with self._lock:
-                    if self.pool is None:
-                        self.pool = ReaderPool()
-                reading = self.pool.read(misses, inbox, config, progress)
-            else:
-                reading = reader(misses, inbox, config, progress)
-            for rec in reading:
-                fresh[rec.path] = rec
-                if rec.crashed and rec.sha256 and rec.sha256 not in self.crashed:
-                    self.crashed[rec.sha256] = rec.crashed
-                    _save_crashed(self.remember, self.crashed)
+            with self._lock:
+                if self.pool is None:
+                    self.pool = ReaderPool()
+            with using(self.pool):  # report.read_all (or `reader`) reads through the cache's persistent workers
+                for rec in (reader or isolated_read_all)(misses, inbox, config, progress):
+                    fresh[rec.path] = rec
+                    if rec.crashed and rec.sha256 and rec.sha256 not in self.crashed:
+                        self.crashed[rec.sha256] = rec.crashed
+                        _save_crashed(self.remember, self.crashed)
         with self._lock:
             for path, key in zip(paths, keys):
                 if key is not None and path in fresh and fresh[path].sha256 == key[1]:

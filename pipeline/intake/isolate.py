@@ -32,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 from pathlib import Path
@@ -552,10 +553,26 @@ def shared_pool() -> ReaderPool:
         return _SHARED
 
 
+_ACTIVE = threading.local()
+
+
+@contextmanager
+def using(pool: ReaderPool) -> Iterator[None]:
+    """Reads in this thread go through `pool` meanwhile (the 工作台's cache lends its persistent pool to
+    report.read_all, whichever function the run calls)."""
+    previous = getattr(_ACTIVE, "pool", None)
+    _ACTIVE.pool = pool
+    try:
+        yield
+    finally:
+        _ACTIVE.pool = previous
+
+
 def read_all(paths: list[Path], inbox: Path, config: Any, progress: Callable[[str], None] | None = None,
              pool: ReaderPool | None = None) -> Iterator[FileRecord]:
     """Every workbook read in worker processes, each record in path order as soon as it is read. Without a
-    `pool`, one is started for these files and stopped afterwards."""
+    `pool` (given, or lent by `using`), one is started for these files and stopped afterwards."""
+    pool = pool or getattr(_ACTIVE, "pool", None)
     if pool is not None:
         yield from pool.read(paths, inbox, config, progress)
         return
@@ -569,4 +586,4 @@ def read_one(path: Path, inbox: Path, config: Any) -> FileRecord:
 
 
 __all__ = ["ReadLimits", "ReaderPool", "crash_detail", "failed_record", "read_all", "read_one", "shared_pool",
-           "start_method"]
+           "start_method", "using"]
