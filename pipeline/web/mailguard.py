@@ -90,6 +90,7 @@ def imap_target(bench, host: str | None, port: str | None, user: str | None, sec
     number = effective_port(int(port_text) if port_text else (conf["port"] if same else None), security)
     user = (user or "").strip() or (conf["user"] if same else "")
     known = bool(conf["host"]) and (host, number) == (conf["host"], effective_port(conf["port"], conf["security"]))
+    known = known or (host, number) in bench.imap_confirmed  # confirmed, and logged in to, earlier this session
     if not known and not confirmed:
         where = (f"设置中的收件服务器是 {conf['host']}:{effective_port(conf['port'], conf['security'])}"
                  if conf["host"] else "设置中还没有填写收件服务器")
@@ -123,9 +124,11 @@ def guarded(bench, target: ImapTarget, work: Callable[[], T]) -> T:
 
 
 def remember(bench, target: ImapTarget) -> None:
-    """Keep a typed password, in memory only, for the very (host, port, user) it was typed for."""
+    """Keep a typed password, in memory only, for the very (host, port, user) it was typed for; the server,
+    once logged in to, needs no second confirmation this session."""
     if target.typed:
         bench.imap_passwords[target.key] = target.typed
+    bench.imap_confirmed.add((target.host, target.port))
 
 
 # ---------------------------------------------------------------- SMTP: the password stays with its server too
