@@ -18,7 +18,7 @@ from pipeline.intake.ingest import FileRecord, list_inbox, read_workbook
 from pipeline.intake.merge import Checked, merge
 from pipeline.issues import Issue
 from pipeline.result import Result
-from pipeline.score import compute_metrics, department_metric_counts, score_standards
+from pipeline.score import compute_metrics, department_metric_counts, roster_coverage, score_standards
 
 POOL_MIN_FILES = 24  # below this, starting worker processes costs more than it saves
 MAX_WORKERS = 4
@@ -156,6 +156,8 @@ def read_all(paths: list[Path], inbox: Path, config: Config,
 def scores_dict(result: Result) -> dict:
     """scores.json as the contract (section 6) shows it."""
     cfg = result.config
+    counted, missing = roster_coverage(cfg, result.department_counts)
+    coverage = {"counted": counted, "missing": missing}  # contract §4 Coverage: rosters counted and missing
     departments = []
     for dept in cfg.department_names:
         win = result.merged.winners.get(dept)
@@ -172,7 +174,7 @@ def scores_dict(result: Result) -> dict:
         })
     return {
         "unit": cfg.unit, "year": result.year, "catalog": cfg.catalog_id,
-        "metrics": {k: m.as_dict() for k, m in result.metrics.items()},
+        "metrics": {k: {**m.as_dict(), "coverage": coverage} for k, m in result.metrics.items()},
         "standards": [{"code": s.standard.code, "title": s.standard.title, "status": s.status,
                        "activities": s.activities, "documents": s.documents,
                        "responsible": list(s.standard.responsible), "metrics": list(s.standard.metrics),

@@ -1,0 +1,488 @@
+"""The editor between the ledger and the prose (issue 22): the facts every outward document is written from.
+
+A coordinator does not paste the departments' rows: he counts one event sent by two departments once, files
+an "印发…" row as a document, groups "理论中心组集体学习（第1次）…（第3次）" into "理论中心组集体学习3次",
+chooses the verb that fits (召开 a meeting, 举办 a lecture or contest, 开展 the rest), names theory study and
+party work first, and keeps a 工作亮点 only when it adds something the ledger does not already say.
+The 自查报告 and the 说明报告 are written from the same ``Edited`` facts; what was left out goes, with its
+reason, to the internal notice (``Edited.left_out``) so the coordinator can rewrite it.
+
+Word lists (verbs, political weight, filler phrases, 印发 words) are in ``config/wording.yaml`` section 编辑.
+
+API
+---
+``edited(result) -> Edited``   computed once per Result.
+``Edited.groups(codes)``       same-kind activities of these standards, ordered by political weight.
+``Edited.totals(codes)``       (events, 人次 or None) of these standards, each event once.
+``Edited.documents(codes)``    document titles (制度文件 rows and 印发 rows), each once.
+``Edited.highlights(codes)``   kept highlight sentences (codes None: those tagged with no standard).
+``Edited.left_out``            [LeftOut(department, text, reason)] for the internal notice.
+``listing(groups, w, limit)``  "召开党组会议研究创建工作2次，开展理论中心组集体学习3次、…等".
+``strip_sequence(title)``      a title without its sequence suffix ("（第1次）", "<第3期>", "第3期").
+``frame_key(text, phrases)``   a sentence with its varying parts masked, for counting sentence frames.
+``FrameBudget``                chooses among sentence variants so that no frame is used more than twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterable
+
+from pipeline.documents.text import clean, strip_marks
+from pipeline.documents.wording import Wording, load_wording
+
+if TYPE_CHECKING:
+    from pipeline.result import Result
+
+_NUM = "0-9０-９一二三四五六七八九十百"
+# "（第1次）" "(第2期)" "<第3期>" "【第4场】" "第5期" "第6次" at the end of a title (also "第一期")
+_SEQUENCE = re.compile(rf"\s*(?:[（(<＜〈《【\[]\s*第?\s*[{_NUM}]+\s*[次期场批轮届]\s*[)）>＞〉》】\]]"
+                       rf"|[-—－·]?\s*第\s*[{_NUM}]+\s*[次期场批轮])\s*$")
+_SEQUENCE_ANY = re.compile(rf"第\s*[{_NUM}]+\s*[次期场批轮]")
+_PUNCT = re.compile(r"[\s\W_]+")
+_YEAR = re.compile(r"\d{4}\s*年度?|年度")
+_SENTENCE_END = re.compile(r"(?<=[。！？；;!?])|\n")
+_FIGURE = re.compile(r"(\d+(?:\.\d+)?)\s*余?\s*(人次|次|场|项|期)")
+MAX_FRAME = 2  # a sentence frame is used at most twice in one document
+MIN_SUBSTANCE = 6  # Han characters a highlight must add beyond filler phrases and activity names
+
+
+def strip_sequence(title: str) -> str:
+    """The title without a trailing sequence marker: 理论中心组集体学习（第1次） -> 理论中心组集体学习."""
+    t = str(title or "").strip()
+    while True:
+        s = _SEQUENCE.sub("", t).strip()
+        if s == t or not s:
+            return t
+        t = s
+
+
+def norm_key(text: str) -> str:
+    """A name for comparing: no blanks, punctuation or brackets of any width."""
+    return _PUNCT.sub("", clean(str(text or "").replace("<", "").replace(">", ""))).lower()
+
+
+def _doc_key(title: str) -> str:
+    return norm_key(_YEAR.sub("", strip_marks(title)))
+
+
+@dataclass
+class Event:
+    date: dt.date | None
+    title: str            # as printed (cleaned, sequence marker dropped)
+    key: str              # the group it belongs to
+    codes: set[str]
+    participants: int | None
+    departments: list[str]
+
+
+@dataclass
+class Group:
+    name: str
+    verb: str
+    weight: int
+    events: list[Event]
+
+    @property
+    def count(self) -> int:
+        return len(self.events)
+
+    @property
+    def participants(self) -> int | None:
+        known = [e.participants for e in self.events if e.participants is not None]
+        return sum(known) if known else None
+
+    def phrase(self) -> str:
+        return f"{self.name}{self.count}次" if self.count > 1 else self.name
+
+
+@dataclass
+class Doc:
+    title: str
+    date: dt.date | None
+    codes: set[str]
+
+
+@dataclass
+class Highlight:
+    codes: set[str]
+    text: str
+    department: str
+
+
+@dataclass
+class LeftOut:
+    department: str
+    text: str
+    reason: str
+
+
+@dataclass
+class Edited:
+    events: list[Event]
+    docs: list[Doc]
+    kept: list[Highlight]
+    left_out: list[LeftOut] = field(default_factory=list)
+    verbs: dict = field(default_factory=dict)
+    weights: list = field(default_factory=list)
+
+    def _events(self, codes) -> list[Event]:
+        codes = set(codes)
+        return [e for e in self.events if e.codes & codes]
+
+    def totals(self, codes) -> tuple[int, int | None]:
+        events = self._events(codes)
+        known = [e.participants for e in events if e.participants is not None]
+        return len(events), (sum(known) if known else None)
+
+    def groups(self, codes) -> list[Group]:
+        out: dict[str, Group] = {}
+        for e in self._events(codes):
+            g = out.get(e.key)
+            if g is None:
+                out[e.key] = Group(e.title, self.verbs_for(e.title), weight_of(e.title, self.weights), [e])
+            else:
+                g.events.append(e)
+        first = {id(g): i for i, g in enumerate(out.values())}  # chronological within a weight
+        return sorted(out.values(), key=lambda g: (g.weight, first[id(g)]))
+
+    def verbs_for(self, title: str) -> str:
+        return verb_of(title, self.verbs)
+
+    def documents(self, codes) -> list[str]:
+        codes = set(codes)
+        return [d.title for d in self.docs if d.codes & codes]
+
+    def highlights(self, codes=None) -> list[str]:
+        if codes is None:
+            return [h.text for h in self.kept if not h.codes]
+        codes = set(codes)
+        return [h.text for h in self.kept if h.codes & codes]
+
+    def phrases(self) -> list[str]:
+        """The varying noun phrases of this year's facts (for frame_key)."""
+        names = {e.title for e in self.events} | {strip_marks(d.title) for d in self.docs}
+        return sorted((n for n in names if len(n) >= 2), key=len, reverse=True)
+
+
+# ------------------------------------------------------------------ word lists (config/wording.yaml 编辑)
+def _words(w: Wording, key: str) -> list[str]:
+    return [str(x) for x in w.items(f"编辑.{key}")] if w.has(f"编辑.{key}") else []
+
+
+def verb_of(title: str, verbs: dict) -> str:
+    """召开 a meeting, 举办 a lecture/报告会/contest, 开展 the rest; "" when the title starts with a verb."""
+    t = clean(title)
+    if any(t.startswith(v) for v in verbs.get("自带动词", ())):
+        return ""
+    if any(t.endswith(k) for k in verbs.get("更新词", ())):
+        return verbs.get("更新", "更新")
+    if any(k in t for k in verbs.get("举办词", ())):
+        return verbs.get("举办", "举办")
+    if any(k in t for k in verbs.get("召开词", ())) or t.endswith("会"):
+        return verbs.get("召开", "召开")
+    return verbs.get("开展", "开展")
+
+
+def weight_of(title: str, weights: list[list[str]]) -> int:
+    t = clean(title)
+    for k, words in enumerate(weights):
+        if any(x in t for x in words):
+            return k
+    return len(weights)
+
+
+def listing(groups: list[Group], limit: int | None = None) -> str:
+    """Verb-led list of groups: same verbs together, in the groups' order; 等 when some are left out."""
+    shown = groups[:limit] if limit else groups
+    by_verb: dict[str, list[str]] = {}
+    for g in shown:
+        by_verb.setdefault(g.verb, []).append(g.phrase())
+    text = "，".join(f"{v}{'、'.join(p)}" for v, p in by_verb.items())
+    return text + ("等" if len(shown) < len(groups) else "")
+
+
+# ------------------------------------------------------------------ sentence frames
+_QUOTED = re.compile(r"《[^《》]*》|“[^“”]*”|‘[^‘’]*’|〈[^〈〉]*〉")
+
+
+def frame_key(text: str, phrases: Iterable[str] = ()) -> str:
+    """The sentence with its varying parts masked: quoted titles, figures and the given noun phrases become X,
+    lists of X become one X. Two sentences with the same key are the same frame."""
+    t = _QUOTED.sub("X", clean(text))
+    for p in phrases:
+        if p:
+            t = t.replace(p, "X")
+    t = re.sub(r"\d+(?:\.\d+)?%?", "N", t)
+    t = re.sub(r"X(?:[、和及与]X)+", "X", t)
+    t = re.sub(r"X+", "X", t)
+    return t.strip("。；; ")
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(text or "") if s and s.strip()]
+
+
+class FrameBudget:
+    """Per document: how often each sentence frame was used; ``choose`` takes the first variant whose
+    frames are all still under MAX_FRAME (else the least used one) and records it."""
+
+    def __init__(self, phrases: Iterable[str] = ()):
+        self.phrases = list(phrases)
+        self.used: Counter[str] = Counter()
+
+    def keys(self, text: str) -> list[str]:
+        return [frame_key(s, self.phrases) for s in sentences(text) if len(s) >= 8]
+
+    def fits(self, text: str) -> bool:
+        return all(self.used[k] < MAX_FRAME for k in self.keys(text))
+
+    def add(self, text: str) -> str:
+        self.used.update(self.keys(text))
+        return text
+
+    def choose(self, variants: list[str]) -> str:
+        variants = [v for v in variants if v]
+        if not variants:
+            return ""
+        for v in variants:
+            if self.fits(v):
+                return self.add(v)
+        return self.add(min(variants, key=lambda v: max((self.used[k] for k in self.keys(v)), default=0)))
+
+
+# ------------------------------------------------------------------ building the edited facts
+def _int(value) -> int | None:
+    try:
+        if value is None or value != value:  # NaN
+            return None
+        n = int(float(value))
+        return n if n > 0 else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _issued(title: str, words: list[str]) -> str | None:
+    """The document an "印发…" row names, or None when the row is an event."""
+    t = clean(title)
+    for w in sorted(words, key=len, reverse=True):
+        if t.startswith(w) and len(t) > len(w) + 1:
+            return strip_marks(t[len(w):].lstrip("了：: "))
+    return None
+
+
+def _build_events(result: Result, w: Wording) -> tuple[list[Event], list[Doc]]:
+    acts = result.merged.used("activities")
+    docs_frame = result.merged.used("documents")
+    issued_words = _words(w, "印发词")
+    events: dict[tuple, Event] = {}
+    docs: list[Doc] = []
+
+    def add_doc(title: str, date, codes: set[str]) -> None:
+        key = _doc_key(title)
+        for d in docs:
+            dk = _doc_key(d.title)
+            same_title = key and dk and (key in dk or dk in key)
+            same_day = date is not None and d.date == date and d.codes & codes
+            if same_title or same_day:
+                d.codes |= codes
+                return
+        docs.append(Doc(strip_marks(title), date, set(codes)))
+
+    for title, date, codes in zip(docs_frame["title"], docs_frame["date"], docs_frame["standard"]):
+        if clean(title):
+            add_doc(clean(title), date, set(codes or ()))
+    order = acts.sort_values(["date", "file", "row"], na_position="first") if len(acts) else acts
+    for title, date, codes, people, dept in zip(order["title"], order["date"], order["standard"],
+                                                 order["participants"], order["department"]):
+        raw = clean(str(title or "").replace("<", "（").replace(">", "）"))
+        if not raw:
+            continue
+        doc = _issued(raw, issued_words)
+        if doc:
+            add_doc(doc, date, set(codes or ()))
+            continue
+        shown = strip_sequence(raw)
+        key = norm_key(shown)
+        ev = events.get((date, key))
+        if ev is None:
+            events[(date, key)] = Event(date, shown, key, set(codes or ()), _int(people), [dept])
+        else:  # one event sent by two departments: counted once
+            ev.codes |= set(codes or ())
+            n = _int(people)
+            ev.participants = max(filter(None, (ev.participants, n)), default=None)
+            if dept not in ev.departments:
+                ev.departments.append(dept)
+    return list(events.values()), docs
+
+
+def _strip_prefix(text: str, names: list[str]) -> str:
+    for n in names:
+        if text.startswith(n) and len(text) > len(n) + 2:
+            return text[len(n):].lstrip("，,：:、 ")
+    return text
+
+
+def _sentence(text: str) -> str:
+    text = text.strip().rstrip("，,;；、")
+    return text if not text or text[-1] in "。！？…" else text + "。"
+
+
+class _Judge:
+    """Decides, sentence by sentence, what of a department's 工作亮点 goes into outward documents."""
+
+    def __init__(self, result: Result, w: Wording, events: list[Event], docs: list[Doc]):
+        self.w = w
+        self.filler = sorted(_words(w, "套话"), key=len, reverse=True)
+        self.routine = _words(w, "常态化词")
+        cfg = result.config
+        self.names = sorted({n for d in cfg.departments for n in (d.name, *d.aliases)}, key=len, reverse=True)
+        titles = {norm_key(e.title) for e in events} | {_doc_key(d.title) for d in docs}
+        self.titles = sorted((t for t in titles if len(t) >= 2), key=len, reverse=True)
+        self.item_of = {s.code: item for ind in cfg.indicators for item in ind.items for s in item.standards}
+        self.events = events
+
+    def substance(self, text: str) -> str:
+        """What the sentence says beyond filler phrases, activity names and department names."""
+        t = norm_key(_SEQUENCE_ANY.sub("", text))
+        for n in self.titles:
+            t = t.replace(n, "")
+        for n in self.names:
+            t = t.replace(norm_key(n), "")
+        for f in self.filler:
+            t = t.replace(norm_key(f), "")
+        return t
+
+    def frame(self, text: str) -> str:
+        """The filler skeleton ("扎实推进X，形成常态化机制"), or "" when the sentence uses no filler."""
+        t = clean(text)
+        marks = [f for f in self.filler if f in t]
+        if not marks:
+            return ""
+        pattern = "(" + "|".join(re.escape(f) for f in self.filler) + ")"
+        parts = re.split(pattern, t)
+        return "".join(p if p in self.filler or not re.search(r"\w", p) else "X" for p in parts).strip("。")
+
+    def totals(self, codes: set[str]) -> tuple[int, int | None]:
+        if codes:
+            item_codes = {s.code for c in codes if c in self.item_of for s in self.item_of[c].standards}
+        else:
+            item_codes = None
+        evs = [e for e in self.events if item_codes is None or e.codes & item_codes]
+        known = [e.participants for e in evs if e.participants is not None]
+        return len(evs), (sum(known) if known else None)
+
+    def contradicting(self, clause: str, codes: set[str]) -> str | None:
+        """The figure of a clause that exceeds its 测评项目's own total, as a reason; None if it fits."""
+        n_events, people = self.totals(codes)
+        for m in _FIGURE.finditer(clause):
+            n, unit = float(m.group(1)), m.group(2)
+            if unit == "人次" and people is not None and n > people:
+                return self.w.fill("编辑.理由数字", {"原数": m.group(0), "台账": f"{people}人次"}, required=True)
+            if unit != "人次" and "活动" in clause and n > n_events:
+                return self.w.fill("编辑.理由数字", {"原数": m.group(0), "台账": f"活动{n_events}次"}, required=True)
+        return None
+
+
+def _edit_highlights(result: Result, w: Wording, events: list[Event], docs: list[Doc]
+                     ) -> tuple[list[Highlight], list[LeftOut]]:
+    judge = _Judge(result, w, events, docs)
+    frame = result.merged.used("highlights")
+    candidates: list[tuple[str, str, set[str], str]] = []  # (department, sentence, codes, skeleton)
+    left: list[LeftOut] = []
+    for dept, raw, codes in zip(frame["department"], frame["text"], frame["standard"]):
+        codes = set(codes or ())
+        for line in clean(raw).split("\n"):
+            for s in sentences(line):
+                s = _strip_prefix(clean(s), judge.names)
+                if not norm_key(s):
+                    continue
+                if judge.routine and any(r in s for r in judge.routine) and _SEQUENCE_ANY.search(s):
+                    left.append(LeftOut(dept, s, w.text("编辑.理由单次")))
+                    continue
+                clauses = [c for c in re.split(r"(?<=[，,])", s) if c.strip()]
+                kept_clauses, reasons = [], []
+                for c in clauses:
+                    why = judge.contradicting(c, codes)
+                    (reasons.append(why) if why else kept_clauses.append(c))
+                text = _sentence("".join(kept_clauses))
+                substance = judge.substance(text)
+                has_figure = bool(re.search(r"\d", _SEQUENCE_ANY.sub("", text)))
+                if reasons and (len(substance) < MIN_SUBSTANCE and not has_figure):
+                    left.append(LeftOut(dept, s, reasons[0]))
+                    continue
+                if reasons:
+                    left.append(LeftOut(dept, s, w.fill("编辑.理由删句", {"理由": reasons[0], "保留": text},
+                                                        required=True)))
+                if len(substance) < MIN_SUBSTANCE and not has_figure:
+                    key = "编辑.理由套话" if judge.frame(text) else "编辑.理由重复"
+                    left.append(LeftOut(dept, s, w.text(key)))
+                    continue
+                candidates.append((dept, text, codes, judge.frame(text)))
+    # a filler frame repeated across departments: it adds nothing even with its own noun; a real fact stays
+    owners: dict[str, set[str]] = {}
+    for dept, _, _, skeleton in candidates:
+        if skeleton:
+            owners.setdefault(skeleton, set()).add(dept)
+    kept: list[Highlight] = []
+    seen: set[str] = set()
+    used: Counter[str] = Counter()
+    for dept, text, codes, skeleton in candidates:
+        key = norm_key(text)
+        if key in seen:
+            left.append(LeftOut(dept, text, w.text("编辑.理由重复亮点")))
+            continue
+        repeated = skeleton and len(owners.get(skeleton, ())) >= 2
+        if repeated and not re.search(r"\d", text):
+            left.append(LeftOut(dept, text, w.fill("编辑.理由句式", {"句式": skeleton}, required=True)))
+            continue
+        fk = frame_key(text) if not skeleton else skeleton
+        if used[fk] >= MAX_FRAME:
+            left.append(LeftOut(dept, text, w.fill("编辑.理由句式", {"句式": skeleton or fk}, required=True)))
+            continue
+        used[fk] += 1
+        seen.add(key)
+        kept.append(Highlight(codes, text, dept))
+    return kept, left
+
+
+def edited(result: Result) -> Edited:
+    """The edited facts of a run (computed once and kept on the Result)."""
+    cached = getattr(result, "_edited", None)
+    if cached is not None:
+        return cached
+    w = load_wording(result.config.dir)
+    events, docs = _build_events(result, w)
+    kept, left = _edit_highlights(result, w, events, docs)
+    verbs = {**{v: (w.text(f"编辑.动词.{v}") if w.has(f"编辑.动词.{v}") else v) for v in ("举办", "召开", "开展", "更新")},
+             "更新词": _words(w, "更新词"), "举办词": _words(w, "举办词"), "召开词": _words(w, "召开词"), "自带动词": _words(w, "自带动词")}
+    weights = [_words(w, f"分量{n}") for n in "一二三四五六" if w.has(f"编辑.分量{n}")]
+    ed = Edited(events, docs, kept, left, verbs, weights)
+    result._edited = ed  # type: ignore[attr-defined]
+    return ed
+
+
+# ------------------------------------------------------------------ coverage of the roll-call metrics
+def coverage(result: Result) -> tuple[list[str], list[str]]:
+    """(departments whose roster rows were counted, departments expected but missing): contract §4."""
+    from pipeline.score import roster_coverage
+    return roster_coverage(result.config, result.department_counts)
+
+
+def covered_value(result: Result, w: Wording, value: str) -> str:
+    """A rate as printed: with "（按已报送人员名单的N个部门统计）" when a roster is missing."""
+    counted, missing = coverage(result)
+    if not missing or not counted:
+        return value
+    return value + w.fill("编辑.覆盖说明", {"部门数": str(len(counted))}, required=True)
+
+
+def coverage_marker_subject(result: Result, w: Wording) -> str:
+    """The 【待核实】 subject for rates over a partial roster ("" when every roster arrived)."""
+    counted, missing = coverage(result)
+    if not missing or not counted:
+        return ""
+    return w.fill("编辑.覆盖待核实", {"缺少数": str(len(missing)), "部门数": str(len(counted))}, required=True)
