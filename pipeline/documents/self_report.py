@@ -219,16 +219,31 @@ class SelfReport:
         return self.run.marker(self.w, self.coverage_subject)
 
     def metrics_sentence(self, passed) -> str:
-        parts = []
-        for m in passed:
-            key = "自查报告.指标达标_大于" if m.metric.op == ">" else "自查报告.指标达标_不低于"
-            parts.append(self.w.fill(key, {"指标": m.metric.label, "实际": format_percent(m.value),
-                                           "阈值": threshold_text(m.metric),
-                                           "较上年": self.changes.get(m.metric.key, "")}, required=True))
-        if not parts:
+        """The passing rates of one item; each rate in the first variant whose frame is still under its limit.
+        Over a partial roster the first sentence says in front what the rates cover (with the marker, see
+        coverage_marker), later rates say it after the figure."""
+        if not passed:
             return ""
-        if self.coverage_subject:  # the rates cover the rosters that arrived: said once, with the marker
-            parts[0] = self.w.fill("编辑.覆盖前缀", {"部门数": str(len(coverage(self.r)[0]))}, required=True) + parts[0]
+        counted = str(len(coverage(self.r)[0]))
+        first = bool(self.coverage_subject) and self.coverage_subject not in self.run.markers
+        parts = []
+        for i, m in enumerate(passed):
+            actual = format_percent(m.value)
+            if self.coverage_subject and not first:
+                actual += self.w.fill("编辑.覆盖说明", {"部门数": counted}, required=True)
+            facts = {"指标": m.metric.label, "实际": actual, "阈值": threshold_text(m.metric),
+                     "较上年": self.changes.get(m.metric.key, "")}
+            own = "编辑.指标达标_大于" if m.metric.op == ">" else "编辑.指标达标_不低于"
+            if self.w.has(own):
+                k = len(self.frames.used) + i
+                ways = self.WAYS[k % 3:3] + self.WAYS[:k % 3]
+                cands = [self.w.fill(own, {**facts, **{x: x == way for x in self.WAYS}}) for way in ways]
+            else:
+                key = "自查报告.指标达标_大于" if m.metric.op == ">" else "自查报告.指标达标_不低于"
+                cands = [self.w.fill(key, facts, required=True)]
+            if first and i == 0:
+                cands = [self.w.fill("编辑.覆盖前缀", {"部门数": counted}, required=True) + c for c in cands]
+            parts.append(self.frames.choose(cands))
         return self.w.fill("自查报告.指标达标句", {"各指标": "；".join(parts)})
 
     WAYS = ("写法一", "写法二", "写法三", "写法四", "写法五", "写法六")

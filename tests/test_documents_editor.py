@@ -1,0 +1,256 @@
+"""Issue 22 items 1, 2, 3, 6: the documents made from a messy inbox (tests/messy.py) read as a coordinator
+writes them. Every rule is asserted on the documents' text (python-docx paragraphs and table cells)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from docx import Document
+
+from pipeline.catalog import load_config
+from pipeline.documents.filing import word_count
+from tests.builders import report
+from tests.messy import JOINT_EVENT, MESSY_YEAR, MISSING, NO_ROSTER, UNANSWERED, department_rows, messy_inbox
+
+ROOT = Path(__file__).resolve().parent.parent
+CFG = load_config()
+DEPTS = [n for d in CFG.departments for n in (d.name, *d.aliases)]
+STANDARDS = [s for ind in CFG.indicators for i in ind.items for s in i.standards]
+SEQ = re.compile(r"[（(<《【]\s*第?\s*\d+\s*[次期场][)）>》】]|第\s*\d+\s*[次期场]")
+
+
+def _paras(path: Path) -> list[str]:
+    return [p.text for p in Document(str(path)).paragraphs if p.text.strip()]
+
+
+def _cells(path: Path) -> list[list[str]]:
+    return [[c.text for c in row.cells] for t in Document(str(path)).tables for row in t.rows]
+
+
+def _one(out: Path, word: str) -> Path:
+    [path] = [p for p in out.glob("*.docx") if word in p.name]
+    return path
+
+
+@pytest.fixture(scope="module")
+def messy(tmp_path_factory):
+    root = tmp_path_factory.mktemp("messy")
+    inbox = messy_inbox(root / "inbox")
+    out = root / "out"
+    scores = report(inbox, out, "--year", str(MESSY_YEAR))
+    return {"scores": scores, "report": _paras(_one(out, "自查报告")), "table": _cells(_one(out, "自查报告")),
+            "filing": _paras(_one(out, "说明报告")), "internal": _paras(_one(out, "内部"))}
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sample")
+    scores = report(ROOT / "examples" / "inbox", out)
+    return {"scores": scores, "report": _paras(_one(out, "自查报告")), "table": _cells(_one(out, "自查报告")),
+            "filing": _paras(_one(out, "说明报告")), "internal": _paras(_one(out, "内部"))}
+
+
+def _results(paras: list[str]) -> list[str]:
+    """The 自查报告's 一、工作成效 section."""
+    return paras[paras.index("一、工作成效") + 1: paras.index("二、存在问题")]
+
+
+def _item(paras: list[str], name: str) -> str:
+    [p] = [p for p in paras if re.match(rf"\d+\.{re.escape(name)}。", p)]
+    return p
+
+
+def _events(year: int = MESSY_YEAR) -> list[tuple]:
+    """The messy inbox's events as a coordinator counts them, worked out here from the rows themselves:
+    印发 rows are documents; one event per date and name without its sequence number."""
+    seen = {}
+    for data in department_rows(year).values():
+        for row in data["activities"]:
+            title = row[2]
+            if title.startswith("印发"):
+                continue
+            base = re.sub(r"\s+", "", SEQ.sub("", title.replace("<", "（").replace(">", "）")))
+            seen[(row[1], base)] = max(filter(None, (seen.get((row[1], base)), row[5])), default=None)
+    return list(seen.items())
+
+
+# ------------------------------------------------------------------ sentence frames (item 1)
+def _phrases() -> list[str]:
+    words = {SEQ.sub("", r[2]).strip().strip("“”") for d in department_rows(MESSY_YEAR).values()
+             for r in d["activities"]}
+    words |= {i.name for ind in CFG.indicators for i in ind.items} | {ind.name for ind in CFG.indicators}
+    words |= {s.short for s in STANDARDS} | set(DEPTS) | {m.label for m in CFG.metrics.values()}
+    return sorted((w for w in words if len(w) >= 2), key=len, reverse=True)
+
+
+def frames(paras: list[str], phrases: list[str]) -> Counter:
+    """Each sentence normalised: titles in marks, figures and the varying noun phrases replaced."""
+    out: Counter = Counter()
+    for p in paras:
+        if p.startswith("（本节字数"):  # the 说明报告's count line is a form label, not prose
+            continue
+        for s in re.split(r"(?<=[。；])", p):
+            t = re.sub(r"《[^》]*》|“[^”]*”|【[^】]*】", "X", s)
+            for ph in phrases:
+                t = t.replace(ph, "X")
+            t = re.sub(r"\d+(\.\d+)?%?", "N", t)
+            t = re.sub(r"X([、和]X)+", "X", t)
+            t = re.sub(r"^N\.X。", "", t).strip("。；")
+            if len(t) >= 10:
+                out[t] += 1
+    return out
+
+
+def test_no_sentence_frame_more_than_twice_in_one_document(messy, sample):
+    phrases = _phrases()
+    for docs in (messy, sample):
+        for name in ("report", "filing"):
+            counts = frames(docs[name], phrases)
+            worst = counts.most_common(1)[0]
+            assert worst[1] <= 2, (name, worst)
+
+
+def test_filler_highlights_left_out_and_listed_with_reasons(messy):
+    outward = "".join(messy["report"] + messy["filing"])
+    assert "形成常态化机制" not in outward and "扎实推进" not in outward
+    # the real facts of the highlights stay, without the department name in front
+    assert "全年刊发创建信息36条" in outward and "为基层办实事40余件" in outward
+    for p in _results(messy["report"]) + messy["filing"]:
+        assert not any(p.startswith(d) or f"。{d}" in p for d in DEPTS), p
+    internal = "\n".join(messy["internal"])
+    listed = [p for p in messy["internal"] if "形成常态化机制" in p]
+    assert len(listed) >= 8  # every filler highlight left out is listed with its department and reason
+    assert all("——" in p and any(d in p for d in DEPTS) for p in listed)
+    assert any("机关纪委" in p and "廉政谈话提醒（第1次）" in p and "常态化" in p.split("——")[1] for p in listed)
+    assert "与台账记录的活动" in internal  # the contradicting figure, with what the ledger says
+
+
+def test_no_highlight_figure_contradicts_its_section(messy):
+    outward = "".join(messy["report"] + messy["filing"])
+    assert "30次" not in outward and "500余人次" not in outward
+    for p in _results(messy["report"]):
+        counts = [int(n) for n in re.findall(r"活动(\d+)次", p)]
+        assert len(set(counts)) <= 1, p
+
+
+# ------------------------------------------------------------------ activities (item 2)
+def test_same_kind_grouped_and_sequence_suffixes_dropped(messy):
+    results = _results(messy["report"])
+    assert "理论中心组集体学习3次" in _item(results, "理想信念教育")
+    assert "召开党组会议研究创建工作2次" in _item(results, "创建工作机制")
+    for p in results + messy["filing"]:
+        assert not SEQ.search(p), p
+        assert "<" not in p and ">" not in p and "《第" not in p, p
+
+
+def test_verb_fits_the_kind(messy):
+    text = "".join(_results(messy["report"]))
+    for phrase in ("召开廉政警示教育大会", "举办形势政策宣讲报告会", "举办宪法宣传周知识竞赛", "举办职工趣味运动会",
+                   "召开职工代表座谈会", "开展“门前三包”环境整治", "召开全域创文任务部署会"):
+        assert phrase in text, phrase
+    assert not re.search(r"(开展|举办)[^，。]*?(部署会|座谈会|大会)", text)
+    assert "先后举办核心价值观公益广告更新" not in text
+
+
+def test_issued_rows_are_documents_and_people_counted_only_where_they_took_part(messy):
+    results = _results(messy["report"])
+    text = "".join(results + messy["filing"])
+    assert "印发年度创建工作计划" not in text and "印发机关民主管理制度" not in text
+    assert "《党风廉政建设责任制实施办法》" in _item(results, "党组织建设和党风廉政建设")
+    events = _events()
+    people = sum(n or 0 for _, n in events)
+    [opening] = [p for p in messy["report"] if p.startswith(f"{MESSY_YEAR}年，")]
+    assert f"全年开展创建活动{len(events)}次、{people}人次参加" in opening, opening
+    assert "文件4份" in opening
+    # the 一览表 counts the same way: 2.1.2 has the plan as a document, no activity
+    row = next(r for r in messy["table"] if r[2].startswith("年度计划"))
+    assert row[3] == "文件1份"
+
+
+def test_one_event_sent_by_two_departments_counted_once(messy):
+    item = _item(_results(messy["report"]), "全域文明城市创建")
+    assert item.count(JOINT_EVENT) == 1 and "2次" in item
+    assert "".join(messy["filing"]).count(JOINT_EVENT) == 1
+
+
+def test_items_ordered_by_political_weight(messy):
+    item = _item(_results(messy["report"]), "学雷锋志愿活动")
+    assert item.index("学雷锋主题党日活动") < item.index("学雷锋志愿服务进社区")  # party work first, though later
+    item = _item(_results(messy["report"]), "理想信念教育")
+    assert item.index("理论中心组集体学习") < item.index("读书班")
+
+
+# ------------------------------------------------------------------ honest figures and gaps (item 3)
+def test_scores_json_metric_coverage(messy, sample):
+    for key, m in messy["scores"]["metrics"].items():
+        assert m["coverage"]["missing"] == [MISSING, NO_ROSTER], key
+        assert len(m["coverage"]["counted"]) == len(CFG.departments) - 2
+    for m in sample["scores"]["metrics"].values():  # the sample's 反协办 sent nothing
+        assert m["coverage"]["missing"] == ["反协办"] and len(m["coverage"]["counted"]) == len(CFG.departments) - 1
+
+
+def test_rates_over_a_partial_roster_say_what_they_cover(messy, sample):
+    n = len(CFG.departments) - 2
+    for name in ("report", "filing"):
+        paras = messy[name]
+        rated = [p for p in paras if re.search(r"\d%", p)]
+        assert rated
+        assert all(f"按已报送人员名单的{n}个部门统计" in p for p in rated), name
+        assert sum("【待核实：人员名单尚缺2个部门" in p for p in paras) == 1, name
+    row = next(r for r in messy["table"] if r[2] == "参与率和满意度")
+    assert row[3] == f"已统计{n}个部门的测评数据"
+    n = len(CFG.departments) - 1  # the sample's 反协办 sent nothing: its rates say so too
+    assert all(f"按已报送人员名单的{n}个部门统计" in p for p in sample["report"] if re.search(r"\d%", p))
+
+
+def test_standard_without_reports_is_a_marker_in_every_document_never_not_done(messy):
+    unreported = [s["title"] for s in messy["scores"]["standards"] if s["status"] == "未填报"]
+    shorts = [s.short for s in STANDARDS if s.title in unreported]
+    assert shorts
+    for name in ("report", "filing"):
+        text = "".join(messy[name])
+        for short in shorts:
+            assert re.search(rf"【待核实：[^】]*“{re.escape(short)}”", text), (name, short)
+        assert "未开展" not in text and "尚无活动" not in text and "开展还不够经常" not in text
+    for short in shorts:
+        row = next(r for r in messy["table"] if r[2] == short)
+        assert row[4] == "【待核实】" and (row[3].startswith("活动") or row[3] == "待核实")
+
+
+def test_summary_table_is_outward(messy, sample):
+    for docs in (messy, sample):
+        assert not any("无相关记录" in c for r in docs["table"] for c in r)
+
+
+def test_negative_list_keeps_its_sentence_with_marker_on_unanswered_item(messy):
+    paras = messy["report"]
+    section = paras[paras.index("四、负面清单情况") + 1:]
+    assert section[0].startswith("经自查，市科协不存在")
+    markers = [p for p in section if p.startswith("【待核实") and "负面清单" in p]
+    assert len(markers) == 1 and UNANSWERED in markers[0]
+
+
+# ------------------------------------------------------------------ 说明报告 (item 6)
+def test_filing_same_edited_facts_no_department_names_most_of_the_limit(messy, sample):
+    for docs in (messy, sample):
+        sections = [p for p in docs["filing"] if not p.startswith(("（本节字数", "按网上申报"))
+                    and not re.match(r"[一二三四五六七八九十]+、", p)][1:]
+        assert len(sections) == len(CFG.indicators)
+        for text in sections:
+            assert not any(d in text for d in DEPTS), text
+            assert "形成常态化机制" not in text
+            assert 0.6 * 500 <= word_count(text) <= 500, (word_count(text), text)
+    # the same counts as the 自查报告
+    events = _events()
+    total = sum(int(n) for p in messy["filing"] for n in re.findall(r"相关活动(?:全年共)?(\d+)次", p))
+    assert total >= len(events) - 2  # sections partition the items (a few events carry two codes)
+
+
+def test_sample_keeps_its_real_highlights(sample):
+    text = "".join(sample["report"])
+    assert "55名党员干部下沉社区入列轮值" in text and "全年刊发创建信息36条" in text
+    assert [m for m in re.findall(r"【待核实：[^】]*】", "".join(_results(sample["report"])))
+            if "人员名单" not in m] == []
