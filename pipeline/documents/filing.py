@@ -124,7 +124,8 @@ class Filing:
         self.by_code = {s.standard.code: s for s in result.standards}
         self.ed = edited(result)  # the same edited facts as the 自查报告 (pipeline/documents/editor.py)
         names = [n for ind in self.cfg.indicators for n in (ind.name, *(i.name for i in ind.items))]
-        self.frames = FrameBudget([*self.ed.phrases(), *names])
+        labels = [m.label for m in self.cfg.metrics.values()]
+        self.frames = FrameBudget(sorted({*self.ed.phrases(), *names, *labels}, key=len, reverse=True))
         self.coverage_subject = coverage_marker_subject(result, self.w)
         self.coverage_said = False
 

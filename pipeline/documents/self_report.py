@@ -190,7 +190,8 @@ class SelfReport:
         self.attachment = bool(self.cfg.settings.get("report_attachment", True))
         self.ed = edited(result)  # the edited facts (pipeline/documents/editor.py), shared with the 说明报告
         item_names = [i.name for ind in self.cfg.indicators for i in ind.items]
-        self.frames = FrameBudget([*self.ed.phrases(), *item_names])
+        labels = [m.label for m in self.cfg.metrics.values()]
+        self.frames = FrameBudget(sorted({*self.ed.phrases(), *item_names, *labels}, key=len, reverse=True))
         self.coverage_subject = coverage_marker_subject(result, self.w)
 
     # -- facts
@@ -235,8 +236,7 @@ class SelfReport:
                      "较上年": self.changes.get(m.metric.key, "")}
             own = "编辑.指标达标_大于" if m.metric.op == ">" else "编辑.指标达标_不低于"
             if self.w.has(own):
-                k = len(self.frames.used) + i
-                ways = self.WAYS[k % 3:3] + self.WAYS[:k % 3]
+                ways = self.WAYS[:3]
                 cands = [self.w.fill(own, {**facts, **{x: x == way for x in self.WAYS}}) for way in ways]
             else:
                 key = "自查报告.指标达标_大于" if m.metric.op == ">" else "自查报告.指标达标_不低于"
