@@ -254,3 +254,23 @@ def test_sample_keeps_its_real_highlights(sample):
     assert "55名党员干部下沉社区入列轮值" in text and "全年刊发创建信息36条" in text
     assert [m for m in re.findall(r"【待核实：[^】]*】", "".join(_results(sample["report"])))
             if "人员名单" not in m] == []
+
+
+def test_many_failing_rates_do_not_repeat_one_frame(tmp_path):
+    from tests.builders import activity, person, workbook
+    inbox = tmp_path / "inbox"
+    roster = [person(f"甲{i}", str(i), party="是", volunteer="是" if i < 3 else "否", served="否",
+                     participates="否" if i < 4 else "是", satisfaction="不满意" if i < 4 else "满意",
+                     legal="否" if i < 4 else "是") for i in range(10)]
+    workbook(inbox / "调宣部.xlsx", "调宣部", roster=roster,
+             activities=[activity("2026-03-01", "创建工作推动会", "2.2.4")])
+    report(inbox, tmp_path / "out")
+    paras = _paras(_one(tmp_path / "out", "自查报告"))
+    problems = paras[paras.index("二、存在问题") + 1: paras.index("三、下一步努力方向")]
+    counts = frames(problems, _phrases())
+    assert counts and max(counts.values()) <= 2, counts.most_common(2)
+    clauses = Counter(c for p in problems for c in re.split(r"[，。；]", p) if len(c) >= 14 and not re.search(r"\d", c))
+    assert max(clauses.values()) <= 2, clauses.most_common(2)  # the analysis is not one clause six times
+    headings = [p for p in problems if re.match(r"（[一二三四]）", p)]
+    assert len(headings) == 4 and "佐证" not in "".join(problems[problems.index(headings[-2]):
+                                                                 problems.index(headings[-1])])

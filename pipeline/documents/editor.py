@@ -19,6 +19,7 @@ API
 ``Edited.left_out``            [LeftOut(department, text, reason)] for the internal notice.
 ``listing(groups, w, limit)``  "召开党组会议研究创建工作2次，开展理论中心组集体学习3次、…等".
 ``strip_sequence(title)``      a title without its sequence suffix ("（第1次）", "<第3期>", "第3期").
+``internal_notes(bw, result, w)`` the internal notice's paragraphs: rates' coverage, highlights left out.
 ``frame_key(text, phrases)``   a sentence with its varying parts masked, for counting sentence frames.
 ``FrameBudget``                chooses among sentence variants so that no frame is used more than twice.
 """
@@ -486,3 +487,23 @@ def coverage_marker_subject(result: Result, w: Wording) -> str:
     if not missing or not counted:
         return ""
     return w.fill("编辑.覆盖待核实", {"缺少数": str(len(missing)), "部门数": str(len(counted))}, required=True)
+
+
+# ------------------------------------------------------------------ the internal notice's part
+def internal_notes(bw, result: Result, w) -> None:
+    """What the editor kept out of the outward documents (issue 22): the roll-call rates' coverage and the
+    工作亮点 left out, each with its department and reason, so the coordinator can rewrite them."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    counted, missing = coverage(result)
+    if missing and counted:
+        labels = [m.metric.label for m in result.metrics.values() if m.value is not None]
+        if labels:
+            bw.para(w.fill("编辑.内部覆盖", {"指标": labels[:2] + (["等"] if len(labels) > 2 else []),
+                                          "部门数": str(len(counted)), "缺少部门": missing}, required=True)
+                    .replace("、等", "等"))
+    left = edited(result).left_out
+    bw.para(w.text("编辑.内部亮点标题") if left else w.text("编辑.内部亮点无"), keep_next=bool(left))
+    for k, item in enumerate(left, 1):
+        bw.para(w.fill("编辑.内部亮点条目", {"序号": str(k), "部门": item.department, "亮点": item.text,
+                                         "理由": item.reason.rstrip("。")}, required=True),
+                align=WD_ALIGN_PARAGRAPH.LEFT)

@@ -146,7 +146,11 @@ def write_halfyear(result: "Result", out: Path, today: dt.date | None = None) ->
             bw.para(text)
 
     def gaps(bw):
-        none = [g for g in h.gaps if g.kind == "无佐证"]
+        # a standard whose responsible departments did not report is 【待核实】, never "not done" (issue 22)
+        from pipeline.documents.text import quote
+        from pipeline.score import MISSING
+        unreported = [s.standard.short for s in h.standards if s.status == MISSING]
+        none = [g for g in h.gaps if g.kind == "无佐证" and g.short not in unreported]
         weak = [g for g in h.gaps if g.kind == "佐证不足"]
         low = [g for g in h.gaps if g.kind == "指标"]
         if not h.gaps:
@@ -162,6 +166,9 @@ def write_halfyear(result: "Result", out: Path, today: dt.date | None = None) ->
             bw.para(w.fill("半年总结.不足指标", {"序号": next(order), "情况": "；".join(g.detail for g in low),
                                               "编码": "、".join(g.code for g in low),
                                               "简称": "、".join(g.short for g in low)}, required=True))
+        if unreported:
+            bw.para(w.fill("通用.待核实", {"事项": w.fill("编辑.未报标准", {
+                "标准": "".join(quote(x) for x in unreported)}, required=True)}, required=True))
 
     def plan(bw):
         seen = set()

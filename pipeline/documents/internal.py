@@ -30,25 +30,6 @@ DECLARED = {"内部提示.评定条目": ("编码", "简称", "部门"), "内部
             "内部提示.整改错误": ("错误", "提醒", "校验报告")}
 
 
-def editor_notes(bw, result: Result, w) -> None:
-    """What the editor kept out of the outward documents (issue 22): the roll-call rates' coverage and the
-    工作亮点 left out, each with its department and reason, so the coordinator can rewrite them."""
-    from pipeline.documents.editor import coverage, edited
-    counted, missing = coverage(result)
-    if missing and counted:
-        labels = [m.metric.label for m in result.metrics.values() if m.value is not None]
-        if labels:
-            bw.para(w.fill("编辑.内部覆盖", {"指标": labels[:2] + (["等"] if len(labels) > 2 else []),
-                                          "部门数": str(len(counted)), "缺少部门": missing}, required=True)
-                    .replace("、等", "等"))
-    left = edited(result).left_out
-    bw.para(w.text("编辑.内部亮点标题") if left else w.text("编辑.内部亮点无"), keep_next=bool(left))
-    for k, item in enumerate(left, 1):
-        bw.para(w.fill("编辑.内部亮点条目", {"序号": str(k), "部门": item.department, "亮点": item.text,
-                                         "理由": item.reason.rstrip("。")}, required=True),
-                align=WD_ALIGN_PARAGRAPH.LEFT)
-
-
 def internal_name(year: int) -> str:
     return f"{year}年创建文明单位工作情况提示（内部）.docx"
 
@@ -120,7 +101,8 @@ def write_internal_notice(result: Result, path: Path, run: ReportRun, validation
             bw.para(w.text("内部提示.待核实无"))
         for k, m in enumerate(items, 1):
             bw.para(w.fill("内部提示.待核实条目", {"序号": str(k), "事项": m}, required=True))
-        editor_notes(bw, result, w)
+        from pipeline.documents.editor import internal_notes
+        internal_notes(bw, result, w)  # what the editor kept out of the outward documents (issue 22)
 
     def signature(bw):
         bw.keep_previous()

@@ -336,30 +336,38 @@ class SelfReport:
         """At most four (heading, analysis) pairs, failing metrics first."""
         out: list[tuple[str, str]] = []
         failing = [m for m in self.r.metrics.values() if m.passed is False]
-        for m in failing:
+        shortfalls: list[tuple[str, str]] = []  # (heading, shortfall sentence) per failing metric
+        room = MAX_PROBLEMS - bool([s for s in self.r.standards if s.status == WEAK])
+        for k, m in enumerate(failing):  # what a rate covers: said once per heading
             key = "自查报告.指标未达_大于" if m.metric.op == ">" else "自查报告.指标未达_不低于"
-            shortfall = self.w.fill(key, {"实际句": metric_actual(self.w, m, self.r),
+            first = k < room - 1 or k == room - 1 or len(failing) <= room
+            shortfall = self.w.fill(key, {"实际句": metric_actual(self.w, m, self.r if first else None),
                                           "阈值": threshold_text(m.metric),
                                           "较上年": self.changes.get(m.metric.key, "")}, required=True)
             title_key = f"自查报告.指标问题标题.{m.metric.key}"
-            title = self.w.text(title_key) if self.w.has(title_key) else m.metric.label
-            text = self.w.fill("自查报告.指标问题分析", {"各指标": shortfall,
-                                                    "分析": self.w.text("自查报告.指标问题原因")}, required=True)
-            text += self.coverage_marker()
-            out.append((title, text))
+            shortfalls.append((self.w.text(title_key) if self.w.has(title_key) else m.metric.label, shortfall))
+        weak_problem: list[tuple[str, str]] = []
         weak = [s for s in self.r.standards if s.status == WEAK]
         if weak:  # a few standards by their short names; many by their 测评项目
             names = [s.standard.short for s in weak]
             if len(names) > MAX_NAMED:
                 names = list(dict.fromkeys(s.standard.item for s in weak))[:MAX_NAMED]
-            out.append((self.w.fill("自查报告.佐证问题标题", {"简称": self.short}, required=True),
-                        self.w.fill("自查报告.佐证问题", {"标准简称": names, "多条标准": len(names) > 1},
-                                    required=True)))
-        if len(out) > MAX_PROBLEMS:  # fold the metric problems beyond the limit into the last metric one
-            keep = out[: MAX_PROBLEMS - 1]
-            rest = out[MAX_PROBLEMS - 1:]
-            merged_text = "".join(t for _, t in rest)
-            out = keep + [(rest[0][0], merged_text)]
+            weak_problem.append((self.w.fill("自查报告.佐证问题标题", {"简称": self.short}, required=True),
+                                 self.w.fill("自查报告.佐证问题", {"标准简称": names, "多条标准": len(names) > 1},
+                                             required=True)))
+        room = MAX_PROBLEMS - len(weak_problem)  # metrics beyond the room share the last metric heading
+        groups = [[x] for x in shortfalls]
+        if len(groups) > room:
+            groups = groups[:room - 1] + [shortfalls[room - 1:]]
+        for group in groups:
+            title = group[0][0] if len(group) == 1 else self.w.text("编辑.指标合并标题")
+            reasons = [self.w.fill("编辑.指标问题原因", {x: x == way for x in self.WAYS})
+                       for way in self.WAYS[:3]] if self.w.has("编辑.指标问题原因") else []
+            reason = self.frames.choose([r for r in reasons if r]) or self.w.text("自查报告.指标问题原因")
+            text = self.frames.add(self.w.fill("自查报告.指标问题分析", {
+                "各指标": "；".join(sf for _, sf in group), "分析": reason}, required=True))
+            out.append((title, text + self.coverage_marker()))
+        out += weak_problem
         if out and len(out) < MAX_PROBLEMS:
             out.append((self.w.text("自查报告.综合问题标题"), self.w.fill("自查报告.综合问题", {"简称": self.short},
                                                                    required=True)))
