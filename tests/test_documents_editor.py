@@ -40,7 +40,8 @@ def messy(tmp_path_factory):
     root = tmp_path_factory.mktemp("messy")
     inbox = messy_inbox(root / "inbox")
     out = root / "out"
-    scores = report(inbox, out, "--year", str(MESSY_YEAR))
+    # (a module fixture runs before conftest's per-test history database: give it its own)
+    scores = report(inbox, out, "--year", str(MESSY_YEAR), "--history", str(root / "history.sqlite"))
     return {"scores": scores, "report": _paras(_one(out, "自查报告")), "table": _cells(_one(out, "自查报告")),
             "filing": _paras(_one(out, "说明报告")), "internal": _paras(_one(out, "内部"))}
 
@@ -48,7 +49,7 @@ def messy(tmp_path_factory):
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
     out = tmp_path_factory.mktemp("sample")
-    scores = report(ROOT / "examples" / "inbox", out)
+    scores = report(ROOT / "examples" / "inbox", out, "--history", str(out.parent / "sample-history.sqlite"))
     return {"scores": scores, "report": _paras(_one(out, "自查报告")), "table": _cells(_one(out, "自查报告")),
             "filing": _paras(_one(out, "说明报告")), "internal": _paras(_one(out, "内部"))}
 
