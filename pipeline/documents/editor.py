@@ -141,10 +141,14 @@ class Edited:
 
     def groups(self, codes) -> list[Group]:
         out: dict[str, Group] = {}
-        for e in self._events(codes):
-            g = out.get(e.key)
+        events = self._events(codes)
+        keys = {e.key for e in events}
+        for e in events:
+            key = _kind_key(e.key, keys)
+            g = out.get(key)
             if g is None:
-                out[e.key] = Group(e.title, self.verbs_for(e.title), weight_of(e.title, self.weights), [e])
+                name = next(x.title for x in events if x.key == key) if key != e.key else e.title
+                out[key] = Group(name, self.verbs_for(name), weight_of(name, self.weights), [e])
             else:
                 g.events.append(e)
         first = {id(g): i for i, g in enumerate(out.values())}  # chronological within a weight
@@ -194,6 +198,13 @@ def weight_of(title: str, weights: list[list[str]]) -> int:
         if any(x in t for x in words):
             return k
     return len(weights)
+
+
+def _kind_key(key: str, keys: set[str]) -> str:
+    """The group of an event: the shortest other name of this year it ends with ("“七一”主题党日活动" is a
+    主题党日活动), when that name is at least 4 characters; else its own."""
+    tails = [k for k in keys if k != key and len(k) >= 4 and key.endswith(k)]
+    return min(tails, key=len) if tails else key
 
 
 def listing(groups: list[Group], limit: int | None = None) -> str:

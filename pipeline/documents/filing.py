@@ -182,8 +182,8 @@ class Filing:
                      for n in range(min(len(groups), EXAMPLE_MAX), 0, -1)]
             out.append(Sentence(forms[0], EXAMPLES, forms[1:]))
         if doc_titles:
-            out.append(Sentence(self.varied("编辑.说明文件", {"示例文件": "".join(book(t) for t in doc_titles[:3])}, k),
-                                EXAMPLES))
+            out.append(Sentence(self.varied("编辑.说明文件", {"示例文件": "".join(book(t) for t in doc_titles[:3]),
+                                                          "多个文件": len(doc_titles) > 3}, k), EXAMPLES))
         for text in ed.highlights(codes):
             out.append(Sentence(_sentence(text), ACHIEVEMENTS))
         if first and len(self.honours):
