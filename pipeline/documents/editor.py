@@ -84,7 +84,7 @@ class Event:
 class Group:
     name: str
     verb: str
-    weight: int
+    weight: tuple[int, int]
     events: list[Event]
 
     @property
@@ -185,19 +185,23 @@ def verb_of(title: str, verbs: dict) -> str:
         return ""
     if any(t.endswith(k) for k in verbs.get("更新词", ())):
         return verbs.get("更新", "更新")
+    if any(k in t for k in verbs.get("举行词", ())):
+        return verbs.get("举行", "举行")
     if any(k in t for k in verbs.get("举办词", ())):
         return verbs.get("举办", "举办")
-    if any(k in t for k in verbs.get("召开词", ())) or t.endswith("会"):
+    if "会议" in t or t.endswith("会") or any(t.endswith(k) for k in verbs.get("召开词", ())):
         return verbs.get("召开", "召开")
     return verbs.get("开展", "开展")
 
 
-def weight_of(title: str, weights: list[list[str]]) -> int:
+def weight_of(title: str, weights: list[list[str]]) -> tuple[int, int]:
+    """(row, position of the first matching word in it): theory study first, then party work, meetings, the rest."""
     t = clean(title)
     for k, words in enumerate(weights):
-        if any(x in t for x in words):
-            return k
-    return len(weights)
+        for j, x in enumerate(words):
+            if x in t:
+                return k, j
+    return len(weights), 0
 
 
 def _kind_key(key: str, keys: set[str]) -> str:
@@ -469,8 +473,9 @@ def edited(result: Result) -> Edited:
     w = load_wording(result.config.dir)
     events, docs = _build_events(result, w)
     kept, left = _edit_highlights(result, w, events, docs)
-    verbs = {**{v: (w.text(f"编辑.动词.{v}") if w.has(f"编辑.动词.{v}") else v) for v in ("举办", "召开", "开展", "更新")},
-             "更新词": _words(w, "更新词"), "举办词": _words(w, "举办词"), "召开词": _words(w, "召开词"), "自带动词": _words(w, "自带动词")}
+    verbs = {**{v: (w.text(f"编辑.动词.{v}") if w.has(f"编辑.动词.{v}") else v)
+                for v in ("举办", "召开", "开展", "更新", "举行")},
+             "更新词": _words(w, "更新词"), "举行词": _words(w, "举行词"), "举办词": _words(w, "举办词"), "召开词": _words(w, "召开词"), "自带动词": _words(w, "自带动词")}
     weights = [_words(w, f"分量{n}") for n in "一二三四五六" if w.has(f"编辑.分量{n}")]
     ed = Edited(events, docs, kept, left, verbs, weights)
     result._edited = ed  # type: ignore[attr-defined]
