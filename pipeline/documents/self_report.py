@@ -353,8 +353,8 @@ class SelfReport:
             if len(names) > MAX_NAMED:
                 names = list(dict.fromkeys(s.standard.item for s in weak))[:MAX_NAMED]
             weak_problem.append((self.w.fill("自查报告.佐证问题标题", {"简称": self.short}, required=True),
-                                 self.w.fill("自查报告.佐证问题", {"标准简称": names, "多条标准": len(names) > 1},
-                                             required=True)))
+                                 self.w.fill("编辑.佐证问题" if self.w.has("编辑.佐证问题") else "自查报告.佐证问题",
+                                             {"标准简称": names, "多条标准": len(names) > 1}, required=True)))
         room = MAX_PROBLEMS - len(weak_problem)  # metrics beyond the room share the last metric heading
         groups = [[x] for x in shortfalls]
         if len(groups) > room:
