@@ -54,6 +54,7 @@ DECLARED = {
     "自查报告.指标达标_大于": ("指标", "实际", "阈值", "较上年"),
     "自查报告.未评定标准": ("标准",), "自查报告.测评数据": (), "自查报告.落款日期待核实": (), "自查报告.荣誉": ("荣誉列表", "荣誉数", "多项荣誉"),
     "自查报告.荣誉条目": ("荣誉", "授予单位"), "自查报告.荣誉小标题": ("序号",),
+    "自查报告.佐证问题": ("标准简称", "多条标准"), "自查报告.指标问题原因": (),  # used when 编辑.… is removed
     **{f"自查报告.指标实际.{k}": ("分子", "分母", "实际", "指标") for k in (
         "participation_rate", "satisfaction_rate", "volunteer_registration_rate",
         "party_volunteer_registration_rate", "volunteer_service_rate", "legal_education_rate", "其他")},
