@@ -17,6 +17,7 @@ API
 ``Edited.documents(codes)``    document titles (制度文件 rows and 印发 rows), each once.
 ``Edited.highlights(codes)``   kept highlight sentences (codes None: those tagged with no standard).
 ``Edited.left_out``            [LeftOut(department, text, reason)] for the internal notice.
+``Edited.until(end)``          the facts dated 1 January to end (the 半年总结).
 ``listing(groups, w, limit)``  "召开党组会议研究创建工作2次，开展理论中心组集体学习3次、…等".
 ``strip_sequence(title)``      a title without its sequence suffix ("（第1次）", "<第3期>", "第3期").
 ``internal_notes(bw, result, w)`` the internal notice's paragraphs: rates' coverage, highlights left out.
@@ -166,6 +167,15 @@ class Edited:
             return [h.text for h in self.kept if not h.codes]
         codes = set(codes)
         return [h.text for h in self.kept if h.codes & codes]
+
+    def until(self, end: dt.date) -> "Edited":
+        """The same facts counting only events and documents dated from 1 January of end's year to end."""
+        start = dt.date(end.year, 1, 1)
+
+        def inside(day) -> bool:
+            return isinstance(day, dt.date) and start <= day <= end
+        return Edited([e for e in self.events if inside(e.date)], [d for d in self.docs if inside(d.date)],
+                      self.kept, self.left_out, self.verbs, self.weights)
 
     def phrases(self) -> list[str]:
         """The varying noun phrases of this year's facts (for frame_key)."""

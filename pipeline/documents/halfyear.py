@@ -120,25 +120,31 @@ def write_halfyear(result: "Result", out: Path, today: dt.date | None = None) ->
     date_text = chinese_date(today) if today.year == result.year and today.month >= 6 else \
         w.fill("通用.待核实", {"事项": "落款日期"}, required=True)
 
+    from pipeline.documents.editor import edited
+    half = edited(result).until(dt.date(result.year, 6, 30))  # the first half as the 自查报告 counts (issue 22)
+
     def head(bw):
         bw.para(title_text(w, cfg, title), "公文标题", keep_next=True)
 
     def opening(bw):
         bw.para(w.fill("半年总结.开头", {"年度": year, "简称": cfg.short_name, "测评细则": cfg.catalog_name,
-                                      "活动数": len(h.acts), "人次": _total(h.acts["participants"]),
-                                      "文件数": len(h.docs)}, required=True))
+                                      "活动数": len(half.events), "人次": sum(e.participants or 0 for e in half.events),
+                                      "文件数": len(half.docs)}, required=True))
 
     def work(bw):
         for k, ind in enumerate(cfg.indicators, 1):
             codes = {s.code for item in ind.items for s in item.standards}
             a, d = tagged(h.acts, codes, index["a"]), tagged(h.docs, codes, index["d"])
-            titles = [clean(t) for t in dict.fromkeys(a["title"]) if clean(t)][:4]
-            docs = [book(strip_marks(t)) for t in dict.fromkeys(d["title"]) if strip_marks(t)][:2]
+            # the first half's activities as the 自查报告 writes them: grouped, without sequence numbers, 印发 rows
+            # as documents, ordered by political weight (documents/editor.py)
+            titles = [g.phrase() for g in half.groups(codes)][:4]
+            docs = [book(t) for t in half.documents(codes)][:2]
             metrics = [m for c in sorted(codes) for m in by_code[c].metrics if m.value is not None]
             bw.para(w.fill("半年总结.指标小标题", {"序号": _chinese_number(k), "指标": ind.name}, required=True),
                     "二级标题" if "二级标题" in [s.name for s in bw.doc.styles] else "Normal", keep_next=True)
-            facts = {"指标": ind.name, "方面": [i.name for i in ind.items], "活动数": len(a),
-                     "人次": _total(a["participants"]), "示例活动": titles, "文件数": len(d),
+            count, people = half.totals(codes)
+            facts = {"指标": ind.name, "方面": [i.name for i in ind.items], "活动数": count,
+                     "人次": people or 0, "示例活动": titles, "文件数": len(half.documents(codes)),
                      "示例文件": "".join(docs)}
             text = w.fill("半年总结.指标情况", facts, required=True)
             text += "".join(w.fill("半年总结.指标数值", {"指标": m.metric.label, "实际": format_percent(m.value)},
