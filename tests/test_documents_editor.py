@@ -284,3 +284,29 @@ def test_many_failing_rates_do_not_repeat_one_frame(tmp_path):
     headings = [p for p in problems if re.match(r"（[一二三四]）", p)]
     assert len(headings) == 4 and "佐证" not in "".join(problems[problems.index(headings[-2]):
                                                                  problems.index(headings[-1])])
+
+
+def test_halfyear_uses_the_same_edited_facts_and_marks_unreported_standards(tmp_path):
+    from tests.builders import run
+    inbox = messy_inbox(tmp_path / "inbox")
+    res = run("halfyear", "--inbox", str(inbox), "--out", str(tmp_path / "hy"), "--year", str(MESSY_YEAR))
+    assert res.exit_code == 0, res.output
+    [path] = (tmp_path / "hy").glob("*.docx")
+    paras = _paras(path)
+    text = "".join(paras)
+    for p in paras:
+        assert not SEQ.search(p) and "印发年度创建工作计划" not in p and "《第" not in p, p
+    first_half = [e for e in _events() if e[0][0] <= f"{MESSY_YEAR}-06-30"]
+    opening = next(p for p in paras if p.startswith(f"{MESSY_YEAR}年上半年"))
+    assert f"开展创建活动{len(first_half)}次" in opening
+    sections = sum(int(n) for p in paras if p.startswith("围绕") for n in re.findall(r"等活动(\d+)次", p))
+    assert sections >= len(first_half)  # each 测评指标 counts its events (a few carry two codes)
+    unreported = [s.short for s in STANDARDS if s.title in
+                  {x["title"] for x in report(inbox, tmp_path / "out", "--year", str(MESSY_YEAR),
+                                              "--history", str(tmp_path / "h.sqlite"))["standards"]
+                   if x["status"] == "未填报"}]
+    for short in unreported:
+        assert re.search(rf"【待核实：[^】]*“{re.escape(short)}”", text), short
+    gaps = paras[paras.index("二、存在的不足") + 1: paras.index("三、下半年工作计划")]
+    assert not any(short in p for p in gaps if not p.startswith("【") for short in unreported)
+    assert "尚未开展" not in text
