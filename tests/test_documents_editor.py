@@ -310,3 +310,17 @@ def test_halfyear_uses_the_same_edited_facts_and_marks_unreported_standards(tmp_
     gaps = paras[paras.index("二、存在的不足") + 1: paras.index("三、下半年工作计划")]
     assert not any(short in p for p in gaps if not p.startswith("【") for short in unreported)
     assert "尚未开展" not in text
+
+
+def test_only_a_document_title_makes_an_issued_row_a_document():
+    from pipeline.documents.editor import _issued, _words, strip_sequence
+    from pipeline.documents.wording import load_wording
+    w = load_wording()
+    words, kinds = _words(w, "印发词"), _words(w, "文件词")
+    assert _issued("印发年度创建工作计划", words, kinds) == "年度创建工作计划"
+    assert _issued("印发《关于加强志愿服务的意见》", words, kinds) == "关于加强志愿服务的意见"
+    assert _issued("制定帮扶方案研讨会", words, kinds) is None  # a meeting about a plan is an event
+    assert _issued("出台", words, kinds) is None
+    for raw, base in [("理论中心组集体学习（第1次）", "理论中心组集体学习"), ("宣传专栏<第3期>", "宣传专栏"),
+                      ("道德讲堂第2期", "道德讲堂"), ("读书班(第十期)", "读书班"), ("第3期", "第3期")]:
+        assert strip_sequence(raw) == base

@@ -291,19 +291,22 @@ def _int(value) -> int | None:
         return None
 
 
-def _issued(title: str, words: list[str]) -> str | None:
-    """The document an "印发…" row names, or None when the row is an event."""
+def _issued(title: str, words: list[str], kinds: list[str]) -> str | None:
+    """The document an "印发…" row names ("印发年度创建工作计划", "印发《…办法》"), or None when the row is an
+    event ("制定帮扶方案研讨会" stays an event: it does not end with a document word)."""
     t = clean(title)
     for w in sorted(words, key=len, reverse=True):
         if t.startswith(w) and len(t) > len(w) + 1:
-            return strip_marks(t[len(w):].lstrip("了：: "))
+            rest = strip_marks(t[len(w):].lstrip("了：: "))
+            if "《" in t or not kinds or rest.endswith(tuple(kinds)):
+                return rest
     return None
 
 
 def _build_events(result: Result, w: Wording) -> tuple[list[Event], list[Doc]]:
     acts = result.merged.used("activities")
     docs_frame = result.merged.used("documents")
-    issued_words = _words(w, "印发词")
+    issued_words, kinds = _words(w, "印发词"), _words(w, "文件词")
     events: dict[tuple, Event] = {}
     docs: list[Doc] = []
 
@@ -327,7 +330,7 @@ def _build_events(result: Result, w: Wording) -> tuple[list[Event], list[Doc]]:
         raw = clean(str(title or "").replace("<", "（").replace(">", "）"))
         if not raw:
             continue
-        doc = _issued(raw, issued_words)
+        doc = _issued(raw, issued_words, kinds)
         if doc:
             add_doc(doc, date, set(codes or ()))
             continue
@@ -365,7 +368,8 @@ class _Judge:
         self.filler = sorted(_words(w, "套话"), key=len, reverse=True)
         self.routine = _words(w, "常态化词")
         cfg = result.config
-        self.names = sorted({n for d in cfg.departments for n in (d.name, *d.aliases)}, key=len, reverse=True)
+        self.names = sorted({n for d in cfg.departments for n in (d.name, *d.aliases)} | set(_words(w, "自称")),
+                            key=len, reverse=True)
         titles = {norm_key(e.title) for e in events} | {_doc_key(d.title) for d in docs}
         self.titles = sorted((t for t in titles if len(t) >= 2), key=len, reverse=True)
         self.item_of = {s.code: item for ind in cfg.indicators for item in ind.items for s in item.standards}
