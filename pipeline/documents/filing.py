@@ -160,6 +160,8 @@ class Filing:
                     if self.coverage_subject and not metrics:  # what the rates cover, once per section
                         text = w.fill("编辑.覆盖前缀", {"部门数": str(len(coverage(self.r)[0]))}, required=True) + text
                     metrics.append(Sentence(text, FIGURES))
+        if len(metrics) > 1:  # the section's rates in one sentence: "A达到x%，B为y%。"
+            metrics = [Sentence("，".join(m.text.rstrip("。") for m in metrics) + "。", FIGURES)]
         if metrics and self.coverage_subject and not self.coverage_said:
             metrics.append(Sentence(w.fill("通用.待核实", {"事项": self.coverage_subject}, required=True), FRAMING))
             self.coverage_said = True
