@@ -28,6 +28,7 @@ API
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -41,9 +42,9 @@ if TYPE_CHECKING:
 
 _NUM = "0-9０-９一二三四五六七八九十百"
 # "（第1次）" "(第2期)" "<第3期>" "【第4场】" "第5期" "第6次" at the end of a title (also "第一期")
-_SEQUENCE = re.compile(rf"\s*(?:[（(<＜〈《【\[]\s*第?\s*[{_NUM}]+\s*[次期场批轮届]\s*[)）>＞〉》】\]]"
-                       rf"|[-—－·]?\s*第\s*[{_NUM}]+\s*[次期场批轮])\s*$")
-_SEQUENCE_ANY = re.compile(rf"第\s*[{_NUM}]+\s*[次期场批轮]")
+_SEQUENCE = re.compile(rf"\s*(?:[（(<＜〈《【\[]\s*第?\s*[{_NUM}]+\s*[次期场批轮届讲课]\s*[)）>＞〉》】\]]"
+                       rf"|[-—－·]?\s*第\s*[{_NUM}]+\s*[次期场批轮讲课])\s*$")
+_SEQUENCE_ANY = re.compile(rf"第\s*[{_NUM}]+\s*[次期场批轮讲课]")
 _PUNCT = re.compile(r"[\s\W_]+")
 _YEAR = re.compile(r"\d{4}\s*年度?|年度")
 _SENTENCE_END = re.compile(r"(?<=[。！？；;!?])|\n")
@@ -62,6 +63,7 @@ def strip_sequence(title: str) -> str:
         t = s
 
 
+@functools.lru_cache(maxsize=65536)
 def norm_key(text: str) -> str:
     """A name for comparing: no blanks, punctuation or brackets of any width."""
     return _PUNCT.sub("", clean(str(text or "").replace("<", "").replace(">", ""))).lower()
@@ -217,8 +219,8 @@ def weight_of(title: str, weights: list[list[str]]) -> tuple[int, int]:
 def _kind_key(key: str, keys: set[str]) -> str:
     """The group of an event: the shortest other name of this year it ends with ("“七一”主题党日活动" is a
     主题党日活动), when that name is at least 4 characters; else its own."""
-    tails = [k for k in keys if k != key and len(k) >= 4 and key.endswith(k)]
-    return min(tails, key=len) if tails else key
+    tails = [key[i:] for i in range(1, len(key) - 3) if key[i:] in keys]
+    return tails[-1] if tails else key
 
 
 def listing(groups: list[Group], limit: int | None = None) -> str:
@@ -294,8 +296,8 @@ def _int(value) -> int | None:
 def _issued(title: str, words: list[str], kinds: list[str]) -> str | None:
     """The document an "印发…" row names ("印发年度创建工作计划", "印发《…办法》"), or None when the row is an
     event ("制定帮扶方案研讨会" stays an event: it does not end with a document word)."""
-    t = clean(title)
-    for w in sorted(words, key=len, reverse=True):
+    t = title
+    for w in words:
         if t.startswith(w) and len(t) > len(w) + 1:
             rest = strip_marks(t[len(w):].lstrip("了：: "))
             if "《" in t or not kinds or rest.endswith(tuple(kinds)):
@@ -303,11 +305,24 @@ def _issued(title: str, words: list[str], kinds: list[str]) -> str | None:
     return None
 
 
+_NEEDS_CLEAN = re.compile("[^\u4e00-\u9fff0-9A-Za-z（）()、，：·—-]")
+
+
+@functools.lru_cache(maxsize=65536)
+def _title(title) -> str:
+    """A typed activity title, cleaned; ASCII angle brackets read as round ones ("<第3期>" is a number).
+    (Most titles are plain Chinese and digits: those skip the filter, which the documents apply when printing.)"""
+    t = str(title or "").strip().replace("<", "（").replace(">", "）")
+    return clean(t) if _NEEDS_CLEAN.search(t) else t
+
+
 def _build_events(result: Result, w: Wording) -> tuple[list[Event], list[Doc]]:
     acts = result.merged.used("activities")
     docs_frame = result.merged.used("documents")
-    issued_words, kinds = _words(w, "印发词"), _words(w, "文件词")
-    events: dict[tuple, Event] = {}
+    issued_words = sorted(_words(w, "印发词"), key=len, reverse=True)
+    kinds = _words(w, "文件词")
+    events: dict[tuple, Event] = {}  # (date, name without its number, the number or None) -> event
+    by_day: dict[tuple, list] = {}  # (date, name without its number) -> [(number or None, event)]
     docs: list[Doc] = []
 
     def add_doc(title: str, date, codes: set[str]) -> None:
@@ -327,7 +342,7 @@ def _build_events(result: Result, w: Wording) -> tuple[list[Event], list[Doc]]:
     order = acts.sort_values(["date", "file", "row"], na_position="first") if len(acts) else acts
     for title, date, codes, people, dept in zip(order["title"], order["date"], order["standard"],
                                                  order["participants"], order["department"]):
-        raw = clean(str(title or "").replace("<", "（").replace(">", "）"))
+        raw = _title(title)
         if not raw:
             continue
         doc = _issued(raw, issued_words, kinds)
@@ -336,10 +351,13 @@ def _build_events(result: Result, w: Wording) -> tuple[list[Event], list[Doc]]:
             continue
         shown = strip_sequence(raw)
         key = norm_key(shown)
-        ev = events.get((date, key))
+        seq = norm_key(raw[len(shown):]) or None  # "第2期": two numbered sessions on one day are two events
+        same = [e for k, e in by_day.get((date, key), ()) if seq is None or k is None or k == seq]
+        ev = same[0] if same else None
         if ev is None:
-            events[(date, key)] = Event(date, shown, key, set(codes or ()), _int(people), [dept])
-        else:  # one event sent by two departments: counted once
+            ev = events[(date, key, seq)] = Event(date, shown, key, set(codes or ()), _int(people), [dept])
+            by_day.setdefault((date, key), []).append((seq, ev))
+        else:  # one event sent by two departments (one may number it, the other not): counted once
             ev.codes |= set(codes or ())
             n = _int(people)
             ev.participants = max(filter(None, (ev.participants, n)), default=None)
@@ -372,18 +390,22 @@ class _Judge:
                             key=len, reverse=True)
         titles = {norm_key(e.title) for e in events} | {_doc_key(d.title) for d in docs}
         self.titles = sorted((t for t in titles if len(t) >= 2), key=len, reverse=True)
+        self.filler_keys = [norm_key(f) for f in self.filler]
+        self.name_keys = [norm_key(n) for n in self.names]
         self.item_of = {s.code: item for ind in cfg.indicators for item in ind.items for s in item.standards}
         self.events = events
+        self._totals: dict[frozenset, tuple[int, int | None]] = {}
 
     def substance(self, text: str) -> str:
         """What the sentence says beyond filler phrases, activity names and department names."""
         t = norm_key(_SEQUENCE_ANY.sub("", text))
         for n in self.titles:
+            if n in t:
+                t = t.replace(n, "")
+        for n in self.name_keys:
             t = t.replace(n, "")
-        for n in self.names:
-            t = t.replace(norm_key(n), "")
-        for f in self.filler:
-            t = t.replace(norm_key(f), "")
+        for f in self.filler_keys:
+            t = t.replace(f, "")
         return t
 
     def frame(self, text: str) -> str:
@@ -397,6 +419,12 @@ class _Judge:
         return "".join(p if p in self.filler or not re.search(r"\w", p) else "X" for p in parts).strip("。")
 
     def totals(self, codes: set[str]) -> tuple[int, int | None]:
+        key = frozenset(codes)
+        if key not in self._totals:
+            self._totals[key] = self._count(codes)
+        return self._totals[key]
+
+    def _count(self, codes: set[str]) -> tuple[int, int | None]:
         if codes:
             item_codes = {s.code for c in codes if c in self.item_of for s in self.item_of[c].standards}
         else:
