@@ -324,3 +324,23 @@ def test_only_a_document_title_makes_an_issued_row_a_document():
     for raw, base in [("理论中心组集体学习（第1次）", "理论中心组集体学习"), ("宣传专栏<第3期>", "宣传专栏"),
                       ("道德讲堂第2期", "道德讲堂"), ("读书班(第十期)", "读书班"), ("第3期", "第3期")]:
         assert strip_sequence(raw) == base
+
+
+def test_department_names_in_activity_titles_are_not_printed(tmp_path):
+    from tests.builders import activity, workbook
+    inbox = tmp_path / "inbox"
+    for k, dept in enumerate(("团委", "工会")):
+        workbook(inbox / f"{dept}.xlsx", dept, roster=staff_rows(dept, k),
+                 activities=[activity("2026-04-01", f"{dept}志愿服务日", "3.2.2", 20),
+                             activity("2026-05-01", f"{dept}：学雷锋志愿服务进社区", "3.2.2", 10)])
+    report(inbox, tmp_path / "out", "--history", str(tmp_path / "h.sqlite"))
+    paras = _paras(_one(tmp_path / "out", "自查报告"))
+    item = _item(_results(paras), "学雷锋志愿活动")
+    assert "团委" not in item and "工会" not in item
+    assert item.count("志愿服务日") == 1 and "学雷锋志愿服务进社区" in item
+    assert re.search(r"(共|累计|合计开展活动|全年)2次", item), item  # the day sent by both departments: once
+
+
+def staff_rows(dept: str, k: int) -> list[list]:
+    from tests.builders import staff
+    return staff(3, prefix=dept, start=100 * k)

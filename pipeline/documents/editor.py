@@ -321,6 +321,8 @@ def _build_events(result: Result, w: Wording) -> tuple[list[Event], list[Doc]]:
     docs_frame = result.merged.used("documents")
     issued_words = sorted(_words(w, "印发词"), key=len, reverse=True)
     kinds = _words(w, "文件词")
+    cfg = result.config
+    names = sorted({n for d in cfg.departments for n in (d.name, *d.aliases)}, key=len, reverse=True)
     events: dict[tuple, Event] = {}  # (date, name without its number, the number or None) -> event
     by_day: dict[tuple, list] = {}  # (date, name without its number) -> [(number or None, event)]
     docs: list[Doc] = []
@@ -342,7 +344,7 @@ def _build_events(result: Result, w: Wording) -> tuple[list[Event], list[Doc]]:
     order = acts.sort_values(["date", "file", "row"], na_position="first") if len(acts) else acts
     for title, date, codes, people, dept in zip(order["title"], order["date"], order["standard"],
                                                  order["participants"], order["department"]):
-        raw = _title(title)
+        raw = _strip_prefix(_title(title), names, keep=4)  # "团委志愿服务日": no department name outward
         if not raw:
             continue
         doc = _issued(raw, issued_words, kinds)
@@ -366,9 +368,10 @@ def _build_events(result: Result, w: Wording) -> tuple[list[Event], list[Doc]]:
     return list(events.values()), docs
 
 
-def _strip_prefix(text: str, names: list[str]) -> str:
+def _strip_prefix(text: str, names: list[str], keep: int = 3) -> str:
+    """Without a department name (or 我部…) in front, when at least `keep` characters remain."""
     for n in names:
-        if text.startswith(n) and len(text) > len(n) + 2:
+        if text.startswith(n) and len(text) >= len(n) + keep:
             return text[len(n):].lstrip("，,：:、 ")
     return text
 
