@@ -180,8 +180,16 @@ class Filing:
             groups = ed.groups(item_codes)
             if not groups:
                 continue
-            forms = [self.varied("编辑.说明项目", {"项目": name, "列举": listing(groups, n)}, k + j)
-                     for n in range(min(len(groups), EXAMPLE_MAX), 0, -1)]
+            n_events, people = ed.totals(item_codes)
+            top = min(len(groups), EXAMPLE_MAX)
+            way = self.WAYS[(k + j) % 3]
+            total = w.fill("编辑.说明项目合计", {"活动数": n_events, "人次": people or 0,
+                                           **{x: x == way for x in self.WAYS}}) \
+                if n_events > 1 and len(units) > 1 else ""  # the item's own count, when the section has several
+            forms = ([self.varied("编辑.说明项目", {"项目": name, "列举": listing(groups, top) + total}, k + j)]
+                     if total else [])
+            forms += [self.varied("编辑.说明项目", {"项目": name, "列举": listing(groups, n)}, k + j)
+                      for n in range(top, 0, -1)]
             out.append(Sentence(forms[0], EXAMPLES, forms[1:]))
         if doc_titles:
             out.append(Sentence(self.varied("编辑.说明文件", {"示例文件": "".join(book(t) for t in doc_titles[:3]),
