@@ -262,6 +262,10 @@ def test_filing_same_edited_facts_no_department_names_most_of_the_limit(messy, s
 def test_sample_keeps_its_real_highlights(sample):
     text = "".join(sample["report"])
     assert "55名党员干部下沉社区入列轮值" in text and "全年刊发创建信息36条" in text
+    # the 团委 highlight's "全年开展志愿服务活动24次" contradicts its item's 11 activities: that clause goes, the
+    # rest stays, and the internal notice says what was printed instead
+    assert "组建青年科技志愿服务队，累计服务时长560小时。" in text and "24次" not in text
+    assert any("24次" in p and "对外文书只写" in p for p in sample["internal"])
     assert [m for m in re.findall(r"【待核实：[^】]*】", "".join(_results(sample["report"])))
             if "人员名单" not in m] == []
 
