@@ -326,7 +326,8 @@ def test_only_a_document_title_makes_an_issued_row_a_document():
     assert _issued("制定帮扶方案研讨会", words, kinds) is None  # a meeting about a plan is an event
     assert _issued("出台", words, kinds) is None
     for raw, base in [("理论中心组集体学习（第1次）", "理论中心组集体学习"), ("宣传专栏<第3期>", "宣传专栏"),
-                      ("道德讲堂第2期", "道德讲堂"), ("读书班(第十期)", "读书班"), ("第3期", "第3期")]:
+                      ("道德讲堂第2期", "道德讲堂"), ("读书班(第十期)", "读书班"), ("第3期", "第3期"),
+                      ("理论学习（2）", "理论学习"), ("主题活动（2024）", "主题活动（2024）")]:
         assert strip_sequence(raw) == base
 
 

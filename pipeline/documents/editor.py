@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 _NUM = "0-9０-９一二三四五六七八九十百"
 # "（第1次）" "(第2期)" "<第3期>" "【第4场】" "第5期" "第6次" at the end of a title (also "第一期")
 _SEQUENCE = re.compile(rf"\s*(?:[（(<＜〈《【\[]\s*第?\s*[{_NUM}]+\s*[次期场批轮届讲课]\s*[)）>＞〉》】\]]"
-                       rf"|[-—－·]?\s*第\s*[{_NUM}]+\s*[次期场批轮讲课])\s*$")
+                       rf"|[-—－·]?\s*第\s*[{_NUM}]+\s*[次期场批轮讲课]|[（(]\s*[0-9]{{1,2}}\s*[)）])\s*$")
 _SEQUENCE_ANY = re.compile(rf"第\s*[{_NUM}]+\s*[次期场批轮讲课]")
 _PUNCT = re.compile(r"[\s\W_]+")
 _YEAR = re.compile(r"\d{4}\s*年度?|年度")
