@@ -349,3 +349,18 @@ def test_department_names_in_activity_titles_are_not_printed(tmp_path):
 def staff_rows(dept: str, k: int) -> list[list]:
     from tests.builders import staff
     return staff(3, prefix=dept, start=100 * k)
+
+
+def test_a_highlight_tagged_with_two_standards_is_printed_once(tmp_path):
+    from tests.builders import activity, workbook
+    inbox = tmp_path / "inbox"
+    fact = "组建青年宣讲团，深入社区宣讲12场，覆盖群众1500余人次。"
+    workbook(inbox / "团委.xlsx", "团委", roster=staff_rows("团委", 1),
+             activities=[activity("2026-04-01", "青年理论宣讲", "1.1.1", 30),
+                         activity("2026-05-01", "学雷锋志愿服务", "3.2.2", 30)],
+             highlights=[["1.1.1、3.2.2", fact]])
+    scores = report(inbox, tmp_path / "out", "--history", str(tmp_path / "h.sqlite"))
+    assert [i for i in scores["issues"] if i["sheet"] == "工作亮点" and i["level"] == "error"] == []
+    for name in ("自查报告", "说明报告"):
+        text = "".join(_paras(_one(tmp_path / "out", name)))
+        assert text.count("组建青年宣讲团") == 1 and "覆盖群众1500余人次" in text, name  # the public: no mismatch

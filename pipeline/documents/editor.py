@@ -388,6 +388,7 @@ class _Judge:
         self.w = w
         self.filler = sorted(_words(w, "套话"), key=len, reverse=True)
         self.routine = _words(w, "常态化词")
+        self.public = _words(w, "公众词")
         cfg = result.config
         self.names = sorted({n for d in cfg.departments for n in (d.name, *d.aliases)} | set(_words(w, "自称")),
                             key=len, reverse=True)
@@ -441,7 +442,8 @@ class _Judge:
         n_events, people = self.totals(codes)
         for m in _FIGURE.finditer(clause):
             n, unit = float(m.group(1)), m.group(2)
-            if unit == "人次" and people is not None and n > people:
+            public = any(x in clause for x in self.public)  # 覆盖群众10万人次: not the unit's own participants
+            if unit == "人次" and people is not None and n > people and not public:
                 return self.w.fill("编辑.理由数字", {"原数": m.group(0), "台账": f"{people}人次"}, required=True)
             if unit != "人次" and "活动" in clause and n > n_events:
                 return self.w.fill("编辑.理由数字", {"原数": m.group(0), "台账": f"活动{n_events}次"}, required=True)
@@ -451,6 +453,8 @@ class _Judge:
 def _edit_highlights(result: Result, w: Wording, events: list[Event], docs: list[Doc]
                      ) -> tuple[list[Highlight], list[LeftOut]]:
     judge = _Judge(result, w, events, docs)
+    order = {s.code: k for k, s in enumerate(s for ind in result.config.indicators for item in ind.items
+                                             for s in item.standards)}
     frame = result.merged.used("highlights")
     candidates: list[tuple[str, str, set[str], str]] = []  # (department, sentence, codes, skeleton)
     left: list[LeftOut] = []
@@ -506,8 +510,13 @@ def _edit_highlights(result: Result, w: Wording, events: list[Event], docs: list
             continue
         used[fk] += 1
         seen.add(key)
-        kept.append(Highlight(codes, text, dept))
+        kept.append(Highlight(_first(codes, order), text, dept))
     return kept, left
+
+
+def _first(codes: set[str], order: dict[str, int]) -> set[str]:
+    """A highlight tagged with several standards is printed once: under the first of them in catalog order."""
+    return {min(codes, key=lambda c: order.get(c, len(order)))} if codes else set()
 
 
 def edited(result: Result) -> Edited:
