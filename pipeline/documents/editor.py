@@ -151,7 +151,12 @@ class Edited:
             g = out.get(key)
             if g is None:
                 name = next(x.title for x in events if x.key == key) if key != e.key else e.title
-                out[key] = Group(name, self.verbs_for(name), weight_of(name, self.weights), [e])
+                verb, shown = self.verbs_for(name), name
+                for tail in self.verbs.get("后置动词", ()):  # "宣传栏更新" is written 更新宣传栏
+                    if name.endswith(tail) and len(name) > len(tail) + 1:
+                        verb, shown = tail, name[:-len(tail)]
+                        break
+                out[key] = Group(shown, verb, weight_of(name, self.weights), [e])
             else:
                 g.events.append(e)
         first = {id(g): i for i, g in enumerate(out.values())}  # chronological within a weight
@@ -529,7 +534,7 @@ def edited(result: Result) -> Edited:
     kept, left = _edit_highlights(result, w, events, docs)
     verbs = {**{v: (w.text(f"编辑.动词.{v}") if w.has(f"编辑.动词.{v}") else v)
                 for v in ("举办", "召开", "开展", "更新", "举行")},
-             "更新词": _words(w, "更新词"), "举行词": _words(w, "举行词"), "举办词": _words(w, "举办词"), "召开词": _words(w, "召开词"), "自带动词": _words(w, "自带动词")}
+             "更新词": _words(w, "更新词"), "举行词": _words(w, "举行词"), "后置动词": _words(w, "后置动词"), "举办词": _words(w, "举办词"), "召开词": _words(w, "召开词"), "自带动词": _words(w, "自带动词")}
     weights = [_words(w, f"分量{n}") for n in "一二三四五六" if w.has(f"编辑.分量{n}")]
     ed = Edited(events, docs, kept, left, verbs, weights)
     result._edited = ed  # type: ignore[attr-defined]
