@@ -364,3 +364,13 @@ def test_a_highlight_tagged_with_two_standards_is_printed_once(tmp_path):
     for name in ("自查报告", "说明报告"):
         text = "".join(_paras(_one(tmp_path / "out", name)))
         assert text.count("组建青年宣讲团") == 1 and "覆盖群众1500余人次" in text, name  # the public: no mismatch
+
+
+def test_scores_workbook_says_what_its_rates_cover(tmp_path):
+    from openpyxl import load_workbook
+    inbox = messy_inbox(tmp_path / "inbox")
+    report(inbox, tmp_path / "out", "--year", str(MESSY_YEAR), "--history", str(tmp_path / "h.sqlite"))
+    [path] = (tmp_path / "out").glob("*测评得分表.xlsx")
+    cells = [str(v) for row in load_workbook(path).worksheets[0].iter_rows(values_only=True) for v in row if v]
+    note = next(c for c in cells if "人员名单统计" in c)
+    assert f"按{len(CFG.departments) - 2}个部门" in note and MISSING in note and NO_ROSTER in note
