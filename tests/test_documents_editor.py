@@ -374,3 +374,16 @@ def test_scores_workbook_says_what_its_rates_cover(tmp_path):
     cells = [str(v) for row in load_workbook(path).worksheets[0].iter_rows(values_only=True) for v in row if v]
     note = next(c for c in cells if "人员名单统计" in c)
     assert f"按{len(CFG.departments) - 2}个部门" in note and MISSING in note and NO_ROSTER in note
+
+
+def test_many_items_with_one_activity_each_vary_their_frame(tmp_path):
+    from tests.builders import activity, workbook
+    inbox = tmp_path / "inbox"
+    codes = ["1.1.1", "1.2.1", "1.3.1", "2.1.3", "2.2.2", "3.1.3", "3.3.3", "3.4.2", "3.6.1", "3.7.1"]
+    acts = [activity(f"2026-0{1 + k % 9}-10", f"第{k}项主题实践活动", code, 20 + k) for k, code in enumerate(codes)]
+    workbook(inbox / "调宣部.xlsx", "调宣部", roster=staff_rows("调宣部", 1), activities=acts)
+    report(inbox, tmp_path / "out", "--history", str(tmp_path / "h.sqlite"))
+    paras = _results(_paras(_one(tmp_path / "out", "自查报告")))
+    masked = Counter(re.sub(r"\d+", "N", re.sub(r"^N\.[^。]*。", "", re.sub(r"^\d+", "N", p))).split("。")[0]
+                     for p in paras if re.match(r"\d+\.", p))
+    assert len(masked) >= 4 and max(masked.values()) <= 2, masked

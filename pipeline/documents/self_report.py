@@ -254,7 +254,9 @@ class SelfReport:
         if not f["列举"]:
             return ""
         if not f["多个活动"]:
-            return self.frames.add(self.w.fill("编辑.项目单个活动", {n: f[n] for n in ("列举", "人次")}))
+            return self.frames.choose([self.w.fill("编辑.项目单个活动", {**{n: f[n] for n in ("列举", "人次")},
+                                                                   **{k: k == way for k in self.WAYS}})
+                                       for way in self.WAYS])
         ways = self.WAYS[rotation % 6:] + self.WAYS[:rotation % 6]
         facts = {n: f[n] for n in ("列举", "活动数", "人次", "项目")}
         return self.frames.choose([self.w.fill("编辑.项目活动", {**facts, **{k: k == way for k in self.WAYS}})
