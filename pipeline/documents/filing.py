@@ -166,8 +166,9 @@ class Filing:
             metrics.append(Sentence(w.fill("通用.待核实", {"事项": self.coverage_subject}, required=True), FRAMING))
             self.coverage_said = True
         unreported = [s.short for s in standards if self.by_code[s.code].status == MISSING]
-        marks = [Sentence(w.fill("编辑.说明未报", {"标准": "".join(quote(x) for x in unreported)}, required=True),
-                          FRAMING)] if unreported else []
+        marks = [Sentence(self.frames.choose([w.fill("编辑.说明未报", {"标准": "".join(quote(x) for x in unreported),
+                                                                   **{x: x == way for x in self.WAYS}})
+                                              for way in self.WAYS[:3]]), FRAMING)] if unreported else []
         if not count and not doc_titles:  # no framing that claims work the data does not show: the marker, figures
             return [Sentence(w.fill("说明报告.无记录", {"名称": title}, required=True), FRAMING), *metrics, *marks]
         out = [Sentence(self.varied("编辑.说明开头", facts, k), FRAMING)]

@@ -174,7 +174,8 @@ def write_halfyear(result: "Result", out: Path, today: dt.date | None = None) ->
                                               "简称": "、".join(g.short for g in low)}, required=True))
         if unreported:
             bw.para(w.fill("通用.待核实", {"事项": w.fill("编辑.未报标准", {
-                "标准": "".join(quote(x) for x in unreported)}, required=True)}, required=True))
+                "标准": "".join(quote(x) for x in unreported), "写法一": True, "写法二": False, "写法三": False},
+                required=True)}, required=True))
 
     def plan(bw):
         seen = set()

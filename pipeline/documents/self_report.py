@@ -269,7 +269,9 @@ class SelfReport:
         metrics = self.metrics_sentence(f["通过指标"])
         unreported = ""
         if f["未报标准"]:  # its departments did not report: a marker, never "not done" (listed for the internal
-            subject = self.w.fill("编辑.未报标准", {"标准": "".join(quote(x) for x in f["未报标准"])}, required=True)
+            names = "".join(quote(x) for x in f["未报标准"])
+            subject = self.frames.choose([self.w.fill("编辑.未报标准", {"标准": names, **{k: k == way for k in self.WAYS}})
+                                          for way in self.WAYS[:3]])
             unreported = self.w.fill("通用.待核实", {"事项": subject}, required=True) if self.attachment else \
                 self.run.marker(self.w, subject)  # notice by the 一览表's rows, or here when there is none)
         body = (facts + "。" if facts else "") + metrics
