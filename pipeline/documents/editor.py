@@ -18,7 +18,7 @@ API
 ``Edited.highlights(codes)``   kept highlight sentences (codes None: those tagged with no standard).
 ``Edited.left_out``            [LeftOut(department, text, reason)] for the internal notice.
 ``Edited.until(end)``          the facts dated 1 January to end (the 半年总结).
-``listing(groups, w, limit)``  "召开党组会议研究创建工作2次，开展理论中心组集体学习3次、…等".
+``listing(groups, limit)``     "召开党组会议研究创建工作2次，开展理论中心组集体学习3次、…等".
 ``strip_sequence(title)``      a title without its sequence suffix ("（第1次）", "<第3期>", "第3期").
 ``internal_notes(bw, result, w)`` the internal notice's paragraphs: rates' coverage, highlights left out.
 ``frame_key(text, phrases)``   a sentence with its varying parts masked, for counting sentence frames.
@@ -530,6 +530,7 @@ def edited(result: Result) -> Edited:
     if cached is not None:
         return cached
     w = load_wording(result.config.dir)
+    _title.cache_clear()  # the text filter may depend on the run's year (official wording): a title per run
     events, docs = _build_events(result, w)
     kept, left = _edit_highlights(result, w, events, docs)
     verbs = {**{v: (w.text(f"编辑.动词.{v}") if w.has(f"编辑.动词.{v}") else v)
