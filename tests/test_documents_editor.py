@@ -387,3 +387,15 @@ def test_many_items_with_one_activity_each_vary_their_frame(tmp_path):
     masked = Counter(re.sub(r"\d+", "N", re.sub(r"^N\.[^。]*。", "", re.sub(r"^\d+", "N", p))).split("。")[0]
                      for p in paras if re.match(r"\d+\.", p))
     assert len(masked) >= 4 and max(masked.values()) <= 2, masked
+
+
+def test_check_names_a_broken_editor_entry_the_sample_does_not_reach(tmp_path):
+    import shutil
+    from tests.builders import run
+    cdir = tmp_path / "config"
+    shutil.copytree(ROOT / "config", cdir)
+    (cdir / "wording.yaml").write_text("编辑:\n  理由句式: '与其他部门雷同（{模式}）'\n", encoding="utf-8")
+    result = run("check", "--config", str(cdir))
+    assert result.exit_code != 0
+    line = result.output.strip().splitlines()[-1]
+    assert "编辑.理由句式" in line and "{模式}" in line and "{句式}" in line
