@@ -49,7 +49,8 @@ def messy(tmp_path_factory):
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
     out = tmp_path_factory.mktemp("sample")
-    scores = report(ROOT / "examples" / "inbox", out, "--history", str(out.parent / "sample-history.sqlite"))
+    scores = report(ROOT / "examples" / "inbox", out, "--history",
+                    str(tmp_path_factory.mktemp("history") / "history.sqlite"))
     return {"scores": scores, "report": _paras(_one(out, "自查报告")), "table": _cells(_one(out, "自查报告")),
             "filing": _paras(_one(out, "说明报告")), "internal": _paras(_one(out, "内部"))}
 

@@ -51,7 +51,9 @@ def _nested_ok(text):
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
     out = tmp_path_factory.mktemp("out")
-    scores = report(ROOT / "examples" / "inbox", out)
+    # (a module fixture runs before conftest's per-test history database: it gets its own)
+    scores = report(ROOT / "examples" / "inbox", out, "--history",
+                    str(tmp_path_factory.mktemp("history") / "history.sqlite"))
     rep, internal = _docs(out)
     return scores, out, rep, internal
 
