@@ -148,7 +148,14 @@ def measure(func, *args, env: dict | None = None) -> dict:
     proc.start()
     sampler = _TreeSampler(proc.pid)
     sampler.start()
-    result = queue.get()
+    while True:   # a child that dies without an answer (killed, out of memory) ends the run with its exit code
+        try:
+            result = queue.get(timeout=1)
+            break
+        except Exception:  # noqa: BLE001 - queue.Empty
+            if not proc.is_alive():
+                sampler.stop.set()
+                raise SystemExit(f"{func.__name__} {args}: the measuring process ended with {proc.exitcode}")
     proc.join()
     sampler.stop.set()
     sampler.join()
