@@ -15,12 +15,14 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 def _config_option(f):
     return click.option("--config", "config_dir", type=click.Path(file_okay=False), default=None,
-                        help="配置文件夹（unit.yaml、catalog.yaml 所在处），默认为项目的 config/")(f)
+                        help="配置文件夹（unit.yaml、catalog.yaml 所在处）或 profiles/ 下的单位配置名；"
+                             "默认为记住的配置（.wenming-profile），没有时用项目的 config/")(f)
 
 
 def _load(config_dir):
     from pipeline.catalog import load_config
-    return load_config(config_dir)
+    from pipeline.profile import resolve_config_dir
+    return load_config(resolve_config_dir(config_dir))
 
 
 class Fatal(click.ClickException):
@@ -258,9 +260,13 @@ def plan(config_dir, out_dir):
 @main.command(help="用自带的示例数据生成全部文书，检查 Word 模板和措辞文件（wording.yaml）能否正常使用。")
 @_config_option
 def check(config_dir):
-    from pipeline.documents.check import check_documents
-    check_documents(_load(config_dir))
-    click.echo("检查通过：全部文书均可正常生成。")
+    from pipeline.documents.check import check_profile
+    problems = check_profile(config_dir)
+    if problems:
+        for line in problems:
+            click.echo(f"错误：{line}", err=True)
+        raise SystemExit(1)
+    click.echo("检查通过：配置无误，各部门台账模板和全部文书均可正常生成。")
 
 
 @main.command(help="用 LibreOffice 把输出文件夹中的 Word 文件转为 PDF，便于打印。")
@@ -351,6 +357,8 @@ def notify(scores_dir, dry_run, outbox, templates_dir, config_dir):
         scores = json.loads(path.read_text(encoding="utf-8"))
         if scores.get("sample") and not dry_run:
             raise Fatal(f"{scores_dir} 中是示例数据生成的结果，不能据此给各部门发邮件；请用真实收件箱运行 make report")
+        from pipeline.profile import ensure_same_profile
+        ensure_same_profile(scores, config, "据此给各部门发邮件")
         notices = build_notices(config, scores, Path(scores_dir), Path(templates_dir))
     if dry_run:
         paths = mail.write_outbox(notices, Path(outbox))
@@ -424,9 +432,10 @@ def history_command(history_file, import_dir):
 @click.option("--scores", "scores_dir", type=click.Path(file_okay=False), default="output", show_default=True,
               help="report 的输出文件夹（含 scores.json）")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), required=True, help="生成的 ZIP 文件")
-def export(scores_dir, out_file):
+@_config_option
+def export(scores_dir, out_file, config_dir):
     from pipeline.store.package import export_package
-    manifest = export_package(scores_dir, out_file)
+    manifest = export_package(scores_dir, out_file, _load(config_dir))
     click.echo(f"已生成单位数据包：{out_file}（{manifest['unit']} {manifest['year']}年，{len(manifest['files'])} 个文件）")
 
 
@@ -455,8 +464,9 @@ def rollup(packages_dir, out_dir, config_dir):
 @click.option("--no-browser", is_flag=True, help="不自动打开浏览器")
 @click.option("--token", default=None, help="访问口令（监听其他地址时使用；不填则自动生成并显示）")
 def serve(inbox, out_dir, config_dir, host, port, no_browser, token):
+    from pipeline.profile import resolve_config_dir
     from pipeline.web.server import serve as run
-    run(Path(inbox), Path(out_dir), Path(config_dir) if config_dir else None, host, port,
+    run(Path(inbox), Path(out_dir), resolve_config_dir(config_dir), host, port,
         open_browser=not no_browser, token=token, echo=click.echo)
 
 

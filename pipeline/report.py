@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from pipeline.catalog import METRIC_KEYS, Config
+from pipeline.profile import profile_record
 from pipeline.atomic import folder_lock, output_set
 from pipeline.errors import InboxError, OutputError, os_error_message
 from pipeline.intake.ingest import FileRecord, list_inbox, read_workbook
@@ -94,8 +95,8 @@ def _collect(inbox: Path, config: Config, year: int | None,
     metrics = compute_metrics(config, roster)
     standards = score_standards(config, metrics, merged.used("activities"), merged.used("documents"),
                                 set(merged.winners))
-    by_dept = department_metric_counts(roster)
-    zero = {k: (0, 0) for k in METRIC_KEYS}
+    by_dept = department_metric_counts(roster, config)
+    zero = {k: (0, 0) for k in (*METRIC_KEYS, *config.metrics)}
     dept_counts = {d: by_dept.get(d, zero) for d in merged.winners}
     from pipeline.documents.highlights import highlight_issues
     clock.lap("score")
@@ -171,7 +172,7 @@ def scores_dict(result: Result) -> dict:
                         for k in cfg.metrics if k in counts},
         })
     return {
-        "unit": cfg.unit, "year": result.year, "catalog": cfg.catalog_id,
+        "unit": cfg.unit, "year": result.year, "catalog": cfg.catalog_id, "config": profile_record(cfg),
         "metrics": {k: m.as_dict() for k, m in result.metrics.items()},
         "standards": [{"code": s.standard.code, "title": s.standard.title, "status": s.status,
                        "activities": s.activities, "documents": s.documents,
