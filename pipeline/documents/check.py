@@ -19,6 +19,7 @@ from typing import Callable
 
 from pipeline.catalog import DEFAULT_CONFIG_DIR, Config
 from pipeline.documents.wording import WordingError, load_wording
+from pipeline.errors import PipelineError
 
 SAMPLE_INBOX = DEFAULT_CONFIG_DIR.parent / "examples" / "inbox"
 CHECKS: list[Callable] = []
@@ -36,7 +37,7 @@ def check_documents(config: Config, out_dir: str | Path | None = None) -> list[P
     with tempfile.TemporaryDirectory(prefix="check-") as tmp:
         out = Path(out_dir) if out_dir else Path(tmp)
         out.mkdir(parents=True, exist_ok=True)
-        result = collect(SAMPLE_INBOX, config, config.year)
+        result = collect(sample_inbox(config, Path(tmp) / "示例收件箱"), config, config.year)
         run = ReportRun()
         paths = [out / "自查报告（检查）.docx", out / "工作情况提示（检查）.docx"]
         write_self_report(result, paths[0], run)
@@ -46,6 +47,43 @@ def check_documents(config: Config, out_dir: str | Path | None = None) -> list[P
             paths.append(fn(result, out))
         _unreached(wording, _declared())
         return paths if out_dir else []
+
+
+def sample_inbox(config: Config, folder: Path) -> Path:
+    """The sample made for this profile: the bundled demo inbox for the bundled catalog and departments, else
+    workbooks written for this catalog, its departments and its year (documents/sample_data.py)."""
+    from pipeline.catalog import load_config
+    try:
+        bundled = load_config(DEFAULT_CONFIG_DIR)
+    except PipelineError:
+        bundled = None
+    if bundled is not None and bundled.catalog_fingerprint == config.catalog_fingerprint \
+            and bundled.department_names == config.department_names and bundled.year == config.year:
+        return SAMPLE_INBOX
+    from pipeline.documents.sample_data import write_sample_inbox
+    write_sample_inbox(config, folder)
+    return folder
+
+
+def check_profile(config_dir: str | Path | None = None) -> list[str]:
+    """`check`: every mistake of the profile (file and line each), then the templates built and every document
+    rendered from sample data made for this catalog; the problems, one line each ([] when all is well)."""
+    from pipeline.catalog import load_config
+    from pipeline.profile import ConfigProblems, resolve_config_dir
+    from pipeline.templates import write_templates
+    try:
+        config = load_config(resolve_config_dir(config_dir))
+    except ConfigProblems as exc:
+        return exc.problems
+    except PipelineError as exc:
+        return [str(exc)]
+    try:
+        with tempfile.TemporaryDirectory(prefix="check-templates-") as tmp:
+            write_templates(config, tmp)
+        check_documents(config)
+    except PipelineError as exc:
+        return [str(exc)]
+    return []
 
 
 def _declared() -> dict[str, tuple[str, ...]]:
@@ -64,10 +102,11 @@ def _unreached(wording, declared: dict[str, tuple[str, ...]]) -> None:
     undeclared entries, among those its document offers elsewhere)."""
     for key, names in declared.items():
         if key not in wording.offered and wording.has(key):
-            wording.offered[key] = set(names)
-            _check_names(wording, key, set(names))
+            wording.offered[key] = set(names) | set(wording.unit_words)
+            _check_names(wording, key, wording.offered[key])
     for section in SECTIONS:
-        offered = set().union(*(names for key, names in wording.offered.items() if key.startswith(section + ".")),
+        offered = set(wording.unit_words).union(*(names for key, names in wording.offered.items()
+                                                  if key.startswith(section + ".")),
                               *(names for key, names in wording.offered.items() if key.startswith("通用.")))
         for key in wording.keys(section):
             if key in wording.offered:
