@@ -495,7 +495,7 @@ def load_config(config_dir: str | Path | None = None) -> Config:
                     first = codes[code]
                     problems.add(cdoc, spath + ("code",) if "code" in s else spath,
                                  f"{where} 编码重复" + (f"（第{first}行已有）" if first else ""))
-                codes.setdefault(code, cdoc.line(*spath))
+                codes.setdefault(code, cdoc.line(*spath, "code") if "code" in s else cdoc.line(*spath))
                 resp: list[str] = []
                 for r in _as_list(s.get("responsible")):
                     key = normalize_name(r)

@@ -8,8 +8,9 @@ API
 ``Problems``  the collector ``load_config`` fills: ``add(doc, path, message)``; ``raise_if_any()`` raises one
     ``ConfigError`` listing every problem (``.problems`` keeps them one per line for ``check``).
 ``check_keys(doc, schema, problems)``  unknown keys, each with the likely intended one (difflib).
-``resolve_config_dir(explicit=None) -> Path | None``  ``--config`` (a folder or a profile name), else the
-    remembered choice (``.wenming-profile`` in the working folder or the project folder), else None (bundled).
+``resolve_config_dir(explicit=None) -> Path | None``  ``--config`` (a folder or a profile name), else
+    ``$WENMING_CONFIG`` (``make … UNIT=``), else the remembered choice (``.wenming-profile`` in the project
+    folder), else None (the bundled config/).
 ``remember_profile(folder, where=None)``  writes the remembered choice (the 工作台 settings and ``make use``).
 ``fingerprint(config_dir, catalog_file, negative_list=None) -> str``  SHA-256 over the profile files' bytes.
 ``profile_record(config) -> dict``  the ``config`` entry of ``scores.json``.
@@ -34,6 +35,7 @@ from pipeline.errors import ConfigError
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 BUNDLED_DIR = PROJECT_DIR / "config"
 PROFILE_FILE = ".wenming-profile"   # one line: the config folder to use (relative to the file's folder)
+PROFILE_HOME = PROJECT_DIR          # where the remembered choice is written (tests point it elsewhere)
 PROFILE_ENV = "WENMING_CONFIG"      # the same choice for one shell (make passes UNIT=/CONFIG= through it)
 PROFILE_SEARCH = ("profiles", "examples")  # where a bare profile name (UNIT=county_hospital) is looked for
 
@@ -240,7 +242,7 @@ def check_keys(doc: Located, schema: Any, problems: Problems, data: Any = None, 
 # ------------------------------------------------------------------ the profile chosen once
 
 def _profile_file_dirs() -> list[Path]:
-    return list(dict.fromkeys([Path.cwd(), PROJECT_DIR]))
+    return [PROFILE_HOME]
 
 
 def _named(value: str, base: Path) -> Path | None:
@@ -288,7 +290,7 @@ def resolve_config_dir(explicit: str | Path | None = None) -> Path | None:
 
 def remember_profile(folder: str | Path, where: str | Path | None = None) -> Path:
     """Remember the config folder for make, the launchers and the 工作台 (in .wenming-profile)."""
-    base = Path(where) if where else PROJECT_DIR
+    base = Path(where) if where else PROFILE_HOME
     target = _named(str(folder), Path.cwd())
     if target is None:
         raise ConfigError(f"配置文件夹“{folder}”不存在或其中没有 unit.yaml")
@@ -353,3 +355,79 @@ def ensure_same_profile(scores: dict, config, what: str) -> None:
     if changed:
         raise ProfileMismatch(f"scores.json 生成后，配置文件夹 {config.dir} 中的测评标准目录或部门名单已改动（配置指纹 "
                               f"{rec.get('fingerprint')} → {config.fingerprint}），不能{what}；请先用现在的配置重新运行 report")
+
+
+def available_profiles() -> list[tuple[str, Path]]:
+    """(unit name, folder) of every profile on this machine: config/, then profiles/* and examples/* with a
+    unit.yaml (the choices of the 工作台's 设置 page)."""
+    folders = [BUNDLED_DIR] + sorted(p for d in PROFILE_SEARCH for p in (PROJECT_DIR / d).glob("*")
+                                     if (p / "unit.yaml").is_file())
+    try:
+        remembered = resolve_config_dir()
+    except ConfigError:
+        remembered = None
+    if remembered is not None and remembered.resolve() not in {f.resolve() for f in folders}:
+        folders.append(remembered)
+    out = []
+    for folder in folders:
+        try:
+            data = yaml.load((folder / "unit.yaml").read_text(encoding="utf-8"), Loader=_LOADER)
+        except (OSError, yaml.YAMLError, UnicodeDecodeError):
+            continue
+        if isinstance(data, dict) and data.get("unit") and data.get("departments"):
+            out.append((str(data["unit"]), folder))
+    return out
+
+
+def forget_profile(where: str | Path | None = None) -> bool:
+    """Back to the bundled config/: the remembered choice is removed. True when there was one."""
+    marker = (Path(where) if where else PROFILE_HOME) / PROFILE_FILE
+    if marker.is_file():
+        marker.unlink()
+        return True
+    return False
+
+
+def demo_inbox(folder: str | Path | None = None) -> Path:
+    """The inbox `make report` demonstrates with when inbox/ is empty: the bundled sample for the bundled profile,
+    the profile's own example inbox (`<profile>_inbox` beside it), else one written for its catalog."""
+    cdir = resolve_config_dir()
+    if cdir is None or cdir.resolve() == BUNDLED_DIR.resolve():
+        return PROJECT_DIR / "examples" / "inbox"
+    sibling = cdir.parent / f"{cdir.name}_inbox"
+    if sibling.is_dir():
+        return sibling
+    import shutil
+    from pipeline.catalog import load_config
+    from pipeline.documents.sample_data import write_sample_inbox
+    out = Path(folder) if folder else PROJECT_DIR / "output" / "示例收件箱" / cdir.name
+    if out.exists():
+        shutil.rmtree(out)
+    write_sample_inbox(load_config(cdir), out)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m pipeline.profile [NAME|default]`: remember a profile (make use UNIT=…), or show the one in use."""
+    import sys
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        if args and args[0] in ("default", "config", "默认"):
+            forget_profile()
+            print("已恢复使用项目自带的配置 config/")
+        elif args and args[0] == "--demo-inbox":
+            print(demo_inbox())
+        elif args:
+            marker = remember_profile(args[0])
+            print(f"已记住单位配置：{resolve_config_dir()}（记在 {marker}；make、启动器和工作台都将使用它）")
+        else:
+            found = resolve_config_dir()
+            print(f"当前使用的单位配置：{found or BUNDLED_DIR}")
+    except ConfigError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -41,6 +41,7 @@ ROUTES = [  # (rule, view, methods)
     ("/mail/reminders/send", views.mail.reminders_send, ["POST"]),
     ("/settings", views.settings.page, ["GET"]),
     ("/settings", views.settings.save, ["POST"]),
+    ("/settings/profile", views.settings.choose_profile, ["POST"]),
 ]
 
 

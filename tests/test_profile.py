@@ -1,0 +1,184 @@
+"""A unit's profile (contract section 10): every mistake named by file and line, all at once; the profile chosen
+once and remembered."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from builders import run
+from pipeline.catalog import load_config
+from pipeline.errors import ConfigError
+from pipeline.profile import PROFILE_ENV, PROFILE_FILE, ConfigProblems, remember_profile, resolve_config_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+HOSPITAL = ROOT / "examples" / "county_hospital"
+
+
+def _profile(tmp_path: Path, file: str, old: str, new: str) -> tuple[Path, int]:
+    """A copy of the hospital profile with one text replaced; returns the folder and the line of the new text."""
+    cdir = tmp_path / "cfg"
+    if not cdir.exists():
+        shutil.copytree(HOSPITAL, cdir)
+    path = cdir / file
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    text = text.replace(old, new)
+    path.write_text(text, encoding="utf-8")
+    line = text[:text.index(new)].count("\n") + 1 + new[:len(new) - len(new.lstrip("\n"))].count("\n")
+    return cdir, line
+
+
+def _problems(cdir: Path) -> list[str]:
+    with pytest.raises(ConfigProblems) as exc:
+        load_config(cdir)
+    return exc.value.problems
+
+
+def test_unknown_key_names_the_likely_intended_one_and_its_line(tmp_path):
+    cdir, line = _profile(tmp_path, "unit.yaml", "  deputies: [周立新]", "  deputy: [周立新]")
+    assert _problems(cdir) == [f"unit.yaml 第{line}行：不认识的设置“deputy”，是不是 deputies？"]
+
+
+def test_metric_for_metrics_in_a_standard_is_an_unknown_key(tmp_path):
+    cdir, line = _profile(tmp_path, "catalog.yaml", "            metrics: [satisfaction_rate]",
+                          "            metric: [satisfaction_rate]")
+    assert _problems(cdir) == [f"catalog.yaml 第{line}行：不认识的设置“metric”，是不是 metrics？"]
+
+
+def test_a_code_not_of_the_catalogs_form_is_named(tmp_path):
+    cdir, line = _profile(tmp_path, "catalog.yaml", "            short: 医疗质量管理\n",
+                          "            short: 医疗质量管理\n            code: Ⅱ-4-2\n")
+    assert _problems(cdir) == [f"catalog.yaml 第{line + 1}行：编码“Ⅱ-4-2”不是本目录的编码形式（指标.项目.标准，如 3.1.1），请改正"]
+
+
+def test_an_unquoted_code_read_as_a_number_is_named(tmp_path):
+    cdir, line = _profile(tmp_path, "catalog.yaml", "            short: 医疗质量管理\n",
+                          "            short: 医疗质量管理\n            code: 4.10\n")
+    problems = _problems(cdir)
+    assert problems[0] == f"catalog.yaml 第{line + 1}行：编码 4.10 没有加引号，被读成了数字 4.1；请写成 code: \"4.10\""
+    assert "不是本目录的编码形式" in problems[1]
+
+
+def test_a_duplicated_code_names_both_lines(tmp_path):
+    cdir, first = _profile(tmp_path, "catalog.yaml", "            short: 医疗质量管理\n",
+                           "            short: 医疗质量管理\n            code: \"3.1.1\"\n")
+    cdir, second = _profile(tmp_path, "catalog.yaml", "            short: 优质护理服务\n",
+                            "            short: 优质护理服务\n            code: \"3.1.1\"\n")
+    assert _problems(cdir) == [f"catalog.yaml 第{second + 1}行：测评标准 3.1.1 编码重复（第{first + 1}行已有）"]
+
+
+def test_a_threshold_below_one_percent_written_with_percent_is_not_meant(tmp_path):
+    cdir, line = _profile(tmp_path, "catalog.yaml", "threshold: 85%", "threshold: 0.95%")
+    assert _problems(cdir) == [f"catalog.yaml 第{line}行：计算指标 satisfaction_rate 的阈值“0.95%”不到 1%，"
+                               f"不像是本意：是不是 95%（或写成 0.95）？"]
+
+
+def test_a_threshold_above_one_hundred_percent_is_not_meant(tmp_path):
+    cdir, line = _profile(tmp_path, "catalog.yaml", "threshold: 85%", "threshold: 120%")
+    assert _problems(cdir) == [f"catalog.yaml 第{line}行：计算指标 satisfaction_rate 的阈值“120%”超出 0%–100% 的范围，"
+                               f"比例最高是 100%"]
+
+
+def test_a_metric_referenced_and_not_defined_is_named(tmp_path):
+    cdir, line = _profile(tmp_path, "catalog.yaml", "metrics: [awareness_rate, participation_rate]",
+                          "metrics: [awarenes_rate, participation_rate]")
+    assert _problems(cdir) == [f"catalog.yaml 第{line}行：测评标准 2.2.1 引用了未定义的计算指标“awarenes_rate”，"
+                               f"是不是 awareness_rate？"]
+
+
+def test_a_responsible_department_not_in_the_unit_is_named(tmp_path):
+    cdir, line = _profile(tmp_path, "catalog.yaml", "responsible: [护理部]", "responsible: [护理科]")
+    problems = _problems(cdir)
+    assert problems == [f"catalog.yaml 第{line}行：测评标准 3.1.2 的责任部门“护理科”不在 unit.yaml 的部门名单中"
+                        f"（院务办、党建办、医务科、护理部、人事科、后勤科、纪检监察室），是不是 护理部？"]
+
+
+def test_a_catalogs_own_metric_needs_its_column_and_denominator(tmp_path):
+    cdir, line = _profile(tmp_path, "catalog.yaml", "    denominator: staff\n", "    denominator: 家属\n")
+    assert _problems(cdir) == [f"catalog.yaml 第{line}行：分母“家属”无效，应为 staff（在职干部职工）、party（在职党员）"
+                               f"或 volunteer（注册志愿者）"]
+
+
+def test_every_mistake_at_once_by_check_and_at_load(tmp_path):
+    _profile(tmp_path, "unit.yaml", "  deputies: [周立新]", "  deputy: [周立新]")
+    _profile(tmp_path, "catalog.yaml", "threshold: 85%", "threshold: 0.95%")
+    cdir, _ = _profile(tmp_path, "catalog.yaml", "responsible: [护理部]", "responsible: [护理科]")
+    result = run("check", "--config", str(cdir))
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 3 and all(x.startswith("错误：") for x in lines)
+    assert "deputies" in lines[0] and "0.95%" in lines[1] and "护理科" in lines[2]
+    loaded = run("templates", "--config", str(cdir), "--out", str(tmp_path / "t"))
+    assert loaded.exit_code == 1 and loaded.output.count("\n") == 1
+    assert "配置有 3 处错误" in loaded.output and "deputies" in loaded.output and "护理科" in loaded.output
+
+
+def test_check_renders_the_profiles_own_sample_not_the_default_one(tmp_path):
+    """A wording entry only this catalog's sample reaches: a broken one is found by check."""
+    cdir = tmp_path / "cfg"
+    shutil.copytree(HOSPITAL, cdir)
+    (cdir / "wording.yaml").write_text("自查报告:\n  指标实际:\n    其他: \"{指标}为{实绩}\"\n", encoding="utf-8")
+    result = run("check", "--config", str(cdir))
+    assert result.exit_code == 1 and "{实绩}" in result.output and "cfg/wording.yaml" in result.output
+
+
+# ---------------------------------------------------------------- the profile chosen once
+
+def test_the_remembered_profile_is_used_when_no_config_is_given(tmp_path, monkeypatch):
+    from pipeline import profile
+    monkeypatch.setattr(profile, "PROFILE_HOME", tmp_path)
+    monkeypatch.delenv(PROFILE_ENV, raising=False)
+    assert resolve_config_dir() is None  # nothing remembered: the bundled config/
+    marker = remember_profile(HOSPITAL)
+    assert marker == tmp_path / PROFILE_FILE and "examples/county_hospital" in marker.read_text(encoding="utf-8")
+    assert resolve_config_dir().resolve() == HOSPITAL.resolve()
+    result = run("templates", "--out", str(tmp_path / "t"))
+    assert result.exit_code == 0 and len(list((tmp_path / "t").glob("*2025年*.xlsx"))) == 7
+    assert resolve_config_dir(str(ROOT / "config")).resolve() == (ROOT / "config").resolve()  # --config wins
+
+
+def test_a_profile_is_found_by_its_name_and_through_the_environment(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert resolve_config_dir("county_hospital").resolve() == HOSPITAL.resolve()
+    monkeypatch.setenv(PROFILE_ENV, "county_hospital")
+    assert resolve_config_dir().resolve() == HOSPITAL.resolve()
+    monkeypatch.setenv(PROFILE_ENV, "no_such_unit")
+    with pytest.raises(ConfigError, match="WENMING_CONFIG.*no_such_unit"):
+        resolve_config_dir()
+
+
+def test_a_remembered_profile_that_is_gone_is_one_chinese_line(tmp_path, monkeypatch):
+    from pipeline import profile
+    monkeypatch.setattr(profile, "PROFILE_HOME", tmp_path)
+    monkeypatch.delenv(PROFILE_ENV, raising=False)
+    (tmp_path / PROFILE_FILE).write_text("# 本机使用的单位配置\nprofiles/gone\n", encoding="utf-8")
+    result = run("plan", "--out", str(tmp_path / "o"))
+    assert result.exit_code == 1 and result.output.count("\n") == 1 and "profiles/gone" in result.output
+
+
+def test_make_passes_unit_and_config_through(tmp_path):
+    text = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "WENMING_CONFIG" in text and "UNIT" in text and "use:" in text
+    for launcher in (ROOT / "launcher" / "linux" / "start-workbench.sh", ROOT / "launcher" / "windows" / "启动工作台.bat"):
+        assert ".wenming-profile" in launcher.read_text(encoding="utf-8", errors="replace")
+    assert os.environ.get(PROFILE_ENV) is None
+
+
+def test_the_workbench_settings_choose_and_remember_the_profile(tmp_path, monkeypatch):
+    from pipeline import profile
+    from webkit import Client, running
+    monkeypatch.setattr(profile, "PROFILE_HOME", tmp_path)
+    with running(tmp_path / "wb") as s:
+        c = Client(s.server.server_port)
+        status, _, body = c.get("/settings")
+        assert status == 200 and "某县人民医院" in body.decode("utf-8")
+        status, _, body = c.post_form("/settings/profile", {"profile": str(HOSPITAL)})
+        assert status == 200 and "已改用单位配置：某县人民医院" in body.decode("utf-8")
+        assert s.bench.config.unit == "某县人民医院"
+        status, _, body = c.post_form("/settings/profile", {"profile": "/nowhere"})
+        assert status == 400 and s.bench.config.unit == "某县人民医院"
+    assert resolve_config_dir().resolve() == HOSPITAL.resolve()
