@@ -333,8 +333,12 @@ def fingerprint(files: list[Path], base: Path) -> str:
 def profile_record(config) -> dict:
     """scores.json's `config`: unit, catalog id, the profile's fingerprint (every file's bytes) and the catalog's
     own (what a yearly edit of unit.yaml, such as an e-mail address, does not change), and the departments."""
-    return {"unit": config.unit, "catalog": config.catalog_id, "fingerprint": config.fingerprint,
-            "catalog_fingerprint": config.catalog_fingerprint, "departments": config.department_names}
+    record = {"unit": config.unit, "catalog": config.catalog_id, "fingerprint": config.fingerprint,
+              "catalog_fingerprint": config.catalog_fingerprint, "departments": config.department_names}
+    own = {m.key: m.short_label for m in config.custom_metrics}
+    if own:  # the catalog's own metrics by name, for readers without this catalog (the roll-up)
+        record["metric_labels"] = own
+    return record
 
 
 def ensure_same_profile(scores: dict, config, what: str) -> None:

@@ -30,8 +30,7 @@ class MetricResult:
     def as_dict(self) -> dict:
         return {"numerator": self.numerator, "denominator": self.denominator,
                 "value": None if self.value is None else round(self.value, 6),
-                "threshold": self.metric.threshold, "op": self.metric.op, "passed": self.passed,
-                "label": self.metric.label, **({"short": self.metric.short} if self.metric.short else {})}
+                "threshold": self.metric.threshold, "op": self.metric.op, "passed": self.passed}
 
 
 @dataclass
