@@ -182,3 +182,12 @@ def test_the_workbench_settings_choose_and_remember_the_profile(tmp_path, monkey
         status, _, body = c.post_form("/settings/profile", {"profile": "/nowhere"})
         assert status == 400 and s.bench.config.unit == "某县人民医院"
     assert resolve_config_dir().resolve() == HOSPITAL.resolve()
+
+
+def test_the_customisation_guide_lists_every_unit_setting_and_unit_word():
+    from pipeline.catalog import UNIT_WORDS
+    from pipeline.profile import UNIT_SCHEMA
+    guide = (ROOT / "docs" / "customise.md").read_text(encoding="utf-8")
+    missing = [k for k in UNIT_SCHEMA if f"`{k}`" not in guide and f"、`{k}`" not in guide]
+    missing += [w for w in UNIT_WORDS if f"`{{{w}}}`" not in guide]
+    assert not missing, missing
