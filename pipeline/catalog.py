@@ -549,7 +549,7 @@ def load_config(config_dir: str | Path | None = None) -> Config:
 
     deadline = unit.get("deadline")
     if deadline is not None and not isinstance(deadline, dt.date):
-        problems.add(udoc, ("deadline",), f"报送截止日期“{deadline}”应写成 2026-11-20")
+        problems.add(udoc, ("deadline",), f"报送截止日期“{deadline}”应写成 {year or 2026}-11-20 这样的日期")
     coordinator = unit.get("coordinator")
     if coordinator and names and not resolver.get(normalize_name(coordinator)):
         problems.add(udoc, ("coordinator",), f"牵头部门“{coordinator}”不在部门名单中（{'、'.join(names)}）")

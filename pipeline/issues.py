@@ -79,7 +79,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
 
 
 #: hints a message may name; the caller passes the profile's own (a code of this catalog, a date in its year)
-HINT_DEFAULTS = {"code_hint": "", "eg_date": "年-月-日（如 2026-03-05）", "eg_day": "某年某月某日"}
+HINT_DEFAULTS = {"code_hint": "", "eg_date": "“年-月-日”", "eg_day": "“某年某月某日”"}
 
 
 def profile_hints(config, year: int, department: str | None = None) -> dict[str, str]:

@@ -191,3 +191,18 @@ def test_the_customisation_guide_lists_every_unit_setting_and_unit_word():
     missing = [k for k in UNIT_SCHEMA if f"`{k}`" not in guide and f"、`{k}`" not in guide]
     missing += [w for w in UNIT_WORDS if f"`{{{w}}}`" not in guide]
     assert not missing, missing
+
+
+def test_check_samples_are_made_for_the_catalog(tmp_path):
+    from pipeline.documents.check import SAMPLE_INBOX, sample_inbox
+    from pipeline.report import collect
+    hospital = load_config(HOSPITAL)
+    assert sample_inbox(load_config(ROOT / "config"), tmp_path / "t") == SAMPLE_INBOX  # Tianjin's own sample
+    folder = sample_inbox(hospital, tmp_path / "h")
+    assert sorted(p.name.split("-")[0] for p in folder.glob("*.xlsx")) == sorted(hospital.department_names)
+    result = collect(folder, hospital, hospital.year)
+    assert not [i for i in result.issues if i.level == "error"]
+    assert result.metrics["awareness_rate"].denominator > 0
+    assert [k for k, m in result.metrics.items() if m.passed is False] == ["awareness_rate"]  # one falls short
+    statuses = {s.standard.code: s.status for s in result.standards}
+    assert list(statuses.values()).count("佐证不足") == 2 and "未填报" not in statuses.values()

@@ -66,9 +66,10 @@ def sample_plans(config: Config, seed: int | None = None, staff: tuple[int, int]
                 "填报日期": dt.date(year, 11, 10 + d_index % 8)}
         plan = DepartmentSample(dept, info)
         for _ in range(rng.randint(*staff)):
-            volunteer = rng.random() < 0.75
+            party = rng.random() < 0.55
+            volunteer = rng.random() < (0.97 if party else 0.6)  # party members register: their rate is high
             row = {"name": _person(rng, used), "staff_id": str(staff_id), "dept": None, "in_service": "是",
-                   "party": _yes(rng, 0.55), "volunteer": "是" if volunteer else "否",
+                   "party": "是" if party else "否", "volunteer": "是" if volunteer else "否",
                    "served": _yes(rng, 0.96) if volunteer else None,
                    "service_hours": rng.choice((4, 6, 8, 12)) if volunteer else None,
                    "participates": _yes(rng, 0.98), "satisfaction": rng.choice(("满意", "满意", "满意", "基本满意")),
