@@ -182,7 +182,12 @@ UNIT_SCHEMA: dict = {
                          "office": LEAF},
     "stages": [{"period": LEAF, "task": LEAF}],
     "general_directions": [{"title": LEAF, "first": LEAF, "text": LEAF}],
-    "mail": LEAF, "negative_list_department": LEAF, "workbench": LEAF,
+    "mail": {"sender": LEAF, "smtp_host": LEAF, "smtp_port": LEAF, "smtp_security": LEAF, "smtp_user": LEAF,
+             "smtp_password_env": LEAF, "imap_password_env": LEAF, "imap_host": LEAF, "imap_port": LEAF,
+             "imap_user": LEAF, "imap_folder": LEAF, "max_file_mb": LEAF, "max_message_mb": LEAF,
+             "timeout_seconds": LEAF, "connection_deadline_seconds": LEAF, "lock_wait_seconds": LEAF},
+    "negative_list_department": LEAF,
+    "workbench": {"max_upload_mb": LEAF, "max_upload_files": LEAF, "max_request_mb": LEAF},
     "reminders": [{"stage": LEAF, "days_before": LEAF, "days_after": LEAF, "daily": LEAF, "to": LEAF}],
     "filing": {"level": LEAF, "limit": LEAF}, "unit_words": LEAF,
 }
@@ -198,8 +203,21 @@ def _bundled_top_keys(name: str) -> set[str]:
         return set()
 
 
+def _bundled_nested(name: str) -> dict[str, set[str]]:
+    """Keys the bundled file writes inside each top-level mapping (mail, workbench …): known there too."""
+    try:
+        data = yaml.load((BUNDLED_DIR / name).read_text(encoding="utf-8"), Loader=_LOADER)
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        return {}
+    return {str(k): {str(x) for x in v} for k, v in data.items() if isinstance(v, dict)} if isinstance(data, dict) else {}
+
+
 def unit_schema() -> dict:
-    return {**{k: LEAF for k in _bundled_top_keys("unit.yaml")}, **UNIT_SCHEMA}
+    schema = {**{k: LEAF for k in _bundled_top_keys("unit.yaml")}, **UNIT_SCHEMA}
+    for key, names in _bundled_nested("unit.yaml").items():  # a key added to the bundled file is known
+        if isinstance(schema.get(key), dict):
+            schema[key] = {**{n: LEAF for n in names}, **schema[key]}
+    return schema
 
 
 def catalog_schema() -> dict:
