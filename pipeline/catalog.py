@@ -52,6 +52,7 @@ class Metric:
     short: str = ""  # a short label for charts and narrow columns (catalog `short:`), e.g. 参与率
     column: str = ""       # a catalog's own metric: the yes/no 人员名单 column counted in the numerator
     denominator: str = ""  # … and what it is counted over: staff | party | volunteer (DENOMINATORS)
+    problem_title: str = ""  # the 存在问题 heading when it falls short (catalog `problem_title`), e.g. 知晓面还不够广
 
     @property
     def custom(self) -> bool:
@@ -447,7 +448,7 @@ def load_config(config_dir: str | Path | None = None) -> Config:
         if threshold is None:
             continue
         metrics[key] = Metric(key, str(m.get("label") or key), threshold, op, str(m.get("short") or ""),
-                              column, denominator)
+                              column, denominator, str(m.get("problem_title") or "").strip())
     headers = {}
     for k, met in metrics.items():
         if met.column:

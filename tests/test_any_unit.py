@@ -144,7 +144,9 @@ def test_the_catalogs_own_metric_reaches_template_documents_history_and_rollup(y
     assert "是否" in str(book["人员名单"].data_validations.dataValidation[-1].formula1) or any(
         "知晓" in str(r) for r in book["填表说明"].iter_rows(values_only=True))
     report_docx = next(year["out"]["report"].glob("*自查报告.docx"))
-    assert "知晓率" in _docx_text(report_docx)
+    text = _docx_text(report_docx)
+    assert "职工对创建工作的知晓率为" in text and "职工对创建工作的知晓面还不够广" in text  # its catalog's heading
+    assert "坚持以人民健康为中心" in text  # the unit's own wording.yaml over the bundled one
     score_book = next(year["out"]["report"].glob("*测评得分表.xlsx"))
     assert "知晓率" in _docx_text(score_book)
     with sqlite3.connect(year["root"] / "history.sqlite") as db:

@@ -294,7 +294,8 @@ class SelfReport:
             shortfall = self.w.fill(key, {"实际句": metric_actual(self.w, m), "阈值": threshold_text(m.metric),
                                           "较上年": self.changes.get(m.metric.key, "")}, required=True)
             title_key = f"自查报告.指标问题标题.{m.metric.key}"
-            title = self.w.text(title_key) if self.w.has(title_key) else m.metric.label
+            title = self.w.text(title_key) if self.w.has(title_key) else \
+                (m.metric.problem_title or f"{m.metric.short_label}还有差距")  # a catalog's own metric
             text = self.w.fill("自查报告.指标问题分析", {"各指标": shortfall,
                                                     "分析": self.w.text("自查报告.指标问题原因")}, required=True)
             out.append((title, text))
