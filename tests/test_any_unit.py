@@ -196,3 +196,21 @@ def test_the_example_inbox_is_what_its_generator_writes(tmp_path):
     script = runpy.run_path(str(ROOT / "examples" / "make_hospital_inbox.py"))
     paths = script["build_inbox"](tmp_path / "inbox")
     assert sorted(p.name for p in paths) == sorted(p.name for p in HOSPITAL_INBOX.glob("*.xlsx"))
+
+
+def test_the_catalogs_own_column_is_validated_like_the_others(tmp_path):
+    from pipeline.documents.sample_data import sample_plans, write_sample
+    from pipeline.report import collect
+    hospital = load_config(HOSPITAL)
+    plans = {"医务科": sample_plans(hospital, seed=7, variety=False)["医务科"]}
+    key = hospital.metrics["awareness_rate"].column_key
+    plans["医务科"].roster[0][key] = "也许"
+    plans["医务科"].roster[1][key] = "√"
+    write_sample(hospital, plans, tmp_path / "inbox")
+    result = collect(tmp_path / "inbox", hospital, hospital.year)
+    found = [i for i in result.issues if i.code == "invalid-yesno"]
+    assert [(i.row, i.column, i.level) for i in found] == [(3, "知晓创建工作", "warning")]
+    assert "第3行知晓创建工作“也许”无法识别为是或否" in found[0].message
+    m = result.metrics["awareness_rate"]
+    yes = sum(1 for r in plans["医务科"].roster if r[key] in ("是", "√"))
+    assert (m.numerator, m.denominator) == (yes, len(plans["医务科"].roster))

@@ -206,3 +206,18 @@ def test_check_samples_are_made_for_the_catalog(tmp_path):
     assert [k for k, m in result.metrics.items() if m.passed is False] == ["awareness_rate"]  # one falls short
     statuses = {s.standard.code: s.status for s in result.standards}
     assert list(statuses.values()).count("佐证不足") == 2 and "未填报" not in statuses.values()
+
+
+def test_the_workbench_refuses_to_mail_on_scores_of_another_profile(tmp_path):
+    import json
+    from webkit import Client, running
+    with running(tmp_path / "wb") as s:
+        s.bench.out.mkdir(parents=True, exist_ok=True)
+        (s.bench.out / "scores.json").write_text(json.dumps({
+            "unit": "某县人民医院", "year": 2025, "catalog": "county-hospital-2025",
+            "config": {"unit": "某县人民医院", "catalog": "county-hospital-2025", "fingerprint": "0" * 16},
+            "metrics": {}, "standards": [], "departments": [], "issues": []}, ensure_ascii=False), encoding="utf-8")
+        status, _, body = Client(s.server.server_port).post_form("/mail/preview", {})
+        text = body.decode("utf-8")
+        assert status >= 400 and "某县人民医院" in text and "不能据此发送通知" in text
+        assert not (s.bench.out / "outbox").exists()
