@@ -315,7 +315,7 @@ _DENOMINATOR_WORDS = {"staff": "staff", "在职职工": "staff", "在职干部�
                       "志愿者": "volunteer", "在职注册志愿者": "volunteer"}
 _ROSTER_HEADERS = {normalize_name(c.name) for c in ROSTER.columns} | {
     normalize_name(a) for c in ROSTER.columns for a in c.aliases}
-CODE_FORM = re.compile(r"\d+\.\d+\.\d+")
+CODE_FORM = re.compile(r"\d{1,2}\.\d{1,2}\.\d{1,2}")  # what the workbooks' 测评标准 column is read as (intake/values.py)
 _METRIC_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 
