@@ -445,8 +445,9 @@ def export(scores_dir, out_file, config_dir):
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="输出文件夹")
 @_config_option
 def rollup(packages_dir, out_dir, config_dir):
+    from pipeline.profile import resolve_config_dir
     from pipeline.store.rollup import run_rollup
-    summary = run_rollup(packages_dir, out_dir, config_dir)
+    summary = run_rollup(packages_dir, out_dir, resolve_config_dir(config_dir))
     for line in summary.problem_lines:
         click.echo(line, err=True)
     click.echo(f"已汇总 {summary.n_units} 个单位的数据包，问题 {len(summary.problem_lines)} 个；输出文件在：{out_dir}")

@@ -69,7 +69,8 @@ class Workbench:
     def __init__(self, inbox: Path, out: Path, config_dir: Path | None = None,
                  templates_dir: Path | None = None) -> None:
         self.inbox, self.out = Path(inbox), Path(out)
-        self.config_dir = Path(config_dir) if config_dir else None
+        from pipeline.profile import resolve_config_dir
+        self.config_dir = Path(config_dir) if config_dir else resolve_config_dir()  # the remembered profile
         self.templates_dir = Path(templates_dir) if templates_dir else Path("input_templates")
         self.config = load_config(self.config_dir)
         self.inbox.mkdir(parents=True, exist_ok=True)
