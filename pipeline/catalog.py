@@ -38,6 +38,7 @@ UNIT_WORDS = {
     "创建称号": "文明机关",     # 文明机关 / 文明单位 / 文明校园: what the unit aims to become
     "单位建设": "机关建设",     # 机关建设 / 医院建设 / 学校建设: 提高…水平
     "文明办": "市文明办",       # 市文明办 / 县文明办 / 区文明办: whose requirements the report measures itself by
+    "职工称谓": "干部职工",     # 干部职工 / 职工 / 教职工 / 医务人员: the staff in the report's sentences
 }
 
 _OPS = {">": ">", "大于": ">", "高于": ">", ">=": ">=", "≥": ">=", "不低于": ">=", "大于等于": ">=", "以上": ">="}
