@@ -1,10 +1,15 @@
-"""`python -m pipeline check`: render every document from the bundled sample data and report the first
-broken template paragraph or wording entry as one Chinese line (file, paragraph text or wording key, fix).
+"""`python -m pipeline check`: every mistake of the profile at once, then every document rendered from sample data
+made for its catalog; a broken template paragraph or wording entry is one Chinese line (file, paragraph text or
+wording key, fix).
 
 API
 ---
+``check_profile(config_dir=None) -> list[str]``  the ``check`` command: every mistake of the profile (file and
+    line each, all at once), then the department templates built and ``check_documents``; [] when all is well.
+``sample_inbox(config, folder) -> Path``  the sample made for this profile: ``examples/inbox`` for the bundled
+    catalog and departments, else workbooks written for its catalog (documents/sample_data.py).
 ``check_documents(config, out_dir=None) -> list[Path]``  renders the 自查报告, the internal 工作情况提示
-    and the 实施方案 from ``examples/inbox`` with the given configuration (into a temporary folder unless
+    and the 实施方案 from ``sample_inbox`` with the given configuration (into a temporary folder unless
     ``out_dir``), then checks the wording entries the sample did not reach: their placeholders must be
     among those the same document offers. Raises ``WordingError`` / ``TemplateError`` (PipelineError).
 ``CHECKS``  a list other document writers append to: ``fn(result, out_dir) -> Path``; each is called
