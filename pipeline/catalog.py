@@ -529,7 +529,8 @@ def load_config(config_dir: str | Path | None = None) -> Config:
                 stds.append(Standard(code, str(ind["name"]), str(it["name"]), title,
                                      str(s.get("short") or title[:14]).strip(), tuple(resp),
                                      tuple(mk for mk in mkeys if mk in metrics), min_ev,
-                                     str(s.get("evidence") or "相关活动记录或制度文件").strip(),
+                                     str(s.get("evidence") or ("人员名单中的统计数据" if mkeys and not min_ev
+                                                               else "相关活动记录或制度文件")).strip(),
                                      str(s.get("improvement") or "").strip(),
                                      "、".join(str(r).strip() for r in _as_list(s.get("responsible")))))
             items.append(Item(f"{i}.{j}", str(it["name"]), tuple(stds), str(it.get("direction_title") or "").strip()))

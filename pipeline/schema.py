@@ -126,7 +126,7 @@ def custom_columns(config) -> tuple[Column, ...]:
     out = []
     for m in getattr(config, "custom_metrics", ()) or ():
         out.append(Column(m.column_key, m.column, "yesno", width=max(10, 2 * len(m.column) + 2),
-                          help=f"{m.label}：是的填“是”，否的填“否”", example="是"))
+                          help=f"用于计算{m.label}：{m.column}的填“是”，否则填“否”", example="是"))
     return tuple(out)
 
 
