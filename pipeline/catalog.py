@@ -15,7 +15,7 @@ import yaml
 
 from pipeline.errors import ConfigError
 from pipeline.schema import ROSTER
-from pipeline.profile import (Located, Problems, check_keys, fingerprint, profile_files, read_located, suggest,
+from pipeline.profile import (COLUMN_KEYS, DENOMINATOR_KEYS, Located, Problems, check_keys, fingerprint, profile_files, read_located, suggest,
                               unit_schema, catalog_schema)
 
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
@@ -310,7 +310,10 @@ def _read_yaml(path: Path) -> Any:
 
 #: the denominators a catalog's own metric may count over (contract section 4, Further metrics)
 DENOMINATORS = {"staff": "在职干部职工", "party": "在职党员", "volunteer": "在职注册志愿者"}
-_DENOMINATOR_WORDS = {"staff": "staff", "在职职工": "staff", "在职干部职工": "staff", "干部职工": "staff", "职工": "staff",
+_DENOMINATOR_WORDS = {"staff": "staff", "in_service": "staff", "in-service": "staff", "employees": "staff",
+                      "all": "staff", "在职": "staff", "全体职工": "staff", "party_members": "party",
+                      "registered_volunteers": "volunteer", "in_service_staff": "staff", "party_member": "party",
+                      "registered_volunteer": "volunteer", "在职职工": "staff", "在职干部职工": "staff", "干部职工": "staff", "职工": "staff",
                       "在职人员": "staff", "全体": "staff", "party": "party", "党员": "party", "在职党员": "party",
                       "volunteer": "volunteer", "volunteers": "volunteer", "注册志愿者": "volunteer",
                       "志愿者": "volunteer", "在职注册志愿者": "volunteer"}
@@ -423,7 +426,8 @@ def load_config(config_dir: str | Path | None = None) -> Config:
         key = str(key)
         path = ("metrics", key)
         m = m if isinstance(m, dict) else {}
-        column, denom = str(m.get("column") or "").strip(), m.get("denominator")
+        column = str(next((m[k] for k in COLUMN_KEYS if m.get(k)), "") or "").strip()
+        denom = next((m[k] for k in DENOMINATOR_KEYS if m.get(k) is not None), None)
         if key not in METRIC_KEYS:
             if not _METRIC_KEY.fullmatch(key):
                 problems.add(cdoc, path, f"计算指标的键“{key}”应由英文字母、数字和下划线组成，如 awareness_rate")
@@ -543,7 +547,9 @@ def load_config(config_dir: str | Path | None = None) -> Config:
             problems.add(udoc, ("negative_list",), f"负面清单文件“{unit['negative_list']}”不存在")
             neg_file = None
         else:
-            neg = read_located(neg_file).data
+            ndoc = read_located(neg_file)
+            check_keys(ndoc, {"title": None, "items": None}, problems)
+            neg = ndoc.data
             if not isinstance(neg, dict) or not neg.get("items"):
                 problems.add(str(unit["negative_list"]), None, "缺少负面清单项目（items）")
             else:

@@ -156,8 +156,11 @@ LEAF = None
 #: a dict (a mapping with these keys), [dict] (a list of such mappings), or ("map", dict) (free keys, each
 #: a mapping with these keys).
 _RULES = {"min_photos": LEAF, "captions": LEAF, "number_types": LEAF, "within_year": LEAF}
-METRIC_SCHEMA = {"label": LEAF, "short": LEAF, "threshold": LEAF, "op": LEAF, "column": LEAF, "denominator": LEAF,
-                 "problem_title": LEAF, "number": LEAF}
+#: other names a catalog may give a further metric's roster column and denominator (contract section 4)
+COLUMN_KEYS = ("column", "roster_column", "header", "roster_header", "栏目", "表头")
+DENOMINATOR_KEYS = ("denominator", "over", "base", "分母")
+METRIC_SCHEMA = {"label": LEAF, "short": LEAF, "threshold": LEAF, "op": LEAF, "problem_title": LEAF, "number": LEAF,
+                 **{k: LEAF for k in COLUMN_KEYS + DENOMINATOR_KEYS}}
 STANDARD_SCHEMA = {"code": LEAF, "title": LEAF, "short": LEAF, "responsible": LEAF, "metrics": LEAF,
                    "min_evidence": LEAF, "evidence": LEAF, "improvement": LEAF, "evidence_rules": _RULES,
                    "number": LEAF}

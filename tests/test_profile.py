@@ -221,3 +221,10 @@ def test_the_workbench_refuses_to_mail_on_scores_of_another_profile(tmp_path):
         text = body.decode("utf-8")
         assert status >= 400 and "某县人民医院" in text and "不能据此发送通知" in text
         assert not (s.bench.out / "outbox").exists()
+
+
+def test_a_further_metric_may_name_its_column_and_denominator_in_other_words(tmp_path):
+    cdir, _ = _profile(tmp_path, "catalog.yaml", "    column: 知晓创建工作\n    denominator: staff\n",
+                       "    roster_column: 知晓创建工作\n    denominator: 在职职工\n")
+    m = load_config(cdir).metrics["awareness_rate"]
+    assert (m.column, m.denominator, m.custom) == ("知晓创建工作", "staff", True)
