@@ -11,7 +11,10 @@ API
 ``resolve_config_dir(explicit=None) -> Path | None``  ``--config`` (a folder or a profile name), else
     ``$WENMING_CONFIG`` (``make … UNIT=``), else the remembered choice (``.wenming-profile`` in the project
     folder), else None (the bundled config/).
-``remember_profile(folder, where=None)``  writes the remembered choice (the 工作台 settings and ``make use``).
+``remember_profile(folder, where=None)`` / ``forget_profile()``  write or remove the remembered choice (the
+    工作台's 设置 page and ``make use UNIT=…``; ``python -m pipeline.profile NAME|default`` from make).
+``available_profiles() -> [(unit, folder)]``  config/, profiles/* and examples/* (the 设置 page's choices).
+``demo_inbox()``  the inbox ``make report`` demonstrates with when inbox/ is empty, for the profile in use.
 ``fingerprint(config_dir, catalog_file, negative_list=None) -> str``  SHA-256 over the profile files' bytes.
 ``profile_record(config) -> dict``  the ``config`` entry of ``scores.json``.
 ``ensure_same_profile(scores, config, what)``  raises ``ProfileMismatch`` (one Chinese line) when ``scores``
