@@ -228,3 +228,13 @@ def test_a_further_metric_may_name_its_column_and_denominator_in_other_words(tmp
                        "    roster_column: 知晓创建工作\n    denominator: 在职职工\n")
     m = load_config(cdir).metrics["awareness_rate"]
     assert (m.column, m.denominator, m.custom) == ("知晓创建工作", "staff", True)
+
+
+def test_a_misspelt_entry_in_the_units_own_wording_is_named_by_check(tmp_path):
+    cdir = tmp_path / "cfg"
+    shutil.copytree(HOSPITAL, cdir)
+    (cdir / "wording.yaml").write_text("自查报告:\n  工作思想: \"以创建促服务\"\n  指标实际:\n"
+                                       "    awareness_rate: \"{指标}为{实际}\"\n", encoding="utf-8")
+    result = run("check", "--config", str(cdir))
+    assert result.exit_code == 1
+    assert result.output.strip() == "错误：cfg/wording.yaml 第2行：不认识的措辞项“自查报告.工作思想”，是不是 自查报告.工作思路？"

@@ -82,6 +82,9 @@ def check_profile(config_dir: str | Path | None = None) -> list[str]:
         return exc.problems
     except PipelineError as exc:
         return [str(exc)]
+    problems = unknown_wording_keys(config)
+    if problems:
+        return problems
     try:
         with tempfile.TemporaryDirectory(prefix="check-templates-") as tmp:
             write_templates(config, tmp)
@@ -89,6 +92,36 @@ def check_profile(config_dir: str | Path | None = None) -> list[str]:
     except PipelineError as exc:
         return [str(exc)]
     return []
+
+
+def unknown_wording_keys(config: Config) -> list[str]:
+    """A unit's own wording.yaml may only change entries the bundled one has (a misspelt key would be ignored
+    silently); each unknown one by its line, with the likely intended key. A catalog's own metric may have its
+    entries under the metric-keyed groups (指标实际, 指标问题标题)."""
+    import difflib
+    from pipeline.profile import read_located
+    own = Path(config.dir) / "wording.yaml"
+    if not own.is_file() or own.resolve() == (DEFAULT_CONFIG_DIR / "wording.yaml").resolve():
+        return []
+    doc = read_located(own, f"{config.dir.name}/wording.yaml")
+    bundled = load_wording(None).all_keys()
+    groups = {k.rsplit(".", 1)[0] for k in bundled}
+    problems = []
+
+    def walk(data, path):
+        for name, raw in (data.items() if isinstance(data, dict) else ()):
+            key = ".".join((*path, str(name)))
+            if isinstance(raw, dict) and "文本" not in raw and (key in groups or not path):
+                walk(raw, (*path, str(name)))
+                continue
+            group = key.rsplit(".", 1)[0]
+            if key in bundled or (group in groups and str(name) in config.metrics):
+                continue
+            close = difflib.get_close_matches(key, sorted(bundled | groups), n=1, cutoff=0.6)
+            problems.append(f"{doc.where(*path, str(name))}：不认识的措辞项“{key}”，"
+                            + (f"是不是 {close[0]}？" if close else f"请对照项目自带的 config/wording.yaml 核对名称"))
+    walk(doc.data, ())
+    return problems
 
 
 def _declared() -> dict[str, tuple[str, ...]]:

@@ -151,6 +151,10 @@ class Wording:
         """Every key of a document section, in the unit's file or the bundled one."""
         return list(dict.fromkeys(k for _, flat in self._layers for k in flat if k.startswith(section + ".")))
 
+    def all_keys(self) -> set[str]:
+        """Every key of every layer (``check`` compares a unit's own file with the bundled one)."""
+        return {k for _, flat in self._layers for k in flat}
+
     def raw(self, key: str) -> Any:
         return self._raw(key)[1]
 
