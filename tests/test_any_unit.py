@@ -3,7 +3,10 @@ shape, runs the whole year from its own profile, and nothing the default unit is
 
 from __future__ import annotations
 
+import email
+import email.policy
 import html
+import io
 import json
 import re
 import shutil
@@ -23,16 +26,34 @@ HOSPITAL_INBOX = ROOT / "examples" / "county_hospital_inbox"
 TIANJIN = load_config(ROOT / "config")
 
 
+def _package_texts(data: bytes):
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        for name in z.namelist():
+            if name.endswith(".xml") or name.endswith(".rels"):
+                yield name, html.unescape(re.sub(r"<[^>]+>", "", z.read(name).decode("utf-8", "replace")))
+
+
 def _texts(path: Path):
-    """Every text of an output: docx/xlsx XML parts (tags dropped), txt, eml, json."""
+    """Every text of an output: docx/xlsx XML parts (tags dropped), txt, json, and each mail decoded (its
+    headers, its text and the workbooks it attaches)."""
     suffix = path.suffix.lower()
     if suffix in (".docx", ".xlsx"):
-        with zipfile.ZipFile(path) as z:
-            for name in z.namelist():
-                if name.endswith(".xml") or name.endswith(".rels"):
-                    yield name, html.unescape(re.sub(r"<[^>]+>", "", z.read(name).decode("utf-8", "replace")))
-    elif suffix in (".txt", ".eml", ".json"):
+        yield from _package_texts(path.read_bytes())
+    elif suffix in (".txt", ".json"):
         yield "", path.read_text(encoding="utf-8", errors="replace")
+    elif suffix == ".eml":
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        yield "headers", "\n".join(f"{k}: {v}" for k, v in message.items())
+        for part in message.walk():
+            if part.is_multipart():
+                continue
+            name = part.get_filename() or ""
+            payload = part.get_content()
+            if isinstance(payload, str):
+                yield name or "text", payload
+            elif name.lower().endswith((".xlsx", ".docx")):
+                yield name, name
+                yield from ((f"{name}/{n}", t) for n, t in _package_texts(payload))
 
 
 def _docx_text(path: Path) -> str:
