@@ -235,3 +235,14 @@ def test_the_catalogs_own_column_is_validated_like_the_others(tmp_path):
     m = result.metrics["awareness_rate"]
     yes = sum(1 for r in plans["医务科"].roster if r[key] in ("是", "√"))
     assert (m.numerator, m.denominator) == (yes, len(plans["医务科"].roster))
+
+
+def test_every_document_states_the_catalogs_own_metric(year):
+    out = year["out"]
+    documents = [*out["report"].glob("*.docx"), *out["report"].glob("*.xlsx"), *out["halfyear"].glob("*.docx"),
+                 *out["bulletin"].glob("*.docx"), *out["bulletin"].glob("*明细*.xlsx"),
+                 *out["archive"].rglob("*知晓率和参与率*/*测评材料提交表.docx")]
+    kinds = {"自查报告", "说明报告", "情况提示", "测评得分表", "任务分解", "总结", "进度通报（", "进度通报明细", "测评材料提交表"}
+    assert {k for k in kinds for p in documents if k in p.name} == kinds
+    silent = [p.name for p in documents if "知晓" not in _docx_text(p) and "校验报告" not in p.name]
+    assert not silent, silent
