@@ -86,7 +86,7 @@ def sample_plans(config: Config, seed: int | None = None, staff: tuple[int, int]
                 month = 1 + (s_index * 3 + k * 5 + d_index) % 11
                 plan.activities.append({
                     "date": dt.date(year, month, 1 + (k * 7 + s_index) % 27),
-                    "title": f"{std.short}{FORMS[(k + s_index) % len(FORMS)]}",
+                    "title": _title(std.short, k + s_index),
                     "standard": std.label if k % 2 == 0 else std.code, "host": dept,
                     "participants": rng.choice((12, 18, 25, 30)), "hours": rng.choice((1, 2, 3)),
                     "place": f"{config.short_name}会议室", "content": f"围绕{std.short}组织开展{FORMS[k % len(FORMS)]}",
@@ -131,6 +131,12 @@ def _vary(config: Config, plans: dict[str, DepartmentSample], rng: random.Random
     if first is not None:
         first.honours.append({"title": f"{config.year - 1}年度先进集体", "grantor": "上级主管部门",
                               "date": dt.date(config.year, 4, 28), "winner": first.department})
+
+
+def _title(short: str, n: int) -> str:
+    """An activity named after its standard, in a form its name does not already end with."""
+    forms = [f for f in FORMS if not short.endswith(f[:2]) and f[:2] not in short] or list(FORMS)
+    return f"{short}{forms[n % len(forms)]}"
 
 
 def _fill(ws, spec, rows: list[dict[str, Any]]) -> None:
