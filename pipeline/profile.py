@@ -107,9 +107,8 @@ def _walk(node, data, path: tuple, doc: Located) -> None:
             if key is None:
                 continue
             sub = path + (str(key),)
-            doc.lines[sub] = knode.start_mark.line + 1
             _walk(vnode, data[key], sub, doc)
-            doc.lines[sub] = knode.start_mark.line + 1  # the key's own line
+            doc.lines[sub] = knode.start_mark.line + 1  # the key's own line, not its value's
     elif isinstance(node, yaml.SequenceNode) and isinstance(data, list):
         for i, (child, value) in enumerate(zip(node.value, data)):
             _walk(child, value, path + (i,), doc)
