@@ -41,7 +41,9 @@ UNIT_WORDS = {
     "职工称谓": "干部职工",     # 干部职工 / 职工 / 教职工 / 医务人员: the staff in the report's sentences
 }
 
-_OPS = {">": ">", "大于": ">", "高于": ">", ">=": ">=", "≥": ">=", "不低于": ">=", "大于等于": ">=", "以上": ">="}
+_OPS = {">": ">", "大于": ">", "高于": ">", "超过": ">", ">=": ">=", "≥": ">=", "不低于": ">=", "大于等于": ">=",
+        "不少于": ">=", "以上": ">=", "达到": ">="}
+_EMBEDDED_OP = re.compile(r"^(>=|≥|>|大于等于|不低于|不少于|大于|高于|超过|达到)?\s*(.*?)\s*(以上)?$")
 
 
 @dataclass(frozen=True)
@@ -310,13 +312,17 @@ def _read_yaml(path: Path) -> Any:
 
 #: the denominators a catalog's own metric may count over (contract section 4, Further metrics)
 DENOMINATORS = {"staff": "在职干部职工", "party": "在职党员", "volunteer": "在职注册志愿者"}
-_DENOMINATOR_WORDS = {"staff": "staff", "in_service": "staff", "in-service": "staff", "employees": "staff",
-                      "all": "staff", "在职": "staff", "全体职工": "staff", "party_members": "party",
-                      "registered_volunteers": "volunteer", "in_service_staff": "staff", "party_member": "party",
-                      "registered_volunteer": "volunteer", "在职职工": "staff", "在职干部职工": "staff", "干部职工": "staff", "职工": "staff",
-                      "在职人员": "staff", "全体": "staff", "party": "party", "党员": "party", "在职党员": "party",
-                      "volunteer": "volunteer", "volunteers": "volunteer", "注册志愿者": "volunteer",
-                      "志愿者": "volunteer", "在职注册志愿者": "volunteer"}
+_DENOMINATOR_WORDS = {  # compared without case, spaces, "-" or "_" (in-service staff = inservicestaff)
+    **dict.fromkeys(("staff", "inservice", "inservicestaff", "staffinservice", "employees", "all", "在职",
+                     "在职职工", "在职干部职工", "干部职工", "职工", "在职人员", "全体", "全体职工"), "staff"),
+    **dict.fromkeys(("party", "partymember", "partymembers", "inservicepartymembers", "党员", "在职党员"), "party"),
+    **dict.fromkeys(("volunteer", "volunteers", "registeredvolunteer", "registeredvolunteers", "注册志愿者",
+                     "志愿者", "在职注册志愿者"), "volunteer"),
+}
+
+
+def _denominator_word(raw: Any) -> str:
+    return _DENOMINATOR_WORDS.get(re.sub(r"[\s_\-]", "", normalize_name(raw).lower()), "")
 _ROSTER_HEADERS = {normalize_name(c.name) for c in ROSTER.columns} | {
     normalize_name(a) for c in ROSTER.columns for a in c.aliases}
 CODE_FORM = re.compile(r"\d{1,2}\.\d{1,2}\.\d{1,2}")  # what the workbooks' 测评标准 column is read as (intake/values.py)
@@ -443,13 +449,18 @@ def load_config(config_dir: str | Path | None = None) -> Config:
             problems.add(cdoc, path, f"{key} 是内置指标，其分子分母已固定，不能再写 column 或 denominator")
         denominator = ""
         if key not in METRIC_KEYS:
-            denominator = _DENOMINATOR_WORDS.get(normalize_name(denom), "")
+            denominator = _denominator_word(denom)
             if not denominator:
                 problems.add(cdoc, path + ("denominator",), f"分母“{denom}”无效，应为 staff（在职干部职工）、"
                                                             f"party（在职党员）或 volunteer（注册志愿者）")
                 continue
-        threshold = _threshold(m.get("threshold"), cdoc, path + ("threshold",), problems)
-        op = _op(m.get("op"), cdoc, path + ("op",), problems)
+        raw_threshold, embedded = m.get("threshold"), None
+        if isinstance(raw_threshold, str):  # "≥90%" or "90%以上": the operator written with the figure
+            found = _EMBEDDED_OP.match(unicodedata.normalize("NFKC", raw_threshold).strip())
+            if found and (found.group(1) or found.group(3)):
+                embedded, raw_threshold = found.group(1) or found.group(3), found.group(2)
+        threshold = _threshold(raw_threshold, cdoc, path + ("threshold",), problems)
+        op = _op(m.get("op", embedded), cdoc, path + ("op",), problems)
         if threshold is None:
             continue
         metrics[key] = Metric(key, str(m.get("label") or key), threshold, op, str(m.get("short") or ""),

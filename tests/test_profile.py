@@ -238,3 +238,9 @@ def test_a_misspelt_entry_in_the_units_own_wording_is_named_by_check(tmp_path):
     result = run("check", "--config", str(cdir))
     assert result.exit_code == 1
     assert result.output.strip() == "错误：cfg/wording.yaml 第2行：不认识的措辞项“自查报告.工作思想”，是不是 自查报告.工作思路？"
+
+
+def test_a_threshold_may_carry_its_operator(tmp_path):
+    cdir, _ = _profile(tmp_path, "catalog.yaml", 'threshold: 85%, op: ">="', 'threshold: "≥85%"')
+    m = load_config(cdir).metrics["satisfaction_rate"]
+    assert (m.threshold, m.op) == (0.85, ">=")
