@@ -244,3 +244,52 @@ def test_a_threshold_may_carry_its_operator(tmp_path):
     cdir, _ = _profile(tmp_path, "catalog.yaml", 'threshold: 85%, op: ">="', 'threshold: "≥85%"')
     m = load_config(cdir).metrics["satisfaction_rate"]
     assert (m.threshold, m.op) == (0.85, ">=")
+
+
+MINIMAL_UNIT = """unit: 某市第一中学
+short_name: 市一中
+year: 2025
+departments: [校长办公室, 教务处, 德育处, 总务处]
+unit_words: {党组织: 校党委, 部门统称: 全校各部门, 部门称谓: 处室, 创建称号: 文明校园, 职工称谓: 教职工}
+"""
+MINIMAL_CATALOG = """id: school-2025
+name: 文明校园测评细则
+all_departments_words: [全校各部门]
+metrics:
+  participation_rate: {label: 教职工参与率, threshold: 90%, op: ">="}
+  ethics_rate: {label: 师德承诺签订率, column: 签订师德承诺, denominator: in-service staff, threshold: "≥95%"}
+indicators:
+  - name: 思想道德
+    items:
+      - name: 师德建设
+        standards:
+          - {title: 师德承诺签订率不低于95%、参与率不低于90%。, responsible: [全校各部门],
+             metrics: [ethics_rate, participation_rate], min_evidence: 0}
+          - {title: 每学期开展师德专题教育。, responsible: [德育处], min_evidence: 2}
+  - name: 校园环境
+    items:
+      - name: 环境整治
+        standards:
+          - {title: 校园环境整洁。, responsible: [总务处]}
+"""
+
+
+def test_a_minimal_profile_runs_without_anything_it_does_not_say(tmp_path):
+    """A school with only the settings it needs (no 领导小组, 阶段, 负面清单, own wording): its sample, report and
+    plan come out in its own words."""
+    from pipeline.documents.sample_data import write_sample_inbox
+    cdir = tmp_path / "school"
+    cdir.mkdir()
+    (cdir / "unit.yaml").write_text(MINIMAL_UNIT, encoding="utf-8")
+    (cdir / "catalog.yaml").write_text(MINIMAL_CATALOG, encoding="utf-8")
+    assert run("check", "--config", str(cdir)).exit_code == 0
+    write_sample_inbox(load_config(cdir), tmp_path / "inbox")
+    assert run("report", "--inbox", str(tmp_path / "inbox"), "--out", str(tmp_path / "out"), "--config", str(cdir),
+               "--silent").exit_code == 0
+    assert run("plan", "--config", str(cdir), "--out", str(tmp_path / "plan")).exit_code == 0
+    import json
+    scores = json.loads((tmp_path / "out" / "scores.json").read_text(encoding="utf-8"))
+    assert scores["metrics"]["ethics_rate"]["op"] == ">=" and scores["metrics"]["ethics_rate"]["threshold"] == 0.95
+    from docx import Document
+    plan = "".join(p.text for p in Document(next((tmp_path / "plan").glob("*.docx"))).paragraphs)
+    assert "在校党委领导下" in plan and "各处室主要负责人" in plan and "文明校园" in plan and "党组" not in plan
