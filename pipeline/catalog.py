@@ -144,6 +144,7 @@ class Config:
     evidence: "EvidenceSettings | None" = None  # 佐证材料 rules and archive numbering (catalog `evidence_rules`)
     fingerprint: str = ""          # SHA-256 (16 hex) of the profile's files (profile.fingerprint)
     catalog_fingerprint: str = ""  # … of the catalog file alone
+    notes: tuple[str, ...] = ()    # what `check` points out without stopping a command (file and line each)
 
     @property
     def unit_words(self) -> dict[str, str]:
@@ -570,13 +571,16 @@ def load_config(config_dir: str | Path | None = None) -> Config:
     deadline = unit.get("deadline")
     if deadline is not None and not isinstance(deadline, dt.date):
         problems.add(udoc, ("deadline",), f"报送截止日期“{deadline}”应写成 {year or 2026}-11-20 这样的日期")
+    notes = Problems()  # what `check` points out without stopping the other commands
     coordinator = unit.get("coordinator")
     if coordinator and names and not resolver.get(normalize_name(coordinator)):
-        problems.add(udoc, ("coordinator",), f"牵头部门“{coordinator}”不在部门名单中（{'、'.join(names)}）")
-    neg_dept = unit.get("negative_list_department")
+        notes.add(udoc, ("coordinator",), f"牵头部门“{coordinator}”不在部门名单中（{'、'.join(names)}），"
+                                          f"催报中发给牵头部门的邮件无人可收")
+    neg_dept = unit.get("negative_list_department", "办公室" if unit.get("negative_list") else None)
     if neg_dept and names and not resolver.get(normalize_name(neg_dept)):
-        problems.add(udoc, ("negative_list_department",),
-                     f"填报负面清单的部门“{neg_dept}”不在部门名单中（{'、'.join(names)}）")
+        notes.add(udoc, ("negative_list_department",) if "negative_list_department" in unit else ("negative_list",),
+                  f"填报负面清单的部门“{neg_dept}”不在部门名单中（{'、'.join(names)}），没有部门的模板有"
+                  f"“负面清单自查”工作表；请在 negative_list_department 中写明")
     words = unit.get("unit_words")
     if words is not None and not (isinstance(words, dict) and all(isinstance(v, str) for v in words.values())):
         problems.add(udoc, ("unit_words",), "unit_words 应为“用语: 文字”格式，如 党组织: 党委")
@@ -612,4 +616,5 @@ def load_config(config_dir: str | Path | None = None) -> Config:
         title_updates={str(k): str(v or "") for k, v in (cat.get("title_updates") or {}).items()}
         if isinstance(cat.get("title_updates"), dict) else {},
         fingerprint=fingerprint(files, cdir), catalog_fingerprint=fingerprint([catalog_file], cdir),
+        notes=tuple(notes.lines),
     )

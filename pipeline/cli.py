@@ -261,7 +261,10 @@ def plan(config_dir, out_dir):
 @_config_option
 def check(config_dir):
     from pipeline.documents.check import check_profile
-    problems = check_profile(config_dir)
+    notes: list[str] = []
+    problems = check_profile(config_dir, notes)
+    for line in notes:
+        click.echo(f"提醒：{line}", err=True)
     if problems:
         for line in problems:
             click.echo(f"错误：{line}", err=True)

@@ -293,3 +293,11 @@ def test_a_minimal_profile_runs_without_anything_it_does_not_say(tmp_path):
     from docx import Document
     plan = "".join(p.text for p in Document(next((tmp_path / "plan").glob("*.docx"))).paragraphs)
     assert "在校党委领导下" in plan and "各处室主要负责人" in plan and "文明校园" in plan and "党组" not in plan
+
+
+def test_a_coordinator_outside_the_departments_is_pointed_out_by_check_without_stopping_the_rest(tmp_path):
+    cdir, line = _profile(tmp_path, "unit.yaml", "coordinator: 党建办", "coordinator: 调宣部")
+    assert load_config(cdir).notes == (f"unit.yaml 第{line}行：牵头部门“调宣部”不在部门名单中（院务办、党建办、医务科、护理部、"
+                                       f"人事科、后勤科、纪检监察室），催报中发给牵头部门的邮件无人可收",)
+    result = run("check", "--config", str(cdir))
+    assert result.exit_code == 0 and f"提醒：unit.yaml 第{line}行：牵头部门“调宣部”" in result.output

@@ -70,7 +70,7 @@ def sample_inbox(config: Config, folder: Path) -> Path:
     return folder
 
 
-def check_profile(config_dir: str | Path | None = None) -> list[str]:
+def check_profile(config_dir: str | Path | None = None, notes: list[str] | None = None) -> list[str]:
     """`check`: every mistake of the profile (file and line each), then the templates built and every document
     rendered from sample data made for this catalog; the problems, one line each ([] when all is well)."""
     from pipeline.catalog import load_config
@@ -82,6 +82,8 @@ def check_profile(config_dir: str | Path | None = None) -> list[str]:
         return exc.problems
     except PipelineError as exc:
         return [str(exc)]
+    if notes is not None:
+        notes.extend(config.notes)
     problems = unknown_wording_keys(config)
     if problems:
         return problems
