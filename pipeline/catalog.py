@@ -425,13 +425,18 @@ def load_config(config_dir: str | Path | None = None) -> Config:
     check_keys(cdoc, catalog_schema(), problems)
 
     metrics: dict[str, Metric] = {}
-    raw_metrics = cat.get("metrics") or {}
-    if not isinstance(raw_metrics, dict):
-        problems.add(cdoc, ("metrics",), "metrics 应为“指标键: 设置”格式")
-        raw_metrics = {}
+    raw_metrics, sections = {}, {}
+    for section in ("metrics", "further_metrics", "custom_metrics", "extra_metrics"):  # a catalog's own may
+        found = cat.get(section) or {}                                                  # have their own section
+        if not isinstance(found, dict):
+            problems.add(cdoc, (section,), f"{section} 应为“指标键: 设置”格式")
+            continue
+        for k, v in found.items():
+            raw_metrics.setdefault(str(k), v)
+            sections.setdefault(str(k), section)
     for key, m in raw_metrics.items():
         key = str(key)
-        path = ("metrics", key)
+        path = (sections[key], key)
         m = m if isinstance(m, dict) else {}
         column = str(next((m[k] for k in COLUMN_KEYS if m.get(k)), "") or "").strip()
         denom = next((m[k] for k in DENOMINATOR_KEYS if m.get(k) is not None), None)
@@ -471,7 +476,7 @@ def load_config(config_dir: str | Path | None = None) -> Config:
         if met.column:
             norm = normalize_name(met.column)
             if norm in _ROSTER_HEADERS or norm in headers:
-                problems.add(cdoc, ("metrics", k, "column"), f"栏目“{met.column}”与人员名单中已有的栏目重名，请换一个表头")
+                problems.add(cdoc, (sections[k], k, "column"), f"栏目“{met.column}”与人员名单中已有的栏目重名，请换一个表头")
             headers[norm] = k
 
     all_words = {normalize_name(w) for w in _as_list(cat.get("all_departments_words") or ["各部门", "机关各部门"])}

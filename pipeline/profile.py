@@ -169,6 +169,7 @@ STANDARD_SCHEMA = {"code": LEAF, "title": LEAF, "short": LEAF, "responsible": LE
 CATALOG_SCHEMA: dict = {
     "id": LEAF, "name": LEAF, "all_departments_words": LEAF, "title_updates": LEAF,
     "metrics": ("map", METRIC_SCHEMA),
+    **{k: ("map", METRIC_SCHEMA) for k in ("further_metrics", "custom_metrics", "extra_metrics")},  # the same
     "indicators": [{"name": LEAF, "task": LEAF, "code": LEAF, "number": LEAF,
                     "items": [{"name": LEAF, "direction_title": LEAF, "code": LEAF, "number": LEAF,
                                "standards": [STANDARD_SCHEMA]}]}],
