@@ -232,6 +232,12 @@ def column_text(text: str, facts: dict[str, str]) -> str:
     return text
 
 
+def _coordinator(config: Config) -> str:
+    """（党建办） when unit.yaml names the coordinating department and it is one of the unit's."""
+    name = config.resolve_department(config.settings.get("coordinator"))
+    return f"（{name}）" if name else ""
+
+
 def _write_guide(ws, config: Config, department: str, standards: list, with_negative: bool) -> None:
     for letter, width in zip("ABCDE", GUIDE_WIDTHS):  # about one portrait page wide
         ws.column_dimensions[letter].width = width
@@ -244,7 +250,7 @@ def _write_guide(ws, config: Config, department: str, standards: list, with_nega
         f"4. 活动记录只填{config.year}年度的活动（往年的不计入）；“测评标准”从下拉列表选择，编码在前即可"
         + (f"（如 {standards[0].code}）。" if standards else "。"),
         "5. 人员名单填本部门全体人员，每人一行；兼职或借调人员只在一个部门填报，重复的只计一次。",
-        "6. 填好后保存为 .xlsx，文件名保留部门名称，用电子邮件发给牵头部门。",
+        "6. 填好后保存为 .xlsx，文件名保留部门名称，用电子邮件发给牵头部门" + _coordinator(config) + "。",
     ]
     r = 3
     for s in steps:  # each step wraps across the printed width (A:E), as tall as its text

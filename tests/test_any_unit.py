@@ -195,7 +195,7 @@ def test_templates_are_made_from_the_profile(year):
     guide = "\n".join(str(v) for row in book["填表说明"].iter_rows(values_only=True) for v in row if v is not None)
     own = hospital.standards_for("医务科")[0]
     assert f"（如 {own.code}）" in guide and "2025-03-05" in guide and "2026" not in guide
-    assert "县人民医院发〔2025〕1号" in guide and own.label in guide
+    assert "县人民医院发〔2025〕1号" in guide and own.label in guide and "发给牵头部门（党建办）" in guide
     listed = [r[3] for r in book["下拉列表"].iter_rows(min_row=2, values_only=True) if r[3]]
     assert listed == [s.label for s in hospital.standards_for("医务科")]
 
