@@ -15,8 +15,9 @@ import yaml
 
 from pipeline.errors import ConfigError
 from pipeline.schema import ROSTER
-from pipeline.profile import (COLUMN_KEYS, DENOMINATOR_KEYS, Located, Problems, check_keys, fingerprint, profile_files, read_located, suggest,
-                              unit_schema, catalog_schema)
+from pipeline.profile import (COLUMN_KEYS, DENOMINATOR_KEYS, Located, Problems, check_keys, fingerprint, profile_files,
+                              read_located, suggest, unit_schema, catalog_schema)
+from pipeline.settings import UnitSettings
 
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 
@@ -142,6 +143,7 @@ class Config:
     negative_items: tuple[str, ...]
     settings: dict[str, Any] = field(default_factory=dict)
     evidence: "EvidenceSettings | None" = None  # 佐证材料 rules and archive numbering (catalog `evidence_rules`)
+    unit_settings: "UnitSettings | None" = None  # unit.yaml's run settings, typed and checked at load (pipeline.settings)
     fingerprint: str = ""          # SHA-256 (16 hex) of the profile's files (profile.fingerprint)
     catalog_fingerprint: str = ""  # … of the catalog file alone
     notes: tuple[str, ...] = ()    # what `check` points out without stopping a command (file and line each)
@@ -593,6 +595,14 @@ def load_config(config_dir: str | Path | None = None) -> Config:
         for k in words:
             if str(k) not in UNIT_WORDS:
                 problems.add(udoc, ("unit_words", str(k)), f"不认识的单位用语“{k}”，{suggest(str(k), UNIT_WORDS)}")
+    try:
+        typed = UnitSettings.from_yaml(unit)  # every setting a run steers by, checked once, here
+    except ConfigError as exc:  # its one line, placed on the line of the key it names
+        found = re.match(r"unit\.yaml(?: 的 ([\w.]+))?[：:\s]*(.*)", str(exc))
+        key = found.group(1) if found and found.group(1) else ""
+        problems.add(udoc, tuple(key.split(".")) if key else None,
+                     (f"{key} {found.group(2)}" if key else found.group(2)) if found else str(exc))
+        typed = None
 
     try:
         evidence = _evidence_settings(cat, cname)
@@ -617,7 +627,7 @@ def load_config(config_dir: str | Path | None = None) -> Config:
         year=year, template_version=str(unit.get("template_version") or "1"), departments=tuple(departments),
         catalog_id=str(cat.get("id") or catalog_file.stem), catalog_name=str(cat.get("name") or ""),
         metrics=metrics, indicators=tuple(indicators), negative_title=neg_title, negative_items=neg_items,
-        settings=unit, evidence=evidence,
+        settings=unit, evidence=evidence, unit_settings=typed,
         title_updates={str(k): str(v or "") for k, v in (cat.get("title_updates") or {}).items()}
         if isinstance(cat.get("title_updates"), dict) else {},
         fingerprint=fingerprint(files, cdir), catalog_fingerprint=fingerprint([catalog_file], cdir),

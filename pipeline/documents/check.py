@@ -128,7 +128,7 @@ def unknown_wording_keys(config: Config) -> list[str]:
 
 def _declared() -> dict[str, tuple[str, ...]]:
     from pipeline.documents import internal, plan, self_report
-    from pipeline.store import history_docs, rollup_docs  # 历年对比 and 汇总报告 entries
+    from pipeline.documents import history_docs, rollup_docs  # 历年对比 and 汇总报告 entries
     return {**self_report.DECLARED, **internal.DECLARED, **plan.DECLARED, **history_docs.DECLARED,
             **rollup_docs.DECLARED, **DECLARED}
 
