@@ -17,7 +17,7 @@ ifneq ($(PROFILE),)
 export WENMING_CONFIG := $(PROFILE)
 endif
 # inbox/ 为空时演示用的收件箱：自带配置用 examples/inbox/，其他单位用它自己的示例收件箱
-DEMO = $$($(PY) -m pipeline.profile --demo-inbox)
+DEMO = $$($(PY) -m pipeline.use_profile --demo-inbox)
 
 .PHONY: use setup report templates plan check sample pdf test bench clean docs archive rollup sample-packages bench-rollup halfyear bulletin
 
@@ -25,7 +25,7 @@ setup: $(STAMP)
 
 # 记住本机使用的单位配置：make use UNIT=county_hospital（或 CONFIG=文件夹）；make use UNIT=default 恢复默认
 use: setup
-	@unset WENMING_CONFIG; $(PY) -m pipeline.profile $(PROFILE)
+	@unset WENMING_CONFIG; $(PY) -m pipeline.use_profile $(PROFILE)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
