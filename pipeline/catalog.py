@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from pipeline.addresses import AddressError, normal_address
 from pipeline.errors import ConfigError
 from pipeline.schema import ROSTER
 from pipeline.profile import (COLUMN_KEYS, DENOMINATOR_KEYS, Located, Problems, check_keys, fingerprint, profile_files,
@@ -405,14 +406,25 @@ def load_config(config_dir: str | Path | None = None) -> Config:
         if not isinstance(d, dict) or not d.get("name"):
             problems.add(udoc, ("departments", i - 1), f"第{i}个部门缺少名称（name）")
             continue
+        try:
+            email = normal_address(str(d.get("email") or ""))
+        except AddressError as exc:
+            problems.add(udoc, ("departments", i - 1, "email"), f"{str(d['name']).strip()}的邮箱{exc}")
+            email = ""
         dep = Department(str(d["name"]).strip(), tuple(str(a).strip() for a in _as_list(d.get("aliases"))),
-                         str(d.get("email") or "").strip())
+                         email)
         for a in (dep.name, *dep.aliases):
             key = normalize_name(a)
             if key in seen and seen[key] != dep.name:
                 problems.add(udoc, ("departments", i - 1), f"部门名称或别名“{a}”重复（{seen[key]}、{dep.name}）")
             seen[key] = dep.name
         departments.append(dep)
+    mail = unit.get("mail")
+    if isinstance(mail, dict) and mail.get("sender"):
+        try:
+            mail["sender"] = normal_address(str(mail["sender"]))
+        except AddressError as exc:
+            problems.add(udoc, ("mail", "sender"), f"mail.sender（发件邮箱）{exc}")
 
     catalog_file = cdir / str(unit.get("catalog") or "catalog.yaml")
     if not catalog_file.is_file():
