@@ -288,7 +288,7 @@ def test_worker_processes_write_the_same_archive(tmp_path, monkeypatch):
     build_inbox(tmp_path / "inbox")
     config = load_config()
     one = archive.build_archive(tmp_path / "inbox", tmp_path / "one", config, count_pages=False)
-    monkeypatch.setattr(archive, "PARALLEL_ROWS", 1)
+    monkeypatch.setattr(archive.parallel, "PARALLEL_ROWS", 1)
     two = archive.build_archive(tmp_path / "inbox", tmp_path / "two", config, count_pages=False)
     assert [(m.number, m.title, m.arcname, m.date) for m in one.materials] == \
         [(m.number, m.title, m.arcname, m.date) for m in two.materials]
@@ -333,7 +333,7 @@ def test_photo_header_parser_agrees_with_pillow():
     """The photo headers are parsed without Pillow for plain JPEGs: same size and date as Pillow reads, and
     anything unusual (PNG, MPO, truncated) is left to Pillow."""
     from PIL import Image
-    from pipeline.documents.archive import _read_photo, jpeg_header
+    from pipeline.documents.archive.photos import jpeg_header, read_photo as _read_photo
     cases = []
     for orig, plain in [("2026:05:06 01:02:03", None), (None, "2025:12:30 00:00:00"), (None, None),
                         ("坏日期", "2026:01:01 00:00:00"), ("", "2024:02:29 10:00:00"), ("2026:02:30 00:00:00", None)]:
@@ -377,8 +377,8 @@ def test_zip_writer_streams_large_files_and_switches_to_zip64_for_many_entries(t
     (folder / "子目录" / "大文件.bin").write_bytes(big)
     (folder / "照片.jpg").write_bytes(b"\xff\xd8" + big[:1000])
     (folder / "a.txt").write_text("文字" * 1000, encoding="utf-8")
-    monkeypatch.setattr(archive, "READ_MAX", 1024 * 1024)   # the large file is streamed in pieces
-    total = archive._write_zip(folder, tmp_path / "a.zip")
+    monkeypatch.setattr(archive.photos, "READ_MAX", 1024 * 1024)   # the large file is streamed in pieces
+    total = archive.zipper.write_zip(folder, tmp_path / "a.zip")
     with zipfile.ZipFile(tmp_path / "a.zip") as zf:
         assert zf.testzip() is None
         assert zf.namelist() == ["分类档案/a.txt", "分类档案/照片.jpg", "分类档案/子目录/大文件.bin"]
@@ -390,7 +390,7 @@ def test_zip_writer_streams_large_files_and_switches_to_zip64_for_many_entries(t
     one = tmp_path / "one.txt"
     one.write_bytes(b"x")
     with open(tmp_path / "many.zip", "wb") as out:   # more entries than a ZIP without Zip64 can count
-        writer = archive._ZipWriter(out)
+        writer = archive.zipper.ZipWriter(out)
         for n in range(65_600):   # 0xFFFF entries is the most a ZIP without Zip64 can count
             writer.add(str(one), f"f{n}.txt", stored=True)
         writer.finish()
@@ -408,7 +408,7 @@ def test_zip_writer_offsets_beyond_4_gb_use_zip64(tmp_path):
     target = tmp_path / "big.zip"
     with open(target, "wb") as out:
         out.seek(4_500_000_000)
-        writer = archive._ZipWriter(out)
+        writer = archive.zipper.ZipWriter(out)
         writer.offset = out.tell()
         for n in range(3):
             writer.add(str(one), f"分类档案/{n} 照片.jpg", stored=n != 1)
