@@ -234,22 +234,28 @@ def test_half_year_counts_30_june_and_not_1_july(half_inbox, tmp_path):
         assert heading in text
 
 
-def test_half_year_plan_names_exactly_the_responsible_departments(half_inbox, tmp_path):
+def test_half_year_plan_groups_gaps_by_indicator_with_their_responsible_departments(half_inbox, tmp_path):
+    """三、下半年工作计划: one item per 测评指标 with gaps, naming exactly the responsible departments (the
+    catalog's words where all are), the catalog's measures and the month; then the year's regular second-half
+    work from unit.yaml (全国科普日, 我们的节日, 测评, 宪法宣传周, 迎检)."""
     path, h = run_halfyear(half_inbox, tmp_path / "out", CONFIG, 2026, today=dt.date(2026, 7, 5))
     text = _text(path)
+    plan = text[text.index("三、下半年工作计划"):]
     assert h.gaps
+    indicator_of = {s.code: ind.name for ind in CONFIG.indicators for it in ind.items for s in it.standards}
     for code in dict.fromkeys(g.code for g in h.gaps):
         std = CONFIG.standards[code]
-        m = re.search(rf"\d+\.{re.escape(std.short)}：由(.+?)负责，", text)
+        m = re.search(rf"\d+\.{re.escape(indicator_of[code])}方面。(.+?)由(.+?)负责，10月底前完成。", plan)
         assert m, code
+        named = m.group(2).split("、")
         if set(std.responsible) >= set(CONFIG.department_names):  # all: as the catalog words it (调宣部、各部门)
-            assert m.group(1) == std.responsible_text and "各部门" in m.group(1), code
+            assert all(d in named for d in std.responsible_text.split("、")), code
         else:
-            assert m.group(1).split("、") == list(std.responsible), code
-        assert std.improvement.rstrip("。") in text
-    assert "由各部门负责" in text  # 2.2.4 (all departments, as the catalog words it) is among the gaps
-    assert "9月底前完成" in text  # the first configured stage after June
-    assert "9月份：" in text and "11月份：" in text and "6月份：" not in text  # the second half's stages
+            assert all(d in named for d in std.responsible), code
+    assert len(re.findall(r"\d+\.(思想建设|创建管理|基础建设)方面。", plan)) == len({indicator_of[g.code] for g in h.gaps})
+    for regular in ("全国科普日", "“我们的节日”", "满意度测评", "宪法宣传周", "迎接文明单位测评检查"):
+        assert regular in plan, regular
+    assert plan.index("全国科普日") < plan.index("宪法宣传周")   # in month order
 
 
 # ------------------------------------------------------------------ 进度通报

@@ -23,12 +23,16 @@ API
 ``join(items, sep="、")``
     Items joined with the Chinese enumeration comma.
 
-Every writer (wording.fill, the Word writers) calls these; no call site quotes by hand.
+Every writer (wording.fill, the Word writers) calls these; no call site quotes by hand. ``clean`` and ``finish``
+also replace outdated official formulations by their current form (``documents.official``, the table
+``config/official_wording.yaml``), so a catalog text or a typed value never prints "以习近平为核心".
 """
 
 from __future__ import annotations
 
 import re
+
+from pipeline.documents import official
 
 __all__ = ["clean", "quote", "book", "strip_marks", "finish", "join", "CJK"]
 
@@ -66,7 +70,7 @@ def clean(value: object) -> str:
         text = _STRAIGHT_DOUBLE.sub(r"“\1”", text)
         text = _STRAIGHT_SINGLE.sub(r"‘\1’", text)
     text = _SPACE_NEAR_CJK.sub("", text)
-    return _nest(text)
+    return _nest(official.apply(text))
 
 
 def _nest(text: str) -> str:
@@ -116,7 +120,7 @@ def book(text: object) -> str:
 
 def finish(text: object) -> str:
     """A composed paragraph: control and bidi characters removed, marks nested at every depth."""
-    return _nest(_controls_out("" if text is None else str(text)))
+    return _nest(official.apply(_controls_out("" if text is None else str(text))))
 
 
 def join(items, sep: str = "、") -> str:
