@@ -18,6 +18,9 @@ from pipeline.intake.evidence import EvidenceCheck, EvidenceFile, RowEvidence
 from pipeline.issues import Issue, make_issue
 
 
+PHOTO_FAR_DAYS = 30   # a photo taken further than this from its activity's date is noted in the 目录
+
+
 class Builder:
     def __init__(self, result, check: EvidenceCheck, config: Config, year: int, root: Path, issues: list[Issue],
                  progress) -> None:
@@ -38,6 +41,10 @@ class Builder:
         self.wording = load_wording(config.dir)
         self.jobs: list[tuple] = []
         self.root_str = str(root)
+        self.uses: dict[int, list[tuple[int, str]]] = {}   # evidence index -> the activities filing it
+        for r in check.rows.get("activities", []):
+            for i in r.files:
+                self.uses.setdefault(i, []).append((r.position, r.title))
 
     # -------------------------------------------------------------- folders and numbers
     def build(self) -> None:
@@ -52,11 +59,11 @@ class Builder:
         self.root.mkdir(parents=True)
         for i, ind in enumerate(self.config.indicators, 1):
             names = dict(I=roman(i), i=i)
-            ind_dir = safe_name(f"{fmt_ind.format(**names, j=0, k=0)} {ind.name}")
+            ind_dir = safe_name(f"{fmt_ind.format(**names, j=0, k=0, code=ind.code)} {ind.name}")
             for j, item in enumerate(ind.items, 1):
-                item_dir = safe_name(f"{fmt_item.format(**names, j=j, k=0)} {item.name}")
+                item_dir = safe_name(f"{fmt_item.format(**names, j=j, k=0, code=item.code)} {item.name}")
                 for k, std in enumerate(item.standards, 1):
-                    number = fmt_std.format(**names, j=j, k=k)
+                    number = fmt_std.format(**names, j=j, k=k, code=std.code)
                     folder = f"{ind_dir}/{item_dir}/{safe_name(f'{number} {std.short}', 40)}"
                     (self.root / folder).mkdir(parents=True)
                     self.jobs.append((by_code[std.code], number, folder, rows_by_code.get(std.code, [])))
@@ -112,6 +119,7 @@ class Builder:
                           (cols["number"][at] or "") if r.kind == "documents" else "",
                           f"{folder}/{safe_name(f'{number} {label} {r.title}', 70)}.docx", pages=1, code=code,
                           kind="record")
+        record.ledger = f"{cols['file'][at]} {cols['sheet'][at]} 第{int(cols['row'][at])}行"
         if r.missing:
             record.note = "缺：" + "、".join(r.missing)
             for name in r.missing:
@@ -134,6 +142,7 @@ class Builder:
                            "", arc, source=f.path, code=code, evidence=f)
             if f.kind == "photo":
                 mat.pages = 1
+                mat.note = "；".join(self._photo_notes(idx, info, r, cols["date"][at]))
                 if len(embeds) < PHOTOS_PER_SHEET:
                     embeds[fnum] = embeddable(f.path, info, data)
             self._copy(mat, data)
@@ -144,6 +153,21 @@ class Builder:
         record_sheet(self, r, record, cols, at, placed, code, embeds)
         return {"number": number, "label": label, "title": r.title, "department": r.department,
                 "date": cols["date"][at], "files": len(placed), "missing": list(r.missing), "problems": problems}
+
+    def _photo_notes(self, idx: int, info, r: RowEvidence, day) -> list[str]:
+        """What the 目录 says of a photo (contract §8): filed for several activities, taken outside the year or
+        far from its activity's date."""
+        notes = []
+        others = list(dict.fromkeys(title for pos, title in self.uses.get(idx, []) if pos != r.position))
+        if r.kind == "activities" and others:
+            notes.append(f"同一照片另用于{len(others)}项活动：{'、'.join(others[:3])}{'等' if len(others) > 3 else ''}")
+        taken = file_date(None, info) if info else None
+        if taken is not None:
+            if taken.year != self.year:
+                notes.append(f"拍摄于{taken.year}年{taken.month}月{taken.day}日，不在{self.year}年度内")
+            elif r.kind == "activities" and isinstance(day, dt.date) and abs((taken - day).days) > PHOTO_FAR_DAYS:
+                notes.append(f"拍摄日期{taken.month}月{taken.day}日与活动日期相差{abs((taken - day).days)}天")
+        return notes
 
     def _unassigned(self) -> None:
         for n, i in enumerate(self.check.unassigned, 1):

@@ -22,9 +22,9 @@ def _catalog_rows(materials: list[Material]):
 def catalog_files(folder: Path, heading: str, materials: list[Material], missing, issues: list[Issue],
                stem: str = "档案目录") -> None:
     from pipeline.documents.xlsx_stream import Print, Table, write_tables
-    rows = [(*row, m.arcname) for row, m in zip(_catalog_rows(materials), materials)]
+    rows = [(*row, m.arcname, m.ledger or None) for row, m in zip(_catalog_rows(materials), materials)]
     write_tables(folder / f"{stem}.xlsx", [  # streamed: a city's 目录 has hundreds of thousands of rows
-        Table("档案目录", (*CATALOG_HEADERS, "文件位置"), rows, (16, 40, 12, 11, 18, 6, 30, 60),
+        Table("档案目录", (*CATALOG_HEADERS, "文件位置", "台账来源"), rows, (16, 40, 12, 11, 18, 6, 30, 60, 40),
               boxed=len(rows) <= 500, freeze="C2", print=Print(heading, columns=7, landscape=True)),
         Table("缺少的材料", ("部门", "台账文件", "工作表", "行", "佐证材料"), missing, (12, 36, 10, 6, 30),
               print=Print(f"{heading} · 缺少的材料")),

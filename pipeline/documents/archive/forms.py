@@ -33,10 +33,8 @@ def record_sheet(b, r: RowEvidence, record: Material, cols: dict, at: int, place
     for label, value in fields:
         if "【待核实" in str(value):
             b.markers.append(f"{record.number} {record.title}：{label}")
-    listing = [f"{num} {f.original}" for num, f, _ in placed]
-    listing += [f"{name}（台账列明，未报送）" for name in r.missing]
+    listing = [f"{num} {f.original}" for num, f, _ in placed]   # what is filed; gaps go to the 目录's 备注
     fields.append(("佐证材料", "\n".join(listing) if listing else "无"))
-    fields.append(("台账来源", f"{cols['file'][at]} {cols['sheet'][at]} 第{int(cols['row'][at])}行"))
     body = [ooxml.title("活动记录单" if r.kind == "activities" else "文件登记单"),
             ooxml.para(f"编号：{record.number}　　测评标准：{std.code} {std.short}", size=24, line=None, after=120),
             ooxml.table(fields, [1700, ooxml.TEXT_W - 1700], size=24, label_col=True)]
@@ -104,18 +102,16 @@ def conclusion(sres, entries: list[dict], w) -> str:
                         required=True) for m in sres.metrics]
         return w.fill("分类档案.指标结论", {"指标情况": "；".join(parts), "状态": sres.status}, required=True)
     if not entries:
-        return w.fill("分类档案.书面说明", {"部门": who}, required=True)
+        from pipeline.score import MISSING
+        return w.fill("分类档案.书面说明", {"部门": who, "未报送": sres.status == MISSING}, required=True)
     acts = sum(e["label"] == "活动记录单" for e in entries)
     work = w.fill("分类档案.工作情况", {"活动数": acts, "文件数": len(entries) - acts}, required=True)
     files = sum(e["files"] for e in entries)
     text = w.fill("分类档案.提交表结论", {"部门": who, "工作情况": work, "材料数": files}, required=True)
-    reasons = sres.evidence_reasons
-    short = "；".join(reasons[:5]) + (f"等{len(reasons)}项" if len(reasons) > 5 else "")
-    text += w.fill("分类档案.自查结果", {"达标": sres.status == MET, "状态": sres.status, "不足": short},
-                   required=True)
-    missing = sum(len(e["missing"]) for e in entries)
-    if missing:
-        text += w.fill("分类档案.缺少材料", {"缺少数": missing}, required=True)
+    # a formal form: the conclusion only; what is missing and what to fix go to the 目录's 备注 and the internal
+    # notice (contract §8), never "请补填" here
+    status = w.text(f"自查报告.自查结果.{sres.status}") if w.has(f"自查报告.自查结果.{sres.status}") else sres.status
+    text += w.fill("分类档案.自查结果", {"达标": sres.status == MET, "状态": status, "不足": ""}, required=True)
     return text
 
 
@@ -130,8 +126,6 @@ def submission_form(path: Path, sres, number: str, entries: list[dict], config: 
         extra.append(e["department"])
         if e["files"]:
             extra.append(f"附件{e['files']}份")
-        if e["missing"]:
-            extra.append("缺" + "、".join(e["missing"]))
         listing.append(w.fill("分类档案.清单条目", {"编号": e["number"], "类别": e["label"], "题名": e["title"],
                                                 "说明": "，".join(extra)}, required=True))
     text = conclusion(sres, entries, w)

@@ -60,6 +60,7 @@ class Material:
     code: str = ""
     kind: str = "file"           # form | record | file | unassigned
     evidence: EvidenceFile | None = None
+    ledger: str = ""             # the ledger row it comes from (目录 xlsx only: an internal pointer)
 
 
 def archive_name(config: Config, year: int) -> str:

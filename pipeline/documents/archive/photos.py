@@ -15,7 +15,7 @@ EMBED_MAX_BYTES = 400 * 1024    # larger photos are resized before embedding
 EMBED_MAX_SIDE = 1600
 
 
-def file_date(f: EvidenceFile, info) -> dt.date | None:
+def file_date(f: EvidenceFile | None, info) -> dt.date | None:
     if info and info[0]:
         return info[0].date() if isinstance(info[0], dt.datetime) else info[0]
     return None
