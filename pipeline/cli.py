@@ -260,7 +260,11 @@ def plan(config_dir, out_dir, year):
 @_config_option
 def check(config_dir):
     from pipeline.documents.check import check_documents
-    check_documents(_load(config_dir))
+    from pipeline.documents.official import year_warnings
+    config = _load(config_dir)
+    check_documents(config)
+    for line in year_warnings(config):   # the report year's official themes: missing or still to be verified
+        click.echo(f"提醒：{line}")
     click.echo("检查通过：全部文书均可正常生成。")
 
 
