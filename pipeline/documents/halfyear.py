@@ -116,6 +116,16 @@ def _gaps_by_indicator(cfg, gaps: list[Gap]) -> list[tuple[str, list[Gap]]]:
     return [(name, items) for name, items in groups.items() if items]
 
 
+def _who(cfg, gaps: list[Gap]) -> str:
+    """The departments of a plan item: 各部门 (the catalog's words) when together they are all, else their names
+    in the unit's order."""
+    named = {d for g in gaps for d in g.departments}
+    if named >= set(cfg.department_names):
+        words = [g.who for g in gaps if g.who and not set(g.who.split("、")) <= set(cfg.department_names)]
+        return words[0].split("、")[-1] if words else "各部门"
+    return "、".join(d for d in cfg.department_names if d in named)
+
+
 def halfyear_name(year: int) -> str:
     return f"{year}年上半年创建文明单位工作总结及下半年工作计划.docx"
 
@@ -195,9 +205,8 @@ def write_halfyear(result: "Result", out: Path, today: dt.date | None = None) ->
         for ind, gaps in _gaps_by_indicator(cfg, h.gaps):   # one item per 测评指标, in catalog order
             k += 1
             measures = list(dict.fromkeys(g.improvement.rstrip("。") for g in gaps if g.improvement))
-            depts = list(dict.fromkeys(d for g in gaps for d in (g.who.split("、") if g.who else g.departments)))
             bw.para(w.fill("半年总结.计划条目", {"序号": str(k), "指标": ind, "措施": "；".join(measures[:4]),
-                                             "部门": "、".join(depts), "月份": month,
+                                             "部门": _who(cfg, gaps), "月份": month,
                                              "编码": "、".join(g.code for g in gaps),   # for a unit's own wording
                                              "简称": "、".join(dict.fromkeys(g.short for g in gaps))},
                            required=True))

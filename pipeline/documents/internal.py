@@ -107,15 +107,16 @@ def write_internal_notice(result: Result, path: Path, run: ReportRun, validation
             elif s.status == WEAK:
                 reasons = s.evidence_reasons  # the evidence rules it fails (intake/evidence.py), as sentences
                 shown = "；".join(reasons[:3]) + (f"等{len(reasons)}项" if len(reasons) > 3 else "")
+                owners = s.standard.responsible_text if set(depts) >= set(cfg.department_names) else depts
                 bw.para(w.fill("内部提示.整改佐证", {"编码": s.standard.code, "简称": s.standard.short,
-                                                 "现有": str(s.evidence), "应有": str(s.standard.min_evidence),
-                                                 "部门": depts, "佐证问题": shown}, required=True))
+                                                 "现有": s.evidence, "应有": str(s.standard.min_evidence),
+                                                 "部门": owners, "佐证问题": shown}, required=True))
                 wrote = True
         wrote = evidence_shortfalls(bw, result, w) or wrote
         errors = sum(i.level == "error" for i in result.issues)
         warnings = sum(i.level == "warning" for i in result.issues)
         if errors or warnings:
-            bw.para(w.fill("内部提示.整改错误", {"错误": str(errors), "提醒": str(warnings),
+            bw.para(w.fill("内部提示.整改错误", {"错误": errors, "提醒": warnings,
                                              "校验报告": Path(validation_name).stem or "校验报告"}, required=True))
             wrote = True
         if not wrote:

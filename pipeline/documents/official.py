@@ -71,12 +71,14 @@ class Official:
             facts["学习教育"] = ""
         return {k: v for k, v in facts.items() if v}
 
-    def replacer(self, year: int | None, half: bool = False):
-        key = (year, half)
+    def replacer(self, year: int | None, half: bool = False, extra: tuple[tuple[str, str], ...] = ()):
+        """(compiled pattern, old -> new) for a year; `extra`: the catalog's own title_updates, applied too."""
+        key = (year, half, extra)
         if key not in self._compiled:
             facts = self.theme(year, half)
             pairs: list[tuple[str, str]] = []
-            for r in self.rules:
+            rules = sorted([*self.rules, *(Rule(old, new, None, 0) for old, new in extra)], key=lambda r: -len(r.old))
+            for r in rules:
                 names = _PLACEHOLDER.findall(r.new)
                 if all(facts.get(n) for n in names):
                     new = _PLACEHOLDER.sub(lambda m: facts[m.group(1)], r.new)
@@ -175,13 +177,15 @@ def load_official(config_dir: str | Path | None = None) -> Official:
     return _CACHE[key]
 
 
-_ACTIVE: contextvars.ContextVar[tuple[Official, int | None, bool] | None] = \
+_ACTIVE: contextvars.ContextVar[tuple[Official, int | None, bool, tuple] | None] = \
     contextvars.ContextVar("official_wording", default=None)
 
 
 def activate(config, year: int | None, half: bool = False) -> None:
-    """Replace for this config and year in every later `apply` of this run (this thread)."""
-    _ACTIVE.set((load_official(getattr(config, "dir", None)), year, half))
+    """Replace for this config and year in every later `apply` of this run (this thread); the catalog's own
+    outdated phrases (catalog.yaml title_updates) are replaced everywhere too."""
+    extra = tuple((str(k), str(v)) for k, v in (getattr(config, "title_updates", None) or {}).items() if k)
+    _ACTIVE.set((load_official(getattr(config, "dir", None)), year, half, extra))
 
 
 def active_year() -> int | None:
@@ -195,10 +199,10 @@ def apply(text: str) -> str:
         return text
     state = _ACTIVE.get()
     if state is None:
-        official, year, half = load_official(None), None, False
+        official, year, half, extra = load_official(None), None, False, ()
     else:
-        official, year, half = state
-    pattern, mapping = official.replacer(year, half)
+        official, year, half, extra = state
+    pattern, mapping = official.replacer(year, half, extra)
     if pattern is None:
         return text
     return pattern.sub(lambda m: mapping[m.group(0)], text)
