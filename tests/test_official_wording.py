@@ -337,3 +337,25 @@ def test_internal_notice_lists_a_photo_filed_for_several_activities(tmp_path):
     assert result.exit_code == 0, result.output
     text = _docx(next((tmp_path / "out").glob("*情况提示（内部）.docx")))
     assert "团委的照片“合影.jpg”同时作为2项活动的佐证" in text
+
+
+def test_configured_dates_are_taken_for_the_documents_year():
+    from pipeline import schedule
+    config = load_config()
+    assert schedule.deadline(config, 2024) == dt.date(2024, 11, 20)           # unit.yaml: 2026-11-20
+    assert schedule.resubmission_deadline(config, 2023) == dt.date(2023, 11, 20)
+    assert schedule.in_year(dt.date(2024, 2, 29), 2025) == dt.date(2025, 2, 28)
+    assert schedule.halfyear_date(config, 2025) == dt.date(2025, 7, 6)
+    assert schedule.document_day(2024, today=dt.date(2026, 3, 1)) == dt.date(2024, 12, 31)
+    assert schedule.document_day(2026, today=dt.date(2026, 3, 1)) == dt.date(2026, 3, 1)
+    assert schedule.is_first_year(config, 2018) and not schedule.is_first_year(config, 2019)
+    assert [s["period"] for s in schedule.stages(config, 2018)] == ["6月", "9月", "11月"]
+    assert schedule.stages(config, 2025)[0]["period"] == "1月至3月"
+
+
+def test_reminders_count_days_to_the_deadline_of_the_scores_year(tmp_path):
+    from pipeline.mail.reminders import due
+    config = load_config()
+    scores = {"year": 2025, "departments": [{"name": "工会", "submitted": False, "state": "missing"}]}
+    reminders = due(config, scores, tmp_path, today=dt.date(2025, 11, 18))   # two days before 2025-11-20
+    assert reminders and reminders[0].stage.name == "每日催报"
