@@ -360,3 +360,20 @@ def test_reminders_count_days_to_the_deadline_of_the_scores_year(tmp_path):
     scores = {"year": 2025, "departments": [{"name": "工会", "submitted": False, "state": "missing"}]}
     reminders = due(config, scores, tmp_path, today=dt.date(2025, 11, 18))   # two days before 2025-11-20
     assert reminders and reminders[0].stage.name == "每日催报"
+
+
+@pytest.mark.parametrize("year", [2023, 2024, 2025, 2026, 2027, 2031])
+def test_replacements_are_idempotent_and_leave_nothing_stale(year):
+    """Text passes the filter several times (a value cleaned, then its paragraph finished): the result of one
+    pass is a fixed point, and no outdated formulation of the table survives."""
+    from pipeline.documents import official
+    config = load_config()
+    official.activate(config, year)
+    table = official.load_official(config.dir)
+    for rule in table.rules:
+        once = official.apply(f"要求：{rule.old}。")
+        assert official.apply(once) == once, rule.old
+        assert rule.old not in once or rule.fallback is None and "{" in rule.new, (year, rule.old)
+    for code, std in config.standards.items():
+        once = official.apply(std.title)
+        assert official.apply(once) == once and not any(s in once for s in STALE), code
