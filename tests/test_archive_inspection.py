@@ -135,3 +135,10 @@ def test_archive_numbering_can_follow_the_catalogs_own_numbers(tmp_path):
     assert (tmp_path / "out" / "分类档案" / "3 基础建设" / "3.2 学雷锋志愿活动").is_dir()
     with zipfile.ZipFile(result.zip_path) as zf:
         assert any("/3.2.2 常态化志愿服务和结对帮扶/" in n for n in zf.namelist())
+
+
+def test_a_name_found_only_among_another_departments_files_says_so(built):
+    _, result, _ = built
+    (issue,) = [i for i in result.issues if i.code == "evidence-other-department"]
+    assert issue.department == "机关党委办" and issue.value == "照片3.jpg"
+    assert "只在工会报送的文件中有同名文件，不能作为本部门的佐证" in issue.message

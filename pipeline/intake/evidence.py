@@ -382,6 +382,11 @@ class Index:
                 return hits
         return []
 
+    def owners(self, name: str) -> list[str]:
+        """The departments whose files carry this name (for the message when a row may not use them)."""
+        found = self.keys.get(name_key(name)) or []
+        return sorted({self.files[i].department for i in found if self.files[i].department})
+
 
 def _enabled(config: Config, files: list[EvidenceFile]) -> bool:
     mode = config.evidence.enabled if config.evidence else "auto"
@@ -432,7 +437,12 @@ def check_evidence(inbox: Path, config: Config, year: int, merged: "Merged",
             where = dict(file=cols["file"][pos], sheet=cols["sheet"][pos], row=int(cols["row"][pos]),
                          department=dept)
             for token in r.missing:
-                issues.append(make_issue("evidence-missing", column="佐证材料", value=token, **where))
+                others = index.owners(token)   # equal names of other departments' files: never matched (§8)
+                if others:
+                    issues.append(make_issue("evidence-other-department", column="佐证材料", value=token,
+                                             owner="、".join(others), **where))
+                else:
+                    issues.append(make_issue("evidence-missing", column="佐证材料", value=token, **where))
             _check_rules(r, cols, pos, files, config, year, issues, where)
             rows[kind].append(r)
             for code in codes:
