@@ -377,3 +377,12 @@ def test_replacements_are_idempotent_and_leave_nothing_stale(year):
     for code, std in config.standards.items():
         once = official.apply(std.title)
         assert official.apply(once) == once and not any(s in once for s in STALE), code
+
+
+def test_department_templates_carry_the_current_wording(tmp_path):
+    result = run("templates", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    text = "\n".join(_xlsx(p) for p in tmp_path.glob("*.xlsx"))
+    assert "习近平" in text or "测评标准" in text
+    for stale in STALE:
+        assert stale not in text, stale

@@ -181,10 +181,12 @@ _ACTIVE: contextvars.ContextVar[tuple[Official, int | None, bool, tuple] | None]
     contextvars.ContextVar("official_wording", default=None)
 
 
-def activate(config, year: int | None, half: bool = False) -> None:
+def activate(config, year: int | None, half: bool = False, catalog_updates: bool = True) -> None:
     """Replace for this config and year in every later `apply` of this run (this thread); the catalog's own
-    outdated phrases (catalog.yaml title_updates) are replaced everywhere too."""
-    extra = tuple((str(k), str(v)) for k, v in (getattr(config, "title_updates", None) or {}).items() if k)
+    outdated phrases (catalog.yaml title_updates) are replaced everywhere too, except where the catalog's labels
+    must stay as they are (the templates' dropdowns: `catalog_updates=False`)."""
+    updates = (getattr(config, "title_updates", None) or {}) if catalog_updates else {}
+    extra = tuple((str(k), str(v)) for k, v in updates.items() if k)
     _ACTIVE.set((load_official(getattr(config, "dir", None)), year, half, extra))
 
 

@@ -407,6 +407,10 @@ def defuse(wb) -> int:
                 if cell.data_type == "f" or (cell.data_type == "s" and looks_like_formula(cell.value)):
                     as_text(cell)
                     n += 1
+                elif cell.data_type == "s" and isinstance(cell.value, str):
+                    current = official.apply(cell.value)   # a workbook built cell by cell: the official wording
+                    if current != cell.value:
+                        cell.value = current
     return n
 
 
