@@ -142,3 +142,18 @@ def test_a_name_found_only_among_another_departments_files_says_so(built):
     (issue,) = [i for i in result.issues if i.code == "evidence-other-department"]
     assert issue.department == "机关党委办" and issue.value == "照片3.jpg"
     assert "只在工会报送的文件中有同名文件，不能作为本部门的佐证" in issue.message
+
+
+def test_the_form_names_who_sent_the_rows_and_marks_a_silent_responsible_department(tmp_path):
+    """3.3.1 is 组人部's, which sent nothing; 普及部 filed an activity for it: the 提交表 says 普及部 did it and
+    that the result waits for 组人部's ledger."""
+    from pipeline.documents.archive import build_archive
+    inbox = tmp_path / "inbox"
+    ledger(inbox / "普及部-台账.xlsx", "普及部", activities=[act(f"{YEAR}-10-10", "诚信主题教育", "3.3.1", "诚信.jpg")])
+    jpeg(inbox / "普及部" / "诚信.jpg")
+    build_archive(inbox, tmp_path / "out", load_config(), count_pages=False)
+    (form,) = (tmp_path / "out" / "分类档案").rglob("Ⅲ-3-1) 测评材料提交表.docx")
+    text = _text(form.read_bytes())
+    assert "本年度普及部围绕本条标准开展相关活动1项" in text and "组人部围绕" not in text
+    assert "责任部门组人部尚未报送本年度创建台账，本条标准的自查结果【待核实：请组人部报送台账】" in text
+    assert "“【待核实】”" not in text

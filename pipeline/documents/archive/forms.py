@@ -107,11 +107,14 @@ def conclusion(sres, entries: list[dict], w) -> str:
     acts = sum(e["label"] == "活动记录单" for e in entries)
     work = w.fill("分类档案.工作情况", {"活动数": acts, "文件数": len(entries) - acts}, required=True)
     files = sum(e["files"] for e in entries)
-    text = w.fill("分类档案.提交表结论", {"部门": who, "工作情况": work, "材料数": files}, required=True)
+    did = "、".join(dict.fromkeys(e["department"] for e in entries))   # who sent the rows, not who answers for it
+    text = w.fill("分类档案.提交表结论", {"部门": did, "工作情况": work, "材料数": files}, required=True)
     # a formal form: the conclusion only; what is missing and what to fix go to the 目录's 备注 and the internal
     # notice (contract §8), never "请补填" here
+    from pipeline.score import MISSING
     status = w.text(f"自查报告.自查结果.{sres.status}") if w.has(f"自查报告.自查结果.{sres.status}") else sres.status
-    text += w.fill("分类档案.自查结果", {"达标": sres.status == MET, "状态": status, "不足": ""}, required=True)
+    text += w.fill("分类档案.自查结果", {"达标": sres.status == MET, "状态": status, "不足": "",
+                                     "未报送": sres.status == MISSING, "责任部门": who}, required=True)
     return text
 
 
