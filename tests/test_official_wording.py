@@ -323,7 +323,8 @@ def test_internal_notice_reads_as_written_by_the_office(messy):
     for word in ("运行", "生成", "程序", "软件"):
         assert word not in text, word
     assert "台账中列明的佐证材料有1份未随台账报送" in text                  # evidence shortfalls listed
-    assert re.search(r"调宣部：\d+项活动或文件的佐证材料未达到测评要求（如活动“", text)
+    assert re.search(r"调宣部：台账中列明的佐证材料有1份未随台账报送（如“[^”]+”），另有\d+项活动或文件的佐证材料未达到"
+                     r"测评要求（如活动“", text)
 
 
 def test_internal_notice_lists_a_photo_filed_for_several_activities(tmp_path):

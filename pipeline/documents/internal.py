@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 INTERNAL_TEMPLATE = "内部提示.docx"
 DECLARED = {"内部提示.评定条目": ("编码", "简称", "部门"), "内部提示.评定无": (), "内部提示.整改无": (),
             "内部提示.待核实无": (), "内部提示.待核实条目": ("序号", "事项"), "内部提示.日期超出年度": ("日期", "年度"),
-            "内部提示.未报条目": ("部门", "截止", "已过截止"), "内部提示.佐证缺漏": ("部门", "缺少数", "示例"),
-            "内部提示.照片重复": ("照片", "部门", "次数"), "内部提示.佐证不符": ("部门", "条数", "示例"), "内部提示.整改指标": ("编码", "简称", "实际句", "要求", "部门"),
+            "内部提示.未报条目": ("部门", "截止", "已过截止"), "内部提示.佐证缺漏": ("部门", "缺少数", "示例", "条数", "不符示例"),
+            "内部提示.照片重复": ("照片", "部门", "次数"), "内部提示.整改指标": ("编码", "简称", "实际句", "要求", "部门"),
             "内部提示.整改佐证": ("编码", "简称", "现有", "应有", "部门", "佐证问题"),
             "内部提示.整改错误": ("错误", "提醒", "校验报告")}
 
@@ -165,14 +165,12 @@ def evidence_shortfalls(bw, result: "Result", w) -> bool:
                     used_by.setdefault(i, []).append(r)
     for dept in [*result.config.department_names, *sorted(set(missing) - set(result.config.department_names))]:
         names = list(dict.fromkeys(missing.get(dept, [])))
-        if names:
-            bw.para(w.fill("内部提示.佐证缺漏", {"部门": dept, "缺少数": str(len(names)),
-                                            "示例": "、".join(f"“{n}”" for n in names[:3])}, required=True))
-            wrote = True
         rules = list(dict.fromkeys(failing.get(dept, [])))
-        if rules:
-            bw.para(w.fill("内部提示.佐证不符", {"部门": dept, "条数": str(len(failing[dept])),
-                                            "示例": rules[0].rstrip("。")}, required=True))
+        if names or rules:
+            bw.para(w.fill("内部提示.佐证缺漏", {"部门": dept, "缺少数": len(names),
+                                            "示例": "、".join(f"“{n}”" for n in names[:3]),
+                                            "条数": len(failing.get(dept, [])),
+                                            "不符示例": rules[0].rstrip("。") if rules else ""}, required=True))
             wrote = True
     for i, rows in used_by.items():
         f = check.files[i]
