@@ -32,8 +32,9 @@ def _setting(config: Any, key: str) -> Any:
 
 
 def deadline(config: Any, year: int) -> dt.date | None:
-    """报送截止日期 of `year` (unit.yaml `deadline`, month and day kept)."""
-    return in_year(_setting(config, "deadline"), year)
+    """报送截止日期 of `year` (unit.yaml `deadline`, typed in pipeline.settings; month and day kept)."""
+    from pipeline import settings
+    return in_year(settings.of(config).deadline, year)
 
 
 def resubmission_deadline(config: Any, year: int) -> dt.date | None:

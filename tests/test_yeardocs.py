@@ -15,7 +15,8 @@ from builders import activity, document, run, staff, workbook
 from pipeline.catalog import load_config
 from pipeline.documents.bulletin import progress
 from pipeline.documents.filing import Filing, shorten, Sentence, word_count
-from pipeline.documents.halfyear import half_year, run_halfyear
+from pipeline import jobs
+from pipeline.documents.halfyear import half_year
 from pipeline.documents.text import clean
 from pipeline.report import collect
 
@@ -226,7 +227,7 @@ def test_half_year_counts_30_june_and_not_1_july(half_inbox, tmp_path):
     assert by_code["1.1.2"].activities == 1
     assert by_code["1.2.1"].evidence == 0  # only a July row: a gap at mid-year, not an error
     assert not [i for i in result.issues if i.level == "error"]
-    path, _ = run_halfyear(half_inbox, tmp_path / "out", CONFIG, 2026, today=dt.date(2026, 7, 5))
+    path = jobs.halfyear(half_inbox, tmp_path / "out", CONFIG, 2026, today=dt.date(2026, 7, 5)).outputs[0]
     assert path.name == "2026年上半年创建文明单位工作总结及下半年工作计划.docx"
     text = _text(path)
     assert "六月最后一天的理论学习" in text and "七月" not in text
@@ -239,7 +240,8 @@ def test_half_year_plan_groups_gaps_by_indicator_with_their_responsible_departme
     """三、下半年工作计划: one item per 测评指标 with gaps, naming exactly the responsible departments (the
     catalog's words where all are), the catalog's measures and the month; then the year's regular second-half
     work from unit.yaml (全国科普日, 我们的节日, 测评, 宪法宣传周, 迎检)."""
-    path, h = run_halfyear(half_inbox, tmp_path / "out", CONFIG, 2026, today=dt.date(2026, 7, 5))
+    job = jobs.halfyear(half_inbox, tmp_path / "out", CONFIG, 2026, today=dt.date(2026, 7, 5))
+    path, h = job.outputs[0], job.detail
     text = _text(path)
     plan = text[text.index("三、下半年工作计划"):]
     assert h.gaps
