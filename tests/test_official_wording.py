@@ -387,3 +387,11 @@ def test_department_templates_carry_the_current_wording(tmp_path):
     assert "习近平" in text or "测评标准" in text
     for stale in STALE:
         assert stale not in text, stale
+
+
+def test_half_year_never_dates_its_figures_after_its_own_date(messy, tmp_path):
+    """The messy rosters were sent on 20 November: a 半年总结 dated 6 July does not say 截至11月20日."""
+    inbox, _ = messy
+    run("halfyear", "--inbox", str(inbox), "--out", str(tmp_path), "--year", str(MESSY_YEAR))
+    text = _docx(next(tmp_path.glob("*.docx")))
+    assert "截至2024年11月20日" not in text and "按已报送的人员名单统计，" in text

@@ -151,7 +151,9 @@ def write_halfyear(result: "Result", out: Path, today: dt.date | None = None) ->
     signed = schedule.halfyear_date(cfg, result.year)   # early July of its year unless configured
     date_text = chinese_date(signed)
     rosters = [r.submitted_on for d, r in result.merged.winners.items() if isinstance(r.submitted_on, dt.date)]
-    counted_to = chinese_date(max(rosters)) if rosters else date_text   # rosters run to the day they were sent
+    # rosters run to the day they were sent: that day, unless it lies after the document's own date (a summary
+    # written afterwards from a later inbox), when the figures are said to come from the rosters sent
+    counted_to = chinese_date(max(rosters)) if rosters and max(rosters) <= signed else ""
 
     def head(bw):
         bw.para(title_text(w, cfg, title), "公文标题", keep_next=True)
