@@ -48,6 +48,7 @@ ROUTES = [  # (rule, view, methods)
     ("/history", views.jobs.history_page, ["GET"]),
     ("/templates.zip", views.jobs.templates_zip, ["GET"]),
     ("/inbox/withdraw", views.jobs.withdraw, ["POST"]),
+    ("/archive/<name>.zip", views.jobs.department_archive, ["GET"]),
 ]
 
 

@@ -231,6 +231,7 @@ def page():
     return render_template("jobs.html", titles=TITLES, running=running, today=dt.date.today().isoformat(),
                            export_name=export_name(bench), config=bench.config, files=bench.board().files,
                            imap=imap, smtp=smtp, has_imap_password=bool(bench.imap_password),
+                           department_archives=department_archives(),
                            has_smtp_password=bool(bench.smtp_password))
 
 
@@ -258,6 +259,35 @@ def templates_zip():
     buf.seek(0)
     return send_file(buf, mimetype="application/zip", as_attachment=True,
                      download_name=f"{cfg.year}年文明单位创建部门台账模板.zip", max_age=0)
+
+
+DEPT_ARCHIVES = "各部门工作档案"  # pipeline.documents.archive writes one folder per department here
+
+
+def department_archives() -> list[str]:
+    """The departments' folders of the last 分类档案 (each downloadable as a ZIP)."""
+    root = g.bench.out / DEPT_ARCHIVES
+    if not root.is_dir() or root.is_symlink():
+        return []
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith("."))
+
+
+def department_archive(name: str):
+    """GET /archive/<folder>.zip: one department's 工作档案 as a ZIP, made on the fly (only folders listed there)."""
+    import tempfile
+    if name not in department_archives():
+        abort(404)
+    folder = g.bench.out / DEPT_ARCHIVES / name
+    spool = tempfile.SpooledTemporaryFile(max_size=32 << 20)
+    with zipfile.ZipFile(spool, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and not path.is_symlink():
+                stored = path.suffix.lower() in (".jpg", ".jpeg", ".png", ".pdf", ".zip", ".docx", ".xlsx")
+                zf.write(path, f"{name}/{path.relative_to(folder).as_posix()}",
+                         compress_type=zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED)
+    spool.seek(0)
+    return send_file(spool, mimetype="application/zip", as_attachment=True,
+                     download_name=f"{name}-{DEPT_ARCHIVES}.zip", max_age=0)
 
 
 def withdraw():
