@@ -14,7 +14,7 @@ from pipeline.catalog import Config
 from pipeline.documents.archive.builder import Builder
 from pipeline.documents.archive.departments import department_archives, write_task_ledger
 from pipeline.documents.archive.layout import ARCHIVE_DIR, DEPT_DIR, TASKS_FILE, Material, archive_name
-from pipeline.documents.archive import pages
+import pipeline.documents.archive.pages as pages
 from pipeline.documents.archive.zipper import write_zip
 from pipeline.intake.evidence import EvidenceCheck, EvidenceFile, check_evidence, stage
 from pipeline.issues import Issue

@@ -8,11 +8,10 @@ import shutil
 from pathlib import Path
 
 from pipeline.catalog import Config
-from pipeline.documents.archive import parallel
+import pipeline.documents.archive.parallel as parallel
 from pipeline.documents.archive.catalog import catalog_files
-from pipeline.documents.archive.departments import link
 from pipeline.documents.archive.forms import record_sheet, submission_form
-from pipeline.documents.archive.layout import UNASSIGNED_DIR, Material, circled, roman, safe_name
+from pipeline.documents.archive.layout import UNASSIGNED_DIR, Material, circled, link, roman, safe_name
 from pipeline.documents.archive.photos import PHOTOS_PER_SHEET, embeddable, file_date, read_photo, read_small
 from pipeline.intake.evidence import EvidenceCheck, EvidenceFile, RowEvidence
 from pipeline.issues import Issue, make_issue

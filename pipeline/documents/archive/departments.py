@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from pipeline.documents.archive import parallel
+import pipeline.documents.archive.parallel as parallel
 from pipeline.documents.archive.layout import Material, safe_name
 from pipeline.intake.evidence import RowEvidence
 from pipeline.issues import Issue
 
-if TYPE_CHECKING:
-    from pipeline.documents.archive.builder import Builder
 
-
-def link(src: str, dst: str) -> None:
-    """A hard link to a file of 分类档案 (the same bytes, no copy); a copy where links are not allowed."""
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copyfile(src, dst)
-
-
-def department_archives(b: Builder, root: Path) -> None:
+def department_archives(b, root: Path) -> None:
     """Per department: its own materials (the same files as in 分类档案, hard-linked) and its own 目录."""
     by_dept: dict[str, list[Material]] = {}
     for m in b.materials:
@@ -42,7 +28,7 @@ def department_archives(b: Builder, root: Path) -> None:
     parallel.in_processes(parallel.department_job, b, len(b.dept_jobs), len(b.materials) >= parallel.PARALLEL_ROWS)
 
 
-def write_task_ledger(b: Builder, path: Path) -> None:
+def write_task_ledger(b, path: Path) -> None:
     """部门单位任务台账: per department, its standards, what each needs, what it submitted, what is missing."""
     from pipeline.documents.render_xlsx import STATUS_FILLS
     from pipeline.documents.workbook import Book, Print

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,3 +67,11 @@ class Material:
 
 def archive_name(config: Config, year: int) -> str:
     return f"{year}年{config.unit}文明单位创建分类档案.zip"
+
+
+def link(src: str, dst: str) -> None:
+    """A hard link to a file of 分类档案 (the same bytes, no copy); a copy where links are not allowed."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)

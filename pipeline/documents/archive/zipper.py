@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pipeline import deflate
 from pipeline.atomic import atomic_path
-from pipeline.documents.archive import photos
+import pipeline.documents.archive.photos as photos
 
 STORED = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic", ".zip", ".7z", ".rar", ".docx", ".xlsx", ".pptx",
           ".mp4", ".mov", ".pdf"}   # already compressed: stored as they are
