@@ -54,8 +54,18 @@ class Result:
         return out
 
     def department_issue_counts(self, dept: str) -> tuple[int, int]:
-        levels = [i.level for i in self.issues if i.department == dept]
-        return levels.count(ERROR), levels.count(WARNING)
+        """(errors, warnings) of a department: counted for all departments in one pass over the issues (asked
+        once per department, a pass each would grow with departments × issues)."""
+        key = (id(self.issues), len(self.issues))
+        cached = self.__dict__.get("_issue_counts")
+        if cached is None or cached[0] != key:
+            counts: dict[str | None, list[int]] = {}
+            for issue in self.issues:
+                if issue.level == ERROR or issue.level == WARNING:
+                    counts.setdefault(issue.department, [0, 0])[issue.level == WARNING] += 1
+            cached = self.__dict__["_issue_counts"] = (key, counts)
+        errors, warnings = cached[1].get(dept, (0, 0))
+        return errors, warnings
 
     def scores_dict(self) -> dict:
         """scores.json as the contract (section 6) shows it."""
@@ -64,7 +74,10 @@ class Result:
 
 def scores_dict(result: Result) -> dict:
     """scores.json as the contract (section 6) shows it."""
+    from pipeline.score import roster_coverage
     cfg = result.config
+    counted, missing = roster_coverage(cfg, result.department_counts)
+    coverage = {"counted": counted, "missing": missing}  # contract §4 Coverage: rosters counted and missing
     departments = []
     for dept in cfg.department_names:
         win = result.merged.winners.get(dept)
@@ -81,7 +94,7 @@ def scores_dict(result: Result) -> dict:
         })
     return {
         "unit": cfg.unit, "year": result.year, "catalog": cfg.catalog_id,
-        "metrics": {k: m.as_dict() for k, m in result.metrics.items()},
+        "metrics": {k: {**m.as_dict(), "coverage": coverage} for k, m in result.metrics.items()},
         "standards": [{"code": s.standard.code, "title": s.standard.title, "status": s.status,
                        "activities": s.activities, "documents": s.documents,
                        "responsible": list(s.standard.responsible), "metrics": list(s.standard.metrics),

@@ -28,6 +28,7 @@ from pipeline.catalog import format_percent
 from pipeline import schedule
 from pipeline.documents.halfyear import dated_until
 from pipeline.documents.self_report import chinese_date
+from pipeline.intake.lateness import late_departments
 from pipeline.score import score_standards
 from pipeline.vocabulary import EMPTY, NOT_SENT, STATE_LABELS, SUBMITTED, UNREADABLE
 
@@ -87,7 +88,7 @@ def progress(result: "Result", as_of: dt.date) -> Progress:
     unreadable = [d for d in cfg.department_names if d in unreadable_depts and d not in winners and d not in empty]
     missing = [d for d in cfg.department_names if d not in winners and d not in unreadable and d not in empty]
     deadline = schedule.deadline(cfg, result.year)   # unit.yaml's month and day, in the bulletin's year
-    late = [d for d in reported if deadline and (winners[d].submitted_on or dt.date.min) > deadline]
+    late = [d for d in late_departments(winners, deadline, cfg.department_names) if d in reported]
     start = dt.date(result.year, 1, 1)
     acts = dated_until(merged.used("activities"), start, as_of)
     docs_all = merged.used("documents")
