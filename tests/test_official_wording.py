@@ -395,3 +395,13 @@ def test_half_year_never_dates_its_figures_after_its_own_date(messy, tmp_path):
     run("halfyear", "--inbox", str(inbox), "--out", str(tmp_path), "--year", str(MESSY_YEAR))
     text = _docx(next(tmp_path.glob("*.docx")))
     assert "截至2024年11月20日" not in text and "按已报送的人员名单统计，" in text
+
+
+def test_the_text_filter_replaces_in_its_fast_path_too():
+    """`text.clean` returns plain values early (city scale): the official wording still applies there."""
+    from pipeline.documents import official
+    from pipeline.documents.text import clean, finish
+    official.activate(load_config(), 2024)
+    assert clean("学习党的十九大精神") == "学习党的二十大和二十届二中、三中全会精神"
+    assert clean("完成三年行动计划任务") == "完成全域创建文明城市行动计划任务"      # the catalog's own title_updates
+    assert finish("同以习近平为核心的党中央保持高度一致") == "同以习近平同志为核心的党中央保持高度一致"
