@@ -120,12 +120,13 @@ def templates(config: Config, out_dir: str | Path = "input_templates", progress:
     return job
 
 
-def plan(config: Config, out_dir: str | Path = "output", progress: Progress | None = None) -> JobResult:
-    """The 实施方案 docx."""
+def plan(config: Config, out_dir: str | Path = "output", progress: Progress | None = None,
+         year: int | None = None) -> JobResult:
+    """The 实施方案 docx (of `year`: unit.yaml's year unless told)."""
     from pipeline.documents.render_docx import ReportRun, write_plan
     _quiet(progress)("正在生成实施方案")
     run = ReportRun()
-    path = write_plan(config, Path(out_dir), run)
+    path = write_plan(config, Path(out_dir), run, year=year)
     job = JobResult("plan", outputs=[Path(path)], notes=list(run.notes), detail=path)
     job.message = f"已生成实施方案：{path}"
     job.say(job.message)
@@ -138,15 +139,22 @@ def check(config: Config | None = None, progress: Progress | None = None, *,
     """Every mistake of the profile at once (file and line each), then the department templates built and every
     document rendered from sample data made for its catalog. The profile is `config`'s folder, else `config_dir`
     (else the remembered one). Its mistakes are raised together, one line each (PipelineError)."""
+    from pipeline.catalog import load_config
     from pipeline.documents.check import check_profile
+    from pipeline.documents.official import year_warnings
     _quiet(progress)("正在检查配置，并用示例数据生成全部文书")
     notes: list[str] = []
     problems = check_profile(config.dir if config is not None else config_dir, notes)
     if problems:  # printed as 错误：… one a line
         raise PipelineError("\n错误：".join(problems))
+    if config is None:
+        from pipeline.profile import resolve_config_dir
+        config = load_config(resolve_config_dir(config_dir))
     job = JobResult("check", notes=list(notes), message="检查通过：配置无误，各部门台账模板和全部文书均可正常生成。")
     for line in notes:
         job.say(f"提醒：{line}", err=True)
+    for line in year_warnings(config):   # the report year's official themes: missing or still to be verified
+        job.say(f"提醒：{line}")
     job.say(job.message)
     return job
 
@@ -227,8 +235,9 @@ def bulletin(inbox: str | Path, out: str | Path, config: Config, as_of: dt.date 
     from pipeline.atomic import folder_lock, output_set
     from pipeline.documents.bulletin import SAMPLE_LINES, detail_name, next_number, save_number, write_bulletin
     from pipeline.report import check_out_dir, collect
-    as_of = as_of or dt.date.today()
-    year = year or as_of.year
+    from pipeline import schedule
+    year = year or (as_of.year if as_of else config.year)   # unit.yaml's year unless told, never the clock's
+    as_of = as_of or schedule.document_day(year)   # 截至: today, or the report year's last day
     out = Path(out)
     check_out_dir(inbox, out)
     with _staged(out):

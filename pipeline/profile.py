@@ -214,7 +214,15 @@ def _bundled_nested(name: str) -> dict[str, set[str]]:
         data = yaml.load((BUNDLED_DIR / name).read_text(encoding="utf-8"), Loader=_LOADER)
     except (OSError, yaml.YAMLError, UnicodeDecodeError):
         return {}
-    return {str(k): {str(x) for x in v} for k, v in data.items() if isinstance(v, dict)} if isinstance(data, dict) else {}
+    if not isinstance(data, dict):
+        return {}
+    out: dict[str, set[str]] = {}
+    for k, v in data.items():
+        if isinstance(v, dict):
+            out[str(k)] = {str(x) for x in v}
+        elif isinstance(v, list) and v and all(isinstance(x, dict) for x in v):  # a list of entries: their keys
+            out[str(k)] = {str(x) for entry in v for x in entry}
+    return out
 
 
 def unit_schema() -> dict:
@@ -222,6 +230,8 @@ def unit_schema() -> dict:
     for key, names in _bundled_nested("unit.yaml").items():  # a key added to the bundled file is known
         if isinstance(schema.get(key), dict):
             schema[key] = {**{n: LEAF for n in names}, **schema[key]}
+        elif isinstance(schema.get(key), list) and isinstance(schema[key][0], dict):
+            schema[key] = [{**{n: LEAF for n in names}, **schema[key][0]}]
     return schema
 
 

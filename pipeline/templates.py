@@ -42,6 +42,8 @@ def template_filename(config: Config, department: str) -> str:
 
 def write_templates(config: Config, out_dir: str | Path) -> list[Path]:
     """Write one workbook per department into out_dir; returns the paths."""
+    from pipeline.documents import official
+    official.activate(config, config.year, catalog_updates=False)   # 填表说明: the year's official wording
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = []

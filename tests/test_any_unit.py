@@ -202,14 +202,14 @@ def test_templates_are_made_from_the_profile(year):
 
 def test_unit_kind_words_come_from_unit_yaml(year):
     plan = _docx_text(next(year["out"]["plan"].glob("*.docx")))
-    assert "在院党委领导下" in plan and "召开院党委会议" in plan and "各科室主要负责人" in plan
-    assert "医院建设水平" in plan and "文明单位。" in plan
+    assert "在县人民医院党委统一领导下" in plan and "党委每年专题研究创建工作" in plan and "各科室主要负责同志" in plan
+    assert "文明单位。" in plan and "职工文明素养" in plan
     report_text = _docx_text(next(year["out"]["report"].glob("*自查报告.docx")))
     assert "全院各科室" in report_text and "县文明办" in report_text
     tianjin_plan = run("plan", "--out", str(year["root"] / "tianjin-plan"))
     assert tianjin_plan.exit_code == 0
     text = _docx_text(next((year["root"] / "tianjin-plan").glob("*.docx")))
-    assert "在党组领导下" in text and "各部室主要负责人" in text and "文明机关" in text  # the defaults stay Tianjin's
+    assert "市科协党组统一领导下" in text and "各部室主要负责同志" in text and "文明机关" in text  # Tianjin's defaults
 
 
 def test_the_example_inbox_is_what_its_generator_writes(tmp_path):

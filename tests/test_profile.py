@@ -292,7 +292,7 @@ def test_a_minimal_profile_runs_without_anything_it_does_not_say(tmp_path):
     assert scores["metrics"]["ethics_rate"]["op"] == ">=" and scores["metrics"]["ethics_rate"]["threshold"] == 0.95
     from docx import Document
     plan = "".join(p.text for p in Document(next((tmp_path / "plan").glob("*.docx"))).paragraphs)
-    assert "在校党委领导下" in plan and "各处室主要负责人" in plan and "文明校园" in plan and "党组" not in plan
+    assert "市一中校党委统一领导下" in plan and "各处室主要负责同志" in plan and "文明校园" in plan and "党组" not in plan
 
 
 def test_a_coordinator_outside_the_departments_is_pointed_out_by_check_without_stopping_the_rest(tmp_path):
