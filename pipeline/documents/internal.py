@@ -37,7 +37,7 @@ def internal_name(year: int) -> str:
     return f"{year}年创建文明单位工作情况提示（内部）.docx"
 
 
-STATUS_NAMES = {MET: "达标", FAILED: "指标未达标", WEAK: "佐证材料待补充",
+STATUS_NAMES = {MET: MET, FAILED: "指标未达标", WEAK: "佐证材料待补充",
                 MISSING: "责任部门未报送、暂无法评定"}   # as the leadership group reads them
 
 
