@@ -15,12 +15,14 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 def _config_option(f):
     return click.option("--config", "config_dir", type=click.Path(file_okay=False), default=None,
-                        help="配置文件夹（unit.yaml、catalog.yaml 所在处），默认为项目的 config/")(f)
+                        help="配置文件夹（unit.yaml、catalog.yaml 所在处）或 profiles/ 下的单位配置名；"
+                             "默认为记住的配置（.wenming-profile），没有时用项目的 config/")(f)
 
 
 def _load(config_dir):
     from pipeline.catalog import load_config
-    return load_config(config_dir)
+    from pipeline.profile import resolve_config_dir
+    return load_config(resolve_config_dir(config_dir))
 
 
 class Fatal(click.ClickException):
@@ -255,16 +257,17 @@ def report(inbox, out_dir, config_dir, year, silent, sample, history_file):
 @_config_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="output", show_default=True,
               help="输出文件夹")
-def plan(config_dir, out_dir):
+@click.option("--year", type=click.IntRange(2000, 2100), default=None, help="方案年度，默认取 unit.yaml 中的年度")
+def plan(config_dir, out_dir, year):
     from pipeline import jobs
-    _echo(jobs.plan(_load(config_dir), out_dir))
+    _echo(jobs.plan(_load(config_dir), out_dir, year=year))
 
 
 @main.command(help="用自带的示例数据生成全部文书，检查 Word 模板和措辞文件（wording.yaml）能否正常使用。")
 @_config_option
 def check(config_dir):
     from pipeline import jobs
-    _echo(jobs.check(_load(config_dir)))
+    _echo(jobs.check(config_dir=config_dir))
 
 
 @main.command(help="用 LibreOffice 把输出文件夹中的 Word 文件转为 PDF，便于打印。")
@@ -348,9 +351,10 @@ def history_command(history_file, import_dir):
 @click.option("--scores", "scores_dir", type=click.Path(file_okay=False), default="output", show_default=True,
               help="report 的输出文件夹（含 scores.json）")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), required=True, help="生成的 ZIP 文件")
-def export(scores_dir, out_file):
+@_config_option
+def export(scores_dir, out_file, config_dir):
     from pipeline import jobs
-    _echo(jobs.export(scores_dir, out_file))
+    _echo(jobs.export(scores_dir, out_file, config=_load(config_dir)))
 
 
 @main.command(help="汇总多个单位的数据包，生成汇总表（xlsx）、汇总报告（docx）和 rollup.json。")
@@ -375,8 +379,9 @@ def rollup(packages_dir, out_dir, config_dir):
 @click.option("--no-browser", is_flag=True, help="不自动打开浏览器")
 @click.option("--token", default=None, help="访问口令（监听其他地址时使用；不填则自动生成并显示）")
 def serve(inbox, out_dir, config_dir, host, port, no_browser, token):
+    from pipeline.profile import resolve_config_dir
     from pipeline.web.server import serve as run
-    run(Path(inbox), Path(out_dir), Path(config_dir) if config_dir else None, host, port,
+    run(Path(inbox), Path(out_dir), resolve_config_dir(config_dir), host, port,
         open_browser=not no_browser, token=token, echo=click.echo)
 
 
@@ -396,8 +401,9 @@ def halfyear(inbox, out_dir, config_dir, year, sample):
 @click.option("--out", "out_dir", type=click.Path(), required=True, help="输出文件夹（期号记在其中的 .bulletin.json）")
 @_config_option
 @click.option("--date", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="通报截至日期，如 2026-09-15，默认今天")
-@click.option("--year", type=click.IntRange(2000, 2100), default=None, help="年度，默认取通报日期所在年度")
+              help="通报截至日期，如 2026-09-15；默认为今天（通报年度不是今年时为该年度最后一天）")
+@click.option("--year", type=click.IntRange(2000, 2100), default=None,
+              help="年度，默认取 --date 所在年度；未给 --date 时取 unit.yaml 中的年度")
 @click.option("--sample", is_flag=True, help="标明这是示例数据（文件首页标注“示例数据”）")
 def bulletin(inbox, out_dir, config_dir, as_of, year, sample):
     from pipeline import jobs

@@ -32,14 +32,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "template-version": (INFO, "模板版本“{value}”与当前版本“{expected}”不同；已按表头读取，下次请使用新模板"),
     # rows
     "missing-required": (ERROR, "第{row}行缺少{column}，请补填"),
-    "invalid-date": (ERROR, "第{row}行{column}“{value}”不是有效日期，请按 2026-03-05 或 2026年3月5日 填写"),
+    "invalid-date": (ERROR, "第{row}行{column}“{value}”不是有效日期，请按 {eg_date} 或 {eg_day} 填写"),
     "date-out-of-year": (ERROR, "第{row}行{column}“{value}”不在{year}年度内，本年度自查不计入；请核对日期"),
-    "unknown-standard": (ERROR, "第{row}行{column}“{value}”不是有效的测评标准，请从下拉列表中选择（如 3.2.2）"),
+    "unknown-standard": (ERROR, "第{row}行{column}“{value}”不是有效的测评标准，请从下拉列表中选择{code_hint}"),
     "invalid-yesno": (WARNING, "第{row}行{column}“{value}”无法识别为是或否，已按未填处理；请填写“是”或“否”"),
     "invalid-satisfaction": (WARNING, "第{row}行{column}“{value}”无法识别，已按未填处理；请填写满意、基本满意或不满意"),
     "invalid-number": (WARNING, "第{row}行{column}“{value}”不是有效数字，已按未填处理；请只填数字，如 12"),
     "formula-error": (WARNING, "第{row}行{column}是公式错误值“{value}”，已按未填处理；请检查公式或直接填写内容"),
-    "invalid-optional-date": (WARNING, "第{row}行{column}“{value}”不是有效日期，已按未填处理；请按 2026-03-05 填写"),
+    "invalid-optional-date": (WARNING, "第{row}行{column}“{value}”不是有效日期，已按未填处理；请按 {eg_date} 填写"),
     "invalid-doctype": (WARNING, "第{row}行{column}“{value}”不在可选类型中，已按“其他”处理；请填写计划、方案、制度、总结、记录或其他"),
     "invalid-optional-standard": (WARNING, "第{row}行{column}“{value}”不是有效的测评标准，已按未填处理"),
     "duplicate-person": (WARNING, "第{row}行与 {other} 是同一人（{key}），只计一次"),
@@ -61,6 +61,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "negative-unanswered": (WARNING, "第{row}行负面清单项目“{value}”未填写是否存在，请逐项填写“是”或“否”；未填完整时自查报告不作“不存在”的表述"),
     # evidence (佐证材料): files beside the workbooks, matched to the rows that name them
     "evidence-missing": (WARNING, "佐证材料“{value}”未找到，请随台账一并报送"),
+    "evidence-other-department": (WARNING, "佐证材料“{value}”只在{owner}报送的文件中有同名文件，不能作为本部门的佐证，"
+                                           "请随本部门台账一并报送"),
     "evidence-unassigned": (INFO, "此文件未被任何台账行的“佐证材料”引用，已列入{owner}未归类材料；如属某项活动或文件，请在该行“佐证材料”一栏填写此文件名"),
     "evidence-photos-short": (WARNING, "活动“{value}”只有{count}张照片，要求不少于{min}张"),
     "evidence-photos-none": (WARNING, "活动“{value}”没有照片，要求不少于{min}张"),
@@ -77,6 +79,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "highlight-too-short": (WARNING, "第{row}行亮点“{value}”过于简短（少于{min}字），请写明具体做法、数据和成效"),
     "highlight-same-frame": (WARNING, "第{row}行亮点“{value}”与其他部门的亮点句式雷同，请结合本部门实际写明具体做法、数据和成效"),
 }
+
+
+#: hints a message may name; the caller passes the profile's own (a code of this catalog, a date in its year)
+HINT_DEFAULTS = {"code_hint": "", "eg_date": "“年-月-日”", "eg_day": "“某年某月某日”"}
+
+
+def profile_hints(config, year: int, department: str | None = None) -> dict[str, str]:
+    """The hints of messages from this profile: `（如 1.1.1）` names a code of this catalog, dates its year."""
+    code = config.example_code(department)
+    return {"code_hint": f"（如 {code}）" if code else "", "eg_date": f"{year}-03-05", "eg_day": f"{year}年3月5日"}
 
 
 @dataclass(frozen=True)
@@ -111,6 +123,8 @@ def make_issue(code: str, *, file: str | None = None, sheet: str | None = None, 
                level: str | None = None, **extra: Any) -> Issue:
     """Build an Issue with its message from the table."""
     default_level, template = MESSAGES[code]
+    for key, value_ in HINT_DEFAULTS.items():  # hints the profile gives (validate passes this catalog's and year's)
+        extra.setdefault(key, value_)
     shown = "" if value is None else _display(value)
     message = template.format(row=row, column=column or "", value=shown, sheet=sheet or "", **extra)
     return Issue(level or default_level, code, file, sheet, row, column, _jsonable(value), message, department)

@@ -52,6 +52,8 @@ def _collect(inbox: Path, config: Config, year: int | None,
     if not inbox.is_dir():
         raise InboxError(f"收件箱文件夹不存在：{inbox}")
     year = year or config.year
+    from pipeline.documents import official
+    official.activate(config, year)   # every document and workbook of this run: the year's official wording
     clock = _Clock()
     paths, issues = list_inbox(inbox)
     checked = cache.checked(config, year) if cache else Checked(config, year)  # validates each batch of workbooks while the next ones are read
@@ -67,8 +69,8 @@ def _collect(inbox: Path, config: Config, year: int | None,
     metrics = compute_metrics(config, roster)
     standards = score_standards(config, metrics, merged.used("activities"), merged.used("documents"),
                                 set(merged.winners))
-    by_dept = department_metric_counts(roster)
-    zero = {k: (0, 0) for k in METRIC_KEYS}
+    by_dept = department_metric_counts(roster, config)
+    zero = {k: (0, 0) for k in (*METRIC_KEYS, *config.metrics)}
     dept_counts = {d: by_dept.get(d, zero) for d in merged.winners}
     from pipeline.documents.highlights import highlight_issues
     clock.lap("score")

@@ -61,7 +61,9 @@ def units(tmp_path_factory):
 
 
 def _export(out: Path, target: Path) -> Path:
-    res = run("export", "--scores", str(out), "--out", str(target))
+    """`export` with the unit's own profile (scores of another profile are refused)."""
+    cfg = out.parent / f"config-{out.name.removeprefix('out-')}"
+    res = run("export", "--scores", str(out), "--out", str(target), "--config", str(cfg))
     assert res.exit_code == 0, res.output
     return target
 

@@ -15,6 +15,7 @@ from xml.sax.saxutils import escape
 
 from pipeline import deflate
 from pipeline.atomic import atomic_path
+from pipeline.documents import official
 from pipeline.intake.values import clean_text
 
 EMU_PER_CM = 360000
@@ -53,7 +54,7 @@ _NS = ('xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
 
 
 def text(value) -> str:
-    return escape(clean_text("" if value is None else str(value)))
+    return escape(official.apply(clean_text("" if value is None else str(value))))
 
 
 def run(value, size: int = 32, bold: bool = False, font: str | None = None, color: str | None = None) -> str:

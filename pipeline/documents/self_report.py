@@ -55,6 +55,8 @@ DECLARED = {
     "自查报告.指标达标_大于": ("指标", "实际", "阈值", "较上年"),
     "自查报告.未评定标准": ("标准",), "自查报告.测评数据": (), "自查报告.落款日期待核实": (), "自查报告.荣誉": ("荣誉列表", "荣誉数", "多项荣誉"),
     "自查报告.荣誉条目": ("荣誉", "授予单位"), "自查报告.荣誉小标题": ("序号",),
+    "自查报告.指标问题分析": ("各指标", "分析"),
+    "自查报告.方向合并标题": ("标题甲", "标题乙"),
     "自查报告.佐证问题": ("标准简称", "多条标准"), "自查报告.指标问题原因": (),  # used when 编辑.… is removed
     **{f"自查报告.指标实际.{k}": ("分子", "分母", "实际", "指标") for k in (
         "participation_rate", "satisfaction_rate", "volunteer_registration_rate",
@@ -351,7 +353,9 @@ class SelfReport:
                                           "阈值": threshold_text(m.metric),
                                           "较上年": self.changes.get(m.metric.key, "")}, required=True)
             title_key = f"自查报告.指标问题标题.{m.metric.key}"
-            shortfalls.append((self.w.text(title_key) if self.w.has(title_key) else m.metric.label, shortfall))
+            title = self.w.text(title_key) if self.w.has(title_key) else \
+                (m.metric.problem_title or f"{m.metric.short_label}还有差距")  # a catalog's own metric
+            shortfalls.append((title, shortfall))
         weak_problem: list[tuple[str, str]] = []
         weak = [s for s in self.r.standards if s.status == WEAK]
         if weak:  # a few standards by their short names; many by their 测评项目
@@ -394,8 +398,9 @@ class SelfReport:
             bw.para(closing)
 
     def directions(self) -> list[tuple[str, str]]:
-        general = [g for g in (self.cfg.settings.get("general_directions") or [])
-                   if isinstance(g, dict) and g.get("title") and g.get("text")]
+        general = [dict(g, text=g.get("text") or self.year_theme_text()) if isinstance(g, dict) and
+                   g.get("year_theme") else g for g in (self.cfg.settings.get("general_directions") or [])]
+        general = [g for g in general if isinstance(g, dict) and g.get("title") and g.get("text")]
         first = [g for g in general if g.get("first")]
         rest = [g for g in general if not g.get("first")]
         specific: list[tuple[str, str]] = []
@@ -415,6 +420,16 @@ class SelfReport:
         points = [(str(g["title"]), str(g["text"])) for g in first] + specific
         points += [(str(g["title"]), str(g["text"])) for g in rest]
         return points[:MAX_DIRECTIONS]
+
+    def year_theme_text(self) -> str:
+        """The theory direction in the year's official wording (official_wording.yaml, wording 年度主题.理论方向);
+        a year still to be verified there is listed among the internal notice's 待核实 items."""
+        from pipeline.documents import official
+        theme = official.load_official(self.cfg.dir).theme(self.r.year)
+        if theme.get("待核实"):
+            self.run.warnings.append(f"{self.r.year}年的年度主题尚待核实（config/official_wording.yaml）："
+                                     f"{theme['待核实']}")
+        return self.w.fill("年度主题.理论方向", {k: theme.get(k) for k in ("首要政治任务", "学习教育", "大会精神")})
 
     def block_directions(self, bw) -> None:
         points = self.directions()

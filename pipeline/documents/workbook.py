@@ -65,6 +65,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
 
 from pipeline.atomic import atomic_path
+from pipeline.documents import official
 from pipeline.intake.values import clean_text
 
 MAX_CELL_TEXT = 32_000   # Excel holds at most 32,767 characters in a cell
@@ -120,7 +121,7 @@ def cell_value(value: Any) -> Any:
         return value
     if isinstance(value, (tuple, list)):
         return "、".join(map(str, value)) or None
-    text = clean_text(value)
+    text = official.apply(clean_text(value))   # current official wording in every workbook too
     return (text[:MAX_CELL_TEXT] + "…") if len(text) > MAX_CELL_TEXT else (text or None)
 
 
@@ -406,6 +407,10 @@ def defuse(wb) -> int:
                 if cell.data_type == "f" or (cell.data_type == "s" and looks_like_formula(cell.value)):
                     as_text(cell)
                     n += 1
+                elif cell.data_type == "s" and isinstance(cell.value, str):
+                    current = official.apply(cell.value)   # a workbook built cell by cell: the official wording
+                    if current != cell.value:
+                        cell.value = current
     return n
 
 

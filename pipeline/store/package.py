@@ -43,8 +43,9 @@ def package_files(folder: Path) -> list[Path]:
     return files
 
 
-def export_package(scores_dir: str | Path, out_file: str | Path) -> dict:
-    """Write the unit package of a report output folder; returns its manifest."""
+def export_package(scores_dir: str | Path, out_file: str | Path, config=None) -> dict:
+    """Write the unit package of a report output folder; returns its manifest. With the profile in use
+    (`config`), scores made with another profile are refused (ProfileMismatch, one Chinese line)."""
     folder = Path(scores_dir)
     scores_path = folder / "scores.json"
     if not scores_path.is_file():
@@ -54,6 +55,9 @@ def export_package(scores_dir: str | Path, out_file: str | Path) -> dict:
         check_scores(scores)
     except (UnicodeDecodeError, ValueError) as exc:
         raise StoreError(f"{scores_path} 格式有误（{exc}），请重新运行 report") from None
+    if config is not None:
+        from pipeline.profile import ensure_same_profile
+        ensure_same_profile(scores, config, "据此导出数据包")
     out = Path(out_file)
     if out.resolve().parent == folder.resolve() and out.suffix.lower() in DOCUMENT_SUFFIXES:
         raise StoreError("数据包不能写在 --scores 文件夹中并以文档扩展名命名，请换一个位置或改用 .zip")

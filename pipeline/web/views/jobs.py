@@ -74,7 +74,8 @@ def _work(command: str, form) -> Callable[[WebJob], jobs.JobResult]:
         year = _year(form)
         return lambda job: bench.report_job(job, year)
     if command == "plan":
-        return lambda job: jobs.plan(cfg, bench.out, progress=job.tick)
+        year = _year(form)   # the plan of another year (its title, 台账 names, schedule), as `plan --year`
+        return lambda job: jobs.plan(cfg, bench.out, progress=job.tick, year=year)
     if command == "halfyear":
         year = _year(form)
         return lambda job: jobs.halfyear(bench.inbox, bench.out, cfg, year, progress=job.tick)
@@ -97,7 +98,7 @@ def _work(command: str, form) -> Callable[[WebJob], jobs.JobResult]:
         source = _field(form, "import", "import_dir")
         return lambda job: jobs.history(bench.history, source or None, progress=job.tick)
     if command == "export":
-        return lambda job: jobs.export(bench.out, bench.out / export_name(bench), progress=job.tick)
+        return lambda job: jobs.export(bench.out, bench.out / export_name(bench), progress=job.tick, config=cfg)
     raise AssertionError(command)
 
 
