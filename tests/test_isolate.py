@@ -74,6 +74,58 @@ def test_a_far_cell_is_found_however_its_tag_is_written(xml):
     assert rows * cols > scan.MAX_CELLS
 
 
+_USUAL = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="urn:x"><cols><col min="1"/>'
+          b'</cols><sheetData><row r="1" spans="1:3"><c r="A1" t="s"><v>0</v></c><c r="B1" s="2"/>'
+          b'<c r="AX1" s="1" t="str"><v></v></c></row><row r="99999"><c r="C99999"><v>1</v></c></row></sheetData>'
+          b'<rowBreaks count="0"/><conditionalFormatting><cfRule type="x"/></conditionalFormatting></worksheet>')
+
+
+@pytest.mark.parametrize("old, new", [
+    (b'<c r="A1" t="s">', b'<c r="A1" t="e">'),                            # an error value
+    (b'<c r="A1" t="s">', b'<c r="A1" s="1" t="e">'),
+    (b'<v>1</v></c></row></sheetData>', b'<f>1/0</f><v>1</v></c></row></sheetData>'),   # a formula
+    (b'<v>1</v></c></row></sheetData>', b'<f t="shared" si="0"/></c></row></sheetData>'),
+    (b'<v>1</v></c></row></sheetData>', b'<x:f xmlns:x="urn:x">A1</x:f></c></row></sheetData>'),
+    (b'<sheetData>', b'<!-- --><sheetData>'),                               # markup the scans strip
+    (b'<sheetData>', b'<![CDATA[ ]]><sheetData>'),
+    (b'<sheetData>', b'<?pi ?><sheetData>'),
+    (b'<c r="C99999">', b'<c r="C100000">'),                                # out of the box
+    (b'<c r="C99999">', b'<c r="AY99999">'),
+    (b'<c r="C99999">', b'<c s="1" r="C99999">'),                           # another attribute order
+    (b'<c r="C99999">', b'<c r="C99999" r="XFD1048576">'),                  # r twice
+    (b'<c r="C99999">', b'<c r=\'C99999\'>'),
+    (b'<c r="C99999">', b'<c>'),                                            # no r
+    (b'<c r="C99999">', b'<c.x r="C99999">'),
+    (b'<row r="99999">', b'<row r="99999" r="1048576">'),
+    (b'<row r="99999">', b'<row>'),
+    (b'<c r="C99999"><v>1</v></c>', b'<x:c r="XFD1048576"><v>1</v></x:c>'),  # a prefix
+])
+def test_only_a_sheet_written_as_excel_writes_it_skips_the_full_scans(old, new):
+    """plain_sheet (two searches) lets a sheet skip stripping, measuring and the formula scan; it must find every
+    spelling those scans would act on, and when it passes they must find nothing."""
+    assert scan.plain_sheet(_USUAL) and scan.plain_sheet(_USUAL.split(b"\n", 1)[1])
+    assert scan.sheet_extent(scan.strip_markup(_USUAL)) == (0, 0) and scan.formula_cells(_USUAL) == []
+    assert _USUAL.count(old) == 1
+    assert not scan.plain_sheet(_USUAL.replace(old, new))
+
+
+def test_formula_and_error_cells_are_found_through_the_fast_path(tmp_path):
+    """The first sheet plain, the roster with an error value and a formula without a cached value."""
+    path = handmade_xlsx(tmp_path / "工会.xlsx", "工会")
+    parts = _parts(path)
+    sheet = dict(parts)["xl/worksheets/sheet2.xml"]
+    at = sheet.index(b"<c ", sheet.index(b"<row", sheet.index(b"<row") + 1))
+    end = sheet.index(b"</row>", at)
+    crafted = sheet[:at] + b'<c r="F2" t="e"><v>#REF!</v></c><c r="G2"><x:f xmlns:x="urn:x">1+1</x:f></c>' + \
+        sheet[end:]
+    data = _rezip(path, [(n, crafted if n == "xl/worksheets/sheet2.xml" else d) for n, d in parts])
+    layout = scan.inspect(data, lambda name: _sheet_kind(name) is not None)
+    assert ("formula-error-cells", "人员名单", ["F2"]) in layout.formulas
+    assert ("formula-uncached", "人员名单", ["G2"]) in layout.formulas
+    alone = crafted.replace(b'<c r="F2" t="e"><v>#REF!</v></c>', b"")  # a prefixed formula is a formula too
+    assert scan.formula_cells(alone) == [("formula-uncached", ["G2"])]
+
+
 def _rezip(path: Path, parts: list[tuple[str, bytes]]) -> bytes:
     import zipfile
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:

@@ -125,7 +125,17 @@ _PLAIN_ATTRS = rb'(?:[ \t\r\n]+(?!r[ \t\r\n]*=)[A-Za-z_][\w.:-]*="[^"<>&\']*")*[
 _UNUSUAL = (re.compile(rb'<c(?=[\s>/])(?! r="(?:[A-Z]|A[A-X])[0-9]{1,5}+"(?: [st]="\w*+")*+/?>)'),  # literal
             re.compile(rb'<row(?=[\s>/])(?! r="[0-9]{1,5}"' + _PLAIN_ATTRS + rb')'),  # prefixes: sre skips to
             re.compile(rb":(?:c|row)[\s>/]"))                                         # them at C speed
+# the whole pre-scan of a sheet in two searches (both C speed: the first stops only at tags, the second at a
+# colon followed by a cell, row or formula name): a sheet in which neither finds anything needs no stripping
+# (no comment, CDATA or processing instruction after the XML declaration), is within the limits (the fast test
+# above vouches for it: every cell and row plain and in the box, nothing prefixed) and has no formula and no
+# error value (no `<f`, no cell typed e). Anything found sends the sheet through the full scans below
+_PLAIN_CELL = rb' r="(?:[A-Z]|A[A-X])[0-9]{1,5}+"(?: s="\w*+"| t="(?!e")\w*+")*+/?>'
+_NOT_PLAIN = (re.compile(rb'<(?:c\b(?!' + _PLAIN_CELL + rb')|row\b(?! r="[0-9]{1,5}"' + _PLAIN_ATTRS + rb')'
+                         rb'|[!?]|f[\s>/])'),
+              re.compile(rb":(?:c\b|row[\s>/]|f[\s>/])"))
 # the formula scan
+_FORMULA_PRESENT = re.compile(rb"<(?:\w+:)?f[\s>/]|\bt\s*=\s*[\"']e[\"']")
 _FORMULA_CELL = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _CELL = re.compile(rb"<(?:\w+:)?c\b([^<>]*?)(?:/>|>((?:[^<]|<(?!/?(?:\w+:)?c\b))*)</(?:\w+:)?c>)")
 _REF = re.compile(rb'\br\s*=\s*["\']([A-Za-z]+[0-9]+)["\']')
@@ -240,7 +250,11 @@ def _inspect_xlsx(data: bytes, table: _Members, wanted: Callable[[str], bool], l
         rows = cols = 0
         xml = b""
         for info in parts:  # more than one only when a sheet carries several ids: every candidate is measured
-            xml = strip_markup(member(data, info))
+            xml = member(data, info)
+            if plain_sheet(xml):
+                xml = b""  # in the limits, without formulas or error values: nothing more to look at
+                continue
+            xml = strip_markup(xml)
             r, c = sheet_extent(xml)
             rows, cols = max(rows, r), max(cols, c)
         if _too_large(rows, cols):
@@ -253,6 +267,13 @@ def _inspect_xlsx(data: bytes, table: _Members, wanted: Callable[[str], bool], l
             layout.incomplete = True
             continue
         layout.formulas.extend((code, name, cells) for code, cells in formula_cells(xml))
+
+
+def plain_sheet(xml: bytes) -> bool:
+    """True when the sheet is written exactly as the usual writers write it (see _NOT_PLAIN): then
+    sheet_extent(strip_markup(xml)) is (0, 0) and formula_cells finds nothing, and neither need run."""
+    start = 1 if xml.startswith(b"<?") else 0  # the XML declaration opens the usual sheet
+    return _NOT_PLAIN[0].search(xml, start) is None and _NOT_PLAIN[1].search(xml) is None
 
 
 def strip_markup(xml: bytes) -> bytes:
@@ -365,8 +386,8 @@ def _counted_extent(xml: bytes) -> tuple[int, int]:
 
 def formula_cells(xml: bytes) -> list[tuple[str, list[str]]]:
     """Formulas without a cached value (formula-uncached) and Excel error values (formula-error-cells)."""
-    if b"<f>" not in xml and b"<f " not in xml and b't="e"' not in xml and b"t='e'" not in xml:
-        return []  # plain finds: most sheets have neither a formula nor an error value
+    if _FORMULA_PRESENT.search(xml) is None:
+        return []  # most sheets have neither a formula (any prefix, as calamine reads it) nor an error value
     uncached, errors = [], []
     for attrs, body in _CELL.findall(xml):
         ref = _REF.search(attrs)
