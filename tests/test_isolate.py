@@ -126,6 +126,53 @@ def test_formula_and_error_cells_are_found_through_the_fast_path(tmp_path):
     assert scan.formula_cells(alone) == [("formula-uncached", ["G2"])]
 
 
+def _every_cell_formulas(xml: bytes) -> list[tuple[str, list[str]]]:
+    """The formula scan as it was written first: every cell of the sheet looked at (the reference)."""
+    uncached, errors = [], []
+    for attrs, body in scan._CELL.findall(xml):
+        ref = scan._REF.search(attrs)
+        if ref is None:
+            continue
+        if scan._ERROR_TYPE.search(attrs):
+            errors.append(ref.group(1).decode())
+        elif body and scan._FORMULA_CELL.search(body) and scan._uncached(attrs, body):
+            uncached.append(ref.group(1).decode())
+    return [(code, cells) for code, cells in (("formula-uncached", uncached), ("formula-error-cells", errors)) if cells]
+
+
+_FORMULA_SHEETS = [
+    b'<row r="1"><c r="A1"><f>1</f></c><c r="B1" t="e"><v>#N/A</v></c><c r="C1"><f>2</f><v>2</v></c></row>',
+    b'<c r="A1" t = \'e\'><v>#REF!</v></c><c r="B1" t="str"><f>""</f><v></v></c><c r="C1"><f/><v></v></c>',
+    b'<x:c r="A2"><x:f>1</x:f></x:c><c r="B2"><v>t="e"</v></c><c r="C2"><f t="shared" si="0"/></c><c r="D2"/>',
+    b'<c r="A3"><f>1</f><c r="B3"><f>1</f></c></c><c r="C3" t="e"/><c.x r="D3" t="e"></c.x><c><f>1</f></c>',
+    b't="e" <f> <c r="A4"></c><f>1</f><c r="B4" xt="e"><is><t>a</t></is><f>1</f></c>',
+    b'<c r="A5" t="e"><c r="B5"><f>1</f></c >',
+]
+
+
+@pytest.mark.parametrize("xml", _FORMULA_SHEETS + [a + b for a in _FORMULA_SHEETS for b in _FORMULA_SHEETS[::2]])
+def test_the_formula_scan_reads_only_near_its_markers_and_finds_what_reading_every_cell_finds(xml):
+    assert scan.formula_cells(xml) == _every_cell_formulas(xml)
+
+
+def test_the_formula_scan_agrees_with_reading_every_cell_on_the_corpus_and_examples(tmp_path):
+    import zipfile
+
+    from corpus import build
+    build(tmp_path, big=False)
+    seen = 0
+    for path in sorted([*tmp_path.rglob("*.xlsx"), *EXAMPLES.glob("*.xlsx")]):
+        if not zipfile.is_zipfile(path):
+            continue  # the corpus's broken files
+        with zipfile.ZipFile(path) as zf:
+            for name in zf.namelist():
+                if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                    xml = zf.read(name)
+                    assert scan.formula_cells(xml) == _every_cell_formulas(xml), (path.name, name)
+                    seen += bool(_every_cell_formulas(xml))
+    assert seen >= 2  # the corpus holds formula and error cells
+
+
 def _rezip(path: Path, parts: list[tuple[str, bytes]]) -> bytes:
     import zipfile
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:

@@ -131,12 +131,16 @@ _UNUSUAL = (re.compile(rb'<c(?=[\s>/])(?! r="(?:[A-Z]|A[A-X])[0-9]{1,5}+"(?: [st
 # above vouches for it: every cell and row plain and in the box, nothing prefixed) and has no formula and no
 # error value (no `<f`, no cell typed e). Anything found sends the sheet through the full scans below
 _PLAIN_CELL = rb' r="(?:[A-Z]|A[A-X])[0-9]{1,5}+"(?: s="\w*+"| t="(?!e")\w*+")*+/?>'
-_NOT_PLAIN = (re.compile(rb'<(?:c\b(?!' + _PLAIN_CELL + rb')|row\b(?! r="[0-9]{1,5}"' + _PLAIN_ATTRS + rb')'
-                         rb'|[!?]|f[\s>/])'),
+_PLAIN_ROW = rb'row\b(?! r="[0-9]{1,5}"' + _PLAIN_ATTRS + rb')'
+_NOT_PLAIN = (re.compile(rb'<(?:c\b(?!' + _PLAIN_CELL + rb')|' + _PLAIN_ROW + rb'|[!?]|f[\s>/])'),
               re.compile(rb":(?:c\b|row[\s>/]|f[\s>/])"))
+# after a formula: the rest of the sheet still plain in shape (any t, as the fast test of sheet_extent allows)
+_NOT_PLAIN_SHAPE = re.compile(rb'<(?:c\b(?! r="(?:[A-Z]|A[A-X])[0-9]{1,5}+"(?: [st]="\w*+")*+/?>)|' + _PLAIN_ROW +
+                              rb'|[!?])')
 # the formula scan
-_FORMULA_PRESENT = re.compile(rb"<(?:\w+:)?f[\s>/]|\bt\s*=\s*[\"']e[\"']")
+_FORMULA_PRESENT = re.compile(rb"<(?:\w+:)?f[\s>/]|t(?<!\wt)\s*=\s*[\"']e[\"']")  # \bt, its first bytes a set
 _FORMULA_CELL = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_CELL_START = re.compile(rb"<(?:\w+:)?c\b")
 _CELL = re.compile(rb"<(?:\w+:)?c\b([^<>]*?)(?:/>|>((?:[^<]|<(?!/?(?:\w+:)?c\b))*)</(?:\w+:)?c>)")
 _REF = re.compile(rb'\br\s*=\s*["\']([A-Za-z]+[0-9]+)["\']')
 _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>|<(?:\w+:)?v/>")
@@ -251,9 +255,12 @@ def _inspect_xlsx(data: bytes, table: _Members, wanted: Callable[[str], bool], l
         xml = b""
         for info in parts:  # more than one only when a sheet carries several ids: every candidate is measured
             xml = member(data, info)
-            if plain_sheet(xml):
+            kind = prescan(xml)
+            if kind == "plain":
                 xml = b""  # in the limits, without formulas or error values: nothing more to look at
                 continue
+            if kind == "formulas":
+                continue   # in the limits, nothing to strip: only the formula scan reads it
             xml = strip_markup(xml)
             r, c = sheet_extent(xml)
             rows, cols = max(rows, r), max(cols, c)
@@ -269,11 +276,23 @@ def _inspect_xlsx(data: bytes, table: _Members, wanted: Callable[[str], bool], l
         layout.formulas.extend((code, name, cells) for code, cells in formula_cells(xml))
 
 
+def prescan(xml: bytes) -> str:
+    """"plain" when the sheet is written exactly as the usual writers write it (see _NOT_PLAIN): then
+    sheet_extent(strip_markup(xml)) is (0, 0) and formula_cells finds nothing, and neither need run;
+    "formulas" when it is so written but for formula elements (and error values after the first formula): then
+    strip_markup(xml) is xml and sheet_extent is (0, 0), and only formula_cells(xml) must run; "" otherwise."""
+    if _NOT_PLAIN[1].search(xml) is not None:
+        return ""
+    found = _NOT_PLAIN[0].search(xml, 1 if xml.startswith(b"<?") else 0)  # after the XML declaration
+    if found is None:
+        return "plain"
+    if xml[found.start() + 1] != ord("f") or _NOT_PLAIN_SHAPE.search(xml, found.start()) is not None:
+        return ""
+    return "formulas"
+
+
 def plain_sheet(xml: bytes) -> bool:
-    """True when the sheet is written exactly as the usual writers write it (see _NOT_PLAIN): then
-    sheet_extent(strip_markup(xml)) is (0, 0) and formula_cells finds nothing, and neither need run."""
-    start = 1 if xml.startswith(b"<?") else 0  # the XML declaration opens the usual sheet
-    return _NOT_PLAIN[0].search(xml, start) is None and _NOT_PLAIN[1].search(xml) is None
+    return prescan(xml) == "plain"
 
 
 def strip_markup(xml: bytes) -> bytes:
@@ -386,10 +405,8 @@ def _counted_extent(xml: bytes) -> tuple[int, int]:
 
 def formula_cells(xml: bytes) -> list[tuple[str, list[str]]]:
     """Formulas without a cached value (formula-uncached) and Excel error values (formula-error-cells)."""
-    if _FORMULA_PRESENT.search(xml) is None:
-        return []  # most sheets have neither a formula (any prefix, as calamine reads it) nor an error value
     uncached, errors = [], []
-    for attrs, body in _CELL.findall(xml):
+    for attrs, body in _marked_cells(xml):
         ref = _REF.search(attrs)
         if ref is None:
             continue
@@ -403,6 +420,27 @@ def formula_cells(xml: bytes) -> list[tuple[str, list[str]]]:
     if errors:
         found.append(("formula-error-cells", errors))
     return found
+
+
+def _marked_cells(xml: bytes):
+    """(attributes, body) of every cell (a _CELL match) holding a formula element or typed e, in order, read
+    only where such a marker is: no _CELL match holds the start of another cell, so a cell holding a marker
+    begins at the last cell start before the marker, and every _CELL match begins at a cell start. The search
+    back from each marker stops at the one before it, so the whole is linear in the sheet's size."""
+    start, floor, done = -1, 0, -1
+    for marker in _FORMULA_PRESENT.finditer(xml):   # most sheets have none: one search, nothing else
+        at = marker.start()
+        pos = at
+        while (pos := xml.rfind(b"<", floor, pos)) != -1:
+            if _CELL_START.match(xml, pos):
+                start = pos
+                break
+        floor = at
+        if start > done:
+            done = start
+            cell = _CELL.match(xml, start)
+            if cell is not None:
+                yield cell.group(1), cell.group(2) or b""
 
 
 def _uncached(attrs: bytes, body: bytes) -> bool:
