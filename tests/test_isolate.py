@@ -173,6 +173,38 @@ def test_the_formula_scan_agrees_with_reading_every_cell_on_the_corpus_and_examp
     assert seen >= 2  # the corpus holds formula and error cells
 
 
+_PIECES = [b'<c r="XFD1048576"><v>1</v></c>', b'<c r="A1" t="e"><v>#N/A</v></c>', b'<f>', b'<f/>', b'</f>', b'<x:f>',
+           b't="e"', b"t='e'", b'<!--', b'-->', b'<?p?>', b'<![CDATA[', b']]>', b'<row r="1048576">', b'</row>', b'<c>',
+           b'</c>', b'<c r="A5">', b'<v>', b'</v>', b'<x:c r="B9">', b'<row>', b'<c r="AY1"><v>2</v></c>', b'"', b"'",
+           b'<c r="C3" t="e"/>', b' r="XFD9"', b'<', b'>', b'<c s="1" r="ZZ1"><v>1</v></c>', b'<cols>',
+           b'<c.x r="A1" t="e">', b'<f t="shared"/>', b'<c r="A3"><f>1</f></c>']
+
+
+@pytest.mark.parametrize("formula", [b"<f>1</f>", b""])
+def test_the_shortcuts_give_what_the_full_scans_give_on_mangled_sheets(formula):
+    """Pieces of hostile spellings dropped at random into a usual sheet: whatever prescan decides, the extent and
+    the formula cells are those of stripping, measuring and reading every cell."""
+    import random
+    usual = (b'<?xml version="1.0"?>\n<worksheet><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" s="1"/>'
+             b'</row><row r="2" spans="1:2"><c r="A2">' + formula + b'<v>1</v></c><c r="B2" t="inlineStr"><is><t>x</t>'
+             b'</is></c></row></sheetData></worksheet>')
+    rng, kinds = random.Random(26), set()
+    for _ in range(3000):
+        xml = bytearray(usual)
+        for _ in range(rng.randint(1, 4)):
+            at = rng.randint(0, len(xml))
+            xml[at:at] = rng.choice(_PIECES)
+        xml = bytes(xml)
+        kind = scan.prescan(xml)
+        kinds.add(kind)
+        full = scan.strip_markup(xml)
+        expected = (scan.sheet_extent(full), _every_cell_formulas(full))
+        found = ((0, 0), []) if kind == "plain" else ((0, 0), scan.formula_cells(xml)) if kind == "formulas" else \
+            (scan.sheet_extent(full), scan.formula_cells(full))
+        assert found == expected, xml
+    assert kinds == {"plain", "formulas", ""}
+
+
 def _rezip(path: Path, parts: list[tuple[str, bytes]]) -> bytes:
     import zipfile
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
