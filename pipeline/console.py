@@ -3,6 +3,7 @@
 Every line reaches the console safely (issue 12, items 13 and 15):
 - text that came from outside (file names, sender names, cell values) never carries terminal control sequences:
   `safe()` shows ESC, other control characters and bidirectional overrides as visible `\\x1b`-style escapes;
+- library warnings are not shown (`install_streams`; the readers also silence theirs, `intake.ingest`);
 - a console whose encoding lacks a character (a Chinese Windows console is GBK/cp936, a pipe may be ASCII) gets a
   plain equivalent (✓ → √ → v, ✗ → × → x, ASCII spinner and box lines), never a UnicodeEncodeError.
 """
@@ -13,6 +14,7 @@ import codecs
 import io
 import re
 import sys
+import warnings
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Callable, Iterator
 
@@ -119,7 +121,12 @@ class SafeStream(io.TextIOBase):
 
 
 def install_streams() -> None:
-    """Make the process's stdout and stderr safe (called once by the command line entry point)."""
+    """Make the process's stdout and stderr safe (called once by the command line entry point).
+
+    Python warnings of the libraries (openpyxl's UserWarnings, pandas' FutureWarnings, …) are not for office
+    staff: they are silenced unless a developer asks for them (`python -W …` or PYTHONWARNINGS)."""
+    if not sys.warnoptions:
+        warnings.simplefilter("ignore")
     for name in ("stdout", "stderr"):
         stream = getattr(sys, name)
         if isinstance(stream, SafeStream) or stream is None:

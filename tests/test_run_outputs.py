@@ -345,3 +345,48 @@ def test_os_error_message_names_the_file_and_the_cause():
     exc = OSError(errno.ENOSPC, "No space left on device", "/data/output/scores.json")
     assert os_error_message(exc) == "读写 /data/output/scores.json 时出错：磁盘空间不足，请腾出空间后重新运行"
     assert "没有权限" in os_error_message(PermissionError(errno.EACCES, "Permission denied", "x.xlsx"))
+
+
+def _xls_xlrd_warns_about(path: Path) -> None:
+    """An old .xls (xlwt) with 100 bytes of padding and a stray byte in the terminator of its Workbook stream's
+    directory name: calamine refuses it, xlrd reads it and prints `WARNING *** file size (…) not 512 + multiple
+    of sector size (512)` on its log file (sys.stdout unless told otherwise)."""
+    import xlwt
+    book = xlwt.Workbook(encoding="utf-8")
+    info = book.add_sheet("填报信息")
+    info.write(0, 0, "部门"), info.write(0, 1, "妇联")
+    ws = book.add_sheet("人员名单")
+    for c, h in enumerate(["序号", "姓名", "工号", "参与创建工作", "满意度"]):
+        ws.write(1, c, h)
+    ws.write(2, 1, "壬"), ws.write(2, 2, "5001"), ws.write(2, 3, "是"), ws.write(2, 4, "满意")
+    buf = __import__("io").BytesIO()
+    book.save(buf)
+    data = bytearray(buf.getvalue() + b"\0" * 100)
+    at = data.index("Workbook".encode("utf-16-le")) + 17
+    data[at] = 0x93
+    path.write_bytes(bytes(data))
+
+
+def test_library_warnings_never_reach_the_console(tmp_path):
+    """xlrd's log lines and the libraries' Python warnings are not shown to office staff; the file is read."""
+    import io as _io
+    import xlrd
+    from python_calamine import CalamineWorkbook
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    _xls_xlrd_warns_about(inbox / "妇联-旧表.xls")
+    data = (inbox / "妇联-旧表.xls").read_bytes()
+    with pytest.raises(Exception):
+        CalamineWorkbook.from_filelike(_io.BytesIO(data))
+    log = _io.StringIO()
+    xlrd.open_workbook(file_contents=data, logfile=log)
+    assert "WARNING *** file size" in log.getvalue()  # the input really makes xlrd talk
+    out = tmp_path / "out"
+    proc = subprocess.run([PY, "-m", "pipeline", "report", "--inbox", str(inbox), "--out", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, env=_env())
+    assert proc.returncode == 0, proc.stderr
+    both = proc.stdout + proc.stderr
+    assert "WARNING" not in both and "Warning" not in both and "warn(" not in both, both
+    scores = json.loads((out / "scores.json").read_text(encoding="utf-8"))
+    women = next(d for d in scores["departments"] if d["name"] == "妇联")
+    assert women["submitted"] and women["metrics"]["participation_rate"]["numerator"] == 1

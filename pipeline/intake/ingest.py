@@ -10,6 +10,7 @@ import os
 import re
 import stat
 import unicodedata
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -333,7 +334,15 @@ Merges = dict[str, list[tuple[int, int, int, int]]]
 def _read_sheets(path: Path, data: bytes) -> tuple[dict[str, list[list]], Merges]:
     """Raw grids (lists of rows, row 1 first) of the sheets we care about, and their merged ranges.
 
-    The format is taken from the content, not the extension: an .xlsx renamed .xls is read all the same."""
+    The format is taken from the content, not the extension: an .xlsx renamed .xls is read all the same.
+    What the reader libraries have to say (xlrd's `WARNING *** file size …` on its log file, pandas and openpyxl
+    warnings) never reaches the console: a department's file is judged by our own issues only."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _read_sheets_quietly(path, data)
+
+
+def _read_sheets_quietly(path: Path, data: bytes) -> tuple[dict[str, list[list]], Merges]:
     try:
         return _read_calamine(data)
     except _Refused:
@@ -341,7 +350,7 @@ def _read_sheets(path: Path, data: bytes) -> tuple[dict[str, list[list]], Merges
     except Exception:  # noqa: BLE001 - old .xls that calamine cannot read: try xlrd
         if data[:8] != b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
             raise
-    with pd.ExcelFile(io.BytesIO(data), engine="xlrd") as xl:
+    with pd.ExcelFile(io.BytesIO(data), engine="xlrd", engine_kwargs={"logfile": io.StringIO()}) as xl:
         out = {}
         for name in xl.sheet_names:
             if _sheet_kind(name) is not None:
