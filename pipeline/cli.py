@@ -375,8 +375,10 @@ def notify(scores_dir, dry_run, outbox, templates_dir, config_dir):
 @_config_option
 @click.option("--year", type=click.IntRange(2000, 2100), default=None, help="自查年度，默认取 unit.yaml 中的年度")
 def archive(inbox, out_dir, config_dir, year):
+    from pipeline import console
     from pipeline.documents.archive import build_archive
-    result = build_archive(inbox, out_dir, _load(config_dir), year)
+    with console.steps(first="正在整理分类档案…") as step:
+        result = build_archive(inbox, out_dir, _load(config_dir), year, progress=step)
     records = sum(m.kind == "record" for m in result.materials)
     files = sum(m.kind == "file" for m in result.materials)
     click.echo(f"已生成分类档案：{result.folder}（活动记录单和文件登记单 {records} 份，佐证文件 {files} 个）")

@@ -161,6 +161,17 @@ def progress(silent: bool) -> Iterator[Callable[[str], None]]:
     _console.print(f"已读取 {count} 个工作簿")
 
 
+@contextmanager
+def steps(silent: bool = False, first: str = "正在准备…") -> Iterator[Callable[[str], None]]:
+    """A status line showing the latest step of a long command (`archive`: documents, LibreOffice page counts)."""
+    if silent:
+        yield lambda text: None
+        return
+    spinner = "dots" if is_unicode(_out()) else "line"
+    with _console.status(first, spinner=spinner) as status:
+        yield lambda text: status.update(escape(safe(text)))
+
+
 def line(text: str) -> None:
     """One plain line (text from outside is escaped)."""
     _console.print(escape(safe(text)))

@@ -418,3 +418,63 @@ def test_zip_writer_offsets_beyond_4_gb_use_zip64(tmp_path):
         assert [i.filename for i in infos] == [f"分类档案/{n} 照片.jpg" for n in range(3)]
         assert all(i.header_offset > 0xFFFFFFFF for i in infos)
         assert all(zf.read(i) == one.read_bytes() for i in infos)
+
+
+def _processes_mentioning(text: str) -> list[str]:
+    """Command lines of running processes that mention text (Linux /proc)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+            except OSError:
+                continue
+            if text in cmdline:
+                found.append(f"{proc.name}: {cmdline}")
+    return found
+
+
+@pytest.mark.needs("soffice")
+def test_archive_into_a_relative_folder_counts_word_pages_in_seconds_and_leaves_no_soffice(tmp_path):
+    """`make archive` runs with a relative --out (output/示例): LibreOffice gets absolute file: URIs for its
+    profile and inputs, the Word files' pages are counted, progress is shown, and no soffice(.bin) outlives it."""
+    import shutil
+    import subprocess
+    import sys
+    import time
+    root = Path(__file__).resolve().parent.parent
+    shutil.copytree(root / "examples" / "inbox", tmp_path / "inbox")
+    scratch = tmp_path / "tmp"  # LibreOffice's profile lives here: how its processes are told from others'
+    scratch.mkdir()
+    env = dict(os.environ, PYTHONPATH=str(root), TMPDIR=str(scratch), PYTHONIOENCODING="utf-8")
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "pipeline", "archive", "--inbox", "inbox", "--out", "output/示例"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=240, env=env)
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 0, proc.stderr
+    assert elapsed < 120, elapsed  # it waited 7 minutes on `file://output/…` before
+    assert _processes_mentioning(str(scratch)) == []
+    wb = openpyxl.load_workbook(tmp_path / "output" / "示例" / "分类档案" / "档案目录.xlsx", read_only=True)
+    words = [r for r in wb["档案目录"].iter_rows(min_row=2, values_only=True) if str(r[1]).endswith(".docx")]
+    assert words and all(isinstance(r[5], int) and r[5] >= 1 for r in words), words
+    assert not any("页数" in str(r[6] or "") for r in words)
+
+
+def test_a_hanging_office_is_killed_with_its_whole_process_group(tmp_path, monkeypatch):
+    """A soffice that never ends (here a script standing in for it, starting a child of its own as soffice does
+    soffice.bin) is stopped at the time limit together with everything it started."""
+    import time
+    from pipeline.documents import pdf
+    marker = tmp_path / "child-pid"
+    fake = tmp_path / "soffice"
+    fake.write_text(f"#!/bin/sh\nsleep 300 &\necho $! > {marker}\necho \"$@\" > {tmp_path / 'args'}\nwait\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(pdf, "soffice", lambda: str(fake))
+    started = time.monotonic()
+    assert pdf.run_soffice(["--convert-to", "pdf", pdf.file_uri(Path("relative") / "a.docx")], timeout=2) is False
+    assert time.monotonic() - started < 20
+    child = int(marker.read_text())
+    time.sleep(0.2)
+    assert not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text().split()[2]
+    args = (tmp_path / "args").read_text()
+    assert "-env:UserInstallation=file:///" in args and f"{Path.cwd().as_uri()}/relative/a.docx" in args

@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import struct
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -139,7 +138,7 @@ def build_archive(inbox: str | Path, out: str | Path, config: Config, year: int 
         builder.build()
         lap("documents")
         if count_pages:
-            _count_pages(builder.materials, work / ARCHIVE_DIR, work / "pages")
+            _count_pages(builder.materials, work / ARCHIVE_DIR, work / "pages", progress)
         lap("pages")
         builder.write_catalogs()
         _department_archives(builder, work / DEPT_DIR)
@@ -698,10 +697,12 @@ def _submission_form(path: Path, sres, number: str, entries: list[dict], config:
 # ------------------------------------------------------------------ page counts
 
 
-def _count_pages(materials: list[Material], root: Path, scratch: Path) -> None:
-    """PDF pages with pypdf; Word files through one LibreOffice run when it is installed (else left blank)."""
+def _count_pages(materials: list[Material], root: Path, scratch: Path,
+                 progress: Callable[[str], None] | None = None) -> None:
+    """PDF pages with pypdf; Word files through one LibreOffice run when it is installed (else left blank).
+    LibreOffice runs through `documents.pdf` (absolute URIs, its process group ended, each file announced)."""
     from pypdf import PdfReader
-    from pipeline.documents.pdf import soffice
+    from pipeline.documents.pdf import convert_all, soffice
     words = []
     for m in materials:
         src = root / m.arcname
@@ -731,13 +732,17 @@ def _count_pages(materials: list[Material], root: Path, scratch: Path) -> None:
         link = inputs / f"{n:06d}{src.suffix.lower()}"
         shutil.copyfile(src, link)
         names[n] = m
-    profile = scratch / "profile"
-    cmd = [exe, f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", "pdf", "--outdir",
-           str(scratch / "pdf"), *sorted(str(p) for p in inputs.iterdir())]
-    try:
-        subprocess.run(cmd, capture_output=True, timeout=60 + 10 * len(words), check=False)
-    except subprocess.TimeoutExpired:
-        pass
+    done = 0
+
+    def announce(_name: str) -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(f"用 LibreOffice 计算 Word 页数（{done}/{len(words)}）")
+
+    if progress:
+        progress(f"用 LibreOffice 计算 {len(words)} 份 Word 文件的页数")
+    convert_all(sorted(inputs.iterdir()), scratch / "pdf", announce, timeout=60 + 10 * len(words))
     for n, m in names.items():
         pdf = scratch / "pdf" / f"{n:06d}.pdf"
         try:
