@@ -12,7 +12,9 @@ import pytest  # noqa: E402
 from pipeline.catalog import load_config  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-SYSTEM_PYTHON = "/usr/bin/python3"   # the Python that has LibreOffice's `uno` module (Debian's python3-uno)
+#: the Python that has LibreOffice's `uno` module (Debian's python3-uno); tests/office.py and tests/lo_words.py
+#: read the same variable
+SYSTEM_PYTHON = os.environ.get("WENMING_UNO_PYTHON", "/usr/bin/python3")
 
 # ---------------------------------------------------------------- tests that need a program
 #
@@ -22,7 +24,8 @@ SYSTEM_PYTHON = "/usr/bin/python3"   # the Python that has LibreOffice's `uno` m
 
 #: program -> what it is and the Debian package that installs it (shown in the skip reason)
 PROGRAMS = {
-    "soffice": "LibreOffice（Debian 包 libreoffice-writer、libreoffice-calc）",
+    "soffice": "LibreOffice（Debian 包 libreoffice-writer-nogui）",
+    "calc": "LibreOffice Calc（Debian 包 libreoffice-calc-nogui）",
     "uno": "LibreOffice 的 Python 接口（Debian 包 python3-uno，供 /usr/bin/python3 使用）",
     "pdftoppm": "pdftoppm（Debian 包 poppler-utils）",
     "chromium": "Chromium 浏览器（Debian 包 chromium）",
@@ -36,6 +39,9 @@ def missing_reason(program: str) -> str | None:
     """Why `program` cannot be used here, or None when it can."""
     if program == "soffice":
         found = shutil.which("soffice") or shutil.which("libreoffice")
+    elif program == "calc":
+        found = (shutil.which("soffice") or shutil.which("libreoffice")) and any(
+            Path(d, "libscdlo.so").exists() for d in ("/usr/lib/libreoffice/program", "/opt/libreoffice/program"))
     elif program == "uno":
         found = Path(SYSTEM_PYTHON).exists() and subprocess.run(
             [SYSTEM_PYTHON, "-c", "import uno"], capture_output=True, timeout=60,

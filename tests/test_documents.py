@@ -1,6 +1,5 @@
 """The printed documents: 自查报告, 实施方案, and the Excel outputs, opened and read back."""
 
-import os
 import re
 import shutil
 import subprocess
@@ -14,7 +13,6 @@ from docx.oxml.ns import qn
 from docx.shared import Pt
 
 from builders import YEAR, activity, document, report, run, staff, workbook
-from pipeline.documents.pdf import soffice
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -120,8 +118,7 @@ def test_ledger_traces_every_activity_to_its_source(sample):
     assert tasks["3.4.1"][5] == "反协办" and tasks["3.2.2"][8] == "未达标"
 
 
-needs_lo = pytest.mark.skipif(soffice() is None and not os.environ.get("CI"),
-                              reason="LibreOffice 未安装（CI 会安装并运行此测试）")
+needs_lo = pytest.mark.needs("soffice", "pdftoppm")
 
 
 @needs_lo

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import needs
 from builders import report as run_report
 from builders import run
 from webkit import EXAMPLES, ROOT, SOME, Client, make_folders, running
@@ -345,8 +346,7 @@ def test_serve_takes_a_free_port_when_the_default_is_taken(tmp_path):
 
 def test_documents_with_pdf_through_the_progress_endpoint(tmp_path):
     from pipeline.documents import pdf
-    if pdf.soffice() is None:  # CI installs LibreOffice; the missing case is tested above
-        pytest.fail("LibreOffice (soffice) is required for this test")
+    needs("soffice")  # the missing case is tested above
     with running(tmp_path, files=SOME[:2]) as s:
         c = Client(s.server.server_port)
         status, _, body = c.post_form("/documents/generate", {"pdf": "1"}, headers={"HX-Request": "true"})
