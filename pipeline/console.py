@@ -199,6 +199,10 @@ def summary(result: "Result", out_dir) -> None:
     errors = sum(i.level == "error" for i in result.issues)
     warnings = sum(i.level == "warning" for i in result.issues)
     _console.print(f"校验发现错误 {errors} 处、提醒 {warnings} 处，详见校验报告")
+    from pipeline.issues import ANNOUNCED, LEVEL_ZH
+    for issue in result.issues:
+        if issue.code in ANNOUNCED:
+            _console.print(f"{LEVEL_ZH[issue.level]}：{e(issue.line())}")
     for message in getattr(result, "messages", []):
         _console.print(e(message))
     _console.print(f"输出文件在：{e(out_dir)}")

@@ -380,3 +380,19 @@ def test_mail_collect_failure_is_one_line_and_the_password_is_not_kept(tmp_path)
     for path in tmp_path.rglob("*"):
         if path.is_file():
             assert b"pw-typed-in-page-123" not in path.read_bytes(), path
+
+
+def test_upload_says_when_the_file_name_and_its_info_disagree(client, srv, tmp_path):
+    from builders import staff, workbook
+    path = workbook(tmp_path / "x.xlsx", "工会", roster=staff(2, prefix="错放"))
+    status, _, body = client.upload([("团委-错放的台账.xlsx", path.read_bytes())])
+    assert status == 200, body.decode()
+    (row,) = json.loads(body)["files"]
+    assert row["department"] == "工会"
+    (issue,) = [i for i in row["issues"] if i["code"] == "department-name-mismatch"]
+    assert issue["level"] == "warning" and "文件名表明是团委的台账" in issue["message"]
+    other = workbook(tmp_path / "y.xlsx", "工会", roster=staff(3, prefix="又错放"))
+    status, _, body = client.upload([("团委-又一份.xlsx", other.read_bytes())], accept_json=False,
+                                    headers={"HX-Request": "true"})
+    assert status == 200
+    assert "文件名表明是团委的台账，但“填报信息”中的部门是“工会”" in _text(body)

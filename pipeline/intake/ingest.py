@@ -619,6 +619,17 @@ def _note(rec: FileRecord, sheet: str, row: int, value: Any) -> None:
     rec.issues.append(make_issue("note-row", file=rec.name, sheet=sheet, row=row, value=clean_text(value)))
 
 
+def _named_elsewhere(config: Config, name: str, dept: str) -> str | None:
+    """The other department a file name names (longest match), when it does not also name `dept`."""
+    named = config.department_in_text(name)
+    if named is None or named == dept:
+        return None
+    norm = normalize_name(name)
+    if any(alias in norm for alias, d in config.alias_map.items() if d == dept and alias):
+        return None  # 工会、团委联合….xlsx of 工会: the name names it too
+    return named
+
+
 def _department(rec: FileRecord, config: Config, quiet: bool = False) -> str | None:
     """From 填报信息/部门 (through aliases), else the file name; quiet for files with no data to attribute."""
     stated = rec.info.get("部门")
@@ -628,6 +639,10 @@ def _department(rec: FileRecord, config: Config, quiet: bool = False) -> str | N
         if dept is None and not quiet:
             rec.issues.append(make_issue("department-unknown", file=rec.name, sheet=INFO_SHEET, column="部门",
                                          value=clean_text(stated), known=known))
+        named = _named_elsewhere(config, Path(rec.name).stem, dept) if dept else None
+        if named:  # 团委-….xlsx whose 填报信息 says 工会: counted for 工会, and said so
+            rec.issues.insert(0, make_issue("department-name-mismatch", file=rec.name, sheet=INFO_SHEET, column="部门",
+                                         value=clean_text(stated), named=named, counted=dept, department=dept))
         return dept
     dept = config.department_in_text(Path(rec.name).stem)
     if quiet:
