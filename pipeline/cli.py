@@ -228,13 +228,15 @@ def _notes(notes) -> None:
 @click.option("--sample", is_flag=True, help="标明这是示例数据：每份输出文件首页标注“示例数据”（make report 演示时使用）")
 @click.option("--history", "history_file", type=click.Path(dir_okay=False), default=None,
               help="历史数据库文件（记录各年结果，用于历年对比），默认 history/history.sqlite")
-def report(inbox, out_dir, config_dir, year, silent, sample, history_file):
+@click.option("--replace", "replace_history", is_flag=True,
+              help="确认以本次结果替换历史数据库中该年的记录（本次报送部门或数据行比已记录的少时须加此项）")
+def report(inbox, out_dir, config_dir, year, silent, sample, history_file, replace_history):
     from pipeline import console
     from pipeline.report import run_report
     config = _load(config_dir)
     with console.progress(silent) as tick:
         result = run_report(inbox, out_dir, config, year, sample=sample, progress=tick, notes=_notes,
-                            history=history_file)
+                            history=history_file, replace_history=replace_history)
     for kind, line in getattr(result.history, "messages", []):  # the history database: one line each
         if kind == "problem" or not silent:
             click.echo(line, err=True)
@@ -396,21 +398,31 @@ def archive(inbox, out_dir, config_dir, year):
             click.echo(f"提醒：{issue.line()}")
 
 
-@main.command(name="history", help="列出历史数据库中记录的各年结果；--import 导入往年 report 输出文件夹中的 scores.json。")
+@main.command(name="history", help="列出历史数据库中记录的各年结果（各版本，标明当前采用的一版）；--import 导入往年 "
+              "report 输出文件夹中的 scores.json；--use 采用某一版作为该年的记录。")
 @click.option("--history", "history_file", type=click.Path(dir_okay=False), default=None,
               help="历史数据库文件，默认 history/history.sqlite")
 @click.option("--import", "import_dir", type=click.Path(exists=True), default=None,
               help="往年 report 的输出文件夹（含 scores.json），导入为该年的记录")
-def history_command(history_file, import_dir):
+@click.option("--replace", "replace_history", is_flag=True, help="与 --import 同用：确认替换该年已有的较大记录")
+@click.option("--use", "use_version", type=click.IntRange(1), default=None, help="采用第几版作为该年的记录（见列表中的版本号）")
+def history_command(history_file, import_dir, replace_history, use_version):
     from pipeline.store import history as store
     if import_dir:
-        scores, replaced = store.import_scores(import_dir, history_file)
-        click.echo(f"{'已替换' if replaced else '已导入'}{scores['unit']}{scores['year']}年的记录")
+        scores, outcome = store.import_scores(import_dir, history_file, replace=replace_history)
+        if outcome.state == "kept":
+            click.echo(store.kept_line(scores["year"], outcome).replace("report 加 --replace", "history --import 加 --replace"),
+                       err=True)
+        else:
+            click.echo(f"{'已替换' if outcome.state == 'replaced' else '已导入'}{scores['unit']}{scores['year']}年的记录")
+    if use_version:
+        scores = store.use_version(use_version, history_file)
+        click.echo(f"已采用第{use_version}版作为{scores['unit']}{scores['year']}年的记录")
     path = Path(history_file) if history_file else store.default_path()
     if not path.exists():
         click.echo(f"历史数据库中还没有记录：{path}（运行 report 后自动记录）")
         return
-    records, log = store.list_years(path)
+    records, log, versions = store.list_years(path)
     click.echo(f"历史数据库：{path}")
     for r in records:
         counts = r.status_counts()
@@ -418,6 +430,12 @@ def history_command(history_file, import_dir):
         source = "导入" if r.source.startswith("import") else "自查运行"
         click.echo(f"  {r.unit} {r.year}年  测评细则 {r.catalog}  达标 {counts.get('达标', 0)}/{len(r.standards)} 条"
                    f"  记录于 {r.ran_at.replace('T', ' ')}（{source}，共记录 {runs} 次）")
+        for v in versions:
+            if (v["unit"], v["year"]) == (r.unit, r.year):
+                rows = "" if v["rows"] is None else f"，有效数据 {v['rows']} 行"
+                mark = "【当前】" if v["current"] else ("【示例数据】" if v["sample"] else "")
+                click.echo(f"    第{v['id']}版 {v['ran_at'].replace('T', ' ')}  报送部门 {v['departments']} 个{rows}"
+                           f"{'  ' + mark if mark else ''}")
     if not records:
         click.echo("  （还没有记录）")
 

@@ -211,10 +211,13 @@ def check_out_dir(inbox: str | Path, out: str | Path) -> None:
 
 def run_report(inbox: str | Path, out: str | Path, config: Config, year: int | None = None, *,
                sample: bool = False, progress: Callable[[str], None] | None = None,
-               notes: Callable[[list[str]], None] | None = None, history: str | Path | None = None) -> Result:
+               notes: Callable[[list[str]], None] | None = None, history: str | Path | None = None,
+               replace_history: bool = False) -> Result:
     """The whole `report` command: check the folders, hold the output folder's lock, read, score and swap the
     new set of outputs into place. An operating-system error (full disk, …) is one OutputError line and
-    leaves the previous set as it was."""
+    leaves the previous set as it was. The year's history record is replaced only by a run that is not smaller
+    (`replace_history=True`: the user confirmed, `--replace` or the 工作台's question); otherwise this run is
+    kept as a version and `result.history.recorded.state == "kept"` says so."""
     check_out_dir(inbox, out)
     try:
         with folder_lock(out, "生成报告"):
@@ -228,7 +231,7 @@ def run_report(inbox: str | Path, out: str | Path, config: Config, year: int | N
                 if notes:
                     notes(result.notes)
             if recorder is not None:
-                recorder.record(out)  # this year into the history database, once the documents are written
+                recorder.record(out, replace=replace_history)  # this year, once the documents are written
     except OSError as exc:
         raise OutputError(os_error_message(exc, "；输出文件夹中上次生成的文件保持不变", out)) from None
     return result
