@@ -207,10 +207,27 @@ def settled(out: str | Path, what: str = "读取输出") -> Iterator[Path]:
         yield out
 
 
+def foreign_files(out: str | Path, names: Any) -> list[str]:
+    """The names among `names` that exist in `out` but that this tool did not write there (no set of any kind in
+    the folder's .outputs.json lists them): a user's own file that happens to bear an output's name."""
+    out = Path(out)
+    known = {n for v in _read_json(out / MANIFEST).values() if isinstance(v, list) for n in v}
+    return [n for n in names if n not in known and _exists(out / n)]
+
+
+def refuse_foreign(out: str | Path, names: Any) -> None:
+    """OutputError (one Chinese line) when writing `names` into `out` would overwrite a file the tool did not write."""
+    found = foreign_files(out, names)
+    if found:
+        raise OutputError(f"输出文件夹 {out} 中已有同名文件“{found[0]}”，不是本工具生成的；为免覆盖，"
+                          "请先把它移到别处或改名，或换一个输出文件夹")
+
+
 @contextmanager
 def output_set(out: str | Path, kind: str = "report", what: str = "生成报告") -> Iterator[Path]:
     """Yield a staging folder; everything written there replaces the previous `kind` set in `out` at once.
-    On any exception the staging folder is removed and the previous set stays as it was."""
+    On any exception the staging folder is removed and the previous set stays as it was. A file in `out` that bears
+    an output's name but that the tool did not write is never overwritten: OutputError, nothing changed."""
     out = Path(out)
     if _exists(out) and not out.is_dir():
         raise OutputError(f"输出位置 {out} 是一个文件，不是文件夹，请换一个文件夹名")
@@ -223,6 +240,7 @@ def output_set(out: str | Path, kind: str = "report", what: str = "生成报告"
             new = sorted(p.name for p in stage.iterdir() if not p.name.startswith(".tmp-"))
             for leftover in stage.glob(".tmp-*"):
                 leftover.unlink(missing_ok=True)
+            refuse_foreign(out, new)  # nothing is overwritten that this tool did not write
             (stage / JOURNAL).write_text(json.dumps({"kind": kind, "new": new, "old": previous},
                                                     ensure_ascii=False), encoding="utf-8")
             commit = out / (COMMIT_PREFIX + stage.name[len(STAGE_PREFIX):])

@@ -443,10 +443,11 @@ def history_command(history_file, import_dir, replace_history, use_version):
 @main.command(help="把一个单位的结果打包（scores.json、各文件和 manifest.json），报送上级汇总。")
 @click.option("--scores", "scores_dir", type=click.Path(file_okay=False), default="output", show_default=True,
               help="report 的输出文件夹（含 scores.json）")
-@click.option("--out", "out_file", type=click.Path(dir_okay=False), required=True, help="生成的 ZIP 文件")
-def export(scores_dir, out_file):
+@click.option("--out", "out_file", type=click.Path(), required=True, help="生成的 ZIP 文件（不会覆盖不是本工具生成的文件）")
+@click.option("--internal", is_flag=True, help="连同内部文件（创建工作情况提示（内部）、校验报告、进度通报）一起打包")
+def export(scores_dir, out_file, internal):
     from pipeline.store.package import export_package
-    manifest = export_package(scores_dir, out_file)
+    manifest = export_package(scores_dir, out_file, internal=internal)
     click.echo(f"已生成单位数据包：{out_file}（{manifest['unit']} {manifest['year']}年，{len(manifest['files'])} 个文件）")
 
 

@@ -390,3 +390,20 @@ def test_library_warnings_never_reach_the_console(tmp_path):
     scores = json.loads((out / "scores.json").read_text(encoding="utf-8"))
     women = next(d for d in scores["departments"] if d["name"] == "妇联")
     assert women["submitted"] and women["metrics"]["participation_rate"]["numerator"] == 1
+
+
+def test_an_output_never_overwrites_a_same_named_file_the_tool_did_not_write(tmp_path):
+    """A coordinator's own file that bears an output's name (say a 自查报告 written by hand) stays as it is: the run
+    says so in one Chinese line and writes nothing; once the file is moved away the run goes through."""
+    out = tmp_path / "out"
+    out.mkdir()
+    mine = out / "2026年天津市科学技术协会创建文明单位工作自查报告.docx"
+    mine.write_bytes(b"my own report")
+    res = run("report", "--inbox", str(SAMPLE), "--out", str(out), "--silent")
+    assert res.exit_code == 1
+    assert res.output.strip() == (f"错误：输出文件夹 {out} 中已有同名文件“{mine.name}”，不是本工具生成的；为免覆盖，"
+                                  "请先把它移到别处或改名，或换一个输出文件夹")
+    assert mine.read_bytes() == b"my own report" and sorted(p.name for p in out.iterdir()) == [".lock", mine.name]
+    mine.rename(tmp_path / "moved.docx")
+    assert run("report", "--inbox", str(SAMPLE), "--out", str(out), "--silent").exit_code == 0
+    assert run("report", "--inbox", str(SAMPLE), "--out", str(out), "--silent").exit_code == 0  # its own files
