@@ -224,6 +224,28 @@ def refuse_foreign(out: str | Path, names: Any) -> None:
 
 
 @contextmanager
+def claimed(out: str | Path, kind: str, names: Any, what: str = "生成文件") -> Iterator[Path]:
+    """For a command that writes files (or folders) of known names into `out` without an output set (plan,
+    templates, rollup, archive): under the folder's lock, refuse (OutputError) when one of them exists but the
+    tool did not write it; after the block, list them in .outputs.json under `kind` as the tool's own."""
+    out = Path(out)
+    names = list(names)
+    if _exists(out) and not out.is_dir():
+        raise OutputError(f"输出位置 {out} 是一个文件，不是文件夹，请换一个文件夹名")
+    with folder_lock(out, what):
+        refuse_foreign(out, names)
+        yield out
+        note_outputs(out, kind, names)
+
+
+def note_outputs(out: str | Path, kind: str, names: Any) -> None:
+    """List `names` in out/.outputs.json under `kind`: files this tool wrote (and may write again)."""
+    manifest = _read_json(Path(out) / MANIFEST)
+    manifest[kind] = sorted(set(names))
+    atomic_write_json(Path(out) / MANIFEST, manifest)
+
+
+@contextmanager
 def output_set(out: str | Path, kind: str = "report", what: str = "生成报告") -> Iterator[Path]:
     """Yield a staging folder; everything written there replaces the previous `kind` set in `out` at once.
     On any exception the staging folder is removed and the previous set stays as it was. A file in `out` that bears

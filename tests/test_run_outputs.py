@@ -407,3 +407,42 @@ def test_an_output_never_overwrites_a_same_named_file_the_tool_did_not_write(tmp
     mine.rename(tmp_path / "moved.docx")
     assert run("report", "--inbox", str(SAMPLE), "--out", str(out), "--silent").exit_code == 0
     assert run("report", "--inbox", str(SAMPLE), "--out", str(out), "--silent").exit_code == 0  # its own files
+
+
+@pytest.mark.parametrize("command,name", [
+    (["templates"], "工会-2026年文明单位创建台账.xlsx"),
+    (["plan"], "2026年天津市科学技术协会创建文明单位工作实施方案.docx"),
+    (["archive", "--inbox", str(SAMPLE)], "分类档案"),
+    (["rollup", "--packages", "{packages}"], "2026年文明单位创建汇总表.xlsx"),
+])
+def test_no_folder_output_overwrites_what_the_tool_did_not_write(tmp_path, command, name):
+    """templates, plan, archive and rollup write files of known names: a same-named file or folder of the
+    user's stops the command with one Chinese line, untouched; the tool's own files are written again."""
+    out = tmp_path / "out"
+    out.mkdir()
+    packages = tmp_path / "packages"
+    if "{packages}" in command:
+        assert run("export", "--scores", str(_sample_scores(tmp_path)), "--out", str(packages / "甲.zip"),
+                   "--internal").exit_code == 0
+    args = [a.replace("{packages}", str(packages)) for a in command] + ["--out", str(out)]
+    mine = out / name
+    if name == "分类档案":
+        mine.mkdir()
+        (mine / "我的笔记.txt").write_text("留着", encoding="utf-8")
+    else:
+        mine.write_bytes(b"mine")
+    res = run(*args)
+    assert res.exit_code == 1, res.output
+    assert res.output.strip() == (f"错误：输出文件夹 {out} 中已有同名文件“{name}”，不是本工具生成的；为免覆盖，"
+                                  "请先把它移到别处或改名，或换一个输出文件夹")
+    assert (mine / "我的笔记.txt").read_text(encoding="utf-8") == "留着" if mine.is_dir() else mine.read_bytes() == b"mine"
+    mine.rename(tmp_path / "moved")
+    assert run(*args).exit_code == 0
+    assert run(*args).exit_code == 0 and mine.exists()  # what it wrote itself, it writes again
+
+
+def _sample_scores(tmp_path: Path) -> Path:
+    """A real (not sample-marked) report of the sample inbox."""
+    out = tmp_path / "real"
+    assert run("report", "--inbox", str(SAMPLE), "--out", str(out), "--silent").exit_code == 0
+    return out

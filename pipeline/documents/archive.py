@@ -122,6 +122,9 @@ def build_archive(inbox: str | Path, out: str | Path, config: Config, year: int 
     inbox, out = Path(inbox), Path(out)
     result = collect(inbox, config, year)
     year = result.year
+    from pipeline.atomic import note_outputs, refuse_foreign
+    ours = (archive_name(config, year), ARCHIVE_DIR, DEPT_DIR, TASKS_FILE)
+    refuse_foreign(out, ours)  # never over a file or folder of the user's that bears one of these names
     check = result.evidence
     if check is None or not check.enabled:
         check = check_evidence(inbox, config, year, result.merged, force=True)
@@ -154,6 +157,7 @@ def build_archive(inbox: str | Path, out: str | Path, config: Config, year: int 
             elif target.exists():
                 target.unlink()
             os.replace(work / name, target)
+        note_outputs(out, "archive", ours)
         lap("move")
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -260,13 +260,15 @@ def run_rollup(packages_dir: str | Path, out_dir: str | Path, config_dir: str | 
     out.mkdir(parents=True, exist_ok=True)
     names = output_names(facts.year)
     paths = {k: out / v for k, v in names.items()}
-    child = _start_workbook(facts, paths["xlsx"])   # the 汇总表 in a forked child meanwhile (many units)
-    write_rollup_report(facts, paths["docx"], config_dir)
-    atomic_write_json(paths["json"], facts.as_dict())
-    if child is not None:
-        child.join()
-    if child is None or child.exitcode != 0:  # no child, or it failed: written here, never missing
-        write_rollup_workbook(facts, paths["xlsx"])
+    from pipeline.atomic import claimed
+    with claimed(out, "rollup", names.values(), "生成汇总"):  # never over a file the tool did not write
+        child = _start_workbook(facts, paths["xlsx"])   # the 汇总表 in a forked child meanwhile (many units)
+        write_rollup_report(facts, paths["docx"], config_dir)
+        atomic_write_json(paths["json"], facts.as_dict())
+        if child is not None:
+            child.join()
+        if child is None or child.exitcode != 0:  # no child, or it failed: written here, never missing
+            write_rollup_workbook(facts, paths["xlsx"])
     return RollupSummary(len(facts.units), [p.line() for p in facts.problems], list(paths.values()))
 
 
