@@ -424,19 +424,28 @@ def history_command(history_file, import_dir, replace_history, use_version):
         return
     records, log, versions = store.list_years(path)
     click.echo(f"历史数据库：{path}")
+
+    def show_versions(unit: str, year: int) -> None:
+        for v in versions:
+            if (v["unit"], v["year"]) == (unit, year):
+                rows = "" if v["rows"] is None else f"，有效数据 {v['rows']} 行"
+                mark = "【当前】" if v["current"] else ("【示例数据】" if v["sample"] else "")
+                click.echo(f"    第{v['id']}版 {v['ran_at'].replace('T', ' ')}  报送部门 {v['departments']} 个{rows}"
+                           f"{'  ' + mark if mark else ''}")
+
     for r in records:
         counts = r.status_counts()
         runs = sum(1 for e in log if e["unit"] == r.unit and e["year"] == r.year)
         source = "导入" if r.source.startswith("import") else "自查运行"
         click.echo(f"  {r.unit} {r.year}年  测评细则 {r.catalog}  达标 {counts.get('达标', 0)}/{len(r.standards)} 条"
                    f"  记录于 {r.ran_at.replace('T', ' ')}（{source}，共记录 {runs} 次）")
-        for v in versions:
-            if (v["unit"], v["year"]) == (r.unit, r.year):
-                rows = "" if v["rows"] is None else f"，有效数据 {v['rows']} 行"
-                mark = "【当前】" if v["current"] else ("【示例数据】" if v["sample"] else "")
-                click.echo(f"    第{v['id']}版 {v['ran_at'].replace('T', ' ')}  报送部门 {v['departments']} 个{rows}"
-                           f"{'  ' + mark if mark else ''}")
-    if not records:
+        show_versions(r.unit, r.year)
+    recorded = {(r.unit, r.year) for r in records}
+    for unit, year in dict.fromkeys((v["unit"], v["year"]) for v in versions):
+        if (unit, year) not in recorded:
+            click.echo(f"  {unit} {year}年  （尚无采用的记录；可用 --use 采用下列某一版）")
+            show_versions(unit, year)
+    if not records and not versions:
         click.echo("  （还没有记录）")
 
 

@@ -366,6 +366,10 @@ def test_sample_data_is_kept_apart_from_the_years_record(tmp_path):
     res = run("history", "--history", str(db), "--import", str(tmp_path / "sample-out"))
     assert "本次是示例数据，不作为本单位的记录" in res.output and "history --import 加 --replace" in res.output
     assert _current(db) == (2, {1: True, 2: False})
+    only = tmp_path / "only-sample.sqlite"
+    run("history", "--history", str(only), "--import", str(tmp_path / "sample-out"))
+    shown = run("history", "--history", str(only)).output
+    assert "2026年  （尚无采用的记录；可用 --use 采用下列某一版）" in shown and "第1版" in shown and "【示例数据】" in shown
 
 
 def test_a_version_2_database_gets_its_records_as_current_versions(tmp_path):
