@@ -239,10 +239,13 @@ def claimed(out: str | Path, kind: str, names: Any, what: str = "生成文件") 
 
 
 def note_outputs(out: str | Path, kind: str, names: Any) -> None:
-    """List `names` in out/.outputs.json under `kind`: files this tool wrote (and may write again)."""
-    manifest = _read_json(Path(out) / MANIFEST)
-    manifest[kind] = sorted(set(names))
-    atomic_write_json(Path(out) / MANIFEST, manifest)
+    """List `names` in out/.outputs.json under `kind`: files this tool wrote (and may write again); the names an
+    earlier run of the kind wrote stay listed while they are there."""
+    out = Path(out)
+    manifest = _read_json(out / MANIFEST)
+    earlier = [n for n in manifest.get(kind, []) if isinstance(n, str) and _exists(out / n)]
+    manifest[kind] = sorted(set(names) | set(earlier))
+    atomic_write_json(out / MANIFEST, manifest)
 
 
 @contextmanager

@@ -79,3 +79,15 @@ def test_trickling_smtp_server_is_one_line_and_a_clean_exit(scored, tmp_path):
     assert result.exit_code == 1 and elapsed < 5
     assert result.output.strip().splitlines() == [
         "错误：发件服务器 127.0.0.1 响应过慢（1.5 秒内未完成一次收发），已停止发送；已发送：无；重新运行不会重复发送已发出的邮件"]
+
+
+def test_the_outbox_never_overwrites_a_mail_the_tool_did_not_write(scored, tmp_path):
+    outbox = tmp_path / "outbox"
+    outbox.mkdir()
+    (outbox / "办公室-催报.eml").write_bytes(b"my draft")
+    result = run("notify", "--scores", str(scored), "--dry-run", "--outbox", str(outbox),
+                 "--templates", str(ROOT / "input_templates"))
+    assert result.exit_code == 1 and "已有同名文件“办公室-催报.eml”，不是本工具生成的" in result.output
+    assert (outbox / "办公室-催报.eml").read_bytes() == b"my draft"
+    (outbox / "办公室-催报.eml").unlink()
+    assert _dry(scored, tmp_path) == outbox and _dry(scored, tmp_path) == outbox  # its own mails, again
