@@ -478,3 +478,19 @@ def test_a_hanging_office_is_killed_with_its_whole_process_group(tmp_path, monke
     assert not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text().split()[2]
     args = (tmp_path / "args").read_text()
     assert "-env:UserInstallation=file:///" in args and f"{Path.cwd().as_uri()}/relative/a.docx" in args
+
+
+@pytest.mark.needs("soffice")
+def test_pdf_never_overwrites_a_pdf_the_tool_did_not_write(tmp_path):
+    from builders import run as run_cli
+    from evidence_files import word as word_file
+    out = tmp_path / "out"
+    docx = word_file(out / "说明.docx")
+    mine = out / "说明.pdf"
+    mine.write_bytes(b"%PDF-1.4 mine")
+    res = run_cli("pdf", "--out", str(out))
+    assert res.exit_code == 1 and "已有同名文件“说明.pdf”，不是本工具生成的" in res.output
+    assert mine.read_bytes() == b"%PDF-1.4 mine"
+    mine.unlink()
+    assert run_cli("pdf", "--out", str(out)).exit_code == 0 and mine.read_bytes()[:4] == b"%PDF"
+    assert run_cli("pdf", "--out", str(out)).exit_code == 0 and docx.exists()  # its own PDF, again

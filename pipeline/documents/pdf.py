@@ -103,13 +103,16 @@ def convert(docx: Path, out_dir: Path | None = None, progress: Callable[[str], N
     """Convert one .docx; returns the PDF path."""
     if soffice() is None:
         raise PipelineError(MISSING)
+    from pipeline.atomic import note_outputs, refuse_foreign
     out_dir = Path(out_dir or docx.parent)
     pdf = out_dir / (docx.stem + ".pdf")
+    refuse_foreign(out_dir, [pdf.name])  # a PDF of the user's with this name stays as it is
     started = time.time()
     if not convert_all([docx], out_dir, progress):
         raise PipelineError(f"LibreOffice 转换 {docx.name} 超过 {TIMEOUT} 秒未完成，已停止")
     if not pdf.is_file() or pdf.stat().st_mtime < started - 1:
         raise PipelineError(f"LibreOffice 未能生成 {pdf.name}")
+    note_outputs(out_dir, "pdf", [pdf.name])
     return pdf
 
 
