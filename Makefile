@@ -5,8 +5,9 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 INBOX  ?= inbox
 OUT    ?= output
+BENCH_TMP ?= bench/work bench/out
 
-.PHONY: setup report templates plan check sample pdf test bench clean archive rollup sample-packages bench-rollup halfyear bulletin
+.PHONY: setup report templates plan check sample pdf test bench clean docs archive rollup sample-packages bench-rollup halfyear bulletin
 
 setup: $(STAMP)
 
@@ -18,43 +19,34 @@ $(STAMP): pyproject.toml
 
 # 读取 inbox/ 中各部门报送的文件。inbox/ 中没有任何文件时（.gitkeep 等隐藏文件不算）才用自带的示例收件箱演示：
 # 输出到 output/示例/，每份文件首页标注“示例数据”。inbox/ 中只要有文件（哪怕都打不开），就按真实报送处理并报告问题。
-report: setup
+# $(call real_or_demo,命令,演示时多加的选项)
+define real_or_demo
 	@if [ -n "$$(find $(INBOX) -type f ! -name '.*' 2>/dev/null | head -n 1)" ]; then \
-		$(PY) -m pipeline report --inbox $(INBOX) --out $(OUT); \
+		$(PY) -m pipeline $(1) --inbox $(INBOX) --out $(OUT); \
 	else \
 		echo "$(INBOX)/ 中还没有任何报送文件，本次用示例收件箱 examples/inbox/ 演示，输出到 $(OUT)/示例/（每份文件首页标注“示例数据”）"; \
-		$(PY) -m pipeline report --inbox examples/inbox --out $(OUT)/示例 --sample; \
+		$(PY) -m pipeline $(1) --inbox examples/inbox --out $(OUT)/示例 $(2); \
 	fi
+endef
 
-# 分类档案：inbox/ 中没有任何文件时同样用示例收件箱演示（输出到 output/示例/）
+report: setup
+	$(call real_or_demo,report,--sample)
+
+# 分类档案
 archive: setup
-	@if [ -n "$$(find $(INBOX) -type f ! -name '.*' 2>/dev/null | head -n 1)" ]; then \
-		$(PY) -m pipeline archive --inbox $(INBOX) --out $(OUT); \
-	else \
-		echo "$(INBOX)/ 中还没有任何报送文件，本次用示例收件箱演示，输出到 $(OUT)/示例/"; \
-		$(PY) -m pipeline archive --inbox examples/inbox --out $(OUT)/示例; \
-	fi
+	$(call real_or_demo,archive,)
+
+# 上半年工作总结及下半年工作计划、创建工作进度通报
+halfyear: setup
+	$(call real_or_demo,halfyear,--sample)
+
+bulletin: setup
+	$(call real_or_demo,bulletin,--date 2026-09-15 --sample)
 
 # 打开工作台网页（浏览器自动打开；按 Ctrl+C 关闭）
 .PHONY: serve
 serve: setup
 	$(PY) -m pipeline serve --inbox $(INBOX) --out $(OUT)
-# 上半年工作总结及下半年工作计划、创建工作进度通报：inbox/ 中没有任何文件时同样用示例收件箱演示（输出到 output/示例/）
-halfyear: setup
-	@if [ -n "$$(find $(INBOX) -type f ! -name '.*' 2>/dev/null | head -n 1)" ]; then \
-		$(PY) -m pipeline halfyear --inbox $(INBOX) --out $(OUT); \
-	else \
-		echo "$(INBOX)/ 中还没有任何报送文件，本次用示例收件箱演示，输出到 $(OUT)/示例/"; \
-		$(PY) -m pipeline halfyear --inbox examples/inbox --out $(OUT)/示例 --sample; \
-	fi
-
-bulletin: setup
-	@if [ -n "$$(find $(INBOX) -type f ! -name '.*' 2>/dev/null | head -n 1)" ]; then \
-		$(PY) -m pipeline bulletin --inbox $(INBOX) --out $(OUT); \
-	else \
-		echo "$(INBOX)/ 中还没有任何报送文件，本次用示例收件箱演示，输出到 $(OUT)/示例/"; \
-		$(PY) -m pipeline bulletin --inbox examples/inbox --out $(OUT)/示例 --date 2026-09-15 --sample; \
-	fi
 
 templates: setup
 	$(PY) -m pipeline templates --out input_templates
@@ -92,6 +84,10 @@ bench-rollup: setup
 bench: setup
 	$(PY) bench/run.py
 
+# 只删除可以重新生成的东西（Python 环境、示例演示的输出、性能测试的临时文件）；真实运行的输出一律保留
 clean:
-	rm -rf $(OUT)/* $(VENV)
-	touch $(OUT)/.gitkeep
+	rm -rf $(VENV) $(OUT)/示例 $(BENCH_TMP)
+
+# 重新生成 docs/faq.md 和 docs/commands.md（改了提示表或命令帮助之后）
+docs: setup
+	$(PY) tools/make_docs.py
