@@ -331,7 +331,7 @@ def test_a_smaller_run_or_an_empty_folder_never_replaces_the_years_record_unless
     empty = tmp_path / "empty"
     empty.mkdir()
     res = run("report", "--inbox", str(empty), "--out", str(tmp_path / "o3"), "--history", str(db), "--silent")
-    assert res.exit_code == 0 and "本次报送部门0个，少于已记录的2个" in res.output
+    assert res.exit_code == 0 and "未替换历史数据库中2026年的记录：本次没有任何部门报送可用的台账" in res.output
     assert _current(db) == (2, {1: True, 2: False, 3: False})
     # the same size with other figures is a normal re-run: it replaces, and the earlier version stays
     again = _two_departments(tmp_path, "again")

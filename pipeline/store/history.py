@@ -168,6 +168,8 @@ def _refusal(size: tuple[int, int | None], sample: bool, current: tuple | None, 
     """Why a new version must not replace the current record quietly, or None."""
     if sample:
         return "本次是示例数据，不作为本单位的记录"
+    if size[0] == 0:
+        return "本次没有任何部门报送可用的台账"
     if current is None:
         return None
     _id, departments, rows, ran_at, was_sample = current
