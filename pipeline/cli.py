@@ -269,8 +269,11 @@ def check(config_dir):
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="output", show_default=True,
               help="输出文件夹")
 def pdf(out_dir):
+    from pipeline import console
     from pipeline.documents.pdf import convert_folder
-    for path in convert_folder(Path(out_dir)):
+    with console.steps(first="正在用 LibreOffice 转换…") as step:
+        paths = convert_folder(Path(out_dir), progress=lambda name: step(f"正在转换：{name}"))
+    for path in paths:
         click.echo(f"已转换：{path}")
 
 
