@@ -494,3 +494,17 @@ def test_pdf_never_overwrites_a_pdf_the_tool_did_not_write(tmp_path):
     mine.unlink()
     assert run_cli("pdf", "--out", str(out)).exit_code == 0 and mine.read_bytes()[:4] == b"%PDF"
     assert run_cli("pdf", "--out", str(out)).exit_code == 0 and docx.exists()  # its own PDF, again
+
+
+@pytest.mark.needs("soffice")
+def test_page_counts_announce_each_word_file_as_progress(tmp_path, monkeypatch):
+    from pipeline.catalog import load_config
+    from pipeline.documents.archive import build_archive
+    inbox = tmp_path / "inbox"
+    build_inbox(inbox)
+    steps: list[str] = []
+    monkeypatch.chdir(tmp_path)  # a relative output folder, as `make archive` gives it
+    build_archive(inbox, Path("out"), load_config(), YEAR, progress=steps.append)
+    start = next(i for i, s in enumerate(steps) if s.startswith("用 LibreOffice 计算 ") and s.endswith(" 份 Word 文件的页数"))
+    n = int(steps[start].split()[3])
+    assert n >= 2 and steps[start + 1:start + 1 + n] == [f"用 LibreOffice 计算 Word 页数（{k}/{n}）" for k in range(1, n + 1)]
