@@ -508,3 +508,25 @@ def test_page_counts_announce_each_word_file_as_progress(tmp_path, monkeypatch):
     start = next(i for i, s in enumerate(steps) if s.startswith("用 LibreOffice 计算 ") and s.endswith(" 份 Word 文件的页数"))
     n = int(steps[start].split()[3])
     assert n >= 2 and steps[start + 1:start + 1 + n] == [f"用 LibreOffice 计算 Word 页数（{k}/{n}）" for k in range(1, n + 1)]
+
+
+def test_the_archive_holds_no_bidi_or_control_characters_in_names_or_pages(tmp_path):
+    """A photo named 合影<RLO>gpj.exe.jpg and an activity title with a right-to-left override: the archive's file
+    names, ZIP member names and Word pages carry neither (the words around them stay)."""
+    from test_workbooks import _unfit_in_package
+    inbox = tmp_path / "inbox"
+    ledger(inbox / "团委-台账.xlsx", "团委", activities=[
+        act(f"{YEAR}-03-05", "学雷锋\u202e志愿\u2066服务", "3.2.2", "合影\u202egpj.exe.jpg")])
+    jpeg(inbox / "团委" / "合影\u202egpj.exe.jpg")
+    out = tmp_path / "out"
+    assert run("archive", "--inbox", str(inbox), "--out", str(out)).exit_code == 0
+    names = [p.name for p in out.rglob("*")]
+    assert names and not [n for n in names if "\u202e" in n or "\u2066" in n]
+    assert any("合影gpj.exe.jpg" in n for n in names)
+    with _zip(out) as zf:
+        members = zf.namelist()
+        assert not [n for n in members if "\u202e" in n]
+        record = next(n for n in members if "活动记录单" in n and n.endswith(".docx"))
+        page = _docx_text(zf.read(record))
+        (out / "page.docx").write_bytes(zf.read(record))
+    assert "学雷锋志愿服务" in page and _unfit_in_package(out / "page.docx") == []

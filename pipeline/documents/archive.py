@@ -25,6 +25,7 @@ from pipeline import deflate
 from pipeline.atomic import atomic_path
 from pipeline.catalog import Config
 from pipeline.documents import ooxml
+from pipeline.documents.text import strip_controls
 from pipeline.intake.evidence import EvidenceCheck, EvidenceFile, RowEvidence, check_evidence, stage
 from pipeline.issues import Issue, make_issue
 from pipeline.score import MET
@@ -59,8 +60,9 @@ _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
 
 
 def safe_name(text: str, limit: int = 60) -> str:
-    """A file or folder name Windows accepts, kept short (whole paths must stay under 260 characters)."""
-    text = _UNSAFE.sub("_", str(text)).strip().rstrip(".")
+    """A file or folder name Windows accepts, kept short (whole paths must stay under 260 characters), without
+    control or bidi characters (a right-to-left override makes `gpj.exe` read as `exe.jpg`)."""
+    text = _UNSAFE.sub("_", strip_controls(str(text))).strip().rstrip(".")
     if len(text) <= limit:
         return text or "_"
     stem, dot, ext = text.rpartition(".")
