@@ -28,6 +28,7 @@ PROGRAMS = {
     "calc": "LibreOffice Calc（Debian 包 libreoffice-calc-nogui）",
     "uno": "LibreOffice 的 Python 接口（Debian 包 python3-uno，供 /usr/bin/python3 使用）",
     "pdftoppm": "pdftoppm（Debian 包 poppler-utils）",
+    "cjk-fonts": "中文字体（Debian 包 fonts-noto-cjk；页数按中文字体排版计算）",
     "chromium": "Chromium 浏览器（Debian 包 chromium）",
     "chromedriver": "ChromeDriver（Debian 包 chromium-driver）",
     "dovecot": "Dovecot IMAP 服务器（Debian 包 dovecot-imapd，且须以 root 运行）",
@@ -50,6 +51,10 @@ def missing_reason(program: str) -> str | None:
         found = Path("/usr/bin/chromium").exists() or shutil.which("chromium")
     elif program == "chromedriver":
         found = Path("/usr/bin/chromedriver").exists() or shutil.which("chromedriver")
+    elif program == "cjk-fonts":
+        fc_list = shutil.which("fc-list")
+        found = fc_list and subprocess.run([fc_list, ":lang=zh", "family"], capture_output=True, text=True,
+                                           timeout=60).stdout.strip()
     elif program == "dovecot":
         found = shutil.which("dovecot") and os.geteuid() == 0
     else:

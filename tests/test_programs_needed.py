@@ -49,7 +49,8 @@ def test_without_python3_uno_the_word_count_test_skips_naming_the_package_and_fa
 def test_each_reason_names_the_debian_package():
     for program, package in (("soffice", "libreoffice-writer-nogui"), ("calc", "libreoffice-calc-nogui"),
                              ("uno", "python3-uno"), ("pdftoppm", "poppler-utils"), ("chromium", "chromium"),
-                             ("chromedriver", "chromium-driver"), ("dovecot", "dovecot-imapd")):
+                             ("chromedriver", "chromium-driver"), ("dovecot", "dovecot-imapd"),
+                             ("cjk-fonts", "fonts-noto-cjk")):
         missing_reason.cache_clear()
         reason = missing_reason(program)
         if reason is not None:

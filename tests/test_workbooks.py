@@ -398,7 +398,7 @@ def _soffice():
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
-@pytest.mark.needs("soffice", "calc")
+@pytest.mark.needs("soffice", "calc", "cjk-fonts")
 def test_sample_ledger_and_validation_report_print_on_few_pages(sample, tmp_path):
     _, out = sample
     pdfs = tmp_path / "pdf"

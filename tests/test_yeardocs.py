@@ -360,7 +360,7 @@ def twenty(tmp_path_factory):
 def _pdf_pages(docx: Path) -> tuple[int, Path]:
     from pypdf import PdfReader
     from pipeline.documents.pdf import convert
-    needs("soffice")
+    needs("soffice", "cjk-fonts")  # pages are counted as the Chinese fonts lay them out
     pdf = convert(docx, docx.parent / "pdf")
     return len(PdfReader(str(pdf)).pages), pdf
 
