@@ -530,3 +530,14 @@ def test_the_archive_holds_no_bidi_or_control_characters_in_names_or_pages(tmp_p
         page = _docx_text(zf.read(record))
         (out / "page.docx").write_bytes(zf.read(record))
     assert "学雷锋志愿服务" in page and _unfit_in_package(out / "page.docx") == []
+
+
+def test_office_uris_are_absolute_and_encoded_for_any_folder(tmp_path, monkeypatch):
+    """What made `file://output/…` (a host named output): every path LibreOffice gets is an absolute file: URI."""
+    from pathlib import PureWindowsPath
+    from pipeline.documents.pdf import file_uri
+    monkeypatch.chdir(tmp_path)
+    uri = file_uri(Path("output") / "示例 1" / "a.docx")
+    assert uri == f"{tmp_path.as_uri()}/output/%E7%A4%BA%E4%BE%8B%201/a.docx" and uri.startswith("file:///")
+    # the same construction on Windows gives a drive-letter URI, not file://C:\…
+    assert PureWindowsPath("C:\\Users\\张三\\lo-profile").as_uri() == "file:///C:/Users/%E5%BC%A0%E4%B8%89/lo-profile"
