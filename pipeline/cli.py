@@ -195,6 +195,10 @@ class _Group(_ChineseHelp, click.Group):
             raise Fatal(os_error_message(exc)) from None
         except Exception as exc:  # noqa: BLE001 - never a traceback for office staff
             raise Fatal(f"运行出错（{exc.__class__.__name__}: {exc}），请把此行发给技术支持") from None
+        finally:
+            from pipeline.atomic import pop_kept
+            for line in pop_kept():  # a file the tool wrote and someone edited was moved aside: say so
+                click.echo(f"提醒：{line}", err=True)
 
 
 @click.group(cls=_Group, context_settings=CONTEXT, help="文明单位创建自查：生成部门台账模板、汇总校验各部门报送、"

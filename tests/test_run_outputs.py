@@ -446,3 +446,28 @@ def _sample_scores(tmp_path: Path) -> Path:
     out = tmp_path / "real"
     assert run("report", "--inbox", str(SAMPLE), "--out", str(out), "--silent").exit_code == 0
     return out
+
+
+def test_a_generated_file_edited_since_is_kept_aside_not_overwritten(tmp_path):
+    """The coordinator polishes the 自查报告 in WPS and saves it; the next run moves that edit aside as
+    “…（修改稿）.docx”, says so, and writes the new report; a run over untouched files keeps nothing aside."""
+    out = tmp_path / "out"
+    assert run("report", "--inbox", str(SAMPLE), "--out", str(out), "--silent").exit_code == 0
+    res = run("report", "--inbox", str(SAMPLE), "--out", str(out), "--silent")
+    assert res.exit_code == 0 and "修改" not in res.output and not list(out.glob("*修改稿*"))
+    (report_docx,) = out.glob("*自查报告.docx")
+    edited = report_docx.read_bytes() + b"\0edited in WPS"
+    report_docx.write_bytes(edited)
+    res = run("report", "--inbox", str(SAMPLE), "--out", str(out), "--silent")
+    assert res.exit_code == 0, res.output
+    kept = out / f"{report_docx.stem}（修改稿）.docx"
+    assert kept.read_bytes() == edited and report_docx.read_bytes() != edited
+    assert f"提醒：“{report_docx.name}”在上次生成后被修改过，已另存为“{kept.name}”，新生成的文件不会覆盖这些修改" in res.output
+    _docx_text(report_docx)  # the new report is whole
+    # templates edited by hand are kept the same way
+    tpl = tmp_path / "tpl"
+    assert run("templates", "--out", str(tpl)).exit_code == 0
+    (one,) = tpl.glob("工会-*.xlsx")
+    one.write_bytes(one.read_bytes() + b"\0")
+    res = run("templates", "--out", str(tpl))
+    assert res.exit_code == 0 and "已另存为" in res.output and (tpl / f"{one.stem}（修改稿）.xlsx").exists()

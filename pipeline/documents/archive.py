@@ -124,9 +124,10 @@ def build_archive(inbox: str | Path, out: str | Path, config: Config, year: int 
     inbox, out = Path(inbox), Path(out)
     result = collect(inbox, config, year)
     year = result.year
-    from pipeline.atomic import note_outputs, refuse_foreign
+    from pipeline.atomic import keep_edits, note_outputs, refuse_foreign
     ours = (archive_name(config, year), ARCHIVE_DIR, DEPT_DIR, TASKS_FILE)
     refuse_foreign(out, ours)  # never over a file or folder of the user's that bears one of these names
+    keep_edits(out, ours)      # nor over the edits someone made to the tool's own files
     check = result.evidence
     if check is None or not check.enabled:
         check = check_evidence(inbox, config, year, result.merged, force=True)
