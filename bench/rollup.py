@@ -78,9 +78,9 @@ def generate(n: int) -> Path:
 
 
 def _measure(packages: str, out: str, queue) -> None:
-    from pipeline.store.rollup import run_rollup
+    from pipeline import jobs
     t0 = time.perf_counter()
-    summary = run_rollup(packages, out)
+    summary = jobs.rollup(packages, out).detail
     seconds = time.perf_counter() - t0
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -10,15 +10,18 @@ from pathlib import Path
 from pipeline.intake.ingest import FileRecord
 from pipeline.issues import ERROR, WARNING, Issue
 from pipeline.result import Result
+from pipeline import vocabulary
+from pipeline.vocabulary import STATE_CODES, STATE_LABELS
 
-# department states
-SUBMITTED, MISSING, UNREADABLE, EMPTY = "已报送", "未报送", "无法读取", "空模板"
+# department states, by their Chinese labels (pipeline.vocabulary)
+SUBMITTED, MISSING, UNREADABLE, EMPTY = (STATE_LABELS[c] for c in (vocabulary.SUBMITTED, vocabulary.NOT_SENT,
+                                                                   vocabulary.UNREADABLE, vocabulary.EMPTY))
 # file states (a department's older files are SUPERSEDED)
 USED_FILE, SUPERSEDED, NO_DEPARTMENT = "已采用", "已作废的旧版本", "部门不明"
 STATES = (SUBMITTED, MISSING, UNREADABLE, EMPTY)
 #: the machine codes of the states (as scores.json's `state` once intake writes it)
-CODES = {SUBMITTED: "submitted", MISSING: "missing", UNREADABLE: "unreadable", EMPTY: "empty"}
-LABELS = {code: label for label, code in CODES.items()}
+CODES = STATE_CODES
+LABELS = STATE_LABELS
 
 
 @dataclass
@@ -102,7 +105,7 @@ def _file_state(rec: FileRecord, result: Result) -> str:
 
 
 def build_board(result: Result, inbox: Path, today: dt.date | None = None) -> Board:
-    """Each configured department's state (已报送 / 未报送 / 无法读取 / 空模板), its file and when it arrived,
+    """Each configured department's state (已报送 / 未报送 / 文件无法读取 / 空模板), its file and when it arrived,
     its errors and warnings and whether it is late; and each workbook read with its own state and issues."""
     cfg = result.config
     today = today or dt.date.today()

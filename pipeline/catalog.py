@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from pipeline.errors import ConfigError
+from pipeline.settings import UnitSettings
 
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 
@@ -112,6 +113,7 @@ class Config:
     negative_items: tuple[str, ...]
     settings: dict[str, Any] = field(default_factory=dict)
     evidence: "EvidenceSettings | None" = None  # 佐证材料 rules and archive numbering (catalog `evidence_rules`)
+    unit_settings: "UnitSettings | None" = None  # unit.yaml's run settings, typed and checked at load (pipeline.settings)
 
     def evidence_rules(self, code: str) -> "EvidenceRules":
         """The evidence rules of one standard: the catalog defaults with its own overrides."""
@@ -407,6 +409,7 @@ def load_config(config_dir: str | Path | None = None) -> Config:
     deadline = unit.get("deadline")
     if deadline is not None and not isinstance(deadline, dt.date):
         raise ConfigError(f"unit.yaml：报送截止日期“{deadline}”应写成 2026-11-20")
+    typed = UnitSettings.from_yaml(unit)  # every setting a run steers by, checked once, here
 
     evidence = _evidence_settings(cat, cname)
     overrides = {}
@@ -424,7 +427,7 @@ def load_config(config_dir: str | Path | None = None) -> Config:
         year=year, template_version=str(unit.get("template_version") or "1"), departments=tuple(departments),
         catalog_id=str(cat.get("id") or catalog_file.stem), catalog_name=str(cat.get("name") or ""),
         metrics=metrics, indicators=tuple(indicators), negative_title=neg_title, negative_items=neg_items,
-        settings=unit, evidence=evidence,
+        settings=unit, evidence=evidence, unit_settings=typed,
         title_updates={str(k): str(v or "") for k, v in (cat.get("title_updates") or {}).items()}
         if isinstance(cat.get("title_updates"), dict) else {},
     )

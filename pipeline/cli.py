@@ -213,9 +213,21 @@ def main():
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="input_templates", show_default=True,
               help="模板输出文件夹")
 def templates(config_dir, out_dir):
-    from pipeline.templates import write_templates
-    paths = write_templates(_load(config_dir), out_dir)
-    click.echo(f"已生成 {len(paths)} 份部门台账模板：{out_dir}")
+    from pipeline import jobs
+    _echo(jobs.templates(_load(config_dir), out_dir))
+
+
+def _echo(job, silent: bool = False) -> None:
+    """A job's console lines, in order (stderr for notes and problems)."""
+    for line in job.lines:
+        if not (silent and line.quiet):
+            click.echo(line.text, err=line.err)
+
+
+def _stopped(exc) -> None:
+    """A job that did part of its work, then stopped: what it did, then its one-line reason."""
+    _echo(exc.job)
+    raise Fatal(str(exc)) from None
 
 
 def _notes(notes) -> None:
@@ -235,17 +247,14 @@ def _notes(notes) -> None:
 @click.option("--replace", "replace_history", is_flag=True,
               help="确认以本次结果替换历史数据库中该年的记录（本次报送部门或数据行比已记录的少时须加此项）")
 def report(inbox, out_dir, config_dir, year, silent, sample, history_file, replace_history):
-    from pipeline import console
-    from pipeline.report import run_report
+    from pipeline import console, jobs
     config = _load(config_dir)
     with console.progress(silent) as tick:
-        result = run_report(inbox, out_dir, config, year, sample=sample, progress=tick, notes=_notes,
-                            history=history_file, replace_history=replace_history)
-    for kind, line in getattr(result.history, "messages", []):  # the history database: one line each
-        if kind == "problem" or not silent:
-            click.echo(line, err=True)
+        job = jobs.report(inbox, out_dir, config, year, sample=sample, progress=tick, on_notes=_notes,
+                          history=history_file, replace_history=replace_history)
+    _echo(job, silent)
     if not silent:
-        console.summary(result, out_dir)
+        console.summary(job.detail, out_dir)
 
 
 @main.command(help="生成创建文明单位工作实施方案（含任务分工表）。")
@@ -253,32 +262,25 @@ def report(inbox, out_dir, config_dir, year, silent, sample, history_file, repla
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="output", show_default=True,
               help="输出文件夹")
 def plan(config_dir, out_dir):
-    from pipeline.documents.render_docx import ReportRun, write_plan
-    run = ReportRun()
-    path = write_plan(_load(config_dir), Path(out_dir), run)
-    click.echo(f"已生成实施方案：{path}")
-    for note in run.notes:
-        click.echo(f"请核实：{note}", err=True)
+    from pipeline import jobs
+    _echo(jobs.plan(_load(config_dir), out_dir))
 
 
 @main.command(help="用自带的示例数据生成全部文书，检查 Word 模板和措辞文件（wording.yaml）能否正常使用。")
 @_config_option
 def check(config_dir):
-    from pipeline.documents.check import check_documents
-    check_documents(_load(config_dir))
-    click.echo("检查通过：全部文书均可正常生成。")
+    from pipeline import jobs
+    _echo(jobs.check(_load(config_dir)))
 
 
 @main.command(help="用 LibreOffice 把输出文件夹中的 Word 文件转为 PDF，便于打印。")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="output", show_default=True,
               help="输出文件夹")
 def pdf(out_dir):
-    from pipeline import console
-    from pipeline.documents.pdf import convert_folder
+    from pipeline import console, jobs
     with console.steps(first="正在用 LibreOffice 转换…") as step:
-        paths = convert_folder(Path(out_dir), progress=lambda name: step(f"正在转换：{name}"))
-    for path in paths:
-        click.echo(f"已转换：{path}")
+        job = jobs.pdf(out_dir, progress=step)
+    _echo(job)
 
 
 @main.command(help="从邮箱（IMAP）或导出的 .eml 邮件文件中收取各部门报送的 Excel 附件，存入收件箱。")
@@ -295,46 +297,23 @@ def pdf(out_dir):
 @_config_option
 def collect(inbox, eml_dir, imap_host, imap_port, imap_user, imap_folder, imap_security, since, subject, config_dir):
     import os
-    from pipeline.mail import mailbox as mail
+    from pipeline import jobs
     config = _load(config_dir)
-    if bool(eml_dir) == bool(imap_host):
-        raise Fatal("请指定 --eml 邮件文件夹或 --imap-host 邮箱服务器（二选一）")
-    if eml_dir:
-        result = mail.collect_eml(Path(eml_dir), Path(inbox), config, subject)
-    else:
-        env = str((config.settings.get("mail") or {}).get("imap_password_env") or "WENMING_IMAP_PASSWORD")
+    password = None
+    if imap_host and not eml_dir:
+        env = jobs.imap_password_env(config)
         password = os.environ.get(env)
         if password is None:
             if not sys.stdin.isatty():
                 raise Fatal(f"未提供邮箱密码：请设置环境变量 {env}")
             password = click.prompt("邮箱密码", hide_input=True)
-        result = mail.collect_imap(imap_host, Path(inbox), config, port=imap_port, user=imap_user,
-                                   password=password, folder=imap_folder, since=since.date() if since else None,
-                                   subject=subject, security=imap_security)
-    _print_collected(result)
-    if result.stopped:
-        raise Fatal(result.stopped)
-
-
-def _short(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
-def _print_collected(result) -> None:
-    for s in result.saved:
-        kind = "佐证材料" if s.kind == "evidence" else "台账"
-        click.echo(f"已保存{kind}：{s.saved}（发件人 {_short(s.sender) or '未知'}，{s.department or '部门待确认'}）")
-    for s in result.skipped:
-        click.echo(f"已跳过：{s.original}（{s.skipped}：{s.saved}）")
-    for s in [*result.refused, *result.ignored]:
-        click.echo(f"未保存：{s.original}（发件人 {_short(s.sender) or '未知'}）：{s.skipped}")
-    for line in result.notes:
-        click.echo(f"提示：{line}")
-    for line in result.problems:
-        click.echo(f"无法收取：{line}")
-    click.echo(f"新邮件 {result.messages} 封，保存附件 {len(result.saved)} 个，跳过 {len(result.skipped)} 个；"
-               f"此前已收取的邮件 {result.known} 封" + (f"；{len(result.problems)} 封邮件无法收取，见上" if result.problems
-                                                  else ""))
+    try:
+        job = jobs.collect(inbox, config, eml_dir=eml_dir, imap_host=imap_host, imap_port=imap_port,
+                           imap_user=imap_user, imap_folder=imap_folder, imap_security=imap_security,
+                           since=since.date() if since else None, subject=subject, password=password)
+    except jobs.JobStopped as exc:
+        _stopped(exc)
+    _echo(job)
 
 
 @main.command(help="给各部门发送回执（报送情况和需修改的问题）和催报邮件（附模板）。")
@@ -347,33 +326,8 @@ def _print_collected(result) -> None:
               show_default=True, help="部门模板所在文件夹（催报邮件附件）")
 @_config_option
 def notify(scores_dir, dry_run, outbox, templates_dir, config_dir):
-    import json
-    import os
-    from pipeline.mail import mailbox as mail
-    from pipeline.mail.notices import build_notices
-    config = _load(config_dir)
-    from pipeline.atomic import settled
-    path = Path(scores_dir) / "scores.json"
-    if not path.is_file():
-        raise Fatal(f"{scores_dir} 中没有 scores.json，请先运行 make report")
-    with settled(scores_dir, "发送回执"):  # one run's complete set, never half of two
-        scores = json.loads(path.read_text(encoding="utf-8"))
-        if scores.get("sample") and not dry_run:
-            raise Fatal(f"{scores_dir} 中是示例数据生成的结果，不能据此给各部门发邮件；请用真实收件箱运行 make report")
-        notices = build_notices(config, scores, Path(scores_dir), Path(templates_dir))
-    if dry_run:
-        paths = mail.write_outbox(notices, Path(outbox))
-        click.echo(f"已生成 {len(paths)} 封邮件（未发送）：{outbox}")
-        return
-    env = str((config.settings.get("mail") or {}).get("smtp_password_env") or "WENMING_SMTP_PASSWORD")
-    out = mail.send(notices, config, os.environ.get(env, ""), sent_log=Path(scores_dir) / mail.SENT_LOG)
-    click.echo(f"已发送 {len(out.sent)} 封：{'、'.join(out.sent) or '无'}")
-    for dept, reason in out.refused:
-        click.echo(f"未发送：{dept}（邮件服务器{reason}），请核对 unit.yaml 中的邮箱或邮件大小")
-    if out.already:
-        click.echo(f"此前已发送过相同内容，本次不再发送：{'、'.join(out.already)}")
-    if out.no_address:
-        click.echo(f"未发送（unit.yaml 中没有邮箱地址）：{'、'.join(out.no_address)}")
+    from pipeline import jobs
+    _echo(jobs.notify(scores_dir, _load(config_dir), dry_run=dry_run, outbox=outbox, templates_dir=templates_dir))
 
 
 @main.command(help="生成文明单位创建分类档案：按测评指标、项目、标准分文件夹整理活动记录单、照片和文件，"
@@ -384,25 +338,10 @@ def notify(scores_dir, dry_run, outbox, templates_dir, config_dir):
 @_config_option
 @click.option("--year", type=click.IntRange(2000, 2100), default=None, help="自查年度，默认取 unit.yaml 中的年度")
 def archive(inbox, out_dir, config_dir, year):
-    from pipeline import console
-    from pipeline.documents.archive import build_archive
+    from pipeline import console, jobs
     with console.steps(first="正在整理分类档案…") as step:
-        result = build_archive(inbox, out_dir, _load(config_dir), year, progress=step)
-    records = sum(m.kind == "record" for m in result.materials)
-    files = sum(m.kind == "file" for m in result.materials)
-    click.echo(f"已生成分类档案：{result.folder}（活动记录单和文件登记单 {records} 份，佐证文件 {files} 个）")
-    click.echo(f"压缩包：{result.zip_path}")
-    if result.missing:
-        click.echo(f"台账列明但未找到的佐证材料 {len(result.missing)} 项，见 档案目录.xlsx 的“缺少的材料”工作表")
-    if result.unassigned:
-        click.echo(f"未被台账引用的文件 {len(result.unassigned)} 个，已放入 分类档案/未归类材料")
-    if result.markers:
-        shown = "；".join(result.markers[:10]) + (f"等{len(result.markers)}处" if len(result.markers) > 10 else "")
-        click.echo(f"【待核实】{len(result.markers)}处，请补充后再打印：{shown}")
-    for issue in result.issues:
-        if issue.code in ("archive-unsafe-entry", "archive-too-large", "archive-unreadable", "archive-manual",
-                          "evidence-photo-date"):
-            click.echo(f"提醒：{issue.line()}")
+        job = jobs.archive(inbox, out_dir, _load(config_dir), year, progress=step)
+    _echo(job)
 
 
 @main.command(name="history", help="列出历史数据库中记录的各年结果（各版本，标明当前采用的一版）；--import 导入往年 "
@@ -414,46 +353,8 @@ def archive(inbox, out_dir, config_dir, year):
 @click.option("--replace", "replace_history", is_flag=True, help="与 --import 同用：确认替换该年已有的较大记录")
 @click.option("--use", "use_version", type=click.IntRange(1), default=None, help="采用第几版作为该年的记录（见列表中的版本号）")
 def history_command(history_file, import_dir, replace_history, use_version):
-    from pipeline.store import history as store
-    if import_dir:
-        scores, outcome = store.import_scores(import_dir, history_file, replace=replace_history)
-        if outcome.state == "kept":
-            click.echo(store.kept_line(scores["year"], outcome).replace("report 加 --replace", "history --import 加 --replace"),
-                       err=True)
-        else:
-            click.echo(f"{'已替换' if outcome.state == 'replaced' else '已导入'}{scores['unit']}{scores['year']}年的记录")
-    if use_version:
-        scores = store.use_version(use_version, history_file)
-        click.echo(f"已采用第{use_version}版作为{scores['unit']}{scores['year']}年的记录")
-    path = Path(history_file) if history_file else store.default_path()
-    if not path.exists():
-        click.echo(f"历史数据库中还没有记录：{path}（运行 report 后自动记录）")
-        return
-    records, log, versions = store.list_years(path)
-    click.echo(f"历史数据库：{path}")
-
-    def show_versions(unit: str, year: int) -> None:
-        for v in versions:
-            if (v["unit"], v["year"]) == (unit, year):
-                rows = "" if v["rows"] is None else f"，有效数据 {v['rows']} 行"
-                mark = "【当前】" if v["current"] else ("【示例数据】" if v["sample"] else "")
-                click.echo(f"    第{v['id']}版 {v['ran_at'].replace('T', ' ')}  报送部门 {v['departments']} 个{rows}"
-                           f"{'  ' + mark if mark else ''}")
-
-    for r in records:
-        counts = r.status_counts()
-        runs = sum(1 for e in log if e["unit"] == r.unit and e["year"] == r.year)
-        source = "导入" if r.source.startswith("import") else "自查运行"
-        click.echo(f"  {r.unit} {r.year}年  测评细则 {r.catalog}  达标 {counts.get('达标', 0)}/{len(r.standards)} 条"
-                   f"  记录于 {r.ran_at.replace('T', ' ')}（{source}，共记录 {runs} 次）")
-        show_versions(r.unit, r.year)
-    recorded = {(r.unit, r.year) for r in records}
-    for unit, year in dict.fromkeys((v["unit"], v["year"]) for v in versions):
-        if (unit, year) not in recorded:
-            click.echo(f"  {unit} {year}年  （尚无采用的记录；可用 --use 采用下列某一版）")
-            show_versions(unit, year)
-    if not records and not versions:
-        click.echo("  （还没有记录）")
+    from pipeline import jobs
+    _echo(jobs.history(history_file, import_dir, replace=replace_history, use_version=use_version))
 
 
 @main.command(help="把一个单位的结果打包（scores.json、各文件和 manifest.json），报送上级汇总。")
@@ -462,9 +363,8 @@ def history_command(history_file, import_dir, replace_history, use_version):
 @click.option("--out", "out_file", type=click.Path(), required=True, help="生成的 ZIP 文件（不会覆盖不是本工具生成的文件）")
 @click.option("--internal", is_flag=True, help="连同内部文件（创建工作情况提示（内部）、校验报告、进度通报）一起打包")
 def export(scores_dir, out_file, internal):
-    from pipeline.store.package import export_package
-    manifest = export_package(scores_dir, out_file, internal=internal)
-    click.echo(f"已生成单位数据包：{out_file}（{manifest['unit']} {manifest['year']}年，{len(manifest['files'])} 个文件）")
+    from pipeline import jobs
+    _echo(jobs.export(scores_dir, out_file, internal=internal))
 
 
 @main.command(help="汇总多个单位的数据包，生成汇总表（xlsx）、汇总报告（docx）和 rollup.json。")
@@ -473,13 +373,10 @@ def export(scores_dir, out_file, internal):
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="输出文件夹")
 @_config_option
 def rollup(packages_dir, out_dir, config_dir):
-    from pipeline.store.rollup import run_rollup
-    summary = run_rollup(packages_dir, out_dir, config_dir)
-    for line in summary.problem_lines:
-        click.echo(line, err=True)
-    click.echo(f"已汇总 {summary.n_units} 个单位的数据包，问题 {len(summary.problem_lines)} 个；输出文件在：{out_dir}")
-    for path in summary.outputs:
-        click.echo(f"  {Path(path).name}")
+    from pipeline import jobs
+    _echo(jobs.rollup(packages_dir, out_dir, config_dir))
+
+
 @main.command(help="打开本机的工作台网页：报送情况、上传文件、生成文件、通知各部门。")
 @click.option("--inbox", type=click.Path(file_okay=False), default="inbox", show_default=True, help="收件箱文件夹")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="output", show_default=True,
@@ -504,12 +401,8 @@ def serve(inbox, out_dir, config_dir, host, port, no_browser, token):
 @click.option("--year", type=click.IntRange(2000, 2100), default=None, help="年度，默认取 unit.yaml 中的年度")
 @click.option("--sample", is_flag=True, help="标明这是示例数据（文件首页标注“示例数据”）")
 def halfyear(inbox, out_dir, config_dir, year, sample):
-    from pipeline.documents.halfyear import run_halfyear
-    path, h = run_halfyear(inbox, out_dir, _load(config_dir), year, sample=sample)
-    click.echo(f"上半年（1月1日至6月30日）活动 {len(h.acts)} 项、文件 {len(h.docs)} 份；存在不足 {len(h.gaps)} 处")
-    if h.undated_documents:
-        click.echo(f"另有 {h.undated_documents} 份制度文件没有填日期，未计入上半年")
-    click.echo(f"已生成：{path}")
+    from pipeline import jobs
+    _echo(jobs.halfyear(inbox, out_dir, _load(config_dir), year, sample=sample))
 
 
 @main.command(help="生成创建工作进度通报（内部，供领导小组会议），期号自动递增。")
@@ -521,12 +414,8 @@ def halfyear(inbox, out_dir, config_dir, year, sample):
 @click.option("--year", type=click.IntRange(2000, 2100), default=None, help="年度，默认取通报日期所在年度")
 @click.option("--sample", is_flag=True, help="标明这是示例数据（文件首页标注“示例数据”）")
 def bulletin(inbox, out_dir, config_dir, as_of, year, sample):
-    from pipeline.documents.bulletin import run_bulletin
-    path, number, p = run_bulletin(inbox, out_dir, _load(config_dir), as_of.date() if as_of else None, year,
-                                   sample=sample)
-    for line in p.lines:
-        click.echo(line)
-    click.echo(f"已生成第 {number} 期：{path}")
+    from pipeline import jobs
+    _echo(jobs.bulletin(inbox, out_dir, _load(config_dir), as_of.date() if as_of else None, year, sample=sample))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -48,7 +48,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "note-row": (INFO, "第{row}行“{value}”不在表格栏目内，视为备注，未作为数据读取"),
     "negative-exists": (WARNING, "第{row}行负面清单项目“{value}”填报为存在，将写入自查报告"),
     # files and cells as office suites and mailboxes really deliver them (issue 12)
-    "file-format-unsupported": (ERROR, "{detail} 格式的文件无法读取，本部门按“报送文件无法读取”处理；请用 Excel 或 WPS 打开模板填写，另存为 .xlsx 后重新报送"),
+    "file-format-unsupported": (ERROR, "{detail} 格式的文件无法读取，本部门按“文件无法读取”处理；请用 Excel 或 WPS 打开模板填写，另存为 .xlsx 后重新报送"),
     "file-special": (WARNING, "不是普通文件（如管道、设备或无法访问的文件），已跳过；请把台账文件本身放入收件箱"),
     "link-outside": (WARNING, "是指向收件箱以外位置的快捷链接，出于安全未读取；请把文件本身复制到收件箱"),
     "link-broken": (WARNING, "是失效或循环的快捷链接，已跳过；请把文件本身复制到收件箱"),

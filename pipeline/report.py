@@ -1,4 +1,5 @@
-"""The `report` run: ingest the inbox, merge, score, and write every output atomically."""
+"""Reading and scoring an inbox (`collect`) and writing the `report` set of outputs atomically (`write_outputs`);
+the command itself is pipeline.jobs.report."""
 
 from __future__ import annotations
 
@@ -12,12 +13,12 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from pipeline.catalog import METRIC_KEYS, Config
-from pipeline.atomic import folder_lock, output_set
-from pipeline.errors import InboxError, OutputError, os_error_message
+from pipeline.atomic import output_set
+from pipeline.errors import InboxError, OutputError
 from pipeline.intake.ingest import FileRecord, list_inbox, read_workbook
 from pipeline.intake.merge import Checked, merge
 from pipeline.issues import Issue
-from pipeline.result import Result
+from pipeline.result import Result, scores_dict
 from pipeline.score import compute_metrics, department_metric_counts, score_standards
 
 POOL_MIN_FILES = 24  # below this, starting worker processes costs more than it saves
@@ -153,40 +154,6 @@ def read_all(paths: list[Path], inbox: Path, config: Config,
             yield rec
 
 
-def scores_dict(result: Result) -> dict:
-    """scores.json as the contract (section 6) shows it."""
-    cfg = result.config
-    departments = []
-    for dept in cfg.department_names:
-        win = result.merged.winners.get(dept)
-        errors, warnings = result.department_issue_counts(dept)
-        counts = result.department_counts.get(dept, {})
-        departments.append({
-            "name": dept, "submitted": win is not None, "file": win.name if win else None,
-            "superseded": [r.name for r in result.merged.superseded.get(dept, [])],
-            "errors": errors, "warnings": warnings,
-            "state": result.department_state(dept), "state_files": result.merged.state_files.get(dept, []),
-            "metrics": {k: {"numerator": counts[k][0], "denominator": counts[k][1],
-                            "value": round(counts[k][0] / counts[k][1], 6) if counts[k][1] else None}
-                        for k in cfg.metrics if k in counts},
-        })
-    return {
-        "unit": cfg.unit, "year": result.year, "catalog": cfg.catalog_id,
-        "metrics": {k: m.as_dict() for k, m in result.metrics.items()},
-        "standards": [{"code": s.standard.code, "title": s.standard.title, "status": s.status,
-                       "activities": s.activities, "documents": s.documents,
-                       "responsible": list(s.standard.responsible), "metrics": list(s.standard.metrics),
-                       "evidence_files": s.evidence_files, "evidence_missing": s.evidence_missing,
-                       "evidence_reasons": s.evidence_reasons}
-                      for s in result.standards],
-        "evidence": result.evidence.facts() if result.evidence is not None else None,
-        "departments": departments,
-        "rows": result.row_counts(),
-        "issues": [i.as_dict() for i in result.issues],
-        **({"sample": True} if result.sample else {}),
-    }
-
-
 def output_names(config: Config, year: int) -> dict[str, str]:
     return {
         "report": f"{year}年{config.unit}创建文明单位工作自查报告.docx",
@@ -207,34 +174,6 @@ def check_out_dir(inbox: str | Path, out: str | Path) -> None:
                           "请换一个收件箱以外的输出文件夹（如 output）")
     if Path(out).exists() and not Path(out).is_dir():
         raise OutputError(f"输出位置 {out} 是一个文件，不是文件夹，请换一个文件夹名")
-
-
-def run_report(inbox: str | Path, out: str | Path, config: Config, year: int | None = None, *,
-               sample: bool = False, progress: Callable[[str], None] | None = None,
-               notes: Callable[[list[str]], None] | None = None, history: str | Path | None = None,
-               replace_history: bool = False) -> Result:
-    """The whole `report` command: check the folders, hold the output folder's lock, read, score and swap the
-    new set of outputs into place. An operating-system error (full disk, …) is one OutputError line and
-    leaves the previous set as it was. The year's history record is replaced only by a run that is not smaller
-    (`replace_history=True`: the user confirmed, `--replace` or the 工作台's question); otherwise this run is
-    kept as a version and `result.history.recorded.state == "kept"` says so."""
-    check_out_dir(inbox, out)
-    try:
-        with folder_lock(out, "生成报告"):
-            result = collect(inbox, config, year, progress=progress)
-            result.sample = sample
-            from pipeline.store.history import HistoryRun  # earlier years for the documents (never raises)
-            recorder = None if sample else HistoryRun(result, history)
-            try:
-                write_outputs(result, out)
-            finally:
-                if notes:
-                    notes(result.notes)
-            if recorder is not None:
-                recorder.record(out, replace=replace_history)  # this year, once the documents are written
-    except OSError as exc:
-        raise OutputError(os_error_message(exc, "；输出文件夹中上次生成的文件保持不变", out)) from None
-    return result
 
 
 def write_outputs(result: Result, out_dir: str | Path) -> dict[str, Path]:

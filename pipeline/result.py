@@ -41,7 +41,7 @@ class Result:
         return [d for d in self.config.department_names if d not in self.merged.winners]
 
     def department_state(self, dept: str) -> str:
-        """submitted / unreadable / empty / missing (pipeline.intake.merge.STATE_LABELS has the Chinese):
+        """submitted / unreadable / empty / missing (pipeline.vocabulary.STATE_LABELS has the Chinese):
         a department that sent only unreadable files or an untouched template is not 未报送."""
         return self.merged.state(dept)
 
@@ -56,3 +56,41 @@ class Result:
     def department_issue_counts(self, dept: str) -> tuple[int, int]:
         levels = [i.level for i in self.issues if i.department == dept]
         return levels.count(ERROR), levels.count(WARNING)
+
+    def scores_dict(self) -> dict:
+        """scores.json as the contract (section 6) shows it."""
+        return scores_dict(self)
+
+
+def scores_dict(result: Result) -> dict:
+    """scores.json as the contract (section 6) shows it."""
+    cfg = result.config
+    departments = []
+    for dept in cfg.department_names:
+        win = result.merged.winners.get(dept)
+        errors, warnings = result.department_issue_counts(dept)
+        counts = result.department_counts.get(dept, {})
+        departments.append({
+            "name": dept, "submitted": win is not None, "file": win.name if win else None,
+            "superseded": [r.name for r in result.merged.superseded.get(dept, [])],
+            "errors": errors, "warnings": warnings,
+            "state": result.department_state(dept), "state_files": result.merged.state_files.get(dept, []),
+            "metrics": {k: {"numerator": counts[k][0], "denominator": counts[k][1],
+                            "value": round(counts[k][0] / counts[k][1], 6) if counts[k][1] else None}
+                        for k in cfg.metrics if k in counts},
+        })
+    return {
+        "unit": cfg.unit, "year": result.year, "catalog": cfg.catalog_id,
+        "metrics": {k: m.as_dict() for k, m in result.metrics.items()},
+        "standards": [{"code": s.standard.code, "title": s.standard.title, "status": s.status,
+                       "activities": s.activities, "documents": s.documents,
+                       "responsible": list(s.standard.responsible), "metrics": list(s.standard.metrics),
+                       "evidence_files": s.evidence_files, "evidence_missing": s.evidence_missing,
+                       "evidence_reasons": s.evidence_reasons}
+                      for s in result.standards],
+        "evidence": result.evidence.facts() if result.evidence is not None else None,
+        "departments": departments,
+        "rows": result.row_counts(),
+        "issues": [i.as_dict() for i in result.issues],
+        **({"sample": True} if result.sample else {}),
+    }

@@ -9,8 +9,7 @@ import pandas as pd
 
 from pipeline.catalog import Config, Metric, Standard
 
-MET, FAILED, WEAK, MISSING = "达标", "未达标", "佐证不足", "未填报"
-STATUSES = (MET, FAILED, WEAK, MISSING)
+from pipeline.vocabulary import FAILED, MET, MISSING, STATUSES, WEAK  # noqa: F401 - the statuses, for importers of score
 
 
 @dataclass(frozen=True)

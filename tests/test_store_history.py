@@ -14,7 +14,7 @@ from pipeline.catalog import load_config
 from pipeline.report import collect
 from pipeline.store import history as hist
 from pipeline.store.history import History, HistoryRun, SCHEMA_VERSION
-from pipeline.store.history_docs import change_phrase, metric_changes, term_table
+from pipeline.documents.history_docs import change_phrase, metric_changes, term_table
 
 ROOT = Path(__file__).resolve().parent.parent
 SCORES_XLSX = "测评得分表"

@@ -344,13 +344,14 @@ def test_export_then_read_round_trip(units, tmp_path):
 
 
 def test_many_units_write_the_summary_workbook_in_a_child_with_the_same_content(rolled, tmp_path, monkeypatch):
-    from pipeline.store import rollup
-    monkeypatch.setattr(rollup, "CHILD_MIN_UNITS", 1)
+    from pipeline import jobs
+    from pipeline.documents import rollup_docs
+    monkeypatch.setattr(rollup_docs, "CHILD_MIN_UNITS", 1)
     packages = tmp_path / "p"
     packages.mkdir()
     for name, out in rolled["units"].items():
         _export(out, packages / f"{name}.zip")
-    summary = rollup.run_rollup(packages, tmp_path / "out")
+    summary = jobs.rollup(packages, tmp_path / "out").detail
     book = load_workbook(next((tmp_path / "out").glob("*汇总表.xlsx")))
     assert summary.n_units == 4 and [r[1] for r in book["汇总"].iter_rows(min_row=3, values_only=True)][0] == "甲单位"
     assert book["思想建设"].conditional_formatting  # statuses coloured by rule

@@ -15,7 +15,8 @@ from webkit import EXAMPLES, ROOT, SOME, Client, make_folders, running
 
 from pipeline.catalog import load_config
 from pipeline.intake.cache import WorkbookCache
-from pipeline.report import collect, scores_dict
+from pipeline.report import collect
+from pipeline.result import scores_dict
 
 
 @pytest.fixture(scope="module")
@@ -96,12 +97,12 @@ def test_a_corrupt_workbook_gets_its_chinese_message(client, srv):
     status, _, body = client.upload([("反协办-台账.xlsx", b"PK\x03\x04 this is not really a workbook")])
     assert status == 200
     (row,) = json.loads(body)["files"]
-    assert row["state"] == "无法读取" and row["department"] == "反协办"
+    assert row["state"] == "文件无法读取" and row["department"] == "反协办"
     assert any("文件无法打开" in i["message"] for i in row["issues"])
     dept = next(d for d in client.json("/api/status")["departments"] if d["name"] == "反协办")
-    assert dept["state"] == "unreadable" and dept["state_label"] == "无法读取" and dept["submitted"] is False
+    assert dept["state"] == "unreadable" and dept["state_label"] == "文件无法读取" and dept["submitted"] is False
     status, _, body = client.get("/")  # the server goes on
-    assert status == 200 and 'data-department="反协办" data-state="无法读取"' in _text(body)
+    assert status == 200 and 'data-department="反协办" data-state="文件无法读取"' in _text(body)
 
 
 def test_download_serves_output_files_only(client, srv):

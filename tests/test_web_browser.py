@@ -76,7 +76,7 @@ def test_coordinator_day_in_the_browser(browser, tmp_path):
         browser.find_element(By.ID, "files").send_keys(f"{good}\n{bad}")
         wait.until(EC.text_to_be_present_in_element((By.ID, "upload-result"), "反协办-台账.xlsx"))
         wait.until(lambda d: _state(d, "团委") == "已报送")  # the board changed without a reload
-        assert _state(browser, "反协办") == "无法读取"
+        assert _state(browser, "反协办") == "文件无法读取"
         result = browser.find_element(By.ID, "upload-result").text
         assert "团委" in result and "已采用" in result and "文件无法打开" in result
         _shot(browser, "2-uploaded")
@@ -88,7 +88,7 @@ def test_coordinator_day_in_the_browser(browser, tmp_path):
             document.getElementById("dropzone").dispatchEvent(
                 new DragEvent("drop", {dataTransfer: data, bubbles: true, cancelable: true}));""")
         wait.until(EC.text_to_be_present_in_element((By.ID, "upload-result"), "妇联-拖入的台账.xlsx"))
-        wait.until(lambda d: _state(d, "妇联") == "无法读取")
+        wait.until(lambda d: _state(d, "妇联") == "文件无法读取")
         assert any("妇联-拖入的台账.xlsx" in p.name for p in srv.bench.inbox.iterdir())
 
         # the department page: its issues, then 退回 with a reason

@@ -16,7 +16,8 @@ from builders import activity, document, run, staff, workbook
 from pipeline.catalog import load_config
 from pipeline.documents.bulletin import progress
 from pipeline.documents.filing import Filing, shorten, Sentence, word_count
-from pipeline.documents.halfyear import half_year, run_halfyear
+from pipeline import jobs
+from pipeline.documents.halfyear import half_year
 from pipeline.report import collect
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -227,7 +228,7 @@ def test_half_year_counts_30_june_and_not_1_july(half_inbox, tmp_path):
     assert by_code["1.1.2"].activities == 1
     assert by_code["1.2.1"].evidence == 0  # only a July row: a gap at mid-year, not an error
     assert not [i for i in result.issues if i.level == "error"]
-    path, _ = run_halfyear(half_inbox, tmp_path / "out", CONFIG, 2026, today=dt.date(2026, 7, 5))
+    path = jobs.halfyear(half_inbox, tmp_path / "out", CONFIG, 2026, today=dt.date(2026, 7, 5)).outputs[0]
     assert path.name == "2026年上半年创建文明单位工作总结及下半年工作计划.docx"
     text = _text(path)
     assert "六月最后一天的理论学习" in text and "七月" not in text
@@ -237,7 +238,8 @@ def test_half_year_counts_30_june_and_not_1_july(half_inbox, tmp_path):
 
 
 def test_half_year_plan_names_exactly_the_responsible_departments(half_inbox, tmp_path):
-    path, h = run_halfyear(half_inbox, tmp_path / "out", CONFIG, 2026, today=dt.date(2026, 7, 5))
+    job = jobs.halfyear(half_inbox, tmp_path / "out", CONFIG, 2026, today=dt.date(2026, 7, 5))
+    path, h = job.outputs[0], job.detail
     text = _text(path)
     assert h.gaps
     for code in dict.fromkeys(g.code for g in h.gaps):

@@ -28,6 +28,7 @@ from pipeline.catalog import format_percent
 from pipeline.documents.halfyear import dated_until, stage_month
 from pipeline.documents.self_report import chinese_date
 from pipeline.score import score_standards
+from pipeline.vocabulary import EMPTY, NOT_SENT, STATE_LABELS, SUBMITTED, UNREADABLE
 
 if TYPE_CHECKING:
     from pipeline.result import Result
@@ -108,7 +109,7 @@ def progress(result: "Result", as_of: dt.date) -> Progress:
     p.lines = [f"截至{chinese_date(as_of)}：已报送 {len(reported)}/{len(cfg.department_names)} 个部门"
                + (f"，未报送：{'、'.join(missing)}" if missing else "")
                + (f"，逾期：{'、'.join(late)}" if late else "")
-               + (f"，无法读取：{'、'.join(unreadable)}" if unreadable else "")
+               + (f"，{STATE_LABELS[UNREADABLE]}：{'、'.join(unreadable)}" if unreadable else "")
                + (f"，空模板：{'、'.join(empty)}" if empty else ""),
                f"有佐证的测评标准 {len(with_evidence)}/{len(standards)} 条"]
     return p
@@ -349,8 +350,8 @@ def write_detail(p: Progress, cfg, path: Path) -> None:
     book = Book()
     title = path.stem
     state = {}
-    for names, text in ((p.reported, "已报送"), (p.missing, "未报送"), (p.unreadable, "文件无法读取"),
-                        (p.empty, "空模板")):
+    for names, text in ((p.reported, STATE_LABELS[SUBMITTED]), (p.missing, STATE_LABELS[NOT_SENT]),
+                        (p.unreadable, STATE_LABELS[UNREADABLE]), (p.empty, STATE_LABELS[EMPTY])):
         for d in names:
             state[d] = text
     for d in p.late:
@@ -464,28 +465,3 @@ def write_bulletin(result: "Result", out: Path, as_of: dt.date, number: int,
         if clear:
             p.lines.append(f"  牵头标准均已有佐证：{'、'.join(d[0] for d in clear)}")
     return path, p
-
-
-def run_bulletin(inbox, out, config, as_of: dt.date | None = None, year: int | None = None, *,
-                 sample: bool = False):
-    """The `bulletin` command: read the inbox, write the next numbered bulletin into `out` (locked, staged)."""
-    from pipeline.atomic import folder_lock, output_set
-    from pipeline.errors import OutputError, os_error_message
-    from pipeline.report import check_out_dir, collect
-    as_of = as_of or dt.date.today()
-    year = year or as_of.year
-    out = Path(out)
-    check_out_dir(inbox, out)
-    try:
-        result = collect(inbox, config, year)
-        with folder_lock(out, "生成进度通报"):
-            number = next_number(out, year)
-            with output_set(out, f"bulletin-{year}-{number}", "生成进度通报") as stage:
-                path, p = write_bulletin(result, stage, as_of, number, reserve=SAMPLE_LINES if sample else 0)
-                if sample:
-                    from pipeline.documents.sample import mark_sample
-                    mark_sample(stage)
-            save_number(out, year, number)
-    except OSError as exc:
-        raise OutputError(os_error_message(exc, "；输出文件夹中上次生成的文件保持不变", out)) from None
-    return out / path.name, number, p

@@ -50,7 +50,7 @@ def check_documents(config: Config, out_dir: str | Path | None = None) -> list[P
 
 def _declared() -> dict[str, tuple[str, ...]]:
     from pipeline.documents import internal, plan, self_report
-    from pipeline.store import history_docs, rollup_docs  # 历年对比 and 汇总报告 entries
+    from pipeline.documents import history_docs, rollup_docs  # 历年对比 and 汇总报告 entries
     return {**self_report.DECLARED, **internal.DECLARED, **plan.DECLARED, **history_docs.DECLARED,
             **rollup_docs.DECLARED, **DECLARED}
 

@@ -21,7 +21,7 @@ import pandas as pd
 from pipeline.catalog import format_percent
 from pipeline.documents.self_report import _total, chinese_date
 from pipeline.documents.text import book, clean, strip_marks
-from pipeline.score import MET, score_standards, standard_index, tagged
+from pipeline.score import MET, WEAK, score_standards, standard_index, tagged
 
 if TYPE_CHECKING:
     from pipeline.result import Result
@@ -90,7 +90,7 @@ def half_year(result: "Result") -> HalfYear:
         if s.evidence == 0:
             gaps.append(Gap(std.code, std.short, "无佐证", depts, std.improvement, who=who))
         elif s.evidence < std.min_evidence:
-            gaps.append(Gap(std.code, std.short, "佐证不足", depts, std.improvement,
+            gaps.append(Gap(std.code, std.short, WEAK, depts, std.improvement,
                             f"{s.evidence}/{std.min_evidence}", who))
         for m in failed:
             gaps.append(Gap(std.code, std.short, "指标", depts, std.improvement,
@@ -147,7 +147,7 @@ def write_halfyear(result: "Result", out: Path, today: dt.date | None = None) ->
 
     def gaps(bw):
         none = [g for g in h.gaps if g.kind == "无佐证"]
-        weak = [g for g in h.gaps if g.kind == "佐证不足"]
+        weak = [g for g in h.gaps if g.kind == WEAK]
         low = [g for g in h.gaps if g.kind == "指标"]
         if not h.gaps:
             bw.para(w.text("半年总结.无不足"))
@@ -195,21 +195,3 @@ def write_halfyear(result: "Result", out: Path, today: dt.date | None = None) ->
                                                   "计划": plan, "落款": signature}, path, title=title,
                     author=cfg.unit)
     return path, h
-
-
-def run_halfyear(inbox, out, config, year: int | None = None, today: dt.date | None = None, *, sample: bool = False):
-    """The `halfyear` command: read the inbox, write the document into `out` (locked, staged)."""
-    from pipeline.atomic import output_set
-    from pipeline.errors import OutputError, os_error_message
-    from pipeline.report import check_out_dir, collect
-    check_out_dir(inbox, out)
-    try:
-        result = collect(inbox, config, year)
-        with output_set(Path(out), "halfyear", "生成半年总结") as stage:
-            path, h = write_halfyear(result, stage, today)
-            if sample:
-                from pipeline.documents.sample import mark_sample
-                mark_sample(stage)
-    except OSError as exc:
-        raise OutputError(os_error_message(exc, "；输出文件夹中上次生成的文件保持不变", out)) from None
-    return Path(out) / path.name, h

@@ -110,7 +110,7 @@ def write_internal_notice(result: Result, path: Path, run: ReportRun, validation
         if date_text:
             bw.para(date_text, "落款", right_indent_chars=date_indent)
 
-    from pipeline.store.history_docs import internal_block  # 届期 table from the history database
+    from pipeline.documents.history_docs import internal_block  # 届期 table from the history database
     blocks = {"标题": title, "说明": intro, "报送": submissions, "评定": unjudged, "整改": fixes,
               "待核实": markers, "历年对比": internal_block(result), "落款": signature}
     render_template(cfg.template_file(INTERNAL_TEMPLATE), blocks, Path(path),

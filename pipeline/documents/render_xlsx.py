@@ -23,11 +23,13 @@ from pipeline.documents.workbook import Book, Print, Sheet, cell_value, safe_she
 from pipeline.documents.xlsx_stream import EXCEL_MAX_ROWS, Columns, Table, write_tables
 from pipeline.issues import ERROR, INFO, LEVEL_ZH, WARNING
 from pipeline.score import FAILED, MET, MISSING, STATUSES, WEAK, standard_index, tagged
+from pipeline.vocabulary import NOT_SENT, STATE_LABELS, SUBMITTED
 
 if TYPE_CHECKING:
     from pipeline.result import Result
 
 STATUS_FILLS = {MET: "C6EFCE", FAILED: "FFC7CE", WEAK: "FFEB9C", MISSING: "D9D9D9"}
+SENT, NOT_SENT_LABEL = STATE_LABELS[SUBMITTED], STATE_LABELS[NOT_SENT]
 LEVEL_FILLS = {"错误": "FFC7CE", "提醒": "FFEB9C"}
 PASS_FILL, FAIL_FILL, NODATA_FILL = "C6EFCE", "FFC7CE", "FFEB9C"
 SHEET_ZH = {"roster": "人员名单", "activities": "活动记录", "documents": "制度文件", "highlights": "工作亮点",
@@ -174,10 +176,10 @@ def write_validation_report(result: "Result", path: Path) -> None:
     for dept in cfg.department_names:
         win = result.merged.winners.get(dept)
         errors, warnings = result.department_issue_counts(dept)
-        rows.append((dept, "已报送" if win else "未报送", win.name if win else None,
+        rows.append((dept, SENT if win else NOT_SENT_LABEL, win.name if win else None,
                      "\n".join(r.name for r in result.merged.superseded.get(dept, [])) or None, errors, warnings))
     ws.table(("部门", "报送情况", "采用文件", "作废文件（已被更新报送替代）", "错误", "提醒"), rows,
-             status_col=2, fills={"未报送": "FFC7CE"})
+             status_col=2, fills={NOT_SENT_LABEL: "FFC7CE"})
     ws.blank()
     ws.note("数据行核对（读取 = 采用 + 退回 + 重复 + 作废）", bold=True)
     counts = result.row_counts()
@@ -290,7 +292,7 @@ def write_scores_workbook(result: "Result", path: Path) -> None:
                (7, 9, 12, 16, 46, 16, 5, 5, 6, 8, 34), Print(f"{title} · 测评标准"), freeze="B2",
                status_col=10, fills=STATUS_FILLS, text_cols=(1,))
     _department_metrics(book, result, title)
-    from pipeline.store.history_docs import add_history_sheet
+    from pipeline.documents.history_docs import add_history_sheet
     add_history_sheet(book, result, title)  # 历年对比, when the history database holds an earlier year
     book.save(path)
 
@@ -350,7 +352,7 @@ def _department_metrics(book: Book, result: "Result", title: str) -> None:
         staff = counts["participation_rate"][1] if "participation_rate" in counts else None
         values = [(counts[k][0] / counts[k][1]) if counts.get(k) and counts[k][1] else None for k in keys]
         below = sum(bool(_fails(m, v)) for m, v in zip(metrics, values)) if win else None
-        drows.append((dept, "已报送" if win else "未报送", staff, *values, below, errors, warnings,
+        drows.append((dept, SENT if win else NOT_SENT_LABEL, staff, *values, below, errors, warnings,
                       win.name if win else None))
     n = len(keys)
     headers = ("部门", "报送情况", "在职人数", *(m.short_label for m in metrics), "未达要求（项）", "错误", "提醒",
@@ -358,7 +360,7 @@ def _department_metrics(book: Book, result: "Result", title: str) -> None:
     widths = (10, 8, 8, *([9] * n), 9, 6, 6, 34)
     ws = book.sheet("部门", widths, Print(f"{title} · 各部门", columns=len(headers) - 1), freeze="B3")
     ws.note("各项比例按部门计算，与要求比较：红色为未达到，绿色为达到，空白为无数据；“未达要求（项）”为该部门未达到要求的指标个数。")
-    first, last = ws.table(headers, drows, status_col=2, fills={"未报送": "FFC7CE"},
+    first, last = ws.table(headers, drows, status_col=2, fills={NOT_SENT_LABEL: "FFC7CE"},
                            formats={4 + i: "0.0%" for i in range(n)})
     if last > first:
         for i, m in enumerate(metrics):

@@ -27,6 +27,7 @@ from pipeline.documents.docx_layout import signature_indents, title_lines
 from pipeline.documents.text import book, clean, quote, strip_marks
 from pipeline.documents.wording import Wording, load_wording
 from pipeline.score import MET, WEAK, rows_where, standard_index, tagged
+from pipeline.vocabulary import FAILED, MISSING
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,7 +41,7 @@ MAX_PROBLEMS = 4
 MAX_DIRECTIONS = 6
 MAX_NAMED = 4          # standards named in one sentence; beyond, their 测评项目 are named
 MAX_MEASURES = 3       # improvement measures in one 下一步 point
-NOT_REPORTED = "未填报"
+NOT_REPORTED = MISSING
 #: wording keys the sample data may not reach, with the facts their writer offers (checked by `check`)
 DECLARED = {
     "通用.待核实": ("事项",), "通用.落款日期": ("年", "月", "日"),
@@ -56,7 +57,6 @@ DECLARED = {
         "participation_rate", "satisfaction_rate", "volunteer_registration_rate",
         "party_volunteer_registration_rate", "volunteer_service_rate", "legal_education_rate", "其他")},
 }
-FAILED = "未达标"
 
 
 # ------------------------------------------------------------------ shared helpers
@@ -179,7 +179,7 @@ class SelfReport:
         self.by_code = {s.standard.code: s for s in result.standards}
         self.short = self.cfg.short_name
         self.date_text = report_date(self.cfg, result.year, self.w, self.run, today)
-        from pipeline.store.history_docs import metric_changes
+        from pipeline.documents.history_docs import metric_changes
         self.changes = metric_changes(result)  # metric -> 较上年提高…个百分点 (history database; same catalog only)
         self.run.date_text = self.date_text
         self.prefixes = _dept_prefixes(self.cfg)

@@ -35,6 +35,7 @@ UNSUPPORTED_SUFFIXES = {".csv": "CSV", ".numbers": "Numbers", ".fods": "单文�
                         ".dbf": "DBF", ".wk1": "Lotus"}
 SPREADSHEET_SUFFIXES = WORKBOOK_SUFFIXES | set(UNSUPPORTED_SUFFIXES)
 SKIP_NAMES = {"manifest.json", ".ds_store", "thumbs.db", "desktop.ini", ".gitkeep"}
+WITHDRAWN_DIR = "已撤回"          # withdrawn files are kept here (never deleted) and read by nobody
 HEADER_SCAN_ROWS = 10
 MAX_DEPTH = 32                 # folder levels below the inbox that are walked
 
@@ -108,7 +109,7 @@ def inbox_files(inbox: Path) -> tuple[list[tuple[Path, str]], list[Issue]]:
     links: a FIFO or a device is reported and skipped (never opened), a link to anything outside the inbox is
     reported and not followed, a folder deeper than MAX_DEPTH is reported and not entered, a folder that cannot
     be listed is reported; a folder named like a workbook (`x.xlsx`) is just a folder. Office and LibreOffice
-    lock files and hidden files are skipped silently."""
+    lock files and hidden files are skipped silently, and so is the inbox's 已撤回/ folder (withdrawn files)."""
     files, issues = [], []
     root = inbox.resolve()
     stack = [(inbox, 0)]
@@ -124,6 +125,8 @@ def inbox_files(inbox: Path) -> tuple[list[tuple[Path, str]], list[Issue]]:
             name = entry.name
             if name.startswith((".", "~$")) or name.lower() in SKIP_NAMES:
                 continue  # hidden files, Office lock files, our own manifest
+            if depth == 0 and name == WITHDRAWN_DIR:
+                continue  # withdrawn by the coordinator: kept, never read
             path = Path(entry.path)
             rel = _rel(path, inbox)
             try:

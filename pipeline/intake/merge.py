@@ -16,12 +16,9 @@ from pipeline.issues import Issue, make_issue
 from pipeline.schema import DATA_SHEETS, INFO_SHEET, SHEET_BY_KIND
 from pipeline.intake.validate import DUPLICATE, REJECTED, SUPERSEDED, USED, empty_frame, unparsed_frame, validate_kind
 from pipeline.intake.values import clean_text, is_blank
+from pipeline.vocabulary import EMPTY, NOT_SENT, SUBMITTED, UNREADABLE
 
 
-#: what a department's files amount to, in this order: a usable workbook; files that could not be read (or held
-#: no ledger sheet); only an untouched template; nothing at all
-SUBMITTED, UNREADABLE, EMPTY, MISSING = "submitted", "unreadable", "empty", "missing"
-STATE_LABELS = {SUBMITTED: "已报送", UNREADABLE: "报送文件无法读取", EMPTY: "空模板", MISSING: "未报送"}
 #: file-level findings that make a department's file unusable (its department is then UNREADABLE)
 UNREADABLE_CODES = frozenset({"file-unreadable", "file-encrypted", "file-too-large", "file-format-unsupported",
                               "file-special", "sheet-too-large", "no-data", "header-not-found"})
@@ -36,12 +33,12 @@ class Merged:
     superseded: dict[str, list[FileRecord]]
     records: list[FileRecord]
     issues: list[Issue] = field(default_factory=list)
-    states: dict[str, str] = field(default_factory=dict)            # department -> SUBMITTED … (MISSING if absent)
+    states: dict[str, str] = field(default_factory=dict)            # department -> SUBMITTED … (NOT_SENT if absent)
     state_files: dict[str, list[str]] = field(default_factory=dict)  # the unusable or empty files behind a state
     _used: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False, compare=False)
 
     def state(self, department: str) -> str:
-        return self.states.get(department, MISSING)
+        return self.states.get(department, NOT_SENT)
 
     def used(self, kind: str) -> pd.DataFrame:
         """The used rows of a sheet kind, filtered once (scoring and every document ask for them).

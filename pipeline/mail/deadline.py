@@ -16,16 +16,11 @@ MIN_RATE = 50 * 1024          # bytes per second a large fetch or send is allowe
 
 
 def number(config: Any, key: str, default: float) -> float:
-    """A positive number from unit.yaml's `mail:` section (the one check for every mail setting)."""
-    from pipeline.errors import MailError
-    mail = (getattr(config, "settings", None) or {}).get("mail") or {}
-    try:
-        value = float(mail.get(key, default))
-    except (TypeError, ValueError):
-        raise MailError(f"unit.yaml 的 mail.{key} 应为数字（当前为“{mail.get(key)}”）") from None
-    if value <= 0:
-        raise MailError(f"unit.yaml 的 mail.{key} 应大于 0（当前为 {mail.get(key)}）")
-    return value
+    """A positive number from unit.yaml's `mail:` section, as checked when the configuration was loaded
+    (pipeline.settings: the one check for every mail setting); `default` for a key it does not hold."""
+    from pipeline import settings
+    mail = settings.of(config).mail
+    return mail.number(key) if hasattr(mail, key) else default
 
 
 def settings(config: Any) -> tuple[float, float]:

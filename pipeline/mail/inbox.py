@@ -304,6 +304,32 @@ def locked_manifest(inbox: Path, wait: float = DEFAULT_LIMITS["lock_wait_seconds
         os.close(fd)   # closing releases the lock
 
 
+# ---------------------------------------------------------------- withdrawing a file
+
+def withdraw(inbox: str | Path, name: str, *, by: str = "工作台") -> str:
+    """Move a wrongly sent file (`name`: its path in the inbox, as the board lists it) into the inbox's 已撤回/
+    folder, where no reader looks, and record it in manifest.json; nothing is deleted. Returns where it went."""
+    from pipeline.intake.ingest import WITHDRAWN_DIR, inbox_files
+    inbox = Path(inbox)
+    wanted = str(name or "").replace("\\", "/").strip()
+    match = next((path for path, rel in inbox_files(inbox)[0] if rel == wanted), None) if wanted else None
+    if match is None:
+        raise MailError(f"收件箱中没有文件“{printable(wanted)}”（可能已撤回或已改名），请刷新页面后重试")
+    folder = inbox / WITHDRAWN_DIR
+    with locked_manifest(inbox) as manifest:
+        folder.mkdir(exist_ok=True)
+        target = _free_name(folder, match.name)
+        os.rename(match, target)   # same file system: a move, never a copy and delete
+        moved = target.relative_to(inbox).as_posix()
+        when = dt.datetime.now().isoformat(timespec="seconds")
+        for entry in manifest.files:
+            if entry.get("saved") == wanted:
+                entry["withdrawn"] = {"date": when, "moved_to": moved, "by": by}
+        manifest.extra.setdefault("withdrawn", []).append({"name": wanted, "moved_to": moved, "date": when,
+                                                             "by": by})
+    return moved
+
+
 # ---------------------------------------------------------------- saving one file
 
 def _free_name(inbox: Path, name: str) -> Path:
@@ -411,4 +437,4 @@ def set_department(manifest: Manifest, saved: SavedFile, department: str | None)
 
 
 __all__ = ["EVIDENCE", "Limits", "MANIFEST", "Manifest", "SavedFile", "WORKBOOK", "clean_name", "kind_of",
-           "locked_manifest", "printable", "save_into_inbox", "saved_name"]
+           "locked_manifest", "printable", "save_into_inbox", "saved_name", "withdraw"]

@@ -11,18 +11,19 @@ from pathlib import Path
 
 import jinja2
 
+from pipeline import settings
 from pipeline.catalog import Config
 from pipeline.documents.text import strip_controls
 from pipeline.documents.workbook import workbook_bytes
 from pipeline.mail.review import receipt_note
 from pipeline.templates import build_template, template_filename
+from pipeline.vocabulary import STATE_LABELS, UNREADABLE, state_code
 
 XLSX = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 ISSUE_LINES = 30
 #: Issue codes meaning "the department sent a file we cannot read": it gets 请重新报送, not a reminder.
 UNREADABLE_CODES = {"file-unreadable", "file-encrypted", "file-too-large", "file-unsupported", "unsupported-format",
                     "sheet-too-large", "formula-scan-timeout"}
-UNREADABLE_STATES = {"unreadable", "无法读取", "文件无法读取"}
 
 
 @dataclass
@@ -60,7 +61,7 @@ def unreadable_files(config: Config, scores: dict, dept: dict) -> list[str]:
     intake's department `state` decides (`unreadable`, with `state_files`); scores.json written before states
     existed are read from their issues (file-level errors of that department or naming it)."""
     state = str(dept.get("state") or "")
-    if dept.get("submitted") or (state and state not in UNREADABLE_STATES):
+    if dept.get("submitted") or (state and state_code(state) != UNREADABLE):
         return []
     name = dept["name"]
     files = [str(f) for f in dept.get("state_files") or dept.get("unreadable") or []]
@@ -72,19 +73,19 @@ def unreadable_files(config: Config, scores: dict, dept: dict) -> list[str]:
         if owner == name or (files and str(i.get("file")) in files):
             lines.append(f"{i.get('file') or ''}：{i.get('message') or ''}")
     if not lines and state:
-        lines = [f"{f}：文件无法读取" for f in files or ["报送的文件"]]
+        lines = [f"{f}：{STATE_LABELS[UNREADABLE]}" for f in files or ["报送的文件"]]
     return list(dict.fromkeys(lines))
 
 
 def notice_for(config: Config, scores: dict, dept: dict, scores_dir: Path, templates_dir: Path) -> Notice:
     name = dept["name"]
     year = scores["year"]
-    mail = config.settings.get("mail") or {}
+    mail = settings.of(config).mail
     coordinator = str(config.settings.get("coordinator") or "牵头部门")
     mine = [s for s in scores["standards"] if name in s["responsible"]]
     standards = [{"code": s["code"], "short": config.standards[s["code"]].short if s["code"] in config.standards
                   else s["title"][:14], "status": s["status"]} for s in mine]
-    deadline = config.settings.get("deadline")
+    deadline = settings.of(config).deadline
     context = {"unit": config.unit, "year": year, "department": name, "coordinator": coordinator,
                "today": _chinese_date(dt.date.today()), "standards": standards,
                "deadline": _chinese_date(deadline) if isinstance(deadline, dt.date) else "规定时间",
@@ -130,7 +131,7 @@ def notice_for(config: Config, scores: dict, dept: dict, scores_dir: Path, templ
     fingerprint = hashlib.sha256(facts.encode("utf-8")).hexdigest()[:32]
     msg = EmailMessage()
     msg["Subject"] = subject.strip()
-    sender = str(mail.get("sender") or "")
+    sender = mail.sender
     msg["From"] = formataddr((f"{config.short_name}{coordinator}", sender)) if sender else f"{config.short_name}{coordinator}"
     email_to = next((d.email for d in config.departments if d.name == name), "")
     if email_to:

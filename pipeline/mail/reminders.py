@@ -12,9 +12,11 @@ from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
 
 from pipeline.atomic import atomic_write_json
+from pipeline import settings
 from pipeline.catalog import Config
 from pipeline.errors import ConfigError
 from pipeline.mail.notices import Notice, notice_for
+from pipeline.vocabulary import EMPTY, UNREADABLE, state_code
 
 LOG = "催报记录.json"
 DEFAULT_STAGES = [{"stage": "提醒", "days_before": 7}, {"stage": "每日催报", "days_before": 3, "daily": True},
@@ -56,7 +58,7 @@ def stages(config: Config) -> list[Stage]:
 def due(config: Config, scores: dict, out_dir: Path, today: dt.date | None = None) -> list[Due]:
     """The reminders to send today: for each department that has not reported, the latest stage reached,
     unless it was sent already (per stage, or per day for a daily stage)."""
-    deadline = config.settings.get("deadline")
+    deadline = settings.of(config).deadline
     if not isinstance(deadline, dt.date):
         return []
     today = today or dt.date.today()
@@ -68,7 +70,7 @@ def due(config: Config, scores: dict, out_dir: Path, today: dt.date | None = Non
     sent = load_log(out_dir)
     out = []
     for dept in scores["departments"]:
-        if dept.get("submitted") or dept.get("state") in ("无法读取", "空模板"):
+        if dept.get("submitted") or state_code(dept.get("state")) in (UNREADABLE, EMPTY):
             continue  # reported (or sent something unreadable: that has its own notice)
         key = f"{dept['name']}|{stage.name}" + (f"|{today.isoformat()}" if stage.daily else "")
         if key not in sent:
@@ -95,11 +97,11 @@ def build(config: Config, scores: dict, dues: list[Due], scores_dir: Path, templ
 
 def _overdue_notice(config: Config, scores: dict, late: list[Due]) -> Notice:
     coordinator = str(config.settings.get("coordinator") or "牵头部门")
-    deadline = config.settings["deadline"]
+    deadline = settings.of(config).deadline
     names = "、".join(d.department for d in late)
     msg = EmailMessage()
     msg["Subject"] = f"【{late[0].stage.name}】{scores['year']}年文明单位创建台账逾期未报送部门（{len(late)}个）"
-    sender = str((config.settings.get("mail") or {}).get("sender") or "")
+    sender = settings.of(config).mail.sender
     msg["From"] = formataddr((f"{config.short_name}{coordinator}", sender)) if sender else coordinator
     address = next((d.email for d in config.departments if d.name == coordinator), "")
     if address:

@@ -11,7 +11,7 @@ import socket
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from pipeline.atomic import atomic_path, atomic_write_json
 from pipeline.catalog import Config
@@ -85,9 +85,9 @@ def send(notices: list["Notice"], config: Config, password: str, sent_log: Path 
     message is written to the sent log (`notify-sent.json` beside scores.json) at once, and a message already
     in it with the same content is not sent again. A stalled or lost server stops with one line naming
     what was sent."""
-    mail: dict[str, Any] = config.settings.get("mail") or {}
-    host, port = str(mail.get("smtp_host") or ""), int(mail.get("smtp_port") or 465)
-    security, user = str(mail.get("smtp_security") or "ssl"), str(mail.get("smtp_user") or "")
+    from pipeline import settings
+    mail = settings.of(config).mail
+    host, port, security, user = mail.smtp_host, mail.smtp_port, mail.smtp_security, mail.smtp_user
     if not host:
         raise MailError("unit.yaml 的 mail.smtp_host 未填写，无法发送；可先用 --dry-run 生成邮件文件")
     per_step, total = dl.settings(config)

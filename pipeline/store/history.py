@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from pipeline.errors import StoreError
+from pipeline.vocabulary import MET
 
 if TYPE_CHECKING:
     from pipeline.result import Result
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_PATH = ROOT / "history" / "history.sqlite"
 ENV_PATH = "WENMING_HISTORY"  # overrides the default (tests give each run its own)
-MET = "达标"
 
 
 def _v1(db: sqlite3.Connection) -> None:
@@ -472,13 +472,12 @@ class HistoryRun:
     in ``problems`` and the documents are written without comparisons; ``notes`` say what was recorded."""
 
     def __init__(self, result: "Result", path: str | Path | None = None) -> None:
-        from pipeline.report import scores_dict
         self.path = Path(path) if path else default_path()
         self.result = result
         self.problems: list[str] = []
         self.notes: list[str] = []
         self.outcome: Recorded | None = None
-        self.scores = scores_dict(result)
+        self.scores = result.scores_dict()
         facts = HistoryFacts(result.config.unit, result.year, result.config.catalog_id)
         try:
             with History(self.path) as store:

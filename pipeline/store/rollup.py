@@ -1,4 +1,5 @@
-"""The roll-up of many units: read every package in a folder and compare the units.
+"""The roll-up of many units: read every package in a folder and compare the units (the command is
+pipeline.jobs.rollup).
 
 Facts first (``build_rollup``: plain data, no I/O besides reading), then three writers: the 汇总表 (xlsx),
 the 汇总报告 (docx) and rollup.json. Bad packages never stop the roll-up; each is one Chinese line and a row
@@ -16,13 +17,11 @@ from typing import Any
 
 import yaml
 
-from pipeline.atomic import atomic_write_json
-from pipeline.catalog import Config, load_config
+from pipeline.catalog import Config
 from pipeline.errors import ConfigError
 from pipeline.store.package import Package, Problem, list_packages, read_package
+from pipeline.vocabulary import FAILED, MET, MISSING, STATUSES, WEAK  # noqa: F401 - also for the roll-up's writers
 
-MET, FAILED, WEAK, MISSING = "达标", "未达标", "佐证不足", "未填报"
-STATUSES = (MET, FAILED, WEAK, MISSING)
 POOL_MIN_PACKAGES = 200   # below this a second process costs more than it saves
 ROLLUP_FILE = "rollup.yaml"
 
@@ -249,37 +248,3 @@ class RollupSummary:
 def output_names(year: int | None) -> dict[str, str]:
     y = f"{year}年" if year else ""
     return {"xlsx": f"{y}文明单位创建汇总表.xlsx", "docx": f"{y}文明单位创建情况汇总报告.docx", "json": "rollup.json"}
-
-
-def run_rollup(packages_dir: str | Path, out_dir: str | Path, config_dir: str | Path | None = None) -> RollupSummary:
-    """The rollup command: read the packages, write the 汇总表, 汇总报告 and rollup.json."""
-    from pipeline.store.rollup_docs import write_rollup_report, write_rollup_workbook
-    config = load_config(config_dir)
-    facts = build_rollup(packages_dir, config)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    names = output_names(facts.year)
-    paths = {k: out / v for k, v in names.items()}
-    from pipeline.atomic import claimed
-    with claimed(out, "rollup", names.values(), "生成汇总"):  # never over a file the tool did not write
-        child = _start_workbook(facts, paths["xlsx"])   # the 汇总表 in a forked child meanwhile (many units)
-        write_rollup_report(facts, paths["docx"], config_dir)
-        atomic_write_json(paths["json"], facts.as_dict())
-        if child is not None:
-            child.join()
-        if child is None or child.exitcode != 0:  # no child, or it failed: written here, never missing
-            write_rollup_workbook(facts, paths["xlsx"])
-    return RollupSummary(len(facts.units), [p.line() for p in facts.problems], list(paths.values()))
-
-
-CHILD_MIN_UNITS = 200   # from this many units the 汇总表 is written by a forked child while the report is written
-
-
-def _start_workbook(facts: Rollup, path: Path):
-    import multiprocessing as mp
-    from pipeline.store.rollup_docs import write_rollup_workbook
-    if len(facts.units) < CHILD_MIN_UNITS or "fork" not in mp.get_all_start_methods():
-        return None
-    child = mp.get_context("fork").Process(target=write_rollup_workbook, args=(facts, path))
-    child.start()
-    return child

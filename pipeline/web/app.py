@@ -11,13 +11,14 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from pipeline.catalog import format_percent
 from pipeline.errors import PipelineError
 from pipeline.web import views
+from pipeline.web.runner import Busy
 from pipeline.web.security import TOKEN_COOKIE, TOKEN_HEADER, Guard
 from pipeline.web.state import Workbench
 
 log = logging.getLogger("pipeline.web")
 
 STATUS_TEXT = {400: "请求有误", 403: "拒绝访问", 404: "找不到该页面或文件", 405: "不支持该操作",
-               413: "上传的文件太大", 500: "出错了"}
+               409: "正在进行其他工作", 413: "上传的文件太大", 500: "出错了"}
 
 ROUTES = [  # (rule, view, methods)
     ("/", views.board.page, ["GET"]),
@@ -41,6 +42,12 @@ ROUTES = [  # (rule, view, methods)
     ("/mail/reminders/send", views.mail.reminders_send, ["POST"]),
     ("/settings", views.settings.page, ["GET"]),
     ("/settings", views.settings.save, ["POST"]),
+    ("/jobs", views.jobs.page, ["GET"]),
+    ("/jobs/<command>", views.jobs.start, ["POST"]),
+    ("/jobs/<job_id>", views.jobs.status, ["GET"]),
+    ("/history", views.jobs.history_page, ["GET"]),
+    ("/templates.zip", views.jobs.templates_zip, ["GET"]),
+    ("/inbox/withdraw", views.jobs.withdraw, ["POST"]),
 ]
 
 
@@ -102,6 +109,10 @@ def create_app(bench: Workbench, host: str = "127.0.0.1", token: str | None = No
     def _http(exc: HTTPException):
         return _refuse(exc.code or 500, STATUS_TEXT.get(exc.code or 500, "请求有误"))
 
+    @app.errorhandler(Busy)
+    def _busy(exc: Busy):  # another job of the page is writing the same folder
+        return _refuse(409, str(exc))
+
     @app.errorhandler(PipelineError)
     def _pipeline(exc: PipelineError):
         return _refuse(400, str(exc))
@@ -125,7 +136,8 @@ def create_app(bench: Workbench, host: str = "127.0.0.1", token: str | None = No
     return app
 
 
-NAV = [("/", "报送情况"), ("/standards", "测评标准"), ("/documents", "生成文件"), ("/mail", "邮件"), ("/settings", "设置")]
+NAV = [("/", "报送情况"), ("/standards", "测评标准"), ("/documents", "生成文件"), ("/jobs", "全年工作"), ("/history", "历年记录"),
+       ("/mail", "邮件"), ("/settings", "设置")]
 
 
 def _cndate(day) -> str:

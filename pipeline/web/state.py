@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.board import Board, build_board
@@ -16,8 +15,11 @@ from pipeline.intake.cache import WorkbookCache
 from pipeline.intake.ingest import MAX_FILE_BYTES, list_inbox
 from pipeline.report import collect
 from pipeline.result import Result
+from pipeline.web.runner import Runner, WebJob
 
 log = logging.getLogger("pipeline.web")
+#: folders of the output folder whose files are outputs too (the 说明报告 as one .txt per section)
+OUTPUT_SUBFOLDERS = ("说明报告",)
 
 
 @dataclass(frozen=True)
@@ -30,54 +32,29 @@ class Limits:
 
     @classmethod
     def from_config(cls, config: Config) -> "Limits":
-        web = config.settings.get("workbench") or {}
-
-        def number(key: str, default: float) -> float:
-            try:
-                value = float(web.get(key, default))
-            except (TypeError, ValueError):
-                return default
-            return value if value > 0 else default
-        return cls(int(number("max_upload_mb", MAX_FILE_BYTES / 1048576) * 1048576),
-                   int(number("max_upload_files", 50)),
-                   int(number("max_request_mb", 200) * 1048576))
-
-
-@dataclass
-class Job:
-    """The documents run in the background, with its progress for the bar."""
-
-    total: int = 0
-    done: int = 0
-    stage: str = "正在读取报送文件"
-    finished: bool = False
-    error: str | None = None
-    started: float = field(default_factory=time.time)
-    outputs: list[str] = field(default_factory=list)
-    pdf_note: str | None = None
-
-    @property
-    def percent(self) -> int:
-        if self.finished:
-            return 100
-        if not self.total:
-            return 5
-        return min(90, 5 + int(80 * self.done / self.total))
+        from pipeline import settings
+        web = settings.of(config).workbench  # checked when unit.yaml was loaded
+        return cls(int(web.max_upload_mb * 1048576), web.max_upload_files, int(web.max_request_mb * 1048576))
 
 
 class Workbench:
     def __init__(self, inbox: Path, out: Path, config_dir: Path | None = None,
-                 templates_dir: Path | None = None) -> None:
+                 templates_dir: Path | None = None, history: Path | None = None) -> None:
         self.inbox, self.out = Path(inbox), Path(out)
         self.config_dir = Path(config_dir) if config_dir else None
         self.templates_dir = Path(templates_dir) if templates_dir else Path("input_templates")
+        self.history = Path(history) if history else None  # None: the history database's default place
+        self.runner = Runner()               # the jobs of the page (pipeline.jobs), one per folder at a time
         self.config = load_config(self.config_dir)
         self.inbox.mkdir(parents=True, exist_ok=True)
         self.cache = WorkbookCache()
         self.run_lock = threading.Lock()      # one run of the pipeline at a time
         self.inbox_lock = threading.Lock()    # one writer of the inbox and its manifest at a time
         self._last: tuple[tuple, Result] | None = None
-        self.job: Job | None = None
+        self.job: WebJob | None = None       # the documents page's latest report
+        self.smtp_password: str | None = None  # typed into the page; kept in memory only
+        self.imap_form: dict | None = None     # the mail servers last typed into the page (no passwords)
+        self.smtp_form: dict | None = None
         self.imap_password: str | None = None  # typed into the page; kept in memory only
 
     @property
@@ -112,52 +89,61 @@ class Workbench:
         return build_board(self.result(), self.inbox)
 
     def output_files(self) -> list[Path]:
-        """The files in the output folder a page may offer for download (top level, no temporary files)."""
+        """The files in the output folder a page may offer for download: the top level and the 说明报告 texts
+        (no temporary or hidden files, no links)."""
         if not self.out.is_dir():
             return []
-        return sorted((p for p in self.out.iterdir() if p.is_file() and not p.is_symlink()
-                       and not p.name.startswith((".", "~$"))), key=lambda p: p.name)
+        found = []
+        for folder in (self.out, *(self.out / d for d in OUTPUT_SUBFOLDERS)):
+            if folder.is_dir() and not folder.is_symlink():
+                found += [p for p in folder.iterdir() if p.is_file() and not p.is_symlink()
+                          and not p.name.startswith((".", "~$"))]
+        return sorted(found, key=self.output_name)
+
+    def output_name(self, path: Path) -> str:
+        """An output file's name as /files/<name> takes it: `x.docx`, or `说明报告/1.txt`."""
+        return path.relative_to(self.out).as_posix()
 
     def output_file(self, name: str) -> Path | None:
         """An output file by name, or None: nothing outside the output folder is ever given out."""
-        if not name or "/" in name or "\\" in name or "\x00" in name or name in (".", ".."):
+        if not name or "\\" in name or "\x00" in name or name.count("/") > 1:
             return None
-        return next((p for p in self.output_files() if p.name == name), None)
+        if any(part in ("", ".", "..") for part in name.split("/")):
+            return None
+        return next((p for p in self.output_files() if self.output_name(p) == name), None)
 
     # ------------------------------------------------------------ documents in the background
 
-    def start_documents(self, pdf: bool) -> Job:
-        if self.job is not None and not self.job.finished:
-            return self.job
-        job = self.job = Job()
-        threading.Thread(target=self._documents, args=(job, pdf), name="documents", daemon=True).start()
-        return job
+    def report_job(self, job: WebJob, year: int | None = None):
+        """The `report` job over the inbox (pipeline.jobs.report, as the command line runs it: the same outputs,
+        the history recorded), its progress counted in files read."""
+        from pipeline import jobs
+        paths, _ = list_inbox(self.inbox)
+        job.total, job.stage = len(paths), "正在读取报送文件"
 
-    def _documents(self, job: Job, pdf: bool) -> None:
-        from pipeline.report import write_outputs
-        try:
-            paths, _ = list_inbox(self.inbox)
-            job.total = len(paths)
+        def tick(name: str) -> None:
+            job.tick(f"正在读取报送文件：{name}")
+            if job.done >= job.total:
+                job.stage = "正在生成自查报告、得分表、任务分解台账和校验报告"
+        return jobs.report(self.inbox, self.out, self.config, year, history=self.history, progress=tick,
+                           cache=self.cache)
 
-            def tick(name: str) -> None:
-                job.done += 1
-            result = self.result(progress=tick)
-            job.done, job.stage = job.total, "正在生成自查报告、得分表、任务分解台账和校验报告"
-            written = write_outputs(result, self.out)
-            job.outputs = [p.name for p in written.values()]
-            if pdf:
-                job.stage = "正在用 LibreOffice 把自查报告转为 PDF"
-                job.pdf_note = self._pdf(written["report"])
-                if job.pdf_note is None:
-                    job.outputs.append(written["report"].with_suffix(".pdf").name)
-            job.stage = "已完成"
-        except PipelineError as exc:
-            job.error = str(exc)
-        except Exception as exc:  # noqa: BLE001 - one Chinese line on the page, the details on the console
-            log.exception("生成文件失败")
-            job.error = f"生成文件时出错（{exc.__class__.__name__}），详情见运行工作台的窗口"
-        finally:
-            job.finished = True
+    def start_documents(self, pdf: bool) -> WebJob:
+        running = self.runner.running(self.out)
+        if running is not None:
+            return running
+        self.job = self.runner.start("report", self.out, "生成全部文件", self.report_job,
+                                     after=self._after_pdf if pdf else None)
+        return self.job
+
+    def _after_pdf(self, job: WebJob, result) -> None:
+        report = next((p for p in result.outputs if p.name.endswith(".docx") and "自查报告" in p.name), None)
+        if report is None:
+            return
+        job.stage = "正在用 LibreOffice 把自查报告转为 PDF"
+        job.pdf_note = self._pdf(report)
+        if job.pdf_note is None:
+            job.outputs.append(report.with_suffix(".pdf").name)
 
     @staticmethod
     def _pdf(docx: Path) -> str | None:

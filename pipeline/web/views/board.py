@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import g, jsonify, render_template
 
 from pipeline.board import STATES
-from pipeline.report import scores_dict
 from pipeline.score import STATUSES
 
 
@@ -32,7 +31,7 @@ def api_status():
     `state_label` in Chinese, `late`) and metrics, for the current inbox."""
     bench = g.bench
     result = bench.result()
-    scores = scores_dict(result)
+    scores = result.scores_dict()
     board = bench.board()
     departments = []
     for dept in scores["departments"]:

@@ -46,8 +46,7 @@ def sheet(name: str):
     """Its sheet of the 校验报告 for the current inbox, as a workbook of its own (as the receipt attaches it)."""
     bench = _department(name)
     from pipeline.mail.notices import department_sheet
-    from pipeline.report import scores_dict
-    data = department_sheet(bench.config, scores_dict(bench.result()), name)
+    data = department_sheet(bench.config, bench.result().scores_dict(), name)
     if data is None:
         abort(404)
     return send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True,

@@ -8,7 +8,7 @@ from pipeline.web.state import pdf_missing_line
 
 
 def _files():
-    return [(p.name, p.stat().st_size) for p in g.bench.output_files()]
+    return [(g.bench.output_name(p), p.stat().st_size) for p in g.bench.output_files()]
 
 
 def page():
@@ -29,4 +29,5 @@ def download(name: str):
     path = g.bench.output_file(name)
     if path is None:
         abort(404)
-    return send_file(path.resolve(), as_attachment=True, download_name=path.name, max_age=0)
+    return send_file(path.resolve(), as_attachment=True, download_name=path.name, max_age=0,
+                     mimetype="text/plain" if path.suffix.lower() == ".txt" else None)

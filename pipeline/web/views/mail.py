@@ -18,12 +18,6 @@ def _scores():
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _notices():
-    from pipeline.mail.notices import build_notices
-    bench = g.bench
-    return build_notices(bench.config, _scores(), bench.out, bench.templates_dir)
-
-
 def _body(message) -> str:
     part = message.get_body(preferencelist=("plain",))
     return part.get_content() if part is not None else ""
@@ -50,15 +44,24 @@ def _shown(notices) -> list[dict]:
              "attachments": [a.get_filename() for a in n.message.iter_attachments()]} for n in notices]
 
 
+def _notify(dry_run: bool, password: str | None = None):
+    """The notify job (pipeline.jobs.notify, as the command line runs it: its lock, its refusal to mail from
+    sample data), holding the output folder against other jobs of the page."""
+    from pipeline import jobs
+    bench = g.bench
+    with bench.runner.hold(bench.out, "发送回执和催报"):
+        _scores()  # no scores.json yet: the page's own message
+        return jobs.notify(bench.out, bench.config, dry_run=dry_run, outbox=bench.out / "outbox",
+                           templates_dir=bench.templates_dir, password=password)
+
+
 def preview():
-    from pipeline.mail.mailbox import write_outbox
-    notices = _notices()
-    paths = write_outbox(notices, g.bench.out / "outbox")
-    return page(notices=_shown(notices), written=len(paths))
+    job = _notify(dry_run=True)
+    return page(notices=_shown(job.detail), written=len(job.outputs))
 
 
 def collect():
-    from pipeline.mail.mailbox import collect_imap
+    from pipeline import jobs
     bench = g.bench
     form = request.form
     host = form.get("host", "").strip()
@@ -73,19 +76,19 @@ def collect():
     password = form.get("password") or bench.imap_password or ""
     bench.imap_password = password  # memory only, never written
     port = int(form["port"]) if form.get("port", "").isdigit() else None
-    with bench.inbox_lock:
-        result = collect_imap(host, bench.inbox, bench.config, port=port, user=form.get("user", "").strip(),
-                              password=password, folder=form.get("folder") or "INBOX", since=since,
-                              subject=form.get("subject") or None)
-    return page(collected=result)
+    with bench.runner.hold(bench.inbox, "收取邮件附件"), bench.inbox_lock:  # the collect job, as the CLI runs it
+        try:
+            job = jobs.collect(bench.inbox, bench.config, imap_host=host, imap_port=port,
+                               imap_user=form.get("user", "").strip(), imap_folder=form.get("folder") or "INBOX",
+                               since=since, subject=form.get("subject") or None, password=password)
+        except jobs.JobStopped as exc:  # stopped part way: what was saved, and why it stopped
+            job = exc.job
+    return page(collected=job.detail)
 
 
 def send():
-    from pipeline.mail.mailbox import SENT_LOG
-    from pipeline.mail.mailbox import send as smtp_send
-    notices = _notices()
-    out = smtp_send(notices, g.bench.config, request.form.get("smtp_password", ""), sent_log=g.bench.out / SENT_LOG)
-    return page(sent=out)
+    job = _notify(dry_run=False, password=request.form.get("smtp_password") or g.bench.smtp_password)
+    return page(sent=job.detail)
 
 
 
@@ -99,8 +102,9 @@ def _reminders():
 
 def reminders_preview():
     from pipeline.mail.mailbox import write_outbox
-    dues, notices = _reminders()
-    write_outbox(notices, g.bench.out / "outbox" / "催报")
+    with g.bench.runner.hold(g.bench.out, "预览催报"):
+        dues, notices = _reminders()
+        write_outbox(notices, g.bench.out / "outbox" / "催报")
     return page(notices=_shown(notices), written=len(notices))
 
 
@@ -109,7 +113,9 @@ def reminders_send():
     from pipeline.mail.mailbox import send as smtp_send
     from pipeline.mail.reminders import record
     bench = g.bench
-    dues, notices = _reminders()
-    out = smtp_send(notices, bench.config, request.form.get("smtp_password", ""), sent_log=bench.out / SENT_LOG)
-    record(bench.config, bench.out, dues, out.sent + out.already)
+    with bench.runner.hold(bench.out, "发送催报"):
+        dues, notices = _reminders()
+        out = smtp_send(notices, bench.config, request.form.get("smtp_password") or bench.smtp_password or "",
+                        sent_log=bench.out / SENT_LOG)
+        record(bench.config, bench.out, dues, out.sent + out.already)
     return page(sent=out)

@@ -10,7 +10,7 @@ from openpyxl.utils import get_column_letter
 
 from pipeline.catalog import format_percent
 from pipeline.store.history import Change, HistoryFacts
-from pipeline.store.words import Wording, metric_label, percent
+from pipeline.documents.words import Wording, metric_label, percent
 
 if TYPE_CHECKING:
     from pipeline.result import Result

@@ -10,7 +10,7 @@ from openpyxl.utils import get_column_letter
 
 from pipeline.catalog import METRIC_KEYS
 from pipeline.store.rollup import FAILED, MET, MISSING, PROBLEM_ZH, STATUSES, WEAK, Rollup
-from pipeline.store.words import Wording, join, metric_label, percent
+from pipeline.documents.words import Wording, join, metric_label, percent
 
 STATUS_FILLS = {MET: "C6EFCE", FAILED: "FFC7CE", WEAK: "FFEB9C", MISSING: "D9D9D9"}
 BELOW = "FFC7CE"
@@ -241,3 +241,16 @@ def write_rollup_report(facts: Rollup, path: Path, config_dir: str | Path | None
     render_template(facts.config.template_file(REPORT_TEMPLATE),
                     {"标题": write_title, "正文": write_body, "落款": write_signature}, Path(path),
                     title=title, author=facts.organisation)
+
+
+CHILD_MIN_UNITS = 200   # from this many units the 汇总表 is written by a forked child while the report is written
+
+
+def start_rollup_workbook(facts: Rollup, path: Path):
+    """The 汇总表 of many units in a forked child, while the parent writes the 汇总报告; None: write it inline."""
+    import multiprocessing as mp
+    if len(facts.units) < CHILD_MIN_UNITS or "fork" not in mp.get_all_start_methods():
+        return None
+    child = mp.get_context("fork").Process(target=write_rollup_workbook, args=(facts, path))
+    child.start()
+    return child
