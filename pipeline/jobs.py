@@ -402,7 +402,8 @@ def history(history_file: str | Path | None = None, import_dir: str | Path | Non
         job.say(job.message)
         job.detail = []
         return job
-    records, log, versions = store.list_years(path)
+    records, log = store.list_years(path)
+    versions = store.list_versions(path)
     job.detail = [(r, sum(1 for e in log if e["unit"] == r.unit and e["year"] == r.year)) for r in records]
     job.message = f"历史数据库：{path}"
     job.say(job.message)

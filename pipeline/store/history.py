@@ -584,7 +584,13 @@ def check_scores(scores: Any) -> None:
             raise ValueError("测评标准缺少编码或状态")
 
 
-def list_years(path: str | Path | None = None) -> tuple[list[YearRecord], list[dict], list[dict]]:
-    """Every recorded year, the run log and every kept version (for `history`)."""
+def list_years(path: str | Path | None = None) -> tuple[list[YearRecord], list[dict]]:
+    """Every recorded year, and the run log (for `history`)."""
     with closing(History(path or default_path(), create=False)) as store:
-        return store.records(), store.run_log(), store.versions()
+        return store.records(), store.run_log()
+
+
+def list_versions(path: str | Path | None = None) -> list[dict]:
+    """Every kept version of every year, which one is current (for `history`)."""
+    with closing(History(path or default_path(), create=False)) as store:
+        return store.versions()
