@@ -72,6 +72,13 @@ def _quiet(progress: Progress | None) -> Progress:
     return progress or (lambda text: None)
 
 
+def _kept(job: JobResult, out: str | Path) -> None:
+    """A file the tool wrote and someone edited since was moved aside before being written again: say so."""
+    from pipeline.atomic import pop_kept
+    for line in pop_kept(out):
+        job.say(f"提醒：{line}", err=True)
+
+
 def _note_lines(job: JobResult) -> None:
     for note in job.notes:  # what the documents could not state: the coordinator checks it
         job.say(f"请核实：{note}", err=True)
@@ -117,6 +124,7 @@ def templates(config: Config, out_dir: str | Path = "input_templates", progress:
     job.outputs = list(write_templates(config, out_dir))
     job.message = f"已生成 {len(job.outputs)} 份部门台账模板：{out_dir}"
     job.say(job.message)
+    _kept(job, out_dir)
     return job
 
 
@@ -130,6 +138,7 @@ def plan(config: Config, out_dir: str | Path = "output", progress: Progress | No
     job.message = f"已生成实施方案：{path}"
     job.say(job.message)
     _note_lines(job)
+    _kept(job, out_dir)
     return job
 
 
@@ -188,6 +197,7 @@ def report(inbox: str | Path, out: str | Path, config: Config, year: int | None 
     for kind, line in getattr(result.history, "messages", []):  # the history database: one line each
         job.say(line, err=True, quiet=kind != "problem")
     job.message = f"已生成 {len(job.outputs)} 个文件：{out}"
+    _kept(job, out)
     return job
 
 
@@ -214,6 +224,7 @@ def halfyear(inbox: str | Path, out: str | Path, config: Config, year: int | Non
         job.say(f"另有 {h.undated_documents} 份制度文件没有填日期，未计入上半年")
     job.message = f"已生成：{path}"
     job.say(job.message)
+    _kept(job, out)
     return job
 
 
@@ -244,6 +255,7 @@ def bulletin(inbox: str | Path, out: str | Path, config: Config, as_of: dt.date 
         job.say(line)
     job.message = f"已生成第 {number} 期：{path}"
     job.say(job.message)
+    _kept(job, out)
     return job
 
 
@@ -278,6 +290,7 @@ def archive(inbox: str | Path, out: str | Path, config: Config, year: int | None
     for issue in result.issues:
         if issue.code in ARCHIVE_NOTICES:
             job.say(f"提醒：{issue.line()}")
+    _kept(job, out)
     return job
 
 
@@ -360,6 +373,7 @@ def notify(scores_dir: str | Path, config: Config, *, dry_run: bool = False, out
         job.outputs = list(paths)
         job.message = f"已生成 {len(paths)} 封邮件（未发送）：{outbox}"
         job.say(job.message)
+        _kept(job, outbox)
         return job
     _quiet(progress)("正在发送邮件")
     if password is None:
@@ -476,4 +490,5 @@ def rollup(packages_dir: str | Path, out_dir: str | Path, config_dir: str | Path
     job.say(job.message)
     for path in summary.outputs:
         job.say(f"  {Path(path).name}")
+    _kept(job, out)
     return job

@@ -404,8 +404,12 @@ def test_the_page_keeps_a_smaller_run_apart_until_the_coordinator_confirms(tmp_p
     (inbox / "工会-台账.xlsx").unlink()
     kept = page.run("report")
     assert any("未替换历史数据库中2026年的记录：本次报送部门1个，少于已记录的2个" in line for line in kept["lines"])
+    (own,) = (tmp_path / "out").glob("*自查报告.docx")
+    own.write_bytes(own.read_bytes() + b"\0")  # edited in WPS meanwhile: kept aside, and the job says so
     replaced = page.run("report", replace="1")
     assert any("已替换历史数据库中2026年的记录" in line for line in replaced["lines"]), replaced["lines"]
+    assert f"提醒：“{own.name}”在上次生成后被修改过，已另存为“{own.stem}（修改稿）.docx”，新生成的文件不会覆盖这些修改" \
+        in replaced["lines"]
     shown = page.run("history", use="1")["lines"]
     assert shown[0] == "已采用第1版作为天津市科学技术协会2026年的记录"
     assert [("【当前】" in line) for line in shown if line.strip().startswith("第")] == [True, False, False]
