@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.intake.ingest import FileRecord
+from pipeline.intake.lateness import late_departments, mail_dates, submitted
 from pipeline.issues import ERROR, WARNING, Issue
 from pipeline.result import Result
 from pipeline import vocabulary
@@ -18,6 +19,7 @@ SUBMITTED, MISSING, UNREADABLE, EMPTY = (STATE_LABELS[c] for c in (vocabulary.SU
                                                                    vocabulary.UNREADABLE, vocabulary.EMPTY))
 # file states (a department's older files are SUPERSEDED)
 USED_FILE, SUPERSEDED, NO_DEPARTMENT = "已采用", "已作废的旧版本", "部门不明"
+UNASSIGNED = "未被引用的佐证材料"   # an evidence file no activity or document row names
 STATES = (SUBMITTED, MISSING, UNREADABLE, EMPTY)
 #: the machine codes of the states (as scores.json's `state` once intake writes it)
 CODES = STATE_CODES
@@ -31,6 +33,13 @@ class FileState:
     department: str | None
     arrived: dt.datetime | None
     issues: list[Issue] = field(default_factory=list)
+    submitted_on: dt.date | None = None   # its 填报日期, else its mail's date (intake.lateness), never the upload time
+    date_source: str | None = None        # 填报日期 / 邮件日期 / None
+
+    @property
+    def needs_attention(self) -> bool:
+        """Unreadable, an empty template, or no department: listed on the board with 撤回."""
+        return self.state in (UNREADABLE, EMPTY, NO_DEPARTMENT)
 
     @property
     def errors(self) -> int:
@@ -51,6 +60,8 @@ class DepartmentState:
     warnings: int
     late: bool
     files: list[FileState] = field(default_factory=list)
+    submitted_on: dt.date | None = None
+    date_source: str | None = None
 
     @property
     def code(self) -> str:
@@ -65,6 +76,7 @@ class Board:
     today: dt.date
     departments: list[DepartmentState]
     files: list[FileState]
+    unassigned: list[FileState] = field(default_factory=list)  # evidence files no row names (section 8)
 
     @property
     def days_left(self) -> int | None:
@@ -76,6 +88,12 @@ class Board:
 
     def department(self, name: str) -> DepartmentState | None:
         return next((d for d in self.departments if d.name == name), None)
+
+    @property
+    def problem_files(self) -> list[FileState]:
+        """The workbooks that cannot count as they are (unreadable, empty, no department), whoever sent them:
+        each is listed on the board, a file with no department name too."""
+        return [f for f in self.files if f.needs_attention]
 
 
 def arrival_times(inbox: Path) -> dict[str, dt.datetime]:
@@ -116,14 +134,18 @@ def build_board(result: Result, inbox: Path, today: dt.date | None = None) -> Bo
     for issue in result.issues:
         if issue.file:
             by_file.setdefault(issue.file, []).append(issue)
+    dates = mail_dates(inbox)
     files = []
     for rec in sorted(result.merged.records, key=lambda r: r.name):
         when = arrived.get(rec.name)
         if when is None and rec.mtime:
-            when = dt.datetime.fromtimestamp(rec.mtime)
+            when = dt.datetime.fromtimestamp(rec.mtime)  # shown as when it arrived; never used for 逾期
         # an unreadable file is its department's by the file name (section 2: it sent something unreadable)
         dept = rec.department or cfg.department_in_text(Path(rec.name).stem)
-        files.append(FileState(rec.name, _file_state(rec, result), dept, when, by_file.get(rec.name, [])))
+        sent = submitted(rec, dates)
+        files.append(FileState(rec.name, _file_state(rec, result), dept, when, by_file.get(rec.name, []),
+                               sent.day, sent.source))
+    late = set(late_departments(result.merged.winners, deadline, cfg.department_names))  # as the 进度通报 finds
     departments = []
     for name in cfg.department_names:
         mine = [f for f in files if f.department == name]
@@ -144,15 +166,16 @@ def build_board(result: Result, inbox: Path, today: dt.date | None = None) -> Bo
         if used is not None and win is None:
             errors, warnings = used.errors, used.warnings
         when = used.arrived if used else None
-        if deadline is None:
-            late = False
-        elif state == SUBMITTED:
-            late = when is not None and when.date() > deadline
-        else:
-            late = today > deadline
         departments.append(DepartmentState(name, state, used.name if used else None, when, errors, warnings,
-                                           late, mine))
-    return Board(cfg.unit, result.year, deadline, today, departments, files)
+                                           state == SUBMITTED and name in late, mine,
+                                           used.submitted_on if used else None, used.date_source if used else None))
+    unassigned = []
+    facts = result.evidence.facts() if getattr(result, "evidence", None) is not None else {}
+    for item in facts.get("unassigned") or []:
+        name = str(item.get("file") or "")
+        if name and (inbox / name).is_file():  # a file of its own (not a member of a ZIP): it can be withdrawn
+            unassigned.append(FileState(name, UNASSIGNED, item.get("department"), arrived.get(name)))
+    return Board(cfg.unit, result.year, deadline, today, departments, files, unassigned)
 
 
 @dataclass

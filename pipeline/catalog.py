@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from pipeline.addresses import AddressError, normal_address
 from pipeline.errors import ConfigError
 from pipeline.settings import UnitSettings
 
@@ -324,14 +325,24 @@ def load_config(config_dir: str | Path | None = None) -> Config:
             d = {"name": d}
         if not isinstance(d, dict) or not d.get("name"):
             raise ConfigError(f"unit.yaml：第{i}个部门缺少名称（name）")
+        try:
+            email = normal_address(str(d.get("email") or ""))
+        except AddressError as exc:
+            raise ConfigError(f"unit.yaml：{str(d['name']).strip()}的邮箱{exc}") from None
         dep = Department(str(d["name"]).strip(), tuple(str(a).strip() for a in _as_list(d.get("aliases"))),
-                         str(d.get("email") or "").strip())
+                         email)
         for a in (dep.name, *dep.aliases):
             key = normalize_name(a)
             if key in seen and seen[key] != dep.name:
                 raise ConfigError(f"unit.yaml：部门名称或别名“{a}”重复（{seen[key]}、{dep.name}）")
             seen[key] = dep.name
         departments.append(dep)
+    mail = unit.get("mail")
+    if isinstance(mail, dict) and mail.get("sender"):
+        try:
+            mail["sender"] = normal_address(str(mail["sender"]))
+        except AddressError as exc:
+            raise ConfigError(f"unit.yaml：mail.sender（发件邮箱）{exc}") from None
 
     catalog_file = cdir / str(unit.get("catalog") or "catalog.yaml")
     cat = _read_yaml(catalog_file)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import functools
+from dataclasses import dataclass, fields
 from typing import Any
 
 ERROR, WARNING, INFO = "error", "warning", "info"
@@ -94,7 +95,7 @@ class Issue:
     department: str | None = None
 
     def as_dict(self) -> dict:
-        d = asdict(self)
+        d = {name: getattr(self, name) for name in _issue_fields()}  # asdict() deep-copies: 0.1 ms an issue
         d["value"] = _jsonable(self.value)
         return d
 
@@ -131,3 +132,8 @@ def _jsonable(value: Any) -> Any:
     if hasattr(value, "isoformat"):
         return value.isoformat()[:10] if hasattr(value, "hour") and not (value.hour or value.minute) else value.isoformat()
     return str(value)
+
+
+@functools.lru_cache(maxsize=1)
+def _issue_fields() -> tuple[str, ...]:
+    return tuple(f.name for f in fields(Issue))

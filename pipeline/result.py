@@ -54,8 +54,18 @@ class Result:
         return out
 
     def department_issue_counts(self, dept: str) -> tuple[int, int]:
-        levels = [i.level for i in self.issues if i.department == dept]
-        return levels.count(ERROR), levels.count(WARNING)
+        """(errors, warnings) of a department: counted for all departments in one pass over the issues (asked
+        once per department, a pass each would grow with departments × issues)."""
+        key = (id(self.issues), len(self.issues))
+        cached = self.__dict__.get("_issue_counts")
+        if cached is None or cached[0] != key:
+            counts: dict[str | None, list[int]] = {}
+            for issue in self.issues:
+                if issue.level == ERROR or issue.level == WARNING:
+                    counts.setdefault(issue.department, [0, 0])[issue.level == WARNING] += 1
+            cached = self.__dict__["_issue_counts"] = (key, counts)
+        errors, warnings = cached[1].get(dept, (0, 0))
+        return errors, warnings
 
     def scores_dict(self) -> dict:
         """scores.json as the contract (section 6) shows it."""

@@ -15,11 +15,10 @@ from pathlib import Path
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from pipeline.addresses import AddressError, normal_address, visible
 from pipeline.atomic import atomic_write_text
 from pipeline.catalog import DEFAULT_CONFIG_DIR, Config, load_config
 from pipeline.errors import ConfigError
-
-_EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
 
 
 @dataclass
@@ -63,10 +62,11 @@ def _parse_day(text: str, label: str) -> dt.date | None:
         raise ConfigError(f"{label}“{text}”不是有效日期，请写成 2026-11-20") from None
 
 
-def update_settings(config_dir: str | Path | None, year: str, deadline: str, report_date: str,
-                    emails: dict[str, str]) -> Config:
+def update_settings(config_dir: str | Path | None, year: str | None = None, deadline: str | None = None,
+                    report_date: str | None = None, emails: dict[str, str] | None = None) -> Config:
     """Write the yearly fields into unit.yaml, keeping its comments; nothing is written unless the whole
-    configuration loads. Returns the new configuration."""
+    configuration loads. A field given as None (a form that does not carry it) is left as it is; so is every
+    department missing from `emails`. Returns the new configuration."""
     cdir = Path(config_dir) if config_dir else DEFAULT_CONFIG_DIR
     path = cdir / "unit.yaml"
     y = _yaml()
@@ -76,21 +76,28 @@ def update_settings(config_dir: str | Path | None, year: str, deadline: str, rep
         raise ConfigError(f"配置文件 {path} 无法读取") from None
     if not isinstance(data, dict):
         raise ConfigError("unit.yaml 应为“键: 值”格式")
-    try:
-        data["year"] = int(str(year).strip())
-    except ValueError:
-        raise ConfigError(f"unit.yaml：年度“{year}”不是年份") from None
-    if not 2000 <= data["year"] <= 2100:
-        raise ConfigError(f"unit.yaml：年度“{year}”不是年份")
-    data["deadline"] = _parse_day(deadline, "报送截止日期")
-    data["report_date"] = _parse_day(report_date, "报告落款日期")
+    if year is not None:
+        try:
+            data["year"] = int(str(year).strip())
+        except ValueError:
+            raise ConfigError(f"unit.yaml：年度“{year}”不是年份") from None
+        if not 2000 <= data["year"] <= 2100:
+            raise ConfigError(f"unit.yaml：年度“{year}”不是年份")
+    if deadline is not None:
+        data["deadline"] = _parse_day(deadline, "报送截止日期")
+    if report_date is not None:
+        data["report_date"] = _parse_day(report_date, "报告落款日期")
+    emails = emails or {}
     for entry in data.get("departments") or []:
-        if not isinstance(entry, dict) or entry.get("name") not in emails:
+        if not isinstance(entry, dict) or entry.get("name") not in emails or emails[entry["name"]] is None:
             continue
-        address = str(emails[entry["name"]] or "").strip()
-        if address and not _EMAIL.match(address):
-            raise ConfigError(f"{entry['name']}的邮箱“{address}”格式不对，应如 name@example.com")
-        entry["email"] = address
+        typed = str(emails[entry["name"]] or "")
+        try:
+            address = normal_address(typed)
+        except AddressError as exc:
+            raise ConfigError(f"{entry['name']}的邮箱“{visible(typed.strip())}”格式不对：{exc}") from None
+        if address or entry.get("email"):
+            entry["email"] = address
     buf = io.StringIO()
     y.dump(data, buf)
     text = buf.getvalue()

@@ -464,3 +464,31 @@ def test_files_are_only_ignored_when_evidence_is_not_checked(tmp_path):
     scores = report(inbox, tmp_path / "out", "--config", str(cdir))
     assert [i["file"] for i in issues(scores, "file-ignored")] == ["照片.jpg"]
     assert not issues(scores, "evidence-unassigned")
+
+
+def test_validated_workbooks_give_up_their_cells_and_count_the_same(tmp_path, config):
+    """Once a batch of workbooks is validated their raw cells are dropped (200 MB at 1,000 workbooks): the
+    run's frames, row counts and issues are those of validating the winners afterwards, a superseded draft
+    included."""
+    from pipeline.intake.merge import merge
+    from pipeline.report import collect
+
+    inbox = tmp_path / "inbox"
+    workbook(inbox / "工会-初稿.xlsx", "工会", roster=staff(3), submitted=f"{YEAR}-03-01",
+             activities=[activity(f"{YEAR}-03-01", "初稿活动", "3.6.1")])
+    workbook(inbox / "工会-定稿.xlsx", "工会", roster=staff(4), submitted=f"{YEAR}-04-01",
+             activities=[activity(f"{YEAR}-04-01", "定稿活动", "3.6.1"), activity(f"{YEAR}-13-01", "坏日期", "3.6.1")])
+    workbook(inbox / "团委.xlsx", "团委", roster=staff(2, start=50))
+    result = collect(inbox, config)
+    raws = [raw for rec in result.merged.records for sheets in rec.sheets.values() for raw in sheets]
+    assert raws and all(raw.values == [] and len(raw) == len(raw.numbers) for raw in raws)
+    counts = result.row_counts()
+    assert counts["roster"] == {"read": 9, "used": 6, "rejected": 0, "duplicate": 0, "superseded": 3}
+    assert counts["activities"]["superseded"] == 1 and counts["activities"]["rejected"] == 1
+
+    from pipeline.intake.ingest import list_inbox, read_workbook
+    records = [read_workbook(p, inbox, config) for p in list_inbox(inbox)[0]]
+    again = merge(records, config, config.year)   # validated after the winners are known, cells kept
+    for kind, frame in again.frames.items():
+        assert frame.astype(str).values.tolist() == result.merged.frames[kind].astype(str).values.tolist(), kind
+    assert sorted(map(str, again.issues)) == sorted(map(str, result.merged.issues))

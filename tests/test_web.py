@@ -55,7 +55,7 @@ def test_api_status_has_the_scores_json_fields_plus_state(client, srv, tmp_path)
     assert data["metrics"] == scores["metrics"]
     assert [d["name"] for d in data["departments"]] == [d["name"] for d in scores["departments"]]
     for mine, theirs in zip(data["departments"], scores["departments"]):
-        added = ("state", "state_label", "late")
+        added = ("state", "state_label", "late", "submitted_on", "date_source")
         assert {k: v for k, v in mine.items() if k not in added} == {k: v for k, v in theirs.items() if k not in added}
         assert mine["state"] == ("submitted" if theirs["submitted"] else "missing")
         assert mine["state_label"] == ("已报送" if theirs["submitted"] else "未报送")
@@ -201,8 +201,9 @@ def test_other_hosts_need_the_token(tmp_path):
         assert anonymous.upload([("工会.xlsx", b"PK")])[0] == 403
         assert anonymous.get("/?token=wrong")[0] == 403
         status, headers, _ = anonymous.get("/?token=s3cret-token")  # the printed address: cookie, then clean URL
-        assert status == 302 and headers["Location"].endswith("/") and "wenming_token=s3cret-token" in headers["Set-Cookie"]
-        assert anonymous.get("/", Cookie="wenming_token=s3cret-token")[0] == 200
+        assert status == 302 and headers["Location"].endswith("/")
+        assert f"wm_token_{port}=s3cret-token" in headers["Set-Cookie"]  # named per port
+        assert anonymous.get("/", Cookie=f"wm_token_{port}=s3cret-token")[0] == 200
         assert Client(port, token="s3cret-token").get("/api/status")[0] == 200
 
 
@@ -375,7 +376,8 @@ def test_mail_collect_failure_is_one_line_and_the_password_is_not_kept(tmp_path)
     with running(tmp_path, files=SOME[:1]) as s:
         c = Client(s.server.server_port)
         status, _, body = c.post_form("/mail/collect", {"host": "127.0.0.1", "port": str(closed), "user": "u",
-                                                        "password": "pw-typed-in-page-123", "folder": "INBOX"})
+                                                        "password": "pw-typed-in-page-123", "folder": "INBOX",
+                                                        "confirm_server": "1"})
         text = _text(body)
         assert status == 400 and "无法连接邮箱服务器 127.0.0.1" in text and "pw-typed-in-page-123" not in text
     for path in tmp_path.rglob("*"):

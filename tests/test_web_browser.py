@@ -135,3 +135,114 @@ def test_coordinator_day_in_the_browser(browser, tmp_path):
         _shot(browser, "6-standards")
         browser.get(base + "/settings")
         _shot(browser, "7-settings")
+
+
+def test_board_late_by_date_upload_on_choose_and_withdraw_in_the_browser(browser, tmp_path):
+    """逾期 against the 填报日期 (files modified after the deadline change nothing), a file uploads as soon as it
+    is chosen (no button to press), an unreadable file without a department is listed and withdrawn from the
+    page; the board at desktop and at phone width (390 px)."""
+    import datetime as dt
+
+    import yaml
+    from webkit import ROOT  # noqa: F401 - the example files
+    names = ["办公室-2026年文明单位创建台账.xlsx", "普及部-2026年文明单位创建台账.xlsx",
+             "妇联-2026年文明单位创建台账.xlsx", "调宣部-2026年文明单位创建台账.xlsx"]
+    with running(tmp_path / "srv", files=names) as srv:
+        path = srv.bench.config_dir / "unit.yaml"
+        unit = yaml.safe_load(path.read_text(encoding="utf-8"))
+        unit["deadline"] = dt.date(2026, 11, 12)
+        path.write_text(yaml.safe_dump(unit, allow_unicode=True), encoding="utf-8")
+        srv.bench.reload_config()
+        late_mtime = dt.datetime(2026, 12, 1).timestamp()
+        for p in srv.bench.inbox.iterdir():
+            os.utime(p, (late_mtime, late_mtime))
+        base = f"http://127.0.0.1:{srv.server.server_port}"
+        wait = WebDriverWait(browser, 60)
+        browser.get(base + "/")
+
+        def late(dept: str) -> bool:
+            row = browser.find_element(By.CSS_SELECTOR, f'tr[data-department="{dept}"]')
+            return row.get_attribute("data-late") == "yes" and "逾期" in row.text
+
+        # 填报日期: 办公室 11-13, 普及部 11-14 (late); 妇联 11-11, 调宣部 11-12 (on time: the deadline day counts)
+        assert late("办公室") and late("普及部") and not late("妇联") and not late("调宣部")
+        assert "2026年11月14日" in browser.find_element(By.CSS_SELECTOR, 'tr[data-department="普及部"]').text
+
+        # upload on choose: no button in the form to press
+        form = browser.find_element(By.ID, "upload-form")
+        assert not [b for b in form.find_elements(By.TAG_NAME, "button") if b.is_displayed()]
+        uploads = tmp_path / "to-upload"
+        uploads.mkdir()
+        nameless = uploads / "随手存的表.xlsx"
+        nameless.write_bytes(b"PK\x03\x04 broken")
+        good = shutil.copy(EXAMPLES / "团委-2026年文明单位创建台账.xlsx", uploads / "团委-2026年文明单位创建台账.xlsx")
+        browser.find_element(By.ID, "files").send_keys(f"{good}\n{nameless}")
+        wait.until(EC.text_to_be_present_in_element((By.ID, "upload-result"), "随手存的表.xlsx"))
+        wait.until(lambda d: _state(d, "团委") == "已报送")  # the board refreshed itself
+        assert late("团委")  # 团委's 填报日期 is 11-13
+        card = wait.until(EC.presence_of_element_located((By.ID, "problem-files")))
+        assert "随手存的表.xlsx" in card.text and "部门不明" in card.text
+        assert browser.find_element(By.CSS_SELECTOR, "#problem-count b").text == "1"
+        _shot(browser, "board-desktop")
+        if SHOTS:
+            browser.set_window_size(390, 844)
+            time.sleep(0.5)
+            _shot(browser, "board-phone")
+            for n, target in enumerate(("problem-files", "departments", "metrics"), 2):
+                browser.execute_script(f"document.getElementById('{target}').scrollIntoView()")
+                _shot(browser, f"board-phone-{n}")
+            browser.get(base + "/mail")
+            _shot(browser, "mail-phone")
+            browser.get(base + "/")
+            browser.set_window_size(1366, 768)
+        # at 390 px no page is wider than the screen
+        browser.set_window_size(390, 844)
+        for page in ("/mail", "/settings", "/documents", "/jobs", "/history", "/standards", "/"):
+            browser.get(base + page)
+            width = browser.execute_script("return document.documentElement.scrollWidth")
+            assert width <= 390, (page, width)
+        browser.set_window_size(1366, 768)
+
+        # withdraw it from the page
+        row = browser.find_element(By.CSS_SELECTOR, '#problem-files tr[data-file*="随手存的表"]')
+        saved = row.get_attribute("data-file")
+        row.find_element(By.TAG_NAME, "button").click()
+        wait.until(EC.text_to_be_present_in_element((By.ID, "board-message"), "已撤回"))
+        wait.until(lambda d: not d.find_elements(By.ID, "problem-files"))
+        assert browser.find_element(By.CSS_SELECTOR, "#problem-count b").text == "0"
+        assert not (srv.bench.inbox / saved).exists() and (srv.bench.inbox / "已撤回" / saved).is_file()
+
+        # a request that cannot reach the 工作台 (its window closed) is told in place, not silently dropped
+        srv.server.shutdown()
+        srv.server.socket.close()
+        browser.execute_script("htmx.ajax('POST', '/inbox/withdraw', {target: '#board-message', swap: 'innerHTML'})")
+        wait.until(EC.text_to_be_present_in_element((By.ID, "board-message"), "无法连接工作台"))
+
+
+def test_mailing_every_department_from_the_year_page_asks_first(browser, tmp_path):
+    """全年工作's 发送回执和催报 without “只生成不发送”: a confirmation first; dismissed, nothing is started."""
+    from selenium.webdriver.common.alert import Alert
+    with running(tmp_path / "srv", files=["工会-2026年文明单位创建台账.xlsx"]) as srv:
+        base = f"http://127.0.0.1:{srv.server.server_port}"
+        browser.get(base + "/jobs")
+        card = browser.find_element(By.ID, "card-notify")
+        box = card.find_element(By.NAME, "dry_run")
+        if box.is_selected():
+            box.click()
+        browser.find_element(By.ID, "start-notify").click()
+        WebDriverWait(browser, 10).until(EC.alert_is_present())
+        alert = Alert(browser)
+        assert "发送" in alert.text
+        alert.dismiss()
+        time.sleep(1)
+        assert browser.find_element(By.ID, "result-notify").text.strip() == ""
+        assert srv.bench.runner.running(srv.bench.out) is None
+        browser.find_element(By.ID, "start-notify").click()
+        WebDriverWait(browser, 10).until(EC.alert_is_present())
+        Alert(browser).accept()  # no scores.json yet: the job's own answer, in place
+        WebDriverWait(browser, 30).until(lambda d: d.find_element(By.ID, "result-notify").text.strip())
+        # the dry run needs no confirmation
+        box.click()
+        browser.find_element(By.ID, "start-notify").click()
+        time.sleep(1)
+        assert not EC.alert_is_present()(browser)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from builders import activity, document, person, run, staff, workbook
 from docx import Document
+from test_mail import imap_server, messages  # noqa: F401 - Dovecot on loopback (skips without it)
 from webkit import EXAMPLES, ROOT
 
 from pipeline import jobs
@@ -249,6 +250,17 @@ def test_withdrawn_file_is_moved_recorded_and_skipped_by_every_reader(tmp_path):
     assert result.exit_code == 0 and "妇联-台账" not in (tmp_path / "cli" / "scores.json").read_text(encoding="utf-8")
     archive = page.run("archive")
     assert not any("妇联-台账" in name for name in archive["outputs"])
+    html = page.get("/jobs").get_data(as_text=True)
+    assert 'href="/archive/%E5%9B%A2%E5%A7%94.zip"' in html  # each department's 工作档案 as a ZIP
+    import io
+    import zipfile
+    resp = page.get("/archive/团委.zip")
+    with zipfile.ZipFile(io.BytesIO(resp.data)) as zf:
+        listed = zf.namelist()
+    on_disk = sorted(p for p in (tmp_path / "out" / "各部门工作档案" / "团委").rglob("*") if p.is_file())
+    assert resp.status_code == 200 and len(listed) == len(on_disk) > 0 and all(n.startswith("团委/") for n in listed)
+    for bad in ("妇联-台账", "..", "%2e%2e", "团委%2F..%2F.."):
+        assert page.get(f"/archive/{bad}.zip").status_code == 404
     assert (inbox / "已撤回" / "妇联-台账.xlsx").exists()  # never deleted, by any job
 
 
@@ -418,3 +430,98 @@ def test_the_page_keeps_a_smaller_run_apart_until_the_coordinator_confirms(tmp_p
     (package,) = (tmp_path / "out").glob("*数据包.zip")
     with zipfile.ZipFile(package) as zf:
         assert any("校验报告" in n for n in zf.namelist())
+
+
+def test_collect_from_a_real_imap_server_on_the_page_as_on_the_command_line(imap_server, tmp_path):
+    """Dovecot on loopback: the page's collect job saves what the command line saves, remembers the server for
+    the session (the form is prefilled) and writes the password nowhere."""
+    from test_mail import _imap
+    cli_inbox, web_inbox = tmp_path / "cli-inbox", tmp_path / "web-inbox"
+    result = _imap(imap_server, cli_inbox)
+    assert result.exit_code == 0, result.output
+    web_inbox.mkdir()
+    page = Page(web_inbox, tmp_path / "out", tmp_path / "h.sqlite", tmp_path / "t")
+    state = page.run("collect", imap_host="127.0.0.1", imap_port=str(imap_server), imap_user="coord",
+                     imap_security="none", password="secret")
+    assert state["lines"] == result.output.strip().splitlines()
+    assert sorted(state["outputs"]) == [n for n in names(cli_inbox) if n != "manifest.json"]
+    again = page.run("collect", imap_host="127.0.0.1", imap_port=str(imap_server), imap_user="coord",
+                     imap_security="none")  # the password typed before, kept in memory
+    assert again["outputs"] == [] and "此前已收取的邮件 5 封" in again["message"]
+    html = page.get("/jobs").get_data(as_text=True)
+    assert f'value="{imap_server}"' in html and 'value="coord"' in html and "secret" not in html
+    for path in [*web_inbox.rglob("*"), *(tmp_path / "out").rglob("*")]:
+        assert not path.is_file() or b"secret" not in path.read_bytes(), path
+
+
+def test_progress_is_seen_while_the_report_runs(tmp_path, monkeypatch):
+    """GET /jobs/<id> says "running" with the file being read, then "done"."""
+    reading, release = threading.Event(), threading.Event()
+    from pipeline import report as report_module
+    original = report_module.read_all
+
+    def slow(paths, inbox, config, progress=None):
+        for rec in original(paths, inbox, config, progress):
+            reading.set()
+            release.wait(30)
+            yield rec
+    monkeypatch.setattr(report_module, "read_all", slow)
+    page = Page(messy_inbox(tmp_path / "inbox"), tmp_path / "out", tmp_path / "h.sqlite", tmp_path / "t")
+    job = page.start("report")
+    try:
+        assert reading.wait(30)
+        state = page.get(f"/jobs/{job}").get_json()
+        assert state["state"] == "running" and state["outputs"] == []
+        assert state["progress"]["done"] >= 1 and state["progress"]["total"] == 7  # the workbooks, not the photo
+        assert state["progress"]["stage"].startswith("正在读取报送文件：") and 5 <= state["progress"]["percent"] < 100
+        fragment = page.get(f"/jobs/{job}", **{"HX-Request": "true"}).get_data(as_text=True)
+        assert 'data-state="running"' in fragment and f'hx-get="/jobs/{job}"' in fragment and "<progress" in fragment
+    finally:
+        release.set()
+    done = page.wait(job)
+    assert done["state"] == "done" and done["progress"]["percent"] == 100
+    fragment = page.get(f"/jobs/{job}", **{"HX-Request": "true"}).get_data(as_text=True)
+    assert "hx-get" not in fragment and "【待核实】" in fragment and "/files/" in fragment
+
+
+def test_the_year_over_real_http(tmp_path):
+    """A live 工作台 (threaded server on loopback): upload, every job by form POST, polling, withdraw, downloads."""
+    from urllib.parse import quote
+
+    from webkit import Client, running
+    with running(tmp_path / "srv") as srv:
+        srv.bench.templates_dir = tmp_path / "templates"  # the templates job writes here, not into the project
+        c = Client(srv.server.server_port)
+        status, _, body = c.upload([("团委-2026年文明单位创建台账.xlsx",
+                                     (EXAMPLES / "团委-2026年文明单位创建台账.xlsx").read_bytes()),
+                                    ("误传的表.xlsx", b"PK\x03\x04 broken")])
+        assert status == 200
+        wrong = json.loads(body)["files"][1]["saved"]  # the name the board shows
+        status, _, body = c.post_form("/inbox/withdraw", {"name": wrong}, {"Accept": "application/json"})
+        assert status == 200 and json.loads(body)["moved_to"] == f"已撤回/{wrong}"
+
+        def run_job(command: str, **form) -> dict:
+            status, _, body = c.post_form(f"/jobs/{command}", form)
+            assert status == 200, body.decode()
+            job = json.loads(body)["job"]
+            for _ in range(600):
+                state = c.json(f"/jobs/{job}")
+                if state["state"] != "running":
+                    return state
+                time.sleep(0.2)
+            raise AssertionError(command)
+
+        for command, form in (("templates", {}), ("report", {}), ("plan", {}), ("halfyear", {}),
+                              ("bulletin", {"date": AS_OF}), ("archive", {}), ("notify", {"dry_run": "1"}),
+                              ("history", {}), ("export", {})):
+            state = run_job(command, **form)
+            assert state["state"] == "done", (command, state)
+        report = run_job("report")
+        scores = json.loads((srv.bench.out / "scores.json").read_text(encoding="utf-8"))
+        assert {d["name"]: d["state"] for d in scores["departments"]}["团委"] == "submitted"
+        assert not any("误传的表" in str(i.get("file")) for i in scores["issues"])
+        for name in report["outputs"]:
+            status, headers, body = c.get("/files/" + quote(name))
+            assert status == 200 and body == (srv.bench.out / name).read_bytes(), name
+        status, headers, body = c.get("/templates.zip")
+        assert status == 200 and headers["Content-Type"] == "application/zip" and body.startswith(b"PK")

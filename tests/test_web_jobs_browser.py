@@ -29,6 +29,7 @@ def _finished(driver, command: str):
 
 def test_jobs_run_from_the_page_and_show_their_result(browser, tmp_path):
     with running(tmp_path / "srv") as srv:
+        srv.bench.templates_dir = tmp_path / "templates"  # the templates job writes here, not into the project
         base = f"http://127.0.0.1:{srv.server.server_port}"
         wait = WebDriverWait(browser, 120)
         browser.get(base + "/jobs")

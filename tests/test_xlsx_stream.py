@@ -11,14 +11,6 @@ from pipeline.documents import xlsx_stream
 from pipeline.documents.xlsx_stream import Table, write_tables
 
 
-@pytest.fixture(params=["stream", "forked"])
-def parallel(request, monkeypatch):
-    """Both ways of writing: one zipfile stream, and large sheets rendered by forked children."""
-    if request.param == "forked":
-        monkeypatch.setattr(xlsx_stream, "PARALLEL_ROWS", 2)
-    return request.param
-
-
 def _write(tmp_path):
     path = tmp_path / "t.xlsx"
     rows = [(dt.date(2026, 3, 5), "=cmd|' /C calc'!A0", 12.5, 3, True, None, "a&b<c>\"d\"", "3.2.2", "达标"),
@@ -30,7 +22,7 @@ def _write(tmp_path):
     return path
 
 
-def test_values_types_and_formula_looking_text(tmp_path, parallel):
+def test_values_types_and_formula_looking_text(tmp_path):
     wb = openpyxl.load_workbook(_write(tmp_path))
     assert wb.sheetnames == ["明细", "第二'张"]
     ws = wb["明细"]
@@ -48,7 +40,7 @@ def test_values_types_and_formula_looking_text(tmp_path, parallel):
 
 
 @pytest.mark.needs("soffice", "calc")
-def test_libreoffice_calc_opens_it(tmp_path, parallel):
+def test_libreoffice_calc_opens_it(tmp_path):
     path = _write(tmp_path)
     subprocess.run(["soffice", f"-env:UserInstallation={(tmp_path / 'lo').as_uri()}", "--headless", "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76",
                     "--outdir", str(tmp_path / "csv"), str(path)], check=True, capture_output=True, timeout=300)
@@ -75,12 +67,12 @@ def test_columns_mixed_types_and_spaces(tmp_path):
     assert ws["B6"].border.left.style == "thin"  # blank cells of a boxed table keep their border
 
 
-def test_forked_sheets_make_a_sound_zip(tmp_path, monkeypatch):
-    """Large sheets are cut into pieces that children render and compress; the pieces are joined into
-    one member as they are: the archive tests clean (CRC included), every reader gets every row in order,
-    and no scratch file is left beside the output."""
+def test_large_sheets_make_a_sound_zip(tmp_path):
+    """Sheets larger than one rendering chunk are streamed into their members (zipfile with ISA-L's deflate):
+    the archive tests clean (CRC included), every reader gets every row in order, and no scratch file is left
+    beside the output."""
     from python_calamine import CalamineWorkbook
-    monkeypatch.setattr(xlsx_stream, "PARALLEL_ROWS", 1000)
+    assert 5000 > xlsx_stream._CHUNK_ROWS
     path = tmp_path / "big.xlsx"
     rows = [(i, f"名字{i}", dt.date(2026, 1, 1) + dt.timedelta(days=i % 300), "是" if i % 3 else "否")
             for i in range(5000)]
@@ -109,3 +101,25 @@ def test_a_table_longer_than_an_excel_sheet_continues_on_more_sheets(tmp_path, m
     assert wb.sheetnames == ["人员名单汇总", "人员名单汇总（续1）", "人员名单汇总（续2）", "活动明细"]
     got = [c.value for ws in wb.worksheets[:3] for c in ws["A"][1:]]
     assert got == list(range(8)) and wb["人员名单汇总（续2）"]["A1"].value == "序号"
+
+
+def test_zipfile_members_are_deflated_by_isal_and_read_by_any_zip_reader(tmp_path):
+    """pipeline.deflate.ZipFile is the standard zipfile with ISA-L's deflate: writestr and open('w') both use it,
+    and zipfile (CRC checked), calamine and openpyxl read what it writes."""
+    from isal import isal_zlib
+
+    from pipeline.deflate import ZipFile
+    path = tmp_path / "z.zip"
+    text = "".join(f"<r>{i} 名字{i}</r>" for i in range(50_000)).encode()
+    with ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        with zf.open("a.xml", "w") as member:
+            assert type(member._compressor).__module__.startswith("isal")
+            member.write(text[:1000])
+            member.write(text[1000:])
+        zf.writestr("b.xml", text)
+        zf.writestr("c.txt", b"stored", compress_type=zipfile.ZIP_STORED)
+    with zipfile.ZipFile(path) as zf:
+        assert zf.testzip() is None
+        assert zf.read("a.xml") == text == zf.read("b.xml") and zf.read("c.txt") == b"stored"
+        assert zf.getinfo("b.xml").compress_size < len(text) // 3
+    assert isal_zlib.crc32(text) == zipfile.ZipFile(path).getinfo("a.xml").CRC

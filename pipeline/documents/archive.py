@@ -185,8 +185,9 @@ def _department_job(i: int) -> None:
 def _in_processes(func, builder, n: int, parallel: bool):
     """func(i) for i in range(n), in order: in forked workers (sharing the builder) when parallel."""
     import multiprocessing as mp
+    from pipeline.processes import forks
     workers = min(os.cpu_count() or 1, MAX_WORKERS)
-    if not parallel or workers < 2 or n < 2 or "fork" not in mp.get_all_start_methods():
+    if not parallel or workers < 2 or n < 2 or not forks():   # without fork (Windows): in this process
         return [func_result for func_result in (_call(func, builder, i) for i in range(n))]
     _SHARED["builder"] = builder
     try:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from pipeline.catalog import format_percent
 from pipeline.documents.halfyear import dated_until, stage_month
 from pipeline.documents.self_report import chinese_date
+from pipeline.intake.lateness import late_departments
 from pipeline.score import score_standards
 from pipeline.vocabulary import EMPTY, NOT_SENT, STATE_LABELS, SUBMITTED, UNREADABLE
 
@@ -87,7 +88,7 @@ def progress(result: "Result", as_of: dt.date) -> Progress:
     missing = [d for d in cfg.department_names if d not in winners and d not in unreadable and d not in empty]
     deadline = cfg.settings.get("deadline")
     deadline = deadline if isinstance(deadline, dt.date) else None
-    late = [d for d in reported if deadline and (winners[d].submitted_on or dt.date.min) > deadline]
+    late = [d for d in late_departments(winners, deadline, cfg.department_names) if d in reported]
     start = dt.date(result.year, 1, 1)
     acts = dated_until(merged.used("activities"), start, as_of)
     docs_all = merged.used("documents")

@@ -20,7 +20,7 @@ from openpyxl.utils import get_column_letter
 
 from pipeline.catalog import Config, format_percent
 from pipeline.documents.workbook import Book, Print, Sheet, cell_value, safe_sheet_title
-from pipeline.documents.xlsx_stream import EXCEL_MAX_ROWS, Columns, Table, write_tables
+from pipeline.documents.xlsx_stream import EXCEL_MAX_ROWS, Columns, StreamBook, Table, write_tables
 from pipeline.issues import ERROR, INFO, LEVEL_ZH, WARNING
 from pipeline.score import FAILED, MET, MISSING, STATUSES, WEAK, standard_index, tagged
 from pipeline.vocabulary import NOT_SENT, STATE_LABELS, SUBMITTED
@@ -110,8 +110,9 @@ def coordinator_contact(config: Config) -> str:
     return f"{config.short_name}{coordinator}（{'，'.join(parts)}）"
 
 
-def department_sheet(book: Book, config: Config, year: int, department: str | None, issues: Sequence[Any],
-                     file: str | None = None, superseded: Sequence[str] = (), title: str | None = None) -> Sheet:
+def department_sheet(book: Book | StreamBook, config: Config, year: int, department: str | None,
+                     issues: Sequence[Any], file: str | None = None, superseded: Sequence[str] = (),
+                     title: str | None = None) -> Sheet:
     """One department's sheet of the 校验报告, exactly as it is mailed back: a block saying what the levels mean,
     that rows with 错误 were not counted, the resubmission deadline and whom to contact; then the issues of each
     file (the file named once above its table). `issues` are Issue objects or their scores.json dicts."""
@@ -159,15 +160,16 @@ def department_workbook(config: Config, scores: dict, department: str) -> bytes 
     issues = [i for i in scores.get("issues", []) if i.get("department") == department]
     if dept is None or not issues:
         return None
-    book = Book()
+    book = StreamBook()
     department_sheet(book, config, scores["year"], department, issues, dept.get("file"), dept.get("superseded", []))
     return book.to_bytes()
 
 
 def write_validation_report(result: "Result", path: Path) -> None:
-    """校验报告: a summary, every issue, and one sheet per department to mail back as it is."""
+    """校验报告: a summary, every issue, and one sheet per department to mail back as it is (streamed:
+    pipeline.documents.xlsx_stream.StreamBook, the same cells as workbook.Book would write)."""
     cfg = result.config
-    book = Book()
+    book = StreamBook()
     title = f"{_year_unit(cfg, result.year)}文明单位创建台账校验报告"
     ws = book.sheet("汇总", (12, 10, 36, 36, 7, 7), Print(title))
     ws.heading(title)
@@ -189,8 +191,9 @@ def write_validation_report(result: "Result", path: Path) -> None:
     titles: set[str] = {"汇总"}
     _all_issue_sheets(book, cfg, result.year, result.issues, titles)
     by_dept: dict[str | None, list] = {}
+    known = set(cfg.department_names)
     for issue in result.issues:
-        by_dept.setdefault(issue.department if issue.department in cfg.department_names else None, []).append(issue)
+        by_dept.setdefault(issue.department if issue.department in known else None, []).append(issue)
     per_sheet = max(1, EXCEL_MAX_ROWS - 1000)  # room for the block and a title per file above the issues
     for name in [*cfg.department_names, None]:
         found = by_dept.get(name)
@@ -206,7 +209,7 @@ def write_validation_report(result: "Result", path: Path) -> None:
     book.save(path)
 
 
-def _all_issue_sheets(book: Book, config: Config, year: int, issues: list, titles: set[str]) -> None:
+def _all_issue_sheets(book: Book | StreamBook, config: Config, year: int, issues: list, titles: set[str]) -> None:
     """全部问题, continued on 全部问题（续1）… past the rows an Excel sheet holds."""
     per_sheet = EXCEL_MAX_ROWS - 1
     for k, at in enumerate(range(0, max(len(issues), 1), per_sheet)):  # 全部问题 is there even when empty

@@ -249,7 +249,8 @@ CHILD_MIN_UNITS = 200   # from this many units the 汇总表 is written by a for
 def start_rollup_workbook(facts: Rollup, path: Path):
     """The 汇总表 of many units in a forked child, while the parent writes the 汇总报告; None: write it inline."""
     import multiprocessing as mp
-    if len(facts.units) < CHILD_MIN_UNITS or "fork" not in mp.get_all_start_methods():
+    from pipeline.processes import forks
+    if len(facts.units) < CHILD_MIN_UNITS or not forks():   # without fork (Windows) it is written afterwards
         return None
     child = mp.get_context("fork").Process(target=write_rollup_workbook, args=(facts, path))
     child.start()

@@ -81,6 +81,9 @@ class Checked:
                 frame, found = validate_kind(spec.kind, _combined(spec.kind, raws), self.config, self.year)
                 self.frames[spec.kind].append(frame)
                 self.issues.extend(found)
+        for rec in self.pending:  # validated: merge needs each sheet's kind, name and row numbers, not its cells
+            rec.sheets = {kind: [RawSheet(raw.kind, raw.name, raw.columns, [], raw.numbers) for raw in raws]
+                          for kind, raws in rec.sheets.items()}   # (a new dict: a cached copy keeps its cells)
         self.pending = []
 
     def frame(self, kind: str, rank: dict[str, int]) -> pd.DataFrame | None:

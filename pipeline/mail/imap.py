@@ -57,6 +57,10 @@ def imap_utf7(name: str) -> str:
     return "".join(out)
 
 
+class NotConnected(MailError):
+    """The server could not be reached, did not speak IMAP, or refused the login: nothing was read."""
+
+
 def _quote(folder: str) -> str:
     return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -120,15 +124,24 @@ def collect_imap(host: str, inbox: Path, config: Config, *, port: int | None = N
     per_step, total = dl.settings(config)
     result = Collected()
     with locked_manifest(inbox, limits.lock_wait) as manifest, dl.Deadline(per_step, total) as guard:
-        imap = _connect(host, port, security, guard)
+        try:
+            imap = _connect(host, port, security, guard)
+        except MailError as exc:
+            raise NotConnected(str(exc)) from None
         try:
             guard.step()
             try:
                 imap.login(user, password)
-            except imaplib.IMAP4.abort:
-                raise
+            except imaplib.IMAP4.abort as exc:
+                raise NotConnected(_stalled(host, guard) if guard.expired else
+                                   f"登录邮箱时连接中断（{exc.__class__.__name__}），请检查端口和加密方式") from None
             except imaplib.IMAP4.error:
-                raise MailError("邮箱用户名或密码错误，登录失败") from None
+                raise NotConnected("邮箱用户名或密码错误，登录失败") from None
+            except UnicodeEncodeError:
+                raise NotConnected("邮箱用户名或密码含有中文等字符，IMAP 登录不支持，登录失败") from None
+            except OSError as exc:
+                raise NotConnected(_stalled(host, guard) if guard.expired else
+                                   f"登录邮箱时连接中断（{exc.__class__.__name__}），请检查端口和加密方式") from None
             guard.step()
             status, _ = imap.select(_quote(imap_utf7(folder)), readonly=True)
             if status != "OK":

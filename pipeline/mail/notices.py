@@ -81,7 +81,7 @@ def notice_for(config: Config, scores: dict, dept: dict, scores_dir: Path, templ
     name = dept["name"]
     year = scores["year"]
     mail = settings.of(config).mail
-    coordinator = str(config.settings.get("coordinator") or "牵头部门")
+    coordinator = settings.of(config).coordinator
     mine = [s for s in scores["standards"] if name in s["responsible"]]
     standards = [{"code": s["code"], "short": config.standards[s["code"]].short if s["code"] in config.standards
                   else s["title"][:14], "status": s["status"]} for s in mine]

@@ -96,7 +96,7 @@ def build(config: Config, scores: dict, dues: list[Due], scores_dir: Path, templ
 
 
 def _overdue_notice(config: Config, scores: dict, late: list[Due]) -> Notice:
-    coordinator = str(config.settings.get("coordinator") or "牵头部门")
+    coordinator = settings.of(config).coordinator
     deadline = settings.of(config).deadline
     names = "、".join(d.department for d in late)
     msg = EmailMessage()
@@ -125,7 +125,7 @@ def load_log(out_dir: Path) -> dict[str, str]:
 
 def record(config: Config, out_dir: Path, dues: list[Due], sent_departments: list[str]) -> None:
     """Note the reminders sent (those whose department, or the coordinator for 逾期通报, was mailed)."""
-    coordinator = str(config.settings.get("coordinator") or "牵头部门")
+    coordinator = settings.of(config).coordinator
     log = load_log(out_dir)
     now = dt.datetime.now().isoformat(timespec="seconds")
     for d in dues:

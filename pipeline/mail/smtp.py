@@ -89,7 +89,8 @@ def send(notices: list["Notice"], config: Config, password: str, sent_log: Path 
     mail = settings.of(config).mail
     host, port, security, user = mail.smtp_host, mail.smtp_port, mail.smtp_security, mail.smtp_user
     if not host:
-        raise MailError("unit.yaml 的 mail.smtp_host 未填写，无法发送；可先用 --dry-run 生成邮件文件")
+        raise MailError("没有设置发件服务器（unit.yaml 的 mail.smtp_host），无法发送：请在工作台“全年工作”页填写发件服务器，"
+                        "或写入 unit.yaml；也可先只生成邮件文件查看（命令行加 --dry-run）")
     per_step, total = dl.settings(config)
     log = _load_log(sent_log)
     done = {(e.get("department"), e.get("kind"), e.get("fingerprint")) for e in log}

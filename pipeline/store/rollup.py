@@ -157,7 +157,8 @@ def read_all(paths: list[Path]) -> list[Package]:
     workers = min(os.cpu_count() or 1, 4)
     if len(paths) < POOL_MIN_PACKAGES or workers < 2:
         return [_slim(read_package(p)) for p in paths]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    from pipeline.processes import context
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context()) as pool:
         return list(pool.map(_read_slim, paths, chunksize=max(1, len(paths) // (workers * 8))))
 
 

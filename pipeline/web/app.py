@@ -12,7 +12,7 @@ from pipeline.catalog import format_percent
 from pipeline.errors import PipelineError
 from pipeline.web import views
 from pipeline.web.runner import Busy
-from pipeline.web.security import TOKEN_COOKIE, TOKEN_HEADER, Guard
+from pipeline.web.security import TOKEN_HEADER, Guard, cookie_value, token_cookie
 from pipeline.web.state import Workbench
 
 log = logging.getLogger("pipeline.web")
@@ -48,6 +48,7 @@ ROUTES = [  # (rule, view, methods)
     ("/history", views.jobs.history_page, ["GET"]),
     ("/templates.zip", views.jobs.templates_zip, ["GET"]),
     ("/inbox/withdraw", views.jobs.withdraw, ["POST"]),
+    ("/archive/<name>.zip", views.jobs.department_archive, ["GET"]),
 ]
 
 
@@ -68,18 +69,24 @@ def create_app(bench: Workbench, host: str = "127.0.0.1", token: str | None = No
     @app.before_request
     def _guard():
         request.max_content_length = bench.limits.max_request_bytes  # follows edits of unit.yaml
-        why = guard.host_refusal(request.host)
+        sock = request.environ.get("werkzeug.socket")
+        try:
+            local = str(sock.getsockname()[0]) if sock is not None else None
+        except OSError:
+            local = None
+        why = guard.host_refusal(request.host, local)
         if why:
             return _refuse(403, why)
         if guard.token is not None:
-            given = request.args.get("token") or request.headers.get(TOKEN_HEADER) or request.cookies.get(TOKEN_COOKIE)
-            if not guard.token_ok(given):
+            cookie = token_cookie(request.environ.get("SERVER_PORT", ""))
+            if not guard.token_ok(request.args.get("token"), request.headers.get(TOKEN_HEADER),
+                                  request.cookies.get(cookie)):
                 return _refuse(403, "需要访问口令：请用启动工作台时显示的完整地址（含 token=…）打开")
             if request.method == "GET" and request.args.get("token"):
                 args = [(k, v) for k, v in request.args.items(multi=True) if k != "token"]
                 target = request.path + ("?" + urlencode(args) if args else "")
                 resp = redirect(target)
-                resp.set_cookie(TOKEN_COOKIE, guard.token, httponly=True, samesite="Strict")
+                resp.set_cookie(cookie, cookie_value(guard.token), httponly=True, samesite="Strict", path="/")
                 return resp
         why = guard.origin_refusal(request.method, request.headers.get("Origin"), request.headers.get("Referer"),
                                    request.headers.get("Sec-Fetch-Site"), request.host_url)
@@ -153,6 +160,8 @@ def _size(n: int) -> str:
 
 
 def _refuse(status: int, message: str):
+    from pipeline.addresses import visible
+    message = visible(message)  # a typed value quoted in a message shows its control characters as \x1b
     if request.accept_mimetypes.best == "application/json" or request.path.startswith("/api/"):
         return {"error": message}, status
     if request.headers.get("HX-Request"):

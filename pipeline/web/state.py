@@ -52,10 +52,13 @@ class Workbench:
         self.inbox_lock = threading.Lock()    # one writer of the inbox and its manifest at a time
         self._last: tuple[tuple, Result] | None = None
         self.job: WebJob | None = None       # the documents page's latest report
-        self.smtp_password: str | None = None  # typed into the page; kept in memory only
+        # SMTP passwords typed into the page, in memory only, each for its (host, port, user) (mailguard)
+        self.smtp_passwords: dict[tuple[str, int, str], str] = {}
         self.imap_form: dict | None = None     # the mail servers last typed into the page (no passwords)
         self.smtp_form: dict | None = None
-        self.imap_password: str | None = None  # typed into the page; kept in memory only
+        # IMAP passwords typed into the page, in memory only, each for the (host, port, user) it logged in to
+        # (pipeline/web/mailguard.py); never offered to another server or user
+        self.imap_passwords: dict[tuple[str, int, str], str] = {}
 
     @property
     def limits(self) -> Limits:

@@ -37,7 +37,12 @@ def api_status():
     for dept in scores["departments"]:
         state = board.department(dept["name"])
         departments.append({**dept, "state": state.code if state else None,
-                            "state_label": state.state if state else None, "late": state.late if state else None})
+                            "state_label": state.state if state else None, "late": state.late if state else None,
+                            "submitted_on": state.submitted_on.isoformat() if state and state.submitted_on else None,
+                            "date_source": state.date_source if state else None})
     return jsonify({"unit": scores["unit"], "year": scores["year"], "catalog": scores["catalog"],
                     "deadline": board.deadline.isoformat() if board.deadline else None,
-                    "days_left": board.days_left, "departments": departments, "metrics": scores["metrics"]})
+                    "days_left": board.days_left, "departments": departments, "metrics": scores["metrics"],
+                    "problem_files": [{"name": f.name, "state": f.state, "department": f.department}
+                                      for f in board.problem_files],
+                    "unassigned_files": [{"name": f.name, "department": f.department} for f in board.unassigned]})

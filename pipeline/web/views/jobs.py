@@ -88,10 +88,9 @@ def _work(command: str, form) -> Callable[[WebJob], jobs.JobResult]:
         return _collect(form)
     if command == "notify":
         dry_run = _flag(form, "dry_run")
-        password = _field(form, "smtp_password", "password") or bench.smtp_password
-        if password:
-            bench.smtp_password = password  # memory only, never written
+        from pipeline.web.mailguard import smtp_password
         mailing = _smtp_config(form)
+        password = smtp_password(bench, mailing, _field(form, "smtp_password", "password"))  # bound to its server
         return lambda job: jobs.notify(bench.out, mailing, dry_run=dry_run, outbox=bench.out / "outbox",
                                        templates_dir=bench.templates_dir, password=password, progress=job.tick)
     if command == "history":
@@ -141,21 +140,28 @@ def _collect(form) -> Callable[[WebJob], jobs.JobResult]:
     security = _field(form, "imap_security", "security") or "auto"
     if security not in ("auto", "ssl", "starttls", "none"):
         raise FormError("加密方式只能是 auto、ssl、starttls 或 none")
-    password = _field(form, "password", "imap_password") or bench.imap_password
-    if host and password:
-        bench.imap_password = password  # memory only, never written
     since = _date(form, "since", "起始日期")
-    if host:  # remembered for the next collect (memory only; the password too, never written)
+    target = None
+    if host:  # the mailbox set in unit.yaml, or a typed one once confirmed; the password bound to it (mailguard)
+        from pipeline.web.mailguard import imap_target
+        target = imap_target(bench, host, port_text, _field(form, "imap_user", "user"), security,
+                             _field(form, "password", "imap_password"), _flag(form, "confirm_server"))
+        # remembered for the next collect (memory only; no password here)
         bench.imap_form = {"imap_host": host, "imap_port": port_text, "imap_user": _field(form, "imap_user", "user"),
                            "imap_folder": _field(form, "imap_folder", "folder"), "imap_security": security}
-    options = dict(eml_dir=eml or None, imap_host=host or None, imap_port=int(port_text) if port_text else None,
-                   imap_user=_field(form, "imap_user", "user"), imap_folder=_field(form, "imap_folder", "folder")
-                   or "INBOX", imap_security=security, since=since, subject=_field(form, "subject") or None,
-                   password=password)
+    options = dict(eml_dir=eml or None, imap_host=target.host if target else None,
+                   imap_port=target.port if target else None, imap_user=target.user if target else "",
+                   imap_folder=_field(form, "imap_folder", "folder") or "INBOX",
+                   imap_security=target.security if target else security, since=since,
+                   subject=_field(form, "subject") or None, password=target.password if target else None)
 
     def work(job: WebJob) -> jobs.JobResult:
         with bench.inbox_lock:  # one writer of the inbox and its manifest at a time
-            return jobs.collect(bench.inbox, bench.config, progress=job.tick, **options)
+            if target is None:
+                return jobs.collect(bench.inbox, bench.config, progress=job.tick, **options)
+            from pipeline.web.mailguard import guarded
+            return guarded(bench, target, lambda: jobs.collect(bench.inbox, bench.config, progress=job.tick,
+                                                                **options))
     return work
 
 
@@ -233,8 +239,9 @@ def page():
             "smtp_user": mail.smtp_user, **(bench.smtp_form or {})}
     return render_template("jobs.html", titles=TITLES, running=running, today=dt.date.today().isoformat(),
                            export_name=export_name(bench), config=bench.config, files=bench.board().files,
-                           imap=imap, smtp=smtp, has_imap_password=bool(bench.imap_password),
-                           has_smtp_password=bool(bench.smtp_password))
+                           imap=imap, smtp=smtp, has_imap_password=bool(bench.imap_passwords),
+                           department_archives=department_archives(),
+                           has_smtp_password=bool(bench.smtp_passwords))
 
 
 def history_page():
@@ -261,6 +268,35 @@ def templates_zip():
     buf.seek(0)
     return send_file(buf, mimetype="application/zip", as_attachment=True,
                      download_name=f"{cfg.year}年文明单位创建部门台账模板.zip", max_age=0)
+
+
+DEPT_ARCHIVES = "各部门工作档案"  # pipeline.documents.archive writes one folder per department here
+
+
+def department_archives() -> list[str]:
+    """The departments' folders of the last 分类档案 (each downloadable as a ZIP)."""
+    root = g.bench.out / DEPT_ARCHIVES
+    if not root.is_dir() or root.is_symlink():
+        return []
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith("."))
+
+
+def department_archive(name: str):
+    """GET /archive/<folder>.zip: one department's 工作档案 as a ZIP, made on the fly (only folders listed there)."""
+    import tempfile
+    if name not in department_archives():
+        abort(404)
+    folder = g.bench.out / DEPT_ARCHIVES / name
+    spool = tempfile.SpooledTemporaryFile(max_size=32 << 20)
+    with zipfile.ZipFile(spool, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and not path.is_symlink():
+                stored = path.suffix.lower() in (".jpg", ".jpeg", ".png", ".pdf", ".zip", ".docx", ".xlsx")
+                zf.write(path, f"{name}/{path.relative_to(folder).as_posix()}",
+                         compress_type=zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED)
+    spool.seek(0)
+    return send_file(spool, mimetype="application/zip", as_attachment=True,
+                     download_name=f"{name}-{DEPT_ARCHIVES}.zip", max_age=0)
 
 
 def withdraw():

@@ -9,6 +9,7 @@ import json
 from flask import g, render_template, request
 
 from pipeline.errors import PipelineError
+from pipeline.web.mailguard import configured
 
 
 def _scores():
@@ -32,9 +33,20 @@ def _due():
 
 
 def page(**extra):
+    """The mail page; an htmx request gets only the result fragment, for the page's #mail-result."""
+    if request.headers.get("HX-Request") and request.method == "POST":
+        return render_template("_mail_result.html", **extra)
     from pipeline.mail.reminders import stages
     return render_template("mail.html", outbox=g.bench.out / "outbox", have_scores=(g.bench.out / "scores.json").is_file(),
-                           due=_due(), stages=stages(g.bench.config), **extra)
+                           due=_due(), stages=stages(g.bench.config), imap=configured(g.bench.config), **extra)
+
+
+def _confirmation(notices, what: str, action: str):
+    """Nothing is mailed until the coordinator has seen every recipient and confirmed (field confirm=1)."""
+    rows = [{"department": n.department, "kind": n.kind, "to": str(n.message["To"] or "")} for n in notices]
+    if not any(r["to"] for r in rows):
+        raise PipelineError("没有可发送的邮件：各部门都未填写邮箱（在“设置”中填写）")
+    return page(confirm={"what": what, "rows": rows, "action": action})
 
 
 def _shown(notices) -> list[dict]:
@@ -61,36 +73,50 @@ def preview():
 
 
 def collect():
+    """The collect job, as the command line runs it, from the mailbox set in unit.yaml or from a typed server
+    once confirmed; the password only for the server and user it was typed for (web/mailguard.py)."""
     from pipeline import jobs
+    from pipeline.web.mailguard import guarded, imap_target
     bench = g.bench
     form = request.form
-    host = form.get("host", "").strip()
-    if not host:
-        raise PipelineError("请填写邮箱服务器地址（如 imap.example.com）")
+    target = imap_target(bench, form.get("host"), form.get("port"), form.get("user"), form.get("security"),
+                         form.get("password"), form.get("confirm_server") == "1")
     since = None
     if form.get("since"):
         try:
             since = dt.date.fromisoformat(form["since"])
         except ValueError:
             raise PipelineError("起始日期请写成 2026-11-01") from None
-    password = form.get("password") or bench.imap_password or ""
-    bench.imap_password = password  # memory only, never written
-    port = int(form["port"]) if form.get("port", "").isdigit() else None
-    with bench.runner.hold(bench.inbox, "收取邮件附件"), bench.inbox_lock:  # the collect job, as the CLI runs it
-        try:
-            job = jobs.collect(bench.inbox, bench.config, imap_host=host, imap_port=port,
-                               imap_user=form.get("user", "").strip(), imap_folder=form.get("folder") or "INBOX",
-                               since=since, subject=form.get("subject") or None, password=password)
-        except jobs.JobStopped as exc:  # stopped part way: what was saved, and why it stopped
-            job = exc.job
-    return page(collected=job.detail)
+
+    def work():
+        with bench.runner.hold(bench.inbox, "收取邮件附件"), bench.inbox_lock:
+            try:
+                return jobs.collect(bench.inbox, bench.config, imap_host=target.host, imap_port=target.port,
+                                    imap_user=target.user, imap_folder=form.get("folder") or "INBOX",
+                                    imap_security=target.security, since=since,
+                                    subject=form.get("subject") or None, password=target.password)
+            except jobs.JobStopped as exc:  # stopped part way: what was saved, and why it stopped
+                return exc.job
+    return page(collected=guarded(bench, target, work).detail)
+
+
+def _all_notices():
+    """The notices `send` would mail now (for the confirmation), refused as the notify job refuses."""
+    from pipeline.mail.notices import build_notices
+    bench = g.bench
+    scores = _scores()
+    if scores.get("sample"):
+        raise PipelineError(f"{bench.out} 中是示例数据生成的结果，不能据此给各部门发邮件；请用真实收件箱生成文件")
+    return build_notices(bench.config, scores, bench.out, bench.templates_dir)
 
 
 def send():
-    job = _notify(dry_run=False, password=request.form.get("smtp_password") or g.bench.smtp_password)
+    if request.form.get("confirm") != "1":
+        notices = _all_notices()
+        return _confirmation(notices, f"向各部门发送回执和催报（{len(notices)} 个部门）", "/mail/send")
+    from pipeline.web.mailguard import smtp_password
+    job = _notify(dry_run=False, password=smtp_password(g.bench, g.bench.config, request.form.get("smtp_password")))
     return page(sent=job.detail)
-
-
 
 
 def _reminders():
@@ -115,7 +141,17 @@ def reminders_send():
     bench = g.bench
     with bench.runner.hold(bench.out, "发送催报"):
         dues, notices = _reminders()
-        out = smtp_send(notices, bench.config, request.form.get("smtp_password") or bench.smtp_password or "",
-                        sent_log=bench.out / SENT_LOG)
+        if request.form.get("confirm") != "1":
+            if not notices:
+                raise PipelineError("今天没有需要发送的催报")
+            return _confirmation(notices, "发送今天的催报", "/mail/reminders/send")
+        from pipeline.web.mailguard import smtp_password
+        password = smtp_password(bench, bench.config, request.form.get("smtp_password"))
+        if password is None:  # the server set in unit.yaml: its password from the environment, as notify reads it
+            import os
+
+            from pipeline.jobs import smtp_password_env
+            password = os.environ.get(smtp_password_env(bench.config), "")
+        out = smtp_send(notices, bench.config, password, sent_log=bench.out / SENT_LOG)
         record(bench.config, bench.out, dues, out.sent + out.already)
     return page(sent=out)

@@ -16,15 +16,20 @@ def page(message: str | None = None, error: str | None = None, values=None, stat
 
 
 def save():
+    """Save what the form carries: a field it leaves out (another form, a script) stays as it is in unit.yaml."""
     bench = g.bench
     form = request.form
-    emails = {name: form.get(f"email-{name}", "") for name in bench.config.department_names}
+    emails = {name: form[f"email-{name}"] for name in bench.config.department_names if f"email-{name}" in form}
     try:
-        update_settings(bench.config_dir or bench.config.dir, form.get("year", ""), form.get("deadline", ""),
-                        form.get("report_date", ""), emails)
+        update_settings(bench.config_dir or bench.config.dir, form.get("year"), form.get("deadline"),
+                        form.get("report_date"), emails)
     except ConfigError as exc:
+        from pipeline.addresses import visible
         from pipeline.unit_settings import YearlySettings
-        typed = YearlySettings(form.get("year", ""), form.get("deadline", ""), form.get("report_date", ""), emails)
+        now = read_settings(bench.config_dir)  # typed text shown back as typed, control characters as \x1b
+        typed = YearlySettings(visible(form.get("year", str(now.year))), visible(form.get("deadline", now.deadline)),
+                               visible(form.get("report_date", now.report_date)),
+                               {**now.emails, **{k: visible(v) for k, v in emails.items()}})
         return page(error=str(exc), values=typed, status=400)
     bench.reload_config()
     return page(message="已保存到 unit.yaml（原有注释保留）")
