@@ -74,7 +74,10 @@ class Result:
 
 def scores_dict(result: Result) -> dict:
     """scores.json as the contract (section 6) shows it."""
+    from pipeline.score import roster_coverage
     cfg = result.config
+    counted, missing = roster_coverage(cfg, result.department_counts)
+    coverage = {"counted": counted, "missing": missing}  # contract §4 Coverage: rosters counted and missing
     departments = []
     for dept in cfg.department_names:
         win = result.merged.winners.get(dept)
@@ -91,7 +94,7 @@ def scores_dict(result: Result) -> dict:
         })
     return {
         "unit": cfg.unit, "year": result.year, "catalog": cfg.catalog_id,
-        "metrics": {k: m.as_dict() for k, m in result.metrics.items()},
+        "metrics": {k: {**m.as_dict(), "coverage": coverage} for k, m in result.metrics.items()},
         "standards": [{"code": s.standard.code, "title": s.standard.title, "status": s.status,
                        "activities": s.activities, "documents": s.documents,
                        "responsible": list(s.standard.responsible), "metrics": list(s.standard.metrics),

@@ -115,6 +115,16 @@ def department_metric_counts(roster: pd.DataFrame) -> dict[str, dict[str, tuple[
     return {dept: _counts(row) for dept, row in sums.to_dict("index").items()}
 
 
+def roster_coverage(config: Config, department_counts: dict) -> tuple[list[str], list[str]]:
+    """Contract §4 Coverage: (departments whose roster rows were counted, departments expected but missing:
+    未报送, unreadable, empty, or a workbook without roster rows), in configured order."""
+    def counted_(d: str) -> bool:  # a submitted workbook whose roster had no in-service row counts as missing
+        counts = department_counts.get(d)
+        return bool(counts) and any(den for _, den in counts.values())
+    counted = [d for d in config.department_names if counted_(d)]
+    return counted, [d for d in config.department_names if not counted_(d)]
+
+
 def compute_metrics(config: Config, roster_used: pd.DataFrame) -> dict[str, MetricResult]:
     counts = metric_counts(roster_used)
     return {k: MetricResult(m, *counts[k]) for k, m in config.metrics.items()}

@@ -25,7 +25,9 @@ def _text(doc):
 def sample(tmp_path_factory):
     """The bundled sample inbox, rendered once."""
     out = tmp_path_factory.mktemp("out")
-    scores = report(ROOT / "examples" / "inbox", out)
+    # (a module fixture runs before conftest's per-test history database: it gets its own)
+    scores = report(ROOT / "examples" / "inbox", out, "--history",
+                    str(tmp_path_factory.mktemp("history") / "history.sqlite"))
     (docx,) = out.glob("*自查报告.docx")
     return scores, out, Document(docx)
 

@@ -51,7 +51,9 @@ def _nested_ok(text):
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
     out = tmp_path_factory.mktemp("out")
-    scores = report(ROOT / "examples" / "inbox", out)
+    # (a module fixture runs before conftest's per-test history database: it gets its own)
+    scores = report(ROOT / "examples" / "inbox", out, "--history",
+                    str(tmp_path_factory.mktemp("history") / "history.sqlite"))
     rep, internal = _docs(out)
     return scores, out, rep, internal
 
@@ -108,7 +110,8 @@ def test_failing_metric_only_in_problems_with_operator_wording(sample):
     assert "参加志愿服务" not in results.replace("全年开展志愿服务活动", "")
     assert "以上的要求" not in _all_text(doc)
     passed = scores["metrics"]["legal_education_rate"]
-    assert f"法治宣传教育普及率为{passed['value'] * 100:.1f}%，超过测评标准规定的95%" in results
+    # (the rate sentences vary their frame, issue 22; the operator wording stays strict)
+    assert re.search(rf"法治宣传教育普及率(为|达到)?{passed['value'] * 100:.1f}%[^；。]*(超过|高于|大于)[^；。]*95%", results)
 
 
 def test_problems_at_most_four_with_headings_and_short_names(sample):
@@ -170,8 +173,10 @@ def test_negative_list_absence_only_when_every_item_answered(sample, tmp_path):
     assert result.exit_code == 0
     rep, internal = _docs(tmp_path / "out")
     text = _all_text(rep)
-    assert "【待核实：负面清单自查未填写完整】" in text and "不存在" not in text
-    assert "负面清单自查未填写完整" in result.output and "负面清单自查未填写完整" in _all_text(internal)
+    # the standard sentence stays; the marker sits on the items not answered (issue 22)
+    marker = re.search(r"【待核实：负面清单中[^】]*】", text).group(0)
+    assert "不存在" in text and "被列为严重失信主体" in marker and "发生重大安全生产责任事故" not in marker
+    assert marker in result.output and marker[5:-1] in _all_text(internal)
 
 
 def test_negative_list_items_marked_yes_are_listed(tmp_path):
@@ -199,7 +204,9 @@ def test_exactly_at_threshold_fails_with_strict_wording(tmp_path):
     rep, _ = _docs(tmp_path / "out")
     paras = _paras(rep)
     problems = "".join(section(paras, "二、存在问题", "三、下一步努力方向"))
-    assert "在职干部职工10人中参与创建工作9人，占90.0%，未达到测评标准“大于90%”的要求" in problems
+    # (the other departments sent no roster: the figure says what it covers, issue 22)
+    assert re.search(r"在职干部职工10人中参与创建工作9人，占90.0%(（按1个部门的人员名单统计）)?，未达到测评标准“大于90%”的要求",
+                     problems)
     assert "参与率" not in "".join(section(paras, "一、工作成效", "二、存在问题"))
 
 
@@ -253,12 +260,14 @@ def test_highlights_filtered_merged_and_weak_ones_flagged(tmp_path):
              highlights=[["3.6.2", "开展“学习“两个确立”读书会” 和 科普&阅读 活动，干部职工80余人次参与，形成读书分享长效机制。"],
                          ["3.6.2", "读书分享会"]])
     scores = report(inbox, tmp_path / "out")
-    rep, _ = _docs(tmp_path / "out")
+    rep, internal = _docs(tmp_path / "out")
     text = _all_text(rep)
     assert "“学习‘两个确立’读书会”和科普和阅读活动" in text and "&" not in text
     assert _nested_ok(text)
     item = next(p for p in _paras(rep) if p.startswith(("2.学雷锋志愿活动", "1.学雷锋志愿活动")) or "学雷锋志愿活动。" in p)
-    assert item.count(frame) == 1 and not re.search("(团委|工会|妇联|机关党委办)扎实推进", item)
+    # a filler frame repeated by four departments adds nothing: left out, and listed for the coordinator (issue 22)
+    assert frame not in item and not re.search("(团委|工会|妇联|机关党委办)扎实推进", item)
+    assert _all_text(internal).count(frame) == 4
     codes = {(i["department"], i["code"]) for i in scores["issues"] if i["code"].startswith("highlight-")}
     assert ("调宣部", "highlight-title-only") in codes
     assert {d for d, c in codes if c == "highlight-same-frame"} == {"团委", "工会", "妇联", "机关党委办"}
@@ -335,7 +344,7 @@ def test_data_shapes_documents_only_single_activity_and_unjudged_standards(tmp_p
     rep, internal = _docs(tmp_path / "out")
     paras = _paras(rep)
     (env,) = [p for p in paras if "优美环境建设。" in p]
-    assert "组织开展“门前三包”环境整治，20人次参加，制定印发《机关民主管理制度》" in env
+    assert "开展“门前三包”环境整治，20人次参加，制定印发《机关民主管理制度》" in env
     assert "等活动" not in env and "等文件" not in env and "《《" not in env
     text = _all_text(rep)
     assert "暂无法评定" not in text and not CODE.search(text)
@@ -439,7 +448,8 @@ def test_text_that_looks_like_template_tags_is_printed_as_written(tmp_path):
     inbox = tmp_path / "inbox"
     odd = "开展{{ 单位 }}读书月和{% if 年度 %}科普周{% endif %}活动，{#备注#}干部职工80余人次参与。"
     workbook(inbox / "调宣部.xlsx", "调宣部", roster=staff(2, prefix="调", start=900),
-             activities=[activity(f"{YEAR}-05-01", "读书分享会", "3.6.2")], highlights=[["3.6.2", odd]])
+             activities=[activity(f"{YEAR}-05-01", "读书分享会", "3.6.2", participants=100)],
+             highlights=[["3.6.2", odd]])
     report(inbox, tmp_path / "out")
     rep, _ = _docs(tmp_path / "out")
     text = _all_text(rep)

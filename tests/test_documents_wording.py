@@ -66,7 +66,8 @@ def test_bundled_wording_parses():
 
 @pytest.mark.parametrize("raw, expected", [
     ("学习&分享会", "学习和分享会"),
-    ("<科普法>宣传", "《科普法》宣传"),
+    ("<科普法>宣传", "科普法宣传"),  # ASCII angle brackets are never made 书名号 (issue 22)
+    ("宣传专栏<第3期>", "宣传专栏第3期"),
     ("开展 “七一” 活动", "开展“七一”活动"),
     ("“学习“两学一做”活动”", "“学习‘两学一做’活动”"),
     ("《关于《科普法》的解读》", "《关于〈科普法〉的解读》"),

@@ -255,7 +255,10 @@ def test_exactly_90_percent_is_not_above_90(tmp_path):
     roster = staff(9) + staff(1, prefix="未参与", start=100, participates="否")
     scores = report(_inbox_with(tmp_path, roster), tmp_path / "out")
     m = scores["metrics"]["participation_rate"]
+    coverage = m.pop("coverage")  # contract §4 Coverage: the rosters counted, the ones missing
     assert m == {"numerator": 9, "denominator": 10, "value": 0.9, "threshold": 0.9, "op": ">", "passed": False}
+    assert coverage["counted"] == ["调宣部"] and "调宣部" not in coverage["missing"]
+    assert len(coverage["missing"]) == len(scores["departments"]) - 1
     assert _std(scores, "2.2.4")["status"] == "未达标"
 
 
@@ -319,7 +322,8 @@ def test_scores_json_shape(tmp_path):
     assert set(scores) >= {"unit", "year", "catalog", "metrics", "standards", "departments", "rows", "issues"}
     assert scores["year"] == YEAR and scores["catalog"] == "tianjin-2018"
     assert set(scores["metrics"]["participation_rate"]) == {"numerator", "denominator", "value", "threshold", "op",
-                                                            "passed"}
+                                                            "passed", "coverage"}
+    assert set(scores["metrics"]["participation_rate"]["coverage"]) == {"counted", "missing"}
     s = scores["standards"][0]
     assert set(s) == {"code", "title", "status", "activities", "documents", "responsible", "metrics",
                       "evidence_files", "evidence_missing", "evidence_reasons"}  # evidence facts (additive)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -261,13 +262,15 @@ def test_the_self_report_weaves_the_change_into_the_metric_sentence(tmp_path):
     inbox = _inbox(tmp_path, "y2026", 17, 31)   # 54.8%: passes 大于50% in both years
     report(inbox, tmp_path / "out", "--year", "2026", "--history", str(db))
     text = _docx_text(tmp_path / "out", "自查报告")
-    assert "为54.8%，较上年提高3.2个百分点，超过测评标准规定的50%" in text
+    # (one department's roster: the rate says what it covers, issue 22)
+    assert re.search(r"为54\.8%(（按1个部门的人员名单统计）)?，较上年提高3\.2个百分点，超过测评标准规定的50%", text)
     # a failing metric in both years: the shortfall sentence carries the change too, and says 仍未达到
     db2 = tmp_path / "h2.sqlite"
     _year(tmp_path, 2025, 8, db2)              # 40%
     report(_inbox(tmp_path, "fail2026", 9), tmp_path / "fail", "--year", "2026", "--history", str(db2))   # 45%
     failing = _docx_text(tmp_path / "fail", "自查报告").split("二、存在问题")[1]
-    assert "注册志愿者9人，占45.0%，较上年提高5个百分点，仍未达到测评标准“大于50%”的要求" in failing
+    assert re.search(r"注册志愿者9人，占45\.0%(（按1个部门的人员名单统计）)?，较上年提高5个百分点，仍未达到测评标准“大于50%”的要求",
+                     failing)
     # no history: no comparison anywhere
     report(inbox, tmp_path / "fresh", "--year", "2026", "--history", str(tmp_path / "empty.sqlite"))
     assert "较上年" not in _docx_text(tmp_path / "fresh", "自查报告")

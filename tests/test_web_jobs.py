@@ -442,7 +442,7 @@ def test_collect_from_a_real_imap_server_on_the_page_as_on_the_command_line(imap
     web_inbox.mkdir()
     page = Page(web_inbox, tmp_path / "out", tmp_path / "h.sqlite", tmp_path / "t")
     state = page.run("collect", imap_host="127.0.0.1", imap_port=str(imap_server), imap_user="coord",
-                     imap_security="none", password="secret")
+                     imap_security="none", password="secret", confirm_server="1")  # not the server in unit.yaml
     assert state["lines"] == result.output.strip().splitlines()
     assert sorted(state["outputs"]) == [n for n in names(cli_inbox) if n != "manifest.json"]
     again = page.run("collect", imap_host="127.0.0.1", imap_port=str(imap_server), imap_user="coord",

@@ -22,7 +22,7 @@ from pipeline.documents.wording import WordingError, load_wording
 
 SAMPLE_INBOX = DEFAULT_CONFIG_DIR.parent / "examples" / "inbox"
 CHECKS: list[Callable] = []
-SECTIONS = ("自查报告", "内部提示", "实施方案", "通用")
+SECTIONS = ("自查报告", "内部提示", "实施方案", "通用", "编辑")
 
 
 def check_documents(config: Config, out_dir: str | Path | None = None) -> list[Path]:
@@ -51,8 +51,9 @@ def check_documents(config: Config, out_dir: str | Path | None = None) -> list[P
 def _declared() -> dict[str, tuple[str, ...]]:
     from pipeline.documents import internal, plan, self_report
     from pipeline.documents import history_docs, rollup_docs  # 历年对比 and 汇总报告 entries
+    from pipeline.documents import editor
     return {**self_report.DECLARED, **internal.DECLARED, **plan.DECLARED, **history_docs.DECLARED,
-            **rollup_docs.DECLARED, **DECLARED}
+            **rollup_docs.DECLARED, **editor.DECLARED, **DECLARED}
 
 
 #: other writers add {wording key: fact names} for entries their sample run may not reach

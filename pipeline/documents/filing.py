@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.catalog import format_percent
-from pipeline.documents.self_report import _total
-from pipeline.documents.text import book, clean, strip_marks
+from pipeline.documents.editor import FrameBudget, coverage, coverage_marker_subject, edited, listing
+from pipeline.documents.text import book, clean, quote, strip_marks
 from pipeline.documents.wording import load_wording
-from pipeline.score import standard_index, tagged
+from pipeline.score import MISSING, standard_index
 
 if TYPE_CHECKING:
     from pipeline.result import Result
@@ -122,6 +122,12 @@ class Filing:
         self.index = {"a": standard_index(self.acts), "d": standard_index(self.docs),
                       "h": standard_index(self.highlights)}
         self.by_code = {s.standard.code: s for s in result.standards}
+        self.ed = edited(result)  # the same edited facts as the 自查报告 (pipeline/documents/editor.py)
+        names = [n for ind in self.cfg.indicators for n in (ind.name, *(i.name for i in ind.items))]
+        labels = [m.label for m in self.cfg.metrics.values()]
+        self.frames = FrameBudget(sorted({*self.ed.phrases(), *names, *labels}, key=len, reverse=True))
+        self.coverage_subject = coverage_marker_subject(result, self.w)
+        self.coverage_said = False
 
     def units(self) -> list[tuple[str, list]]:
         """(title, standards) per section at the configured level."""
@@ -129,50 +135,79 @@ class Filing:
             return [(item.name, list(item.standards)) for ind in self.cfg.indicators for item in ind.items]
         return [(ind.name, [s for item in ind.items for s in item.standards]) for ind in self.cfg.indicators]
 
-    def sentences(self, title: str, standards: list, first: bool) -> list[Sentence]:
-        w, short = self.w, self.cfg.short_name
+    WAYS = ("写法一", "写法二", "写法三", "写法四", "写法五", "写法六")
+
+    def varied(self, key: str, facts: dict, k: int) -> str:
+        """One of a frame's variants (写法一…六), chosen so that no sentence frame is used more than twice."""
+        ways = self.WAYS[k % 6:] + self.WAYS[:k % 6]
+        return self.frames.choose([self.w.fill(key, {**facts, **{x: x == way for x in self.WAYS}}) for way in ways])
+
+    def sentences(self, title: str, standards: list, first: bool, k: int = 0) -> list[Sentence]:
+        w, short, ed = self.w, self.cfg.short_name, self.ed
         codes = {s.code for s in standards}
-        a = tagged(self.acts, codes, self.index["a"])
-        d = tagged(self.docs, codes, self.index["d"])
-        h = tagged(self.highlights, codes, self.index["h"])
+        count, people = ed.totals(codes)
+        doc_titles = ed.documents(codes)
         items = list(dict.fromkeys(s.item for s in standards))
         facts: dict[str, Any] = {"简称": short, "单位": self.cfg.unit, "年度": str(self.r.year), "名称": title,
-                                 "方面": items if self.level == "测评指标" else [], "活动数": len(a),
-                                 "人次": _total(a["participants"]), "文件数": len(d)}
+                                 "方面": items if self.level == "测评指标" else [], "活动数": count,
+                                 "人次": people or 0, "文件数": len(doc_titles)}
         metrics = []
         for s in standards:
             for m in self.by_code[s.code].metrics:
                 if m.value is not None:
                     key = "说明报告.指标达到" if m.passed else "说明报告.指标实际"
-                    metrics.append(Sentence(w.fill(key, {"指标": m.metric.label, "实际": format_percent(m.value)},
-                                                   required=True), FIGURES))
-        if not len(a) and not len(d):  # no framing that claims work the data does not show: the marker, figures
-            return [Sentence(w.fill("说明报告.无记录", {"名称": title}, required=True), FRAMING), *metrics]
-        out = [Sentence(w.fill("说明报告.开头", facts, required=True), FRAMING)]
-        out.append(Sentence(w.fill("说明报告.数字", facts), FIGURES))
+                    text = w.fill(key, {"指标": m.metric.label, "实际": format_percent(m.value)}, required=True)
+                    if self.coverage_subject and not metrics:  # what the rates cover, once per section
+                        text = w.fill("编辑.覆盖前缀", {"部门数": str(len(coverage(self.r)[0]))}, required=True) + text
+                    metrics.append(Sentence(text, FIGURES))
+        if len(metrics) > 1:  # the section's rates in one sentence: "A达到x%，B为y%。"
+            metrics = [Sentence("，".join(m.text.rstrip("。") for m in metrics) + "。", FIGURES)]
+        if metrics and self.coverage_subject and not self.coverage_said:
+            metrics.append(Sentence(w.fill("通用.待核实", {"事项": self.coverage_subject}, required=True), FRAMING))
+            self.coverage_said = True
+        unreported = [s.short for s in standards if self.by_code[s.code].status == MISSING]
+        marks = [Sentence(self.frames.choose([w.fill("编辑.说明未报", {"标准": "".join(quote(x) for x in unreported),
+                                                                   **{x: x == way for x in self.WAYS}})
+                                              for way in self.WAYS[:3]]), FRAMING)] if unreported else []
+        if not count and not doc_titles:  # no framing that claims work the data does not show: the marker, figures
+            return [Sentence(w.fill("说明报告.无记录", {"名称": title}, required=True), FRAMING), *metrics, *marks]
+        out = [Sentence(self.varied("编辑.说明开头", facts, k), FRAMING)]
+        out.append(Sentence(self.varied("编辑.说明数字", facts, k), FIGURES))
         out += metrics
-        titles = [clean(t) for t in dict.fromkeys(a["title"]) if clean(t)]
-        if titles:  # one sentence; shortening first offers it with fewer examples
-            forms = [w.fill("说明报告.活动示例", {"示例活动": titles[:k]}, required=True)
-                     for k in range(min(len(titles), EXAMPLE_MAX), 0, -1)]
+        # one sentence per 测评项目: its activities grouped, ordered by weight, with the verb that fits
+        units = [(item.name, [x.code for x in item.standards]) for ind in self.cfg.indicators for item in ind.items
+                 if any(x.code in codes for x in item.standards)] if self.level == "测评指标" else [(title, codes)]
+        for j, (name, item_codes) in enumerate(units):
+            groups = ed.groups(item_codes)
+            if not groups:
+                continue
+            n_events, people = ed.totals(item_codes)
+            top = min(len(groups), EXAMPLE_MAX)
+            way = self.WAYS[(k + j) % 3]
+            total = w.fill("编辑.说明项目合计", {"活动数": n_events, "人次": people or 0,
+                                           **{x: x == way for x in self.WAYS}}) \
+                if n_events > 1 and len(units) > 1 else ""  # the item's own count, when the section has several
+            forms = ([self.varied("编辑.说明项目", {"项目": name, "列举": listing(groups, top) + total}, k + j)]
+                     if total else [])
+            forms += [self.varied("编辑.说明项目", {"项目": name, "列举": listing(groups, n)}, k + j)
+                      for n in range(top, 0, -1)]
             out.append(Sentence(forms[0], EXAMPLES, forms[1:]))
-        doc_titles = [strip_marks(t) for t in dict.fromkeys(d["title"]) if strip_marks(t)]
         if doc_titles:
-            out.append(Sentence(w.fill("说明报告.文件示例", {"示例文件": "".join(book(t) for t in doc_titles[:2])},
-                                       required=True), EXAMPLES))
-        for text in [clean(t) for t in dict.fromkeys(h["text"]) if clean(t)]:
+            out.append(Sentence(self.varied("编辑.说明文件", {"示例文件": "".join(book(t) for t in doc_titles[:3]),
+                                                          "多个文件": len(doc_titles) > 3}, k), EXAMPLES))
+        for text in ed.highlights(codes):
             out.append(Sentence(_sentence(text), ACHIEVEMENTS))
         if first and len(self.honours):
             names = [strip_marks(clean(t)) for t in dict.fromkeys(self.honours["title"]) if clean(t)]
             if names:
                 out.append(Sentence(w.fill("说明报告.荣誉", {"荣誉": names[:3]}, required=True),
                                     ACHIEVEMENTS))
-        return out
+        return out + marks
 
     def sections(self) -> list[Section]:
         out = []
         for k, (title, standards) in enumerate(self.units()):
-            sents = self.sentences(title, standards, first=(k == 0))
+            sents = self.sentences(title, standards, first=(k == 0), k=k)
             full = "".join(s.text for s in sents if s.text)
             text, dropped = shorten(sents, self.limit)
             out.append(Section(title, text, word_count(text), word_count(full), dropped))

@@ -120,25 +120,31 @@ def write_halfyear(result: "Result", out: Path, today: dt.date | None = None) ->
     date_text = chinese_date(today) if today.year == result.year and today.month >= 6 else \
         w.fill("通用.待核实", {"事项": "落款日期"}, required=True)
 
+    from pipeline.documents.editor import edited
+    half = edited(result).until(dt.date(result.year, 6, 30))  # the first half as the 自查报告 counts (issue 22)
+
     def head(bw):
         bw.para(title_text(w, cfg, title), "公文标题", keep_next=True)
 
     def opening(bw):
         bw.para(w.fill("半年总结.开头", {"年度": year, "简称": cfg.short_name, "测评细则": cfg.catalog_name,
-                                      "活动数": len(h.acts), "人次": _total(h.acts["participants"]),
-                                      "文件数": len(h.docs)}, required=True))
+                                      "活动数": len(half.events), "人次": sum(e.participants or 0 for e in half.events),
+                                      "文件数": len(half.docs)}, required=True))
 
     def work(bw):
         for k, ind in enumerate(cfg.indicators, 1):
             codes = {s.code for item in ind.items for s in item.standards}
             a, d = tagged(h.acts, codes, index["a"]), tagged(h.docs, codes, index["d"])
-            titles = [clean(t) for t in dict.fromkeys(a["title"]) if clean(t)][:4]
-            docs = [book(strip_marks(t)) for t in dict.fromkeys(d["title"]) if strip_marks(t)][:2]
+            # the first half's activities as the 自查报告 writes them: grouped, without sequence numbers, 印发 rows
+            # as documents, ordered by political weight (documents/editor.py)
+            titles = [g.phrase() for g in half.groups(codes)][:4]
+            docs = [book(t) for t in half.documents(codes)][:2]
             metrics = [m for c in sorted(codes) for m in by_code[c].metrics if m.value is not None]
             bw.para(w.fill("半年总结.指标小标题", {"序号": _chinese_number(k), "指标": ind.name}, required=True),
                     "二级标题" if "二级标题" in [s.name for s in bw.doc.styles] else "Normal", keep_next=True)
-            facts = {"指标": ind.name, "方面": [i.name for i in ind.items], "活动数": len(a),
-                     "人次": _total(a["participants"]), "示例活动": titles, "文件数": len(d),
+            count, people = half.totals(codes)
+            facts = {"指标": ind.name, "方面": [i.name for i in ind.items], "活动数": count,
+                     "人次": people or 0, "示例活动": titles, "文件数": len(half.documents(codes)),
                      "示例文件": "".join(docs)}
             text = w.fill("半年总结.指标情况", facts, required=True)
             text += "".join(w.fill("半年总结.指标数值", {"指标": m.metric.label, "实际": format_percent(m.value)},
@@ -146,7 +152,11 @@ def write_halfyear(result: "Result", out: Path, today: dt.date | None = None) ->
             bw.para(text)
 
     def gaps(bw):
-        none = [g for g in h.gaps if g.kind == "无佐证"]
+        # a standard whose responsible departments did not report is 【待核实】, never "not done" (issue 22)
+        from pipeline.documents.text import quote
+        from pipeline.score import MISSING
+        unreported = [s.standard.short for s in h.standards if s.status == MISSING]
+        none = [g for g in h.gaps if g.kind == "无佐证" and g.short not in unreported]
         weak = [g for g in h.gaps if g.kind == WEAK]
         low = [g for g in h.gaps if g.kind == "指标"]
         if not h.gaps:
@@ -162,6 +172,10 @@ def write_halfyear(result: "Result", out: Path, today: dt.date | None = None) ->
             bw.para(w.fill("半年总结.不足指标", {"序号": next(order), "情况": "；".join(g.detail for g in low),
                                               "编码": "、".join(g.code for g in low),
                                               "简称": "、".join(g.short for g in low)}, required=True))
+        if unreported:
+            bw.para(w.fill("通用.待核实", {"事项": w.fill("编辑.未报标准", {
+                "标准": "".join(quote(x) for x in unreported), "写法一": True, "写法二": False, "写法三": False},
+                required=True)}, required=True))
 
     def plan(bw):
         seen = set()

@@ -101,6 +101,8 @@ def write_internal_notice(result: Result, path: Path, run: ReportRun, validation
             bw.para(w.text("内部提示.待核实无"))
         for k, m in enumerate(items, 1):
             bw.para(w.fill("内部提示.待核实条目", {"序号": str(k), "事项": m}, required=True))
+        from pipeline.documents.editor import internal_notes
+        internal_notes(bw, result, w)  # what the editor kept out of the outward documents (issue 22)
 
     def signature(bw):
         bw.keep_previous()

@@ -262,6 +262,11 @@ def write_scores_workbook(result: "Result", path: Path) -> None:
         note += f"（未报送：{'、'.join(shown)}{'等' if len(result.missing) > 20 else ''}）"
     ws.blank()
     ws.note(note)
+    from pipeline.score import roster_coverage  # contract §4 Coverage: what the rates below cover
+    counted, missing = roster_coverage(cfg, result.department_counts)
+    if missing and counted:
+        ws.note(f"以下指标按{len(counted)}个部门的人员名单统计（人员名单未计入：{'、'.join(missing[:20])}"
+                f"{'等' if len(missing) > 20 else ''}），不是全单位的数字。")
     ws.blank()
     rows = []
     for m in result.metrics.values():

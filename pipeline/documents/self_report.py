@@ -24,6 +24,8 @@ import numpy as np
 from pipeline.catalog import Config, format_percent, normalize_name
 from pipeline.documents.compose import render_template
 from pipeline.documents.docx_layout import signature_indents, title_lines
+from pipeline.documents.editor import (FrameBudget, coverage, covered_value, coverage_marker_subject, edited,
+                                       listing)
 from pipeline.documents.text import book, clean, quote, strip_marks
 from pipeline.documents.wording import Wording, load_wording
 from pipeline.score import MET, WEAK, rows_where, standard_index, tagged
@@ -53,6 +55,7 @@ DECLARED = {
     "自查报告.指标达标_大于": ("指标", "实际", "阈值", "较上年"),
     "自查报告.未评定标准": ("标准",), "自查报告.测评数据": (), "自查报告.落款日期待核实": (), "自查报告.荣誉": ("荣誉列表", "荣誉数", "多项荣誉"),
     "自查报告.荣誉条目": ("荣誉", "授予单位"), "自查报告.荣誉小标题": ("序号",),
+    "自查报告.佐证问题": ("标准简称", "多条标准"), "自查报告.指标问题原因": (),  # used when 编辑.… is removed
     **{f"自查报告.指标实际.{k}": ("分子", "分母", "实际", "指标") for k in (
         "participation_rate", "satisfaction_rate", "volunteer_registration_rate",
         "party_volunteer_registration_rate", "volunteer_service_rate", "legal_education_rate", "其他")},
@@ -77,10 +80,12 @@ def threshold_text(metric) -> str:
     return format_percent(metric.threshold, decimals=None)
 
 
-def metric_actual(w: Wording, m) -> str:
-    """注册志愿者70人中参加志愿服务55人，占78.6% (shortfalls in words)."""
-    facts = {"分子": str(m.numerator), "分母": str(m.denominator), "实际": format_percent(m.value),
-             "指标": m.metric.label}
+def metric_actual(w: Wording, m, result: Result | None = None) -> str:
+    """注册志愿者70人中参加志愿服务55人，占78.6% (shortfalls in words); with the roster coverage when
+    a result is given and a department's roster is missing."""
+    value = format_percent(m.value)
+    facts = {"分子": str(m.numerator), "分母": str(m.denominator),
+             "实际": covered_value(result, w, value) if result is not None else value, "指标": m.metric.label}
     key = f"自查报告.指标实际.{m.metric.key}"
     return w.fill(key if w.has(key) else "自查报告.指标实际.其他", facts, required=True)
 
@@ -184,6 +189,11 @@ class SelfReport:
         self.run.date_text = self.date_text
         self.prefixes = _dept_prefixes(self.cfg)
         self.attachment = bool(self.cfg.settings.get("report_attachment", True))
+        self.ed = edited(result)  # the edited facts (pipeline/documents/editor.py), shared with the 说明报告
+        item_names = [i.name for ind in self.cfg.indicators for i in ind.items]
+        labels = [m.label for m in self.cfg.metrics.values()]
+        self.frames = FrameBudget(sorted({*self.ed.phrases(), *item_names, *labels}, key=len, reverse=True))
+        self.coverage_subject = coverage_marker_subject(result, self.w)
 
     # -- facts
     def title(self) -> str:
@@ -191,40 +201,86 @@ class SelfReport:
 
     def item_facts(self, item, k: int) -> dict[str, Any]:
         codes = {s.code for s in item.standards}
-        a = tagged(self.acts, codes, self.index["a"])
-        d = tagged(self.docs, codes, self.index["d"])
-        h = tagged(self.highlights, codes, self.index["h"])
-        titles = [clean(t) for t in dict.fromkeys(a["title"]) if clean(t)]
-        doc_titles = [strip_marks(t) for t in dict.fromkeys(d["title"]) if strip_marks(t)]
-        shown = titles[:EXAMPLES_PER_ITEM]
+        groups = self.ed.groups(codes)
+        count, people = self.ed.totals(codes)
+        doc_titles = self.ed.documents(codes)
         passed = [m for s in item.standards for m in self.by_code[s.code].metrics if m.passed]
+        unreported = [s.short for s in item.standards if self.by_code[s.code].status == NOT_REPORTED]
         return {
-            "项目": item.name, "序号": str(k), "活动数": len(a), "人次": _total(a["participants"]),
-            "示例活动": shown, "多个活动": len(a) > 1 and len(shown) >= 1,
-            "文件数": len(d), "示例文件": "".join(book(t) for t in doc_titles[:2]), "多个文件": len(d) > 1,
-            "通过指标": passed,
-            "亮点": merge_highlights(list(h["text"]), self.prefixes, titles),
+            "项目": item.name, "序号": str(k), "活动数": count, "人次": people or 0,
+            "列举": listing(groups, EXAMPLES_PER_ITEM + 1), "多个活动": count > 1,
+            "文件数": len(doc_titles), "示例文件": "".join(book(t) for t in doc_titles[:2]),
+            "多个文件": len(doc_titles) > 1, "通过指标": passed, "未报标准": unreported,
+            "亮点": "".join(self.ed.highlights(codes)),
         }
 
+    def coverage_marker(self) -> str:
+        """The partial-roster marker, printed once per document beside the first rate."""
+        if not self.coverage_subject or self.coverage_subject in self.run.markers:
+            return ""
+        return self.run.marker(self.w, self.coverage_subject)
+
     def metrics_sentence(self, passed) -> str:
+        """The passing rates of one item; each rate in the first variant whose frame is still under its limit.
+        Over a partial roster the first sentence says in front what the rates cover (with the marker, see
+        coverage_marker), later rates say it after the figure."""
+        if not passed:
+            return ""
+        counted = str(len(coverage(self.r)[0]))
+        first = bool(self.coverage_subject) and self.coverage_subject not in self.run.markers
         parts = []
-        for m in passed:
-            key = "自查报告.指标达标_大于" if m.metric.op == ">" else "自查报告.指标达标_不低于"
-            parts.append(self.w.fill(key, {"指标": m.metric.label, "实际": format_percent(m.value),
-                                           "阈值": threshold_text(m.metric),
-                                           "较上年": self.changes.get(m.metric.key, "")}, required=True))
-        return self.w.fill("自查报告.指标达标句", {"各指标": "；".join(parts)}) if parts else ""
+        for i, m in enumerate(passed):
+            actual = format_percent(m.value)
+            if self.coverage_subject and not first:
+                actual += self.w.fill("编辑.覆盖说明", {"部门数": counted}, required=True)
+            facts = {"指标": m.metric.label, "实际": actual, "阈值": threshold_text(m.metric),
+                     "较上年": self.changes.get(m.metric.key, "")}
+            own = "编辑.指标达标_大于" if m.metric.op == ">" else "编辑.指标达标_不低于"
+            if self.w.has(own):
+                ways = self.WAYS[:3]
+                cands = [self.w.fill(own, {**facts, **{x: x == way for x in self.WAYS}}) for way in ways]
+            else:
+                key = "自查报告.指标达标_大于" if m.metric.op == ">" else "自查报告.指标达标_不低于"
+                cands = [self.w.fill(key, facts, required=True)]
+            if first and i == 0:
+                cands = [self.w.fill("编辑.覆盖前缀", {"部门数": counted}, required=True) + c for c in cands]
+            parts.append(self.frames.choose(cands))
+        return self.w.fill("自查报告.指标达标句", {"各指标": "；".join(parts)})
+
+    WAYS = ("写法一", "写法二", "写法三", "写法四", "写法五", "写法六")
+
+    def activity_clause(self, f: dict, rotation: int) -> str:
+        """The item's activities in one clause; the frame is chosen so that none is used more than twice."""
+        if not f["列举"]:
+            return ""
+        if not f["多个活动"]:
+            return self.frames.choose([self.w.fill("编辑.项目单个活动", {**{n: f[n] for n in ("列举", "人次")},
+                                                                   **{k: k == way for k in self.WAYS}})
+                                       for way in self.WAYS])
+        ways = self.WAYS[rotation % 6:] + self.WAYS[:rotation % 6]
+        facts = {n: f[n] for n in ("列举", "活动数", "人次", "项目")}
+        return self.frames.choose([self.w.fill("编辑.项目活动", {**facts, **{k: k == way for k in self.WAYS}})
+                                   for way in ways])
 
     def item_paragraph(self, f: dict, rotation: int) -> str:
-        acts = self.w.fill("自查报告.项目活动", {**{n: f[n] for n in ("示例活动", "活动数", "人次", "多个活动", "项目")},
-                                             "写法一": rotation % 3 == 0, "写法二": rotation % 3 == 1,
-                                             "写法三": rotation % 3 == 2})
+        acts = self.activity_clause(f, rotation)
         docs = self.w.fill("自查报告.项目文件", {n: f[n] for n in ("示例文件", "文件数", "多个文件")})
         facts = "，".join(x for x in (acts, docs) if x)
         metrics = self.metrics_sentence(f["通过指标"])
+        unreported = ""
+        if f["未报标准"]:  # its departments did not report: a marker, never "not done" (listed for the internal
+            names = "".join(quote(x) for x in f["未报标准"])
+            subject = self.frames.choose([self.w.fill("编辑.未报标准", {"标准": names, **{k: k == way for k in self.WAYS}})
+                                          for way in self.WAYS[:3]])
+            unreported = self.w.fill("通用.待核实", {"事项": subject}, required=True) if self.attachment else \
+                self.run.marker(self.w, subject)  # notice by the 一览表's rows, or here when there is none)
         body = (facts + "。" if facts else "") + metrics
+        if metrics:
+            unreported = self.coverage_marker() + unreported
+        if not body and not f["亮点"]:
+            return self.w.fill("自查报告.项目段落", {"序号": f["序号"], "项目": f["项目"], "事实": "", "亮点": unreported})
         return self.w.fill("自查报告.项目段落", {"序号": f["序号"], "项目": f["项目"],
-                                             "事实": body.rstrip("。"), "亮点": f["亮点"]})
+                                             "事实": body.rstrip("。"), "亮点": f["亮点"]}) + unreported
 
     def scope(self) -> str:
         mass = [d.name for d in self.cfg.departments if is_mass_organisation(d.name, self.w)]
@@ -247,8 +303,9 @@ class SelfReport:
                  "工作思路": self.w.fill("自查报告.工作思路", {"简称": self.short}),
                  "测评细则": self.cfg.catalog_name or "文明单位测评细则",
                  "指标数": len(self.cfg.indicators), "项目数": sum(len(i.items) for i in self.cfg.indicators),
-                 "标准数": len(self.r.standards), "活动数": len(acts), "人次": _total(acts["participants"]),
-                 "文件数": len(self.docs), "组织范围": self.scope()}
+                 "标准数": len(self.r.standards), "活动数": len(self.ed.events),
+                 "人次": sum(e.participants or 0 for e in self.ed.events),
+                 "文件数": len(self.ed.docs), "组织范围": self.scope()}
         bw.para(self.w.fill("自查报告.开头", facts, required=True))
 
     def block_results(self, bw) -> None:
@@ -269,11 +326,9 @@ class SelfReport:
             k += 1
             for p in paras:
                 bw.para(p, "三级标题")
-        general = rows_where(self.highlights, "standard", lambda tags: not tags)
-        if not general.empty:
-            text = merge_highlights(list(general["text"]), self.prefixes, [])
-            if text:
-                bw.para(self.w.fill("自查报告.其他亮点", {"亮点": text}))
+        text = "".join(self.ed.highlights(None))
+        if text:
+            bw.para(self.w.fill("自查报告.其他亮点", {"亮点": text}))
         honours = self.r.merged.used("honours")
         if not honours.empty:
             entries = [self.w.fill("自查报告.荣誉条目", {"荣誉": quote(t),
@@ -287,28 +342,38 @@ class SelfReport:
         """At most four (heading, analysis) pairs, failing metrics first."""
         out: list[tuple[str, str]] = []
         failing = [m for m in self.r.metrics.values() if m.passed is False]
-        for m in failing:
+        shortfalls: list[tuple[str, str]] = []  # (heading, shortfall sentence) per failing metric
+        room = MAX_PROBLEMS - bool([s for s in self.r.standards if s.status == WEAK])
+        for k, m in enumerate(failing):  # what a rate covers: said once per heading
             key = "自查报告.指标未达_大于" if m.metric.op == ">" else "自查报告.指标未达_不低于"
-            shortfall = self.w.fill(key, {"实际句": metric_actual(self.w, m), "阈值": threshold_text(m.metric),
+            first = k < room - 1 or k == room - 1 or len(failing) <= room
+            shortfall = self.w.fill(key, {"实际句": metric_actual(self.w, m, self.r if first else None),
+                                          "阈值": threshold_text(m.metric),
                                           "较上年": self.changes.get(m.metric.key, "")}, required=True)
             title_key = f"自查报告.指标问题标题.{m.metric.key}"
-            title = self.w.text(title_key) if self.w.has(title_key) else m.metric.label
-            text = self.w.fill("自查报告.指标问题分析", {"各指标": shortfall,
-                                                    "分析": self.w.text("自查报告.指标问题原因")}, required=True)
-            out.append((title, text))
+            shortfalls.append((self.w.text(title_key) if self.w.has(title_key) else m.metric.label, shortfall))
+        weak_problem: list[tuple[str, str]] = []
         weak = [s for s in self.r.standards if s.status == WEAK]
         if weak:  # a few standards by their short names; many by their 测评项目
             names = [s.standard.short for s in weak]
             if len(names) > MAX_NAMED:
                 names = list(dict.fromkeys(s.standard.item for s in weak))[:MAX_NAMED]
-            out.append((self.w.fill("自查报告.佐证问题标题", {"简称": self.short}, required=True),
-                        self.w.fill("自查报告.佐证问题", {"标准简称": names, "多条标准": len(names) > 1},
-                                    required=True)))
-        if len(out) > MAX_PROBLEMS:  # fold the metric problems beyond the limit into the last metric one
-            keep = out[: MAX_PROBLEMS - 1]
-            rest = out[MAX_PROBLEMS - 1:]
-            merged_text = "".join(t for _, t in rest)
-            out = keep + [(rest[0][0], merged_text)]
+            weak_problem.append((self.w.fill("自查报告.佐证问题标题", {"简称": self.short}, required=True),
+                                 self.w.fill("编辑.佐证问题" if self.w.has("编辑.佐证问题") else "自查报告.佐证问题",
+                                             {"标准简称": names, "多条标准": len(names) > 1}, required=True)))
+        room = MAX_PROBLEMS - len(weak_problem)  # metrics beyond the room share the last metric heading
+        groups = [[x] for x in shortfalls]
+        if len(groups) > room:
+            groups = groups[:room - 1] + [shortfalls[room - 1:]]
+        for group in groups:
+            title = group[0][0] if len(group) == 1 else self.w.text("编辑.指标合并标题")
+            reasons = [self.w.fill("编辑.指标问题原因", {x: x == way for x in self.WAYS})
+                       for way in self.WAYS[:3]] if self.w.has("编辑.指标问题原因") else []
+            reason = self.frames.choose([r for r in reasons if r]) or self.w.text("自查报告.指标问题原因")
+            text = self.frames.add(self.w.fill("自查报告.指标问题分析", {
+                "各指标": "；".join(sf for _, sf in group), "分析": reason}, required=True))
+            out.append((title, text + self.coverage_marker()))
+        out += weak_problem
         if out and len(out) < MAX_PROBLEMS:
             out.append((self.w.text("自查报告.综合问题标题"), self.w.fill("自查报告.综合问题", {"简称": self.short},
                                                                    required=True)))
@@ -373,8 +438,11 @@ class SelfReport:
                 answers[key] = (exists if exists in (True, False) else None, clean(item), clean(note))
         found = [{"项目": v[1], "说明": v[2]} for v in answers.values() if v[0] is True]
         required = [normalize_name(x) for x in cfg.negative_items] or list(answers)
-        complete = all(k in answers and answers[k][0] in (True, False) for k in required) and \
-            all(v[0] in (True, False) for v in answers.values())
+        names = {normalize_name(x): clean(x) for x in cfg.negative_items}
+        self.unanswered = list(dict.fromkeys(
+            [names.get(k, k) for k in required if k not in answers or answers[k][0] is None]
+            + [v[1] for v in answers.values() if v[0] is None]))
+        complete = not self.unanswered
         if found:
             return ("found" if complete else "incomplete"), found
         return ("none" if complete else "incomplete"), []
@@ -388,9 +456,13 @@ class SelfReport:
                 bw.para(self.w.fill("自查报告.负面清单条目", {"序号": str(k), **f}, required=True))
         if state == "none":
             bw.para(self.w.fill("自查报告.负面清单无", facts, required=True))
-        elif state in ("incomplete", "missing"):
-            key = "自查报告.负面清单未填完" if state == "incomplete" else "自查报告.负面清单未报"
-            bw.para(self.run.marker(self.w, self.w.text(key)))
+        elif state == "incomplete":  # the standard sentence, the marker only on the items not answered
+            if not found:
+                bw.para(self.w.fill("自查报告.负面清单无", facts, required=True))
+            bw.para(self.run.marker(self.w, self.w.fill("编辑.负面清单未答", {
+                "项目": [quote(x) for x in self.unanswered]}, required=True)))
+        elif state == "missing":
+            bw.para(self.run.marker(self.w, self.w.text("自查报告.负面清单未报")))
 
     def block_signature(self, bw) -> None:
         bw.keep_previous()
@@ -411,16 +483,25 @@ class SelfReport:
                 for s in item.standards:
                     k += 1
                     sr = self.by_code[s.code]
-                    done = self.w.fill("自查报告.开展情况", {"活动数": sr.activities, "文件数": sr.documents,
-                                                         "数据": self._data_note(sr)}, required=True)
+                    n_acts, _ = self.ed.totals({s.code})  # each event once, 印发 rows as documents
+                    done = self.w.fill("自查报告.开展情况", {"活动数": n_acts, "文件数": len(self.ed.documents({s.code})),
+                                                         "数据": self._data_note(sr)})
                     if sr.status == NOT_REPORTED:  # listed as a marker; the cell shows the short form
                         self.run.marker(self.w, self.w.fill("自查报告.未评定标准", {"标准": s.short}, required=True))
+                    if not done or done == "无相关记录":  # an outward summary: what the unit is doing about it
+                        done = self.w.text("编辑.一览表未报" if sr.status == NOT_REPORTED else "编辑.一览表无记录")
                     status = self.w.text(f"自查报告.自查结果.{sr.status}")
                     rows.append([str(k), item.name, self.cfg.current_wording(s.short), done, status])
         return rows
 
     def _data_note(self, sr) -> str:
-        return self.w.text("自查报告.测评数据") if any(m.value is not None for m in sr.metrics) else ""
+        if not any(m.value is not None for m in sr.metrics):
+            return ""
+        from pipeline.documents.editor import coverage
+        counted, missing = coverage(self.r)
+        if missing and counted:  # says what it covers
+            return self.w.fill("编辑.一览表覆盖", {"部门数": str(len(counted))}, required=True)
+        return self.w.text("自查报告.测评数据")
 
     def block_attachment(self, bw) -> None:
         if not self.attachment:

@@ -6,7 +6,9 @@ API
     For any value a department typed (activity titles, highlights, honour names): removes control
     characters and bidirectional override characters (U+202A–U+202E, U+2066–U+2069, U+200E/F,
     U+061C); turns half-width ``& < >`` and straight quotes inside Chinese text into their Chinese
-    forms (``<科普法>`` → ``《科普法》``, ``&`` between Chinese characters → ``和``, lone ``<``/``>`` →
+    forms (a pair ``<第3期>`` around Chinese text is dropped, keeping ``第3期``: what a department
+    puts in ASCII angle brackets is a number or a note, never a 书名号 (issue 22); ``&`` between Chinese
+    characters → ``和``, lone ``<``/``>`` →
     ``＜``/``＞``, ``"…"`` → ``“…”``, ``'…'`` → ``‘…’``); removes stray ASCII spaces next to
     Chinese characters or Chinese punctuation (``开展 活动`` → ``开展活动``; ``AI 科普`` keeps none
     either, ``Open Day`` keeps its space); nests quotation marks (an inner ``“…”`` becomes ``‘…’``)
@@ -80,7 +82,7 @@ def clean(value: object) -> str:
         return value  # the common case at city scale (100,000 activity titles): nothing to change
     text = strip_controls(str(value)).replace("\r\n", "\n").replace("\r", "\n")
     text = "\n".join(line.strip(" \t\u3000") for line in text.split("\n")).strip("\n")
-    text = _ANGLE_PAIR.sub(r"《\1》", text)
+    text = _ANGLE_PAIR.sub(r"\1", text)
     text = _AMP.sub("和", text)
     if re.search(f"[{_HAN}]", text):
         text = text.replace("&", "＆").replace("<", "＜").replace(">", "＞")

@@ -38,11 +38,11 @@ class ImapTarget:
 
 
 def configured(config) -> dict:
-    """The mailbox set in unit.yaml, or empty values."""
-    mail = config.settings.get("mail") or {}
-    port = str(mail.get("imap_port") or "").strip()
-    return {"host": str(mail.get("imap_host") or "").strip().lower(), "port": int(port) if port.isdigit() else None,
-            "user": str(mail.get("imap_user") or "").strip(), "security": str(mail.get("imap_security") or "auto")}
+    """The mailbox set in unit.yaml (its typed settings), or empty values."""
+    from pipeline import settings
+    mail = settings.of(config).mail
+    return {"host": str(mail.imap_host or "").strip().lower(), "port": mail.imap_port,
+            "user": str(mail.imap_user or "").strip(), "security": str(mail.imap_security or "auto")}
 
 
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -90,6 +90,7 @@ def imap_target(bench, host: str | None, port: str | None, user: str | None, sec
     number = effective_port(int(port_text) if port_text else (conf["port"] if same else None), security)
     user = (user or "").strip() or (conf["user"] if same else "")
     known = bool(conf["host"]) and (host, number) == (conf["host"], effective_port(conf["port"], conf["security"]))
+    known = known or (host, number) in bench.imap_confirmed  # confirmed, and logged in to, earlier this session
     if not known and not confirmed:
         where = (f"设置中的收件服务器是 {conf['host']}:{effective_port(conf['port'], conf['security'])}"
                  if conf["host"] else "设置中还没有填写收件服务器")
@@ -100,8 +101,8 @@ def imap_target(bench, host: str | None, port: str | None, user: str | None, sec
         raise PipelineError("邮箱账号和密码只能含英文字母、数字和符号（IMAP 登录不支持中文等字符）")
     chosen = typed or bench.imap_passwords.get((host, number, user))
     if not chosen and known and user == conf["user"]:
-        env = str((bench.config.settings.get("mail") or {}).get("imap_password_env") or "WENMING_IMAP_PASSWORD")
-        chosen = os.environ.get(env, "")
+        from pipeline import settings
+        chosen = os.environ.get(settings.of(bench.config).mail.imap_password_env or "WENMING_IMAP_PASSWORD", "")
     return ImapTarget(host, number, user, security, chosen or "", typed)
 
 
@@ -123,9 +124,11 @@ def guarded(bench, target: ImapTarget, work: Callable[[], T]) -> T:
 
 
 def remember(bench, target: ImapTarget) -> None:
-    """Keep a typed password, in memory only, for the very (host, port, user) it was typed for."""
+    """Keep a typed password, in memory only, for the very (host, port, user) it was typed for; the server,
+    once logged in to, needs no second confirmation this session."""
     if target.typed:
         bench.imap_passwords[target.key] = target.typed
+    bench.imap_confirmed.add((target.host, target.port))
 
 
 # ---------------------------------------------------------------- SMTP: the password stays with its server too

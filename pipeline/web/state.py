@@ -59,6 +59,7 @@ class Workbench:
         # IMAP passwords typed into the page, in memory only, each for the (host, port, user) it logged in to
         # (pipeline/web/mailguard.py); never offered to another server or user
         self.imap_passwords: dict[tuple[str, int, str], str] = {}
+        self.imap_confirmed: set[tuple[str, int]] = set()  # typed servers confirmed and logged in to
 
     @property
     def limits(self) -> Limits:

@@ -1,0 +1,603 @@
+"""The editor between the ledger and the prose (issue 22): the facts every outward document is written from.
+
+A coordinator does not paste the departments' rows: he counts one event sent by two departments once, files
+an "印发…" row as a document, groups "理论中心组集体学习（第1次）…（第3次）" into "理论中心组集体学习3次",
+chooses the verb that fits (召开 a meeting, 举办 a lecture or contest, 开展 the rest), names theory study and
+party work first, and keeps a 工作亮点 only when it adds something the ledger does not already say.
+The 自查报告 and the 说明报告 are written from the same ``Edited`` facts; what was left out goes, with its
+reason, to the internal notice (``Edited.left_out``) so the coordinator can rewrite it.
+
+Word lists (verbs, political weight, filler phrases, 印发 words) are in ``config/wording.yaml`` section 编辑.
+
+API
+---
+``edited(result) -> Edited``   computed once per Result.
+``Edited.groups(codes)``       same-kind activities of these standards, ordered by political weight.
+``Edited.totals(codes)``       (events, 人次 or None) of these standards, each event once.
+``Edited.documents(codes)``    document titles (制度文件 rows and 印发 rows), each once.
+``Edited.highlights(codes)``   kept highlight sentences (codes None: those tagged with no standard).
+``Edited.left_out``            [LeftOut(department, text, reason)] for the internal notice.
+``Edited.until(end)``          the facts dated 1 January to end (the 半年总结).
+``listing(groups, limit)``     "召开党组会议研究创建工作2次，开展理论中心组集体学习3次、…等".
+``strip_sequence(title)``      a title without its sequence suffix ("（第1次）", "<第3期>", "第3期").
+``internal_notes(bw, result, w)`` the internal notice's paragraphs: rates' coverage, highlights left out.
+``frame_key(text, phrases)``   a sentence with its varying parts masked, for counting sentence frames.
+``FrameBudget``                chooses among sentence variants so that no frame is used more than twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterable
+
+from pipeline.documents.text import clean, strip_marks
+from pipeline.documents.wording import Wording, load_wording
+
+if TYPE_CHECKING:
+    from pipeline.result import Result
+
+_NUM = "0-9０-９一二三四五六七八九十百"
+# "（第1次）" "(第2期)" "<第3期>" "【第4场】" "第5期" "第6次" at the end of a title (also "第一期")
+_SEQUENCE = re.compile(rf"\s*(?:[（(<＜〈《【\[]\s*第?\s*[{_NUM}]+\s*[次期场批轮届讲课]\s*[)）>＞〉》】\]]"
+                       rf"|[-—－·]?\s*第\s*[{_NUM}]+\s*[次期场批轮讲课]|[（(]\s*[0-9]{{1,2}}\s*[)）])\s*$")
+_SEQUENCE_ANY = re.compile(rf"第\s*[{_NUM}]+\s*[次期场批轮讲课]")
+_PUNCT = re.compile(r"[\s\W_]+")
+_YEAR = re.compile(r"\d{4}\s*年度?|年度")
+_SENTENCE_END = re.compile(r"(?<=[。！？；;!?])|\n")
+_FIGURE = re.compile(r"(\d+(?:\.\d+)?)\s*余?\s*(人次|次|场|项|期)")
+MAX_FRAME = 2  # a sentence frame is used at most twice in one document
+WAYS = ("写法一", "写法二", "写法三", "写法四", "写法五", "写法六")
+_FILING = ("简称", "单位", "年度", "名称", "方面", "活动数", "人次", "文件数")
+#: the 编辑 entries and the facts their writers offer (checked by `check` even when the sample does not reach them)
+DECLARED = {
+    **{f"编辑.{k}": () for k in ("理由单次", "理由套话", "理由重复", "理由重复亮点", "指标合并标题", "一览表无记录",
+                                 "一览表未报", "内部亮点标题", "内部亮点无")},
+    "编辑.理由句式": ("句式",), "编辑.理由数字": ("原数", "台账"), "编辑.理由删句": ("理由", "保留"),
+    "编辑.佐证问题": ("标准简称", "多条标准"), "编辑.项目活动": ("列举", "活动数", "人次", "项目", *WAYS),
+    "编辑.项目单个活动": ("列举", "人次", *WAYS), "编辑.未报标准": ("标准", *WAYS),
+    "编辑.指标达标_大于": ("指标", "实际", "阈值", "较上年", *WAYS),
+    "编辑.指标达标_不低于": ("指标", "实际", "阈值", "较上年", *WAYS), "编辑.指标问题原因": WAYS,
+    "编辑.覆盖说明": ("部门数",), "编辑.覆盖前缀": ("部门数",), "编辑.覆盖待核实": ("缺少数", "部门数"),
+    "编辑.一览表覆盖": ("部门数",), "编辑.负面清单未答": ("项目",),
+    "编辑.说明开头": (*_FILING, *WAYS), "编辑.说明数字": (*_FILING, *WAYS), "编辑.说明项目": ("项目", "列举", *WAYS),
+    "编辑.说明项目合计": ("活动数", "人次", *WAYS), "编辑.说明文件": ("示例文件", "多个文件", *WAYS),
+    "编辑.说明未报": ("标准", *WAYS), "编辑.内部亮点条目": ("序号", "部门", "亮点", "理由"),
+    "编辑.内部覆盖": ("指标", "部门数", "缺少部门"),
+}
+MIN_SUBSTANCE = 6  # Han characters a highlight must add beyond filler phrases and activity names
+
+
+def strip_sequence(title: str) -> str:
+    """The title without a trailing sequence marker: 理论中心组集体学习（第1次） -> 理论中心组集体学习."""
+    t = str(title or "").strip()
+    while True:
+        s = _SEQUENCE.sub("", t).strip()
+        if s == t or not s:
+            return t
+        t = s
+
+
+@functools.lru_cache(maxsize=65536)
+def norm_key(text: str) -> str:
+    """A name for comparing: no blanks, punctuation or brackets of any width."""
+    return _PUNCT.sub("", clean(str(text or "").replace("<", "").replace(">", ""))).lower()
+
+
+def _doc_key(title: str) -> str:
+    return norm_key(_YEAR.sub("", strip_marks(title)))
+
+
+@dataclass
+class Event:
+    date: dt.date | None
+    title: str            # as printed (cleaned, sequence marker dropped)
+    key: str              # the group it belongs to
+    codes: set[str]
+    participants: int | None
+    departments: list[str]
+
+
+@dataclass
+class Group:
+    name: str
+    verb: str
+    weight: tuple[int, int]
+    events: list[Event]
+
+    @property
+    def count(self) -> int:
+        return len(self.events)
+
+    @property
+    def participants(self) -> int | None:
+        known = [e.participants for e in self.events if e.participants is not None]
+        return sum(known) if known else None
+
+    def phrase(self) -> str:
+        return f"{self.name}{self.count}次" if self.count > 1 else self.name
+
+
+@dataclass
+class Doc:
+    title: str
+    date: dt.date | None
+    codes: set[str]
+
+
+@dataclass
+class Highlight:
+    codes: set[str]
+    text: str
+    department: str
+
+
+@dataclass
+class LeftOut:
+    department: str
+    text: str
+    reason: str
+
+
+@dataclass
+class Edited:
+    events: list[Event]
+    docs: list[Doc]
+    kept: list[Highlight]
+    left_out: list[LeftOut] = field(default_factory=list)
+    verbs: dict = field(default_factory=dict)
+    weights: list = field(default_factory=list)
+
+    def _events(self, codes) -> list[Event]:
+        codes = set(codes)
+        return [e for e in self.events if e.codes & codes]
+
+    def totals(self, codes) -> tuple[int, int | None]:
+        events = self._events(codes)
+        known = [e.participants for e in events if e.participants is not None]
+        return len(events), (sum(known) if known else None)
+
+    def groups(self, codes) -> list[Group]:
+        out: dict[str, Group] = {}
+        events = self._events(codes)
+        keys = {e.key for e in events}
+        for e in events:
+            key = _kind_key(e.key, keys)
+            g = out.get(key)
+            if g is None:
+                name = next(x.title for x in events if x.key == key) if key != e.key else e.title
+                verb, shown = self.verbs_for(name), name
+                for tail in self.verbs.get("后置动词", ()):  # "宣传栏更新" is written 更新宣传栏
+                    if name.endswith(tail) and len(name) > len(tail) + 1:
+                        verb, shown = tail, name[:-len(tail)]
+                        break
+                out[key] = Group(shown, verb, weight_of(name, self.weights), [e])
+            else:
+                g.events.append(e)
+        first = {id(g): i for i, g in enumerate(out.values())}  # chronological within a weight
+        return sorted(out.values(), key=lambda g: (g.weight, first[id(g)]))
+
+    def verbs_for(self, title: str) -> str:
+        return verb_of(title, self.verbs)
+
+    def documents(self, codes) -> list[str]:
+        codes = set(codes)
+        return [d.title for d in self.docs if d.codes & codes]
+
+    def highlights(self, codes=None) -> list[str]:
+        if codes is None:
+            return [h.text for h in self.kept if not h.codes]
+        codes = set(codes)
+        return [h.text for h in self.kept if h.codes & codes]
+
+    def until(self, end: dt.date) -> "Edited":
+        """The same facts counting only events and documents dated from 1 January of end's year to end."""
+        start = dt.date(end.year, 1, 1)
+
+        def inside(day) -> bool:
+            return isinstance(day, dt.date) and start <= day <= end
+        return Edited([e for e in self.events if inside(e.date)], [d for d in self.docs if inside(d.date)],
+                      self.kept, self.left_out, self.verbs, self.weights)
+
+    def phrases(self) -> list[str]:
+        """The varying noun phrases of this year's facts (for frame_key)."""
+        names = {e.title for e in self.events} | {strip_marks(d.title) for d in self.docs}
+        return sorted((n for n in names if len(n) >= 2), key=len, reverse=True)
+
+
+# ------------------------------------------------------------------ word lists (config/wording.yaml 编辑)
+def _words(w: Wording, key: str) -> list[str]:
+    return [str(x) for x in w.items(f"编辑.{key}")] if w.has(f"编辑.{key}") else []
+
+
+def verb_of(title: str, verbs: dict) -> str:
+    """召开 a meeting, 举办 a lecture/报告会/contest, 开展 the rest; "" when the title starts with a verb."""
+    t = clean(title)
+    if any(t.startswith(v) for v in verbs.get("自带动词", ())):
+        return ""
+    if any(t.endswith(k) for k in verbs.get("更新词", ())):
+        return verbs.get("更新", "更新")
+    if any(k in t for k in verbs.get("举行词", ())):
+        return verbs.get("举行", "举行")
+    if any(k in t for k in verbs.get("举办词", ())):
+        return verbs.get("举办", "举办")
+    if "会议" in t or t.endswith("会") or any(t.endswith(k) for k in verbs.get("召开词", ())):
+        return verbs.get("召开", "召开")
+    return verbs.get("开展", "开展")
+
+
+def weight_of(title: str, weights: list[list[str]]) -> tuple[int, int]:
+    """(row, position of the first matching word in it): theory study first, then party work, meetings, the rest."""
+    t = clean(title)
+    for k, words in enumerate(weights):
+        for j, x in enumerate(words):
+            if x in t:
+                return k, j
+    return len(weights), 0
+
+
+def _kind_key(key: str, keys: set[str]) -> str:
+    """The group of an event: the shortest other name of this year it ends with ("“七一”主题党日活动" is a
+    主题党日活动), when that name is at least 4 characters; else its own."""
+    tails = [key[i:] for i in range(1, len(key) - 3) if key[i:] in keys]
+    return tails[-1] if tails else key
+
+
+def listing(groups: list[Group], limit: int | None = None) -> str:
+    """Verb-led list of groups: same verbs together, in the groups' order; 等 when some are left out."""
+    shown = groups[:limit] if limit else groups
+    by_verb: dict[str, list[str]] = {}
+    for g in shown:
+        by_verb.setdefault(g.verb, []).append(g.phrase())
+    text = "，".join(f"{v}{'、'.join(p)}" for v, p in by_verb.items())
+    return text + ("等" if len(shown) < len(groups) else "")
+
+
+# ------------------------------------------------------------------ sentence frames
+_QUOTED = re.compile(r"《[^《》]*》|“[^“”]*”|‘[^‘’]*’|〈[^〈〉]*〉")
+
+
+def frame_key(text: str, phrases: Iterable[str] = ()) -> str:
+    """The sentence with its varying parts masked: quoted titles, figures and the given noun phrases become X,
+    lists of X become one X. Two sentences with the same key are the same frame."""
+    t = _QUOTED.sub("X", clean(text))
+    for p in phrases:
+        if p:
+            t = t.replace(p, "X")
+    t = re.sub(r"\d+(?:\.\d+)?%?", "N", t)
+    t = re.sub(r"X(?:[、和及与]X)+", "X", t)
+    t = re.sub(r"X+", "X", t)
+    return t.strip("。；; ")
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(text or "") if s and s.strip()]
+
+
+class FrameBudget:
+    """Per document: how often each sentence frame was used; ``choose`` takes the first variant whose
+    frames are all still under MAX_FRAME (else the least used one) and records it."""
+
+    def __init__(self, phrases: Iterable[str] = ()):
+        self.phrases = list(phrases)
+        self.used: Counter[str] = Counter()
+
+    def keys(self, text: str) -> list[str]:
+        return [frame_key(s, self.phrases) for s in sentences(text) if len(s) >= 8]
+
+    def fits(self, text: str) -> bool:
+        return all(self.used[k] < MAX_FRAME for k in self.keys(text))
+
+    def add(self, text: str) -> str:
+        self.used.update(self.keys(text))
+        return text
+
+    def choose(self, variants: list[str]) -> str:
+        variants = [v for v in variants if v]
+        if not variants:
+            return ""
+        for v in variants:
+            if self.fits(v):
+                return self.add(v)
+        return self.add(min(variants, key=lambda v: max((self.used[k] for k in self.keys(v)), default=0)))
+
+
+# ------------------------------------------------------------------ building the edited facts
+def _int(value) -> int | None:
+    try:
+        if value is None or value != value:  # NaN
+            return None
+        n = int(float(value))
+        return n if n > 0 else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _issued(title: str, words: list[str], kinds: list[str]) -> str | None:
+    """The document an "印发…" row names ("印发年度创建工作计划", "印发《…办法》"), or None when the row is an
+    event ("制定帮扶方案研讨会" stays an event: it does not end with a document word)."""
+    t = title
+    for w in words:
+        if t.startswith(w) and len(t) > len(w) + 1:
+            rest = strip_marks(t[len(w):].lstrip("了：: "))
+            if "《" in t or not kinds or rest.endswith(tuple(kinds)):
+                return rest
+    return None
+
+
+_NEEDS_CLEAN = re.compile("[^\u4e00-\u9fff0-9A-Za-z（）()、，：·—-]")
+
+
+@functools.lru_cache(maxsize=65536)
+def _title(title) -> str:
+    """A typed activity title, cleaned; ASCII angle brackets read as round ones ("<第3期>" is a number).
+    (Most titles are plain Chinese and digits: those skip the filter, which the documents apply when printing.)"""
+    t = str(title or "").strip().replace("<", "（").replace(">", "）")
+    return clean(t) if _NEEDS_CLEAN.search(t) else t
+
+
+def _build_events(result: Result, w: Wording) -> tuple[list[Event], list[Doc]]:
+    acts = result.merged.used("activities")
+    docs_frame = result.merged.used("documents")
+    issued_words = sorted(_words(w, "印发词"), key=len, reverse=True)
+    kinds = _words(w, "文件词")
+    cfg = result.config
+    names = sorted({n for d in cfg.departments for n in (d.name, *d.aliases)}, key=len, reverse=True)
+    events: dict[tuple, Event] = {}  # (date, name without its number, the number or None) -> event
+    by_day: dict[tuple, list] = {}  # (date, name without its number) -> [(number or None, event)]
+    docs: list[Doc] = []
+
+    def add_doc(title: str, date, codes: set[str]) -> None:
+        key = _doc_key(title)
+        for d in docs:
+            dk = _doc_key(d.title)
+            same_title = key and dk and (key in dk or dk in key)
+            same_day = date is not None and d.date == date and d.codes & codes
+            if same_title or same_day:
+                d.codes |= codes
+                return
+        docs.append(Doc(strip_marks(title), date, set(codes)))
+
+    for title, date, codes in zip(docs_frame["title"], docs_frame["date"], docs_frame["standard"]):
+        if clean(title):
+            add_doc(clean(title), date, set(codes or ()))
+    order = acts.sort_values(["date", "file", "row"], na_position="first") if len(acts) else acts
+    for title, date, codes, people, dept in zip(order["title"], order["date"], order["standard"],
+                                                 order["participants"], order["department"]):
+        raw = _strip_prefix(_title(title), names, keep=4)  # "团委志愿服务日": no department name outward
+        if not raw:
+            continue
+        doc = _issued(raw, issued_words, kinds)
+        if doc:
+            add_doc(doc, date, set(codes or ()))
+            continue
+        shown = strip_sequence(raw)
+        key = norm_key(shown)
+        seq = norm_key(raw[len(shown):]) or None  # "第2期": two numbered sessions on one day are two events
+        same = [e for k, e in by_day.get((date, key), ()) if seq is None or k is None or k == seq]
+        ev = same[0] if same else None
+        if ev is None:
+            ev = events[(date, key, seq)] = Event(date, shown, key, set(codes or ()), _int(people), [dept])
+            by_day.setdefault((date, key), []).append((seq, ev))
+        else:  # one event sent by two departments (one may number it, the other not): counted once
+            ev.codes |= set(codes or ())
+            n = _int(people)
+            ev.participants = max(filter(None, (ev.participants, n)), default=None)
+            if dept not in ev.departments:
+                ev.departments.append(dept)
+    return list(events.values()), docs
+
+
+def _strip_prefix(text: str, names: list[str], keep: int = 3) -> str:
+    """Without a department name (or 我部…) in front, when at least `keep` characters remain."""
+    for n in names:
+        if text.startswith(n) and len(text) >= len(n) + keep:
+            return text[len(n):].lstrip("，,：:、 ")
+    return text
+
+
+def _sentence(text: str) -> str:
+    text = text.strip().rstrip("，,;；、")
+    return text if not text or text[-1] in "。！？…" else text + "。"
+
+
+class _Judge:
+    """Decides, sentence by sentence, what of a department's 工作亮点 goes into outward documents."""
+
+    def __init__(self, result: Result, w: Wording, events: list[Event], docs: list[Doc]):
+        self.w = w
+        self.filler = sorted(_words(w, "套话"), key=len, reverse=True)
+        self.routine = _words(w, "常态化词")
+        self.public = _words(w, "公众词")
+        cfg = result.config
+        self.names = sorted({n for d in cfg.departments for n in (d.name, *d.aliases)} | set(_words(w, "自称")),
+                            key=len, reverse=True)
+        titles = {norm_key(e.title) for e in events} | {_doc_key(d.title) for d in docs}
+        self.titles = sorted((t for t in titles if len(t) >= 2), key=len, reverse=True)
+        self.filler_keys = [norm_key(f) for f in self.filler]
+        self.name_keys = [norm_key(n) for n in self.names]
+        self.item_of = {s.code: item for ind in cfg.indicators for item in ind.items for s in item.standards}
+        self.events = events
+        self._totals: dict[frozenset, tuple[int, int | None]] = {}
+
+    def substance(self, text: str) -> str:
+        """What the sentence says beyond filler phrases, activity names and department names."""
+        t = norm_key(_SEQUENCE_ANY.sub("", text))
+        for n in self.titles:
+            if n in t:
+                t = t.replace(n, "")
+        for n in self.name_keys:
+            t = t.replace(n, "")
+        for f in self.filler_keys:
+            t = t.replace(f, "")
+        return t
+
+    def frame(self, text: str) -> str:
+        """The filler skeleton ("扎实推进X，形成常态化机制"), or "" when the sentence uses no filler."""
+        t = clean(text)
+        marks = [f for f in self.filler if f in t]
+        if not marks:
+            return ""
+        pattern = "(" + "|".join(re.escape(f) for f in self.filler) + ")"
+        parts = re.split(pattern, t)
+        return "".join(p if p in self.filler or not re.search(r"\w", p) else "X" for p in parts).strip("。")
+
+    def totals(self, codes: set[str]) -> tuple[int, int | None]:
+        key = frozenset(codes)
+        if key not in self._totals:
+            self._totals[key] = self._count(codes)
+        return self._totals[key]
+
+    def _count(self, codes: set[str]) -> tuple[int, int | None]:
+        if codes:
+            item_codes = {s.code for c in codes if c in self.item_of for s in self.item_of[c].standards}
+        else:
+            item_codes = None
+        evs = [e for e in self.events if item_codes is None or e.codes & item_codes]
+        known = [e.participants for e in evs if e.participants is not None]
+        return len(evs), (sum(known) if known else None)
+
+    def contradicting(self, clause: str, codes: set[str]) -> str | None:
+        """The figure of a clause that exceeds its 测评项目's own total, as a reason; None if it fits."""
+        n_events, people = self.totals(codes)
+        for m in _FIGURE.finditer(clause):
+            n, unit = float(m.group(1)), m.group(2)
+            public = any(x in clause for x in self.public)  # 覆盖群众10万人次: not the unit's own participants
+            if unit == "人次" and people is not None and n > people and not public:
+                return self.w.fill("编辑.理由数字", {"原数": m.group(0), "台账": f"{people}人次"}, required=True)
+            if unit != "人次" and "活动" in clause and n > n_events:
+                return self.w.fill("编辑.理由数字", {"原数": m.group(0), "台账": f"活动{n_events}次"}, required=True)
+        return None
+
+
+def _edit_highlights(result: Result, w: Wording, events: list[Event], docs: list[Doc]
+                     ) -> tuple[list[Highlight], list[LeftOut]]:
+    judge = _Judge(result, w, events, docs)
+    order = {s.code: k for k, s in enumerate(s for ind in result.config.indicators for item in ind.items
+                                             for s in item.standards)}
+    frame = result.merged.used("highlights")
+    candidates: list[tuple[str, str, set[str], str]] = []  # (department, sentence, codes, skeleton)
+    left: list[LeftOut] = []
+    for dept, raw, codes in zip(frame["department"], frame["text"], frame["standard"]):
+        codes = set(codes or ())
+        for line in clean(raw).split("\n"):
+            for s in sentences(line):
+                s = _strip_prefix(clean(s), judge.names)
+                if not norm_key(s):
+                    continue
+                if judge.routine and any(r in s for r in judge.routine) and _SEQUENCE_ANY.search(s):
+                    left.append(LeftOut(dept, s, w.text("编辑.理由单次")))
+                    continue
+                clauses = [c for c in re.split(r"(?<=[，,])", s) if c.strip()]
+                kept_clauses, reasons = [], []
+                for c in clauses:
+                    why = judge.contradicting(c, codes)
+                    (reasons.append(why) if why else kept_clauses.append(c))
+                text = _sentence("".join(kept_clauses))
+                substance = judge.substance(text)
+                has_figure = bool(re.search(r"\d", _SEQUENCE_ANY.sub("", text)))
+                if reasons and (len(substance) < MIN_SUBSTANCE and not has_figure):
+                    left.append(LeftOut(dept, s, reasons[0]))
+                    continue
+                if reasons:
+                    left.append(LeftOut(dept, s, w.fill("编辑.理由删句", {"理由": reasons[0], "保留": text},
+                                                        required=True)))
+                if len(substance) < MIN_SUBSTANCE and not has_figure:
+                    key = "编辑.理由套话" if judge.frame(text) else "编辑.理由重复"
+                    left.append(LeftOut(dept, s, w.text(key)))
+                    continue
+                candidates.append((dept, text, codes, judge.frame(text)))
+    # a filler frame repeated across departments: it adds nothing even with its own noun; a real fact stays
+    owners: dict[str, set[str]] = {}
+    for dept, _, _, skeleton in candidates:
+        if skeleton:
+            owners.setdefault(skeleton, set()).add(dept)
+    kept: list[Highlight] = []
+    seen: set[str] = set()
+    used: Counter[str] = Counter()
+    for dept, text, codes, skeleton in candidates:
+        key = norm_key(text)
+        if key in seen:
+            left.append(LeftOut(dept, text, w.text("编辑.理由重复亮点")))
+            continue
+        repeated = skeleton and len(owners.get(skeleton, ())) >= 2
+        if repeated and not re.search(r"\d", text):
+            left.append(LeftOut(dept, text, w.fill("编辑.理由句式", {"句式": skeleton}, required=True)))
+            continue
+        fk = frame_key(text) if not skeleton else skeleton
+        if used[fk] >= MAX_FRAME:
+            left.append(LeftOut(dept, text, w.fill("编辑.理由句式", {"句式": skeleton or fk}, required=True)))
+            continue
+        used[fk] += 1
+        seen.add(key)
+        kept.append(Highlight(_first(codes, order), text, dept))
+    return kept, left
+
+
+def _first(codes: set[str], order: dict[str, int]) -> set[str]:
+    """A highlight tagged with several standards is printed once: under the first of them in catalog order."""
+    return {min(codes, key=lambda c: order.get(c, len(order)))} if codes else set()
+
+
+def edited(result: Result) -> Edited:
+    """The edited facts of a run (computed once and kept on the Result)."""
+    cached = getattr(result, "_edited", None)
+    if cached is not None:
+        return cached
+    w = load_wording(result.config.dir)
+    _title.cache_clear()  # the text filter may depend on the run's year (official wording): a title per run
+    events, docs = _build_events(result, w)
+    kept, left = _edit_highlights(result, w, events, docs)
+    verbs = {**{v: (w.text(f"编辑.动词.{v}") if w.has(f"编辑.动词.{v}") else v)
+                for v in ("举办", "召开", "开展", "更新", "举行")},
+             "更新词": _words(w, "更新词"), "举行词": _words(w, "举行词"), "后置动词": _words(w, "后置动词"), "举办词": _words(w, "举办词"), "召开词": _words(w, "召开词"), "自带动词": _words(w, "自带动词")}
+    weights = [_words(w, f"分量{n}") for n in "一二三四五六" if w.has(f"编辑.分量{n}")]
+    ed = Edited(events, docs, kept, left, verbs, weights)
+    result._edited = ed  # type: ignore[attr-defined]
+    return ed
+
+
+# ------------------------------------------------------------------ coverage of the roll-call metrics
+def coverage(result: Result) -> tuple[list[str], list[str]]:
+    """(departments whose roster rows were counted, departments expected but missing): contract §4."""
+    from pipeline.score import roster_coverage
+    return roster_coverage(result.config, result.department_counts)
+
+
+def covered_value(result: Result, w: Wording, value: str) -> str:
+    """A rate as printed: with "（按已报送人员名单的N个部门统计）" when a roster is missing."""
+    counted, missing = coverage(result)
+    if not missing or not counted:
+        return value
+    return value + w.fill("编辑.覆盖说明", {"部门数": str(len(counted))}, required=True)
+
+
+def coverage_marker_subject(result: Result, w: Wording) -> str:
+    """The 【待核实】 subject for rates over a partial roster ("" when every roster arrived)."""
+    counted, missing = coverage(result)
+    if not missing or not counted:
+        return ""
+    return w.fill("编辑.覆盖待核实", {"缺少数": str(len(missing)), "部门数": str(len(counted))}, required=True)
+
+
+# ------------------------------------------------------------------ the internal notice's part
+def internal_notes(bw, result: Result, w) -> None:
+    """What the editor kept out of the outward documents (issue 22): the roll-call rates' coverage and the
+    工作亮点 left out, each with its department and reason, so the coordinator can rewrite them."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    counted, missing = coverage(result)
+    if missing and counted:
+        labels = [m.metric.label for m in result.metrics.values() if m.value is not None]
+        if labels:
+            bw.para(w.fill("编辑.内部覆盖", {"指标": labels[:2] + (["等"] if len(labels) > 2 else []),
+                                          "部门数": str(len(counted)), "缺少部门": missing}, required=True)
+                    .replace("、等", "等"))
+    left = edited(result).left_out
+    bw.para(w.text("编辑.内部亮点标题") if left else w.text("编辑.内部亮点无"), keep_next=bool(left))
+    for k, item in enumerate(left, 1):
+        bw.para(w.fill("编辑.内部亮点条目", {"序号": str(k), "部门": item.department, "亮点": item.text,
+                                         "理由": item.reason.rstrip("。")}, required=True),
+                align=WD_ALIGN_PARAGRAPH.LEFT)

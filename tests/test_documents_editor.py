@@ -1,0 +1,402 @@
+"""Issue 22 items 1, 2, 3, 6: the documents made from a messy inbox (tests/messy.py) read as a coordinator
+writes them. Every rule is asserted on the documents' text (python-docx paragraphs and table cells)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from docx import Document
+
+from pipeline.catalog import load_config
+from pipeline.documents.filing import word_count
+from tests.builders import report
+from tests.messy import JOINT_EVENT, MESSY_YEAR, MISSING, NO_ROSTER, UNANSWERED, department_rows, messy_inbox
+
+ROOT = Path(__file__).resolve().parent.parent
+CFG = load_config()
+DEPTS = [n for d in CFG.departments for n in (d.name, *d.aliases)]
+STANDARDS = [s for ind in CFG.indicators for i in ind.items for s in i.standards]
+SEQ = re.compile(r"[（(<《【]\s*第?\s*\d+\s*[次期场][)）>》】]|第\s*\d+\s*[次期场]")
+
+
+def _paras(path: Path) -> list[str]:
+    return [p.text for p in Document(str(path)).paragraphs if p.text.strip()]
+
+
+def _cells(path: Path) -> list[list[str]]:
+    return [[c.text for c in row.cells] for t in Document(str(path)).tables for row in t.rows]
+
+
+def _one(out: Path, word: str) -> Path:
+    [path] = [p for p in out.glob("*.docx") if word in p.name]
+    return path
+
+
+@pytest.fixture(scope="module")
+def messy(tmp_path_factory):
+    root = tmp_path_factory.mktemp("messy")
+    inbox = messy_inbox(root / "inbox")
+    out = root / "out"
+    # (a module fixture runs before conftest's per-test history database: give it its own)
+    scores = report(inbox, out, "--year", str(MESSY_YEAR), "--history", str(root / "history.sqlite"))
+    return {"scores": scores, "report": _paras(_one(out, "自查报告")), "table": _cells(_one(out, "自查报告")),
+            "filing": _paras(_one(out, "说明报告")), "internal": _paras(_one(out, "内部"))}
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sample")
+    scores = report(ROOT / "examples" / "inbox", out, "--history",
+                    str(tmp_path_factory.mktemp("history") / "history.sqlite"))
+    return {"scores": scores, "report": _paras(_one(out, "自查报告")), "table": _cells(_one(out, "自查报告")),
+            "filing": _paras(_one(out, "说明报告")), "internal": _paras(_one(out, "内部"))}
+
+
+def _results(paras: list[str]) -> list[str]:
+    """The 自查报告's 一、工作成效 section."""
+    return paras[paras.index("一、工作成效") + 1: paras.index("二、存在问题")]
+
+
+def _item(paras: list[str], name: str) -> str:
+    [p] = [p for p in paras if re.match(rf"\d+\.{re.escape(name)}。", p)]
+    return p
+
+
+def _events(year: int = MESSY_YEAR) -> list[tuple]:
+    """The messy inbox's events as a coordinator counts them, worked out here from the rows themselves:
+    印发 rows are documents; one event per date and name without its sequence number."""
+    seen = {}
+    for data in department_rows(year).values():
+        for row in data["activities"]:
+            title = row[2]
+            if title.startswith("印发"):
+                continue
+            base = re.sub(r"\s+", "", SEQ.sub("", title.replace("<", "（").replace(">", "）")))
+            seen[(row[1], base)] = max(filter(None, (seen.get((row[1], base)), row[5])), default=None)
+    return list(seen.items())
+
+
+# ------------------------------------------------------------------ sentence frames (item 1)
+def _phrases() -> list[str]:
+    words = {SEQ.sub("", r[2]).strip().strip("“”") for d in department_rows(MESSY_YEAR).values()
+             for r in d["activities"]}
+    words |= {i.name for ind in CFG.indicators for i in ind.items} | {ind.name for ind in CFG.indicators}
+    words |= {s.short for s in STANDARDS} | set(DEPTS) | {m.label for m in CFG.metrics.values()}
+    return sorted((w for w in words if len(w) >= 2), key=len, reverse=True)
+
+
+def frames(paras: list[str], phrases: list[str]) -> Counter:
+    """Each sentence normalised: titles in marks, figures and the varying noun phrases replaced."""
+    out: Counter = Counter()
+    for p in paras:
+        if p.startswith("（本节字数"):  # the 说明报告's count line is a form label, not prose
+            continue
+        for s in re.split(r"(?<=[。；])", p):
+            t = re.sub(r"《[^》]*》|“[^”]*”|【[^】]*】", "X", s)
+            for ph in phrases:
+                t = t.replace(ph, "X")
+            t = re.sub(r"\d+(\.\d+)?%?", "N", t)
+            t = re.sub(r"X([、和]X)+", "X", t)
+            t = re.sub(r"^N\.X。", "", t).strip("。；")
+            if len(t) >= 10:
+                out[t] += 1
+    return out
+
+
+def test_no_sentence_frame_more_than_twice_in_one_document(messy, sample):
+    phrases = _phrases()
+    for docs in (messy, sample):
+        for name in ("report", "filing"):
+            counts = frames(docs[name], phrases)
+            worst = counts.most_common(1)[0]
+            assert worst[1] <= 2, (name, worst)
+
+
+def test_filler_highlights_left_out_and_listed_with_reasons(messy):
+    outward = "".join(messy["report"] + messy["filing"])
+    assert "形成常态化机制" not in outward and "扎实推进" not in outward
+    # the real facts of the highlights stay, without the department name in front
+    assert "全年刊发创建信息36条" in outward and "为基层办实事40余件" in outward
+    for p in _results(messy["report"]) + messy["filing"]:
+        assert not any(p.startswith(d) or f"。{d}" in p for d in DEPTS), p
+    internal = "\n".join(messy["internal"])
+    listed = [p for p in messy["internal"] if "形成常态化机制" in p]
+    assert len(listed) >= 8  # every filler highlight left out is listed with its department and reason
+    assert all("——" in p and any(d in p for d in DEPTS) for p in listed)
+    assert any("机关纪委" in p and "廉政谈话提醒（第1次）" in p and "常态化" in p.split("——")[1] for p in listed)
+    assert "与台账记录的活动" in internal  # the contradicting figure, with what the ledger says
+
+
+def test_no_highlight_figure_contradicts_its_section(messy):
+    outward = "".join(messy["report"] + messy["filing"])
+    assert "30次" not in outward and "500余人次" not in outward
+    item = _item(_results(messy["report"]), "文化体育活动")
+    assert "职工" not in item.split("。", 2)[-1]  # the 工会 highlight's figures are not in its item
+    assert any("全年开展文体活动30次" in p and "活动2次" in p for p in messy["internal"])
+
+
+# ------------------------------------------------------------------ activities (item 2)
+def test_same_kind_grouped_and_sequence_suffixes_dropped(messy):
+    results = _results(messy["report"])
+    assert "理论中心组集体学习3次" in _item(results, "理想信念教育")
+    assert "召开党组会议研究创建工作2次" in _item(results, "创建工作机制")
+    for p in results + messy["filing"]:
+        assert not SEQ.search(p), p
+        assert "<" not in p and ">" not in p and "《第" not in p, p
+
+
+def _verb(text: str, name: str) -> str:
+    """The verb that leads the clause naming an activity ("召开X、Y" gives 召开 for Y)."""
+    m = re.search(rf"(召开|举办|开展|举行|更新)[^，。；]*?{re.escape(name)}", text)
+    assert m, name
+    return m.group(1)
+
+
+def test_verb_fits_the_kind(messy):
+    text = "".join(_results(messy["report"]))
+    expected = {"廉政警示教育大会": "召开", "形势政策宣讲报告会": "举办", "宪法宣传周知识竞赛": "举办",
+                "职工趣味运动会": "举办", "职工代表座谈会": "召开", "“门前三包”环境整治": "开展",
+                JOINT_EVENT: "召开", "党组会议研究创建工作": "召开", "志愿服务队授旗仪式": "举行",
+                "理论中心组集体学习": "开展", "宣传专栏": "更新"}
+    for name, verb in expected.items():
+        assert _verb(text, name) == verb, name
+    assert "先后举办核心价值观公益广告更新" not in text
+
+
+def test_issued_rows_are_documents_and_people_counted_only_where_they_took_part(messy):
+    results = _results(messy["report"])
+    text = "".join(results + messy["filing"])
+    assert "印发年度创建工作计划" not in text and "印发机关民主管理制度" not in text
+    assert "《党风廉政建设责任制实施办法》" in _item(results, "党组织建设和党风廉政建设")
+    events = _events()
+    people = sum(n or 0 for _, n in events)
+    [opening] = [p for p in messy["report"] if p.startswith(f"{MESSY_YEAR}年，")]
+    assert f"全年开展创建活动{len(events)}次、{people}人次参加" in opening, opening
+    assert "文件4份" in opening
+    # the 一览表 counts the same way: 2.1.2 has the plan as a document, no activity
+    row = next(r for r in messy["table"] if r[2].startswith("年度计划"))
+    assert row[3] == "文件1份"
+
+
+def test_one_event_sent_by_two_departments_counted_once(messy):
+    item = _item(_results(messy["report"]), "全域文明城市创建")
+    assert item.count(JOINT_EVENT) == 1 and "2次" in item
+    assert "".join(messy["filing"]).count(JOINT_EVENT) == 1
+
+
+def test_items_ordered_by_political_weight(messy):
+    item = _item(_results(messy["report"]), "学雷锋志愿活动")
+    assert item.index("学雷锋主题党日活动") < item.index("学雷锋志愿服务进社区")  # party work first, though later
+    item = _item(_results(messy["report"]), "理想信念教育")
+    assert item.index("理论中心组集体学习") < item.index("读书班")
+
+
+# ------------------------------------------------------------------ honest figures and gaps (item 3)
+def test_scores_json_metric_coverage(messy, sample):
+    for key, m in messy["scores"]["metrics"].items():
+        assert m["coverage"]["missing"] == [MISSING, NO_ROSTER], key
+        assert len(m["coverage"]["counted"]) == len(CFG.departments) - 2
+    for m in sample["scores"]["metrics"].values():  # the sample's 反协办 sent nothing
+        assert m["coverage"]["missing"] == ["反协办"] and len(m["coverage"]["counted"]) == len(CFG.departments) - 1
+
+
+def test_rates_over_a_partial_roster_say_what_they_cover(messy, sample):
+    n = len(CFG.departments) - 2
+    for name in ("report", "filing"):
+        paras = messy[name]
+        rated = [p for p in paras if re.search(r"\d%", p)]
+        assert rated
+        assert all(f"按{n}个部门的人员名单统计" in p for p in rated), name
+        assert sum("【待核实：人员名单尚缺2个部门" in p for p in paras) == 1, name
+    row = next(r for r in messy["table"] if r[2] == "参与率和满意度")
+    assert row[3] == f"已统计{n}个部门的测评数据"
+    n = len(CFG.departments) - 1  # the sample's 反协办 sent nothing: its rates say so too
+    assert all(f"按{n}个部门的人员名单统计" in p for p in sample["report"] if re.search(r"\d%", p))
+
+
+def test_standard_without_reports_is_a_marker_in_every_document_never_not_done(messy):
+    unreported = [s["title"] for s in messy["scores"]["standards"] if s["status"] == "未填报"]
+    shorts = [s.short for s in STANDARDS if s.title in unreported]
+    assert shorts
+    for name in ("report", "filing"):
+        text = "".join(messy[name])
+        for short in shorts:
+            assert re.search(rf"【待核实：[^】]*“{re.escape(short)}”", text), (name, short)
+        assert "未开展" not in text and "尚无活动" not in text and "开展还不够经常" not in text
+    for short in shorts:
+        row = next(r for r in messy["table"] if r[2] == short)
+        assert row[4] == "【待核实】" and (row[3].startswith("活动") or row[3] == "待核实")
+
+
+def test_summary_table_is_outward(messy, sample):
+    for docs in (messy, sample):
+        assert not any("无相关记录" in c for r in docs["table"] for c in r)
+
+
+def test_negative_list_keeps_its_sentence_with_marker_on_unanswered_item(messy):
+    paras = messy["report"]
+    section = paras[paras.index("四、负面清单情况") + 1:]
+    assert section[0].startswith("经自查，市科协不存在")
+    markers = [p for p in section if p.startswith("【待核实") and "负面清单" in p]
+    assert len(markers) == 1 and UNANSWERED in markers[0]
+
+
+# ------------------------------------------------------------------ 说明报告 (item 6)
+def test_filing_same_edited_facts_no_department_names_most_of_the_limit(messy, sample):
+    for docs in (messy, sample):
+        sections = [p for p in docs["filing"] if not p.startswith(("（本节字数", "按网上申报"))
+                    and not re.match(r"[一二三四五六七八九十]+、", p)][1:]
+        assert len(sections) == len(CFG.indicators)
+        for text in sections:
+            assert not any(d in text for d in DEPTS), text
+            assert "形成常态化机制" not in text
+            assert 0.6 * 500 <= word_count(text) <= 500, (word_count(text), text)
+    # the same counts as the 自查报告
+    events = _events()
+    total = sum(int(n) for p in messy["filing"] for n in re.findall(r"相关活动(?:全年共)?(\d+)次", p))
+    assert total >= len(events) - 2  # sections partition the items (a few events carry two codes)
+
+
+def test_sample_keeps_its_real_highlights(sample):
+    text = "".join(sample["report"])
+    assert "55名党员干部下沉社区入列轮值" in text and "全年刊发创建信息36条" in text
+    # the 团委 highlight's "全年开展志愿服务活动24次" contradicts its item's 11 activities: that clause goes, the
+    # rest stays, and the internal notice says what was printed instead
+    assert "组建青年科技志愿服务队，累计服务时长560小时。" in text and "24次" not in text
+    assert any("24次" in p and "对外文书只写" in p for p in sample["internal"])
+    assert [m for m in re.findall(r"【待核实：[^】]*】", "".join(_results(sample["report"])))
+            if "人员名单" not in m] == []
+
+
+def test_many_failing_rates_do_not_repeat_one_frame(tmp_path):
+    from tests.builders import activity, person, workbook
+    inbox = tmp_path / "inbox"
+    roster = [person(f"甲{i}", str(i), party="是", volunteer="是" if i < 3 else "否", served="否",
+                     participates="否" if i < 4 else "是", satisfaction="不满意" if i < 4 else "满意",
+                     legal="否" if i < 4 else "是") for i in range(10)]
+    workbook(inbox / "调宣部.xlsx", "调宣部", roster=roster,
+             activities=[activity("2026-03-01", "创建工作推动会", "2.2.4")])
+    report(inbox, tmp_path / "out")
+    paras = _paras(_one(tmp_path / "out", "自查报告"))
+    problems = paras[paras.index("二、存在问题") + 1: paras.index("三、下一步努力方向")]
+    counts = frames(problems, _phrases())
+    assert counts and max(counts.values()) <= 2, counts.most_common(2)
+    clauses = Counter(c for p in problems for c in re.split(r"[，。；]", p) if len(c) >= 14 and not re.search(r"\d", c))
+    assert max(clauses.values()) <= 2, clauses.most_common(2)  # the analysis is not one clause six times
+    headings = [p for p in problems if re.match(r"（[一二三四]）", p)]
+    assert len(headings) == 4 and "佐证" not in "".join(problems[problems.index(headings[-2]):
+                                                                 problems.index(headings[-1])])
+
+
+def test_halfyear_uses_the_same_edited_facts_and_marks_unreported_standards(tmp_path):
+    from tests.builders import run
+    inbox = messy_inbox(tmp_path / "inbox")
+    res = run("halfyear", "--inbox", str(inbox), "--out", str(tmp_path / "hy"), "--year", str(MESSY_YEAR))
+    assert res.exit_code == 0, res.output
+    [path] = (tmp_path / "hy").glob("*.docx")
+    paras = _paras(path)
+    text = "".join(paras)
+    for p in paras:
+        assert not SEQ.search(p) and "印发年度创建工作计划" not in p and "《第" not in p, p
+    first_half = [e for e in _events() if e[0][0] <= f"{MESSY_YEAR}-06-30"]
+    opening = next(p for p in paras if p.startswith(f"{MESSY_YEAR}年上半年"))
+    assert f"开展创建活动{len(first_half)}次" in opening
+    sections = sum(int(n) for p in paras if p.startswith("围绕") for n in re.findall(r"等活动(\d+)次", p))
+    assert sections >= len(first_half)  # each 测评指标 counts its events (a few carry two codes)
+    unreported = [s.short for s in STANDARDS if s.title in
+                  {x["title"] for x in report(inbox, tmp_path / "out", "--year", str(MESSY_YEAR),
+                                              "--history", str(tmp_path / "h.sqlite"))["standards"]
+                   if x["status"] == "未填报"}]
+    for short in unreported:
+        assert re.search(rf"【待核实：[^】]*“{re.escape(short)}”", text), short
+    gaps = paras[paras.index("二、存在的不足") + 1: paras.index("三、下半年工作计划")]
+    assert not any(short in p for p in gaps if not p.startswith("【") for short in unreported)
+    assert "尚未开展" not in text
+
+
+def test_only_a_document_title_makes_an_issued_row_a_document():
+    from pipeline.documents.editor import _issued, _words, strip_sequence
+    from pipeline.documents.wording import load_wording
+    w = load_wording()
+    words, kinds = _words(w, "印发词"), _words(w, "文件词")
+    assert _issued("印发年度创建工作计划", words, kinds) == "年度创建工作计划"
+    assert _issued("印发《关于加强志愿服务的意见》", words, kinds) == "关于加强志愿服务的意见"
+    assert _issued("制定帮扶方案研讨会", words, kinds) is None  # a meeting about a plan is an event
+    assert _issued("出台", words, kinds) is None
+    for raw, base in [("理论中心组集体学习（第1次）", "理论中心组集体学习"), ("宣传专栏<第3期>", "宣传专栏"),
+                      ("道德讲堂第2期", "道德讲堂"), ("读书班(第十期)", "读书班"), ("第3期", "第3期"),
+                      ("理论学习（2）", "理论学习"), ("主题活动（2024）", "主题活动（2024）")]:
+        assert strip_sequence(raw) == base
+
+
+def test_department_names_in_activity_titles_are_not_printed(tmp_path):
+    from tests.builders import activity, workbook
+    inbox = tmp_path / "inbox"
+    for k, dept in enumerate(("团委", "工会")):
+        workbook(inbox / f"{dept}.xlsx", dept, roster=staff_rows(dept, k),
+                 activities=[activity("2026-04-01", f"{dept}志愿服务日", "3.2.2", 20),
+                             activity("2026-05-01", f"{dept}：学雷锋志愿服务进社区", "3.2.2", 10)])
+    report(inbox, tmp_path / "out", "--history", str(tmp_path / "h.sqlite"))
+    paras = _paras(_one(tmp_path / "out", "自查报告"))
+    item = _item(_results(paras), "学雷锋志愿活动")
+    assert "团委" not in item and "工会" not in item
+    assert item.count("志愿服务日") == 1 and "学雷锋志愿服务进社区" in item
+    assert re.search(r"(共|累计|合计开展活动|全年)2次", item), item  # the day sent by both departments: once
+
+
+def staff_rows(dept: str, k: int) -> list[list]:
+    from tests.builders import staff
+    return staff(3, prefix=dept, start=100 * k)
+
+
+def test_a_highlight_tagged_with_two_standards_is_printed_once(tmp_path):
+    from tests.builders import activity, workbook
+    inbox = tmp_path / "inbox"
+    fact = "组建青年宣讲团，深入社区宣讲12场，覆盖群众1500余人次。"
+    workbook(inbox / "团委.xlsx", "团委", roster=staff_rows("团委", 1),
+             activities=[activity("2026-04-01", "青年理论宣讲", "1.1.1", 30),
+                         activity("2026-05-01", "学雷锋志愿服务", "3.2.2", 30)],
+             highlights=[["1.1.1、3.2.2", fact]])
+    scores = report(inbox, tmp_path / "out", "--history", str(tmp_path / "h.sqlite"))
+    assert [i for i in scores["issues"] if i["sheet"] == "工作亮点" and i["level"] == "error"] == []
+    for name in ("自查报告", "说明报告"):
+        text = "".join(_paras(_one(tmp_path / "out", name)))
+        assert text.count("组建青年宣讲团") == 1 and "覆盖群众1500余人次" in text, name  # the public: no mismatch
+
+
+def test_scores_workbook_says_what_its_rates_cover(tmp_path):
+    from openpyxl import load_workbook
+    inbox = messy_inbox(tmp_path / "inbox")
+    report(inbox, tmp_path / "out", "--year", str(MESSY_YEAR), "--history", str(tmp_path / "h.sqlite"))
+    [path] = (tmp_path / "out").glob("*测评得分表.xlsx")
+    cells = [str(v) for row in load_workbook(path).worksheets[0].iter_rows(values_only=True) for v in row if v]
+    note = next(c for c in cells if "人员名单统计" in c)
+    assert f"按{len(CFG.departments) - 2}个部门" in note and MISSING in note and NO_ROSTER in note
+
+
+def test_many_items_with_one_activity_each_vary_their_frame(tmp_path):
+    from tests.builders import activity, workbook
+    inbox = tmp_path / "inbox"
+    codes = ["1.1.1", "1.2.1", "1.3.1", "2.1.3", "2.2.2", "3.1.3", "3.3.3", "3.4.2", "3.6.1", "3.7.1"]
+    acts = [activity(f"2026-0{1 + k % 9}-10", f"第{k}项主题实践活动", code, 20 + k) for k, code in enumerate(codes)]
+    workbook(inbox / "调宣部.xlsx", "调宣部", roster=staff_rows("调宣部", 1), activities=acts)
+    report(inbox, tmp_path / "out", "--history", str(tmp_path / "h.sqlite"))
+    paras = _results(_paras(_one(tmp_path / "out", "自查报告")))
+    masked = Counter(re.sub(r"\d+", "N", re.sub(r"^N\.[^。]*。", "", re.sub(r"^\d+", "N", p))).split("。")[0]
+                     for p in paras if re.match(r"\d+\.", p))
+    assert len(masked) >= 4 and max(masked.values()) <= 2, masked
+
+
+def test_check_names_a_broken_editor_entry_the_sample_does_not_reach(tmp_path):
+    import shutil
+    from tests.builders import run
+    cdir = tmp_path / "config"
+    shutil.copytree(ROOT / "config", cdir)
+    (cdir / "wording.yaml").write_text("编辑:\n  理由句式: '与其他部门雷同（{模式}）'\n", encoding="utf-8")
+    result = run("check", "--config", str(cdir))
+    assert result.exit_code != 0
+    line = result.output.strip().splitlines()[-1]
+    assert "编辑.理由句式" in line and "{模式}" in line and "{句式}" in line
