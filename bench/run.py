@@ -148,7 +148,14 @@ def measure(func, *args, env: dict | None = None) -> dict:
     proc.start()
     sampler = _TreeSampler(proc.pid)
     sampler.start()
-    result = queue.get()
+    while True:   # a child that dies without an answer (killed, out of memory) ends the run with its exit code
+        try:
+            result = queue.get(timeout=1)
+            break
+        except Exception:  # noqa: BLE001 - queue.Empty
+            if not proc.is_alive():
+                sampler.stop.set()
+                raise SystemExit(f"{func.__name__} {args}: the measuring process ended with {proc.exitcode}")
     proc.join()
     sampler.stop.set()
     sampler.join()
@@ -168,6 +175,7 @@ def main() -> None:
     ap.add_argument("--no-spawn", action="store_true", help="skip the report under the spawn start method")
     args = ap.parse_args()
     runs = []
+    machine = {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()}
     for n in args.workbooks:
         inbox, cfg = generate(n, ROOT / "bench" / "work" / str(n))
         _parse([str(p) for p in sorted(Path(inbox).glob("*.xlsx"))[:50]])  # the files into the page cache
@@ -194,12 +202,10 @@ def main() -> None:
         }
         runs.append(run)
         _print(run)
-    machine = {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()}
+        with open(ROOT / "bench" / "results_log.jsonl", "a", encoding="utf-8") as log:   # each N as it is done
+            log.write(json.dumps({"machine": machine, **run}, ensure_ascii=False) + "\n")
     (ROOT / "bench" / "results.json").write_text(json.dumps({"machine": machine, "runs": runs}, ensure_ascii=False,
                                                             indent=2) + "\n", encoding="utf-8")
-    with open(ROOT / "bench" / "results_log.jsonl", "a", encoding="utf-8") as log:
-        for run in runs:
-            log.write(json.dumps({"machine": machine, **run}, ensure_ascii=False) + "\n")
 
 
 def _print(run: dict) -> None:

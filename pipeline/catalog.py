@@ -224,13 +224,19 @@ def _evidence_settings(cat: dict, cname: str) -> EvidenceSettings:
     defaults = _evidence_rules({k: v for k, v in raw.items() if k in _RULE_KEYS}, EvidenceRules(),
                                f"{cname} evidence_rules")
     numbering = raw.get("numbering") or {}
+    if numbering == "catalog":   # the catalog's own numbers (its codes: 1.2.3, or what `code:` gives)
+        numbering = {"indicator": "{code}", "item": "{code}", "standard": "{code}"}
+    if not isinstance(numbering, dict):
+        raise ConfigError(f"{cname}：evidence_rules.numbering 应为 catalog（按测评细则自己的编号），"
+                          f"或分别写 indicator、item、standard 的格式")
     fmt = (str(numbering.get("indicator", "{I}")), str(numbering.get("item", "{I}-{j}")),
            str(numbering.get("standard", "{I}-{j}-{k})")))
     for f in fmt:
         try:
-            f.format(I="Ⅰ", i=1, j=1, k=1)
+            f.format(I="Ⅰ", i=1, j=1, k=1, code="1.1.1")
         except (KeyError, IndexError, ValueError):
-            raise ConfigError(f"{cname}：evidence_rules.numbering 中的“{f}”无效，可用 {{I}}（罗马数字）、{{i}}、{{j}}、{{k}}") from None
+            raise ConfigError(f"{cname}：evidence_rules.numbering 中的“{f}”无效，可用 {{I}}（罗马数字）、{{i}}、{{j}}、"
+                              f"{{k}}、{{code}}（测评细则自己的编号）") from None
     affects = raw.get("affects_status", False)
     if not isinstance(affects, bool):
         raise ConfigError(f"{cname}：evidence_rules.affects_status 应为 true 或 false")

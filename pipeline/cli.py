@@ -261,9 +261,10 @@ def report(inbox, out_dir, config_dir, year, silent, sample, history_file, repla
 @_config_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="output", show_default=True,
               help="输出文件夹")
-def plan(config_dir, out_dir):
+@click.option("--year", type=click.IntRange(2000, 2100), default=None, help="方案年度，默认取 unit.yaml 中的年度")
+def plan(config_dir, out_dir, year):
     from pipeline import jobs
-    _echo(jobs.plan(_load(config_dir), out_dir))
+    _echo(jobs.plan(_load(config_dir), out_dir, year=year))
 
 
 @main.command(help="用自带的示例数据生成全部文书，检查 Word 模板和措辞文件（wording.yaml）能否正常使用。")
@@ -410,8 +411,9 @@ def halfyear(inbox, out_dir, config_dir, year, sample):
 @click.option("--out", "out_dir", type=click.Path(), required=True, help="输出文件夹（期号记在其中的 .bulletin.json）")
 @_config_option
 @click.option("--date", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="通报截至日期，如 2026-09-15，默认今天")
-@click.option("--year", type=click.IntRange(2000, 2100), default=None, help="年度，默认取通报日期所在年度")
+              help="通报截至日期，如 2026-09-15；默认为今天（通报年度不是今年时为该年度最后一天）")
+@click.option("--year", type=click.IntRange(2000, 2100), default=None,
+              help="年度，默认取 --date 所在年度；未给 --date 时取 unit.yaml 中的年度")
 @click.option("--sample", is_flag=True, help="标明这是示例数据（文件首页标注“示例数据”）")
 def bulletin(inbox, out_dir, config_dir, as_of, year, sample):
     from pipeline import jobs

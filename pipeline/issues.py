@@ -64,6 +64,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "negative-unanswered": (WARNING, "第{row}行负面清单项目“{value}”未填写是否存在，请逐项填写“是”或“否”；未填完整时自查报告不作“不存在”的表述"),
     # evidence (佐证材料): files beside the workbooks, matched to the rows that name them
     "evidence-missing": (WARNING, "佐证材料“{value}”未找到，请随台账一并报送"),
+    "evidence-other-department": (WARNING, "佐证材料“{value}”只在{owner}报送的文件中有同名文件，不能作为本部门的佐证，"
+                                           "请随本部门台账一并报送"),
     "evidence-unassigned": (INFO, "此文件未被任何台账行的“佐证材料”引用，已列入{owner}未归类材料；如属某项活动或文件，请在该行“佐证材料”一栏填写此文件名"),
     "evidence-photos-short": (WARNING, "活动“{value}”只有{count}张照片，要求不少于{min}张"),
     "evidence-photos-none": (WARNING, "活动“{value}”没有照片，要求不少于{min}张"),

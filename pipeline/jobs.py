@@ -128,12 +128,13 @@ def templates(config: Config, out_dir: str | Path = "input_templates", progress:
     return job
 
 
-def plan(config: Config, out_dir: str | Path = "output", progress: Progress | None = None) -> JobResult:
-    """The 实施方案 docx."""
+def plan(config: Config, out_dir: str | Path = "output", progress: Progress | None = None,
+         year: int | None = None) -> JobResult:
+    """The 实施方案 docx (of `year`: unit.yaml's year unless told)."""
     from pipeline.documents.render_docx import ReportRun, write_plan
     _quiet(progress)("正在生成实施方案")
     run = ReportRun()
-    path = write_plan(config, Path(out_dir), run)
+    path = write_plan(config, Path(out_dir), run, year=year)
     job = JobResult("plan", outputs=[Path(path)], notes=list(run.notes), detail=path)
     job.message = f"已生成实施方案：{path}"
     job.say(job.message)
@@ -146,8 +147,11 @@ def check(config: Config, progress: Progress | None = None) -> JobResult:
     """Every document rendered from the bundled sample data: a broken template or wording entry is one line."""
     from pipeline.documents.check import check_documents
     _quiet(progress)("正在用示例数据生成全部文书")
+    from pipeline.documents.official import year_warnings
     check_documents(config)
     job = JobResult("check", message="检查通过：全部文书均可正常生成。")
+    for line in year_warnings(config):   # the report year's official themes: missing or still to be verified
+        job.say(f"提醒：{line}")
     job.say(job.message)
     return job
 
@@ -234,8 +238,9 @@ def bulletin(inbox: str | Path, out: str | Path, config: Config, as_of: dt.date 
     from pipeline.atomic import folder_lock, output_set
     from pipeline.documents.bulletin import SAMPLE_LINES, detail_name, next_number, save_number, write_bulletin
     from pipeline.report import check_out_dir, collect
-    as_of = as_of or dt.date.today()
-    year = year or as_of.year
+    from pipeline import schedule
+    year = year or (as_of.year if as_of else config.year)   # unit.yaml's year unless told, never the clock's
+    as_of = as_of or schedule.document_day(year)   # 截至: today, or the report year's last day
     out = Path(out)
     check_out_dir(inbox, out)
     with _staged(out):

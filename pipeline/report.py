@@ -57,6 +57,8 @@ def _collect(inbox: Path, config: Config, year: int | None,
     if not inbox.is_dir():
         raise InboxError(f"收件箱文件夹不存在：{inbox}")
     year = year or config.year
+    from pipeline.documents import official
+    official.activate(config, year)   # every document and workbook of this run: the year's official wording
     clock = _Clock()
     paths, issues = list_inbox(inbox)
     checked = cache.checked(config, year) if cache else Checked(config, year)  # validates each batch of workbooks while the next ones are read

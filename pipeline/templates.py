@@ -43,6 +43,8 @@ def template_filename(config: Config, department: str) -> str:
 def write_templates(config: Config, out_dir: str | Path) -> list[Path]:
     """Write one workbook per department into out_dir; returns the paths."""
     from pipeline.atomic import claimed
+    from pipeline.documents import official
+    official.activate(config, config.year, catalog_updates=False)   # 填表说明: the year's official wording
     out = Path(out_dir)
     paths = [out / template_filename(config, dept) for dept in config.department_names]
     with claimed(out, "templates", [p.name for p in paths], "生成台账模板"):  # never over a file of the user's

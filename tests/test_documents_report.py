@@ -76,7 +76,7 @@ def test_sections_title_and_opening(sample):
     assert "".join(title) == f"天津市科学技术协会{YEAR}年创建文明单位工作自查报告"
     assert all(len(line) >= 3 for line in title) and not title[-1].startswith("告")
     opening = doc.paragraphs[2].text
-    assert opening.startswith(f"{YEAR}年，在市委、市政府领导下，在市文明委、市级机关工委指导下，市科协持续深化")
+    assert opening.startswith(f"{YEAR}年，在市委、市政府领导下，在市文明委、市级机关工委指导下，市科协把文明单位创建")
     assert re.search(r"全年开展创建活动\d+次、\d+人次参加，制定印发计划、方案、制度等文件\d+份", opening)
     assert "工会、妇联、团委等群团组织" in opening and "10个部门" not in opening
 
@@ -363,16 +363,17 @@ def test_plan_substance_and_merged_table(tmp_path):
     paras = _paras(doc)
     heads = [p.text for p in doc.paragraphs if p.style.name == "一级标题"]
     assert heads == ["一、工作目标", "二、组织领导", "三、主要任务", "四、工作安排"]
-    assert paras[2].startswith("根据《关于推进市级单位在全域创建文明城市中创建天津市文明单位的通知（津文明委〔2018〕6号）》")
-    assert "组长：卢双盈" in paras and any("由市科协党组成员、副主席卢双盈任组长" in p for p in paras)
+    assert paras[2].startswith("为落实《关于推进市级单位在全域创建文明城市中创建天津市文明单位的通知（津文明委〔2018〕6号）》")
+    assert "组长：卢双盈" in paras and any("由市科协党组成员、副主席卢双盈担任组长" in p for p in paras)
     tasks = section(paras, "三、主要任务", "四、工作安排")
     assert len(tasks) == 3 and len(set(t[6:] for t in tasks)) == 3
     assert tasks[0].startswith("（一）做好思想建设。加强理想信念教育")
     arrangements = section(paras, "四、工作安排", "附件：市科协创建文明单位工作任务分工")
     starts = [a[:3] for a in arrangements if a]
     assert starts == ["（一）", "（二）", "（三）", "（四）", "（五）"]
-    assert "每年2次召开党组会议" in arrangements[0] and "研讨会" in arrangements[2] and "分类档案" in arrangements[2]
-    assert "6月份启动" in arrangements[3] and "强化考核监督" in arrangements[4]
+    assert "不少于2次" in arrangements[0] and "台账" in arrangements[2] and "分类档案" in arrangements[2]
+    # a continuing unit (first_year 2018): the year's regular schedule, not the first year's launch
+    assert "1月至3月" in arrangements[3] and "启动" not in arrangements[3] and "督促考核" in arrangements[4]
     text = _all_text(doc)
     assert "十九大" not in text and "2018-2020" not in text
     table = doc.tables[-1]

@@ -215,16 +215,23 @@ def test_content_sent_again_under_another_name_matches_both_names(tmp_path, conf
 # ---------------------------------------------------------------- matching
 
 
-def test_same_department_first_then_any_department(tmp_path, config):
+def test_own_department_then_host_then_unknown_never_another_department(tmp_path, config):
+    """Contract §8 (amended): own department's file, then the row's 主办部门's, then files of unknown department;
+    never another department's file because the names are equal."""
     inbox = tmp_path / "inbox"
     jpeg(inbox / "团委" / "合影.jpg", color=(1, 2, 3))
     jpeg(inbox / "工会" / "合影.jpg", color=(200, 2, 3))
     jpeg(inbox / "独有.JPG")
+    jpeg(inbox / "照片3.jpg", color=(9, 9, 9))           # department unknown
+    jpeg(inbox / "工会" / "照片3.jpg", color=(8, 8, 8))
     files, _ = list_evidence(inbox, config)
     index = Index(files)
     assert [files[i].name for i in index.find("合影.jpg", "团委")] == ["团委/合影.jpg"]
     assert [files[i].name for i in index.find("合影", "工会")] == ["工会/合影.jpg"]
-    assert sorted(files[i].name for i in index.find("合影.jpg", "妇联")) == ["团委/合影.jpg", "工会/合影.jpg"]
+    assert index.find("合影.jpg", "妇联") == []                                   # never another department's
+    assert [files[i].name for i in index.find("合影.jpg", "妇联", "工会")] == ["工会/合影.jpg"]   # the 主办部门's
+    assert [files[i].name for i in index.find("照片3.jpg", "机关党委办")] == ["照片3.jpg"]        # unknown department
+    assert [files[i].name for i in index.find("照片3.jpg", "工会")] == ["工会/照片3.jpg"]
     assert [files[i].name for i in index.find("独有．ｊｐｇ", "妇联")] == ["独有.JPG"]   # width and case
     assert [files[i].name for i in index.find("独有.png", "妇联")] == ["独有.JPG"]      # same name, other extension
     assert index.find("独", "妇联") == [] and index.find("有.JPG", "妇联") == []

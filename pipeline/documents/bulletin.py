@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.catalog import format_percent
-from pipeline.documents.halfyear import dated_until, stage_month
+from pipeline import schedule
+from pipeline.documents.halfyear import dated_until
 from pipeline.documents.self_report import chinese_date
 from pipeline.intake.lateness import late_departments
 from pipeline.score import score_standards
@@ -86,8 +87,7 @@ def progress(result: "Result", as_of: dt.date) -> Progress:
     unreadable_depts = {_dept_of_name(r.name, cfg) for r in merged.records if not r.readable}
     unreadable = [d for d in cfg.department_names if d in unreadable_depts and d not in winners and d not in empty]
     missing = [d for d in cfg.department_names if d not in winners and d not in unreadable and d not in empty]
-    deadline = cfg.settings.get("deadline")
-    deadline = deadline if isinstance(deadline, dt.date) else None
+    deadline = schedule.deadline(cfg, result.year)   # unit.yaml's month and day, in the bulletin's year
     late = [d for d in late_departments(winners, deadline, cfg.department_names) if d in reported]
     start = dt.date(result.year, 1, 1)
     acts = dated_until(merged.used("activities"), start, as_of)
@@ -95,18 +95,20 @@ def progress(result: "Result", as_of: dt.date) -> Progress:
     docs = docs_all[[not isinstance(x, dt.date) or x <= as_of for x in docs_all["date"]]] if len(docs_all) \
         else docs_all
     standards = score_standards(cfg, result.metrics, acts, docs, set(winners))
-    with_evidence = [s.standard.code for s in standards if s.evidence > 0]
+    with_evidence = [s.standard.code for s in standards if s.evidence > 0 or s.standard.min_evidence <= 0]
     a_counts = acts["department"].value_counts() if len(acts) else {}
     d_counts = docs["department"].value_counts() if len(docs) else {}
     everyone = set(cfg.department_names)
-    shared = [s.standard for s in standards if s.evidence == 0 and set(s.standard.responsible) >= everyone]
-    owed = {d: [s.standard for s in standards if d in s.standard.responsible and s.evidence == 0
+    owing = [s for s in standards if s.standard.min_evidence > 0]   # metric-only standards owe no evidence
+    shared = [s.standard for s in owing if s.evidence == 0 and set(s.standard.responsible) >= everyone]
+    owed = {d: [s.standard for s in owing if d in s.standard.responsible and s.evidence == 0
                 and not set(s.standard.responsible) >= everyone] for d in cfg.department_names}
     departments = [(d, int(a_counts.get(d, 0)), int(d_counts.get(d, 0)), owed[d]) for d in cfg.department_names]
-    later = [s for s in (cfg.settings.get("stages") or []) if (stage_month(s.get("period", "")) or 0) > as_of.month]
+    later = [s for s in schedule.stages(cfg, result.year) if (schedule.month_of(s["period"]) or 0) >= as_of.month
+             and as_of.year == result.year]
     p = Progress(as_of, deadline, reported, missing, late, unreadable, empty, standards, with_evidence,
                  list(result.metrics.values()), departments, shared,
-                 next_stage=(f"{stage_month(later[0]['period'])}月底前" if later else "年底前"))
+                 next_stage=(f"{schedule.month_of(later[0]['period'])}月底前" if later else "年底前"))
     p.lines = [f"截至{chinese_date(as_of)}：已报送 {len(reported)}/{len(cfg.department_names)} 个部门"
                + (f"，未报送：{'、'.join(missing)}" if missing else "")
                + (f"，逾期：{'、'.join(late)}" if late else "")

@@ -4,7 +4,10 @@ Only activities and documents dated 1 January to 30 June of the year count (late
 errors, just not yet due; undated documents are left out and counted on the console). 一、上半年工作开展情况 by
 测评指标 with the figures woven in; 二、存在的不足: standards with no or too little evidence by 30 June and metrics
 below their threshold; 三、下半年工作计划: per gap the responsible departments (catalog), the catalog's improvement
-sentence and the first configured stage after June as the month, then the second half's stages.
+sentence and the first configured stage after June as the month, grouped by 测评指标, then the year's regular
+second-half work (unit.yaml ``second_half_work``: 全国科普日, 我们的节日, 测评, 宪法宣传周, 迎检). A standard judged
+by its metrics alone (``min_evidence: 0``) is never "without evidence". Dated ``halfyear_date`` or early July of
+its year (pipeline.schedule); roster figures are labelled with the date they run to.
 Sentences: `config/wording.yaml`, section 半年总结; template `config/templates/半年总结.docx`.
 """
 
@@ -51,8 +54,9 @@ def stage_month(period: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def second_half_stages(config) -> list[dict]:
-    return [s for s in (config.settings.get("stages") or []) if (stage_month(s.get("period", "")) or 0) >= 7]
+def second_half_stages(config, year: int | None = None) -> list[dict]:
+    from pipeline import schedule
+    return [s for s in schedule.stages(config, year or config.year) if (stage_month(s.get("period", "")) or 0) >= 7]
 
 
 @dataclass
@@ -87,7 +91,9 @@ def half_year(result: "Result") -> HalfYear:
         depts = list(std.responsible)
         who = std.responsible_text if std.responsible_text and set(depts) >= everyone else "、".join(depts)
         failed = [m for m in s.metrics if m.passed is False]
-        if s.evidence == 0:
+        if std.min_evidence <= 0:
+            pass   # judged by its metrics alone: no evidence is owed
+        elif s.evidence == 0:
             gaps.append(Gap(std.code, std.short, "无佐证", depts, std.improvement, who=who))
         elif s.evidence < std.min_evidence:
             gaps.append(Gap(std.code, std.short, WEAK, depts, std.improvement,
@@ -96,6 +102,28 @@ def half_year(result: "Result") -> HalfYear:
             gaps.append(Gap(std.code, std.short, "指标", depts, std.improvement,
                             f"{m.metric.label}为{format_percent(m.value)}，未达到“{m.metric.requirement}”", who))
     return HalfYear(result.year, acts, docs, standards, gaps, undated)
+
+
+def _gaps_by_indicator(cfg, gaps: list[Gap]) -> list[tuple[str, list[Gap]]]:
+    """The gaps grouped by 测评指标 (one plan item each), a standard once, in catalog order."""
+    indicator_of = {s.code: ind.name for ind in cfg.indicators for item in ind.items for s in item.standards}
+    groups: dict[str, list[Gap]] = {ind.name: [] for ind in cfg.indicators}
+    seen = set()
+    for g in gaps:
+        if g.code not in seen:
+            seen.add(g.code)
+            groups.setdefault(indicator_of.get(g.code, ""), []).append(g)
+    return [(name, items) for name, items in groups.items() if items]
+
+
+def _who(cfg, gaps: list[Gap]) -> str:
+    """The departments of a plan item: 各部门 (the catalog's words) when together they are all, else their names
+    in the unit's order."""
+    named = {d for g in gaps for d in g.departments}
+    if named >= set(cfg.department_names):
+        words = [g.who for g in gaps if g.who and not set(g.who.split("、")) <= set(cfg.department_names)]
+        return words[0].split("、")[-1] if words else "各部门"
+    return "、".join(d for d in cfg.department_names if d in named)
 
 
 def halfyear_name(year: int) -> str:
@@ -108,17 +136,24 @@ def write_halfyear(result: "Result", out: Path, today: dt.date | None = None) ->
     from pipeline.documents.filing import _chinese_number, title_text
     from pipeline.documents.wording import load_wording
 
+    from pipeline import schedule
+    from pipeline.documents import official
     cfg, w = result.config, load_wording(result.config.dir)
+    official.activate(cfg, result.year, half=True)   # the first half's official wording (before a plenum)
+    theme = official.load_official(cfg.dir).theme(result.year, half=True)
     h = half_year(result)
     year = str(result.year)
     title = w.fill("半年总结.标题", {"单位": cfg.unit, "年度": year}, required=True)
     index = {"a": standard_index(h.acts), "d": standard_index(h.docs)}
     by_code = {s.standard.code: s for s in h.standards}
-    stages = second_half_stages(cfg)
-    month = (f"{stage_month(stages[0]['period'])}月底前" if stages else "年底前")
-    today = today or dt.date.today()
-    date_text = chinese_date(today) if today.year == result.year and today.month >= 6 else \
-        w.fill("通用.待核实", {"事项": "落款日期"}, required=True)
+    stages = second_half_stages(cfg, result.year)
+    month = (f"{schedule.month_of(stages[0]['period'])}月底前" if stages else "年底前")
+    signed = schedule.halfyear_date(cfg, result.year)   # early July of its year unless configured
+    date_text = chinese_date(signed)
+    rosters = [r.submitted_on for d, r in result.merged.winners.items() if isinstance(r.submitted_on, dt.date)]
+    # rosters run to the day they were sent: that day, unless it lies after the document's own date (a summary
+    # written afterwards from a later inbox), when the figures are said to come from the rosters sent
+    counted_to = chinese_date(max(rosters)) if rosters and max(rosters) <= signed else ""
 
     from pipeline.documents.editor import edited
     half = edited(result).until(dt.date(result.year, 6, 30))  # the first half as the 自查报告 counts (issue 22)
@@ -127,7 +162,9 @@ def write_halfyear(result: "Result", out: Path, today: dt.date | None = None) ->
         bw.para(title_text(w, cfg, title), "公文标题", keep_next=True)
 
     def opening(bw):
+        lead = w.fill("年度主题.半年总结", {k: theme.get(k) for k in ("大会精神", "学习教育")})
         bw.para(w.fill("半年总结.开头", {"年度": year, "简称": cfg.short_name, "测评细则": cfg.catalog_name,
+                                      "主题": lead,
                                       "活动数": len(half.events), "人次": sum(e.participants or 0 for e in half.events),
                                       "文件数": len(half.docs)}, required=True))
 
@@ -147,8 +184,10 @@ def write_halfyear(result: "Result", out: Path, today: dt.date | None = None) ->
                      "人次": people or 0, "示例活动": titles, "文件数": len(half.documents(codes)),
                      "示例文件": "".join(docs)}
             text = w.fill("半年总结.指标情况", facts, required=True)
-            text += "".join(w.fill("半年总结.指标数值", {"指标": m.metric.label, "实际": format_percent(m.value)},
-                                   required=True) for m in metrics)
+            if metrics:
+                text += w.fill("半年总结.指标数值", {"各指标": "，".join(f"{m.metric.label}为{format_percent(m.value)}"
+                                                                  for m in metrics), "日期": counted_to},
+                               required=True)
             bw.para(text)
 
     def gaps(bw):
@@ -178,23 +217,20 @@ def write_halfyear(result: "Result", out: Path, today: dt.date | None = None) ->
                 required=True)}, required=True))
 
     def plan(bw):
-        seen = set()
         k = 0
-        for g in h.gaps:
-            if g.code in seen:
-                continue
-            seen.add(g.code)
+        for ind, gaps in _gaps_by_indicator(cfg, h.gaps):   # one item per 测评指标, in catalog order
             k += 1
-            bw.para(w.fill("半年总结.计划条目", {"序号": str(k), "编码": g.code, "简称": g.short,  # 编码: for a
-                                             # unit's own wording that still names it
-                                             "部门": g.who, "措施": g.improvement.rstrip("。"),
-                                             "月份": month}, required=True))
-        if not seen:
+            measures = list(dict.fromkeys(g.improvement.rstrip("。") for g in gaps if g.improvement))
+            bw.para(w.fill("半年总结.计划条目", {"序号": str(k), "指标": ind, "措施": "；".join(measures[:4]),
+                                             "部门": _who(cfg, gaps), "月份": month,
+                                             "编码": "、".join(g.code for g in gaps),   # for a unit's own wording
+                                             "简称": "、".join(dict.fromkeys(g.short for g in gaps))},
+                           required=True))
+        if not k:
             bw.para(w.text("半年总结.计划无"))
-        if stages:
-            bw.para(w.text("半年总结.阶段引言"))
-            for s in stages:
-                bw.para(w.fill("半年总结.阶段条目", {"时间": str(s.get("period", "")),
+        for s in schedule.second_half_work(cfg, result.year):   # the year's regular second-half work
+            k += 1
+            bw.para(w.fill("半年总结.常规工作条目", {"序号": str(k), "时间": str(s.get("period", "")),
                                                  "任务": str(s.get("task", "")).rstrip("。")}, required=True))
 
     def signature(bw):

@@ -15,6 +15,7 @@ from xml.sax.saxutils import escape
 
 from pipeline import deflate
 from pipeline.atomic import atomic_path
+from pipeline.documents import official
 from pipeline.documents.text import strip_controls
 from pipeline.intake.values import clean_text
 
@@ -54,7 +55,7 @@ _NS = ('xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
 
 
 def text(value) -> str:
-    return escape(strip_controls(clean_text("" if value is None else str(value))))  # as every output
+    return escape(official.apply(strip_controls(clean_text("" if value is None else str(value)))))  # as every output
 
 
 def run(value, size: int = 32, bold: bool = False, font: str | None = None, color: str | None = None) -> str:

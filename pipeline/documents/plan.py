@@ -2,8 +2,11 @@
 工作安排 （一）…（五）, an optional 落款, and the merged 任务分工 table as its attachment.
 
 Sentences: ``config/wording.yaml`` section 实施方案; facts from unit.yaml (``basis``, ``guiding_thought``,
-``leadership_group`` with ``leader_post``/``deputies``, ``party_meetings_per_year``, ``stages``,
-``plan_signature``, ``plan_date``) and the catalog (``task`` per 测评指标, ``title_updates``).
+``leadership_group`` with ``leader_post``/``deputies``, ``party_meetings_per_year``, ``first_year``,
+``first_year_stages``/``stages`` (pipeline.schedule), ``plan_signature``, ``plan_date``), the year's themes
+(``official_wording.yaml``) and the catalog (``task`` per 测评指标, ``title_updates``). ``year`` (``plan --year``)
+is the plan's year: its title, its 台账 names and its stage schedule (a continuing unit's plan does not restart
+the first year's).
 Template ``config/templates/实施方案.docx``: {标题} {依据} {工作目标} {组织领导} {主要任务} {工作安排} {落款} {附件}.
 """
 
@@ -23,8 +26,8 @@ PLAN_TEMPLATE = "实施方案.docx"
 DECLARED = {"实施方案.任务兜底": ("项目",), "实施方案.副组长": ("副组长",)}
 
 
-def plan_name(config: Config) -> str:
-    return f"{config.year}年{config.unit}创建文明单位工作实施方案.docx"
+def plan_name(config: Config, year: int | None = None) -> str:
+    return f"{year or config.year}年{config.unit}创建文明单位工作实施方案.docx"
 
 
 def _list(v) -> list[str]:
@@ -43,7 +46,13 @@ def plan_rows(config: Config) -> list[list[str]]:
     return rows
 
 
-def write_plan(config: Config, out_dir: Path, run: ReportRun | None = None, today: dt.date | None = None) -> Path:
+def write_plan(config: Config, out_dir: Path, run: ReportRun | None = None, today: dt.date | None = None,
+               year: int | None = None) -> Path:
+    from pipeline import schedule
+    from pipeline.documents import official
+    year = year or config.year
+    official.activate(config, year)
+    theme = official.load_official(config.dir).theme(year)
     w = load_wording(config.dir)
     run = run or ReportRun()
     s = config.settings
@@ -51,7 +60,7 @@ def write_plan(config: Config, out_dir: Path, run: ReportRun | None = None, toda
     short = config.short_name
     group_name = str(group.get("name") or f"{short}创建文明单位工作领导小组")
     leader = str(group.get("leader") or "")
-    base = {"简称": short, "单位": config.unit, "年度": str(config.year)}
+    base = {"简称": short, "单位": config.unit, "年度": str(year)}
     title = w.fill("实施方案.标题", base, required=True)
 
     def b_title(bw):
@@ -66,8 +75,10 @@ def write_plan(config: Config, out_dir: Path, run: ReportRun | None = None, toda
         bw.para(w.fill("实施方案.依据", {**base, "依据文件": docs}, required=True))
 
     def b_goal(bw):
-        thought = str(s.get("guiding_thought") or "")
-        bw.para(w.fill("实施方案.工作目标", {**base, "指导思想": thought}, required=True))
+        thought = str(s.get("guiding_thought") or "")   # a unit's own wording wins; else the year's themes
+        bw.para(w.fill("实施方案.工作目标", {**base, "指导思想": thought, "大会精神": theme.get("大会精神"),
+                                         "首要政治任务": theme.get("首要政治任务"),
+                                         "学习教育": theme.get("学习教育")}, required=True))
 
     def b_group(bw):
         bw.para(w.fill("实施方案.领导小组成立", {**base, "领导小组": group_name}, required=True))
@@ -93,10 +104,10 @@ def write_plan(config: Config, out_dir: Path, run: ReportRun | None = None, toda
                  "测评细则": config.catalog_name or "文明单位测评细则", "指标数": len(config.indicators),
                  "项目数": sum(len(i.items) for i in config.indicators), "标准数": len(config.standards)}
         stages = [w.fill("实施方案.阶段条目", {"时间": str(x.get("period", "")), "任务": str(x.get("task", ""))})
-                  for x in s.get("stages") or [] if isinstance(x, dict)]
+                  for x in schedule.stages(config, year)]
         for key in ("安排一", "安排二", "安排三"):
             bw.para(w.fill(f"实施方案.{key}", facts, required=True))
-        text = w.fill("实施方案.安排四", {"阶段": "，".join(x for x in stages if x)})
+        text = w.fill("实施方案.安排四", {"阶段": "；".join(x for x in stages if x)})
         if text:
             bw.para(text)
         bw.para(w.fill("实施方案.安排五", facts, required=True))
@@ -108,9 +119,9 @@ def write_plan(config: Config, out_dir: Path, run: ReportRun | None = None, toda
         if not s.get("plan_signature"):
             return
         configured = s.get("plan_date")
-        if isinstance(configured, dt.date):
-            date_text = chinese_date(configured, w)
-        elif config.year == (today or dt.date.today()).year:
+        if isinstance(configured, dt.date):   # month and day as configured, in the plan's year
+            date_text = chinese_date(schedule.in_year(configured, year), w)
+        elif year == (today or dt.date.today()).year:
             date_text = chinese_date(today or dt.date.today(), w)
         else:
             date_text = run.marker(w, w.text("自查报告.落款日期待核实"))
@@ -128,7 +139,7 @@ def write_plan(config: Config, out_dir: Path, run: ReportRun | None = None, toda
 
     blocks = {"标题": b_title, "依据": b_basis, "工作目标": b_goal, "组织领导": b_group, "主要任务": b_tasks,
               "工作安排": b_arrangements, "落款": b_signature, "附件": b_attachment}
-    path = Path(out_dir) / plan_name(config)
+    path = Path(out_dir) / plan_name(config, year)
     from pipeline.atomic import claimed
     with claimed(Path(path).parent, "plan", [Path(path).name], "生成实施方案"):  # never over a file of the user's
         render_template(config.template_file(PLAN_TEMPLATE), blocks, path, title=title, author=config.unit)

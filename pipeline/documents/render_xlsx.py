@@ -92,8 +92,11 @@ def _issue_row(issue: Any, with_department: bool) -> tuple:
     return (level, *place)
 
 
-def resubmission_deadline(config: Config) -> str:
-    day = config.settings.get("resubmission_deadline") or config.settings.get("deadline")
+def resubmission_deadline(config: Config, year: int | None = None) -> str:
+    """The resubmission deadline in the report's year (unit.yaml's month and day: a 2024 report never asks
+    for 2026)."""
+    from pipeline import schedule
+    day = schedule.resubmission_deadline(config, year or config.year)
     if isinstance(day, dt.date):
         return f"{day.year}年{day.month}月{day.day}日"
     return "【待核实：重新报送截止日期（config/unit.yaml 的 resubmission_deadline）】"
@@ -129,7 +132,7 @@ def department_sheet(book: Book | StreamBook, config: Config, year: int, departm
         ws.note("下列文件无法确定所属部门，其中数据均未计入；请报送部门在“填报信息”中填写部门，或在文件名中写明部门名称后重新报送。")
     ws.note(f"共发现错误 {levels.count(ERROR)} 处、提醒 {levels.count(WARNING)} 处、说明 {levels.count(INFO)} 处。"
             + LEVEL_MEANING)
-    ws.note(f"请于{resubmission_deadline(config)}前，将改正后的台账（整个工作簿，并把“填报信息”的填报日期改为当天）"
+    ws.note(f"请于{resubmission_deadline(config, year)}前，将改正后的台账（整个工作簿，并把“填报信息”的填报日期改为当天）"
             f"重新报送{coordinator_contact(config)}。", bold=True)
     by_file: dict[str, list] = {}
     for issue in issues:

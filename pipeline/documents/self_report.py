@@ -394,8 +394,9 @@ class SelfReport:
             bw.para(closing)
 
     def directions(self) -> list[tuple[str, str]]:
-        general = [g for g in (self.cfg.settings.get("general_directions") or [])
-                   if isinstance(g, dict) and g.get("title") and g.get("text")]
+        general = [dict(g, text=g.get("text") or self.year_theme_text()) if isinstance(g, dict) and
+                   g.get("year_theme") else g for g in (self.cfg.settings.get("general_directions") or [])]
+        general = [g for g in general if isinstance(g, dict) and g.get("title") and g.get("text")]
         first = [g for g in general if g.get("first")]
         rest = [g for g in general if not g.get("first")]
         specific: list[tuple[str, str]] = []
@@ -415,6 +416,16 @@ class SelfReport:
         points = [(str(g["title"]), str(g["text"])) for g in first] + specific
         points += [(str(g["title"]), str(g["text"])) for g in rest]
         return points[:MAX_DIRECTIONS]
+
+    def year_theme_text(self) -> str:
+        """The theory direction in the year's official wording (official_wording.yaml, wording 年度主题.理论方向);
+        a year still to be verified there is listed among the internal notice's 待核实 items."""
+        from pipeline.documents import official
+        theme = official.load_official(self.cfg.dir).theme(self.r.year)
+        if theme.get("待核实"):
+            self.run.warnings.append(f"{self.r.year}年的年度主题尚待核实（config/official_wording.yaml）："
+                                     f"{theme['待核实']}")
+        return self.w.fill("年度主题.理论方向", {k: theme.get(k) for k in ("首要政治任务", "学习教育", "大会精神")})
 
     def block_directions(self, bw) -> None:
         points = self.directions()

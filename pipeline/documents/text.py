@@ -29,12 +29,16 @@ API
     (``documents.workbook``, ``documents.xlsx_stream``) does to each cell, sheet name and page header, so a
     workbook and a Word document hold the same characters.
 
-Every writer (wording.fill, the Word writers) calls these; no call site quotes by hand.
+Every writer (wording.fill, the Word writers) calls these; no call site quotes by hand. ``clean`` and ``finish``
+also replace outdated official formulations by their current form (``documents.official``, the table
+``config/official_wording.yaml``), so a catalog text or a typed value never prints "以习近平为核心".
 """
 
 from __future__ import annotations
 
 import re
+
+from pipeline.documents import official
 
 __all__ = ["clean", "quote", "book", "strip_marks", "finish", "join", "strip_controls", "CJK"]
 
@@ -79,7 +83,8 @@ def clean(value: object) -> str:
     if value is None:
         return ""
     if type(value) is str and value.isprintable() and not _CLEAN_ALREADY.search(value):
-        return value  # the common case at city scale (100,000 activity titles): nothing to change
+        return official.apply(value)  # the common case at city scale (100,000 activity titles): only the
+        # official wording to check (one compiled search)
     text = strip_controls(str(value)).replace("\r\n", "\n").replace("\r", "\n")
     text = "\n".join(line.strip(" \t\u3000") for line in text.split("\n")).strip("\n")
     text = _ANGLE_PAIR.sub(r"\1", text)
@@ -89,7 +94,7 @@ def clean(value: object) -> str:
         text = _STRAIGHT_DOUBLE.sub(r"“\1”", text)
         text = _STRAIGHT_SINGLE.sub(r"‘\1’", text)
     text = _SPACE_NEAR_CJK.sub("", text)
-    return _nest(text)
+    return _nest(official.apply(text))
 
 
 def _nest(text: str) -> str:
@@ -139,7 +144,7 @@ def book(text: object) -> str:
 
 def finish(text: object) -> str:
     """A composed paragraph: control and bidi characters removed, marks nested at every depth."""
-    return _nest(strip_controls("" if text is None else str(text)))
+    return _nest(official.apply(strip_controls("" if text is None else str(text))))
 
 
 def join(items, sep: str = "、") -> str:

@@ -66,6 +66,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
 
 from pipeline.atomic import atomic_path
+from pipeline.documents import official
 from pipeline.documents.text import strip_controls
 from pipeline.intake.values import clean_text
 
@@ -122,7 +123,7 @@ def cell_value(value: Any) -> Any:
         return value
     if isinstance(value, (tuple, list)):
         return "、".join(map(str, value)) or None
-    text = clean_text(value)
+    text = official.apply(clean_text(value))   # current official wording in every workbook too
     if not text.isprintable():  # newlines, or a control or bidi character
         text = strip_controls(text)
     return (text[:MAX_CELL_TEXT] + "…") if len(text) > MAX_CELL_TEXT else (text or None)
@@ -416,6 +417,10 @@ def defuse(wb) -> int:
                 if cell.data_type == "f" or (cell.data_type == "s" and looks_like_formula(cell.value)):
                     as_text(cell)
                     n += 1
+                elif cell.data_type == "s" and isinstance(cell.value, str):
+                    current = official.apply(cell.value)   # a workbook built cell by cell: the official wording
+                    if current != cell.value:
+                        cell.value = current
     return n
 
 

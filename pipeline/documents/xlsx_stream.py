@@ -31,6 +31,7 @@ from openpyxl.utils import column_index_from_string, get_column_letter
 
 from pipeline import deflate
 from pipeline.atomic import atomic_path
+from pipeline.documents import official
 from pipeline.documents.text import strip_controls
 from pipeline.documents.workbook import (FOOTER, LINE_HEIGHT, MARGINS, PORTRAIT_WIDTH, SMALL_TABLE, Print, cell_value,
                                          looks_like_formula, row_height, safe_sheet_title, text_lines)
@@ -71,6 +72,7 @@ def _text(value: str) -> str:
 
 def _inline(text: str, style: str) -> str:
     """An inline string cell body; xml:space="preserve" only where spaces at the ends or newlines need it."""
+    text = official.apply(text)   # current official wording (documents.official)
     if not text.isprintable() or len(text) > MAX_CELL_TEXT or "&" in text or "<" in text or ">" in text:
         text = _text(text)
     if text[:1].isspace() or text[-1:].isspace() or "\n" in text or "\t" in text or "  " in text:

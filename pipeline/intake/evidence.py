@@ -362,21 +362,32 @@ class Index:
                     self.own.setdefault((k, f.department), []).append(i)
         self.files = files
 
-    def find(self, name: str, department: str | None) -> list[int]:
-        """Files a name means: those of the same department first, else of any department."""
+    def find(self, name: str, department: str | None, host: str | None = None) -> list[int]:
+        """Files a name means (contract §8): the row's own department's, else its 主办部门's, else files whose
+        department is unknown; never another department's file merely because the names are equal."""
         key = name_key(name)
         found = self.keys.get(key)
         if found:
-            return list(self.own.get((key, department)) or found)
-        if not found:
+            own = self.own.get((key, department))
+            if own:
+                return list(own)
+        else:
             stem = name_key(PurePosixPath(name).stem)
             found = self.keys.get(stem) if stem and stem != name_key(name) else None
             if found:  # `照片3.png` named, `照片3.jpg` sent: only a file whose own name has that stem
                 found = [i for i in found if name_key(self.files[i].stem) == stem]
         if not found:
             return []
-        own = [i for i in found if self.files[i].department == department]
-        return own or list(found)
+        for owner in dict.fromkeys((department, host, None)):
+            hits = [i for i in found if self.files[i].department == owner]
+            if hits:
+                return hits
+        return []
+
+    def owners(self, name: str) -> list[str]:
+        """The departments whose files carry this name (for the message when a row may not use them)."""
+        found = self.keys.get(name_key(name)) or []
+        return sorted({self.files[i].department for i in found if self.files[i].department})
 
 
 def _enabled(config: Config, files: list[EvidenceFile]) -> bool:
@@ -419,17 +430,18 @@ def check_evidence(inbox: Path, config: Config, year: int, merged: "Merged",
             title = cols["title"][pos] or ""
             codes = tuple(cols["standard"][pos] or ())
             r = RowEvidence(kind, pos, dept, title, codes)
+            host = config.resolve_department(cols["host"][pos]) if "host" in cols and cols["host"][pos] else None
             cell = cols["evidence"][pos] if "evidence" in cols else None
             names = split_names(cell)
             seen: dict[int, None] = {}
             for token in names:
-                hits = index.find(token, dept)
+                hits = index.find(token, dept, host)
                 if hits:
                     seen.update(dict.fromkeys(hits))
                 else:
                     r.missing.append(token)
             if kind == "documents" and title:
-                hits = index.find(title, dept)
+                hits = index.find(title, dept, host)
                 seen.update(dict.fromkeys(hits))
                 if not names and not hits:
                     r.missing.append(title)
@@ -445,7 +457,12 @@ def check_evidence(inbox: Path, config: Config, year: int, merged: "Merged",
             where = dict(file=cols["file"][pos], sheet=cols["sheet"][pos], row=int(cols["row"][pos]),
                          department=r.department)
             for token in r.missing:
-                issues.append(make_issue("evidence-missing", column="佐证材料", value=token, **where))
+                others = index.owners(token)   # equal names of other departments' files: never matched (§8)
+                if others:
+                    issues.append(make_issue("evidence-other-department", column="佐证材料", value=token,
+                                             owner="、".join(others), **where))
+                else:
+                    issues.append(make_issue("evidence-missing", column="佐证材料", value=token, **where))
             _check_rules(r, cols, pos, files, config, year, issues, where)
         rows[r.kind].append(r)
         for code in r.codes:

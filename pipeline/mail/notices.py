@@ -85,7 +85,8 @@ def notice_for(config: Config, scores: dict, dept: dict, scores_dir: Path, templ
     mine = [s for s in scores["standards"] if name in s["responsible"]]
     standards = [{"code": s["code"], "short": config.standards[s["code"]].short if s["code"] in config.standards
                   else s["title"][:14], "status": s["status"]} for s in mine]
-    deadline = settings.of(config).deadline
+    from pipeline import schedule
+    deadline = schedule.deadline(config, int(year)) if year else settings.of(config).deadline   # the scores' year
     context = {"unit": config.unit, "year": year, "department": name, "coordinator": coordinator,
                "today": _chinese_date(dt.date.today()), "standards": standards,
                "deadline": _chinese_date(deadline) if isinstance(deadline, dt.date) else "规定时间",

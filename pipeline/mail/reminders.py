@@ -58,7 +58,8 @@ def stages(config: Config) -> list[Stage]:
 def due(config: Config, scores: dict, out_dir: Path, today: dt.date | None = None) -> list[Due]:
     """The reminders to send today: for each department that has not reported, the latest stage reached,
     unless it was sent already (per stage, or per day for a daily stage)."""
-    deadline = settings.of(config).deadline
+    from pipeline import schedule
+    deadline = schedule.deadline(config, int(scores.get("year") or config.year))   # in the scores' year
     if not isinstance(deadline, dt.date):
         return []
     today = today or dt.date.today()
@@ -97,7 +98,8 @@ def build(config: Config, scores: dict, dues: list[Due], scores_dir: Path, templ
 
 def _overdue_notice(config: Config, scores: dict, late: list[Due]) -> Notice:
     coordinator = settings.of(config).coordinator
-    deadline = settings.of(config).deadline
+    from pipeline import schedule
+    deadline = schedule.deadline(config, int(scores.get("year") or config.year))   # in the scores' year
     names = "、".join(d.department for d in late)
     msg = EmailMessage()
     msg["Subject"] = f"【{late[0].stage.name}】{scores['year']}年文明单位创建台账逾期未报送部门（{len(late)}个）"

@@ -74,7 +74,8 @@ def _work(command: str, form) -> Callable[[WebJob], jobs.JobResult]:
         year, replace = _year(form), _flag(form, "replace")  # replace: the coordinator confirmed (history)
         return lambda job: bench.report_job(job, year, replace)
     if command == "plan":
-        return lambda job: jobs.plan(cfg, bench.out, progress=job.tick)
+        year = _year(form)   # the plan of another year (its title, 台账 names, schedule), as `plan --year`
+        return lambda job: jobs.plan(cfg, bench.out, progress=job.tick, year=year)
     if command == "halfyear":
         year = _year(form)
         return lambda job: jobs.halfyear(bench.inbox, bench.out, cfg, year, progress=job.tick)
