@@ -401,8 +401,8 @@ def test_an_output_never_overwrites_a_same_named_file_the_tool_did_not_write(tmp
     mine.write_bytes(b"my own report")
     res = run("report", "--inbox", str(SAMPLE), "--out", str(out), "--silent")
     assert res.exit_code == 1
-    assert res.output.strip() == (f"错误：输出文件夹 {out} 中已有同名文件“{mine.name}”，不是本工具生成的；为免覆盖，"
-                                  "请先把它移到别处或改名，或换一个输出文件夹")
+    assert res.output.strip().splitlines()[-1] == (f"错误：输出文件夹 {out} 中已有同名文件“{mine.name}”，不是本工具生成的；"
+                                                   "为免覆盖，请先把它移到别处或改名，或换一个输出文件夹")
     assert mine.read_bytes() == b"my own report" and sorted(p.name for p in out.iterdir()) == [".lock", mine.name]
     mine.rename(tmp_path / "moved.docx")
     assert run("report", "--inbox", str(SAMPLE), "--out", str(out), "--silent").exit_code == 0
