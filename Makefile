@@ -7,9 +7,25 @@ INBOX  ?= inbox
 OUT    ?= output
 BENCH_TMP ?= bench/work bench/out
 
-.PHONY: setup report templates plan check sample pdf test bench clean docs archive rollup sample-packages bench-rollup halfyear bulletin
+# 单位配置：UNIT=名称（profiles/ 或 examples/ 下的文件夹名，如 county_hospital）或 CONFIG=文件夹，只管这一次，
+# 如 make report UNIT=county_hospital。make use UNIT=… 记住它（写入 .wenming-profile），以后 make、启动器和
+# 工作台都用它；make use UNIT=default 恢复项目自带的 config/。命令行的 --config 总是优先。
+UNIT   ?=
+CONFIG ?=
+PROFILE := $(strip $(or $(CONFIG),$(UNIT)))
+ifneq ($(PROFILE),)
+export WENMING_CONFIG := $(PROFILE)
+endif
+# inbox/ 为空时演示用的收件箱：自带配置用 examples/inbox/，其他单位用它自己的示例收件箱
+DEMO = $$($(PY) -m pipeline.use_profile --demo-inbox)
+
+.PHONY: use setup report templates plan check sample pdf test bench clean docs archive rollup sample-packages bench-rollup halfyear bulletin
 
 setup: $(STAMP)
+
+# 记住本机使用的单位配置：make use UNIT=county_hospital（或 CONFIG=文件夹）；make use UNIT=default 恢复默认
+use: setup
+	@unset WENMING_CONFIG; $(PY) -m pipeline.use_profile $(PROFILE)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +40,8 @@ define real_or_demo
 	@if [ -n "$$(find $(INBOX) -type f ! -name '.*' 2>/dev/null | head -n 1)" ]; then \
 		$(PY) -m pipeline $(1) --inbox $(INBOX) --out $(OUT); \
 	else \
-		echo "$(INBOX)/ 中还没有任何报送文件，本次用示例收件箱 examples/inbox/ 演示，输出到 $(OUT)/示例/（每份文件首页标注“示例数据”）"; \
-		$(PY) -m pipeline $(1) --inbox examples/inbox --out $(OUT)/示例 $(2); \
+		echo "$(INBOX)/ 中还没有任何报送文件，本次用示例收件箱 $(DEMO) 演示，输出到 $(OUT)/示例/（每份文件首页标注“示例数据”）"; \
+		$(PY) -m pipeline $(1) --inbox "$(DEMO)" --out $(OUT)/示例 $(2); \
 	fi
 endef
 

@@ -15,12 +15,14 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 def _config_option(f):
     return click.option("--config", "config_dir", type=click.Path(file_okay=False), default=None,
-                        help="配置文件夹（unit.yaml、catalog.yaml 所在处），默认为项目的 config/")(f)
+                        help="配置文件夹（unit.yaml、catalog.yaml 所在处）或 profiles/ 下的单位配置名；"
+                             "默认为记住的配置（.wenming-profile），没有时用项目的 config/")(f)
 
 
 def _load(config_dir):
     from pipeline.catalog import load_config
-    return load_config(config_dir)
+    from pipeline.profile import resolve_config_dir
+    return load_config(resolve_config_dir(config_dir))
 
 
 class Fatal(click.ClickException):
@@ -271,7 +273,7 @@ def plan(config_dir, out_dir, year):
 @_config_option
 def check(config_dir):
     from pipeline import jobs
-    _echo(jobs.check(_load(config_dir)))
+    _echo(jobs.check(config_dir=config_dir))
 
 
 @main.command(help="用 LibreOffice 把输出文件夹中的 Word 文件转为 PDF，便于打印。")
@@ -363,9 +365,10 @@ def history_command(history_file, import_dir, replace_history, use_version):
               help="report 的输出文件夹（含 scores.json）")
 @click.option("--out", "out_file", type=click.Path(), required=True, help="生成的 ZIP 文件（不会覆盖不是本工具生成的文件）")
 @click.option("--internal", is_flag=True, help="连同内部文件（创建工作情况提示（内部）、校验报告、进度通报）一起打包")
-def export(scores_dir, out_file, internal):
+@_config_option
+def export(scores_dir, out_file, internal, config_dir):
     from pipeline import jobs
-    _echo(jobs.export(scores_dir, out_file, internal=internal))
+    _echo(jobs.export(scores_dir, out_file, config=_load(config_dir), internal=internal))
 
 
 @main.command(help="汇总多个单位的数据包，生成汇总表（xlsx）、汇总报告（docx）和 rollup.json。")
@@ -390,8 +393,9 @@ def rollup(packages_dir, out_dir, config_dir):
 @click.option("--no-browser", is_flag=True, help="不自动打开浏览器")
 @click.option("--token", default=None, help="访问口令（监听其他地址时使用；不填则自动生成并显示）")
 def serve(inbox, out_dir, config_dir, host, port, no_browser, token):
+    from pipeline.profile import resolve_config_dir
     from pipeline.web.server import serve as run
-    run(Path(inbox), Path(out_dir), Path(config_dir) if config_dir else None, host, port,
+    run(Path(inbox), Path(out_dir), resolve_config_dir(config_dir), host, port,
         open_browser=not no_browser, token=token, echo=click.echo)
 
 

@@ -35,14 +35,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "template-version": (INFO, "模板版本“{value}”与当前版本“{expected}”不同；已按表头读取，下次请使用新模板"),
     # rows
     "missing-required": (ERROR, "第{row}行缺少{column}，请补填"),
-    "invalid-date": (ERROR, "第{row}行{column}“{value}”不是有效日期，请按 2026-03-05 或 2026年3月5日 填写"),
+    "invalid-date": (ERROR, "第{row}行{column}“{value}”不是有效日期，请按 {eg_date} 或 {eg_day} 填写"),
     "date-out-of-year": (ERROR, "第{row}行{column}“{value}”不在{year}年度内，本年度自查不计入；请核对日期"),
-    "unknown-standard": (ERROR, "第{row}行{column}“{value}”不是有效的测评标准，请从下拉列表中选择（如 3.2.2）"),
+    "unknown-standard": (ERROR, "第{row}行{column}“{value}”不是有效的测评标准，请从下拉列表中选择{code_hint}"),
     "invalid-yesno": (WARNING, "第{row}行{column}“{value}”无法识别为是或否，已按未填处理；请填写“是”或“否”"),
     "invalid-satisfaction": (WARNING, "第{row}行{column}“{value}”无法识别，已按未填处理；请填写满意、基本满意或不满意"),
     "invalid-number": (WARNING, "第{row}行{column}“{value}”不是有效数字，已按未填处理；请只填数字，如 12"),
     "formula-error": (WARNING, "第{row}行{column}是公式错误值“{value}”，已按未填处理；请检查公式或直接填写内容"),
-    "invalid-optional-date": (WARNING, "第{row}行{column}“{value}”不是有效日期，已按未填处理；请按 2026-03-05 填写"),
+    "invalid-optional-date": (WARNING, "第{row}行{column}“{value}”不是有效日期，已按未填处理；请按 {eg_date} 填写"),
     "invalid-doctype": (WARNING, "第{row}行{column}“{value}”不在可选类型中，已按“其他”处理；请填写计划、方案、制度、总结、记录或其他"),
     "invalid-optional-standard": (WARNING, "第{row}行{column}“{value}”不是有效的测评标准，已按未填处理"),
     "duplicate-person": (WARNING, "第{row}行与 {other} 是同一人（{key}），只计一次"),
@@ -84,6 +84,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
+#: hints a message may name; the caller passes the profile's own (a code of this catalog, a date in its year)
+HINT_DEFAULTS = {"code_hint": "", "eg_date": "“年-月-日”", "eg_day": "“某年某月某日”"}
+
+
+def profile_hints(config, year: int, department: str | None = None) -> dict[str, str]:
+    """The hints of messages from this profile: `（如 1.1.1）` names a code of this catalog, dates its year."""
+    code = config.example_code(department)
+    return {"code_hint": f"（如 {code}）" if code else "", "eg_date": f"{year}-03-05", "eg_day": f"{year}年3月5日"}
+
+
 @dataclass(frozen=True)
 class Issue:
     level: str
@@ -116,6 +126,8 @@ def make_issue(code: str, *, file: str | None = None, sheet: str | None = None, 
                level: str | None = None, **extra: Any) -> Issue:
     """Build an Issue with its message from the table."""
     default_level, template = MESSAGES[code]
+    for key, value_ in HINT_DEFAULTS.items():  # hints the profile gives (validate passes this catalog's and year's)
+        extra.setdefault(key, value_)
     shown = "" if value is None else _display(value)
     message = template.format(row=row, column=column or "", value=shown, sheet=sheet or "", **extra)
     return Issue(level or default_level, code, file, sheet, row, column, _jsonable(value), message, department)

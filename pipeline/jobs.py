@@ -143,13 +143,25 @@ def plan(config: Config, out_dir: str | Path = "output", progress: Progress | No
     return job
 
 
-def check(config: Config, progress: Progress | None = None) -> JobResult:
-    """Every document rendered from the bundled sample data: a broken template or wording entry is one line."""
-    from pipeline.documents.check import check_documents
-    _quiet(progress)("正在用示例数据生成全部文书")
+def check(config: Config | None = None, progress: Progress | None = None, *,
+          config_dir: str | Path | None = None) -> JobResult:
+    """Every mistake of the profile at once (file and line each), then the department templates built and every
+    document rendered from sample data made for its catalog. The profile is `config`'s folder, else `config_dir`
+    (else the remembered one). Its mistakes are raised together, one line each (PipelineError)."""
+    from pipeline.catalog import load_config
+    from pipeline.documents.check import check_profile
     from pipeline.documents.official import year_warnings
-    check_documents(config)
-    job = JobResult("check", message="检查通过：全部文书均可正常生成。")
+    _quiet(progress)("正在检查配置，并用示例数据生成全部文书")
+    notes: list[str] = []
+    problems = check_profile(config.dir if config is not None else config_dir, notes)
+    if problems:  # printed as 错误：… one a line
+        raise PipelineError("\n错误：".join(problems))
+    if config is None:
+        from pipeline.profile import resolve_config_dir
+        config = load_config(resolve_config_dir(config_dir))
+    job = JobResult("check", notes=list(notes), message="检查通过：配置无误，各部门台账模板和全部文书均可正常生成。")
+    for line in notes:
+        job.say(f"提醒：{line}", err=True)
     for line in year_warnings(config):   # the report year's official themes: missing or still to be verified
         job.say(f"提醒：{line}")
     job.say(job.message)
@@ -371,6 +383,8 @@ def notify(scores_dir: str | Path, config: Config, *, dry_run: bool = False, out
         scores = json.loads(path.read_text(encoding="utf-8"))
         if scores.get("sample") and not dry_run:
             raise PipelineError(f"{scores_dir} 中是示例数据生成的结果，不能据此给各部门发邮件；请用真实收件箱运行 make report")
+        from pipeline.profile import ensure_same_profile
+        ensure_same_profile(scores, config, "据此给各部门发邮件")  # another profile's scores: one line, nothing sent
         notices = build_notices(config, scores, Path(scores_dir), Path(templates_dir))
     job = JobResult("notify", detail=notices)
     if dry_run:
@@ -452,12 +466,13 @@ def history(history_file: str | Path | None = None, import_dir: str | Path | Non
 
 
 def export(scores_dir: str | Path, out_file: str | Path, progress: Progress | None = None, *,
-           internal: bool = False) -> JobResult:
+           config: Config | None = None, internal: bool = False) -> JobResult:
     """A unit package (ZIP: scores.json, documents, manifest.json with SHA-256 per file): never of sample data,
-    never over a file the tool did not write, the internal documents only with `internal`."""
+    never over a file the tool did not write, the internal documents only with `internal`; with the profile in
+    use (`config`), scores made with another profile are refused in one line."""
     from pipeline.store.package import export_package
     _quiet(progress)("正在打包")
-    manifest = export_package(scores_dir, out_file, internal=internal)
+    manifest = export_package(scores_dir, out_file, config, internal=internal)
     job = JobResult("export", outputs=[Path(out_file)], detail=manifest)
     job.message = f"已生成单位数据包：{out_file}（{manifest['unit']} {manifest['year']}年，{len(manifest['files'])} 个文件）"
     job.say(job.message)
@@ -470,7 +485,9 @@ def rollup(packages_dir: str | Path, out_dir: str | Path, config_dir: str | Path
     from pipeline.atomic import atomic_write_json, claimed
     from pipeline.catalog import load_config
     from pipeline.documents.rollup_docs import start_rollup_workbook, write_rollup_report, write_rollup_workbook
+    from pipeline.profile import resolve_config_dir
     from pipeline.store.rollup import RollupSummary, build_rollup, output_names
+    config_dir = resolve_config_dir(config_dir)  # the remembered profile when none is given
     config = load_config(config_dir)
     _quiet(progress)("正在读取各单位数据包")
     facts = build_rollup(packages_dir, config)

@@ -74,8 +74,8 @@ def _collect(inbox: Path, config: Config, year: int | None,
     metrics = compute_metrics(config, roster)
     standards = score_standards(config, metrics, merged.used("activities"), merged.used("documents"),
                                 set(merged.winners))
-    by_dept = department_metric_counts(roster)
-    zero = {k: (0, 0) for k in METRIC_KEYS}
+    by_dept = department_metric_counts(roster, config)
+    zero = {k: (0, 0) for k in (*METRIC_KEYS, *config.metrics)}
     dept_counts = {d: by_dept.get(d, zero) for d in merged.winners}
     from pipeline.documents.highlights import highlight_issues
     clock.lap("score")

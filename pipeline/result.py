@@ -10,6 +10,7 @@ from pipeline.catalog import Config
 from pipeline.intake.merge import Merged
 from pipeline.intake.validate import DUPLICATE, REJECTED, SUPERSEDED, USED
 from pipeline.issues import ERROR, WARNING, Issue
+from pipeline.profile import profile_record
 from pipeline.score import MetricResult, StandardResult
 
 
@@ -93,7 +94,7 @@ def scores_dict(result: Result) -> dict:
                         for k in cfg.metrics if k in counts},
         })
     return {
-        "unit": cfg.unit, "year": result.year, "catalog": cfg.catalog_id,
+        "unit": cfg.unit, "year": result.year, "catalog": cfg.catalog_id, "config": profile_record(cfg),
         "metrics": {k: {**m.as_dict(), "coverage": coverage} for k, m in result.metrics.items()},
         "standards": [{"code": s.standard.code, "title": s.standard.title, "status": s.status,
                        "activities": s.activities, "documents": s.documents,

@@ -16,8 +16,8 @@ class Column:
     kind: str = "text"  # text | seq | yesno | date | number | satisfaction | doctype | standard | inservice
     required: bool = False
     width: int = 12
-    help: str = ""
-    example: str = ""
+    help: str = ""      # may name {年度}: filled from the profile (templates.column_text)
+    example: str = ""   # may name {年度} {部门} {标准} {文件标准} {文号}: filled from the profile
     aliases: tuple[str, ...] = ()
     code: bool = False  # a code an office suite could take for a number or date (3.2.2, 1001): formatted as text
 
@@ -56,7 +56,7 @@ ROSTER = SheetSpec("roster", "人员名单", (
     Column("name", "姓名", required=True, width=10, help="本部门在编在岗人员每人一行", example="张三"),
     Column("staff_id", "工号", width=10, help="有工号的请填写，用于跨部门去重", example="1001", aliases=("职工号", "编号"),
            code=True),
-    Column("dept", "部门", width=12, help="留空即本部门", example="调宣部"),
+    Column("dept", "部门", width=12, help="留空即本部门", example="{部门}"),
     Column("in_service", "在职", "inservice", width=7, help="留空视为“是”；退休、调离填“否”", example="是"),
     Column("party", "党员", "yesno", width=7, help="中共党员（含预备党员）填“是”", example="是"),
     Column("volunteer", "注册志愿者", "yesno", width=11, help="已在志愿服务网注册的填“是”", example="是"),
@@ -69,38 +69,38 @@ ROSTER = SheetSpec("roster", "人员名单", (
 
 ACTIVITIES = SheetSpec("activities", "活动记录", (
     Column("seq", "序号", "seq", width=6),
-    Column("date", "日期", "date", required=True, width=12, help="活动日期，如 2026-03-05", example="2026-03-05"),
+    Column("date", "日期", "date", required=True, width=12, help="活动日期，如 {年度}-03-05", example="{年度}-03-05"),
     Column("title", "活动名称", required=True, width=30, help="活动的正式名称", example="学雷锋志愿服务进社区"),
-    Column("standard", "测评标准", "standard", required=True, width=30, help="从下拉列表选择对应的测评标准", example="3.2.2 常态化志愿服务和结对帮扶"),
-    Column("host", "主办部门", width=12, help="留空即本部门", example="团委"),
+    Column("standard", "测评标准", "standard", required=True, width=30, help="从下拉列表选择对应的测评标准", example="{标准}"),
+    Column("host", "主办部门", width=12, help="留空即本部门", example="{部门}"),
     Column("participants", "参加人数", "number", width=9, help="参加人数或人次", example="25"),
     Column("hours", "时长(小时)", "number", width=9, help="活动时长", example="2"),
     Column("place", "地点", width=16, example="某某社区"),
-    Column("content", "活动内容", width=40, help="简要说明活动内容和成效", example="为社区居民开展科普讲座"),
+    Column("content", "活动内容", width=40, help="简要说明活动内容和成效", example="为社区居民开展志愿服务和政策宣传"),
     Column("evidence", "佐证材料", width=24, help="照片、通知、签到表等材料的名称", example="签到表、照片"),
 ), title="活动记录")
 
 DOCUMENTS = SheetSpec("documents", "制度文件", (
     Column("seq", "序号", "seq", width=6),
-    Column("title", "文件名称", required=True, width=36, help="计划、方案、制度、总结、会议记录等文件的名称", example="2026年文明单位创建工作计划"),
-    Column("number", "文号", width=18, example="津科协发〔2026〕1号", code=True),
-    Column("date", "日期", "date", width=12, help="印发或形成日期", example="2026-02-20"),
+    Column("title", "文件名称", required=True, width=36, help="计划、方案、制度、总结、会议记录等文件的名称", example="{年度}年文明单位创建工作计划"),
+    Column("number", "文号", width=18, example="{文号}", code=True),
+    Column("date", "日期", "date", width=12, help="印发或形成日期", example="{年度}-02-20"),
     Column("type", "类型", "doctype", width=9, help="计划、方案、制度、总结、记录、其他", example="计划"),
-    Column("standard", "测评标准", "standard", required=True, width=30, help="从下拉列表选择对应的测评标准", example="2.1.2 年度计划、专人负责、经费保障"),
+    Column("standard", "测评标准", "standard", required=True, width=30, help="从下拉列表选择对应的测评标准", example="{文件标准}"),
     Column("evidence", "佐证材料", width=24, help="文件本身及其附件的文件名（随台账一并报送），多个用顿号分隔",
-           example="2026年创建工作计划.pdf"),
+           example="{年度}年创建工作计划.pdf"),
 ), title="制度文件")
 
 HIGHLIGHTS = SheetSpec("highlights", "工作亮点", (
-    Column("standard", "测评标准", "standard", width=30, help="亮点对应的测评标准（可不填）", example="3.2.2 常态化志愿服务和结对帮扶"),
-    Column("text", "亮点", width=80, help="一段完整的文字，将原样写入自查报告", example="组建科技志愿服务队，全年开展科普进社区活动12次。"),
+    Column("standard", "测评标准", "standard", width=30, help="亮点对应的测评标准（可不填）", example="{标准}"),
+    Column("text", "亮点", width=80, help="一段完整的文字，将原样写入自查报告", example="组建{部门}志愿服务队，全年开展志愿服务活动12次，服务群众300余人次。"),
 ), anchors=("亮点",), title="工作亮点")
 
 HONOURS = SheetSpec("honours", "荣誉表彰", (
-    Column("title", "荣誉名称", width=36, example="天津市五一劳动奖状"),
-    Column("grantor", "授予单位", width=24, example="天津市总工会"),
-    Column("date", "日期", "date", width=12, example="2026-04-28"),
-    Column("winner", "获得者", width=16, help="集体或个人", example="普及部"),
+    Column("title", "荣誉名称", width=36, example="{年度}年度先进集体"),
+    Column("grantor", "授予单位", width=24, example="上级主管部门"),
+    Column("date", "日期", "date", width=12, example="{年度}-04-28"),
+    Column("winner", "获得者", width=16, help="集体或个人", example="{部门}"),
 ), anchors=("荣誉名称",), title="荣誉表彰")
 
 NEGATIVE = SheetSpec("negative", "负面清单自查", (
@@ -114,3 +114,38 @@ SHEET_BY_KIND = {s.kind: s for s in DATA_SHEETS}
 
 #: For each kind, a field that must be present for the row to mean anything (beyond the contract's bold ones).
 CONTENT_KEYS = {"highlights": ("text",), "honours": ("title",), "negative": ("item",)}
+
+
+# ---------------------------------------------------------------- a catalog's own roster columns
+
+_ROSTER_CACHE: dict[tuple, SheetSpec] = {}
+
+
+def custom_columns(config) -> tuple[Column, ...]:
+    """The yes/no 人员名单 columns a catalog adds for its own metrics (contract section 4, Further metrics)."""
+    out = []
+    for m in getattr(config, "custom_metrics", ()) or ():
+        out.append(Column(m.column_key, m.column, "yesno", width=max(10, 2 * len(m.column) + 2),
+                          help=f"用于计算{m.label}：{m.column}的填“是”，否则填“否”", example="是"))
+    return tuple(out)
+
+
+def roster_for(config) -> SheetSpec:
+    """人员名单 with the catalog's own columns after the fixed ones (the fixed layout when it has none)."""
+    extra = custom_columns(config)
+    if not extra:
+        return ROSTER
+    key = tuple((c.key, c.name) for c in extra)
+    if key not in _ROSTER_CACHE:
+        _ROSTER_CACHE[key] = SheetSpec(ROSTER.kind, ROSTER.name, ROSTER.columns + extra, ROSTER.anchors, ROSTER.title)
+    return _ROSTER_CACHE[key]
+
+
+def sheets_for(config) -> tuple[SheetSpec, ...]:
+    """The data sheets of this profile's workbook (DATA_SHEETS, with 人员名单 as roster_for gives it)."""
+    roster = roster_for(config)
+    return tuple(roster if s is ROSTER else s for s in DATA_SHEETS)
+
+
+def sheet_for(config, kind: str) -> SheetSpec:
+    return roster_for(config) if kind == "roster" else SHEET_BY_KIND[kind]

@@ -1,4 +1,4 @@
-"""The six metrics (contract section 4) and the status of every standard (section 5)."""
+"""The metrics (contract section 4: the six, and a catalog's own) and the status of every standard (section 5)."""
 
 from __future__ import annotations
 
@@ -81,9 +81,22 @@ _PARTS = {  # metric -> (numerator column, denominator column) of metric_parts()
 }
 
 
-def metric_parts(roster: pd.DataFrame) -> pd.DataFrame:
-    """Per used roster row, 0/1 for every numerator and denominator of the six metrics (in-service staff only)."""
+def _custom(config: Config | None) -> list[Metric]:
+    return list(config.custom_metrics) if config is not None else []
+
+
+def _parts_of(config: Config | None) -> dict[str, tuple[str, str]]:
+    """metric -> (numerator, denominator) columns: the six, and the catalog's own over their roster column."""
+    return {**_PARTS, **{m.key: (f"n_{m.key}", m.denominator) for m in _custom(config)}}
+
+
+def metric_parts(roster: pd.DataFrame, config: Config | None = None) -> pd.DataFrame:
+    """Per used roster row, 0/1 for every numerator and denominator of the metrics (in-service staff only):
+    the six of the contract and, with the config, the catalog's own (its yes/no roster column over staff,
+    party members or registered volunteers)."""
     def yes(col: str) -> np.ndarray:
+        if col not in roster:  # a catalog's own column in frames read before it existed
+            return np.zeros(len(roster), dtype=bool)
         return np.asarray(roster[col].to_numpy(dtype=object) == True, dtype=bool)  # noqa: E712 - True, not truthy
 
     staff = yes("in_service")
@@ -97,22 +110,26 @@ def metric_parts(roster: pd.DataFrame) -> pd.DataFrame:
         "volunteer": volunteer, "party": party, "party_volunteer": party & volunteer,
         "volunteer_served": volunteer & (yes("served") | hours),
     }
+    within = {"staff": staff, "party": party, "volunteer": volunteer}
+    for m in _custom(config):
+        parts[f"n_{m.key}"] = within[m.denominator] & yes(m.column_key)
     return pd.DataFrame({k: v.astype(np.int64) for k, v in parts.items()}, index=roster.index)
 
 
-def _counts(sums) -> dict[str, tuple[int, int]]:
-    return {k: (int(sums[n]), int(sums[d])) for k, (n, d) in _PARTS.items()}
+def _counts(sums, config: Config | None = None) -> dict[str, tuple[int, int]]:
+    return {k: (int(sums[n]), int(sums[d])) for k, (n, d) in _parts_of(config).items()}
 
 
-def metric_counts(roster: pd.DataFrame) -> dict[str, tuple[int, int]]:
+def metric_counts(roster: pd.DataFrame, config: Config | None = None) -> dict[str, tuple[int, int]]:
     """(numerator, denominator) of each metric over used, deduped roster rows of in-service staff."""
-    return _counts(metric_parts(roster).sum())
+    return _counts(metric_parts(roster, config).sum(), config)
 
 
-def department_metric_counts(roster: pd.DataFrame) -> dict[str, dict[str, tuple[int, int]]]:
+def department_metric_counts(roster: pd.DataFrame, config: Config | None = None
+                             ) -> dict[str, dict[str, tuple[int, int]]]:
     """metric_counts for every submitting department at once."""
-    sums = metric_parts(roster).groupby(roster["department"].to_numpy(), sort=False).sum()
-    return {dept: _counts(row) for dept, row in sums.to_dict("index").items()}
+    sums = metric_parts(roster, config).groupby(roster["department"].to_numpy(), sort=False).sum()
+    return {dept: _counts(row, config) for dept, row in sums.to_dict("index").items()}
 
 
 def roster_coverage(config: Config, department_counts: dict) -> tuple[list[str], list[str]]:
@@ -126,7 +143,7 @@ def roster_coverage(config: Config, department_counts: dict) -> tuple[list[str],
 
 
 def compute_metrics(config: Config, roster_used: pd.DataFrame) -> dict[str, MetricResult]:
-    counts = metric_counts(roster_used)
+    counts = metric_counts(roster_used, config)
     return {k: MetricResult(m, *counts[k]) for k, m in config.metrics.items()}
 
 

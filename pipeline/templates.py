@@ -13,7 +13,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from pipeline.catalog import Config
 from pipeline.documents.workbook import Print, apply_print, row_height, save_workbook
 from pipeline.schema import (DATA_SHEETS, DOC_TYPES, INFO_FIELDS, INFO_SHEET, NEGATIVE, SATISFACTION,
-                             YES_NO, Column, SheetSpec)
+                             YES_NO, Column, SheetSpec, sheets_for)
 
 LIST_SHEET = "下拉列表"
 GUIDE_SHEET = "填表说明"
@@ -62,11 +62,11 @@ def build_template(config: Config, department: str) -> Workbook:
     _write_lists(wb, standards)
     _write_info(wb.create_sheet(INFO_SHEET), config, department)
     with_negative = department == config.settings.get("negative_list_department", "办公室")
-    for spec in DATA_SHEETS:
+    for spec in sheets_for(config):
         if spec is NEGATIVE and not with_negative:
             continue
         ws = wb.create_sheet(spec.name)
-        _write_data_sheet(ws, spec, department)
+        _write_data_sheet(ws, spec, department, config.year)
         if spec is NEGATIVE:
             for i, item in enumerate(config.negative_items):
                 ws.cell(HEADER_ROW + 1 + i, 1, item)
@@ -124,14 +124,14 @@ def _write_info(ws, config: Config, department: str) -> None:
             ws.cell(r, 3, hints[key]).font = Font(name="宋体", size=10, color="808080")
     date_row = 2 + INFO_FIELDS.index("填报日期")
     ws.cell(date_row, 2).number_format = "yyyy-mm-dd"
-    dv = _date_validation()
+    dv = _date_validation(config.year)
     dv.add(f"B{date_row}")
     ws.add_data_validation(dv)
     ws.column_dimensions["A"].width, ws.column_dimensions["B"].width, ws.column_dimensions["C"].width = 12, 30, 40
     _protect(ws)
 
 
-def _write_data_sheet(ws, spec: SheetSpec, department: str) -> None:
+def _write_data_sheet(ws, spec: SheetSpec, department: str, year: int) -> None:
     ncol = len(spec.columns)
     ws.cell(1, 1, f"{department}{spec.title}").font = _TITLE
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=max(ncol, 2))
@@ -150,7 +150,7 @@ def _write_data_sheet(ws, spec: SheetSpec, department: str) -> None:
                 data.number_format = "yyyy-mm-dd"
             elif col.text_format:  # 3.2.2 typed here must not become a date, 1001 not a number
                 data.number_format = "@"
-        dv = _validation_for(col)
+        dv = _validation_for(col, year)
         if dv is not None:
             dv.add(f"{letter}{first}:{letter}{last}")
             ws.add_data_validation(dv)
@@ -160,7 +160,7 @@ def _write_data_sheet(ws, spec: SheetSpec, department: str) -> None:
     _protect(ws)
 
 
-def _validation_for(col: Column) -> DataValidation | None:
+def _validation_for(col: Column, year: int) -> DataValidation | None:
     lists = {"yesno": NAME_YESNO, "inservice": NAME_YESNO, "satisfaction": NAME_SATISFACTION,
              "doctype": NAME_DOCTYPE, "standard": NAME_STANDARDS}
     if col.kind in lists:
@@ -173,7 +173,7 @@ def _validation_for(col: Column) -> DataValidation | None:
         dv.error = "请从下拉列表中选择。" if style == "stop" else "不是本部门的测评标准，确认要填写吗？"
         return dv
     if col.kind == "date":
-        return _date_validation()
+        return _date_validation(year)
     if col.kind == "number":
         dv = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
                             showErrorMessage=True, errorStyle="warning")
@@ -182,10 +182,10 @@ def _validation_for(col: Column) -> DataValidation | None:
     return None
 
 
-def _date_validation() -> DataValidation:
+def _date_validation(year: int) -> DataValidation:
     dv = DataValidation(type="date", operator="between", formula1="DATE(2000,1,1)", formula2="DATE(2099,12,31)",
                         allow_blank=True, showErrorMessage=True, errorStyle="warning")
-    dv.errorTitle, dv.error = "输入提示", "请填写日期，如 2026-03-05。"
+    dv.errorTitle, dv.error = "输入提示", f"请填写日期，如 {year}-03-05。"
     return dv
 
 
@@ -216,6 +216,29 @@ def _protect(ws) -> None:
         setattr(p, attr, False)
 
 
+def example_facts(config: Config, department: str, standards: list) -> dict[str, str]:
+    """What the 填表说明's examples name, all from the profile: its year, this department, its own standards."""
+    year = config.year
+    first = standards[0].label if standards else ""
+    docs = [s for s in standards if not s.metrics]
+    return {"年度": str(year), "部门": department, "标准": first,
+            "文件标准": (docs[-1] if docs else standards[-1]).label if standards else "",
+            "文号": f"{config.short_name}发〔{year}〕1号"}
+
+
+def column_text(text: str, facts: dict[str, str]) -> str:
+    """A column's help or example with the profile's facts in place of {年度} {部门} …"""
+    for name, value in facts.items():
+        text = text.replace("{" + name + "}", value)
+    return text
+
+
+def _coordinator(config: Config) -> str:
+    """（党建办） when unit.yaml names the coordinating department and it is one of the unit's."""
+    name = config.resolve_department(config.settings.get("coordinator"))
+    return f"（{name}）" if name else ""
+
+
 def _write_guide(ws, config: Config, department: str, standards: list, with_negative: bool) -> None:
     for letter, width in zip("ABCDE", GUIDE_WIDTHS):  # about one portrait page wide
         ws.column_dimensions[letter].width = width
@@ -224,10 +247,11 @@ def _write_guide(ws, config: Config, department: str, standards: list, with_nega
     steps = [
         "1. 先填“填报信息”：填报人、联系电话、填报日期（每次修改后重报都请改为当天日期，以最新日期为准）。",
         "2. 各工作表从表头下一行开始逐行填写，不要修改表头、不要合并单元格；可以插入或删除行。",
-        "3. 是/否栏填“是”或“否”（也认得 √、×、Y、N、有、无）；日期填 2026-03-05 或 2026年3月5日。",
-        f"4. 活动记录只填{config.year}年度的活动（往年的不计入）；“测评标准”从下拉列表选择，编码在前即可（如 3.2.2）。",
+        f"3. 是/否栏填“是”或“否”（也认得 √、×、Y、N、有、无）；日期填 {config.year}-03-05 或 {config.year}年3月5日。",
+        f"4. 活动记录只填{config.year}年度的活动（往年的不计入）；“测评标准”从下拉列表选择，编码在前即可"
+        + (f"（如 {standards[0].code}）。" if standards else "。"),
         "5. 人员名单填本部门全体人员，每人一行；兼职或借调人员只在一个部门填报，重复的只计一次。",
-        "6. 填好后保存为 .xlsx，文件名保留部门名称，用电子邮件发给牵头部门。",
+        "6. 填好后保存为 .xlsx，文件名保留部门名称，用电子邮件发给牵头部门" + _coordinator(config) + "。",
     ]
     r = 3
     for s in steps:  # each step wraps across the printed width (A:E), as tall as its text
@@ -239,12 +263,13 @@ def _write_guide(ws, config: Config, department: str, standards: list, with_nega
     r = _guide_table(ws, r + 1, "本部门负责的测评标准", ("编码", "简称", "测评标准", "须报送的佐证", "最少条数"),
                      [(s.code, s.short, s.title, s.evidence, s.min_evidence) for s in standards])
     rows = []
-    for spec in DATA_SHEETS:
+    facts = example_facts(config, department, standards)
+    for spec in sheets_for(config):
         if spec is NEGATIVE and not with_negative:
             continue
         for col in spec.columns:
             if col.kind != "seq":
-                example = standards[0].label if col.kind == "standard" and standards else col.example
-                rows.append((spec.name, col.name, col.help, example, "是" if col.required else ""))
+                rows.append((spec.name, col.name, column_text(col.help, facts), column_text(col.example, facts),
+                             "是" if col.required else ""))
     _guide_table(ws, r + 2, "各栏填写方法", ("工作表", "栏目", "填写方法", "示例", "必填"), rows)
     _protect(ws)

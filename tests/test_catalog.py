@@ -98,14 +98,14 @@ def _broken(tmp_path, edit):
 
 def test_unknown_department_in_catalog_is_named(tmp_path):
     cfg = _broken(tmp_path, lambda d: d["indicators"][0]["items"][0]["standards"][0].update(responsible=["宣传处"]))
-    with pytest.raises(ConfigError, match=r"catalog.yaml 测评标准 1.1.1.*宣传处"):
+    with pytest.raises(ConfigError, match=r"catalog.yaml 第\d+行：测评标准 1.1.1.*宣传处"):
         load_config(cfg)
 
 
 def test_duplicate_code_is_named(tmp_path):
     def edit(d):
         d["indicators"][0]["items"][0]["standards"][1]["code"] = "1.1.1"
-    with pytest.raises(ConfigError, match=r"1.1.1：编码重复"):
+    with pytest.raises(ConfigError, match=r"catalog.yaml 第\d+行：测评标准 1.1.1 编码重复"):
         load_config(_broken(tmp_path, edit))
 
 

@@ -44,6 +44,9 @@ def test_a_setting_that_cannot_be_meant_is_one_line_before_any_work(tmp_path, se
     unit = yaml.safe_load((cfg / "unit.yaml").read_text(encoding="utf-8"))
     unit[section][key] = value
     (cfg / "unit.yaml").write_text(yaml.safe_dump(unit, allow_unicode=True), encoding="utf-8")
+    lines = (cfg / "unit.yaml").read_text(encoding="utf-8").splitlines()
+    line = next(i for i, text in enumerate(lines, 1) if text.startswith(f"  {key}:"))
+    said = said.replace("unit.yaml 的 ", f"unit.yaml 第{line}行：")  # named by its line, as every profile mistake is
     for args in (["templates", "--out", str(tmp_path / "t")], ["plan", "--out", str(tmp_path / "o")]):
         result = run(*args, "--config", str(cfg))
         assert result.exit_code == 1 and result.output.strip() == f"错误：{said}"

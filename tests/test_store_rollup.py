@@ -61,7 +61,9 @@ def units(tmp_path_factory):
 
 
 def _export(out: Path, target: Path) -> Path:
-    res = run("export", "--scores", str(out), "--out", str(target))
+    """`export` with the unit's own profile (scores of another profile are refused)."""
+    cfg = out.parent / f"config-{out.name.removeprefix('out-')}"
+    res = run("export", "--scores", str(out), "--out", str(target), "--config", str(cfg))
     assert res.exit_code == 0, res.output
     return target
 
@@ -104,7 +106,8 @@ def test_export_writes_a_zip_with_scores_documents_and_a_manifest_of_sha256(unit
 
 def test_export_leaves_internal_documents_out_unless_asked_and_refuses_sample_data(units, tmp_path):
     out = units["乙单位"]
-    res = run("export", "--scores", str(out), "--out", str(tmp_path / "all.zip"), "--internal")
+    res = run("export", "--scores", str(out), "--out", str(tmp_path / "all.zip"), "--internal",
+              "--config", str(out.parent / "config-乙单位"))
     assert res.exit_code == 0, res.output
     with zipfile.ZipFile(tmp_path / "all.zip") as zf:
         names = set(zf.namelist())
@@ -120,20 +123,21 @@ def test_export_leaves_internal_documents_out_unless_asked_and_refuses_sample_da
 def test_export_never_overwrites_a_file_it_did_not_write(units, tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text("# 说明\n", encoding="utf-8")
-    res = run("export", "--scores", str(units["乙单位"]), "--out", str(readme))
+    cfg = ("--config", str(units["乙单位"].parent / "config-乙单位"))
+    res = run("export", "--scores", str(units["乙单位"]), "--out", str(readme), *cfg)
     assert res.exit_code == 1 and res.output.strip() == (
         f"错误：“{readme}”已存在，且不是本工具生成的数据包；为免覆盖，请换一个文件名")
     assert readme.read_text(encoding="utf-8") == "# 说明\n"
     other_zip = tmp_path / "照片.zip"
     with zipfile.ZipFile(other_zip, "w") as zf:
         zf.writestr("a.txt", "x")
-    assert run("export", "--scores", str(units["乙单位"]), "--out", str(other_zip)).exit_code == 1
-    res = run("export", "--scores", str(units["乙单位"]), "--out", str(tmp_path))
+    assert run("export", "--scores", str(units["乙单位"]), "--out", str(other_zip), *cfg).exit_code == 1
+    res = run("export", "--scores", str(units["乙单位"]), "--out", str(tmp_path), *cfg)
     assert res.exit_code == 1 and "是一个文件夹" in res.output
     # its own package is replaced by a new export
     pkg = tmp_path / "乙.zip"
-    assert run("export", "--scores", str(units["乙单位"]), "--out", str(pkg)).exit_code == 0
-    assert run("export", "--scores", str(units["乙单位"]), "--out", str(pkg)).exit_code == 0
+    assert run("export", "--scores", str(units["乙单位"]), "--out", str(pkg), *cfg).exit_code == 0
+    assert run("export", "--scores", str(units["乙单位"]), "--out", str(pkg), *cfg).exit_code == 0
 
 
 def test_export_without_scores_is_one_chinese_line(tmp_path):

@@ -430,7 +430,7 @@ def test_addresses_with_control_characters_are_refused_and_idn_is_encoded(tmp_pa
     unit = yaml.safe_load(path.read_text(encoding="utf-8"))
     unit["departments"][0]["email"] = "a\x1b@unit.cn"
     path.write_text(yaml.safe_dump(unit, allow_unicode=True), encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"unit.yaml：.+的邮箱含有不可见的控制字符"):
+    with pytest.raises(ConfigError, match=r"unit.yaml 第\d+行：.+的邮箱含有不可见的控制字符"):
         load_config(s.bench.config_dir)
     unit["departments"][0]["email"] = ""
     unit["mail"]["sender"] = "coord@例子.中国"  # the sender too: encoded at load, or refused

@@ -30,7 +30,7 @@ PLACEHOLDER_NAMES = {
     "expected": "当前版本", "key": "工号或姓名", "last": "末行", "number": "数值", "standard": "测评标准编码",
     "rows": "行数", "cols": "列数", "max_rows": "行数上限", "max_cells": "单元格上限", "seconds": "秒数",
     "depth": "层数", "owner": "部门", "count": "张数", "min": "最少张数", "fields": "缺少的栏目", "type": "类型",
-    "date": "日期",
+    "date": "日期", "eg_date": "年度-03-05", "eg_day": "年度年3月5日", "code_hint": "（如 本部门的测评标准编码）",
 }
 
 LEVEL_MEANING = {

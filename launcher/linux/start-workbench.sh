@@ -44,6 +44,10 @@ if ! ready; then
     echo "安装完成。"
 fi
 
+# the unit's profile: the one remembered in .wenming-profile (make use UNIT=…, or the 工作台's 设置), else config/
+if [ -f "$PROJECT/.wenming-profile" ]; then
+    echo "使用记住的单位配置（.wenming-profile）：$(grep -v '^#' "$PROJECT/.wenming-profile" | head -n 1)"
+fi
 set -- --inbox "$PROJECT/inbox" --out "$PROJECT/output"
 [ -n "${WENMING_PORT:-}" ] && set -- "$@" --port "$WENMING_PORT"
 [ -n "${WENMING_NO_BROWSER:-}" ] && set -- "$@" --no-browser

@@ -25,7 +25,8 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APP_PARTS = ["pipeline", "config", "examples", "README.md", "pyproject.toml"]
+# profiles/ and .wenming-profile: the unit's own profile and the remembered choice travel with the folder
+APP_PARTS = ["pipeline", "config", "examples", "README.md", "pyproject.toml", "docs", "profiles", ".wenming-profile"]
 
 
 class AssemblyError(Exception):

@@ -27,5 +27,7 @@ if not exist "%APP%\.venv\Scripts\python.exe" (
 set "PY=%APP%\.venv\Scripts\python.exe"
 :run
 cd /d "%APP%"
+rem 单位配置：serve 读取本文件夹中的 .wenming-profile（make use UNIT=… 或工作台“设置”页记住的配置），没有时用 config\
+if exist "%APP%\.wenming-profile" echo 使用记住的单位配置（.wenming-profile）
 "%PY%" -m pipeline serve --inbox "%APP%\inbox" --out "%APP%\output"
 if errorlevel 1 pause

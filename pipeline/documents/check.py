@@ -1,10 +1,15 @@
-"""`python -m pipeline check`: render every document from the bundled sample data and report the first
-broken template paragraph or wording entry as one Chinese line (file, paragraph text or wording key, fix).
+"""`python -m pipeline check`: every mistake of the profile at once, then every document rendered from sample data
+made for its catalog; a broken template paragraph or wording entry is one Chinese line (file, paragraph text or
+wording key, fix).
 
 API
 ---
+``check_profile(config_dir=None) -> list[str]``  the ``check`` command: every mistake of the profile (file and
+    line each, all at once), then the department templates built and ``check_documents``; [] when all is well.
+``sample_inbox(config, folder) -> Path``  the sample made for this profile: ``examples/inbox`` for the bundled
+    catalog and departments, else workbooks written for its catalog (documents/sample_data.py).
 ``check_documents(config, out_dir=None) -> list[Path]``  renders the 自查报告, the internal 工作情况提示
-    and the 实施方案 from ``examples/inbox`` with the given configuration (into a temporary folder unless
+    and the 实施方案 from ``sample_inbox`` with the given configuration (into a temporary folder unless
     ``out_dir``), then checks the wording entries the sample did not reach: their placeholders must be
     among those the same document offers. Raises ``WordingError`` / ``TemplateError`` (PipelineError).
 ``CHECKS``  a list other document writers append to: ``fn(result, out_dir) -> Path``; each is called
@@ -19,6 +24,7 @@ from typing import Callable
 
 from pipeline.catalog import DEFAULT_CONFIG_DIR, Config
 from pipeline.documents.wording import WordingError, load_wording
+from pipeline.errors import PipelineError
 
 SAMPLE_INBOX = DEFAULT_CONFIG_DIR.parent / "examples" / "inbox"
 CHECKS: list[Callable] = []
@@ -36,7 +42,7 @@ def check_documents(config: Config, out_dir: str | Path | None = None) -> list[P
     with tempfile.TemporaryDirectory(prefix="check-") as tmp:
         out = Path(out_dir) if out_dir else Path(tmp)
         out.mkdir(parents=True, exist_ok=True)
-        result = collect(SAMPLE_INBOX, config, config.year)
+        result = collect(sample_inbox(config, Path(tmp) / "示例收件箱"), config, config.year)
         run = ReportRun()
         paths = [out / "自查报告（检查）.docx", out / "工作情况提示（检查）.docx"]
         write_self_report(result, paths[0], run)
@@ -46,6 +52,78 @@ def check_documents(config: Config, out_dir: str | Path | None = None) -> list[P
             paths.append(fn(result, out))
         _unreached(wording, _declared())
         return paths if out_dir else []
+
+
+def sample_inbox(config: Config, folder: Path) -> Path:
+    """The sample made for this profile: the bundled demo inbox for the bundled catalog and departments, else
+    workbooks written for this catalog, its departments and its year (documents/sample_data.py)."""
+    from pipeline.catalog import load_config
+    try:
+        bundled = load_config(DEFAULT_CONFIG_DIR)
+    except PipelineError:
+        bundled = None
+    if bundled is not None and bundled.catalog_fingerprint == config.catalog_fingerprint \
+            and bundled.department_names == config.department_names and bundled.year == config.year:
+        return SAMPLE_INBOX
+    from pipeline.documents.sample_data import write_sample_inbox
+    write_sample_inbox(config, folder)
+    return folder
+
+
+def check_profile(config_dir: str | Path | None = None, notes: list[str] | None = None) -> list[str]:
+    """`check`: every mistake of the profile (file and line each), then the templates built and every document
+    rendered from sample data made for this catalog; the problems, one line each ([] when all is well)."""
+    from pipeline.catalog import load_config
+    from pipeline.profile import ConfigProblems, resolve_config_dir
+    from pipeline.templates import write_templates
+    try:
+        config = load_config(resolve_config_dir(config_dir))
+    except ConfigProblems as exc:
+        return exc.problems
+    except PipelineError as exc:
+        return [str(exc)]
+    if notes is not None:
+        notes.extend(config.notes)
+    problems = unknown_wording_keys(config)
+    if problems:
+        return problems
+    try:
+        with tempfile.TemporaryDirectory(prefix="check-templates-") as tmp:
+            write_templates(config, tmp)
+        check_documents(config)
+    except PipelineError as exc:
+        return [str(exc)]
+    return []
+
+
+def unknown_wording_keys(config: Config) -> list[str]:
+    """A unit's own wording.yaml may only change entries the bundled one has (a misspelt key would be ignored
+    silently); each unknown one by its line, with the likely intended key. A catalog's own metric may have its
+    entries under the metric-keyed groups (指标实际, 指标问题标题)."""
+    import difflib
+    from pipeline.profile import read_located
+    own = Path(config.dir) / "wording.yaml"
+    if not own.is_file() or own.resolve() == (DEFAULT_CONFIG_DIR / "wording.yaml").resolve():
+        return []
+    doc = read_located(own, f"{config.dir.name}/wording.yaml")
+    bundled = load_wording(None).all_keys()
+    groups = {k.rsplit(".", 1)[0] for k in bundled}
+    problems = []
+
+    def walk(data, path):
+        for name, raw in (data.items() if isinstance(data, dict) else ()):
+            key = ".".join((*path, str(name)))
+            if isinstance(raw, dict) and "文本" not in raw and (key in groups or not path):
+                walk(raw, (*path, str(name)))
+                continue
+            group = key.rsplit(".", 1)[0]
+            if key in bundled or (group in groups and str(name) in config.metrics):
+                continue
+            close = difflib.get_close_matches(key, sorted(bundled | groups), n=1, cutoff=0.6)
+            problems.append(f"{doc.where(*path, str(name))}：不认识的措辞项“{key}”，"
+                            + (f"是不是 {close[0]}？" if close else f"请对照项目自带的 config/wording.yaml 核对名称"))
+    walk(doc.data, ())
+    return problems
 
 
 def _declared() -> dict[str, tuple[str, ...]]:
@@ -65,10 +143,11 @@ def _unreached(wording, declared: dict[str, tuple[str, ...]]) -> None:
     undeclared entries, among those its document offers elsewhere)."""
     for key, names in declared.items():
         if key not in wording.offered and wording.has(key):
-            wording.offered[key] = set(names)
-            _check_names(wording, key, set(names))
+            wording.offered[key] = set(names) | set(wording.unit_words)
+            _check_names(wording, key, wording.offered[key])
     for section in SECTIONS:
-        offered = set().union(*(names for key, names in wording.offered.items() if key.startswith(section + ".")),
+        offered = set(wording.unit_words).union(*(names for key, names in wording.offered.items()
+                                                  if key.startswith(section + ".")),
                               *(names for key, names in wording.offered.items() if key.startswith("通用.")))
         for key in wording.keys(section):
             if key in wording.offered:

@@ -17,9 +17,9 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 
 from pipeline.documents.compose import render_template
 from pipeline.documents.docx_layout import signature_indents
-from pipeline.documents.self_report import FAILED, NOT_REPORTED, ReportRun, chinese_date, metric_actual
+from pipeline.documents.self_report import ReportRun, chinese_date, metric_actual
 from pipeline.documents.wording import load_wording
-from pipeline.score import WEAK
+from pipeline.vocabulary import FAILED, MET, MISSING, WEAK
 
 if TYPE_CHECKING:
     from pipeline.result import Result
@@ -37,8 +37,8 @@ def internal_name(year: int) -> str:
     return f"{year}年创建文明单位工作情况提示（内部）.docx"
 
 
-STATUS_NAMES = {"达标": "达标", "未达标": "指标未达标", "佐证不足": "佐证材料待补充",
-                "未填报": "责任部门未报送、暂无法评定"}   # as the leadership group reads them
+STATUS_NAMES = {MET: MET, FAILED: "指标未达标", WEAK: "佐证材料待补充",
+                MISSING: "责任部门未报送、暂无法评定"}   # as the leadership group reads them
 
 
 def office_name(cfg) -> str:
@@ -86,7 +86,7 @@ def write_internal_notice(result: Result, path: Path, run: ReportRun, validation
                                              "校验句": checked}, required=True), align=WD_ALIGN_PARAGRAPH.LEFT)
 
     def unjudged(bw):
-        rows = [s for s in result.standards if s.status == NOT_REPORTED]
+        rows = [s for s in result.standards if s.status == MISSING]
         if not rows:
             bw.para(w.text("内部提示.评定无"))
         for s in rows:

@@ -23,7 +23,9 @@ from pipeline.documents.text import strip_marks
 from pipeline.documents.wording import load_wording
 
 PLAN_TEMPLATE = "实施方案.docx"
-DECLARED = {"实施方案.任务兜底": ("项目",), "实施方案.副组长": ("副组长",)}
+DECLARED = {"实施方案.任务兜底": ("项目",), "实施方案.副组长": ("副组长",), "实施方案.组长": ("组长",),
+            "实施方案.成员": ("成员",), "实施方案.办公室": ("办公室",), "实施方案.安排四": ("阶段",),
+            "实施方案.阶段条目": ("时间", "任务")}
 
 
 def plan_name(config: Config, year: int | None = None) -> str:

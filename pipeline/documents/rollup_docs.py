@@ -24,12 +24,23 @@ def _rows(ws, headers, rows, fills=None, formats=None, small=True) -> None:
         ws.cells(values, styled=small, fills=fills[i] if fills else (), formats=formats)
 
 
+def _label(key: str, facts: Rollup) -> str:
+    """A metric's short name: the roll-up catalog's, else the label a unit's own scores carry (its catalog's
+    own metric), else the key."""
+    label = metric_label(key, facts.config)
+    if label != key:
+        return label
+    return next((str(u.metrics[key]["label"]) for u in facts.units if (u.metrics.get(key) or {}).get("label")), key)
+
+
 def write_rollup_workbook(facts: Rollup, path: Path) -> None:
     """汇总表: one row per unit, a sheet per 测评指标, the standards, the units missing, the problems."""
     from pipeline.documents.workbook import Book, Print
     cfg = facts.config
-    keys = [k for k in METRIC_KEYS if any(k in u.metrics for u in facts.units)] or list(cfg.metrics)
-    labels = [metric_label(k, cfg) for k in keys]
+    keys = [k for k in METRIC_KEYS if any(k in u.metrics for u in facts.units)]
+    keys += [k for k in dict.fromkeys(k for u in facts.units for k in u.metrics) if k not in keys]  # a catalog's own
+    keys = keys or list(cfg.metrics)
+    labels = [_label(k, facts) for k in keys]
     small = len(facts.units) <= SMALL
     year = f"{facts.year}年" if facts.year else ""
     title = f"{facts.organisation}{year}文明单位创建情况汇总表"
@@ -136,7 +147,7 @@ def report_paragraphs(facts: Rollup, config_dir: str | Path | None = None) -> li
         if not measured:
             continue
         below = [u for u in measured if u.metrics[key]["passed"] is False]
-        label = metric_label(key, cfg)
+        label = _label(key, facts)
         if below:
             pieces.append(w.say("指标_部分未达到", 指标=label, 未达到数=len(below), 要求=metric.requirement))
         else:
@@ -160,7 +171,7 @@ def report_paragraphs(facts: Rollup, config_dir: str | Path | None = None) -> li
     for u, why in follow[:FOLLOW_UP_LISTED]:
         reasons = []
         if why["below"]:
-            reasons.append(w.say("原因_指标", 指标=join([metric_label(k, cfg) for k in why["below"]])))
+            reasons.append(w.say("原因_指标", 指标=join([_label(k, facts) for k in why["below"]])))
         if why["missing"]:
             reasons.append(w.say("原因_未填报", 条数=why["missing"]))
         if why["few"]:
@@ -225,7 +236,7 @@ def write_rollup_report(facts: Rollup, path: Path, config_dir: str | Path | None
                 if leaders:
                     bw.table(["排名", "单位", "达标条数", "未达到要求的指标"],
                              [[str(u.rank), u.unit, f"{u.met}/{len(u.statuses)}",
-                               join([metric_label(k, facts.config) for k in u.below]) or "无"] for u in leaders],
+                               join([_label(k, facts) for k in u.below]) or "无"] for u in leaders],
                              [16, 66, 24, 50], center_columns=(0, 2))
             if text == heading_two and after_heading is None:
                 after_heading = True

@@ -55,6 +55,8 @@ DECLARED = {
     "自查报告.指标达标_大于": ("指标", "实际", "阈值", "较上年"),
     "自查报告.未评定标准": ("标准",), "自查报告.测评数据": (), "自查报告.落款日期待核实": (), "自查报告.荣誉": ("荣誉列表", "荣誉数", "多项荣誉"),
     "自查报告.荣誉条目": ("荣誉", "授予单位"), "自查报告.荣誉小标题": ("序号",),
+    "自查报告.指标问题分析": ("各指标", "分析"),
+    "自查报告.方向合并标题": ("标题甲", "标题乙"),
     "自查报告.佐证问题": ("标准简称", "多条标准"), "自查报告.指标问题原因": (),  # used when 编辑.… is removed
     **{f"自查报告.指标实际.{k}": ("分子", "分母", "实际", "指标") for k in (
         "participation_rate", "satisfaction_rate", "volunteer_registration_rate",
@@ -351,7 +353,9 @@ class SelfReport:
                                           "阈值": threshold_text(m.metric),
                                           "较上年": self.changes.get(m.metric.key, "")}, required=True)
             title_key = f"自查报告.指标问题标题.{m.metric.key}"
-            shortfalls.append((self.w.text(title_key) if self.w.has(title_key) else m.metric.label, shortfall))
+            title = self.w.text(title_key) if self.w.has(title_key) else \
+                (m.metric.problem_title or f"{m.metric.short_label}还有差距")  # a catalog's own metric
+            shortfalls.append((title, shortfall))
         weak_problem: list[tuple[str, str]] = []
         weak = [s for s in self.r.standards if s.status == WEAK]
         if weak:  # a few standards by their short names; many by their 测评项目

@@ -130,8 +130,9 @@ def _show(v: Any) -> str:
 class Wording:
     """The frames of the unit's wording file over the bundled one."""
 
-    def __init__(self, layers: list[tuple[str, dict]]):
+    def __init__(self, layers: list[tuple[str, dict]], unit_words: dict[str, str] | None = None):
         self._layers = layers  # [(file name, {"文档.框架": raw})], first wins
+        self.unit_words = dict(unit_words or {})  # {党组织} {部门统称} …: offered to every entry (unit.yaml)
         self._cache: dict[str, tuple[str, Any]] = {}
         self.offered: dict[str, set[str]] = {}  # key -> fact names a writer offered (used by `check`)
 
@@ -150,6 +151,10 @@ class Wording:
         """Every key of a document section, in the unit's file or the bundled one."""
         return list(dict.fromkeys(k for _, flat in self._layers for k in flat if k.startswith(section + ".")))
 
+    def all_keys(self) -> set[str]:
+        """Every key of every layer (``check`` compares a unit's own file with the bundled one)."""
+        return {k for _, flat in self._layers for k in flat}
+
     def raw(self, key: str) -> Any:
         return self._raw(key)[1]
 
@@ -165,7 +170,7 @@ class Wording:
 
     def fill(self, key: str, facts: Mapping[str, Any] | None = None, required: bool = False) -> str:
         """The first variant the facts can fill, filled; "" if none (WordingError when required)."""
-        facts = facts or {}
+        facts = {**self.unit_words, **(facts or {})}
         file, _ = self._raw(key)
         self.offered.setdefault(key, set()).update(facts)
         variants = self.variants(key)
@@ -250,10 +255,34 @@ def load_wording(config_dir: str | Path | None = None) -> Wording:
     for p in paths:
         if p.is_file():
             layers.append((f"{p.parent.name}/{p.name}", _read(p)))
-    key = tuple((name, id(flat)) for name, flat in layers)
+    words = unit_words(config_dir)
+    key = (tuple((name, id(flat)) for name, flat in layers), tuple(sorted(words.items())))
     if key not in _WORDINGS:  # one object per file contents: `check` sees what every writer offered
-        _WORDINGS[key] = Wording(layers)
+        _WORDINGS[key] = Wording(layers, words)
     return _WORDINGS[key]
+
+
+_UNIT_WORDS: dict[tuple[str, float], dict[str, str]] = {}
+
+
+def unit_words(config_dir: str | Path | None = None) -> dict[str, str]:
+    """The unit-kind words every wording entry may use ({党组织} {部门统称} {部门称谓} {创建称号} {单位建设}):
+    unit.yaml's `unit_words` over Tianjin's defaults (catalog.UNIT_WORDS)."""
+    from pipeline.catalog import UNIT_WORDS
+    path = Path(config_dir) / "unit.yaml" if config_dir else DEFAULT_CONFIG_DIR / "unit.yaml"
+    try:
+        stamp = (str(path.resolve()), path.stat().st_mtime)
+    except OSError:
+        return dict(UNIT_WORDS)
+    if stamp not in _UNIT_WORDS:
+        try:
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        except (OSError, yaml.YAMLError, UnicodeDecodeError):
+            data = None  # load_config names the mistake
+        own = data.get("unit_words") if isinstance(data, dict) else None
+        own = own if isinstance(own, dict) else {}
+        _UNIT_WORDS[stamp] = {**UNIT_WORDS, **{str(k): str(v) for k, v in own.items() if str(k) in UNIT_WORDS and v}}
+    return dict(_UNIT_WORDS[stamp])
 
 
 _WORDINGS: dict[tuple, Wording] = {}

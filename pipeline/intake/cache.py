@@ -35,8 +35,10 @@ def file_digest(path: Path) -> str | None:
 
 
 def config_key(config: Config) -> tuple:
-    """What reading a workbook depends on in the config: the departments, their aliases, the year."""
-    return (config.year, config.template_version, tuple((d.name, d.aliases) for d in config.departments))
+    """What reading a workbook depends on in the config: the departments, their aliases, the year, the catalog
+    (its codes and its own roster columns)."""
+    return (config.year, config.template_version, tuple((d.name, d.aliases) for d in config.departments),
+            config.catalog_fingerprint)
 
 
 class WorkbookCache:

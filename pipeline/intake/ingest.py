@@ -26,7 +26,7 @@ from pipeline.intake import scan
 from pipeline.intake.scan import MAX_CELLS, MAX_ROWS
 from pipeline.intake.values import INVALID, clean_text, date_serial, is_blank, parse_date, serial_date
 from pipeline.issues import Issue, make_issue
-from pipeline.schema import DATA_SHEETS, INFO_FIELDS, INFO_SHEET, SheetSpec
+from pipeline.schema import DATA_SHEETS, INFO_FIELDS, INFO_SHEET, SheetSpec, sheet_for
 
 #: read (the format is taken from the content: an .xlsx renamed .xls or a WPS .et saved as .xls is read all the same)
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".xlt", ".xlsb", ".ods", ".ots", ".et", ".ett"}
@@ -408,7 +408,7 @@ def _extract(rec: FileRecord, sheets: dict[str, list[list]], merges: Merges, con
             for key, value in _read_info(grid).items():
                 rec.info.setdefault(key, value)
             continue
-        spec = next(s for s in DATA_SHEETS if s.kind == kind)
+        spec = sheet_for(config, kind)
         raw = _read_table(grid, spec, rec, name, merges.get(name, ()))
         if raw is not None:
             _typed_values(rec, raw, spec, config)

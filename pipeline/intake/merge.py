@@ -13,7 +13,7 @@ import pandas as pd
 from pipeline.catalog import Config, normalize_name
 from pipeline.intake.ingest import FileRecord, RawSheet
 from pipeline.issues import Issue, make_issue
-from pipeline.schema import DATA_SHEETS, INFO_SHEET, SHEET_BY_KIND
+from pipeline.schema import DATA_SHEETS, INFO_SHEET, SHEET_BY_KIND, sheet_for
 from pipeline.intake.validate import DUPLICATE, REJECTED, SUPERSEDED, USED, empty_frame, unparsed_frame, validate_kind
 from pipeline.intake.values import clean_text, is_blank
 from pipeline.vocabulary import EMPTY, NOT_SENT, SUBMITTED, UNREADABLE
@@ -78,7 +78,7 @@ class Checked:
         for spec in DATA_SHEETS:
             raws = [(rec, raw) for rec in self.pending for raw in rec.sheets.get(spec.kind, ())]
             if raws:
-                frame, found = validate_kind(spec.kind, _combined(spec.kind, raws), self.config, self.year)
+                frame, found = validate_kind(spec.kind, _combined(spec.kind, raws, self.config), self.config, self.year)
                 self.frames[spec.kind].append(frame)
                 self.issues.extend(found)
         for rec in self.pending:  # validated: merge needs each sheet's kind, name and row numbers, not its cells
@@ -224,12 +224,12 @@ def negative_check(merged: Merged, config: Config) -> NegativeCheck:
     return NegativeCheck(dept, dept in merged.winners, tuple(answers))
 
 
-def _combined(kind: str, raws: list[tuple[FileRecord, RawSheet]]) -> pd.DataFrame:
+def _combined(kind: str, raws: list[tuple[FileRecord, RawSheet]], config: Config | None = None) -> pd.DataFrame:
     """One frame of raw cells for a sheet kind over all winning workbooks, each row with its place."""
     sizes = [len(raw) for _, raw in raws]
     total = sum(sizes)
     data: dict[str, np.ndarray] = {}
-    for col in SHEET_BY_KIND[kind].columns:
+    for col in (sheet_for(config, kind) if config is not None else SHEET_BY_KIND[kind]).columns:
         cells = itertools.chain.from_iterable(raw.column(col.key) for _, raw in raws)
         data[col.key] = np.fromiter(cells, dtype=object, count=total)  # no per-cell shape discovery
     data["file"] = np.repeat(np.array([rec.name for rec, _ in raws], dtype=object), sizes)

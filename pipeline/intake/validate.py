@@ -13,8 +13,8 @@ import pandas as pd
 
 from pipeline.catalog import Config
 from pipeline.intake.ingest import FileRecord, RawSheet
-from pipeline.issues import ERROR, Issue, make_issue
-from pipeline.schema import CONTENT_KEYS, SHEET_BY_KIND
+from pipeline.issues import ERROR, Issue, make_issue, profile_hints
+from pipeline.schema import CONTENT_KEYS, SHEET_BY_KIND, sheet_for
 from pipeline.intake.values import (INVALID, clean_text, id_text, parse_date, parse_doctype, parse_in_service,
                              parse_number, parse_satisfaction, parse_standard_codes, parse_yesno)
 
@@ -30,10 +30,11 @@ _INVALID_CODE = {"yesno": "invalid-yesno", "inservice": "invalid-yesno", "number
                  "satisfaction": "invalid-satisfaction", "doctype": "invalid-doctype"}
 
 
-def columns_for(kind: str) -> list[str]:
-    """The fixed columns of the validated frame of a sheet kind."""
+def columns_for(kind: str, config: Config | None = None) -> list[str]:
+    """The columns of the validated frame of a sheet kind (with the catalog's own roster columns when given)."""
     extra = ["person_key"] if kind == "roster" else []
-    return META + [c.key for c in SHEET_BY_KIND[kind].columns if c.kind != "seq"] + extra
+    spec = sheet_for(config, kind) if config is not None else SHEET_BY_KIND[kind]
+    return META + [c.key for c in spec.columns if c.kind != "seq"] + extra
 
 
 _EXCEL_ERRORS = {"#DIV/0!", "#REF!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#VALUE!", "#SPILL!", "#CALC!",
@@ -99,7 +100,7 @@ def validate_kind(kind: str, frame: pd.DataFrame, config: Config, year: int) -> 
 
     `frame` holds the raw cells (one column per recognised field) plus file, department, sheet and _row;
     returns the validated frame (status used/rejected) and the issues, each with its place."""
-    spec = SHEET_BY_KIND[kind]
+    spec = sheet_for(config, kind)
     n = len(frame)
     out = pd.DataFrame({"file": frame["file"].to_numpy(), "department": frame["department"].to_numpy(),
                         "sheet": frame["sheet"].to_numpy(), "row": frame["_row"].to_numpy(dtype=int)})
@@ -107,9 +108,13 @@ def validate_kind(kind: str, frame: pd.DataFrame, config: Config, year: int) -> 
     errors = np.zeros(n, dtype=bool)
     files, depts, sheets, rows = (out[c].to_numpy() for c in ("file", "department", "sheet", "row"))
 
+    hints: dict[Any, dict[str, str]] = {}
+
     def issue(code: str, i: int, column: str, value: Any = None, **extra: Any) -> Issue:
+        if depts[i] not in hints:
+            hints[depts[i]] = profile_hints(config, year, depts[i])
         found = make_issue(code, file=files[i], sheet=sheets[i], row=int(rows[i]), column=column, value=value,
-                           department=depts[i], **extra)
+                           department=depts[i], **{**hints[depts[i]], **extra})
         issues.append(found)
         return found
 
@@ -164,7 +169,7 @@ def validate_kind(kind: str, frame: pd.DataFrame, config: Config, year: int) -> 
         for i in np.flatnonzero(unanswered & ~errors):
             issue("negative-unanswered", i, "是否存在", out["item"].iat[i])
     out["status"] = np.where(errors, REJECTED, USED)
-    return out[columns_for(kind)], issues
+    return out[columns_for(kind, config)], issues
 
 
 def _roster_fields(out: pd.DataFrame, config: Config) -> None:

@@ -77,6 +77,22 @@ def unreadable_files(config: Config, scores: dict, dept: dict) -> list[str]:
     return list(dict.fromkeys(lines))
 
 
+def template_of_profile(path: Path, config: Config) -> bool:
+    """Whether a template file on disk was written for this profile (its 填报信息: 单位, 年度, 模板版本)."""
+    from openpyxl import load_workbook
+    try:
+        wb = load_workbook(path, read_only=True)
+        try:
+            info = {str(r[0]).strip(): r[1] for r in wb["填报信息"].iter_rows(max_col=2, values_only=True)
+                    if r and r[0] is not None}
+        finally:
+            wb.close()
+    except Exception:  # noqa: BLE001 - an unreadable file is not this profile's template
+        return False
+    return (str(info.get("单位") or "") == config.unit and str(info.get("年度") or "") == str(config.year)
+            and str(info.get("模板版本") or "") == config.template_version)
+
+
 def notice_for(config: Config, scores: dict, dept: dict, scores_dir: Path, templates_dir: Path) -> Notice:
     name = dept["name"]
     year = scores["year"]
@@ -120,9 +136,9 @@ def notice_for(config: Config, scores: dict, dept: dict, scores_dir: Path, templ
         kind = "催报"
         att_name = template_filename(config, name)
         path = templates_dir / att_name
-        if path.is_file():
+        if path.is_file() and template_of_profile(path, config):
             data = path.read_bytes()
-        else:
+        else:  # none there, or one another profile wrote: this profile's own
             data = workbook_bytes(build_template(config, name))
         attachment = (att_name, data)
         context.update(attachment=att_name)

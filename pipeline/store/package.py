@@ -65,9 +65,10 @@ def is_package(path: Path) -> bool:
         return False
 
 
-def export_package(scores_dir: str | Path, out_file: str | Path, internal: bool = False) -> dict:
+def export_package(scores_dir: str | Path, out_file: str | Path, config=None, internal: bool = False) -> dict:
     """Write the unit package of a report output folder; returns its manifest. Refuses sample data and an
-    `out_file` the tool did not write; leaves out the internal documents unless `internal`."""
+    `out_file` the tool did not write; leaves out the internal documents unless `internal`. With the profile in
+    use (`config`), scores made with another profile are refused (ProfileMismatch, one Chinese line)."""
     folder = Path(scores_dir)
     scores_path = folder / "scores.json"
     if not scores_path.is_file():
@@ -79,6 +80,9 @@ def export_package(scores_dir: str | Path, out_file: str | Path, internal: bool 
         raise StoreError(f"{scores_path} 格式有误（{exc}），请重新运行 report") from None
     if scores.get("sample"):
         raise StoreError(f"{folder} 中是示例数据的结果（make report 演示），不能打包报送；请用本单位的收件箱运行 report 后再打包")
+    if config is not None:
+        from pipeline.profile import ensure_same_profile
+        ensure_same_profile(scores, config, "据此导出数据包")
     out = Path(out_file)
     if out.resolve().parent == folder.resolve() and out.suffix.lower() in DOCUMENT_SUFFIXES:
         raise StoreError("数据包不能写在 --scores 文件夹中并以文档扩展名命名，请换一个位置或改用 .zip")

@@ -229,6 +229,10 @@ def build_rollup(packages_dir: str | Path, config: Config) -> Rollup:
         metrics = {k: {"numerator": m.get("numerator"), "denominator": m.get("denominator"), "value": m.get("value"),
                        "threshold": m.get("threshold"), "op": m.get("op"), "passed": m.get("passed")}
                    for k, m in s["metrics"].items() if isinstance(m, dict)}
+        own = (s.get("config") or {}).get("metric_labels") if isinstance(s.get("config"), dict) else None
+        for k, label in (own.items() if isinstance(own, dict) else ()):
+            if k in metrics and isinstance(label, str):
+                metrics[k]["label"] = label  # a unit's own metric, named as its catalog names it
         units.append(UnitRow(s["unit"], pkg.name, s["year"], s["catalog"], metrics, statuses, other))
 
     units.sort(key=lambda u: (-u.met, -u.counts[WEAK], u.unit))

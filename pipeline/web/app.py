@@ -42,6 +42,7 @@ ROUTES = [  # (rule, view, methods)
     ("/mail/reminders/send", views.mail.reminders_send, ["POST"]),
     ("/settings", views.settings.page, ["GET"]),
     ("/settings", views.settings.save, ["POST"]),
+    ("/settings/profile", views.settings.choose_profile, ["POST"]),
     ("/jobs", views.jobs.page, ["GET"]),
     ("/jobs/<command>", views.jobs.start, ["POST"]),
     ("/jobs/<job_id>", views.jobs.status, ["GET"]),

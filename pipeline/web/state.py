@@ -41,7 +41,8 @@ class Workbench:
     def __init__(self, inbox: Path, out: Path, config_dir: Path | None = None,
                  templates_dir: Path | None = None, history: Path | None = None) -> None:
         self.inbox, self.out = Path(inbox), Path(out)
-        self.config_dir = Path(config_dir) if config_dir else None
+        from pipeline.profile import resolve_config_dir
+        self.config_dir = Path(config_dir) if config_dir else resolve_config_dir()  # the remembered profile
         self.templates_dir = Path(templates_dir) if templates_dir else Path("input_templates")
         self.history = Path(history) if history else None  # None: the history database's default place
         self.runner = Runner()               # the jobs of the page (pipeline.jobs), one per folder at a time

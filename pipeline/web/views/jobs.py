@@ -101,7 +101,7 @@ def _work(command: str, form) -> Callable[[WebJob], jobs.JobResult]:
                                         use_version=version)
     if command == "export":
         internal = _flag(form, "internal")
-        return lambda job: jobs.export(bench.out, bench.out / export_name(bench), progress=job.tick,
+        return lambda job: jobs.export(bench.out, bench.out / export_name(bench), progress=job.tick, config=cfg,
                                        internal=internal)
     raise AssertionError(command)
 

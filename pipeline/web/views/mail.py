@@ -16,7 +16,10 @@ def _scores():
     path = g.bench.out / "scores.json"
     if not path.is_file():
         raise PipelineError("还没有生成文件：请先在“生成文件”页生成，再预览或发送通知")
-    return json.loads(path.read_text(encoding="utf-8"))
+    from pipeline.profile import ensure_same_profile
+    scores = json.loads(path.read_text(encoding="utf-8"))
+    ensure_same_profile(scores, g.bench.config, "据此发送通知")
+    return scores
 
 
 def _body(message) -> str:

@@ -12,7 +12,37 @@ def page(message: str | None = None, error: str | None = None, values=None, stat
     bench = g.bench
     values = values or read_settings(bench.config_dir)
     path = (bench.config_dir or bench.config.dir) / "unit.yaml"
-    return render_template("settings.html", s=values, path=path, message=message, error=error), status
+    from pipeline.profile import available_profiles
+    current = (bench.config_dir or bench.config.dir).resolve()
+    return render_template("settings.html", s=values, path=path, message=message, error=error,
+                           profiles=available_profiles(), current=current), status
+
+
+def choose_profile():
+    """The unit's profile, chosen once: remembered in .wenming-profile (as `make use` does) and used from now on."""
+    from pipeline.catalog import load_config
+    from pipeline.profile import BUNDLED_DIR, forget_profile, remember_profile
+    bench = g.bench
+    choice = request.form.get("profile", "")
+    try:
+        folder = dict(available_profiles_by_key()).get(choice)
+        if folder is None:
+            raise ConfigError(f"没有“{choice}”这个单位配置")
+        config = load_config(folder)  # a profile with mistakes is not switched to
+        if folder.resolve() == BUNDLED_DIR.resolve():
+            forget_profile()
+        else:
+            remember_profile(folder)
+    except ConfigError as exc:
+        return page(error=str(exc), status=400)
+    bench.config_dir = folder
+    bench.reload_config()
+    return page(message=f"已改用单位配置：{config.unit}（{folder}），make 和启动器也将使用它")
+
+
+def available_profiles_by_key():
+    from pipeline.profile import available_profiles
+    return [(str(p), p) for _, p in available_profiles()]
 
 
 def save():
