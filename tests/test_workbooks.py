@@ -502,7 +502,7 @@ def test_no_output_holds_bidi_or_control_characters(tmp_path, config):
     mailed.write_bytes(department_workbook(load_config(cfg), scores, "工会"))
     assert run("bulletin", "--inbox", str(inbox), "--out", str(tmp_path / "b"), "--config", str(cfg),
                "--date", f"{YEAR}-09-15").exit_code == 0
-    assert run("export", "--scores", str(out), "--out", str(tmp_path / "pk" / "unit.zip")).exit_code == 0
+    assert run("export", "--scores", str(out), "--out", str(tmp_path / "pk" / "unit.zip"), "--config", str(cfg)).exit_code == 0
     assert run("rollup", "--packages", str(tmp_path / "pk"), "--out", str(tmp_path / "r"),
                "--config", str(cfg)).exit_code == 0
     books = [*out.glob("*.xlsx"), *(tmp_path / "b").glob("*明细*.xlsx"), *(tmp_path / "r").glob("*.xlsx")]
