@@ -59,6 +59,7 @@ def atomic_write_json(target: str | Path, data: Any) -> None:
 
 import errno  # noqa: E402
 import shutil  # noqa: E402
+import stat  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 
@@ -178,6 +179,7 @@ def _apply(out: Path, commit: Path) -> None:
         os.replace(src, dst)
     manifest = _read_json(out / MANIFEST)
     manifest[kind] = new
+    _record_stamps(out, manifest, new)
     atomic_write_json(out / MANIFEST, manifest)
     shutil.rmtree(commit, ignore_errors=True)
 
@@ -207,10 +209,115 @@ def settled(out: str | Path, what: str = "读取输出") -> Iterator[Path]:
         yield out
 
 
+STAMPS = "stamps"   # in .outputs.json: file name -> [size, mtime_ns] as the tool left it
+_KEPT: dict[str, list[str]] = {}   # output folder -> lines about edited files moved aside (see keep_edits)
+_KEPT_GUARD = threading.Lock()
+
+
+def _stamp(path: Path) -> list[int] | None:
+    try:
+        st = path.lstat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns] if stat.S_ISREG(st.st_mode) else None
+
+
+def _record_stamps(out: Path, manifest: dict, names: Any) -> None:
+    stamps = manifest.get(STAMPS) if isinstance(manifest.get(STAMPS), dict) else {}
+    for name in names:
+        stamp = _stamp(out / name)
+        if stamp:
+            stamps[name] = stamp
+    manifest[STAMPS] = stamps
+
+
+def _aside(out: Path, name: str) -> Path:
+    path = Path(name)
+    for n in range(1, 1000):
+        target = out / f"{path.stem}（修改稿{'' if n == 1 else n}）{path.suffix}"
+        if not _exists(target):
+            return target
+    raise OutputError(f"输出文件夹 {out} 中“{path.stem}（修改稿）”太多，请整理后再运行")
+
+
+def keep_edits(out: str | Path, names: Any) -> list[str]:
+    """Files among `names` that the tool wrote and someone changed since (size or modification time differ from
+    what it recorded, e.g. a 自查报告 polished in WPS) are moved aside as “名称（修改稿）.docx”, so the new run
+    does not write over the edits; one Chinese line each (also kept for `pop_kept`). Call under the folder's lock."""
+    out = Path(out)
+    stamps = _read_json(out / MANIFEST).get(STAMPS) or {}
+    lines = []
+    for name in names:
+        recorded, path = stamps.get(name), out / name
+        if not recorded or _stamp(path) in (None, recorded):
+            continue
+        target = _aside(out, name)
+        os.replace(path, target)
+        lines.append(f"“{name}”在上次生成后被修改过，已另存为“{target.name}”，新生成的文件不会覆盖这些修改")
+    if lines:
+        with _KEPT_GUARD:
+            _KEPT.setdefault(str(out.resolve()), []).extend(lines)
+    return lines
+
+
+def pop_kept(out: str | Path | None = None) -> list[str]:
+    """The lines of keep_edits since the last call, for one output folder or (None) for all (the console)."""
+    with _KEPT_GUARD:
+        if out is not None:
+            return _KEPT.pop(str(Path(out).resolve()), [])
+        lines = [line for folder in _KEPT.values() for line in folder]
+        _KEPT.clear()
+        return lines
+
+
+def foreign_files(out: str | Path, names: Any) -> list[str]:
+    """The names among `names` that exist in `out` but that this tool did not write there (no set of any kind in
+    the folder's .outputs.json lists them): a user's own file that happens to bear an output's name."""
+    out = Path(out)
+    known = {n for v in _read_json(out / MANIFEST).values() if isinstance(v, list) for n in v}
+    return [n for n in names if n not in known and _exists(out / n)]
+
+
+def refuse_foreign(out: str | Path, names: Any) -> None:
+    """OutputError (one Chinese line) when writing `names` into `out` would overwrite a file the tool did not write."""
+    found = foreign_files(out, names)
+    if found:
+        raise OutputError(f"输出文件夹 {out} 中已有同名文件“{found[0]}”，不是本工具生成的；为免覆盖，"
+                          "请先把它移到别处或改名，或换一个输出文件夹")
+
+
+@contextmanager
+def claimed(out: str | Path, kind: str, names: Any, what: str = "生成文件") -> Iterator[Path]:
+    """For a command that writes files (or folders) of known names into `out` without an output set (plan,
+    templates, rollup, archive): under the folder's lock, refuse (OutputError) when one of them exists but the
+    tool did not write it; after the block, list them in .outputs.json under `kind` as the tool's own."""
+    out = Path(out)
+    names = list(names)
+    if _exists(out) and not out.is_dir():
+        raise OutputError(f"输出位置 {out} 是一个文件，不是文件夹，请换一个文件夹名")
+    with folder_lock(out, what):
+        refuse_foreign(out, names)
+        keep_edits(out, names)
+        yield out
+        note_outputs(out, kind, names)
+
+
+def note_outputs(out: str | Path, kind: str, names: Any) -> None:
+    """List `names` in out/.outputs.json under `kind`: files this tool wrote (and may write again); the names an
+    earlier run of the kind wrote stay listed while they are there."""
+    out = Path(out)
+    manifest = _read_json(out / MANIFEST)
+    earlier = [n for n in manifest.get(kind, []) if isinstance(n, str) and _exists(out / n)]
+    manifest[kind] = sorted(set(names) | set(earlier))
+    _record_stamps(out, manifest, names)
+    atomic_write_json(out / MANIFEST, manifest)
+
+
 @contextmanager
 def output_set(out: str | Path, kind: str = "report", what: str = "生成报告") -> Iterator[Path]:
     """Yield a staging folder; everything written there replaces the previous `kind` set in `out` at once.
-    On any exception the staging folder is removed and the previous set stays as it was."""
+    On any exception the staging folder is removed and the previous set stays as it was. A file in `out` that bears
+    an output's name but that the tool did not write is never overwritten: OutputError, nothing changed."""
     out = Path(out)
     if _exists(out) and not out.is_dir():
         raise OutputError(f"输出位置 {out} 是一个文件，不是文件夹，请换一个文件夹名")
@@ -223,6 +330,8 @@ def output_set(out: str | Path, kind: str = "report", what: str = "生成报告"
             new = sorted(p.name for p in stage.iterdir() if not p.name.startswith(".tmp-"))
             for leftover in stage.glob(".tmp-*"):
                 leftover.unlink(missing_ok=True)
+            refuse_foreign(out, new)  # nothing is overwritten that this tool did not write
+            keep_edits(out, new)      # nor what someone changed in a file it wrote
             (stage / JOURNAL).write_text(json.dumps({"kind": kind, "new": new, "old": previous},
                                                     ensure_ascii=False), encoding="utf-8")
             commit = out / (COMMIT_PREFIX + stage.name[len(STAGE_PREFIX):])

@@ -197,6 +197,10 @@ class _Group(_ChineseHelp, click.Group):
             raise Fatal(os_error_message(exc)) from None
         except Exception as exc:  # noqa: BLE001 - never a traceback for office staff
             raise Fatal(f"运行出错（{exc.__class__.__name__}: {exc}），请把此行发给技术支持") from None
+        finally:
+            from pipeline.atomic import pop_kept
+            for line in pop_kept():  # a file the tool wrote and someone edited was moved aside: say so
+                click.echo(f"提醒：{line}", err=True)
 
 
 @click.group(cls=_Group, context_settings=CONTEXT, help="文明单位创建自查：生成部门台账模板、汇总校验各部门报送、"
@@ -242,12 +246,14 @@ def _notes(notes) -> None:
 @click.option("--sample", is_flag=True, help="标明这是示例数据：每份输出文件首页标注“示例数据”（make report 演示时使用）")
 @click.option("--history", "history_file", type=click.Path(dir_okay=False), default=None,
               help="历史数据库文件（记录各年结果，用于历年对比），默认 history/history.sqlite")
-def report(inbox, out_dir, config_dir, year, silent, sample, history_file):
+@click.option("--replace", "replace_history", is_flag=True,
+              help="确认以本次结果替换历史数据库中该年的记录（本次报送部门或数据行比已记录的少时须加此项）")
+def report(inbox, out_dir, config_dir, year, silent, sample, history_file, replace_history):
     from pipeline import console, jobs
     config = _load(config_dir)
     with console.progress(silent) as tick:
         job = jobs.report(inbox, out_dir, config, year, sample=sample, progress=tick, on_notes=_notes,
-                          history=history_file)
+                          history=history_file, replace_history=replace_history)
     _echo(job, silent)
     if not silent:
         console.summary(job.detail, out_dir)
@@ -274,8 +280,10 @@ def check(config_dir):
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="output", show_default=True,
               help="输出文件夹")
 def pdf(out_dir):
-    from pipeline import jobs
-    _echo(jobs.pdf(out_dir))
+    from pipeline import console, jobs
+    with console.steps(first="正在用 LibreOffice 转换…") as step:
+        job = jobs.pdf(out_dir, progress=step)
+    _echo(job)
 
 
 @main.command(help="从邮箱（IMAP）或导出的 .eml 邮件文件中收取各部门报送的 Excel 附件，存入收件箱。")
@@ -333,28 +341,34 @@ def notify(scores_dir, dry_run, outbox, templates_dir, config_dir):
 @_config_option
 @click.option("--year", type=click.IntRange(2000, 2100), default=None, help="自查年度，默认取 unit.yaml 中的年度")
 def archive(inbox, out_dir, config_dir, year):
-    from pipeline import jobs
-    _echo(jobs.archive(inbox, out_dir, _load(config_dir), year))
+    from pipeline import console, jobs
+    with console.steps(first="正在整理分类档案…") as step:
+        job = jobs.archive(inbox, out_dir, _load(config_dir), year, progress=step)
+    _echo(job)
 
 
-@main.command(name="history", help="列出历史数据库中记录的各年结果；--import 导入往年 report 输出文件夹中的 scores.json。")
+@main.command(name="history", help="列出历史数据库中记录的各年结果（各版本，标明当前采用的一版）；--import 导入往年 "
+              "report 输出文件夹中的 scores.json；--use 采用某一版作为该年的记录。")
 @click.option("--history", "history_file", type=click.Path(dir_okay=False), default=None,
               help="历史数据库文件，默认 history/history.sqlite")
 @click.option("--import", "import_dir", type=click.Path(exists=True), default=None,
               help="往年 report 的输出文件夹（含 scores.json），导入为该年的记录")
-def history_command(history_file, import_dir):
+@click.option("--replace", "replace_history", is_flag=True, help="与 --import 同用：确认替换该年已有的较大记录")
+@click.option("--use", "use_version", type=click.IntRange(1), default=None, help="采用第几版作为该年的记录（见列表中的版本号）")
+def history_command(history_file, import_dir, replace_history, use_version):
     from pipeline import jobs
-    _echo(jobs.history(history_file, import_dir))
+    _echo(jobs.history(history_file, import_dir, replace=replace_history, use_version=use_version))
 
 
 @main.command(help="把一个单位的结果打包（scores.json、各文件和 manifest.json），报送上级汇总。")
 @click.option("--scores", "scores_dir", type=click.Path(file_okay=False), default="output", show_default=True,
               help="report 的输出文件夹（含 scores.json）")
-@click.option("--out", "out_file", type=click.Path(dir_okay=False), required=True, help="生成的 ZIP 文件")
+@click.option("--out", "out_file", type=click.Path(), required=True, help="生成的 ZIP 文件（不会覆盖不是本工具生成的文件）")
+@click.option("--internal", is_flag=True, help="连同内部文件（创建工作情况提示（内部）、校验报告、进度通报）一起打包")
 @_config_option
-def export(scores_dir, out_file, config_dir):
+def export(scores_dir, out_file, internal, config_dir):
     from pipeline import jobs
-    _echo(jobs.export(scores_dir, out_file, config=_load(config_dir)))
+    _echo(jobs.export(scores_dir, out_file, config=_load(config_dir), internal=internal))
 
 
 @main.command(help="汇总多个单位的数据包，生成汇总表（xlsx）、汇总报告（docx）和 rollup.json。")

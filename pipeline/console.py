@@ -3,6 +3,7 @@
 Every line reaches the console safely (issue 12, items 13 and 15):
 - text that came from outside (file names, sender names, cell values) never carries terminal control sequences:
   `safe()` shows ESC, other control characters and bidirectional overrides as visible `\\x1b`-style escapes;
+- library warnings are not shown (`install_streams`; the readers also silence theirs, `intake.ingest`);
 - a console whose encoding lacks a character (a Chinese Windows console is GBK/cp936, a pipe may be ASCII) gets a
   plain equivalent (✓ → √ → v, ✗ → × → x, ASCII spinner and box lines), never a UnicodeEncodeError.
 """
@@ -13,6 +14,7 @@ import codecs
 import io
 import re
 import sys
+import warnings
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Callable, Iterator
 
@@ -119,7 +121,12 @@ class SafeStream(io.TextIOBase):
 
 
 def install_streams() -> None:
-    """Make the process's stdout and stderr safe (called once by the command line entry point)."""
+    """Make the process's stdout and stderr safe (called once by the command line entry point).
+
+    Python warnings of the libraries (openpyxl's UserWarnings, pandas' FutureWarnings, …) are not for office
+    staff: they are silenced unless a developer asks for them (`python -W …` or PYTHONWARNINGS)."""
+    if not sys.warnoptions:
+        warnings.simplefilter("ignore")
     for name in ("stdout", "stderr"):
         stream = getattr(sys, name)
         if isinstance(stream, SafeStream) or stream is None:
@@ -154,6 +161,17 @@ def progress(silent: bool) -> Iterator[Callable[[str], None]]:
     _console.print(f"已读取 {count} 个工作簿")
 
 
+@contextmanager
+def steps(silent: bool = False, first: str = "正在准备…") -> Iterator[Callable[[str], None]]:
+    """A status line showing the latest step of a long command (`archive`: documents, LibreOffice page counts)."""
+    if silent:
+        yield lambda text: None
+        return
+    spinner = "dots" if is_unicode(_out()) else "line"
+    with _console.status(first, spinner=spinner) as status:
+        yield lambda text: status.update(escape(safe(text)))
+
+
 def line(text: str) -> None:
     """One plain line (text from outside is escaped)."""
     _console.print(escape(safe(text)))
@@ -181,6 +199,10 @@ def summary(result: "Result", out_dir) -> None:
     errors = sum(i.level == "error" for i in result.issues)
     warnings = sum(i.level == "warning" for i in result.issues)
     _console.print(f"校验发现错误 {errors} 处、提醒 {warnings} 处，详见校验报告")
+    from pipeline.issues import ANNOUNCED, LEVEL_ZH
+    for issue in result.issues:
+        if issue.code in ANNOUNCED:
+            _console.print(f"{LEVEL_ZH[issue.level]}：{e(issue.line())}")
     for message in getattr(result, "messages", []):
         _console.print(e(message))
     _console.print(f"输出文件在：{e(out_dir)}")

@@ -8,6 +8,8 @@ from typing import Any
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 LEVEL_ZH = {ERROR: "错误", WARNING: "提醒", INFO: "说明"}
+#: codes also printed on the console, one line each, besides the counts (a file counted for another department)
+ANNOUNCED = ("department-name-mismatch",)
 
 #: code -> (level, message template). Placeholders: {row} {column} {value} and per-code extras.
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -22,6 +24,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "department-unknown": (ERROR, "“填报信息”中的部门“{value}”不在本单位部门名单中（{known}），请改为其中之一后重新报送；本文件数据未计入"),
     "department-missing": (ERROR, "无法确定报送部门：“填报信息”未填写部门，文件名中也没有部门名称；请在“填报信息”的“部门”一栏填写（{known}）后重新报送；本文件数据未计入"),
     "department-from-filename": (INFO, "“填报信息”未填写部门，按文件名认定为{value}"),
+    "department-name-mismatch": (WARNING, "文件名表明是{named}的台账，但“填报信息”中的部门是“{value}”；已按“填报信息”计入{counted}。如文件名或“填报信息”填错，请改正后重新报送"),
     "superseded": (WARNING, "本部门有更新的报送（{winner}），此文件作废，其中数据不计入"),
     "no-data": (ERROR, "文件中没有找到任何台账工作表（人员名单、活动记录、制度文件等），请使用标准模板填报"),
     # sheets

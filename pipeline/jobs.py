@@ -72,6 +72,13 @@ def _quiet(progress: Progress | None) -> Progress:
     return progress or (lambda text: None)
 
 
+def _kept(job: JobResult, out: str | Path) -> None:
+    """A file the tool wrote and someone edited since was moved aside before being written again: say so."""
+    from pipeline.atomic import pop_kept
+    for line in pop_kept(out):
+        job.say(f"提醒：{line}", err=True)
+
+
 def _note_lines(job: JobResult) -> None:
     for note in job.notes:  # what the documents could not state: the coordinator checks it
         job.say(f"请核实：{note}", err=True)
@@ -117,6 +124,7 @@ def templates(config: Config, out_dir: str | Path = "input_templates", progress:
     job.outputs = list(write_templates(config, out_dir))
     job.message = f"已生成 {len(job.outputs)} 份部门台账模板：{out_dir}"
     job.say(job.message)
+    _kept(job, out_dir)
     return job
 
 
@@ -131,6 +139,7 @@ def plan(config: Config, out_dir: str | Path = "output", progress: Progress | No
     job.message = f"已生成实施方案：{path}"
     job.say(job.message)
     _note_lines(job)
+    _kept(job, out_dir)
     return job
 
 
@@ -162,8 +171,9 @@ def check(config: Config | None = None, progress: Progress | None = None, *,
 def pdf(out_dir: str | Path = "output", progress: Progress | None = None) -> JobResult:
     """The Word files of an output folder as PDF, through LibreOffice."""
     from pipeline.documents.pdf import convert_folder
-    _quiet(progress)("正在转换为 PDF")
-    job = JobResult("pdf", outputs=list(convert_folder(Path(out_dir))))
+    say = _quiet(progress)
+    say("正在转换为 PDF")
+    job = JobResult("pdf", outputs=list(convert_folder(Path(out_dir), progress=lambda name: say(f"正在转换：{name}"))))
     for path in job.outputs:
         job.say(f"已转换：{path}")
     job.message = f"已转换 {len(job.outputs)} 个文件"
@@ -174,11 +184,14 @@ def pdf(out_dir: str | Path = "output", progress: Progress | None = None) -> Job
 
 def report(inbox: str | Path, out: str | Path, config: Config, year: int | None = None, *, sample: bool = False,
            history: str | Path | None = None, progress: Progress | None = None, cache=None,
-           on_notes: Callable[[list[str]], None] | None = None) -> JobResult:
+           on_notes: Callable[[list[str]], None] | None = None, replace_history: bool = False) -> JobResult:
     """The whole `report` command: check the folders, hold the output folder's lock, read, score, swap the new
     set of outputs into place and record the year in the history database. An operating-system error (full
     disk, …) is one OutputError line and leaves the previous set as it was. `on_notes` hears the 【待核实】
-    subjects as soon as the documents are written, also when a broken wording entry then stops the run."""
+    subjects as soon as the documents are written, also when a broken wording entry then stops the run.
+    The year's history record is replaced only by a run that is not smaller and not sample data, unless
+    `replace_history` (the user confirmed: `report --replace`, or the 工作台 after asking); otherwise this run
+    is kept as a version: `job.detail.history.recorded.state == "kept"`, and a line says so."""
     from pipeline.atomic import folder_lock
     from pipeline.report import check_out_dir, collect, write_outputs
     check_out_dir(inbox, out)
@@ -193,13 +206,14 @@ def report(inbox: str | Path, out: str | Path, config: Config, year: int | None 
             if on_notes:
                 on_notes(result.notes)
         if recorder is not None:
-            recorder.record(out)  # this year into the history database, once the documents are written
+            recorder.record(out, replace=replace_history)  # this year, once the documents are written
     job = JobResult("report", outputs=_files(result.outputs.values()), notes=list(result.notes), detail=result)
     if on_notes is None:
         _note_lines(job)
     for kind, line in getattr(result.history, "messages", []):  # the history database: one line each
         job.say(line, err=True, quiet=kind != "problem")
     job.message = f"已生成 {len(job.outputs)} 个文件：{out}"
+    _kept(job, out)
     return job
 
 
@@ -226,6 +240,7 @@ def halfyear(inbox: str | Path, out: str | Path, config: Config, year: int | Non
         job.say(f"另有 {h.undated_documents} 份制度文件没有填日期，未计入上半年")
     job.message = f"已生成：{path}"
     job.say(job.message)
+    _kept(job, out)
     return job
 
 
@@ -257,6 +272,7 @@ def bulletin(inbox: str | Path, out: str | Path, config: Config, as_of: dt.date 
         job.say(line)
     job.message = f"已生成第 {number} 期：{path}"
     job.say(job.message)
+    _kept(job, out)
     return job
 
 
@@ -291,6 +307,7 @@ def archive(inbox: str | Path, out: str | Path, config: Config, year: int | None
     for issue in result.issues:
         if issue.code in ARCHIVE_NOTICES:
             job.say(f"提醒：{issue.line()}")
+    _kept(job, out)
     return job
 
 
@@ -375,6 +392,7 @@ def notify(scores_dir: str | Path, config: Config, *, dry_run: bool = False, out
         job.outputs = list(paths)
         job.message = f"已生成 {len(paths)} 封邮件（未发送）：{outbox}"
         job.say(job.message)
+        _kept(job, outbox)
         return job
     _quiet(progress)("正在发送邮件")
     if password is None:
@@ -395,13 +413,22 @@ def notify(scores_dir: str | Path, config: Config, *, dry_run: bool = False, out
 # ------------------------------------------------------------------ store: history, export, rollup
 
 def history(history_file: str | Path | None = None, import_dir: str | Path | None = None,
-            progress: Progress | None = None) -> JobResult:
-    """The years recorded in the history database; with `import_dir`, a past scores.json recorded first."""
+            progress: Progress | None = None, *, replace: bool = False, use_version: int | None = None) -> JobResult:
+    """The years recorded in the history database, each with its kept versions and which one is current; with
+    `import_dir`, a past scores.json recorded first (replacing the year's record only when not smaller and not
+    sample data, unless `replace`); with `use_version`, that version adopted as its year's record."""
     from pipeline.store import history as store
     job = JobResult("history")
     if import_dir:
-        scores, replaced = store.import_scores(import_dir, history_file)
-        job.say(f"{'已替换' if replaced else '已导入'}{scores['unit']}{scores['year']}年的记录")
+        scores, outcome = store.import_scores(import_dir, history_file, replace=replace)
+        if outcome.state == "kept":
+            job.say(store.kept_line(scores["year"], outcome).replace("report 加 --replace",
+                                                                    "history --import 加 --replace"), err=True)
+        else:
+            job.say(f"{'已替换' if outcome.state == 'replaced' else '已导入'}{scores['unit']}{scores['year']}年的记录")
+    if use_version:
+        scores = store.use_version(use_version, history_file)
+        job.say(f"已采用第{use_version}版作为{scores['unit']}{scores['year']}年的记录")
     path = Path(history_file) if history_file else store.default_path()
     if not path.exists():
         job.message = f"历史数据库中还没有记录：{path}（运行 report 后自动记录）"
@@ -409,26 +436,43 @@ def history(history_file: str | Path | None = None, import_dir: str | Path | Non
         job.detail = []
         return job
     records, log = store.list_years(path)
+    versions = store.list_versions(path)
     job.detail = [(r, sum(1 for e in log if e["unit"] == r.unit and e["year"] == r.year)) for r in records]
     job.message = f"历史数据库：{path}"
     job.say(job.message)
+
+    def show_versions(unit: str, year: int) -> None:
+        for v in versions:
+            if (v["unit"], v["year"]) == (unit, year):
+                rows = "" if v["rows"] is None else f"，有效数据 {v['rows']} 行"
+                mark = "【当前】" if v["current"] else ("【示例数据】" if v["sample"] else "")
+                job.say(f"    第{v['id']}版 {v['ran_at'].replace('T', ' ')}  报送部门 {v['departments']} 个{rows}"
+                        f"{'  ' + mark if mark else ''}")
+
     for r, runs in job.detail:
         counts = r.status_counts()
         source = "导入" if r.source.startswith("import") else "自查运行"
         job.say(f"  {r.unit} {r.year}年  测评细则 {r.catalog}  达标 {counts.get('达标', 0)}/{len(r.standards)} 条"
                 f"  记录于 {r.ran_at.replace('T', ' ')}（{source}，共记录 {runs} 次）")
-    if not records:
+        show_versions(r.unit, r.year)
+    recorded = {(r.unit, r.year) for r in records}
+    for unit, year in dict.fromkeys((v["unit"], v["year"]) for v in versions):
+        if (unit, year) not in recorded:
+            job.say(f"  {unit} {year}年  （尚无采用的记录；可用 --use 采用下列某一版）")
+            show_versions(unit, year)
+    if not records and not versions:
         job.say("  （还没有记录）")
     return job
 
 
 def export(scores_dir: str | Path, out_file: str | Path, progress: Progress | None = None, *,
-           config: Config | None = None) -> JobResult:
-    """A unit package (ZIP: scores.json, documents, manifest.json with SHA-256 per file); with the profile in
+           config: Config | None = None, internal: bool = False) -> JobResult:
+    """A unit package (ZIP: scores.json, documents, manifest.json with SHA-256 per file): never of sample data,
+    never over a file the tool did not write, the internal documents only with `internal`; with the profile in
     use (`config`), scores made with another profile are refused in one line."""
     from pipeline.store.package import export_package
     _quiet(progress)("正在打包")
-    manifest = export_package(scores_dir, out_file, config)
+    manifest = export_package(scores_dir, out_file, config, internal=internal)
     job = JobResult("export", outputs=[Path(out_file)], detail=manifest)
     job.message = f"已生成单位数据包：{out_file}（{manifest['unit']} {manifest['year']}年，{len(manifest['files'])} 个文件）"
     job.say(job.message)
@@ -438,7 +482,7 @@ def export(scores_dir: str | Path, out_file: str | Path, progress: Progress | No
 def rollup(packages_dir: str | Path, out_dir: str | Path, config_dir: str | Path | None = None,
            progress: Progress | None = None) -> JobResult:
     """The roll-up of many unit packages: the 汇总表 (xlsx), 汇总报告 (docx) and rollup.json."""
-    from pipeline.atomic import atomic_write_json
+    from pipeline.atomic import atomic_write_json, claimed
     from pipeline.catalog import load_config
     from pipeline.documents.rollup_docs import start_rollup_workbook, write_rollup_report, write_rollup_workbook
     from pipeline.profile import resolve_config_dir
@@ -449,15 +493,17 @@ def rollup(packages_dir: str | Path, out_dir: str | Path, config_dir: str | Path
     facts = build_rollup(packages_dir, config)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {k: out / v for k, v in output_names(facts.year).items()}
+    names = output_names(facts.year)
+    paths = {k: out / v for k, v in names.items()}
     _quiet(progress)("正在生成汇总表和汇总报告")
-    child = start_rollup_workbook(facts, paths["xlsx"])   # the 汇总表 in a forked child meanwhile (many units)
-    write_rollup_report(facts, paths["docx"], config_dir)
-    atomic_write_json(paths["json"], facts.as_dict())
-    if child is not None:
-        child.join()
-    if child is None or child.exitcode != 0:  # no child, or it failed: written here, never missing
-        write_rollup_workbook(facts, paths["xlsx"])
+    with claimed(out, "rollup", names.values(), "生成汇总"):  # never over a file the tool did not write
+        child = start_rollup_workbook(facts, paths["xlsx"])   # the 汇总表 in a forked child meanwhile (many units)
+        write_rollup_report(facts, paths["docx"], config_dir)
+        atomic_write_json(paths["json"], facts.as_dict())
+        if child is not None:
+            child.join()
+        if child is None or child.exitcode != 0:  # no child, or it failed: written here, never missing
+            write_rollup_workbook(facts, paths["xlsx"])
     summary = RollupSummary(len(facts.units), [p.line() for p in facts.problems], list(paths.values()))
     job = JobResult("rollup", outputs=list(summary.outputs), detail=summary)
     for line in summary.problem_lines:
@@ -466,4 +512,5 @@ def rollup(packages_dir: str | Path, out_dir: str | Path, config_dir: str | Path
     job.say(job.message)
     for path in summary.outputs:
         job.say(f"  {Path(path).name}")
+    _kept(job, out)
     return job

@@ -42,15 +42,14 @@ def template_filename(config: Config, department: str) -> str:
 
 def write_templates(config: Config, out_dir: str | Path) -> list[Path]:
     """Write one workbook per department into out_dir; returns the paths."""
+    from pipeline.atomic import claimed
     from pipeline.documents import official
     official.activate(config, config.year, catalog_updates=False)   # 填表说明: the year's official wording
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for dept in config.department_names:
-        path = out / template_filename(config, dept)
-        save_workbook(build_template(config, dept), path)
-        paths.append(path)
+    paths = [out / template_filename(config, dept) for dept in config.department_names]
+    with claimed(out, "templates", [p.name for p in paths], "生成台账模板"):  # never over a file of the user's
+        for dept, path in zip(config.department_names, paths):
+            save_workbook(build_template(config, dept), path)
     return paths
 
 

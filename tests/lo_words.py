@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-SYSTEM_PYTHON = "/usr/bin/python3"
+SYSTEM_PYTHON = os.environ.get("WENMING_UNO_PYTHON", "/usr/bin/python3")  # as tests/conftest.py
 
 
 def writer_word_counts(paths: list[Path], timeout: float = 180) -> dict[Path, dict]:

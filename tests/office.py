@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-SYSTEM_PYTHON = "/usr/bin/python3"
+SYSTEM_PYTHON = os.environ.get("WENMING_UNO_PYTHON", "/usr/bin/python3")  # as tests/conftest.py
 FILTERS = {".xlsx": "Calc Office Open XML", ".xls": "MS Excel 97", ".ods": "calc8"}
 
 

@@ -418,3 +418,126 @@ def test_zip_writer_offsets_beyond_4_gb_use_zip64(tmp_path):
         assert [i.filename for i in infos] == [f"分类档案/{n} 照片.jpg" for n in range(3)]
         assert all(i.header_offset > 0xFFFFFFFF for i in infos)
         assert all(zf.read(i) == one.read_bytes() for i in infos)
+
+
+def _processes_mentioning(text: str) -> list[str]:
+    """Command lines of running processes that mention text (Linux /proc)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+            except OSError:
+                continue
+            if text in cmdline:
+                found.append(f"{proc.name}: {cmdline}")
+    return found
+
+
+@pytest.mark.needs("soffice")
+def test_archive_into_a_relative_folder_counts_word_pages_in_seconds_and_leaves_no_soffice(tmp_path):
+    """`make archive` runs with a relative --out (output/示例): LibreOffice gets absolute file: URIs for its
+    profile and inputs, the Word files' pages are counted, progress is shown, and no soffice(.bin) outlives it."""
+    import shutil
+    import subprocess
+    import sys
+    import time
+    root = Path(__file__).resolve().parent.parent
+    shutil.copytree(root / "examples" / "inbox", tmp_path / "inbox")
+    scratch = tmp_path / "tmp"  # LibreOffice's profile lives here: how its processes are told from others'
+    scratch.mkdir()
+    env = dict(os.environ, PYTHONPATH=str(root), TMPDIR=str(scratch), PYTHONIOENCODING="utf-8")
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "pipeline", "archive", "--inbox", "inbox", "--out", "output/示例"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=240, env=env)
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 0, proc.stderr
+    assert elapsed < 120, elapsed  # it waited 7 minutes on `file://output/…` before
+    assert _processes_mentioning(str(scratch)) == []
+    wb = openpyxl.load_workbook(tmp_path / "output" / "示例" / "分类档案" / "档案目录.xlsx", read_only=True)
+    words = [r for r in wb["档案目录"].iter_rows(min_row=2, values_only=True) if str(r[1]).endswith(".docx")]
+    assert words and all(isinstance(r[5], int) and r[5] >= 1 for r in words), words
+    assert not any("页数" in str(r[6] or "") for r in words)
+
+
+def test_a_hanging_office_is_killed_with_its_whole_process_group(tmp_path, monkeypatch):
+    """A soffice that never ends (here a script standing in for it, starting a child of its own as soffice does
+    soffice.bin) is stopped at the time limit together with everything it started."""
+    import time
+    from pipeline.documents import pdf
+    marker = tmp_path / "child-pid"
+    fake = tmp_path / "soffice"
+    fake.write_text(f"#!/bin/sh\nsleep 300 &\necho $! > {marker}\necho \"$@\" > {tmp_path / 'args'}\nwait\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(pdf, "soffice", lambda: str(fake))
+    started = time.monotonic()
+    assert pdf.run_soffice(["--convert-to", "pdf", pdf.file_uri(Path("relative") / "a.docx")], timeout=2) is False
+    assert time.monotonic() - started < 20
+    child = int(marker.read_text())
+    time.sleep(0.2)
+    assert not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text().split()[2]
+    args = (tmp_path / "args").read_text()
+    assert "-env:UserInstallation=file:///" in args and f"{Path.cwd().as_uri()}/relative/a.docx" in args
+
+
+@pytest.mark.needs("soffice")
+def test_pdf_never_overwrites_a_pdf_the_tool_did_not_write(tmp_path):
+    from builders import run as run_cli
+    from evidence_files import word as word_file
+    out = tmp_path / "out"
+    docx = word_file(out / "说明.docx")
+    mine = out / "说明.pdf"
+    mine.write_bytes(b"%PDF-1.4 mine")
+    res = run_cli("pdf", "--out", str(out))
+    assert res.exit_code == 1 and "已有同名文件“说明.pdf”，不是本工具生成的" in res.output
+    assert mine.read_bytes() == b"%PDF-1.4 mine"
+    mine.unlink()
+    assert run_cli("pdf", "--out", str(out)).exit_code == 0 and mine.read_bytes()[:4] == b"%PDF"
+    assert run_cli("pdf", "--out", str(out)).exit_code == 0 and docx.exists()  # its own PDF, again
+
+
+@pytest.mark.needs("soffice")
+def test_page_counts_announce_each_word_file_as_progress(tmp_path, monkeypatch):
+    from pipeline.catalog import load_config
+    from pipeline.documents.archive import build_archive
+    inbox = tmp_path / "inbox"
+    build_inbox(inbox)
+    steps: list[str] = []
+    monkeypatch.chdir(tmp_path)  # a relative output folder, as `make archive` gives it
+    build_archive(inbox, Path("out"), load_config(), YEAR, progress=steps.append)
+    start = next(i for i, s in enumerate(steps) if s.startswith("用 LibreOffice 计算 ") and s.endswith(" 份 Word 文件的页数"))
+    n = int(steps[start].split()[3])
+    assert n >= 2 and steps[start + 1:start + 1 + n] == [f"用 LibreOffice 计算 Word 页数（{k}/{n}）" for k in range(1, n + 1)]
+
+
+def test_the_archive_holds_no_bidi_or_control_characters_in_names_or_pages(tmp_path):
+    """A photo named 合影<RLO>gpj.exe.jpg and an activity title with a right-to-left override: the archive's file
+    names, ZIP member names and Word pages carry neither (the words around them stay)."""
+    from test_workbooks import _unfit_in_package
+    inbox = tmp_path / "inbox"
+    ledger(inbox / "团委-台账.xlsx", "团委", activities=[
+        act(f"{YEAR}-03-05", "学雷锋\u202e志愿\u2066服务", "3.2.2", "合影\u202egpj.exe.jpg")])
+    jpeg(inbox / "团委" / "合影\u202egpj.exe.jpg")
+    out = tmp_path / "out"
+    assert run("archive", "--inbox", str(inbox), "--out", str(out)).exit_code == 0
+    names = [p.name for p in out.rglob("*")]
+    assert names and not [n for n in names if "\u202e" in n or "\u2066" in n]
+    assert any("合影gpj.exe.jpg" in n for n in names)
+    with _zip(out) as zf:
+        members = zf.namelist()
+        assert not [n for n in members if "\u202e" in n]
+        record = next(n for n in members if "活动记录单" in n and n.endswith(".docx"))
+        page = _docx_text(zf.read(record))
+        (out / "page.docx").write_bytes(zf.read(record))
+    assert "学雷锋志愿服务" in page and _unfit_in_package(out / "page.docx") == []
+
+
+def test_office_uris_are_absolute_and_encoded_for_any_folder(tmp_path, monkeypatch):
+    """What made `file://output/…` (a host named output): every path LibreOffice gets is an absolute file: URI."""
+    from pathlib import PureWindowsPath
+    from pipeline.documents.pdf import file_uri
+    monkeypatch.chdir(tmp_path)
+    uri = file_uri(Path("output") / "示例 1" / "a.docx")
+    assert uri == f"{tmp_path.as_uri()}/output/%E7%A4%BA%E4%BE%8B%201/a.docx" and uri.startswith("file:///")
+    # the same construction on Windows gives a drive-letter URI, not file://C:\…
+    assert PureWindowsPath("C:\\Users\\张三\\lo-profile").as_uri() == "file:///C:/Users/%E5%BC%A0%E4%B8%89/lo-profile"

@@ -1,8 +1,6 @@
 """The printed documents: 自查报告, 实施方案, and the Excel outputs, opened and read back."""
 
-import os
 import re
-import shutil
 import subprocess
 import zipfile
 from pathlib import Path
@@ -13,8 +11,8 @@ from docx import Document
 from docx.oxml.ns import qn
 from docx.shared import Pt
 
+from conftest import needs
 from builders import YEAR, activity, document, report, run, staff, workbook
-from pipeline.documents.pdf import soffice
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -122,11 +120,7 @@ def test_ledger_traces_every_activity_to_its_source(sample):
     assert tasks["3.4.1"][5] == "反协办" and tasks["3.2.2"][8] == "未达标"
 
 
-needs_lo = pytest.mark.skipif(soffice() is None and not os.environ.get("CI"),
-                              reason="LibreOffice 未安装（CI 会安装并运行此测试）")
-
-
-@needs_lo
+@pytest.mark.needs("soffice")
 def test_report_converts_to_a4_pdf_and_page_one_renders(sample, tmp_path):
     _, out, _ = sample
     result = run("pdf", "--out", str(out))
@@ -135,7 +129,7 @@ def test_report_converts_to_a4_pdf_and_page_one_renders(sample, tmp_path):
     data = pdf.read_bytes()
     boxes = re.findall(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", data)
     assert boxes and all(abs(float(w) - 595.3) < 1 and abs(float(h) - 841.9) < 1 for w, h in boxes)
-    if shutil.which("pdftoppm"):
-        subprocess.run(["pdftoppm", "-r", "30", "-png", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "p")], check=True)
-        (png,) = tmp_path.glob("p*.png")
-        assert png.stat().st_size > 2000
+    needs("pdftoppm")  # the PDF is checked above; rendering page 1 needs poppler
+    subprocess.run(["pdftoppm", "-r", "30", "-png", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "p")], check=True)
+    (png,) = tmp_path.glob("p*.png")
+    assert png.stat().st_size > 2000

@@ -266,7 +266,7 @@ def test_missing_evidence_flows_into_the_validation_report(tmp_path):
     import openpyxl
     inbox = tmp_path / "inbox"
     ledger(inbox / "团委-台账.xlsx", "团委", activities=[act(f"{YEAR}-03-05", "学雷锋", "3.2.2", "照片3.jpg")])
-    jpeg(inbox / "别的.jpg")
+    jpeg(inbox / "团委" / "别的.jpg")  # 团委 sent evidence, so its rows are checked
     report(inbox, tmp_path / "out")
     (path,) = (tmp_path / "out").glob("*校验报告.xlsx")
     ws = openpyxl.load_workbook(path)["团委"]
@@ -382,3 +382,28 @@ def test_evidence_listing_never_changes_the_inbox(tmp_path, config):
     files, _ = list_evidence(inbox, config)
     stage(files, tmp_path / "staging")
     assert tree(inbox) == before
+
+
+def test_evidence_checks_switch_on_per_department_by_its_own_evidence(tmp_path):
+    """One coordinator's Word note (and another department's photos) in the inbox turn on no checks for a
+    department that sent no evidence: 办公室 gets no photo reminders; 团委, which sent photos, is checked."""
+    inbox = tmp_path / "inbox"
+    ledger(inbox / "办公室-台账.xlsx", "办公室", activities=[
+        act(f"{YEAR}-03-0{d}", f"办公室活动{d}", "2.1.2", "会议照片.jpg" if d == 1 else None) for d in (1, 2, 3)])
+    ledger(inbox / "团委-台账.xlsx", "团委", activities=[
+        act(f"{YEAR}-03-05", "学雷锋", "3.2.2", "学雷锋1.jpg"), act(f"{YEAR}-04-05", "结对帮扶", "3.2.2", "帮扶.jpg")])
+    jpeg(inbox / "团委" / "学雷锋1.jpg")
+    word(inbox / "报送说明.docx")  # the coordinator's note: no department
+    scores = report(inbox, tmp_path / "out")
+    evidence = [i for i in scores["issues"] if i["code"].startswith("evidence-") and i["code"] != "evidence-unassigned"]
+    assert {i["department"] for i in evidence} == {"团委"}
+    assert sorted((i["code"], i["row"]) for i in evidence) == [
+        ("evidence-missing", 4), ("evidence-photos-none", 4), ("evidence-photos-short", 3)]
+    assert scores["evidence"]["departments_checked"] == ["团委"]
+    assert [i["file"] for i in issues(scores, "evidence-unassigned")] == ["报送说明.docx"]
+    # once 办公室 sends a photo of its own, its rows are checked too
+    jpeg(inbox / "办公室" / "会议照片.jpg")
+    scores = report(inbox, tmp_path / "out2")
+    office = [i for i in scores["issues"] if i["code"].startswith("evidence-photos") and i["department"] == "办公室"]
+    assert sorted(i["row"] for i in office) == [3, 4, 5]
+    assert scores["evidence"]["departments_checked"] == ["办公室", "团委"]

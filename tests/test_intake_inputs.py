@@ -295,3 +295,29 @@ def test_no_negative_sheet_from_the_responsible_department_is_incomplete(tmp_pat
 def test_sheet_extents_are_measured_whatever_the_spelling(xml, extent):
     from pipeline.intake.scan import sheet_extent, strip_markup
     assert sheet_extent(strip_markup(xml)) == extent
+
+
+def test_a_file_named_for_one_department_whose_info_names_another_is_counted_by_info_and_said_so(tmp_path):
+    """团委-….xlsx whose 填报信息 says 工会 is 工会's submission (contract §2), and a warning says so on the file:
+    in scores.json, in the 校验报告 and on the console; 工会's earlier file is superseded as before."""
+    from builders import run
+    inbox = tmp_path / "inbox"
+    workbook(inbox / "工会-台账.xlsx", "工会", roster=staff(2), submitted=f"{YEAR}-03-01")
+    workbook(inbox / "团委-2026年台账.xlsx", "工会", roster=staff(4, prefix="团"), submitted=f"{YEAR}-04-01")
+    workbook(inbox / "工会、团委联合活动台账.xlsx", "团委", roster=staff(1, prefix="联"))  # names 团委 too: no warning
+    result = run("report", "--inbox", str(inbox), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    scores = json.loads((tmp_path / "out" / "scores.json").read_text(encoding="utf-8"))
+    found = issues(scores, "department-name-mismatch")
+    assert [(i["level"], i["file"], i["sheet"], i["column"], i["value"], i["department"]) for i in found] == [
+        ("warning", "团委-2026年台账.xlsx", "填报信息", "部门", "工会", "工会")]
+    message = found[0]["message"]
+    assert message == ("文件名表明是团委的台账，但“填报信息”中的部门是“工会”；已按“填报信息”计入工会。"
+                       "如文件名或“填报信息”填错，请改正后重新报送")
+    depts = {d["name"]: d for d in scores["departments"]}
+    assert depts["工会"]["file"] == "团委-2026年台账.xlsx" and depts["工会"]["superseded"] == ["工会-台账.xlsx"]
+    assert depts["团委"]["file"] == "工会、团委联合活动台账.xlsx"
+    assert f"提醒：团委-2026年台账.xlsx / 填报信息 / 部门：{message}" in result.output  # the console
+    (checked,) = (tmp_path / "out").glob("*校验报告.xlsx")
+    texts = [c for ws in openpyxl.load_workbook(checked) for row in ws.iter_rows(values_only=True) for c in row]
+    assert message in texts

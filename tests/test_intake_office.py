@@ -8,9 +8,9 @@ import shutil
 import pytest
 
 from builders import ACTIVITY_HEADERS, ROSTER_HEADERS, YEAR, issues, report
-from office import available, calc_files
+from office import calc_files
 
-pytestmark = pytest.mark.skipif(not available(), reason="LibreOffice with python3-uno is needed (CI installs it)")
+pytestmark = pytest.mark.needs("soffice", "calc", "uno")
 
 INFO = [["单位", "天津市科学技术协会"], ["部门", None], ["年度", str(YEAR)], ["填报日期", f"{YEAR}-11-01"]]
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from conftest import needs
 from builders import YEAR, free_port, report, run, staff, workbook
 from mailkit import ROOT, XLSX, Recorder, mail_config, manifest, smtp_server
 from mailkit import message as _message
@@ -112,10 +113,7 @@ def test_collect_needs_a_source(tmp_path):
 # ---------------------------------------------------------------- a real IMAP server
 
 def _dovecot_or_skip():
-    if shutil.which("dovecot") is None or os.geteuid() != 0:
-        if os.environ.get("CI"):
-            pytest.fail("CI 须安装 dovecot-imapd 并以 root 运行 IMAP 测试")
-        pytest.skip("未安装 Dovecot（Debian 包 dovecot-imapd）或非 root，跳过真实 IMAP 测试")
+    needs("dovecot")
 
 
 @pytest.fixture

@@ -142,7 +142,9 @@ def test_a_bad_mail_setting_is_one_line_naming_it(tmp_path, monkeypatch, key, va
     cfg = mail_config(tmp_path, **{key: value})
     result = run("collect", "--imap-host", "127.0.0.1", "--imap-port", str(free_port()), "--imap-security", "none",
                  "--inbox", str(tmp_path / "inbox"), "--config", str(cfg))
-    assert result.exit_code == 1 and result.output.strip() == f"错误：unit.yaml 的 mail.{key} {said}"
+    lines = (cfg / "unit.yaml").read_text(encoding="utf-8").splitlines()
+    line = next(n for n, text in enumerate(lines, 1) if text.strip().startswith(f"{key}:"))
+    assert result.exit_code == 1 and result.output.strip() == f"错误：unit.yaml 第{line}行：mail.{key} {said}"
 
 
 # ---------------------------------------------------------------- collect killed at any moment (issue 23 item 2)

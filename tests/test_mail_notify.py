@@ -79,3 +79,27 @@ def test_trickling_smtp_server_is_one_line_and_a_clean_exit(scored, tmp_path):
     assert result.exit_code == 1 and elapsed < 5
     assert result.output.strip().splitlines() == [
         "错误：发件服务器 127.0.0.1 响应过慢（1.5 秒内未完成一次收发），已停止发送；已发送：无；重新运行不会重复发送已发出的邮件"]
+
+
+def test_the_outbox_never_overwrites_a_mail_the_tool_did_not_write(scored, tmp_path):
+    outbox = tmp_path / "outbox"
+    outbox.mkdir()
+    (outbox / "办公室-催报.eml").write_bytes(b"my draft")
+    result = run("notify", "--scores", str(scored), "--dry-run", "--outbox", str(outbox),
+                 "--templates", str(ROOT / "input_templates"))
+    assert result.exit_code == 1 and "已有同名文件“办公室-催报.eml”，不是本工具生成的" in result.output
+    assert (outbox / "办公室-催报.eml").read_bytes() == b"my draft"
+    (outbox / "办公室-催报.eml").unlink()
+    assert _dry(scored, tmp_path) == outbox and _dry(scored, tmp_path) == outbox  # its own mails, again
+
+
+def test_a_receipt_names_files_without_bidi_or_control_characters(tmp_path):
+    inbox = tmp_path / "inbox"
+    workbook(inbox / "工会-台账\u202egpj.exe.xlsx", "工会", roster=[*staff(2), person("无工号", None, satisfaction="很好")])
+    out = tmp_path / "out"
+    assert run("report", "--inbox", str(inbox), "--out", str(out), "--silent").exit_code == 0
+    outbox = _dry(out, tmp_path)
+    raw = (outbox / "工会-回执.eml").read_bytes()
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    body = msg.get_body().get_content()
+    assert "工会-台账gpj.exe.xlsx" in body and "\u202e" not in body and "\u202e" not in msg["Subject"]

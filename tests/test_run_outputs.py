@@ -345,3 +345,129 @@ def test_os_error_message_names_the_file_and_the_cause():
     exc = OSError(errno.ENOSPC, "No space left on device", "/data/output/scores.json")
     assert os_error_message(exc) == "读写 /data/output/scores.json 时出错：磁盘空间不足，请腾出空间后重新运行"
     assert "没有权限" in os_error_message(PermissionError(errno.EACCES, "Permission denied", "x.xlsx"))
+
+
+def _xls_xlrd_warns_about(path: Path) -> None:
+    """An old .xls (xlwt) with 100 bytes of padding and a stray byte in the terminator of its Workbook stream's
+    directory name: calamine refuses it, xlrd reads it and prints `WARNING *** file size (…) not 512 + multiple
+    of sector size (512)` on its log file (sys.stdout unless told otherwise)."""
+    import xlwt
+    book = xlwt.Workbook(encoding="utf-8")
+    info = book.add_sheet("填报信息")
+    info.write(0, 0, "部门"), info.write(0, 1, "妇联")
+    ws = book.add_sheet("人员名单")
+    for c, h in enumerate(["序号", "姓名", "工号", "参与创建工作", "满意度"]):
+        ws.write(1, c, h)
+    ws.write(2, 1, "壬"), ws.write(2, 2, "5001"), ws.write(2, 3, "是"), ws.write(2, 4, "满意")
+    buf = __import__("io").BytesIO()
+    book.save(buf)
+    data = bytearray(buf.getvalue() + b"\0" * 100)
+    at = data.index("Workbook".encode("utf-16-le")) + 17
+    data[at] = 0x93
+    path.write_bytes(bytes(data))
+
+
+def test_library_warnings_never_reach_the_console(tmp_path):
+    """xlrd's log lines and the libraries' Python warnings are not shown to office staff; the file is read."""
+    import io as _io
+    import xlrd
+    from python_calamine import CalamineWorkbook
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    _xls_xlrd_warns_about(inbox / "妇联-旧表.xls")
+    data = (inbox / "妇联-旧表.xls").read_bytes()
+    with pytest.raises(Exception):
+        CalamineWorkbook.from_filelike(_io.BytesIO(data))
+    log = _io.StringIO()
+    xlrd.open_workbook(file_contents=data, logfile=log)
+    assert "WARNING *** file size" in log.getvalue()  # the input really makes xlrd talk
+    out = tmp_path / "out"
+    proc = subprocess.run([PY, "-m", "pipeline", "report", "--inbox", str(inbox), "--out", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, env=_env())
+    assert proc.returncode == 0, proc.stderr
+    both = proc.stdout + proc.stderr
+    assert "WARNING" not in both and "Warning" not in both and "warn(" not in both, both
+    scores = json.loads((out / "scores.json").read_text(encoding="utf-8"))
+    women = next(d for d in scores["departments"] if d["name"] == "妇联")
+    assert women["submitted"] and women["metrics"]["participation_rate"]["numerator"] == 1
+
+
+def test_an_output_never_overwrites_a_same_named_file_the_tool_did_not_write(tmp_path):
+    """A coordinator's own file that bears an output's name (say a 自查报告 written by hand) stays as it is: the run
+    says so in one Chinese line and writes nothing; once the file is moved away the run goes through."""
+    out = tmp_path / "out"
+    out.mkdir()
+    mine = out / "2026年天津市科学技术协会创建文明单位工作自查报告.docx"
+    mine.write_bytes(b"my own report")
+    res = run("report", "--inbox", str(SAMPLE), "--out", str(out), "--silent")
+    assert res.exit_code == 1
+    assert res.output.strip().splitlines()[-1] == (f"错误：输出文件夹 {out} 中已有同名文件“{mine.name}”，不是本工具生成的；"
+                                                   "为免覆盖，请先把它移到别处或改名，或换一个输出文件夹")
+    assert mine.read_bytes() == b"my own report" and sorted(p.name for p in out.iterdir()) == [".lock", mine.name]
+    mine.rename(tmp_path / "moved.docx")
+    assert run("report", "--inbox", str(SAMPLE), "--out", str(out), "--silent").exit_code == 0
+    assert run("report", "--inbox", str(SAMPLE), "--out", str(out), "--silent").exit_code == 0  # its own files
+
+
+@pytest.mark.parametrize("command,name", [
+    (["templates"], "工会-2026年文明单位创建台账.xlsx"),
+    (["plan"], "2026年天津市科学技术协会创建文明单位工作实施方案.docx"),
+    (["archive", "--inbox", str(SAMPLE)], "分类档案"),
+    (["rollup", "--packages", "{packages}"], "2026年文明单位创建汇总表.xlsx"),
+])
+def test_no_folder_output_overwrites_what_the_tool_did_not_write(tmp_path, command, name):
+    """templates, plan, archive and rollup write files of known names: a same-named file or folder of the
+    user's stops the command with one Chinese line, untouched; the tool's own files are written again."""
+    out = tmp_path / "out"
+    out.mkdir()
+    packages = tmp_path / "packages"
+    if "{packages}" in command:
+        assert run("export", "--scores", str(_sample_scores(tmp_path)), "--out", str(packages / "甲.zip"),
+                   "--internal").exit_code == 0
+    args = [a.replace("{packages}", str(packages)) for a in command] + ["--out", str(out)]
+    mine = out / name
+    if name == "分类档案":
+        mine.mkdir()
+        (mine / "我的笔记.txt").write_text("留着", encoding="utf-8")
+    else:
+        mine.write_bytes(b"mine")
+    res = run(*args)
+    assert res.exit_code == 1, res.output
+    assert res.output.strip() == (f"错误：输出文件夹 {out} 中已有同名文件“{name}”，不是本工具生成的；为免覆盖，"
+                                  "请先把它移到别处或改名，或换一个输出文件夹")
+    assert (mine / "我的笔记.txt").read_text(encoding="utf-8") == "留着" if mine.is_dir() else mine.read_bytes() == b"mine"
+    mine.rename(tmp_path / "moved")
+    assert run(*args).exit_code == 0
+    assert run(*args).exit_code == 0 and mine.exists()  # what it wrote itself, it writes again
+
+
+def _sample_scores(tmp_path: Path) -> Path:
+    """A real (not sample-marked) report of the sample inbox."""
+    out = tmp_path / "real"
+    assert run("report", "--inbox", str(SAMPLE), "--out", str(out), "--silent").exit_code == 0
+    return out
+
+
+def test_a_generated_file_edited_since_is_kept_aside_not_overwritten(tmp_path):
+    """The coordinator polishes the 自查报告 in WPS and saves it; the next run moves that edit aside as
+    “…（修改稿）.docx”, says so, and writes the new report; a run over untouched files keeps nothing aside."""
+    out = tmp_path / "out"
+    assert run("report", "--inbox", str(SAMPLE), "--out", str(out), "--silent").exit_code == 0
+    res = run("report", "--inbox", str(SAMPLE), "--out", str(out), "--silent")
+    assert res.exit_code == 0 and "修改" not in res.output and not list(out.glob("*修改稿*"))
+    (report_docx,) = out.glob("*自查报告.docx")
+    edited = report_docx.read_bytes() + b"\0edited in WPS"
+    report_docx.write_bytes(edited)
+    res = run("report", "--inbox", str(SAMPLE), "--out", str(out), "--silent")
+    assert res.exit_code == 0, res.output
+    kept = out / f"{report_docx.stem}（修改稿）.docx"
+    assert kept.read_bytes() == edited and report_docx.read_bytes() != edited
+    assert f"提醒：“{report_docx.name}”在上次生成后被修改过，已另存为“{kept.name}”，新生成的文件不会覆盖这些修改" in res.output
+    _docx_text(report_docx)  # the new report is whole
+    # templates edited by hand are kept the same way
+    tpl = tmp_path / "tpl"
+    assert run("templates", "--out", str(tpl)).exit_code == 0
+    (one,) = tpl.glob("工会-*.xlsx")
+    one.write_bytes(one.read_bytes() + b"\0")
+    res = run("templates", "--out", str(tpl))
+    assert res.exit_code == 0 and "已另存为" in res.output and (tpl / f"{one.stem}（修改稿）.xlsx").exists()

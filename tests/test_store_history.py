@@ -17,6 +17,7 @@ from pipeline.store import history as hist
 from pipeline.store.history import History, HistoryRun, SCHEMA_VERSION
 from pipeline.documents.history_docs import change_phrase, metric_changes, term_table
 
+ROOT = Path(__file__).resolve().parent.parent
 SCORES_XLSX = "测评得分表"
 
 
@@ -297,3 +298,88 @@ def test_check_names_a_broken_history_or_rollup_wording_entry(tmp_path):
         res = run("check", "--config", str(cdir))
         assert res.exit_code == 1, res.output
         assert f"“{key}." in res.output and "不存在的占位符" in res.output
+
+
+# ---------------------------------------------------------------- nothing replaced quietly (issue 23, item 6)
+
+def _youth(registered: int, total: int = 8) -> list[list]:
+    return [person(f"团员{i}", f"T{i}", volunteer="是" if i < registered else "否",
+                   served="是" if i < registered else "否") for i in range(total)]
+
+
+def _two_departments(root: Path, name: str) -> Path:
+    inbox = root / name
+    workbook(inbox / "机关党委办-台账.xlsx", "机关党委办", roster=_roster(10))
+    workbook(inbox / "团委-台账.xlsx", "团委", roster=_youth(5))
+    return inbox
+
+
+def _current(db: Path) -> tuple[int, dict]:
+    with History(db) as store:
+        (rec,) = store.records()
+        versions = store.versions()
+    return sum(d["submitted"] for d in rec.departments.values()), {v["id"]: bool(v["current"]) for v in versions}
+
+
+def test_a_smaller_run_or_an_empty_folder_never_replaces_the_years_record_unless_confirmed(tmp_path):
+    db = tmp_path / "h.sqlite"
+    full = report(_two_departments(tmp_path, "full"), tmp_path / "o1", "--history", str(db))
+    assert _current(db) == (2, {1: True})
+    smaller = run("report", "--inbox", str(_inbox(tmp_path, "one", 10)), "--out", str(tmp_path / "o2"),
+                  "--history", str(db), "--silent")
+    assert smaller.exit_code == 0
+    assert ("未替换历史数据库中2026年的记录：本次报送部门1个，少于已记录的2个" in smaller.output
+            and "本次结果另存为第2版" in smaller.output and "report 加 --replace" in smaller.output), smaller.output
+    assert _current(db) == (2, {1: True, 2: False})
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    res = run("report", "--inbox", str(empty), "--out", str(tmp_path / "o3"), "--history", str(db), "--silent")
+    assert res.exit_code == 0 and "未替换历史数据库中2026年的记录：本次没有任何部门报送可用的台账" in res.output
+    assert _current(db) == (2, {1: True, 2: False, 3: False})
+    # the same size with other figures is a normal re-run: it replaces, and the earlier version stays
+    again = _two_departments(tmp_path, "again")
+    workbook(again / "团委-台账.xlsx", "团委", roster=_youth(7))
+    res = run("report", "--inbox", str(again), "--out", str(tmp_path / "o4"), "--history", str(db))
+    assert "已替换历史数据库中2026年的记录（原记录保留为旧版本）" in res.output
+    assert _current(db) == (2, {1: False, 2: False, 3: False, 4: True})
+    # confirmed: the smaller run replaces
+    res = run("report", "--inbox", str(_inbox(tmp_path, "one-b", 10)), "--out", str(tmp_path / "o5"),
+              "--history", str(db), "--replace", "--silent")
+    assert res.exit_code == 0 and "未替换" not in res.output
+    assert _current(db) == (1, {1: False, 2: False, 3: False, 4: False, 5: True})
+    # `history` shows every version and which one is current; `--use` goes back to one
+    shown = run("history", "--history", str(db), "--use", "4").output
+    assert "已采用第4版作为天津市科学技术协会2026年的记录" in shown
+    lines = [line.strip() for line in shown.splitlines() if line.strip().startswith("第")]
+    assert [line.split()[0] for line in lines] == ["第1版", "第2版", "第3版", "第4版", "第5版"]
+    assert [("【当前】" in line) for line in lines] == [False, False, False, True, False]
+    assert "报送部门 2 个，有效数据" in lines[0] and "报送部门 0 个" in lines[2]
+    assert _current(db) == (2, {1: False, 2: False, 3: False, 4: True, 5: False})
+    with History(db) as store:
+        (rec,) = store.records()
+    assert rec.departments["团委"]["metrics"]["volunteer_registration_rate"] == [7, 8]
+    assert full["year"] == 2026
+
+
+def test_sample_data_is_kept_apart_from_the_years_record(tmp_path):
+    db = tmp_path / "h.sqlite"
+    report(_two_departments(tmp_path, "real"), tmp_path / "real-out", "--history", str(db))
+    sample = report(ROOT / "examples" / "inbox", tmp_path / "sample-out", "--sample", "--history", str(db))
+    assert sample["sample"] is True and _current(db) == (2, {1: True})  # a demo run records nothing
+    res = run("history", "--history", str(db), "--import", str(tmp_path / "sample-out"))
+    assert "本次是示例数据，不作为本单位的记录" in res.output and "history --import 加 --replace" in res.output
+    assert _current(db) == (2, {1: True, 2: False})
+    only = tmp_path / "only-sample.sqlite"
+    run("history", "--history", str(only), "--import", str(tmp_path / "sample-out"))
+    shown = run("history", "--history", str(only)).output
+    assert "2026年  （尚无采用的记录；可用 --use 采用下列某一版）" in shown and "第1版" in shown and "【示例数据】" in shown
+
+
+def test_a_version_2_database_gets_its_records_as_current_versions(tmp_path):
+    db = tmp_path / "h.sqlite"
+    with History(db) as store:
+        store.db.execute("DROP TABLE versions")
+        store.db.execute("PRAGMA user_version = 2")
+    _year(tmp_path, 2025, 10, db)  # recorded at version 3 now: the migration ran first
+    with History(db) as store:
+        assert [(v["year"], v["current"]) for v in store.versions()] == [(2025, 1)]

@@ -97,9 +97,47 @@ def test_export_writes_a_zip_with_scores_documents_and_a_manifest_of_sha256(unit
         for entry in manifest["files"]:
             assert hashlib.sha256(zf.read(entry["name"])).hexdigest() == entry["sha256"]
     docs = {p.name for p in out.iterdir() if p.suffix in (".docx", ".xlsx")}
-    assert names == {"manifest.json", "scores.json", *docs} and len(docs) >= 4
+    internal = {n for n in docs if "（内部）" in n or "校验报告" in n}
+    assert len(internal) == 2  # the internal notice and the 校验报告 stay home unless asked (--internal)
+    assert names == {"manifest.json", "scores.json", *(docs - internal)} and len(docs - internal) >= 4
     assert (manifest["unit"], manifest["year"], manifest["catalog"]) == ("甲单位", 2026, "tianjin-2018")
     assert manifest["tool_version"] and manifest["format"] == "wenming-unit-package"
+
+
+def test_export_leaves_internal_documents_out_unless_asked_and_refuses_sample_data(units, tmp_path):
+    out = units["乙单位"]
+    res = run("export", "--scores", str(out), "--out", str(tmp_path / "all.zip"), "--internal",
+              "--config", str(out.parent / "config-乙单位"))
+    assert res.exit_code == 0, res.output
+    with zipfile.ZipFile(tmp_path / "all.zip") as zf:
+        names = set(zf.namelist())
+    assert any("（内部）" in n for n in names) and any("校验报告" in n for n in names)
+    sample = tmp_path / "sample-out"
+    report(ROOT / "examples" / "inbox", sample, "--sample")
+    res = run("export", "--scores", str(sample), "--out", str(tmp_path / "sample.zip"))
+    assert res.exit_code == 1 and res.output.strip() == (
+        f"错误：{sample} 中是示例数据的结果（make report 演示），不能打包报送；请用本单位的收件箱运行 report 后再打包")
+    assert not (tmp_path / "sample.zip").exists()
+
+
+def test_export_never_overwrites_a_file_it_did_not_write(units, tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# 说明\n", encoding="utf-8")
+    cfg = ("--config", str(units["乙单位"].parent / "config-乙单位"))
+    res = run("export", "--scores", str(units["乙单位"]), "--out", str(readme), *cfg)
+    assert res.exit_code == 1 and res.output.strip() == (
+        f"错误：“{readme}”已存在，且不是本工具生成的数据包；为免覆盖，请换一个文件名")
+    assert readme.read_text(encoding="utf-8") == "# 说明\n"
+    other_zip = tmp_path / "照片.zip"
+    with zipfile.ZipFile(other_zip, "w") as zf:
+        zf.writestr("a.txt", "x")
+    assert run("export", "--scores", str(units["乙单位"]), "--out", str(other_zip), *cfg).exit_code == 1
+    res = run("export", "--scores", str(units["乙单位"]), "--out", str(tmp_path), *cfg)
+    assert res.exit_code == 1 and "是一个文件夹" in res.output
+    # its own package is replaced by a new export
+    pkg = tmp_path / "乙.zip"
+    assert run("export", "--scores", str(units["乙单位"]), "--out", str(pkg), *cfg).exit_code == 0
+    assert run("export", "--scores", str(units["乙单位"]), "--out", str(pkg), *cfg).exit_code == 0
 
 
 def test_export_without_scores_is_one_chinese_line(tmp_path):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import needs
 from builders import report as run_report
 from builders import run
 from webkit import EXAMPLES, ROOT, SOME, Client, make_folders, running
@@ -347,8 +348,7 @@ def test_serve_takes_a_free_port_when_the_default_is_taken(tmp_path):
 
 def test_documents_with_pdf_through_the_progress_endpoint(tmp_path):
     from pipeline.documents import pdf
-    if pdf.soffice() is None:  # CI installs LibreOffice; the missing case is tested above
-        pytest.fail("LibreOffice (soffice) is required for this test")
+    needs("soffice")  # the missing case is tested above
     with running(tmp_path, files=SOME[:2]) as s:
         c = Client(s.server.server_port)
         status, _, body = c.post_form("/documents/generate", {"pdf": "1"}, headers={"HX-Request": "true"})
@@ -383,3 +383,19 @@ def test_mail_collect_failure_is_one_line_and_the_password_is_not_kept(tmp_path)
     for path in tmp_path.rglob("*"):
         if path.is_file():
             assert b"pw-typed-in-page-123" not in path.read_bytes(), path
+
+
+def test_upload_says_when_the_file_name_and_its_info_disagree(client, srv, tmp_path):
+    from builders import staff, workbook
+    path = workbook(tmp_path / "x.xlsx", "工会", roster=staff(2, prefix="错放"))
+    status, _, body = client.upload([("团委-错放的台账.xlsx", path.read_bytes())])
+    assert status == 200, body.decode()
+    (row,) = json.loads(body)["files"]
+    assert row["department"] == "工会"
+    (issue,) = [i for i in row["issues"] if i["code"] == "department-name-mismatch"]
+    assert issue["level"] == "warning" and "文件名表明是团委的台账" in issue["message"]
+    other = workbook(tmp_path / "y.xlsx", "工会", roster=staff(3, prefix="又错放"))
+    status, _, body = client.upload([("团委-又一份.xlsx", other.read_bytes())], accept_json=False,
+                                    headers={"HX-Request": "true"})
+    assert status == 200
+    assert "文件名表明是团委的台账，但“填报信息”中的部门是“工会”" in _text(body)

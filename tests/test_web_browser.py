@@ -17,6 +17,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
+from conftest import needs
 from webkit import EXAMPLES, running
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
@@ -25,6 +26,7 @@ SHOTS = os.environ.get("WEB_SCREENSHOTS")  # a folder: keep 1366x768 screenshots
 
 @pytest.fixture
 def browser(tmp_path):
+    needs("chromium", "chromedriver")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1366,768",

@@ -404,6 +404,34 @@ def test_collect_from_the_page_saves_as_the_command_line_does(tmp_path):
     assert again["outputs"] == [] and "此前已收取的邮件 1 封" in again["message"]
 
 
+def test_the_page_keeps_a_smaller_run_apart_until_the_coordinator_confirms(tmp_path):
+    """A report job over a folder with fewer departments does not replace the year's record: the job says so;
+    sent again with `replace` (the coordinator confirmed on the page) it does. History and export take their
+    options from the form as the command line does."""
+    inbox = tmp_path / "inbox"
+    workbook(inbox / "团委-台账.xlsx", "团委", roster=staff(3, prefix="团"))
+    workbook(inbox / "工会-台账.xlsx", "工会", roster=staff(2, prefix="工"))
+    page = Page(inbox, tmp_path / "out", tmp_path / "h.sqlite", tmp_path / "templates")
+    page.run("report")
+    (inbox / "工会-台账.xlsx").unlink()
+    kept = page.run("report")
+    assert any("未替换历史数据库中2026年的记录：本次报送部门1个，少于已记录的2个" in line for line in kept["lines"])
+    (own,) = (tmp_path / "out").glob("*自查报告.docx")
+    own.write_bytes(own.read_bytes() + b"\0")  # edited in WPS meanwhile: kept aside, and the job says so
+    replaced = page.run("report", replace="1")
+    assert any("已替换历史数据库中2026年的记录" in line for line in replaced["lines"]), replaced["lines"]
+    assert f"提醒：“{own.name}”在上次生成后被修改过，已另存为“{own.stem}（修改稿）.docx”，新生成的文件不会覆盖这些修改" \
+        in replaced["lines"]
+    shown = page.run("history", use="1")["lines"]
+    assert shown[0] == "已采用第1版作为天津市科学技术协会2026年的记录"
+    assert [("【当前】" in line) for line in shown if line.strip().startswith("第")] == [True, False, False]
+    page.run("export", internal="1")
+    import zipfile
+    (package,) = (tmp_path / "out").glob("*数据包.zip")
+    with zipfile.ZipFile(package) as zf:
+        assert any("校验报告" in n for n in zf.namelist())
+
+
 def test_collect_from_a_real_imap_server_on_the_page_as_on_the_command_line(imap_server, tmp_path):
     """Dovecot on loopback: the page's collect job saves what the command line saves, remembers the server for
     the session (the form is prefilled) and writes the password nowhere."""

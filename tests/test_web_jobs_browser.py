@@ -3,19 +3,15 @@ while the job runs, then its files and its 【待核实】 list; a wrongly uploa
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from test_web_browser import CHROMEDRIVER, CHROMIUM, _shot, browser  # noqa: F401 - the browser fixture
+from test_web_browser import _shot, browser  # noqa: F401 - the browser fixture
 from webkit import running
 
-if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)) and os.environ.get("CI") != "true":
-    pytest.skip("chromium and chromium-driver are not installed", allow_module_level=True)
+pytestmark = pytest.mark.needs("chromium", "chromedriver")  # tests/conftest.py: skipped with the reason, failed under CI
 
 
 def _finished(driver, command: str):

@@ -72,7 +72,7 @@ def test_mail_page_previews_and_sends_reminders(tmp_path):
             assert status == 200 and 'id="due"' in page and "提醒" in page and "团委" in page
             status, _, body = c.post_form("/mail/reminders/preview", {})
             assert status == 200 and "【提醒】" in body.decode()
-            written = sorted(p.name for p in (srv.bench.out / "outbox" / "催报").iterdir())
+            written = sorted(p.name for p in (srv.bench.out / "outbox" / "催报").iterdir() if not p.name.startswith("."))
             assert len(written) == 7 and "团委-提醒.eml" in written and handler.envelopes == []
             status, _, body = c.post_form("/mail/reminders/send", {"smtp_password": "", "confirm": "1"})
             assert status == 200 and "已发送 7 封" in body.decode()

@@ -16,7 +16,8 @@ from xml.etree import ElementTree as ET
 import openpyxl
 import pytest
 
-from builders import YEAR, activity, document, person, report, staff, workbook
+from builders import YEAR, activity, document, person, report, run, staff, workbook
+from pipeline.catalog import load_config
 from pipeline.documents.render_xlsx import department_sheet, department_workbook
 from pipeline.documents.workbook import Book, Print, display_width, save_workbook
 from pipeline.schema import TEMPLATE_FORMAT
@@ -397,12 +398,12 @@ def _soffice():
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
-@pytest.mark.skipif(_soffice() is None and not os.environ.get("CI"), reason="LibreOffice 未安装（CI 会安装并运行此测试）")
+@pytest.mark.needs("soffice", "calc", "cjk-fonts")
 def test_sample_ledger_and_validation_report_print_on_few_pages(sample, tmp_path):
     _, out = sample
     pdfs = tmp_path / "pdf"
     paths = [_out(out, "任务分解一览台账"), _out(out, "校验报告")]
-    subprocess.run([_soffice(), f"-env:UserInstallation=file://{tmp_path}/lo", "--headless", "--convert-to", "pdf",
+    subprocess.run([_soffice(), f"-env:UserInstallation={(tmp_path / 'lo').as_uri()}", "--headless", "--convert-to", "pdf",
                     "--outdir", str(pdfs), *map(str, paths)], check=True, capture_output=True, timeout=300)
     pages = {}
     for path in paths:
@@ -459,3 +460,70 @@ def test_streamed_validation_report_equals_the_openpyxl_one(which, sample, hosti
     for title in reference:
         assert streamed[title] == reference[title], title
     _assert_prints_right(tmp_path / "streamed.xlsx")
+
+
+# ---------------------------------------------------------------- one writer path: no bidi or control characters
+
+BIDI = "\u202e\u202a\u202b\u202c\u202d\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+UNFIT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]"
+                   "|_x00[01][0-9A-Fa-f]_|_x202[A-Ea-e]_|_x206[6-9]_")
+
+
+def _unfit_in_package(path: Path) -> list[tuple[str, str]]:
+    """(member, characters) for every XML part of an xlsx/docx that holds a control or bidi character."""
+    found = []
+    with zipfile.ZipFile(path) as zf:
+        for name in zf.namelist():
+            if name.endswith((".xml", ".rels")):
+                hits = UNFIT.findall(zf.read(name).decode("utf-8"))
+                if hits:
+                    found.append((name, "".join(hits)))
+    return found
+
+
+def test_no_output_holds_bidi_or_control_characters(tmp_path, config):
+    """Right-to-left overrides and control characters typed into a ledger (and into the unit's name and a file
+    name) reach no workbook: 任务分解台账, 校验报告, 测评得分表, the mailed department sheet, the bulletin's 明细
+    and the roll-up's 汇总表; nor any Word document. The words around them are kept."""
+    cfg = tmp_path / "config"
+    shutil.copytree(ROOT / "config", cfg)
+    text = (cfg / "unit.yaml").read_text(encoding="utf-8")
+    (cfg / "unit.yaml").write_text(re.sub(r"(?m)^unit:.*$", lambda m: 'unit: "天津市科学\\u202e技术协会"', text, count=1),
+                                   encoding="utf-8")
+    inbox = tmp_path / "inbox"
+    evil = f"科普{BIDI}_x001B_[31m\x9b讲座_x0007_"  # C0 controls as a workbook stores them, C1 as they are
+    workbook(inbox / "工会-台账\u202egpj.xlsx", "工会", info={"填报人": f"张{BIDI}三"},
+             roster=staff(3) + [person(f"李{BIDI}四", "9001", satisfaction=f"很好{BIDI}")],
+             activities=[activity(f"{YEAR}-04-01", evil, "3.6.1"), activity(f"{YEAR}-04-02", "正常活动", "9.9.9")],
+             documents=[document(f"制度{BIDI}文件", "2.1.2")], highlights=[["3.6.1", f"亮点{BIDI}_x001B_]0;x_x0007_内容"]])
+    out = tmp_path / "out"
+    scores = report(inbox, out, "--config", str(cfg))
+    mailed = out / "mailed.xlsx"
+    mailed.write_bytes(department_workbook(load_config(cfg), scores, "工会"))
+    assert run("bulletin", "--inbox", str(inbox), "--out", str(tmp_path / "b"), "--config", str(cfg),
+               "--date", f"{YEAR}-09-15").exit_code == 0
+    assert run("export", "--scores", str(out), "--out", str(tmp_path / "pk" / "unit.zip"), "--config", str(cfg)).exit_code == 0
+    assert run("rollup", "--packages", str(tmp_path / "pk"), "--out", str(tmp_path / "r"),
+               "--config", str(cfg)).exit_code == 0
+    books = [*out.glob("*.xlsx"), *(tmp_path / "b").glob("*明细*.xlsx"), *(tmp_path / "r").glob("*.xlsx")]
+    names = " ".join(p.name for p in books)
+    for part in ("任务分解", "校验报告", "测评得分表", "mailed", "明细", "汇总表"):
+        assert part in names, (part, names)
+    for path in books + [*out.glob("*.docx"), *(tmp_path / "r").glob("*.docx")]:
+        assert _unfit_in_package(path) == [], path.name
+    ledger = _texts(_out(out, "任务分解一览台账"))
+    assert any("科普[31m讲座" in v for v in ledger), "the words around the characters are kept"
+    checked = _texts(_out(out, "校验报告"))
+    assert any("9.9.9" in v for v in checked) and any("李四" in v or "很好" in v for v in checked)
+    assert any("天津市科学技术协会" in v for v in _texts(next((tmp_path / "r").glob("*.xlsx"))))
+
+
+def test_cell_by_cell_workbooks_lose_bidi_and_control_characters_on_save(tmp_path, config):
+    wb = build_template(config, "工会")
+    wb["填报信息"]["C2"] = f"说明{BIDI}\x9b文字"
+    wb["活动记录"].title = "活动\u202e记录"
+    path = tmp_path / "t.xlsx"
+    save_workbook(wb, path)
+    assert _unfit_in_package(path) == []
+    book = openpyxl.load_workbook(path)
+    assert "活动记录" in book.sheetnames and book["填报信息"]["C2"].value == "说明文字"

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from docx import Document
 
+from conftest import needs
 from builders import activity, document, run, staff, workbook
 from pipeline.catalog import load_config
 from pipeline.documents.bulletin import progress
@@ -69,6 +70,7 @@ def single_digit_splits(text: str) -> int:
     return sum(t.count(".") + t.count("/") for t in _SINGLE_DIGIT_NUMBER.findall(text))
 
 
+@pytest.mark.needs("soffice", "uno")
 def test_word_count_equals_libreoffice_writer_on_texts_and_every_filing_section(big_inbox, tmp_path):
     """The reference: LibreOffice Writer's own 字数 of the very .txt files a coordinator pastes into the platform."""
     from lo_words import writer_word_counts
@@ -369,6 +371,7 @@ def twenty(tmp_path_factory):
 def _pdf_pages(docx: Path) -> tuple[int, Path]:
     from pypdf import PdfReader
     from pipeline.documents.pdf import convert
+    needs("soffice", "cjk-fonts")  # pages are counted as the Chinese fonts lay them out
     pdf = convert(docx, docx.parent / "pdf")
     return len(PdfReader(str(pdf)).pages), pdf
 

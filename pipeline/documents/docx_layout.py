@@ -39,7 +39,7 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 from docx.table import _Cell
 
-from pipeline.documents.text import finish
+from pipeline.documents.text import finish, strip_controls
 
 FANGSONG, HEITI, KAITI, XBS, SONG = "仿宋_GB2312", "黑体", "楷体_GB2312", "方正小标宋简体", "宋体"
 LATIN = "Times New Roman"
@@ -281,6 +281,7 @@ def _field(paragraph, code: str) -> None:
 
 def properties(doc, title: str, author: str) -> None:
     cp = doc.core_properties
+    title, author = strip_controls(title), strip_controls(author)
     cp.title, cp.author, cp.last_modified_by = title, author, author
     cp.subject, cp.keywords, cp.comments, cp.category = "", "", "", ""
     cp.revision = 1

@@ -16,6 +16,7 @@ from xml.sax.saxutils import escape
 from pipeline import deflate
 from pipeline.atomic import atomic_path
 from pipeline.documents import official
+from pipeline.documents.text import strip_controls
 from pipeline.intake.values import clean_text
 
 EMU_PER_CM = 360000
@@ -54,7 +55,7 @@ _NS = ('xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
 
 
 def text(value) -> str:
-    return escape(official.apply(clean_text("" if value is None else str(value))))
+    return escape(official.apply(strip_controls(clean_text("" if value is None else str(value)))))  # as every output
 
 
 def run(value, size: int = 32, bold: bool = False, font: str | None = None, color: str | None = None) -> str:
@@ -149,9 +150,9 @@ def image(rid: str, n: int, width_cm: float, height_cm: float, name: str = "ç…§ç
     """An inline picture run."""
     cx, cy = int(width_cm * EMU_PER_CM), int(height_cm * EMU_PER_CM)
     return (f'<w:r><w:drawing><wp:inline distT="0" distB="0" distL="0" distR="0"><wp:extent cx="{cx}" cy="{cy}"/>'
-            f'<wp:docPr id="{n}" name="{escape(name)}"/><a:graphic><a:graphicData '
+            f'<wp:docPr id="{n}" name="{escape(strip_controls(name))}"/><a:graphic><a:graphicData '
             f'uri="http://schemas.openxmlformats.org/drawingml/2006/picture"><pic:pic><pic:nvPicPr>'
-            f'<pic:cNvPr id="{n}" name="{escape(name)}"/><pic:cNvPicPr/></pic:nvPicPr><pic:blipFill>'
+            f'<pic:cNvPr id="{n}" name="{escape(strip_controls(name))}"/><pic:cNvPicPr/></pic:nvPicPr><pic:blipFill>'
             f'<a:blip r:embed="{rid}"/><a:stretch><a:fillRect/></a:stretch></pic:blipFill><pic:spPr>'
             f'<a:xfrm><a:off x="0" y="0"/><a:ext cx="{cx}" cy="{cy}"/></a:xfrm><a:prstGeom prst="rect">'
             f'<a:avLst/></a:prstGeom></pic:spPr></pic:pic></a:graphicData></a:graphic></wp:inline></w:drawing></w:r>')

@@ -142,5 +142,7 @@ def write_plan(config: Config, out_dir: Path, run: ReportRun | None = None, toda
     blocks = {"标题": b_title, "依据": b_basis, "工作目标": b_goal, "组织领导": b_group, "主要任务": b_tasks,
               "工作安排": b_arrangements, "落款": b_signature, "附件": b_attachment}
     path = Path(out_dir) / plan_name(config, year)
-    render_template(config.template_file(PLAN_TEMPLATE), blocks, path, title=title, author=config.unit)
+    from pipeline.atomic import claimed
+    with claimed(Path(path).parent, "plan", [Path(path).name], "生成实施方案"):  # never over a file of the user's
+        render_template(config.template_file(PLAN_TEMPLATE), blocks, path, title=title, author=config.unit)
     return path

@@ -24,6 +24,10 @@ API
     nested correctly at every depth (“…‘…’…”, 《…〈…〉…》). Idempotent.
 ``join(items, sep="、")``
     Items joined with the Chinese enumeration comma.
+``strip_controls(text)``
+    Only the control and bidi characters out (nothing else changed): what every Excel writer
+    (``documents.workbook``, ``documents.xlsx_stream``) does to each cell, sheet name and page header, so a
+    workbook and a Word document hold the same characters.
 
 Every writer (wording.fill, the Word writers) calls these; no call site quotes by hand. ``clean`` and ``finish``
 also replace outdated official formulations by their current form (``documents.official``, the table
@@ -36,13 +40,17 @@ import re
 
 from pipeline.documents import official
 
-__all__ = ["clean", "quote", "book", "strip_marks", "finish", "join", "CJK"]
+__all__ = ["clean", "quote", "book", "strip_marks", "finish", "join", "strip_controls", "CJK"]
 
 #: Chinese characters and Chinese (full-width) punctuation, as a regex character class body.
 CJK = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef“”‘’—…·〈〉《》"
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069\ufeff]")
+#: Characters no output holds: C0 controls but tab, newline and carriage return, DEL and C1 controls, the
+#: bidirectional formatting characters (U+200E/F, U+061C, U+202A–U+202E, U+2066–U+2069), the BOM and the
+#: two non-characters XML cannot hold. The one definition for Word and Excel alike.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069\ufeff"
+                      "\ufffe\uffff]")
 _EXCEL_ESCAPE = re.compile(r"_x[0-9A-Fa-f]{4}_")  # how openpyxl shows a control character it could not store
 _SPACE_NEAR_CJK = re.compile(rf"(?<=[{CJK}])[ \t]+|[ \t]+(?=[{CJK}])")
 _ANGLE_PAIR = re.compile(rf"<([^<>]*[{_HAN}][^<>]*)>")
@@ -54,9 +62,16 @@ _PAIRS = {"“": ("“", "”", "‘", "’"), "‘": ("“", "”", "‘", "’
           "《": ("《", "》", "〈", "〉"), "〈": ("《", "》", "〈", "〉")}
 
 
-def _controls_out(text: str) -> str:
-    text = _EXCEL_ESCAPE.sub(lambda m: "" if int(m.group(0)[2:6], 16) < 0x20 else m.group(0), text)
+def strip_controls(text: str) -> str:
+    """Control and bidi characters removed (also in openpyxl's `_x001B_` spelling); nothing else changed."""
+    if "_x" in text:
+        text = _EXCEL_ESCAPE.sub(lambda m: "" if _escaped_control(m.group(0)) else m.group(0), text)
     return _CONTROL.sub("", text)
+
+
+def _escaped_control(escape: str) -> bool:
+    code = int(escape[2:6], 16)
+    return code < 0x20 or bool(_CONTROL.match(chr(code)))
 
 
 # what any step of clean() acts on: without one of these (and printable) a text is already clean
@@ -70,7 +85,7 @@ def clean(value: object) -> str:
     if type(value) is str and value.isprintable() and not _CLEAN_ALREADY.search(value):
         return official.apply(value)  # the common case at city scale (100,000 activity titles): only the
         # official wording to check (one compiled search)
-    text = _controls_out(str(value)).replace("\r\n", "\n").replace("\r", "\n")
+    text = strip_controls(str(value)).replace("\r\n", "\n").replace("\r", "\n")
     text = "\n".join(line.strip(" \t\u3000") for line in text.split("\n")).strip("\n")
     text = _ANGLE_PAIR.sub(r"\1", text)
     text = _AMP.sub("和", text)
@@ -129,7 +144,7 @@ def book(text: object) -> str:
 
 def finish(text: object) -> str:
     """A composed paragraph: control and bidi characters removed, marks nested at every depth."""
-    return _nest(official.apply(_controls_out("" if text is None else str(text))))
+    return _nest(official.apply(strip_controls("" if text is None else str(text))))
 
 
 def join(items, sep: str = "、") -> str:

@@ -6,8 +6,9 @@ of them:
 
 1. **Text stays text.** A value that looks like a formula (`=…`, `+…`, `-…`, `@…`: `=cmd|' /C calc'!A0`,
    `=HYPERLINK(…)`, `@SUM(…)`) is stored as a text cell with the "quote prefix" mark, so no office suite
-   evaluates it, not even after the user edits the cell. Control characters are dropped; overlong text is cut
-   to what a cell holds.
+   evaluates it, not even after the user edits the cell. Control and bidi-override characters are dropped
+   (`documents.text.strip_controls`, the filter the Word documents use) from cells, sheet names and page
+   headers; overlong text is cut to what a cell holds.
 2. **Every sheet prints right.** A4, portrait or landscape chosen from the printed width (or given), fit to one
    page wide and as many tall as needed, the table's header row repeated on every page, a page header with the
    document title (left) and the department (right) where there is one, the footer `第 &P 页 共 &N 页`, margins
@@ -66,6 +67,7 @@ from openpyxl.worksheet.properties import PageSetupProperties
 
 from pipeline.atomic import atomic_path
 from pipeline.documents import official
+from pipeline.documents.text import strip_controls
 from pipeline.intake.values import clean_text
 
 MAX_CELL_TEXT = 32_000   # Excel holds at most 32,767 characters in a cell
@@ -122,6 +124,8 @@ def cell_value(value: Any) -> Any:
     if isinstance(value, (tuple, list)):
         return "、".join(map(str, value)) or None
     text = official.apply(clean_text(value))   # current official wording in every workbook too
+    if not text.isprintable():  # newlines, or a control or bidi character
+        text = strip_controls(text)
     return (text[:MAX_CELL_TEXT] + "…") if len(text) > MAX_CELL_TEXT else (text or None)
 
 
@@ -160,7 +164,7 @@ def row_height(values: Sequence[Any], widths: Sequence[float], cap: int = 15) ->
 # ---------------------------------------------------------------- print setup
 
 def _header_text(text: str) -> str:
-    return text.replace("&", "&&")
+    return strip_controls(text).replace("&", "&&")
 
 
 def apply_print(ws, print: Print, widths: Sequence[float] = (), repeat_rows: str | None = None,
@@ -388,6 +392,7 @@ class Book:
 
 
 def safe_sheet_title(text: str) -> str:
+    text = strip_controls(text)
     for ch in "[]:*?/\\":
         text = text.replace(ch, "_")
     return text[:31] or "_"
@@ -396,14 +401,19 @@ def safe_sheet_title(text: str) -> str:
 # ---------------------------------------------------------------- workbooks built cell by cell
 
 def defuse(wb) -> int:
-    """Store every formula-looking value of an openpyxl workbook (not write-only) as text; returns how many.
+    """Store every formula-looking value of an openpyxl workbook (not write-only) as text, and drop control and
+    bidi characters from its text; returns how many cells were made text.
 
     The project never writes a live formula into a cell: a cell openpyxl would write as a formula holds text a
     user or a department typed."""
     n = 0
     for ws in wb.worksheets:
+        if not ws.title.isprintable():
+            ws.title = safe_sheet_title(ws.title)
         for row in ws.iter_rows():
             for cell in row:
+                if isinstance(cell.value, str) and not cell.value.isprintable():
+                    cell.value = strip_controls(cell.value)
                 if cell.data_type == "f" or (cell.data_type == "s" and looks_like_formula(cell.value)):
                     as_text(cell)
                     n += 1

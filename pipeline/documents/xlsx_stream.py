@@ -32,9 +32,9 @@ from openpyxl.utils import column_index_from_string, get_column_letter
 from pipeline import deflate
 from pipeline.atomic import atomic_path
 from pipeline.documents import official
+from pipeline.documents.text import strip_controls
 from pipeline.documents.workbook import (FOOTER, LINE_HEIGHT, MARGINS, PORTRAIT_WIDTH, SMALL_TABLE, Print, cell_value,
                                          looks_like_formula, row_height, safe_sheet_title, text_lines)
-from pipeline.intake.values import clean_text
 
 _EPOCH = dt.date(1899, 12, 30)
 _NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" ' \
@@ -62,7 +62,7 @@ class Table:
 
 def _text(value: str) -> str:
     if not value.isprintable():
-        value = clean_text(value)  # XML cannot hold control characters
+        value = strip_controls(value)  # control and bidi characters: the filter of every output
     if len(value) > MAX_CELL_TEXT:
         value = value[:MAX_CELL_TEXT] + "…"
     if "&" in value or "<" in value or ">" in value:
@@ -207,7 +207,7 @@ def _sheet_xml(table: Table, dxf: dict[str, int], start: int = 0, stop: int | No
                                      for i, w in enumerate(table.widths, 1)) + "</cols>"
         yield "<sheetData>"
         height = row_height(table.headers, table.widths)
-        yield (f'<row r="1" ht="{height}" customHeight="1">' if height else '<row r="1">') + "".join(f'<c r="{letters[i]}1" t="inlineStr" s="{_HEADER}"><is><t>{escape(str(h))}</t></is></c>'
+        yield (f'<row r="1" ht="{height}" customHeight="1">' if height else '<row r="1">') + "".join(f'<c r="{letters[i]}1" t="inlineStr" s="{_HEADER}"><is><t>{escape(strip_controls(str(h)))}</t></is></c>'
                                       for i, h in enumerate(table.headers)) + "</row>"
     yield from _body_rows(table, letters, columns, start, stop)
     if stop < n:
@@ -245,7 +245,7 @@ def _printed_width(p: Print, widths: Sequence[float], ncol: int) -> float:
 
 
 def _header_text(text: str) -> str:
-    return escape(text.replace("&", "&&"))
+    return escape(strip_controls(text).replace("&", "&&"))
 
 
 def _print_xml(table: Table) -> str:
@@ -315,6 +315,9 @@ def write_tables(path: Path, tables: Sequence[Table]) -> None:
             if color not in dxf:
                 raise ValueError(f"unsupported fill {color}")
     tables = [part for t in tables for part in _within_sheet_limit(t)]
+    for t in tables:
+        if not t.title.isprintable():
+            t.title = safe_sheet_title(t.title)
     with atomic_path(path) as tmp:
         with deflate.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
             for name, text in _package_parts(tables):

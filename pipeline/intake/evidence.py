@@ -123,11 +123,13 @@ class EvidenceCheck:
     unassigned: list[int]
     issues: list[Issue]
     standards: dict[str, StandardEvidence]
+    departments: list[str] | None = None   # whose rows were checked (None: every department's)
 
     def facts(self) -> dict:
         """scores.json's `evidence` block."""
         matched = {i for rows in self.rows.values() for r in rows for i in r.files}
-        return {"checked": self.enabled, "files": len(self.files), "matched": len(matched),
+        return {"checked": self.enabled, "departments_checked": self.departments,
+                "files": len(self.files), "matched": len(matched),
                 "missing": sum(len(r.missing) for rows in self.rows.values() for r in rows),
                 "unassigned": [{"file": self.files[i].name, "department": self.files[i].department}
                                for i in self.unassigned]}
@@ -393,10 +395,20 @@ def _enabled(config: Config, files: list[EvidenceFile]) -> bool:
     return mode == "on" or (mode == "auto" and bool(files))
 
 
+def _every_department(config: Config, force: bool) -> bool:
+    """`enabled: true` (or archive's force) checks every department's rows; `auto` only those of departments that
+    sent evidence of their own (see check_evidence)."""
+    return force or (config.evidence.enabled if config.evidence else "auto") == "on"
+
+
 def check_evidence(inbox: Path, config: Config, year: int, merged: "Merged",
                    files: list[EvidenceFile] | None = None, listing_issues: list[Issue] | None = None,
                    force: bool = False) -> EvidenceCheck:
-    """Match the evidence of an inbox to the used 活动记录 and 制度文件 rows and check the catalog's rules."""
+    """Match the evidence of an inbox to the used 活动记录 and 制度文件 rows and check the catalog's rules.
+
+    Every row is matched. The checks (names that match no file, the photo and caption rules) switch on per
+    department: for a department with evidence of its own (a file attributed to it, or a file one of its rows
+    names), not because some other file, say the coordinator's Word note, lies in the inbox."""
     if files is None:
         files, listing_issues = list_evidence(Path(inbox), config)
     issues = list(listing_issues or [])
@@ -409,6 +421,7 @@ def check_evidence(inbox: Path, config: Config, year: int, merged: "Merged",
     used: set[int] = set()
     files_of: dict[str, set[int]] = {}
     acts, docs = merged.used("activities"), merged.used("documents")
+    matched: list[tuple[RowEvidence, dict, int]] = []
     for kind, frame in (("activities", acts), ("documents", docs)):
         cols = {c: frame[c].tolist() for c in frame.columns}
         n = len(frame)
@@ -434,8 +447,15 @@ def check_evidence(inbox: Path, config: Config, year: int, merged: "Merged",
                     r.missing.append(title)
             r.files = list(seen)
             used.update(r.files)
+            matched.append((r, cols, pos))
+    every = _every_department(config, force)
+    checked = {f.department for f in files if f.department} | {r.department for r, _, _ in matched if r.files}
+    for r, cols, pos in matched:
+        if not (every or r.department in checked):
+            r.missing = []  # this department sent no evidence (yet): nothing to check its rows against
+        else:
             where = dict(file=cols["file"][pos], sheet=cols["sheet"][pos], row=int(cols["row"][pos]),
-                         department=dept)
+                         department=r.department)
             for token in r.missing:
                 others = index.owners(token)   # equal names of other departments' files: never matched (§8)
                 if others:
@@ -444,16 +464,16 @@ def check_evidence(inbox: Path, config: Config, year: int, merged: "Merged",
                 else:
                     issues.append(make_issue("evidence-missing", column="佐证材料", value=token, **where))
             _check_rules(r, cols, pos, files, config, year, issues, where)
-            rows[kind].append(r)
-            for code in codes:
-                st = standards.setdefault(code, StandardEvidence())
-                files_of.setdefault(code, set()).update(r.files)
-                st.missing += len(r.missing)
-                if not r.problems.get(code):
-                    st.compliant += 1
-                for reason in r.problems.get(code, ()):
-                    if reason not in st.reasons:
-                        st.reasons.append(reason)
+        rows[r.kind].append(r)
+        for code in r.codes:
+            st = standards.setdefault(code, StandardEvidence())
+            files_of.setdefault(code, set()).update(r.files)
+            st.missing += len(r.missing)
+            if not r.problems.get(code):
+                st.compliant += 1
+            for reason in r.problems.get(code, ()):
+                if reason not in st.reasons:
+                    st.reasons.append(reason)
     for code, st in standards.items():
         st.files = len(files_of.get(code, ()))
     unassigned = [i for i in range(len(files)) if i not in used]
@@ -461,7 +481,8 @@ def check_evidence(inbox: Path, config: Config, year: int, merged: "Merged",
         f = files[i]
         owner = f"{f.department}的" if f.department else "部门未确定的"
         issues.append(make_issue("evidence-unassigned", file=f.name, department=f.department, owner=owner))
-    return EvidenceCheck(True, files, rows, unassigned, issues, standards)
+    departments = None if every else sorted(d for d in checked if d)
+    return EvidenceCheck(True, files, rows, unassigned, issues, standards, departments)
 
 
 def _check_rules(r: RowEvidence, cols: dict, pos: int, files: list[EvidenceFile], config: Config, year: int,

@@ -10,6 +10,7 @@ import os
 import re
 import stat
 import unicodedata
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -341,7 +342,15 @@ Merges = dict[str, list[tuple[int, int, int, int]]]
 def _read_sheets(path: Path, data: bytes) -> tuple[dict[str, list[list]], Merges]:
     """Raw grids (lists of rows, row 1 first) of the sheets we care about, and their merged ranges.
 
-    The format is taken from the content, not the extension: an .xlsx renamed .xls is read all the same."""
+    The format is taken from the content, not the extension: an .xlsx renamed .xls is read all the same.
+    What the reader libraries have to say (xlrd's `WARNING *** file size …` on its log file, pandas and openpyxl
+    warnings) never reaches the console: a department's file is judged by our own issues only."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _read_sheets_quietly(path, data)
+
+
+def _read_sheets_quietly(path: Path, data: bytes) -> tuple[dict[str, list[list]], Merges]:
     try:
         return _read_calamine(data)
     except _Refused:
@@ -349,7 +358,7 @@ def _read_sheets(path: Path, data: bytes) -> tuple[dict[str, list[list]], Merges
     except Exception:  # noqa: BLE001 - old .xls that calamine cannot read: try xlrd
         if data[:8] != b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
             raise
-    with pd.ExcelFile(io.BytesIO(data), engine="xlrd") as xl:
+    with pd.ExcelFile(io.BytesIO(data), engine="xlrd", engine_kwargs={"logfile": io.StringIO()}) as xl:
         out = {}
         for name in xl.sheet_names:
             if _sheet_kind(name) is not None:
@@ -618,6 +627,17 @@ def _note(rec: FileRecord, sheet: str, row: int, value: Any) -> None:
     rec.issues.append(make_issue("note-row", file=rec.name, sheet=sheet, row=row, value=clean_text(value)))
 
 
+def _named_elsewhere(config: Config, name: str, dept: str) -> str | None:
+    """The other department a file name names (longest match), when it does not also name `dept`."""
+    named = config.department_in_text(name)
+    if named is None or named == dept:
+        return None
+    norm = normalize_name(name)
+    if any(alias in norm for alias, d in config.alias_map.items() if d == dept and alias):
+        return None  # 工会、团委联合….xlsx of 工会: the name names it too
+    return named
+
+
 def _department(rec: FileRecord, config: Config, quiet: bool = False) -> str | None:
     """From 填报信息/部门 (through aliases), else the file name; quiet for files with no data to attribute."""
     stated = rec.info.get("部门")
@@ -627,6 +647,10 @@ def _department(rec: FileRecord, config: Config, quiet: bool = False) -> str | N
         if dept is None and not quiet:
             rec.issues.append(make_issue("department-unknown", file=rec.name, sheet=INFO_SHEET, column="部门",
                                          value=clean_text(stated), known=known))
+        named = _named_elsewhere(config, Path(rec.name).stem, dept) if dept else None
+        if named:  # 团委-….xlsx whose 填报信息 says 工会: counted for 工会, and said so
+            rec.issues.insert(0, make_issue("department-name-mismatch", file=rec.name, sheet=INFO_SHEET, column="部门",
+                                         value=clean_text(stated), named=named, counted=dept, department=dept))
         return dept
     dept = config.department_in_text(Path(rec.name).stem)
     if quiet:

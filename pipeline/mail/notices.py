@@ -13,6 +13,7 @@ import jinja2
 
 from pipeline import settings
 from pipeline.catalog import Config
+from pipeline.documents.text import strip_controls
 from pipeline.documents.workbook import workbook_bytes
 from pipeline.mail.review import receipt_note
 from pipeline.templates import build_template, template_filename
@@ -142,7 +143,7 @@ def notice_for(config: Config, scores: dict, dept: dict, scores_dir: Path, templ
         attachment = (att_name, data)
         context.update(attachment=att_name)
         text = _template(config, "催报邮件.txt").render(context)
-    subject, _, body = text.partition("\n")
+    subject, _, body = strip_controls(text).partition("\n")  # file names from the inbox: no bidi in a mail either
     facts = "\n".join((kind, subject, body.replace(context["today"], ""), att_name))
     fingerprint = hashlib.sha256(facts.encode("utf-8")).hexdigest()[:32]
     msg = EmailMessage()

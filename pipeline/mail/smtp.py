@@ -47,13 +47,14 @@ class GuardedSMTPSSL(_Guarded, smtplib.SMTP_SSL):
 
 
 def write_outbox(notices: Iterable["Notice"], outbox: Path) -> list[Path]:
-    outbox.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for n in notices:
-        path = outbox / f"{n.department}-{n.kind}.eml"
-        with atomic_path(path) as tmp:
-            tmp.write_bytes(n.message.as_bytes(policy=email.policy.SMTP))
-        paths.append(path)
+    """One .eml per notice into the outbox, never over a file the tool did not write (atomic.claimed)."""
+    from pipeline.atomic import claimed
+    notices = list(notices)
+    paths = [outbox / f"{n.department}-{n.kind}.eml" for n in notices]
+    with claimed(outbox, "outbox", [p.name for p in paths], "生成邮件"):
+        for n, path in zip(notices, paths):
+            with atomic_path(path) as tmp:
+                tmp.write_bytes(n.message.as_bytes(policy=email.policy.SMTP))
     return paths
 
 

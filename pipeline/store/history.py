@@ -1,8 +1,11 @@
 """The history database: each year's results of a unit, kept in SQLite (standard library only).
 
 A year's record holds what scores.json holds that later years compare against: each metric's numerator,
-denominator and threshold, each standard's status and evidence counts, and per-department counts. Re-running a
-year replaces that year's record; every run is kept in a run log. The schema carries a version
+denominator and threshold, each standard's status and evidence counts, and per-department counts. Nothing is
+replaced quietly: a re-run of a year becomes that year's current record only when it is not smaller (as many
+departments that submitted and as many used rows) and not sample data, unless the caller confirms
+(`replace=True`: `report --replace`, or the 工作台 after asking). Every version is kept in `versions` (its facts as
+JSON, which one is current); every run is kept in a run log. The schema carries a version
 (``PRAGMA user_version``) and migrates forward; a newer or damaged database is a StoreError and is never written.
 """
 
@@ -59,8 +62,38 @@ def _v2(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE run_log ADD COLUMN out_dir TEXT NOT NULL DEFAULT ''")
 
 
+def _v3(db: sqlite3.Connection) -> None:
+    """Version 3: every recorded version of a year is kept, with its size and which one is current."""
+    db.executescript("""
+        CREATE TABLE IF NOT EXISTS versions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, unit TEXT NOT NULL, year INTEGER NOT NULL,
+            ran_at TEXT NOT NULL, source TEXT NOT NULL, fingerprint TEXT NOT NULL,
+            departments INTEGER NOT NULL, rows INTEGER, sample INTEGER NOT NULL, current INTEGER NOT NULL,
+            facts TEXT NOT NULL);
+    """)
+    heads = db.execute("SELECT unit, year, catalog, ran_at, fingerprint, source FROM records").fetchall()
+    for unit, year, catalog, ran_at, fp, source in heads:
+        facts = {"unit": unit, "year": year, "catalog": catalog,
+                 "metrics": {k: {"numerator": n, "denominator": d, "threshold": t, "op": op}
+                             for k, n, d, t, op in db.execute("SELECT key, numerator, denominator, threshold, op "
+                                                              "FROM metrics WHERE unit=? AND year=?", (unit, year))},
+                 "standards": [{"code": c, "title": t, "status": st, "activities": a, "documents": dd}
+                               for c, t, st, a, dd in db.execute("SELECT code, title, status, activities, documents "
+                                                                 "FROM standards WHERE unit=? AND year=?", (unit, year))],
+                 "departments": [{"name": n, "submitted": bool(sub), "errors": e, "warnings": w,
+                                  "metrics": {k: {"numerator": v[0], "denominator": v[1]}
+                                              for k, v in json.loads(c).items()}}
+                                 for n, sub, e, w, c in db.execute("SELECT name, submitted, errors, warnings, counts "
+                                                                   "FROM departments WHERE unit=? AND year=?",
+                                                                   (unit, year))]}
+        submitted = sum(1 for d in facts["departments"] if d["submitted"])
+        db.execute("INSERT INTO versions (unit, year, ran_at, source, fingerprint, departments, rows, sample, current, "
+                   "facts) VALUES (?,?,?,?,?,?,NULL,0,1,?)",
+                   (unit, year, ran_at, source, fp, submitted, json.dumps(facts, ensure_ascii=False)))
+
+
 #: MIGRATIONS[i] takes a database from schema version i to i + 1.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -110,6 +143,44 @@ def catalog_version(scores: dict) -> str:
 
 def _value(num: int, den: int) -> float | None:
     return num / den if den else None
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What `History.record` did: `new` (the year's first record), `replaced` (it is now the current record) or
+    `kept` (kept as a version only; `reason` says why, in one Chinese line)."""
+
+    state: str
+    version: int
+    reason: str | None = None
+
+
+def run_size(scores: dict) -> tuple[int, int | None]:
+    """(departments that submitted, used rows of every kind) of a run: what "smaller" compares."""
+    departments = sum(1 for d in scores.get("departments") or [] if isinstance(d, dict) and d.get("submitted"))
+    rows = scores.get("rows")
+    if not isinstance(rows, dict):
+        return departments, None
+    return departments, sum(int(r.get("used") or 0) for r in rows.values() if isinstance(r, dict))
+
+
+def _refusal(size: tuple[int, int | None], sample: bool, current: tuple | None, had: bool) -> str | None:
+    """Why a new version must not replace the current record quietly, or None."""
+    if sample:
+        return "本次是示例数据，不作为本单位的记录"
+    if size[0] == 0:
+        return "本次没有任何部门报送可用的台账"
+    if current is None:
+        return None
+    _id, departments, rows, ran_at, was_sample = current
+    if was_sample:
+        return None
+    when = str(ran_at).replace("T", " ")
+    if size[0] < departments:
+        return f"本次报送部门{size[0]}个，少于已记录的{departments}个（{when}）"
+    if rows is not None and size[1] is not None and size[1] < rows:
+        return f"本次有效数据{size[1]}行，少于已记录的{rows}行（{when}）"
+    return None
 
 
 class History:
@@ -162,36 +233,86 @@ class History:
 
     # --- writing -------------------------------------------------------------------------------------
     def record(self, scores: dict, *, fingerprint: str, source: str, out_dir: str = "",
-               ran_at: str | None = None) -> bool:
-        """Record a year's results (scores.json shape); True when it replaced an earlier record of that year."""
+               ran_at: str | None = None, replace: bool = False) -> "Recorded":
+        """Keep a year's results (scores.json shape) as a new version, and make it the year's current record
+        unless that would replace a larger or real record with a smaller one or with sample data
+        (`replace=True`: confirmed by the user)."""
         unit, year, catalog = str(scores["unit"]), int(scores["year"]), str(scores.get("catalog") or "")
         ran_at = ran_at or dt.datetime.now().isoformat(timespec="seconds")
+        size = run_size(scores)
+        sample = bool(scores.get("sample"))
         try:
             with self.db:
-                replaced = self.db.execute("SELECT 1 FROM records WHERE unit=? AND year=?", (unit, year)).fetchone()
-                for table in ("records", "metrics", "standards", "departments"):
-                    self.db.execute(f"DELETE FROM {table} WHERE unit=? AND year=?", (unit, year))
-                self.db.execute("INSERT INTO records VALUES (?,?,?,?,?,?,?)",
-                                (unit, year, catalog, catalog_version(scores), ran_at, fingerprint, source))
-                self.db.executemany("INSERT INTO metrics VALUES (?,?,?,?,?,?,?)", [
-                    (unit, year, k, int(m.get("numerator") or 0), int(m.get("denominator") or 0),
-                     m.get("threshold"), m.get("op")) for k, m in (scores.get("metrics") or {}).items()])
-                self.db.executemany("INSERT INTO standards VALUES (?,?,?,?,?,?,?)", [
-                    (unit, year, str(s["code"]), s.get("title"), str(s["status"]), int(s.get("activities") or 0),
-                     int(s.get("documents") or 0)) for s in scores.get("standards") or []])
-                self.db.executemany("INSERT INTO departments VALUES (?,?,?,?,?,?,?)", [
-                    (unit, year, str(d["name"]), int(bool(d.get("submitted"))), int(d.get("errors") or 0),
-                     int(d.get("warnings") or 0),
-                     json.dumps({k: [int(v.get("numerator") or 0), int(v.get("denominator") or 0)]
-                                 for k, v in (d.get("metrics") or {}).items()}, ensure_ascii=False))
-                    for d in scores.get("departments") or []])
+                current = self.db.execute("SELECT id, departments, rows, ran_at, sample FROM versions "
+                                          "WHERE unit=? AND year=? AND current=1", (unit, year)).fetchone()
+                had = self.db.execute("SELECT 1 FROM records WHERE unit=? AND year=?", (unit, year)).fetchone()
+                reason = None if replace else _refusal(size, sample, current, bool(had))
+                facts = {k: scores.get(k) for k in ("unit", "year", "catalog", "metrics", "standards", "departments",
+                                                    "rows", "sample") if k in scores}
+                if reason is None:
+                    self.db.execute("UPDATE versions SET current=0 WHERE unit=? AND year=?", (unit, year))
+                cur = self.db.execute(
+                    "INSERT INTO versions (unit, year, ran_at, source, fingerprint, departments, rows, sample, current, "
+                    "facts) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (unit, year, ran_at, source, fingerprint, size[0], size[1], int(sample), int(reason is None),
+                     json.dumps(facts, ensure_ascii=False, default=str)))
+                version = cur.lastrowid
+                if reason is None:
+                    self._write_current(scores, unit, year, catalog, ran_at, fingerprint, source)
                 self.db.execute("INSERT INTO run_log (unit, year, catalog, ran_at, fingerprint, source, replaced, "
                                 "tool_version, out_dir) VALUES (?,?,?,?,?,?,?,?,?)",
-                                (unit, year, catalog, ran_at, fingerprint, source, int(bool(replaced)),
-                                 tool_version(), out_dir))
+                                (unit, year, catalog, ran_at, fingerprint, source,
+                                 int(bool(had) and reason is None), tool_version(), out_dir))
         except (sqlite3.Error, KeyError, TypeError, ValueError) as exc:
             raise StoreError(f"无法写入历史数据库 {self.path}（{exc.__class__.__name__}: {exc}）") from None
-        return bool(replaced)
+        state = "kept" if reason else ("replaced" if had else "new")
+        return Recorded(state, version, reason)
+
+    def _write_current(self, scores: dict, unit: str, year: int, catalog: str, ran_at: str, fingerprint: str,
+                       source: str) -> None:
+        for table in ("records", "metrics", "standards", "departments"):
+            self.db.execute(f"DELETE FROM {table} WHERE unit=? AND year=?", (unit, year))
+        self.db.execute("INSERT INTO records VALUES (?,?,?,?,?,?,?)",
+                        (unit, year, catalog, catalog_version(scores), ran_at, fingerprint, source))
+        self.db.executemany("INSERT INTO metrics VALUES (?,?,?,?,?,?,?)", [
+            (unit, year, k, int(m.get("numerator") or 0), int(m.get("denominator") or 0),
+             m.get("threshold"), m.get("op")) for k, m in (scores.get("metrics") or {}).items()])
+        self.db.executemany("INSERT INTO standards VALUES (?,?,?,?,?,?,?)", [
+            (unit, year, str(s["code"]), s.get("title"), str(s["status"]), int(s.get("activities") or 0),
+             int(s.get("documents") or 0)) for s in scores.get("standards") or []])
+        self.db.executemany("INSERT INTO departments VALUES (?,?,?,?,?,?,?)", [
+            (unit, year, str(d["name"]), int(bool(d.get("submitted"))), int(d.get("errors") or 0),
+             int(d.get("warnings") or 0),
+             json.dumps({k: [int(v.get("numerator") or 0), int(v.get("denominator") or 0)]
+                         for k, v in (d.get("metrics") or {}).items()}, ensure_ascii=False))
+            for d in scores.get("departments") or []])
+
+    def make_current(self, version: int) -> dict:
+        """Make a kept version its year's current record (the user confirmed it); returns its facts."""
+        try:
+            with self.db:
+                row = self.db.execute("SELECT unit, year, ran_at, source, fingerprint, facts FROM versions WHERE id=?",
+                                      (version,)).fetchone()
+                if row is None:
+                    raise StoreError(f"历史数据库中没有第 {version} 版记录，请用 history 查看各版编号")
+                unit, year, ran_at, source, fp, facts = row
+                scores = json.loads(facts)
+                self.db.execute("UPDATE versions SET current=(id=?) WHERE unit=? AND year=?", (version, unit, year))
+                self._write_current(scores, unit, year, str(scores.get("catalog") or ""), ran_at, fp, source)
+        except (sqlite3.Error, KeyError, TypeError, ValueError) as exc:
+            raise StoreError(f"无法写入历史数据库 {self.path}（{exc.__class__.__name__}: {exc}）") from None
+        return scores
+
+    def versions(self, unit: str | None = None) -> list[dict]:
+        """Every kept version (oldest first): id, unit, year, ran_at, source, departments, rows, sample, current."""
+        where, args = ("WHERE unit=?", (unit,)) if unit is not None else ("", ())
+        try:
+            cur = self.db.execute(f"SELECT id, unit, year, ran_at, source, departments, rows, sample, current "
+                                  f"FROM versions {where} ORDER BY unit, year, id", args)
+            names = [c[0] for c in cur.description]
+            return [dict(zip(names, row)) for row in cur]
+        except sqlite3.Error as exc:
+            raise StoreError(f"历史数据库 {self.path} 无法读取（{exc}）") from None
 
     # --- reading -------------------------------------------------------------------------------------
     def records(self, unit: str | None = None) -> list[YearRecord]:
@@ -255,6 +376,7 @@ class HistoryFacts:
     years: list[YearRecord] = field(default_factory=list)   # same unit, oldest first, this year last
     problem: str | None = None                               # one Chinese line when the database is unusable
     messages: list[tuple[str, str]] = field(default_factory=list)  # ("problem" | "note", line) for the console
+    recorded: "Recorded | None" = None   # what recording this run did (the 工作台 asks when it was only kept)
 
     @property
     def comparable(self) -> list[YearRecord]:
@@ -354,6 +476,7 @@ class HistoryRun:
         self.result = result
         self.problems: list[str] = []
         self.notes: list[str] = []
+        self.outcome: Recorded | None = None
         self.scores = result.scores_dict()
         facts = HistoryFacts(result.config.unit, result.year, result.config.catalog_id)
         try:
@@ -366,22 +489,39 @@ class HistoryRun:
             facts.messages.append(("problem", str(exc)))
         result.history = facts
 
-    def record(self, out_dir: str | Path = "") -> None:
-        """Record this year's results (after the documents are written)."""
+    def record(self, out_dir: str | Path = "", replace: bool = False) -> None:
+        """Record this year's results (after the documents are written). A run smaller than the year's record
+        (or sample data) is kept as a version only, and said so, unless `replace` (the user confirmed)."""
+        self.outcome: Recorded | None = None
         if self.result.history.problem:
             return
         winners = self.result.merged.winners.values()
         fp = fingerprint((w.name, w.sha256 or _sha256(w.path)) for w in winners)
         try:
             with History(self.path) as store:
-                replaced = store.record(self.scores, fingerprint=fp, source="report", out_dir=str(out_dir))
+                self.outcome = store.record(self.scores, fingerprint=fp, source="report", out_dir=str(out_dir),
+                                            replace=replace)
         except StoreError as exc:
             self.problems.append(str(exc))
             self.result.history.messages.append(("problem", str(exc)))
             return
-        verb = "已替换" if replaced else "已记入"
-        self.notes.append(f"{verb}历史数据库中{self.result.year}年的记录：{self.path}")
+        year, outcome = self.result.year, self.outcome
+        self.result.history.recorded = outcome
+        if outcome.state == "kept":
+            line = kept_line(year, outcome)
+            self.problems.append(line)
+            self.result.history.messages.append(("problem", line))
+            return
+        verb = "已替换" if outcome.state == "replaced" else "已记入"
+        kept = "（原记录保留为旧版本）" if outcome.state == "replaced" else ""
+        self.notes.append(f"{verb}历史数据库中{year}年的记录{kept}：{self.path}")
         self.result.history.messages.append(("note", self.notes[-1]))
+
+
+def kept_line(year: int, outcome: Recorded) -> str:
+    """One Chinese line: this run was kept as a version and did not replace the year's record."""
+    return (f"未替换历史数据库中{year}年的记录：{outcome.reason}；本次结果另存为第{outcome.version}版。"
+            f"如确需以本次为准，请确认后替换（命令行：report 加 --replace，或 history --use {outcome.version}）")
 
 
 def _sha256(path: Path) -> str:
@@ -393,8 +533,10 @@ def _sha256(path: Path) -> str:
 
 # --- the history command -------------------------------------------------------------------------------------
 
-def import_scores(folder: str | Path, path: str | Path | None = None) -> tuple[dict, bool]:
-    """Record a past year from an earlier run's output folder (its scores.json); returns (scores, replaced)."""
+def import_scores(folder: str | Path, path: str | Path | None = None,
+                  replace: bool = False) -> tuple[dict, "Recorded"]:
+    """Record a past year from an earlier run's output folder (its scores.json); returns (scores, what was done).
+    As for a run: it replaces the year's record only when not smaller and not sample data, unless `replace`."""
     src = Path(folder)
     file = src / "scores.json" if src.is_dir() else src
     if not file.is_file():
@@ -406,8 +548,15 @@ def import_scores(folder: str | Path, path: str | Path | None = None) -> tuple[d
     except (UnicodeDecodeError, ValueError) as exc:
         raise StoreError(f"{file} 格式有误，无法导入（{exc}）") from None
     with History(path or default_path()) as store:
-        replaced = store.record(scores, fingerprint=hashlib.sha256(raw).hexdigest(), source=f"import:{file}")
-    return scores, replaced
+        outcome = store.record(scores, fingerprint=hashlib.sha256(raw).hexdigest(), source=f"import:{file}",
+                               replace=replace)
+    return scores, outcome
+
+
+def use_version(version: int, path: str | Path | None = None) -> dict:
+    """Make a kept version its year's current record (`history --use N`, or the 工作台 after asking)."""
+    with closing(History(path or default_path(), create=False)) as store:
+        return store.make_current(version)
 
 
 def check_scores(scores: Any) -> None:
@@ -439,3 +588,9 @@ def list_years(path: str | Path | None = None) -> tuple[list[YearRecord], list[d
     """Every recorded year, and the run log (for `history`)."""
     with closing(History(path or default_path(), create=False)) as store:
         return store.records(), store.run_log()
+
+
+def list_versions(path: str | Path | None = None) -> list[dict]:
+    """Every kept version of every year, which one is current (for `history`)."""
+    with closing(History(path or default_path(), create=False)) as store:
+        return store.versions()

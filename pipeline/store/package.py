@@ -32,20 +32,43 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def package_files(folder: Path) -> list[Path]:
-    """The files of an output folder that go into a package: scores.json and the documents beside it."""
+#: Words in an output's file name that mark it internal, not for the upper level: the 创建工作情况提示（内部）,
+#: the 校验报告 (each department's errors, names and values of its rows) and the 进度通报 with its 明细.
+INTERNAL_MARKS = ("（内部）", "校验报告", "进度通报")
+
+
+def is_internal(name: str) -> bool:
+    return any(mark in name for mark in INTERNAL_MARKS)
+
+
+def package_files(folder: Path, internal: bool = False) -> list[Path]:
+    """The files of an output folder that go into a package: scores.json and the documents beside it (the
+    internal ones only when asked)."""
     files = []
     for path in sorted(folder.iterdir()):
         if not path.is_file() or path.name.startswith((".", "~$")) or path.name == "manifest.json":
             continue
-        if path.suffix.lower() in DOCUMENT_SUFFIXES:
+        if path.suffix.lower() in DOCUMENT_SUFFIXES and (internal or not is_internal(path.name)):
             files.append(path)
     return files
 
 
-def export_package(scores_dir: str | Path, out_file: str | Path, config=None) -> dict:
-    """Write the unit package of a report output folder; returns its manifest. With the profile in use
-    (`config`), scores made with another profile are refused (ProfileMismatch, one Chinese line)."""
+def is_package(path: Path) -> bool:
+    """True when the file is a unit package this tool wrote (a ZIP whose manifest.json names our format)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            info = zf.getinfo("manifest.json")
+            if info.file_size > MAX_SCORES_BYTES:
+                return False
+            return json.loads(zf.read(info).decode("utf-8")).get("format") == FORMAT
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile, UnicodeDecodeError, AttributeError):
+        return False
+
+
+def export_package(scores_dir: str | Path, out_file: str | Path, config=None, internal: bool = False) -> dict:
+    """Write the unit package of a report output folder; returns its manifest. Refuses sample data and an
+    `out_file` the tool did not write; leaves out the internal documents unless `internal`. With the profile in
+    use (`config`), scores made with another profile are refused (ProfileMismatch, one Chinese line)."""
     folder = Path(scores_dir)
     scores_path = folder / "scores.json"
     if not scores_path.is_file():
@@ -55,14 +78,20 @@ def export_package(scores_dir: str | Path, out_file: str | Path, config=None) ->
         check_scores(scores)
     except (UnicodeDecodeError, ValueError) as exc:
         raise StoreError(f"{scores_path} 格式有误（{exc}），请重新运行 report") from None
+    if scores.get("sample"):
+        raise StoreError(f"{folder} 中是示例数据的结果（make report 演示），不能打包报送；请用本单位的收件箱运行 report 后再打包")
     if config is not None:
         from pipeline.profile import ensure_same_profile
         ensure_same_profile(scores, config, "据此导出数据包")
     out = Path(out_file)
     if out.resolve().parent == folder.resolve() and out.suffix.lower() in DOCUMENT_SUFFIXES:
         raise StoreError("数据包不能写在 --scores 文件夹中并以文档扩展名命名，请换一个位置或改用 .zip")
+    if out.is_dir():
+        raise StoreError(f"--out 指定的“{out}”是一个文件夹，请写数据包的文件名，如 {out / '单位数据包.zip'}")
+    if (out.exists() or out.is_symlink()) and not is_package(out):
+        raise StoreError(f"“{out}”已存在，且不是本工具生成的数据包；为免覆盖，请换一个文件名")
     entries, blobs = [], []
-    for path in package_files(folder):
+    for path in package_files(folder, internal):
         data = path.read_bytes()
         entries.append({"name": path.name, "sha256": _sha256(data), "size": len(data)})
         blobs.append((path.name, data))

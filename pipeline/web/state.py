@@ -122,9 +122,10 @@ class Workbench:
 
     # ------------------------------------------------------------ documents in the background
 
-    def report_job(self, job: WebJob, year: int | None = None):
+    def report_job(self, job: WebJob, year: int | None = None, replace_history: bool = False):
         """The `report` job over the inbox (pipeline.jobs.report, as the command line runs it: the same outputs,
-        the history recorded), its progress counted in files read."""
+        the history recorded; a smaller run replaces the year's record only with `replace_history`, which the
+        page sends once the coordinator confirmed), its progress counted in files read."""
         from pipeline import jobs
         paths, _ = list_inbox(self.inbox)
         job.total, job.stage = len(paths), "正在读取报送文件"
@@ -134,7 +135,7 @@ class Workbench:
             if job.done >= job.total:
                 job.stage = "正在生成自查报告、得分表、任务分解台账和校验报告"
         return jobs.report(self.inbox, self.out, self.config, year, history=self.history, progress=tick,
-                           cache=self.cache)
+                           cache=self.cache, replace_history=replace_history)
 
     def start_documents(self, pdf: bool) -> WebJob:
         running = self.runner.running(self.out)

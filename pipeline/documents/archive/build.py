@@ -51,6 +51,10 @@ def build_archive(inbox: str | Path, out: str | Path, config: Config, year: int 
     inbox, out = Path(inbox), Path(out)
     result = collect(inbox, config, year)
     year = result.year
+    from pipeline.atomic import keep_edits, note_outputs, refuse_foreign
+    ours = (archive_name(config, year), ARCHIVE_DIR, DEPT_DIR, TASKS_FILE)
+    refuse_foreign(out, ours)  # never over a file or folder of the user's that bears one of these names
+    keep_edits(out, ours)      # nor over the edits someone made to the tool's own files
     check = result.evidence
     if check is None or not check.enabled:
         check = check_evidence(inbox, config, year, result.merged, force=True)
@@ -67,7 +71,7 @@ def build_archive(inbox: str | Path, out: str | Path, config: Config, year: int 
         builder.build()
         lap("documents")
         if count_pages:
-            pages.count_pages(builder.materials, work / ARCHIVE_DIR, work / "pages")
+            pages.count_pages(builder.materials, work / ARCHIVE_DIR, work / "pages", progress)
         lap("pages")
         builder.write_catalogs()
         department_archives(builder, work / DEPT_DIR)
@@ -83,6 +87,7 @@ def build_archive(inbox: str | Path, out: str | Path, config: Config, year: int 
             elif target.exists():
                 target.unlink()
             os.replace(work / name, target)
+        note_outputs(out, "archive", ours)
         lap("move")
     finally:
         shutil.rmtree(work, ignore_errors=True)

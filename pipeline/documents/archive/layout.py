@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.catalog import Config
+from pipeline.documents.text import strip_controls
 from pipeline.intake.evidence import EvidenceFile
 
 ROMAN = "ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩⅪⅫ"
@@ -36,8 +37,9 @@ _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
 
 
 def safe_name(text: str, limit: int = 60) -> str:
-    """A file or folder name Windows accepts, kept short (whole paths must stay under 260 characters)."""
-    text = _UNSAFE.sub("_", str(text)).strip().rstrip(".")
+    """A file or folder name Windows accepts, kept short (whole paths must stay under 260 characters), without
+    control or bidi characters (a right-to-left override makes `gpj.exe` read as `exe.jpg`)."""
+    text = _UNSAFE.sub("_", strip_controls(str(text))).strip().rstrip(".")
     if len(text) <= limit:
         return text or "_"
     stem, dot, ext = text.rpartition(".")

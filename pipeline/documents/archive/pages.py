@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
+from typing import Callable
 
 from pipeline.documents.archive.layout import Material
 
@@ -12,10 +12,12 @@ WORD_PAGE_LIMIT = 300           # Word files counted through LibreOffice at most
 
 
 
-def count_pages(materials: list[Material], root: Path, scratch: Path) -> None:
-    """PDF pages with pypdf; Word files through one LibreOffice run when it is installed (else left blank)."""
+def count_pages(materials: list[Material], root: Path, scratch: Path,
+                progress: Callable[[str], None] | None = None) -> None:
+    """PDF pages with pypdf; Word files through one LibreOffice run when it is installed (else left blank).
+    LibreOffice runs through `documents.pdf` (absolute URIs, its process group ended, each file announced)."""
     from pypdf import PdfReader
-    from pipeline.documents.pdf import soffice
+    from pipeline.documents.pdf import convert_all, soffice
     words = []
     for m in materials:
         src = root / m.arcname
@@ -45,13 +47,17 @@ def count_pages(materials: list[Material], root: Path, scratch: Path) -> None:
         link = inputs / f"{n:06d}{src.suffix.lower()}"
         shutil.copyfile(src, link)
         names[n] = m
-    profile = scratch / "profile"
-    cmd = [exe, f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", "pdf", "--outdir",
-           str(scratch / "pdf"), *sorted(str(p) for p in inputs.iterdir())]
-    try:
-        subprocess.run(cmd, capture_output=True, timeout=60 + 10 * len(words), check=False)
-    except subprocess.TimeoutExpired:
-        pass
+    done = 0
+
+    def announce(_name: str) -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(f"用 LibreOffice 计算 Word 页数（{done}/{len(words)}）")
+
+    if progress:
+        progress(f"用 LibreOffice 计算 {len(words)} 份 Word 文件的页数")
+    convert_all(sorted(inputs.iterdir()), scratch / "pdf", announce, timeout=60 + 10 * len(words))
     for n, m in names.items():
         pdf = scratch / "pdf" / f"{n:06d}.pdf"
         try:

@@ -36,10 +36,9 @@ def page(name: str):
 
 def template(name: str):
     bench = _department(name)
+    from pipeline.documents.workbook import workbook_bytes
     from pipeline.templates import build_template, template_filename
-    buf = io.BytesIO()
-    build_template(bench.config, name).save(buf)
-    buf.seek(0)
+    buf = io.BytesIO(workbook_bytes(build_template(bench.config, name)))  # the one writer path, as mailed
     return send_file(buf, mimetype=XLSX, as_attachment=True, download_name=template_filename(bench.config, name))
 
 

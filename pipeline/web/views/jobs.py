@@ -71,8 +71,8 @@ def _work(command: str, form) -> Callable[[WebJob], jobs.JobResult]:
     if command == "templates":
         return lambda job: jobs.templates(cfg, bench.templates_dir, progress=job.tick)
     if command == "report":
-        year = _year(form)
-        return lambda job: bench.report_job(job, year)
+        year, replace = _year(form), _flag(form, "replace")  # replace: the coordinator confirmed (history)
+        return lambda job: bench.report_job(job, year, replace)
     if command == "plan":
         year = _year(form)   # the plan of another year (its title, 台账 names, schedule), as `plan --year`
         return lambda job: jobs.plan(cfg, bench.out, progress=job.tick, year=year)
@@ -95,10 +95,14 @@ def _work(command: str, form) -> Callable[[WebJob], jobs.JobResult]:
         return lambda job: jobs.notify(bench.out, mailing, dry_run=dry_run, outbox=bench.out / "outbox",
                                        templates_dir=bench.templates_dir, password=password, progress=job.tick)
     if command == "history":
-        source = _field(form, "import", "import_dir")
-        return lambda job: jobs.history(bench.history, source or None, progress=job.tick)
+        source, replace, use = _field(form, "import", "import_dir"), _flag(form, "replace"), _field(form, "use")
+        version = int(use) if use.isdigit() and int(use) > 0 else None
+        return lambda job: jobs.history(bench.history, source or None, progress=job.tick, replace=replace,
+                                        use_version=version)
     if command == "export":
-        return lambda job: jobs.export(bench.out, bench.out / export_name(bench), progress=job.tick, config=cfg)
+        internal = _flag(form, "internal")
+        return lambda job: jobs.export(bench.out, bench.out / export_name(bench), progress=job.tick, config=cfg,
+                                       internal=internal)
     raise AssertionError(command)
 
 
