@@ -345,21 +345,23 @@ def _build_events(result: Result, w: Wording) -> tuple[list[Event], list[Doc]]:
     issued_words = sorted(_words(w, "印发词"), key=len, reverse=True)
     kinds = _words(w, "文件词")
     cfg = result.config
-    names = sorted({n for d in cfg.departments for n in (d.name, *d.aliases)}, key=len, reverse=True)
+    names = _Names(n for d in cfg.departments for n in (d.name, *d.aliases))
     events: dict[tuple, Event] = {}  # (date, name without its number, the number or None) -> event
     by_day: dict[tuple, list] = {}  # (date, name without its number) -> [(number or None, event)]
     docs: list[Doc] = []
 
+    doc_keys: list[str] = []  # docs[i]'s key, computed once (a unit may send thousands of documents)
+
     def add_doc(title: str, date, codes: set[str]) -> None:
         key = _doc_key(title)
-        for d in docs:
-            dk = _doc_key(d.title)
+        for d, dk in zip(docs, doc_keys):
             same_title = key and dk and (key in dk or dk in key)
             same_day = date is not None and d.date == date and d.codes & codes
             if same_title or same_day:
                 d.codes |= codes
                 return
         docs.append(Doc(strip_marks(title), date, set(codes)))
+        doc_keys.append(_doc_key(docs[-1].title))
 
     for title, date, codes in zip(docs_frame["title"], docs_frame["date"], docs_frame["standard"]):
         if clean(title):
@@ -391,11 +393,26 @@ def _build_events(result: Result, w: Wording) -> tuple[list[Event], list[Doc]]:
     return list(events.values()), docs
 
 
-def _strip_prefix(text: str, names: list[str], keep: int = 3) -> str:
+class _Names:
+    """Department names (and 我部…) for prefix lookups: a set per length, longest first, so a lookup costs the
+    number of distinct lengths, not the number of names (a city's roll-up has a thousand departments)."""
+
+    def __init__(self, names) -> None:
+        self.by_length: dict[int, set[str]] = {}
+        for n in names:
+            if n:
+                self.by_length.setdefault(len(n), set()).add(n)
+        self.lengths = sorted(self.by_length, reverse=True)
+
+    def __iter__(self):
+        return (n for length in self.lengths for n in sorted(self.by_length[length]))
+
+
+def _strip_prefix(text: str, names: _Names, keep: int = 3) -> str:
     """Without a department name (or 我部…) in front, when at least `keep` characters remain."""
-    for n in names:
-        if text.startswith(n) and len(text) >= len(n) + keep:
-            return text[len(n):].lstrip("，,：:、 ")
+    for length in names.lengths:
+        if len(text) >= length + keep and text[:length] in names.by_length[length]:
+            return text[length:].lstrip("，,：:、 ")
     return text
 
 
@@ -413,8 +430,7 @@ class _Judge:
         self.routine = _words(w, "常态化词")
         self.public = _words(w, "公众词")
         cfg = result.config
-        self.names = sorted({n for d in cfg.departments for n in (d.name, *d.aliases)} | set(_words(w, "自称")),
-                            key=len, reverse=True)
+        self.names = _Names([*(n for d in cfg.departments for n in (d.name, *d.aliases)), *_words(w, "自称")])
         titles = {norm_key(e.title) for e in events} | {_doc_key(d.title) for d in docs}
         self.titles = sorted((t for t in titles if len(t) >= 2), key=len, reverse=True)
         self.filler_keys = [norm_key(f) for f in self.filler]
