@@ -386,8 +386,8 @@ def _plain_bytes(buf: np.ndarray, colons: bool) -> bool:
     starts in its chunk and looks at most 16 bytes on."""
     n = buf.size
     masks = _scratch.masks
-    cells = rows = 0
-    found = []
+    cells = 0
+    found, tags = [], []
     for s in range(0, n - 16, _CHUNK):
         k = min(_CHUNK, n - 16 - s)
         a = buf[s:s + k + 16]
@@ -411,19 +411,12 @@ def _plain_bytes(buf: np.ndarray, colons: bool) -> bool:
         tk &= uk
         cells += np.count_nonzero(tk)  # <c
         np.equal(a, 114, out=r)
-        row = t[:k + 1]
-        np.equal(a[1:k + 2], 111, out=row)
-        row &= r[:k + 1]
-        np.equal(a[2:k + 3], 119, out=u[:k + 1])
-        row &= u[:k + 1]
-        row &= ends[3:k + 4]  # `row` then the end of the name, at the r
-        np.logical_and(lt[:k], row[1:], out=uk)
-        rows += np.count_nonzero(uk)  # <row
+        np.logical_and(lt[:k], r[1:k + 1], out=uk)
+        tags.append(np.flatnonzero(uk) + s)  # `<r`: few (rows, and rowBreaks, r, rPr in rich text)
         if colons:
             np.equal(a[:k], 58, out=uk)
-            uk &= row[1:]
-            if uk.any():  # :row
-                return False
+            uk &= r[1:k + 1]
+            tags.append(np.flatnonzero(uk) + s)  # `:r`: a row with a prefix is refused below
             np.equal(a[1:k + 1], 99, out=tk)
             np.equal(a[1:k + 1], 102, out=uk)
             tk |= uk
@@ -438,10 +431,15 @@ def _plain_bytes(buf: np.ndarray, colons: bool) -> bool:
         tk &= r[:k]
         found.append(np.flatnonzero(tk) + s)  # every `r=` and `r `: an attribute r, or a longer name ending in r
     if not found:
-        return cells == 0 and rows == 0
-    pos = np.concatenate(found)
+        return cells == 0
     words = np.ndarray((n - 7,), "<u8", buf, 0, (1,))
     text = buf.data
+    head = words[np.concatenate(tags)]
+    named = (head >> _U32) & _E0 == _E_20  # `<r` or `:r`: a row when `row` ends the name
+    rows = np.count_nonzero(named & ((head & _FOUR) == _ROW))
+    if colons and (named & ((head & _FOUR) == _COLON_ROW)).any():
+        return False  # a prefixed row
+    pos = np.concatenate(found)
     for at in range(0, pos.size, _PIECE):  # in pieces: temporaries of a few pages are cheaper to allocate
         some = pos[at:at + _PIECE]
         head = words[some - 5]  # the 8 bytes ending with the quote after `r=`
@@ -490,6 +488,8 @@ def _lanes(byte: int) -> np.uint64:
 
 
 _ROW_R = np.uint64(int.from_bytes(b'<row r="', "little"))
+_ROW, _COLON_ROW = np.uint64(int.from_bytes(b"<row", "little")), np.uint64(int.from_bytes(b":row", "little"))
+_FOUR, _E0, _E_20 = np.uint64(0xFFFFFFFF), np.uint64(0xE0), np.uint64(0x20)
 _CELL_R = np.uint64(int.from_bytes(b'<c r="', "little"))
 _U7, _U8, _U16, _U32, _U40, _U48, _U56 = (np.uint64(k) for k in (7, 8, 16, 32, 40, 48, 56))
 _ONE, _FF = np.uint64(1), np.uint64(0xFF)
