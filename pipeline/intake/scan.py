@@ -468,19 +468,15 @@ def _references(v: np.ndarray, is_row: np.ndarray) -> bool:
     digits (A1 to AX99999); rows 1 to 5 digits."""
     z = v ^ _QUOTES
     quote = ~(((z & _LOW7) + _LOW7) | z) & _HIGH
-    first = quote & (~quote + _ONE)
-    marks = ((first >> _U7) - _ONE) & _HIGH  # the lanes before the first quote
+    marks = (((quote & (~quote + _ONE)) >> _U7) - _ONE) & _HIGH  # the lanes before the first quote (all: none)
     low = v & _LOW7
     upper = (low + _GE_A) & ~(low + _GT_Z) & marks
-    digits = (low + _GE_0) & ~(low + _GT_9) & marks
-    if not (((upper | digits) == marks) & ((v & marks) == 0) & (first != 0)).all():
-        return False
-    # the lanes before the quote are letters then digits when the letters are the first one or two lanes
-    one = (upper == _L1) & (marks >= _TWO_LANES) & (marks <= _SIX_LANES)
-    two = (upper == _L2) & (marks >= _THREE_LANES) & (marks <= _SEVEN_LANES) & ((v & _AX_MASK) <= _AX) & \
-        ((v & _FF) == 65)
-    row = (upper == 0) & (marks != 0) & (marks <= _FIVE_LANES)
-    return bool(np.where(is_row, row, one | two).all())
+    if not ((((low + _GE_0) & ~(low + _GT_9) & marks | upper) == marks) & ((v & marks) == 0)).all():
+        return False  # not ASCII letters and digits up to a quote
+    # letters first: none (rows), the first lane, or the first two (A, then A to X); then 1 to 5 digit lanes
+    letters = (upper == _L1) | ((upper == _L2) & ((v & _AX_MASK) <= _AX) & ((v & _FF) == 65))
+    fits = (marks >= (upper << _U8) | _L1) & (marks <= (upper << _U40) | _FIVE_LANES)
+    return bool((fits & np.where(is_row, upper == 0, letters)).all())
 
 
 def _lanes(byte: int) -> np.uint64:
