@@ -518,11 +518,12 @@ def _filled(value: Any) -> bool:
 
 
 def _read_table(grid: list[list], spec: SheetSpec, rec: FileRecord, sheet_name: str,
-                merges: Any = ()) -> RawSheet | None:
+                merges: Any = (), fast: bool = True) -> RawSheet | None:
     """Find the header row in the first rows, then keep every data row with its Excel row number.
 
     Blank rows are skipped; a row with text only outside the recognised columns, a lone note-like cell
-    (注：…, 填表人：…) or the header repeated mid-table is reported as a note and not read as data."""
+    (注：…, 填表人：…) or the header repeated mid-table is reported as a note and not read as data.
+    `fast=False` judges every row one by one (the tests compare both ways)."""
     lookup = _header_lookup(spec)
     needed = set(spec.header_keys)
     header_at, mapping = None, {}
@@ -549,6 +550,8 @@ def _read_table(grid: list[list], spec: SheetSpec, rec: FileRecord, sheet_name: 
     take = _getter(content_cols)
     reach = max(used_cols)
     header_cells = tuple(header[c] if c < len(header) else None for c in content_cols)
+    lead_header = header_cells[0]
+    quick = fast and len(content_cols) > 1
     keep: list[int] = []
     for r in range(header_at + 1, len(grid)):
         row = grid[r]
@@ -559,6 +562,13 @@ def _read_table(grid: list[list], spec: SheetSpec, rec: FileRecord, sheet_name: 
         if cells == header_cells:
             _note(rec, sheet_name, r + 1, next((v for v in cells if _filled(v)), ""))
             continue
+        if quick:  # the first two recognised cells plainly filled (text or a number), the first not the header's:
+            a, b = cells[0], cells[1]  # data whatever the others hold (the cell-by-cell test below says the same)
+            ta, tb = type(a), type(b)
+            if (ta is str and a and not a.isspace() or ta is float and a == a) and \
+                    (tb is str and b and not b.isspace() or tb is float and b == b) and a != lead_header:
+                keep.append(r)
+                continue
         if "" not in cells and None not in cells and not any(isinstance(v, str) and v.isspace() for v in cells):
             keep.append(r)  # the common row: every recognised cell filled
             continue
@@ -585,10 +595,11 @@ def _read_table(grid: list[list], spec: SheetSpec, rec: FileRecord, sheet_name: 
             continue
         keep.append(r)
     columns = list(mapping.values())
-    if keep and all(len(grid[r]) > reach for r in keep):
-        values = [list(col) for col in zip(*map(_getter(columns), (grid[r] for r in keep)))]
+    kept_rows = [grid[r] for r in keep]
+    if kept_rows and min(map(len, kept_rows)) > reach:
+        values = [list(col) for col in zip(*map(_getter(columns), kept_rows))]
     else:
-        values = [[grid[r][c] if c < len(grid[r]) else None for r in keep] for c in columns]
+        values = [[row[c] if c < len(row) else None for row in kept_rows] for c in columns]
     return RawSheet(spec.kind, sheet_name, list(mapping), values, [r + 1 for r in keep])
 
 
