@@ -55,7 +55,15 @@ def _parse_cell(func: Callable[[Any], Any], value: Any) -> Any:
 class Parsed:
     """A column parsed once per distinct value; masks are computed on the distinct values too."""
 
-    def __init__(self, series: pd.Series, func: Callable[[Any], Any]) -> None:
+    def __init__(self, series: pd.Series | np.ndarray, func: Callable[[Any], Any]) -> None:
+        self.plain = func in (clean_text, id_text) and _ordinary(series, ids=func is id_text)
+        if self.plain:  # every cell ordinary text (names, titles: mostly distinct): parsed without factorizing
+            n = len(series)
+            parsed = map(str.strip, series) if func is clean_text else iter(series)
+            self.results = np.fromiter(itertools.chain(parsed, [func(None)]), dtype=object, count=n + 1)
+            self.codes = np.arange(n)
+            self.values = self.results[:n].copy()
+            return
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
         if func is clean_text and _ordinary(uniques):
             parsed = map(str.strip, uniques)  # every distinct value ordinary text: stripped, tested at C speed
@@ -81,12 +89,16 @@ class Parsed:
         """Rows whose parsed value is one of these objects (the sentinels, None), compared by identity
         in numpy's loop: text columns have hundreds of thousands of distinct values at city scale."""
         found = np.zeros(len(self.results), dtype=bool)
+        if self.plain:  # text only: none of the sentinels
+            return found[self.codes]
         for obj in objects:
             found |= _IS(self.results, obj).astype(bool)
         return found[self.codes]
 
     def blank(self) -> np.ndarray:
         """Rows left empty: None, empty text, or an Excel error value."""
+        if self.plain:
+            return (self.results == "")[self.codes]
         empty = np.fromiter((type(r) is str and not r for r in self.results), bool, len(self.results))
         return empty[self.codes] | self.is_(None, FORMULA_ERROR)
 
@@ -98,7 +110,7 @@ def _ordinary(uniques: np.ndarray, ids: bool = False) -> bool:
     """Whether every value is text that clean_text would only strip (printable, no _x escape, no #), and for
     staff numbers (`ids`) that id_text keeps as it is (no space, NFKC). Tested on the values joined by "a",
     which can neither make nor hide a "_x", a "#", a space or an unprintable character."""
-    if set(map(type, uniques)) != {str}:
+    if len(uniques) == 0 or set(map(type, uniques)) != {str}:
         return False
     joined = "a".join(uniques)
     if not joined.isprintable() or "_x" in joined or "#" in joined:
@@ -171,7 +183,7 @@ def validate_kind(kind: str, frame: pd.DataFrame, config: Config, year: int) -> 
                 if not errors[i]:
                     issue("date-out-of-year", i, col.name, parsed[i].isoformat(), year=year)
                     errors[i] = True
-        if col.kind == "text":
+        if col.kind == "text" and not column.plain:
             parsed[_IS(parsed, None).astype(bool)] = ""
         out[col.key] = parsed
 
@@ -191,12 +203,22 @@ def validate_kind(kind: str, frame: pd.DataFrame, config: Config, year: int) -> 
 
 def _roster_fields(out: dict[str, np.ndarray], config: Config) -> None:
     """Fill 部门 (blank = the submitting department, aliases resolved) and the dedupe key."""
-    resolved = {d: config.resolve_department(d) or d for d in set(out["dept"]) if d}
-    depts = [resolved[d] if d else (own or "") for d, own in zip(out["dept"], out["department"])]
+    stated, own = out["dept"], out["department"]
+    n = len(stated)
+    resolved = {d: config.resolve_department(d) or d for d in set(stated) if d}
+    owned = {d: d or "" for d in set(own)}
+    depts = np.where(np.fromiter(map(operator.not_, stated), bool, n), np.fromiter(map(owned.get, own), object, n),
+                     np.fromiter(map(resolved.get, stated), object, n))
     out["dept"] = depts
-    out["staff_id"] = map_values(out["staff_id"], id_text)
-    out["person_key"] = [f"工号 {sid}" if sid else f"{name}（{dept}）"
-                         for sid, name, dept in zip(out["staff_id"], out["name"], depts)]
+    sids = out["staff_id"] = map_values(out["staff_id"], id_text)
+    numbered = np.fromiter(map(bool, sids), bool, n)
+    keys = np.empty(n, dtype=object)
+    try:  # text throughout (the parsers give text): joined by numpy's loop
+        keys[numbered] = "工号 " + sids[numbered]
+        keys[~numbered] = out["name"][~numbered] + "（" + depts[~numbered] + "）"
+    except TypeError:
+        keys[:] = [f"工号 {sid}" if sid else f"{name}（{dept}）" for sid, name, dept in zip(sids, out["name"], depts)]
+    out["person_key"] = keys
 
 
 def empty_frame(kind: str) -> pd.DataFrame:
