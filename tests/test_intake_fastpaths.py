@@ -1,5 +1,6 @@
 """The reading path's shortcuts give exactly what the plain cell-by-cell code gives, on mangled sheets."""
 
+import dataclasses
 import datetime as dt
 import math
 import random
@@ -82,3 +83,17 @@ def test_read_table_quick_row_test_keeps_what_the_cell_by_cell_test_keeps(kind):
         assert fast[1] == slow[1], grid
         kept += len(fast[0][4]) if fast[0] else 0
     assert kept > 1000  # the sheets were read, not refused
+
+
+def test_department_lookup_by_substrings_names_what_testing_every_alias_names():
+    from pipeline.catalog import Department
+    from pipeline.intake.ingest import _department_in_text
+
+    rng = random.Random(3)
+    letters = "工会团委办公室妇联科协一二三ab 　（）()"
+    names = sorted({"".join(rng.choice(letters) for _ in range(rng.randrange(1, 6))) for _ in range(120)})
+    departments = [Department(name=n, aliases=tuple(rng.sample(names, rng.randrange(3)))) for n in names[:60]]
+    config = dataclasses.replace(load_config(), departments=tuple(departments))
+    for _ in range(3000):
+        text = "".join(rng.choice(letters) for _ in range(rng.randrange(0, 16)))
+        assert _department_in_text(config, text) == config.department_in_text(text), text

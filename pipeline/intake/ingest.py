@@ -296,7 +296,7 @@ def _department_hint(rec: FileRecord, inbox: Path, config: Config) -> str | None
         return config.resolve_department(stated)
     rel = Path(rec.name)
     for text in (rel.stem, *(p for p in reversed(rel.parent.parts))):
-        dept = config.department_in_text(text)
+        dept = _department_in_text(config, text)
         if dept:
             return dept
     try:
@@ -556,12 +556,7 @@ def _read_table(grid: list[list], spec: SheetSpec, rec: FileRecord, sheet_name: 
     for r in range(header_at + 1, len(grid)):
         row = grid[r]
         width = len(row)
-        if row.count("") == width:
-            continue  # an empty row (templates format hundreds of them in advance)
         cells = take(row) if width > reach else tuple(row[c] if c < width else None for c in content_cols)
-        if cells == header_cells:
-            _note(rec, sheet_name, r + 1, next((v for v in cells if _filled(v)), ""))
-            continue
         if quick:  # the first two recognised cells plainly filled (text or a number), the first not the header's:
             a, b = cells[0], cells[1]  # data whatever the others hold (the cell-by-cell test below says the same)
             ta, tb = type(a), type(b)
@@ -569,6 +564,11 @@ def _read_table(grid: list[list], spec: SheetSpec, rec: FileRecord, sheet_name: 
                     (tb is str and b and not b.isspace() or tb is float and b == b) and a != lead_header:
                 keep.append(r)
                 continue
+        if row.count("") == width:
+            continue  # an empty row (templates format hundreds of them in advance)
+        if cells == header_cells:
+            _note(rec, sheet_name, r + 1, next((v for v in cells if _filled(v)), ""))
+            continue
         if "" not in cells and None not in cells and not any(isinstance(v, str) and v.isspace() for v in cells):
             keep.append(r)  # the common row: every recognised cell filled
             continue
@@ -607,7 +607,7 @@ def _fill_merged(grid: list[list], merges: Any, header_at: int, mapping: dict[st
                  rec: FileRecord, sheet_name: str) -> None:
     """A range merged over several data rows shows its value on each of them: its value (the first cell's)
     applies to every row it spans, in the range's first column."""
-    names = {c: next(col.name for col in spec.columns if col.key == k) for k, c in mapping.items()}
+    names = None  # column index -> its header name, looked up once a range is filled
     for r0, c0, r1, c1 in sorted(merges):
         if r1 <= r0 or r0 <= header_at or r0 >= len(grid):
             continue  # one row, or in the title/header rows
@@ -621,6 +621,8 @@ def _fill_merged(grid: list[list], merges: Any, header_at: int, mapping: dict[st
             if c0 < len(row) and not _filled(row[c0]):
                 row[c0] = value
                 filled = True
+        if filled and names is None:
+            names = {c: next(col.name for col in spec.columns if col.key == k) for k, c in mapping.items()}
         if filled and c0 in names:
             rec.issues.append(make_issue("merged-cells", file=rec.name, sheet=sheet_name, row=r0 + 1,
                                          column=names[c0], value=clean_text(value), last=r1 + 1))
@@ -638,9 +640,34 @@ def _note(rec: FileRecord, sheet: str, row: int, value: Any) -> None:
     rec.issues.append(make_issue("note-row", file=rec.name, sheet=sheet, row=row, value=clean_text(value)))
 
 
+_ALIAS_INDEX: dict[int, tuple[dict, dict[int, dict[str, tuple[int, str]]]]] = {}
+
+
+def _department_in_text(config: Config, text: str) -> str | None:
+    """config.department_in_text (the department whose name or alias is the longest one in the text, the first
+    listed of equally long ones), by looking the text's substrings up instead of testing every alias: a file
+    name is short, a city's catalog names a thousand departments."""
+    aliases = config.alias_map
+    found = _ALIAS_INDEX.get(id(aliases))
+    if found is None or found[0] is not aliases:
+        by_length: dict[int, dict[str, tuple[int, str]]] = {}
+        for i, (alias, dept) in enumerate(aliases.items()):
+            if alias:
+                by_length.setdefault(len(alias), {})[alias] = (i, dept)
+        if len(_ALIAS_INDEX) >= 8:  # a long-lived process that reloads its config keeps only the recent ones
+            _ALIAS_INDEX.clear()
+        found = _ALIAS_INDEX[id(aliases)] = (aliases, dict(sorted(by_length.items(), reverse=True)))
+    norm = normalize_name(text)
+    for length, table in found[1].items():
+        hits = [table[part] for part in {norm[i:i + length] for i in range(len(norm) - length + 1)} if part in table]
+        if hits:
+            return min(hits)[1]
+    return None
+
+
 def _named_elsewhere(config: Config, name: str, dept: str) -> str | None:
     """The other department a file name names (longest match), when it does not also name `dept`."""
-    named = config.department_in_text(name)
+    named = _department_in_text(config, name)
     if named is None or named == dept:
         return None
     norm = normalize_name(name)
@@ -652,22 +679,21 @@ def _named_elsewhere(config: Config, name: str, dept: str) -> str | None:
 def _department(rec: FileRecord, config: Config, quiet: bool = False) -> str | None:
     """From 填报信息/部门 (through aliases), else the file name; quiet for files with no data to attribute."""
     stated = rec.info.get("部门")
-    known = "、".join(config.department_names)
     if not is_blank(stated):
         dept = config.resolve_department(stated)
         if dept is None and not quiet:
             rec.issues.append(make_issue("department-unknown", file=rec.name, sheet=INFO_SHEET, column="部门",
-                                         value=clean_text(stated), known=known))
+                                         value=clean_text(stated), known="、".join(config.department_names)))
         named = _named_elsewhere(config, Path(rec.name).stem, dept) if dept else None
         if named:  # 团委-….xlsx whose 填报信息 says 工会: counted for 工会, and said so
             rec.issues.insert(0, make_issue("department-name-mismatch", file=rec.name, sheet=INFO_SHEET, column="部门",
                                          value=clean_text(stated), named=named, counted=dept, department=dept))
         return dept
-    dept = config.department_in_text(Path(rec.name).stem)
+    dept = _department_in_text(config, Path(rec.name).stem)
     if quiet:
         return dept
     if dept is None:
-        rec.issues.append(make_issue("department-missing", file=rec.name, known=known))
+        rec.issues.append(make_issue("department-missing", file=rec.name, known="、".join(config.department_names)))
     else:
         rec.issues.append(make_issue("department-from-filename", file=rec.name, value=dept))
     return dept
