@@ -67,6 +67,7 @@ class Checked:
         self.pending: list[FileRecord] = []
         self.frames: dict[str, list[pd.DataFrame]] = {s.kind: [] for s in DATA_SHEETS}
         self.issues: list[Issue] = []
+        self.hints: dict = {}  # department -> its message hints (validate_kind), the same for every batch
 
     def add(self, rec: FileRecord) -> None:
         if rec.readable and rec.department and rec.sheets:
@@ -78,7 +79,8 @@ class Checked:
         for spec in DATA_SHEETS:
             raws = [(rec, raw) for rec in self.pending for raw in rec.sheets.get(spec.kind, ())]
             if raws:
-                frame, found = validate_kind(spec.kind, _combined(spec.kind, raws, self.config), self.config, self.year)
+                frame, found = validate_kind(spec.kind, _combined(spec.kind, raws, self.config), self.config, self.year,
+                                             self.hints)
                 self.frames[spec.kind].append(frame)
                 self.issues.extend(found)
         for rec in self.pending:  # validated: merge needs each sheet's kind, name and row numbers, not its cells
@@ -224,8 +226,9 @@ def negative_check(merged: Merged, config: Config) -> NegativeCheck:
     return NegativeCheck(dept, dept in merged.winners, tuple(answers))
 
 
-def _combined(kind: str, raws: list[tuple[FileRecord, RawSheet]], config: Config | None = None) -> pd.DataFrame:
-    """One frame of raw cells for a sheet kind over all winning workbooks, each row with its place."""
+def _combined(kind: str, raws: list[tuple[FileRecord, RawSheet]], config: Config | None = None) -> dict[str, np.ndarray]:
+    """The raw cells of a sheet kind over these workbooks, column by column, each row with its place (arrays,
+    not a DataFrame: validate_kind reads them column by column and builds its own frame)."""
     sizes = [len(raw) for _, raw in raws]
     total = sum(sizes)
     data: dict[str, np.ndarray] = {}
@@ -236,7 +239,7 @@ def _combined(kind: str, raws: list[tuple[FileRecord, RawSheet]], config: Config
     data["department"] = np.repeat(np.array([rec.department for rec, _ in raws], dtype=object), sizes)
     data["sheet"] = np.repeat(np.array([raw.name for _, raw in raws], dtype=object), sizes)
     data["_row"] = np.fromiter(itertools.chain.from_iterable(raw.numbers for _, raw in raws), dtype=int, count=total)
-    return pd.DataFrame(data)
+    return data
 
 
 def _info_checks(rec: FileRecord, config: Config, year: int) -> list[Issue]:

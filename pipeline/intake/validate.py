@@ -123,20 +123,23 @@ def map_values(series: pd.Series, func: Callable[[Any], Any]) -> np.ndarray:
     return Parsed(series, func).values
 
 
-def validate_kind(kind: str, frame: pd.DataFrame, config: Config, year: int) -> tuple[pd.DataFrame, list[Issue]]:
+def validate_kind(kind: str, frame: pd.DataFrame | dict[str, np.ndarray], config: Config, year: int,
+                  hints: dict[Any, dict[str, str]] | None = None) -> tuple[pd.DataFrame, list[Issue]]:
     """Parse every column of one sheet kind over all winning workbooks at once.
 
-    `frame` holds the raw cells (one column per recognised field) plus file, department, sheet and _row;
-    returns the validated frame (status used/rejected) and the issues, each with its place."""
+    `frame` holds the raw cells (one column per recognised field) plus file, department, sheet and _row, as a
+    DataFrame or a dict of arrays (merge._combined); returns the validated frame (status used/rejected) and the
+    issues, each with its place. `hints`: the departments' message hints (profile_hints) found so far, kept
+    by the caller across batches."""
     spec = sheet_for(config, kind)
-    n = len(frame)
-    files, depts, sheets = (frame[c].to_numpy() for c in ("file", "department", "sheet"))
-    rows = frame["_row"].to_numpy(dtype=int)
+    files, depts, sheets = (np.asarray(frame[c]) for c in ("file", "department", "sheet"))
+    rows = np.asarray(frame["_row"], dtype=int)
+    n = len(rows)
     out: dict[str, np.ndarray] = {"file": files, "department": depts, "sheet": sheets, "row": rows}
     issues: list[Issue] = []
     errors = np.zeros(n, dtype=bool)
 
-    hints: dict[Any, dict[str, str]] = {}
+    hints = {} if hints is None else hints
 
     def issue(code: str, i: int, column: str, value: Any = None, **extra: Any) -> Issue:
         if depts[i] not in hints:
@@ -151,7 +154,7 @@ def validate_kind(kind: str, frame: pd.DataFrame, config: Config, year: int) -> 
     for col in spec.columns:
         if col.kind == "seq":
             continue
-        raw_values = frame[col.key].to_numpy() if col.key in frame else np.full(n, None, dtype=object)
+        raw_values = np.asarray(frame[col.key]) if col.key in frame else np.full(n, None, dtype=object)
         column = Parsed(raw_values, _PARSERS[col.kind])
         parsed = column.values
         if kind == "negative" and col.key == "exists":
@@ -197,7 +200,8 @@ def validate_kind(kind: str, frame: pd.DataFrame, config: Config, year: int) -> 
             issue("negative-exists", i, "是否存在", out["item"][i])
         for i in np.flatnonzero(unanswered & ~errors):
             issue("negative-unanswered", i, "是否存在", out["item"][i])
-    out["status"] = np.where(errors, REJECTED, USED)
+    status = out["status"] = np.full(n, USED, dtype=object)  # one object block with the other text columns
+    status[errors] = REJECTED
     return pd.DataFrame({c: out[c] for c in columns_for(kind, config)}), issues
 
 
