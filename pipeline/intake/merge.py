@@ -94,7 +94,7 @@ class Checked:
         if not self.frames[kind]:
             return None
         frame = pd.concat(self.frames[kind], ignore_index=True) if len(self.frames[kind]) > 1 else self.frames[kind][0]
-        order = frame["file"].map(rank).to_numpy(dtype=float)  # NaN: not a winner
+        order = _ranks(frame["file"].to_numpy(), rank)  # NaN: not a winner
         keep = np.flatnonzero(~np.isnan(order))
         if len(keep) == 0:
             return None
@@ -106,6 +106,14 @@ class Checked:
     def issues_of(self, rank: dict[str, int]) -> list[Issue]:
         self.flush()
         return [i for i in self.issues if i.file in rank]
+
+
+def _ranks(files: np.ndarray, rank: dict[str, int]) -> np.ndarray:
+    """Each row's rank by its file (NaN for a file not ranked), looked up once per file."""
+    codes, uniques = pd.factorize(files)
+    if len(codes) and codes.min() < 0:  # a row without a file name: as the rows say
+        return pd.Series(files).map(rank).to_numpy(dtype=float)
+    return np.array([rank.get(u, np.nan) for u in uniques], dtype=float)[codes]
 
 
 def merge(records: list[FileRecord], config: Config, year: int, checked: Checked | None = None) -> Merged:
@@ -271,7 +279,10 @@ def same_template(found: str, current: str, year: int) -> bool:
 def _dedupe_people(roster: pd.DataFrame) -> list[Issue]:
     """The same person twice (same 工号, or same 姓名+部门 without 工号) is counted once: the first stays used."""
     used = roster["status"] == USED
-    dup = used & roster.loc[used, "person_key"].duplicated(keep="first").reindex(roster.index, fill_value=False)
+    keys = roster["person_key"].to_numpy()
+    dup = np.zeros(len(roster), dtype=bool)
+    dup[used.to_numpy()] = pd.Series(keys[used.to_numpy()]).duplicated(keep="first").to_numpy()
+    dup = pd.Series(dup, index=roster.index)
     if not dup.any():
         return []
     first = roster[used & ~dup].drop_duplicates("person_key").set_index("person_key")
