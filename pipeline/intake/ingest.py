@@ -600,7 +600,27 @@ def _read_table(grid: list[list], spec: SheetSpec, rec: FileRecord, sheet_name: 
         values = [list(col) for col in zip(*map(_getter(columns), kept_rows))]
     else:
         values = [[row[c] if c < len(row) else None for row in kept_rows] for c in columns]
+    repeated = _repeated_keys(spec)
+    for j, key in enumerate(mapping):
+        if key in repeated:
+            values[j] = _shared_text(values[j])
     return RawSheet(spec.kind, sheet_name, list(mapping), values, [r + 1 for r in keep])
+
+
+@lru_cache(maxsize=None)
+def _repeated_keys(spec: SheetSpec) -> frozenset[str]:
+    """The columns whose cells repeat a few values (是/否, dates, codes, numbers typed as text)."""
+    return frozenset(c.key for c in spec.columns if c.kind not in ("text", "seq"))
+
+
+def _shared_text(values: list) -> list:
+    """A column of text with each repeated text one object: pickled once for the reading process (pickle
+    sends an object it has sent before as a reference), held once there. Only text: equal numbers, dates
+    or booleans may differ in type or sign (1.0 == True, 0.0 == -0.0) and are left as they are."""
+    if set(map(type, values)) != {str}:
+        return values
+    seen: dict[str, str] = {}
+    return list(map(seen.setdefault, values, values))
 
 
 def _fill_merged(grid: list[list], merges: Any, header_at: int, mapping: dict[str, int], spec: SheetSpec,
