@@ -109,11 +109,13 @@ class Checked:
 
 
 def _ranks(files: np.ndarray, rank: dict[str, int]) -> np.ndarray:
-    """Each row's rank by its file (NaN for a file not ranked), looked up once per file."""
-    codes, uniques = pd.factorize(files)
-    if len(codes) and codes.min() < 0:  # a row without a file name: as the rows say
-        return pd.Series(files).map(rank).to_numpy(dtype=float)
-    return np.array([rank.get(u, np.nan) for u in uniques], dtype=float)[codes]
+    """Each row's rank by its file (NaN for a file not ranked), looked up once per run of rows of one file
+    (a file's rows are together)."""
+    if len(files) == 0:
+        return np.empty(0, dtype=float)
+    starts = np.flatnonzero(np.concatenate(([True], files[1:] != files[:-1])))
+    found = np.array([rank.get(files[i], np.nan) for i in starts], dtype=float)
+    return np.repeat(found, np.diff(np.append(starts, len(files))))
 
 
 def merge(records: list[FileRecord], config: Config, year: int, checked: Checked | None = None) -> Merged:
