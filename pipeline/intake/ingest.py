@@ -379,7 +379,8 @@ def _read_calamine(data: bytes) -> tuple[dict[str, list[list]], Merges]:
             _check_size(name, sheet.total_height)
             rows = sheet.to_python(skip_empty_area=False)
             _check_size(name, len(rows))
-            out[name] = [row[:MAX_COLUMNS] for row in rows]
+            wide = rows and max(map(len, rows)) > MAX_COLUMNS
+            out[name] = [row[:MAX_COLUMNS] for row in rows] if wide else rows  # (fresh lists: no copy needed)
             ranges = sheet.merged_cell_ranges
             if ranges:
                 merges[name] = [(r0, c0, r1, c1) for (r0, c0), (r1, c1) in ranges]
