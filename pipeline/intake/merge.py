@@ -243,6 +243,8 @@ def _combined(kind: str, raws: list[tuple[FileRecord, RawSheet]], config: Config
     total = sum(sizes)
     data: dict[str, np.ndarray] = {}
     for col in (sheet_for(config, kind) if config is not None else SHEET_BY_KIND[kind]).columns:
+        if col.kind == "seq":
+            continue  # the row numbers people typed: not validated, not kept
         cells = itertools.chain.from_iterable(raw.column(col.key) for _, raw in raws)
         data[col.key] = np.fromiter(cells, dtype=object, count=total)  # no per-cell shape discovery
     data["file"] = np.repeat(np.array([rec.name for rec, _ in raws], dtype=object), sizes)

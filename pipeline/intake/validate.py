@@ -202,7 +202,19 @@ def validate_kind(kind: str, frame: pd.DataFrame | dict[str, np.ndarray], config
             issue("negative-unanswered", i, "是否存在", out["item"][i])
     status = out["status"] = np.full(n, USED, dtype=object)  # one object block with the other text columns
     status[errors] = REJECTED
-    return pd.DataFrame({c: out[c] for c in columns_for(kind, config)}), issues
+    return _frame(out, columns_for(kind, config), n), issues
+
+
+def _frame(out: dict[str, Any], columns: list[str], n: int) -> pd.DataFrame:
+    """The validated frame: every column but `row` is of objects, laid into one block here (pandas would
+    stack them column by column and merge the blocks it made)."""
+    text = [c for c in columns if c != "row"]
+    block = np.empty((len(text), n), dtype=object)
+    for j, c in enumerate(text):
+        block[j] = out[c]
+    frame = pd.DataFrame(block.T, columns=text, copy=False)
+    frame.insert(columns.index("row"), "row", out["row"])
+    return frame
 
 
 def _roster_fields(out: dict[str, np.ndarray], config: Config) -> None:
