@@ -97,3 +97,66 @@ def test_department_lookup_by_substrings_names_what_testing_every_alias_names():
     for _ in range(3000):
         text = "".join(rng.choice(letters) for _ in range(rng.randrange(0, 16)))
         assert _department_in_text(config, text) == config.department_in_text(text), text
+
+
+def test_ordinary_text_test_on_joined_values_agrees_with_the_test_of_each_value():
+    import unicodedata
+
+    from pipeline.intake.validate import _ordinary
+
+    rng = random.Random(5)
+    parts = ["a", "x", "_", "#", " ", "\u3000", "\x07", "\u0301", "é", "e\u0301", "Ａ", "张", "\n", "_x", "0"]
+    for _ in range(4000):
+        values = ["".join(rng.choice(parts) for _ in range(rng.randrange(4))) for _ in range(rng.randrange(1, 5))]
+        plain = all(v.isprintable() and "_x" not in v and "#" not in v for v in values)
+        ids = plain and all(" " not in v and unicodedata.is_normalized("NFKC", v) for v in values)
+        assert _ordinary(values) == plain, values
+        assert _ordinary(values, ids=True) == ids, values
+
+
+@pytest.mark.parametrize("func", ["clean_text", "id_text"])
+def test_a_column_parsed_without_factorizing_gives_what_factorizing_gives(func):
+    import numpy as np
+
+    from pipeline.intake import validate
+
+    parse = getattr(validate, func)
+    rng = random.Random(func)
+    plain_seen = 0
+    for _ in range(300):
+        values = [rng.choice(["张三", " 李四 ", "A01", "", "abc", "Ａ１", "x y", "a_x000B_b", "#REF!"])
+                  for _ in range(rng.randrange(1, 30))]
+        plain = validate.Parsed(np.array(values, dtype=object), parse)
+        mixed = validate.Parsed(np.array(values + [None], dtype=object), parse)  # None: factorized
+        assert not mixed.plain
+        plain_seen += plain.plain
+        n = len(values)
+        assert list(plain.values) == list(mixed.values[:n])
+        assert [type(v) for v in plain.values] == [type(v) for v in mixed.values[:n]]
+        for objects in ((None,), (validate.FORMULA_ERROR,), (validate.INVALID,)):
+            assert list(plain.is_(*objects)) == list(mixed.is_(*objects)[:n])
+        assert list(plain.blank()) == list(mixed.blank()[:n])
+    assert plain_seen > 5
+
+
+def test_the_validated_frame_is_the_frame_pandas_builds_from_the_columns():
+    import numpy as np
+    import pandas as pd
+
+    from pipeline.intake.validate import _frame
+
+    rng = random.Random(11)
+    pool = [None, "", "是", 1.0, 2, True, dt.date(2024, 1, 2), dt.datetime(2024, 1, 2, 3), float("nan"), ("1.1.1",)]
+    for _ in range(200):
+        n = rng.randrange(0, 6)
+        columns = ["file", "row", *(f"c{i}" for i in range(rng.randrange(1, 5)))]
+        out = {"row": np.arange(n)}
+        for c in columns[2:] + ["file"]:
+            kinds = rng.sample(pool, rng.randrange(1, 3))
+            column = np.empty(n, dtype=object)
+            column[:] = [rng.choice(kinds) for _ in range(n)]
+            out[c] = column
+        built, expected = _frame(out, columns, n), pd.DataFrame({c: out[c] for c in columns})
+        pd.testing.assert_frame_equal(built, expected)
+        for c in columns:
+            assert [type(v) for v in built[c]] == [type(v) for v in expected[c]]
