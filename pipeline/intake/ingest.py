@@ -394,6 +394,7 @@ def _check_size(name: str, rows: int) -> None:
         raise _Refused("file-too-large", detail=f"工作表“{name}”超过 {MAX_ROWS} 行")
 
 
+@lru_cache(maxsize=1024)  # every workbook names its sheets alike
 def _sheet_kind(sheet_name: str) -> str | None:
     norm = normalize_name(sheet_name)
     if INFO_SHEET in norm:
