@@ -411,3 +411,49 @@ def test_a_department_name_in_front_goes_longest_first_and_only_when_enough_rema
     assert _strip_prefix("工会会员代表大会", names, keep=4) == "会员代表大会"
     assert _strip_prefix("组织生活会", names) == "组织生活会"
     assert list(names) == ["机关团委", "团委", "工会"]
+
+
+def test_masking_phrases_by_lookup_gives_what_replacing_each_in_turn_gives():
+    import random
+    from pipeline.documents.editor import Phrases
+    from pipeline.documents.editor import frame_key
+    assert Phrases(["abc", "ad"]).mask("aabcd", "") == ""          # removing "abc" makes "ad" appear
+    rng = random.Random(7)
+    for _ in range(3000):
+        phrases = sorted({"".join(rng.choice("abcX") for _ in range(rng.randint(1, 4))) for _ in range(rng.randint(0, 12))},
+                         key=len, reverse=True)
+        text = "".join(rng.choice("abcdX") for _ in range(rng.randint(0, 14)))
+        for repl in ("", "X"):
+            expected = text
+            for p in phrases:
+                expected = expected.replace(p, repl)
+            assert Phrases(phrases).mask(text, repl) == expected, (phrases, text, repl)
+        assert frame_key(text + "。", Phrases(phrases)) == frame_key(text + "。", phrases)
+
+
+def test_a_document_row_joins_the_first_document_a_full_comparison_would_find():
+    import datetime as dt
+    import random
+    from pipeline.documents.editor import Doc, _DocIndex, _doc_key
+    from pipeline.documents.text import strip_marks
+    rng = random.Random(11)
+    days = [dt.date(2026, 3, d) for d in (1, 2, 3)] + [None]
+    for _ in range(300):
+        naive: list[Doc] = []
+        indexed = _DocIndex([])
+        for _ in range(rng.randint(1, 30)):
+            title = "".join(rng.choice("规划制度方案会") for _ in range(rng.randint(1, 6)))
+            date, codes = rng.choice(days), {rng.choice("123")}
+            key = _doc_key(title)
+            found = next((d for d in naive if (key and _doc_key(d.title) and (key in _doc_key(d.title) or _doc_key(d.title) in key))
+                          or (date is not None and d.date == date and d.codes & codes)), None)
+            if found is None:
+                naive.append(Doc(strip_marks(title), date, set(codes)))
+            else:
+                found.codes |= codes
+            same = indexed.first_same(key, date, codes)
+            if same is None:
+                indexed.add(Doc(strip_marks(title), date, set(codes)))
+            else:
+                same.codes |= codes
+        assert [(d.title, d.date, d.codes) for d in indexed.docs] == [(d.title, d.date, d.codes) for d in naive]

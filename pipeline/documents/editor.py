@@ -150,6 +150,7 @@ class Edited:
     left_out: list[LeftOut] = field(default_factory=list)
     verbs: dict = field(default_factory=dict)
     weights: list = field(default_factory=list)
+    _verb_of: dict = field(default_factory=dict, repr=False)   # title -> verb: groups() asks for each title often
 
     def _events(self, codes) -> list[Event]:
         codes = set(codes)
@@ -181,7 +182,10 @@ class Edited:
         return sorted(out.values(), key=lambda g: (g.weight, first[id(g)]))
 
     def verbs_for(self, title: str) -> str:
-        return verb_of(title, self.verbs)
+        verb = self._verb_of.get(title)
+        if verb is None:
+            verb = self._verb_of[title] = verb_of(title, self.verbs)
+        return verb
 
     def documents(self, codes) -> list[str]:
         codes = set(codes)
@@ -260,13 +264,58 @@ def listing(groups: list[Group], limit: int | None = None) -> str:
 _QUOTED = re.compile(r"《[^《》]*》|“[^“”]*”|‘[^‘’]*’|〈[^〈〉]*〉")
 
 
-def frame_key(text: str, phrases: Iterable[str] = ()) -> str:
+class Phrases:
+    """Phrases to mask in short texts, in their given order (longest first). ``mask`` gives what replacing each
+    in turn gives (``for p in phrases: text = text.replace(p, repl)``), but it looks up only the substrings of
+    the text, so a sentence costs its length times the number of distinct phrase lengths, not the number of
+    phrases: a city-scale year has 100,000 activity titles and a thousand department names."""
+
+    def __init__(self, phrases: Iterable[str]) -> None:
+        self.rank: dict[str, int] = {}
+        for p in phrases:
+            if p and p not in self.rank:
+                self.rank[p] = len(self.rank)
+        self.order = list(self.rank)
+        self.by_length: dict[int, set[str]] = {}
+        for p in self.order:
+            self.by_length.setdefault(len(p), set()).add(p)
+
+    def __iter__(self):
+        return iter(self.order)
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def _first_at_or_after(self, text: str, rank: int) -> int | None:
+        best = None
+        for length, group in self.by_length.items():
+            for i in range(len(text) - length + 1):
+                piece = text[i:i + length]
+                if piece in group:
+                    r = self.rank[piece]
+                    if r >= rank and (best is None or r < best):
+                        best = r
+        return best
+
+    def mask(self, text: str, repl: str) -> str:
+        # a replacement can make a later phrase appear ("aabcd" without "abc" is "ad"): look again after each
+        rank = 0
+        while (found := self._first_at_or_after(text, rank)) is not None:
+            text = text.replace(self.order[found], repl)
+            rank = found + 1
+        return text
+
+
+def frame_key(text: str, phrases: Iterable[str] | Phrases = ()) -> str:
     """The sentence with its varying parts masked: quoted titles, figures and the given noun phrases become X,
     lists of X become one X. Two sentences with the same key are the same frame."""
     t = _QUOTED.sub("X", clean(text))
-    for p in phrases:
-        if p:
-            t = t.replace(p, "X")
+    if isinstance(phrases, Phrases):
+        t = phrases.mask(t, "X")
+    else:
+        for p in phrases:
+            if p:
+                t = t.replace(p, "X")
     t = re.sub(r"\d+(?:\.\d+)?%?", "N", t)
     t = re.sub(r"X(?:[、和及与]X)+", "X", t)
     t = re.sub(r"X+", "X", t)
@@ -282,7 +331,7 @@ class FrameBudget:
     frames are all still under MAX_FRAME (else the least used one) and records it."""
 
     def __init__(self, phrases: Iterable[str] = ()):
-        self.phrases = list(phrases)
+        self.phrases = Phrases(phrases)
         self.used: Counter[str] = Counter()
 
     def keys(self, text: str) -> list[str]:
@@ -339,6 +388,57 @@ def _title(title) -> str:
     return clean(t) if _NEEDS_CLEAN.search(t) else t
 
 
+class _DocIndex:
+    """The year's documents so far, and which of them a new row is: the first one whose title holds the row's
+    title or is held in it, or that has the same date and shares a standard. Candidates come from indexes
+    (title keys, their three-character pieces, dates), so a row is not compared with every document: a city's
+    units send tens of thousands of documents with titles of their own."""
+
+    def __init__(self, docs: list[Doc]) -> None:
+        self.docs = docs
+        self.keys: list[str] = []
+        self.by_key: dict[str, int] = {}
+        self.key_lengths: set[int] = set()
+        self.by_piece: dict[str, list[int]] = {}
+        self.short: list[int] = []         # keys of one or two characters: held in a title they have no piece of
+        self.by_date: dict[dt.date, list[int]] = {}
+
+    def add(self, doc: Doc) -> None:
+        i, key = len(self.docs), _doc_key(doc.title)
+        self.docs.append(doc)
+        self.keys.append(key)
+        if key:
+            self.by_key.setdefault(key, i)
+            self.key_lengths.add(len(key))
+            for piece in {key[j:j + 3] for j in range(len(key) - 2)}:
+                self.by_piece.setdefault(piece, []).append(i)
+            if len(key) < 3:
+                self.short.append(i)
+        if doc.date is not None:
+            self.by_date.setdefault(doc.date, []).append(i)
+
+    def first_same(self, key: str, date, codes: set[str]) -> Doc | None:
+        found: set[int] = set()
+        if key:
+            for length in self.key_lengths:   # titles held in this one
+                for j in range(len(key) - length + 1):
+                    i = self.by_key.get(key[j:j + length])
+                    if i is not None:
+                        found.add(i)
+            if len(key) >= 3:                 # titles holding this one: they have its rarest piece
+                pieces = {key[j:j + 3] for j in range(len(key) - 2)}
+                found.update(self.by_piece.get(min(pieces, key=lambda p: len(self.by_piece.get(p, ()))), ()))
+            else:
+                found.update(i for i, k in enumerate(self.keys) if k and key in k)
+        if date is not None:
+            found.update(self.by_date.get(date, ()))
+        for i in sorted(found):
+            d, dk = self.docs[i], self.keys[i]
+            if (key and dk and (key in dk or dk in key)) or (date is not None and d.date == date and d.codes & codes):
+                return d
+        return None
+
+
 def _build_events(result: Result, w: Wording) -> tuple[list[Event], list[Doc]]:
     acts = result.merged.used("activities")
     docs_frame = result.merged.used("documents")
@@ -350,18 +450,14 @@ def _build_events(result: Result, w: Wording) -> tuple[list[Event], list[Doc]]:
     by_day: dict[tuple, list] = {}  # (date, name without its number) -> [(number or None, event)]
     docs: list[Doc] = []
 
-    doc_keys: list[str] = []  # docs[i]'s key, computed once (a unit may send thousands of documents)
+    known = _DocIndex(docs)
 
     def add_doc(title: str, date, codes: set[str]) -> None:
-        key = _doc_key(title)
-        for d, dk in zip(docs, doc_keys):
-            same_title = key and dk and (key in dk or dk in key)
-            same_day = date is not None and d.date == date and d.codes & codes
-            if same_title or same_day:
-                d.codes |= codes
-                return
-        docs.append(Doc(strip_marks(title), date, set(codes)))
-        doc_keys.append(_doc_key(docs[-1].title))
+        same = known.first_same(_doc_key(title), date, codes)
+        if same is not None:
+            same.codes |= codes
+            return
+        known.add(Doc(strip_marks(title), date, set(codes)))
 
     for title, date, codes in zip(docs_frame["title"], docs_frame["date"], docs_frame["standard"]):
         if clean(title):
@@ -432,9 +528,9 @@ class _Judge:
         cfg = result.config
         self.names = _Names([*(n for d in cfg.departments for n in (d.name, *d.aliases)), *_words(w, "自称")])
         titles = {norm_key(e.title) for e in events} | {_doc_key(d.title) for d in docs}
-        self.titles = sorted((t for t in titles if len(t) >= 2), key=len, reverse=True)
+        self.titles = Phrases(sorted((t for t in titles if len(t) >= 2), key=len, reverse=True))
         self.filler_keys = [norm_key(f) for f in self.filler]
-        self.name_keys = [norm_key(n) for n in self.names]
+        self.name_keys = Phrases(norm_key(n) for n in self.names)
         self.item_of = {s.code: item for ind in cfg.indicators for item in ind.items for s in item.standards}
         self.events = events
         self._totals: dict[frozenset, tuple[int, int | None]] = {}
@@ -442,11 +538,7 @@ class _Judge:
     def substance(self, text: str) -> str:
         """What the sentence says beyond filler phrases, activity names and department names."""
         t = norm_key(_SEQUENCE_ANY.sub("", text))
-        for n in self.titles:
-            if n in t:
-                t = t.replace(n, "")
-        for n in self.name_keys:
-            t = t.replace(n, "")
+        t = self.name_keys.mask(self.titles.mask(t, ""), "")
         for f in self.filler_keys:
             t = t.replace(f, "")
         return t
