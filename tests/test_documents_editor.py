@@ -403,8 +403,9 @@ def test_check_names_a_broken_editor_entry_the_sample_does_not_reach(tmp_path):
 
 
 def test_a_department_name_in_front_goes_longest_first_and_only_when_enough_remains():
-    from pipeline.documents.editor import _Names, _strip_prefix
-    names = _Names(["团委", "机关团委", "工会", ""])
+    from pipeline.documents.editor import _strip_prefix
+    from pipeline.documents.text import NamePrefixes
+    names = NamePrefixes(["团委", "机关团委", "工会", ""])
     assert _strip_prefix("机关团委：志愿服务日", names, keep=4) == "志愿服务日"   # the longer name, not 团委
     assert _strip_prefix("团委志愿服务日", names, keep=4) == "志愿服务日"
     assert _strip_prefix("机关团委读书会", names, keep=4) == "机关团委读书会"      # 3 left after either name: kept

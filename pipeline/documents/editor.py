@@ -34,7 +34,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable
 
-from pipeline.documents.text import clean, strip_marks
+from pipeline.documents.text import NamePrefixes, clean, strip_marks
 from pipeline.documents.wording import Wording, load_wording
 
 if TYPE_CHECKING:
@@ -445,7 +445,7 @@ def _build_events(result: Result, w: Wording) -> tuple[list[Event], list[Doc]]:
     issued_words = sorted(_words(w, "印发词"), key=len, reverse=True)
     kinds = _words(w, "文件词")
     cfg = result.config
-    names = _Names(n for d in cfg.departments for n in (d.name, *d.aliases))
+    names = NamePrefixes(n for d in cfg.departments for n in (d.name, *d.aliases))
     events: dict[tuple, Event] = {}  # (date, name without its number, the number or None) -> event
     by_day: dict[tuple, list] = {}  # (date, name without its number) -> [(number or None, event)]
     docs: list[Doc] = []
@@ -489,27 +489,10 @@ def _build_events(result: Result, w: Wording) -> tuple[list[Event], list[Doc]]:
     return list(events.values()), docs
 
 
-class _Names:
-    """Department names (and 我部…) for prefix lookups: a set per length, longest first, so a lookup costs the
-    number of distinct lengths, not the number of names (a city's roll-up has a thousand departments)."""
-
-    def __init__(self, names) -> None:
-        self.by_length: dict[int, set[str]] = {}
-        for n in names:
-            if n:
-                self.by_length.setdefault(len(n), set()).add(n)
-        self.lengths = sorted(self.by_length, reverse=True)
-
-    def __iter__(self):
-        return (n for length in self.lengths for n in sorted(self.by_length[length]))
-
-
-def _strip_prefix(text: str, names: _Names, keep: int = 3) -> str:
+def _strip_prefix(text: str, names: NamePrefixes, keep: int = 3) -> str:
     """Without a department name (or 我部…) in front, when at least `keep` characters remain."""
-    for length in names.lengths:
-        if len(text) >= length + keep and text[:length] in names.by_length[length]:
-            return text[length:].lstrip("，,：:、 ")
-    return text
+    name = names.longest(text, keep)
+    return text[len(name):].lstrip("，,：:、 ") if name else text
 
 
 def _sentence(text: str) -> str:
@@ -526,7 +509,7 @@ class _Judge:
         self.routine = _words(w, "常态化词")
         self.public = _words(w, "公众词")
         cfg = result.config
-        self.names = _Names([*(n for d in cfg.departments for n in (d.name, *d.aliases)), *_words(w, "自称")])
+        self.names = NamePrefixes([*(n for d in cfg.departments for n in (d.name, *d.aliases)), *_words(w, "自称")])
         titles = {norm_key(e.title) for e in events} | {_doc_key(d.title) for d in docs}
         self.titles = Phrases(sorted((t for t in titles if len(t) >= 2), key=len, reverse=True))
         self.filler_keys = [norm_key(f) for f in self.filler]
