@@ -397,9 +397,11 @@ def _rows(frame, *names):
     return zip(*(frame[n].tolist() for n in names))
 
 
-def _columns(frame, *names) -> Columns:
-    """The named columns of a frame, for the streaming writer (no transposing into rows and back)."""
-    return Columns(frame[n].to_numpy(dtype=object) for n in names)
+def _columns(frame, *names, replaced=None) -> Columns:
+    """The named columns of a frame, for the streaming writer (no transposing into rows and back); `replaced`:
+    columns given in place of the frame's own (no copy of a city-scale frame to replace a few)."""
+    replaced = replaced or {}
+    return Columns((replaced[n] if n in replaced else frame[n]).to_numpy(dtype=object) for n in names)
 
 
 def _lines(frame, fmt, names) -> str | None:
@@ -425,8 +427,8 @@ def _document_entry(row) -> str:
     return f"{_day(date)}{cell_value(title) or ''}{' ' + number if number else ''}（{dept}）"
 
 
-def _codes(frame):
-    return frame.assign(standard=frame["standard"].map(lambda codes: "、".join(codes or ())))
+def _codes(frame) -> dict:
+    return {"standard": frame["standard"].map(lambda codes: "、".join(codes or ()))}
 
 
 def write_ledger(result: "Result", path: Path) -> None:
@@ -449,8 +451,7 @@ def write_ledger(result: "Result", path: Path) -> None:
     roster = result.merged.used("roster")
     yn = {True: "是", False: "否", None: None}
     flags = ("in_service", "party", "volunteer", "served", "participates", "legal_edu")
-    mapped = roster.assign(**{f: roster[f].map(yn) for f in flags}) if len(roster) else roster
-    acts, docs = _codes(acts), _codes(docs)
+    mapped = {f: roster[f].map(yn) for f in flags} if len(roster) else {}
     write_tables(path, [
         Table("任务分解", ("工作指标", "工作项目", "编码", "任务分工", "责任部门", "未报送部门", "活动（日期 名称（部门））",
                        "制度文件（日期 名称 文号（部门））", "状态"), rows, (8, 12, 7, 44, 14, 12, 46, 40, 8),
@@ -458,15 +459,17 @@ def write_ledger(result: "Result", path: Path) -> None:
         Table("活动明细", ("日期", "活动名称", "测评标准", "主办部门", "参加人数", "时长(小时)", "地点", "活动内容", "佐证材料",
                        "报送部门", "来源文件", "工作表", "行"),
               _columns(acts, "date", "title", "standard", "host", "participants", "hours", "place", "content",
-                       "evidence", "department", "file", "sheet", "row"), (11, 30, 12, 10, 8, 8, 14, 40, 20, 10, 34, 10, 6),
+                       "evidence", "department", "file", "sheet", "row", replaced=_codes(acts)),
+              (11, 30, 12, 10, 8, 8, 14, 40, 20, 10, 34, 10, 6),
               freeze="C2", print=Print(f"{title} · 活动明细", columns=10)),
         Table("制度文件明细", ("文件名称", "文号", "日期", "类型", "测评标准", "报送部门", "来源文件", "工作表", "行"),
-              _columns(docs, "title", "number", "date", "type", "standard", "department", "file", "sheet", "row"),
+              _columns(docs, "title", "number", "date", "type", "standard", "department", "file", "sheet", "row",
+                       replaced=_codes(docs)),
               (36, 20, 11, 8, 12, 10, 34, 10, 6), freeze="B2", print=Print(f"{title} · 制度文件明细", columns=6)),
         Table("人员名单汇总", ("姓名", "工号", "部门", "在职", "党员", "注册志愿者", "参加志愿服务", "志愿服务时长(小时)",
                          "参与创建工作", "满意度", "参加普法教育", "来源文件", "行"),
-              _columns(mapped, "name", "staff_id", "dept", "in_service", "party", "volunteer", "served",
-                       "service_hours", "participates", "satisfaction", "legal_edu", "file", "row"),
+              _columns(roster, "name", "staff_id", "dept", "in_service", "party", "volunteer", "served",
+                       "service_hours", "participates", "satisfaction", "legal_edu", "file", "row", replaced=mapped),
               (10, 8, 10, 6, 6, 8, 8, 10, 8, 8, 8, 34, 6), freeze="B2",
               print=Print(f"{title} · 人员名单汇总", columns=11)),
         *_evidence_tables(result, title),

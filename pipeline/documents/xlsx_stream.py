@@ -142,12 +142,12 @@ def _cell_body(v: Any, text_s: str, date_s: str, num_s: str, blank: str) -> str:
 
 
 def _column_cells(values: Sequence[Any], styles: tuple[str, str, str, str]) -> np.ndarray:
-    """The cell bodies of one column (each after its `<c r="B7`), every distinct value rendered once:
-    columns repeat a lot (是/否, departments, file names, dates)."""
+    """The cell bodies of one column (each after its `<c r="B7`), UTF-8 encoded, every distinct value rendered
+    and encoded once: columns repeat a lot (是/否, departments, file names, dates)."""
     text_s, date_s, num_s, blank = styles
 
-    def body(v: Any) -> str:
-        return '"' + _cell_body(v, text_s, date_s, num_s, blank)
+    def body(v: Any) -> bytes:
+        return ('"' + _cell_body(v, text_s, date_s, num_s, blank)).encode()
 
     arr = np.fromiter(values, dtype=object, count=len(values))
     try:
@@ -161,10 +161,11 @@ def _column_cells(values: Sequence[Any], styles: tuple[str, str, str, str]) -> n
     if kinds == {str}:  # the common case, without the type dispatch
         texts = [u for u in uniques if u]
         bodies = iter(_inline_all(texts, text_s))
-        rendered[:-1] = ['"' + next(bodies) if u else f'"{blank}' for u in uniques]
+        empty = f'"{blank}'.encode()
+        rendered[:-1] = [('"' + next(bodies)).encode() if u else empty for u in uniques]
     else:
         rendered[:-1] = [body(u) for u in uniques]
-    rendered[-1] = f'"{blank}'  # code -1: None, NaN, NaT
+    rendered[-1] = f'"{blank}'.encode()  # code -1: None, NaN, NaT
     return rendered[codes]
 
 
@@ -177,11 +178,13 @@ def _as_columns(rows: Iterable[Sequence[Any]], ncol: int) -> list[Sequence[Any]]
     return [list(col) for col in itertools.zip_longest(*rows)][:ncol]
 
 
-def _body_rows(table: Table, letters: list[str], columns: list[Sequence[Any]], start: int, stop: int) -> Iterable[str]:
-    """The <row> elements of data rows [start, stop), in chunks.
+def _body_rows(table: Table, letters: list[str], columns: list[Sequence[Any]], start: int,
+               stop: int) -> Iterable[bytes]:
+    """The <row> elements of data rows [start, stop), in chunks of UTF-8.
 
-    Every cell body is rendered once per distinct value of its column; a chunk is then one join over
-    constant pieces, row numbers and those bodies (no formatting per cell)."""
+    Every cell body is rendered and encoded once per distinct value of its column; a chunk is then one join
+    of bytes over constant pieces, row numbers and those bodies (no formatting per cell, and no encoding of
+    the 200 MB of XML a city-scale ledger holds)."""
     ncol = len(letters)
     base = _BOX if table.boxed else 0
     percent = {p - 1 for p in table.percent_cols}
@@ -190,20 +193,20 @@ def _body_rows(table: Table, letters: list[str], columns: list[Sequence[Any]], s
     cells = [_column_cells(values[start:stop],
                            (text_s, date_s, _s((_BOX_PCT if table.boxed else _PCT) if c in percent else base), blank))
              for c, values in enumerate(columns)]
-    opens = ['"><c r="A'] + [f'<c r="{letter}' for letter in letters[1:]]
+    opens = [b'"><c r="A'] + [f'<c r="{letter}'.encode() for letter in letters[1:]]
     n = stop - start
     heights = _heights(table, columns, start, stop) if table.boxed else None
 
-    def chunk(at: int) -> str:
+    def chunk(at: int) -> bytes:
         end = min(n, at + _CHUNK_ROWS)
-        numbers = [str(r) for r in range(start + at + 2, start + end + 2)]
-        parts = [itertools.repeat('<row r="'), numbers]
+        numbers = [b"%d" % r for r in range(start + at + 2, start + end + 2)]
+        parts = [itertools.repeat(b'<row r="'), numbers]
         if heights is not None:
             parts.append(heights[at:end])
         for c in range(ncol):
             parts += [itertools.repeat(opens[c]), numbers, cells[c][at:end]]
-        parts.append(itertools.repeat("</row>"))
-        return "".join(itertools.chain.from_iterable(zip(*parts)))
+        parts.append(itertools.repeat(b"</row>"))
+        return b"".join(map(b"".join, zip(*parts)))  # row by row: twice as fast as one join over every piece
 
     return (chunk(at) for at in range(0, n, _CHUNK_ROWS))
 
@@ -211,12 +214,12 @@ def _body_rows(table: Table, letters: list[str], columns: list[Sequence[Any]], s
 _CHUNK_ROWS = 4000
 
 
-def _heights(table: Table, columns: list[Sequence[Any]], start: int, stop: int) -> list[str]:
+def _heights(table: Table, columns: list[Sequence[Any]], start: int, stop: int) -> list[bytes]:
     """Row attributes giving each wrapped row of a small (boxed) table the height its text needs."""
     out = []
     for i in range(start, stop):
         height = row_height([col[i] if isinstance(col[i], str) else None for col in columns], table.widths, cap=27)
-        out.append(f'" ht="{height}" customHeight="1' if height else "")
+        out.append(f'" ht="{height}" customHeight="1'.encode() if height else b"")
     return out
 
 
@@ -423,7 +426,7 @@ def _defined_names(i: int, t: Table) -> str:
     return names + f'<definedName name="_xlnm.Print_Titles" localSheetId="{i}">{quoted}!$1:$1</definedName>'
 
 
-def _write_parts(out: IO[bytes], parts: Iterable[str]) -> None:
+def _write_parts(out: IO[bytes], parts: Iterable[str | bytes]) -> None:
     """Build and encode the XML here while another thread compresses the previous part: deflate releases
     the GIL, so a large sheet uses a second core when one is free."""
     pending: queue.Queue = queue.Queue(maxsize=4)
@@ -443,7 +446,7 @@ def _write_parts(out: IO[bytes], parts: Iterable[str]) -> None:
         for part in parts:
             if failed:
                 break
-            pending.put(part.encode("utf-8"))
+            pending.put(part if isinstance(part, bytes) else part.encode("utf-8"))
     finally:
         pending.put(None)
         writer.join()
