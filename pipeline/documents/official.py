@@ -216,23 +216,20 @@ def apply(text: str) -> str:
 
 
 _BATCH = 2048
-_SEP = "\x00"
 
 
 def apply_all(texts: list[str]) -> list[str]:
     """`apply` on each of many texts (the distinct texts of a ledger column: 400,000 names and numbers at city
-    scale). Each batch is searched once as a whole, joined by a character no formulation holds (so no match
-    spans two texts); only a batch with a match is replaced text by text."""
-    pattern, mapping = _replacer()
+    scale). Each batch is searched once as a whole: a formulation in any text is in the joined text, so a batch
+    with no match is left as it is; a batch with one (even a match across two texts) is replaced text by text."""
+    pattern, _ = _replacer()
     if pattern is None:
         return list(texts)
-    if any(_SEP in old for old in mapping):
-        return [apply(t) for t in texts]
     out: list[str] = []
     for at in range(0, len(texts), _BATCH):
         batch = texts[at:at + _BATCH]
         try:
-            found = pattern.search(_SEP.join(batch)) is not None
+            found = pattern.search("".join(batch)) is not None
         except TypeError:  # not all text: each as `apply` takes it
             found = True
         out += [apply(t) for t in batch] if found else batch
