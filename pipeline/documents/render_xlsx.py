@@ -7,6 +7,7 @@ Every workbook is written through `pipeline.documents.workbook` (small ones) or 
 from __future__ import annotations
 
 import datetime as dt
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -83,10 +84,16 @@ def _issue_get(issue: Any, name: str) -> Any:
     return issue.get(name) if isinstance(issue, dict) else getattr(issue, name)
 
 
+_PLACE = ("sheet", "row", "column", "value", "message")
+_place = attrgetter(*_PLACE)
+
+
 def _issue_row(issue: Any, with_department: bool) -> tuple:
-    level = LEVEL_ZH.get(_issue_get(issue, "level"), _issue_get(issue, "level"))
-    place = (_issue_get(issue, "sheet"), _issue_get(issue, "row"), _issue_get(issue, "column"),
-             _issue_get(issue, "value"), _issue_get(issue, "message"))
+    if isinstance(issue, dict):
+        level, place = issue.get("level"), tuple(issue.get(n) for n in _PLACE)
+    else:  # an Issue: its attributes at once (12,000 issues, twice each, at city scale)
+        level, place = issue.level, _place(issue)
+    level = LEVEL_ZH.get(level, level)
     if with_department:
         return (level, _issue_get(issue, "department") or "（未归属）", _issue_get(issue, "file"), *place)
     return (level, *place)

@@ -521,10 +521,12 @@ class StreamSheet:
                        for letter, h in zip(letters, headers))
         self._rows.append(f'<row r="{first}"{_height(row_height(headers, widths))}>{head}</row>')
         text_s, date_s, quoted_s = (_BOX, _BOX_DATE, _BOX_TEXT) if styled else (0, _DATE, _TEXT)
-        bodies: dict[tuple, str] = {}
+        bodies = self.book._bodies.setdefault((text_s, date_s, quoted_s), {})
+        texts = self.book._texts
         out = self._rows
         for values in rows:
-            values = [cell_value(v) for v in values]
+            values = [(texts[v] if v in texts else texts.setdefault(v, cell_value(v))) if type(v) is str
+                      else cell_value(v) for v in values]
             self.row += 1
             r = self.row
             cells = []
@@ -597,6 +599,9 @@ class StreamBook:
 
     def __init__(self) -> None:
         self.sheets: list[StreamSheet] = []
+        # the same texts and cells recur over the 1,000 department sheets: each cleaned and rendered once
+        self._texts: dict[str, Any] = {}                  # text -> workbook.cell_value(text)
+        self._bodies: dict[tuple, dict[tuple, str]] = {}  # styles -> {(type, value): cell body}
 
     def sheet(self, title: str, widths: Sequence[float] = (), print: Print = Print(),
               freeze: str | None = None) -> StreamSheet:
