@@ -411,3 +411,56 @@ def test_a_department_name_in_front_goes_longest_first_and_only_when_enough_rema
     assert _strip_prefix("工会会员代表大会", names, keep=4) == "会员代表大会"
     assert _strip_prefix("组织生活会", names) == "组织生活会"
     assert list(names) == ["机关团委", "团委", "工会"]
+
+
+def _documents_by_scan(rows):
+    """The documents as the editor merged them before its index (a pass over every earlier one): the reference."""
+    from pipeline.documents.editor import Doc, _doc_key
+    from pipeline.documents.text import strip_marks
+    docs, keys = [], []
+    for title, date, codes in rows:
+        key = _doc_key(title)
+        for d, dk in zip(docs, keys):
+            if (key and dk and (key in dk or dk in key)) or (date is not None and d.date == date and d.codes & codes):
+                d.codes |= codes
+                break
+        else:
+            docs.append(Doc(strip_marks(title), date, set(codes)))
+            keys.append(_doc_key(docs[-1].title))
+    return [(d.title, d.date, sorted(d.codes)) for d in docs]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_documents_merge_as_a_pass_over_every_earlier_one_would(seed, monkeypatch):
+    """`_Documents` (title keys looked up by substring and str.find over blocks, same-day ones per date) merges
+    each document into the same earlier one as the plain pass over all of them: titles holding or held by
+    others, the same day sharing a standard, blank and NaN dates, over more than one block of keys."""
+    import datetime as dt
+    import random
+
+    from pipeline.documents.editor import _DocKeys, _Documents
+    rnd = random.Random(seed)
+    syllables = ["创建", "工作", "制度", "方案", "文明", "学习", "计划", "管理", "办法", "实施", "A", "7"]
+    days = [None, float("nan"), *(dt.date(2026, 1, 1) + dt.timedelta(days=k) for k in range(20))]
+    rows = [("".join(rnd.choice(syllables) for _ in range(rnd.randint(1, 6))) + rnd.choice(["", "《》", "（2026年）"]),
+             rnd.choice(days), set(rnd.sample(["1.1.1", "1.1.2", "2.1.1", "3.2.2"], rnd.randint(0, 2))))
+            for _ in range(600)]
+    monkeypatch.setattr(_DocKeys, "BLOCK", (4, 8, 16, 32)[seed])
+    documents = _Documents()
+    for title, date, codes in rows:
+        documents.add(title, date, set(codes))
+    got = [(d.title, d.date, sorted(d.codes)) for d in documents.docs]
+    assert len(got) > 2 * _DocKeys.BLOCK  # several blocks of keys
+    assert repr(got) == repr(_documents_by_scan([(t, d, set(c)) for t, d, c in rows]))
+
+
+def test_document_keys_find_the_first_that_holds_or_is_held():
+    from pipeline.documents.editor import _DocKeys
+    keys = _DocKeys()
+    for k in ["", "创建工作制度", "工作", "文明单位创建", "制度", "工作制度汇编"]:
+        keys.add(k)
+    assert keys.first("") is None and keys.first("无关") is None
+    assert keys.first("工作制度") == 1       # held by the first
+    assert keys.first("年度工作要点") == 2    # holds the second
+    assert keys.first("单位创建") == 3 and keys.first("制度汇编") == 4
+    assert keys.first("工作制度汇") == 2   # holds 2 and 4, held by 5: the earliest

@@ -27,6 +27,7 @@ API
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 import re
@@ -348,49 +349,159 @@ def _build_events(result: Result, w: Wording) -> tuple[list[Event], list[Doc]]:
     names = _Names(n for d in cfg.departments for n in (d.name, *d.aliases))
     events: dict[tuple, Event] = {}  # (date, name without its number, the number or None) -> event
     by_day: dict[tuple, list] = {}  # (date, name without its number) -> [(number or None, event)]
-    docs: list[Doc] = []
-
-    doc_keys: list[str] = []  # docs[i]'s key, computed once (a unit may send thousands of documents)
-
-    def add_doc(title: str, date, codes: set[str]) -> None:
-        key = _doc_key(title)
-        for d, dk in zip(docs, doc_keys):
-            same_title = key and dk and (key in dk or dk in key)
-            same_day = date is not None and d.date == date and d.codes & codes
-            if same_title or same_day:
-                d.codes |= codes
-                return
-        docs.append(Doc(strip_marks(title), date, set(codes)))
-        doc_keys.append(_doc_key(docs[-1].title))
+    documents = _Documents()
+    add_doc = documents.add
+    docs = documents.docs
 
     for title, date, codes in zip(docs_frame["title"], docs_frame["date"], docs_frame["standard"]):
         if clean(title):
             add_doc(clean(title), date, set(codes or ()))
     order = acts.sort_values(["date", "file", "row"], na_position="first") if len(acts) else acts
+    read: dict[str, tuple] = {}  # typed title -> how it reads (titles repeat over a city's departments)
+    sent_by: dict[int, set[str]] = {}  # id(event) -> its departments, for the membership test
     for title, date, codes, people, dept in zip(order["title"], order["date"], order["standard"],
                                                  order["participants"], order["department"]):
-        raw = _strip_prefix(_title(title), names, keep=4)  # "团委志愿服务日": no department name outward
+        known = read.get(title) if type(title) is str else None
+        if known is None:
+            known = _read_title(title, names, issued_words, kinds)
+            if type(title) is str:
+                read[title] = known
+        raw, doc, shown, key, seq = known
         if not raw:
             continue
-        doc = _issued(raw, issued_words, kinds)
         if doc:
             add_doc(doc, date, set(codes or ()))
             continue
-        shown = strip_sequence(raw)
-        key = norm_key(shown)
-        seq = norm_key(raw[len(shown):]) or None  # "第2期": two numbered sessions on one day are two events
         same = [e for k, e in by_day.get((date, key), ()) if seq is None or k is None or k == seq]
         ev = same[0] if same else None
         if ev is None:
             ev = events[(date, key, seq)] = Event(date, shown, key, set(codes or ()), _int(people), [dept])
             by_day.setdefault((date, key), []).append((seq, ev))
+            sent_by[id(ev)] = {dept}
         else:  # one event sent by two departments (one may number it, the other not): counted once
             ev.codes |= set(codes or ())
             n = _int(people)
             ev.participants = max(filter(None, (ev.participants, n)), default=None)
-            if dept not in ev.departments:
+            if dept not in sent_by[id(ev)]:
+                sent_by[id(ev)].add(dept)
                 ev.departments.append(dept)
     return list(events.values()), docs
+
+
+def _read_title(title, names: _Names, issued_words: list[str], kinds: list[str]) -> tuple:
+    """(the title as written outward, the document an 印发 row names, the name without its number, its key,
+    the number's key) of a typed activity title."""
+    raw = _strip_prefix(_title(title), names, keep=4)  # "团委志愿服务日": no department name outward
+    doc = shown = key = seq = None
+    if raw:
+        doc = _issued(raw, issued_words, kinds)
+        if not doc:
+            shown = strip_sequence(raw)
+            key = norm_key(shown)
+            seq = norm_key(raw[len(shown):]) or None  # "第2期": two numbered sessions on one day are two events
+    return raw, doc, shown, key, seq
+
+
+class _Documents:
+    """The documents of a run, each once: a document joins the first earlier one whose title holds or is held
+    by its own, or of the same day sharing a standard. Found without a pass over every document for each one
+    (a city sends 20,000)."""
+
+    def __init__(self) -> None:
+        self.docs: list[Doc] = []
+        self.keys = _DocKeys()
+        self.on_day: dict = {}  # date -> indexes of the documents of that date
+
+    def add(self, title: str, date, codes: set[str]) -> None:
+        docs = self.docs
+        first = self.keys.first(_doc_key(title))
+        day = _day(date)
+        if day is not None:
+            for i in self.on_day.get(day, ()):
+                if first is not None and i >= first:
+                    break
+                if docs[i].codes & codes:
+                    first = i
+                    break
+        elif date is not None:  # a value no dict can hold: compared with each document, as equals do
+            first = next((i for i, d in enumerate(docs[:first]) if d.date == date and d.codes & codes), first)
+        if first is not None:
+            docs[first].codes |= codes
+            return
+        if day is not None:
+            self.on_day.setdefault(day, []).append(len(docs))
+        docs.append(Doc(strip_marks(title), date, set(codes)))
+        self.keys.add(_doc_key(docs[-1].title))
+
+
+def _day(date):
+    """A date as a dict key, or None for no date, NaN or NaT (equal to nothing) or a value that cannot be one."""
+    try:
+        if date is None or date != date:
+            return None
+        hash(date)
+    except (TypeError, ValueError):
+        return None
+    return date
+
+
+class _DocKeys:
+    """The documents' title keys in order, for `first(key)`: the index of the first key that holds `key` or is
+    held by it (both non-empty), as a pass over them all would find it, without that pass: keys held by `key`
+    are looked up among its substrings, keys holding it are found by `str.find` in blocks of keys joined by a
+    character no key has (norm_key drops it)."""
+
+    BLOCK = 256
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+        self.index: dict[str, int] = {}       # key -> its first index
+        self.lengths: set[int] = set()        # lengths of the non-empty keys
+        self.blocks: list[tuple[str, list[int]]] = []   # (joined keys, where each starts) per full block
+        self._tail: tuple[str, list[int]] | None = None  # the same of the keys after the last full block
+        self.plain = True  # no key has the joining character (norm_key drops it); else each key is compared
+
+    def add(self, key: str) -> None:
+        self._tail = None
+        self.plain = self.plain and "\0" not in key
+        self.index.setdefault(key, len(self.keys))
+        self.keys.append(key)
+        if key:
+            self.lengths.add(len(key))
+        if len(self.keys) % self.BLOCK == 0:
+            self.blocks.append(self._joined(self.keys[-self.BLOCK:]))
+
+    @staticmethod
+    def _joined(keys: list[str]) -> tuple[str, list[int]]:
+        starts, at = [], 0
+        for k in keys:
+            starts.append(at)
+            at += len(k) + 1
+        return "\0".join(keys), starts
+
+    def first(self, key: str) -> int | None:
+        if not key:
+            return None
+        if not self.plain or "\0" in key:
+            return next((i for i, k in enumerate(self.keys) if k and (key in k or k in key)), None)
+        best = None
+        n = len(key)
+        for length in self.lengths:   # keys held by this one: its substrings of the lengths there are
+            if length <= n:
+                for j in range(n - length + 1):
+                    i = self.index.get(key[j:j + length])
+                    if i is not None and (best is None or i < best):
+                        best = i
+        if self._tail is None:
+            self._tail = self._joined(self.keys[len(self.blocks) * self.BLOCK:])
+        for b, (joined, starts) in enumerate([*self.blocks, self._tail]):
+            if best is not None and b * self.BLOCK >= best:
+                break
+            at = joined.find(key)
+            if at >= 0:   # keys holding this one: the first in the first block that has one
+                i = b * self.BLOCK + bisect.bisect_right(starts, at) - 1
+                return i if best is None or i < best else best
+        return best
 
 
 class _Names:
