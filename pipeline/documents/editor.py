@@ -356,7 +356,7 @@ def _build_events(result: Result, w: Wording) -> tuple[list[Event], list[Doc]]:
     for title, date, codes in zip(docs_frame["title"], docs_frame["date"], docs_frame["standard"]):
         if clean(title):
             add_doc(clean(title), date, set(codes or ()))
-    order = acts.sort_values(["date", "file", "row"], na_position="first") if len(acts) else acts
+    order = in_order(result, "activities") if len(acts) else acts
     read: dict[str, tuple] = {}  # typed title -> how it reads (titles repeat over a city's departments)
     sent_by: dict[int, set[str]] = {}  # id(event) -> its departments, for the membership test
     for title, date, codes, people, dept in zip(order["title"], order["date"], order["standard"],
@@ -667,6 +667,18 @@ def _edit_highlights(result: Result, w: Wording, events: list[Event], docs: list
 def _first(codes: set[str], order: dict[str, int]) -> set[str]:
     """A highlight tagged with several standards is printed once: under the first of them in catalog order."""
     return {min(codes, key=lambda c: order.get(c, len(order)))} if codes else set()
+
+
+def in_order(result: Result, kind: str):
+    """The used activities (by date, file and row, undated first) or documents (by file and row) in the order
+    every document lists them: sorted once per run (the ledger, the editor and the reports all ask)."""
+    frame = result.merged.used(kind)
+    cache = result.__dict__.setdefault("_in_order", {})
+    key = (kind, id(frame))
+    if key not in cache:
+        cache[key] = (frame, frame.sort_values(["date", "file", "row"], na_position="first") if kind == "activities"
+                      else frame.sort_values(["file", "row"]))  # the frame kept with its id: never reused
+    return cache[key][1]
 
 
 def edited(result: Result) -> Edited:

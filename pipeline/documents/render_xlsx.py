@@ -444,8 +444,8 @@ def write_ledger(result: "Result", path: Path) -> None:
     Streamed with pipeline.documents.xlsx_stream: at city scale the detail sheets hold millions of cells."""
     cfg = result.config
     title = f"{_year_unit(cfg, result.year)}文明单位创建任务分解一览台账"
-    acts = result.merged.used("activities").sort_values(["date", "file", "row"], na_position="first")
-    docs = result.merged.used("documents").sort_values(["file", "row"])
+    from pipeline.documents.editor import in_order
+    acts, docs = in_order(result, "activities"), in_order(result, "documents")
     act_index, doc_index = standard_index(acts), standard_index(docs)
     rows = []
     for s in result.standards:
