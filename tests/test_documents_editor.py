@@ -464,3 +464,38 @@ def test_document_keys_find_the_first_that_holds_or_is_held():
     assert keys.first("年度工作要点") == 2    # holds the second
     assert keys.first("单位创建") == 3 and keys.first("制度汇编") == 4
     assert keys.first("工作制度汇") == 2   # holds 2 and 4, held by 5: the earliest
+
+
+def test_substance_removes_titles_as_a_pass_over_every_title_would():
+    """`_Judge.substance` finds the titles a sentence holds among its substrings (thousands of titles at city
+    scale): the same text as removing them in a pass over every title, longest first, also where removing
+    one title makes another appear across the gap, or a title holds another."""
+    import random
+    from types import SimpleNamespace
+
+    from pipeline.documents.editor import _SEQUENCE_ANY, Doc, Event, _Judge, norm_key
+    from pipeline.documents.wording import load_wording
+    rnd = random.Random(7)
+    pieces = ["学习", "创建", "文明", "活动", "志愿", "服务", "讲堂", "AB", "A", "B", "会"]
+    titles = {"".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 4))) for _ in range(400)}
+    events = [Event(None, t, norm_key(t), set(), None, []) for t in sorted(titles)]
+    docs = [Doc("创建文明单位工作方案", None, set()), Doc("A学习B", None, set())]
+    judge = _Judge(SimpleNamespace(config=CFG), load_wording(CFG.dir), events, docs)
+
+    def by_pass(text):
+        t = norm_key(_SEQUENCE_ANY.sub("", text))
+        for n in judge.titles:
+            if n in t:
+                t = t.replace(n, "")
+        for n in judge.name_keys:
+            t = t.replace(n, "")
+        for f in judge.filler_keys:
+            t = t.replace(f, "")
+        return t
+
+    sentences = ["扎实推进学习创建，形成常态化机制。", "AAB学习BB服务会（第2次）", "办公室开展A学习B活动",
+                 *("".join(rnd.choice(pieces + ["，", "年度", "工作"]) for _ in range(rnd.randint(1, 20)))
+                   for _ in range(500))]
+    assert len(judge.titles) > 100
+    for s in sentences:
+        assert judge.substance(s) == by_pass(s), s

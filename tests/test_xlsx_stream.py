@@ -134,8 +134,8 @@ _TRICKY = ["张三", "A1024", " 前导", "尾随 ", "中间  两格", "单 格",
 
 @pytest.mark.parametrize("alone", [False, True])
 def test_batches_render_each_text_as_inline_does(alone):
-    """`_inline_all` (batches of distinct texts) gives exactly what `_inline` gives text by text, whether a
-    batch is all plain, has plain spaces, or holds one text that needs the checks."""
+    """`_inline_all` (batches of distinct texts, encoded at once) gives exactly what `_inline` gives text by
+    text, whether a batch is all plain, has plain spaces, or holds one text that needs the checks."""
     from pipeline.catalog import load_config
     from pipeline.documents import official
     official.activate(load_config(), 2024)
@@ -143,9 +143,10 @@ def test_batches_render_each_text_as_inline_does(alone):
     texts = plain[:]
     for k, t in enumerate(_TRICKY):   # all in the first batch, or each alone in a batch of plain texts
         texts.insert(k * xlsx_stream._BATCH + 7 if alone else k, t)
-    for style in ("", ' s="3"'):
-        assert xlsx_stream._inline_all(texts, style) == [xlsx_stream._inline(t, style) for t in texts]
-        assert xlsx_stream._inline_all(plain, style) == [xlsx_stream._inline(t, style) for t in plain]
+    for style, end in (("", b""), (' s="3"', b'<c r="B'), ("", b"</row>")):
+        for case in (texts, plain):
+            assert xlsx_stream._inline_all(case, style, end) == [
+                ('"' + xlsx_stream._inline(t, style)).encode() + end for t in case]
 
 
 def test_official_wording_of_many_texts_is_that_of_each_text():

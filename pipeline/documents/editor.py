@@ -354,8 +354,9 @@ def _build_events(result: Result, w: Wording) -> tuple[list[Event], list[Doc]]:
     docs = documents.docs
 
     for title, date, codes in zip(docs_frame["title"], docs_frame["date"], docs_frame["standard"]):
-        if clean(title):
-            add_doc(clean(title), date, set(codes or ()))
+        title = clean(title)
+        if title:
+            add_doc(title, date, set(codes or ()))
     order = in_order(result, "activities") if len(acts) else acts
     read: dict[str, tuple] = {}  # typed title -> how it reads (titles repeat over a city's departments)
     sent_by: dict[int, set[str]] = {}  # id(event) -> its departments, for the membership test
@@ -372,18 +373,19 @@ def _build_events(result: Result, w: Wording) -> tuple[list[Event], list[Doc]]:
         if doc:
             add_doc(doc, date, set(codes or ()))
             continue
-        same = [e for k, e in by_day.get((date, key), ()) if seq is None or k is None or k == seq]
-        ev = same[0] if same else None
+        ev = next((e for k, e in by_day.get((date, key), ()) if seq is None or k is None or k == seq), None)
         if ev is None:
             ev = events[(date, key, seq)] = Event(date, shown, key, set(codes or ()), _int(people), [dept])
             by_day.setdefault((date, key), []).append((seq, ev))
             sent_by[id(ev)] = {dept}
         else:  # one event sent by two departments (one may number it, the other not): counted once
-            ev.codes |= set(codes or ())
-            n = _int(people)
-            ev.participants = max(filter(None, (ev.participants, n)), default=None)
-            if dept not in sent_by[id(ev)]:
-                sent_by[id(ev)].add(dept)
+            ev.codes.update(codes or ())
+            n = _int(people)  # None or above 0: the larger count stands
+            if n is not None and (ev.participants is None or n > ev.participants):
+                ev.participants = n
+            depts = sent_by[id(ev)]
+            if dept not in depts:
+                depts.add(dept)
                 ev.departments.append(dept)
     return list(events.values()), docs
 
@@ -544,6 +546,8 @@ class _Judge:
         self.names = _Names([*(n for d in cfg.departments for n in (d.name, *d.aliases)), *_words(w, "自称")])
         titles = {norm_key(e.title) for e in events} | {_doc_key(d.title) for d in docs}
         self.titles = sorted((t for t in titles if len(t) >= 2), key=len, reverse=True)
+        self._rank = {n: i for i, n in enumerate(self.titles)}
+        self._lengths = sorted({len(n) for n in self.titles}, reverse=True)
         self.filler_keys = [norm_key(f) for f in self.filler]
         self.name_keys = [norm_key(n) for n in self.names]
         self.item_of = {s.code: item for ind in cfg.indicators for item in ind.items for s in item.standards}
@@ -553,14 +557,29 @@ class _Judge:
     def substance(self, text: str) -> str:
         """What the sentence says beyond filler phrases, activity names and department names."""
         t = norm_key(_SEQUENCE_ANY.sub("", text))
-        for n in self.titles:
-            if n in t:
-                t = t.replace(n, "")
+        at = -1
+        while (at := self._next_title(t, at)) is not None:   # each title in turn, longest first
+            t = t.replace(self.titles[at], "")
         for n in self.name_keys:
             t = t.replace(n, "")
         for f in self.filler_keys:
             t = t.replace(f, "")
         return t
+
+    def _next_title(self, t: str, after: int) -> int | None:
+        """The first title after `after` (in self.titles' order) that t holds: what a pass over every title
+        would come to next, found among t's substrings (a city's titles number thousands, a sentence's
+        substrings of their lengths a few hundred)."""
+        n = len(t)
+        floor = len(self.titles[after]) if after >= 0 else n
+        for length in self._lengths:   # longest first, as the titles are ranked
+            if length > n or length > floor:
+                continue
+            found = [r for j in range(n - length + 1) if (r := self._rank.get(t[j:j + length])) is not None
+                     and r > after]
+            if found:
+                return min(found)
+        return None
 
     def frame(self, text: str) -> str:
         """The filler skeleton ("扎实推进X，形成常态化机制"), or "" when the sentence uses no filler."""
