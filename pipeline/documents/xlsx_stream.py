@@ -157,7 +157,10 @@ def _column_cells(values: Sequence[Any], styles: tuple[str, str, str, str], end:
     def body(v: Any) -> bytes:
         return ('"' + _cell_body(v, text_s, date_s, num_s, blank)).encode() + end
 
-    arr = np.fromiter(values, dtype=object, count=len(values))
+    if isinstance(values, np.ndarray) and values.dtype == object and values.ndim == 1:
+        arr = values   # a frame's column already (no copy through Python iteration)
+    else:
+        arr = np.fromiter(values, dtype=object, count=len(values))
     try:
         codes, uniques = pd.factorize(arr, use_na_sentinel=True)
     except TypeError:  # unhashable values: render each one
