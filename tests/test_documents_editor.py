@@ -458,3 +458,83 @@ def test_a_document_row_joins_the_first_document_a_full_comparison_would_find():
             else:
                 same.codes |= codes
         assert [(d.title, d.date, d.codes) for d in indexed.docs] == [(d.title, d.date, d.codes) for d in naive]
+
+
+def _documents_by_scan(rows):
+    """The documents as the editor merged them before its index (a pass over every earlier one): the reference."""
+    from pipeline.documents.editor import Doc, _doc_key
+    from pipeline.documents.text import strip_marks
+    docs, keys = [], []
+    for title, date, codes in rows:
+        key = _doc_key(title)
+        for d, dk in zip(docs, keys):
+            if (key and dk and (key in dk or dk in key)) or (date is not None and d.date == date and d.codes & codes):
+                d.codes |= codes
+                break
+        else:
+            docs.append(Doc(strip_marks(title), date, set(codes)))
+            keys.append(_doc_key(docs[-1].title))
+    return [(d.title, d.date, sorted(d.codes)) for d in docs]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_documents_merge_as_a_pass_over_every_earlier_one_would(seed):
+    """`_DocIndex` (title keys looked up by substring, titles holding a key found by its rarest piece, same-day
+    ones per date) merges each document into the same earlier one as the plain pass over all of them: titles
+    holding or held by others, the same day sharing a standard, blank and NaN dates."""
+    import datetime as dt
+    import random
+
+    from pipeline.documents.editor import Doc, _DocIndex, _doc_key
+    from pipeline.documents.text import strip_marks
+    rnd = random.Random(seed)
+    syllables = ["创建", "工作", "制度", "方案", "文明", "学习", "计划", "管理", "办法", "实施", "A", "7"]
+    days = [None, float("nan"), *(dt.date(2026, 1, 1) + dt.timedelta(days=k) for k in range(20))]
+    rows = [("".join(rnd.choice(syllables) for _ in range(rnd.randint(1, 6))) + rnd.choice(["", "《》", "（2026年）"]),
+             rnd.choice(days), set(rnd.sample(["1.1.1", "1.1.2", "2.1.1", "3.2.2"], rnd.randint(0, 2))))
+            for _ in range(600)]
+    index = _DocIndex([])
+    for title, date, codes in rows:
+        same = index.first_same(_doc_key(title), date, codes)
+        if same is not None:
+            same.codes |= codes
+        else:
+            index.add(Doc(strip_marks(title), date, set(codes)))
+    got = [(d.title, d.date, sorted(d.codes)) for d in index.docs]
+    assert len(got) > 20
+    assert repr(got) == repr(_documents_by_scan([(t, d, set(c)) for t, d, c in rows]))
+
+
+def test_substance_removes_titles_as_a_pass_over_every_title_would():
+    """`_Judge.substance` finds the titles a sentence holds among its substrings (thousands of titles at city
+    scale): the same text as removing them in a pass over every title, longest first, also where removing
+    one title makes another appear across the gap, or a title holds another."""
+    import random
+    from types import SimpleNamespace
+
+    from pipeline.documents.editor import _SEQUENCE_ANY, Doc, Event, _Judge, norm_key
+    from pipeline.documents.wording import load_wording
+    rnd = random.Random(7)
+    pieces = ["学习", "创建", "文明", "活动", "志愿", "服务", "讲堂", "AB", "A", "B", "会"]
+    titles = {"".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 4))) for _ in range(400)}
+    events = [Event(None, t, norm_key(t), set(), None, []) for t in sorted(titles)]
+    docs = [Doc("创建文明单位工作方案", None, set()), Doc("A学习B", None, set())]
+    judge = _Judge(SimpleNamespace(config=CFG), load_wording(CFG.dir), events, docs)
+
+    def by_pass(text):
+        t = norm_key(_SEQUENCE_ANY.sub("", text))
+        for n in judge.titles:
+            if n in t:
+                t = t.replace(n, "")
+        for n in judge.name_keys:
+            t = t.replace(n, "")
+        for f in judge.filler_keys:
+            t = t.replace(f, "")
+        return t
+
+    sentences = ["扎实推进学习创建，形成常态化机制。", "AAB学习BB服务会（第2次）", "办公室开展A学习B活动",
+                 *("".join(rnd.choice(pieces + ["，", "年度", "工作"]) for _ in range(rnd.randint(1, 20)))
+                   for _ in range(500))]
+    assert len(judge.titles) > 100
+    for s in sentences:
+        assert judge.substance(s) == by_pass(s), s

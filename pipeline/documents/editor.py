@@ -402,6 +402,7 @@ class _DocIndex:
         self.by_piece: dict[str, list[int]] = {}
         self.short: list[int] = []         # keys of one or two characters: held in a title they have no piece of
         self.by_date: dict[dt.date, list[int]] = {}
+        self.odd_dates: list[int] = []     # dates no dict can hold (NaN, NaT, unhashable): compared one by one
 
     def add(self, doc: Doc) -> None:
         i, key = len(self.docs), _doc_key(doc.title)
@@ -414,8 +415,11 @@ class _DocIndex:
                 self.by_piece.setdefault(piece, []).append(i)
             if len(key) < 3:
                 self.short.append(i)
-        if doc.date is not None:
-            self.by_date.setdefault(doc.date, []).append(i)
+        day = _day(doc.date)
+        if day is not None:
+            self.by_date.setdefault(day, []).append(i)
+        elif doc.date is not None:
+            self.odd_dates.append(i)
 
     def first_same(self, key: str, date, codes: set[str]) -> Doc | None:
         found: set[int] = set()
@@ -431,7 +435,9 @@ class _DocIndex:
             else:
                 found.update(i for i, k in enumerate(self.keys) if k and key in k)
         if date is not None:
-            found.update(self.by_date.get(date, ()))
+            day = _day(date)
+            found.update(self.by_date.get(day, ()) if day is not None else range(len(self.docs)))
+            found.update(self.odd_dates)
         for i in sorted(found):
             d, dk = self.docs[i], self.keys[i]
             if (key and dk and (key in dk or dk in key)) or (date is not None and d.date == date and d.codes & codes):
@@ -450,43 +456,75 @@ def _build_events(result: Result, w: Wording) -> tuple[list[Event], list[Doc]]:
     by_day: dict[tuple, list] = {}  # (date, name without its number) -> [(number or None, event)]
     docs: list[Doc] = []
 
-    known = _DocIndex(docs)
+    documents = _DocIndex(docs)
 
     def add_doc(title: str, date, codes: set[str]) -> None:
-        same = known.first_same(_doc_key(title), date, codes)
+        same = documents.first_same(_doc_key(title), date, codes)
         if same is not None:
             same.codes |= codes
             return
-        known.add(Doc(strip_marks(title), date, set(codes)))
+        documents.add(Doc(strip_marks(title), date, set(codes)))
 
     for title, date, codes in zip(docs_frame["title"], docs_frame["date"], docs_frame["standard"]):
-        if clean(title):
-            add_doc(clean(title), date, set(codes or ()))
-    order = acts.sort_values(["date", "file", "row"], na_position="first") if len(acts) else acts
+        title = clean(title)
+        if title:
+            add_doc(title, date, set(codes or ()))
+    order = in_order(result, "activities") if len(acts) else acts
+    read: dict[str, tuple] = {}  # typed title -> how it reads (titles repeat over a city's departments)
+    sent_by: dict[int, set[str]] = {}  # id(event) -> its departments, for the membership test
     for title, date, codes, people, dept in zip(order["title"], order["date"], order["standard"],
                                                  order["participants"], order["department"]):
-        raw = _strip_prefix(_title(title), names, keep=4)  # "团委志愿服务日": no department name outward
+        known = read.get(title) if type(title) is str else None
+        if known is None:
+            known = _read_title(title, names, issued_words, kinds)
+            if type(title) is str:
+                read[title] = known
+        raw, doc, shown, key, seq = known
         if not raw:
             continue
-        doc = _issued(raw, issued_words, kinds)
         if doc:
             add_doc(doc, date, set(codes or ()))
             continue
-        shown = strip_sequence(raw)
-        key = norm_key(shown)
-        seq = norm_key(raw[len(shown):]) or None  # "第2期": two numbered sessions on one day are two events
-        same = [e for k, e in by_day.get((date, key), ()) if seq is None or k is None or k == seq]
-        ev = same[0] if same else None
+        ev = next((e for k, e in by_day.get((date, key), ()) if seq is None or k is None or k == seq), None)
         if ev is None:
             ev = events[(date, key, seq)] = Event(date, shown, key, set(codes or ()), _int(people), [dept])
             by_day.setdefault((date, key), []).append((seq, ev))
+            sent_by[id(ev)] = {dept}
         else:  # one event sent by two departments (one may number it, the other not): counted once
-            ev.codes |= set(codes or ())
-            n = _int(people)
-            ev.participants = max(filter(None, (ev.participants, n)), default=None)
-            if dept not in ev.departments:
+            ev.codes.update(codes or ())
+            n = _int(people)  # None or above 0: the larger count stands
+            if n is not None and (ev.participants is None or n > ev.participants):
+                ev.participants = n
+            depts = sent_by[id(ev)]
+            if dept not in depts:
+                depts.add(dept)
                 ev.departments.append(dept)
     return list(events.values()), docs
+
+
+def _read_title(title, names: NamePrefixes, issued_words: list[str], kinds: list[str]) -> tuple:
+    """(the title as written outward, the document an 印发 row names, the name without its number, its key,
+    the number's key) of a typed activity title."""
+    raw = _strip_prefix(_title(title), names, keep=4)  # "团委志愿服务日": no department name outward
+    doc = shown = key = seq = None
+    if raw:
+        doc = _issued(raw, issued_words, kinds)
+        if not doc:
+            shown = strip_sequence(raw)
+            key = norm_key(shown)
+            seq = norm_key(raw[len(shown):]) or None  # "第2期": two numbered sessions on one day are two events
+    return raw, doc, shown, key, seq
+
+
+def _day(date):
+    """A date as a dict key, or None for no date, NaN or NaT (equal to nothing) or a value that cannot be one."""
+    try:
+        if date is None or date != date:
+            return None
+        hash(date)
+    except (TypeError, ValueError):
+        return None
+    return date
 
 
 def _strip_prefix(text: str, names: NamePrefixes, keep: int = 3) -> str:
@@ -631,6 +669,18 @@ def _edit_highlights(result: Result, w: Wording, events: list[Event], docs: list
 def _first(codes: set[str], order: dict[str, int]) -> set[str]:
     """A highlight tagged with several standards is printed once: under the first of them in catalog order."""
     return {min(codes, key=lambda c: order.get(c, len(order)))} if codes else set()
+
+
+def in_order(result: Result, kind: str):
+    """The used activities (by date, file and row, undated first) or documents (by file and row) in the order
+    every document lists them: sorted once per run (the ledger, the editor and the reports all ask)."""
+    frame = result.merged.used(kind)
+    cache = result.__dict__.setdefault("_in_order", {})
+    key = (kind, id(frame))
+    if key not in cache:
+        cache[key] = (frame, frame.sort_values(["date", "file", "row"], na_position="first") if kind == "activities"
+                      else frame.sort_values(["file", "row"]))  # the frame kept with its id: never reused
+    return cache[key][1]
 
 
 def edited(result: Result) -> Edited:
