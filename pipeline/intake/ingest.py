@@ -18,7 +18,6 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from python_calamine import CalamineWorkbook
 
 from pipeline.catalog import Config, normalize_name
@@ -358,6 +357,7 @@ def _read_sheets_quietly(path: Path, data: bytes) -> tuple[dict[str, list[list]]
     except Exception:  # noqa: BLE001 - old .xls that calamine cannot read: try xlrd
         if data[:8] != b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
             raise
+    import pandas as pd  # only here: a reading worker started with spawn (Windows) starts without pandas
     with pd.ExcelFile(io.BytesIO(data), engine="xlrd", engine_kwargs={"logfile": io.StringIO()}) as xl:
         out = {}
         for name in xl.sheet_names:
