@@ -37,4 +37,28 @@ class ZipFile(zipfile.ZipFile):
                 and member._zinfo.compress_type == zipfile.ZIP_DEFLATED:
             level = member._zinfo._compresslevel
             member._compressor = _fast.compressobj(2 if level is None else min(max(level, 0), 3), zlib.DEFLATED, -15)
+        if mode == "w" and _fast is not zlib and type(member) is zipfile._ZipWriteFile \
+                and all(hasattr(member, a) for a in ("_file_size", "_crc", "_compressor", "_compress_size", "_fileobj")):
+            member.__class__ = _WriteFile
         return member
+
+
+class _WriteFile(zipfile._ZipWriteFile):
+    """A member being written, its CRC computed by ISA-L (zipfile's own write otherwise: zlib's CRC costs
+    0.1 s of CPU on the 200 MB of a city-scale ledger, ISA-L's 0.02 s; the same value)."""
+
+    def write(self, data):
+        if self.closed:
+            raise ValueError("I/O operation on closed file.")
+        if isinstance(data, (bytes, bytearray)):
+            nbytes = len(data)
+        else:
+            data = memoryview(data)
+            nbytes = data.nbytes
+        self._file_size += nbytes
+        self._crc = crc32(data, self._crc)
+        if self._compressor:
+            data = self._compressor.compress(data)
+            self._compress_size += len(data)
+        self._fileobj.write(data)
+        return nbytes

@@ -403,11 +403,138 @@ def test_check_names_a_broken_editor_entry_the_sample_does_not_reach(tmp_path):
 
 
 def test_a_department_name_in_front_goes_longest_first_and_only_when_enough_remains():
-    from pipeline.documents.editor import _Names, _strip_prefix
-    names = _Names(["团委", "机关团委", "工会", ""])
+    from pipeline.documents.editor import _strip_prefix
+    from pipeline.documents.text import NamePrefixes
+    names = NamePrefixes(["团委", "机关团委", "工会", ""])
     assert _strip_prefix("机关团委：志愿服务日", names, keep=4) == "志愿服务日"   # the longer name, not 团委
     assert _strip_prefix("团委志愿服务日", names, keep=4) == "志愿服务日"
     assert _strip_prefix("机关团委读书会", names, keep=4) == "机关团委读书会"      # 3 left after either name: kept
     assert _strip_prefix("工会会员代表大会", names, keep=4) == "会员代表大会"
     assert _strip_prefix("组织生活会", names) == "组织生活会"
     assert list(names) == ["机关团委", "团委", "工会"]
+
+
+def test_masking_phrases_by_lookup_gives_what_replacing_each_in_turn_gives():
+    import random
+    from pipeline.documents.editor import Phrases
+    from pipeline.documents.editor import frame_key
+    assert Phrases(["abc", "ad"]).mask("aabcd", "") == ""          # removing "abc" makes "ad" appear
+    rng = random.Random(7)
+    for _ in range(3000):
+        phrases = sorted({"".join(rng.choice("abcX") for _ in range(rng.randint(1, 4))) for _ in range(rng.randint(0, 12))},
+                         key=len, reverse=True)
+        text = "".join(rng.choice("abcdX") for _ in range(rng.randint(0, 14)))
+        for repl in ("", "X"):
+            expected = text
+            for p in phrases:
+                expected = expected.replace(p, repl)
+            assert Phrases(phrases).mask(text, repl) == expected, (phrases, text, repl)
+        assert frame_key(text + "。", Phrases(phrases)) == frame_key(text + "。", phrases)
+
+
+def test_a_document_row_joins_the_first_document_a_full_comparison_would_find():
+    import datetime as dt
+    import random
+    from pipeline.documents.editor import Doc, _DocIndex, _doc_key
+    from pipeline.documents.text import strip_marks
+    rng = random.Random(11)
+    days = [dt.date(2026, 3, d) for d in (1, 2, 3)] + [None]
+    for _ in range(300):
+        naive: list[Doc] = []
+        indexed = _DocIndex([])
+        for _ in range(rng.randint(1, 30)):
+            title = "".join(rng.choice("规划制度方案会") for _ in range(rng.randint(1, 6)))
+            date, codes = rng.choice(days), {rng.choice("123")}
+            key = _doc_key(title)
+            found = next((d for d in naive if (key and _doc_key(d.title) and (key in _doc_key(d.title) or _doc_key(d.title) in key))
+                          or (date is not None and d.date == date and d.codes & codes)), None)
+            if found is None:
+                naive.append(Doc(strip_marks(title), date, set(codes)))
+            else:
+                found.codes |= codes
+            same = indexed.first_same(key, date, codes)
+            if same is None:
+                indexed.add(Doc(strip_marks(title), date, set(codes)))
+            else:
+                same.codes |= codes
+        assert [(d.title, d.date, d.codes) for d in indexed.docs] == [(d.title, d.date, d.codes) for d in naive]
+
+
+def _documents_by_scan(rows):
+    """The documents as the editor merged them before its index (a pass over every earlier one): the reference."""
+    from pipeline.documents.editor import Doc, _doc_key
+    from pipeline.documents.text import strip_marks
+    docs, keys = [], []
+    for title, date, codes in rows:
+        key = _doc_key(title)
+        for d, dk in zip(docs, keys):
+            if (key and dk and (key in dk or dk in key)) or (date is not None and d.date == date and d.codes & codes):
+                d.codes |= codes
+                break
+        else:
+            docs.append(Doc(strip_marks(title), date, set(codes)))
+            keys.append(_doc_key(docs[-1].title))
+    return [(d.title, d.date, sorted(d.codes)) for d in docs]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_documents_merge_as_a_pass_over_every_earlier_one_would(seed):
+    """`_DocIndex` (title keys looked up by substring, titles holding a key found by its rarest piece, same-day
+    ones per date) merges each document into the same earlier one as the plain pass over all of them: titles
+    holding or held by others, the same day sharing a standard, blank and NaN dates."""
+    import datetime as dt
+    import random
+
+    from pipeline.documents.editor import Doc, _DocIndex, _doc_key
+    from pipeline.documents.text import strip_marks
+    rnd = random.Random(seed)
+    syllables = ["创建", "工作", "制度", "方案", "文明", "学习", "计划", "管理", "办法", "实施", "A", "7"]
+    days = [None, float("nan"), *(dt.date(2026, 1, 1) + dt.timedelta(days=k) for k in range(20))]
+    rows = [("".join(rnd.choice(syllables) for _ in range(rnd.randint(1, 6))) + rnd.choice(["", "《》", "（2026年）"]),
+             rnd.choice(days), set(rnd.sample(["1.1.1", "1.1.2", "2.1.1", "3.2.2"], rnd.randint(0, 2))))
+            for _ in range(600)]
+    index = _DocIndex([])
+    for title, date, codes in rows:
+        same = index.first_same(_doc_key(title), date, codes)
+        if same is not None:
+            same.codes |= codes
+        else:
+            index.add(Doc(strip_marks(title), date, set(codes)))
+    got = [(d.title, d.date, sorted(d.codes)) for d in index.docs]
+    assert len(got) > 20
+    assert repr(got) == repr(_documents_by_scan([(t, d, set(c)) for t, d, c in rows]))
+
+
+def test_substance_removes_titles_as_a_pass_over_every_title_would():
+    """`_Judge.substance` finds the titles a sentence holds among its substrings (thousands of titles at city
+    scale): the same text as removing them in a pass over every title, longest first, also where removing
+    one title makes another appear across the gap, or a title holds another."""
+    import random
+    from types import SimpleNamespace
+
+    from pipeline.documents.editor import _SEQUENCE_ANY, Doc, Event, _Judge, norm_key
+    from pipeline.documents.wording import load_wording
+    rnd = random.Random(7)
+    pieces = ["学习", "创建", "文明", "活动", "志愿", "服务", "讲堂", "AB", "A", "B", "会"]
+    titles = {"".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 4))) for _ in range(400)}
+    events = [Event(None, t, norm_key(t), set(), None, []) for t in sorted(titles)]
+    docs = [Doc("创建文明单位工作方案", None, set()), Doc("A学习B", None, set())]
+    judge = _Judge(SimpleNamespace(config=CFG), load_wording(CFG.dir), events, docs)
+
+    def by_pass(text):
+        t = norm_key(_SEQUENCE_ANY.sub("", text))
+        for n in judge.titles:
+            if n in t:
+                t = t.replace(n, "")
+        for n in judge.name_keys:
+            t = t.replace(n, "")
+        for f in judge.filler_keys:
+            t = t.replace(f, "")
+        return t
+
+    sentences = ["扎实推进学习创建，形成常态化机制。", "AAB学习BB服务会（第2次）", "办公室开展A学习B活动",
+                 *("".join(rnd.choice(pieces + ["，", "年度", "工作"]) for _ in range(rnd.randint(1, 20)))
+                   for _ in range(500))]
+    assert len(judge.titles) > 100
+    for s in sentences:
+        assert judge.substance(s) == by_pass(s), s

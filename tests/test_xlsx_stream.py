@@ -123,3 +123,43 @@ def test_zipfile_members_are_deflated_by_isal_and_read_by_any_zip_reader(tmp_pat
         assert zf.read("a.xml") == text == zf.read("b.xml") and zf.read("c.txt") == b"stored"
         assert zf.getinfo("b.xml").compress_size < len(text) // 3
     assert isal_zlib.crc32(text) == zipfile.ZipFile(path).getinfo("a.xml").CRC
+
+
+# Texts for the batch paths: plain ones (a batch of them skips the checks text by text), spaces at the ends and
+# doubled, newlines, tabs, control and bidi characters, markup, a text too long for a cell, outdated wording.
+_TRICKY = ["张三", "A1024", " 前导", "尾随 ", "中间  两格", "单 格", "换行\n第二行", "制表\t符", "控制\x0b字符",
+           "\u202e反向", "\u3000全角空格", "甲&乙", "甲<乙", "甲>乙", "长" * 40000, "学习党的十九大精神",
+           "完成三年行动计划任务", "同以习近平为核心的党中央", "=SUM(A1)", "😀"]
+
+
+@pytest.mark.parametrize("alone", [False, True])
+def test_batches_render_each_text_as_inline_does(alone):
+    """`_inline_all` (batches of distinct texts, encoded at once) gives exactly what `_inline` gives text by
+    text, whether a batch is all plain, has plain spaces, or holds one text that needs the checks."""
+    from pipeline.catalog import load_config
+    from pipeline.documents import official
+    official.activate(load_config(), 2024)
+    plain = [f"姓名{i}" for i in range(xlsx_stream._BATCH * (len(_TRICKY) + 1))]
+    texts = plain[:]
+    for k, t in enumerate(_TRICKY):   # all in the first batch, or each alone in a batch of plain texts
+        texts.insert(k * xlsx_stream._BATCH + 7 if alone else k, t)
+    for style, end in (("", b""), (' s="3"', b'<c r="B'), ("", b"</row>")):
+        for case in (texts, plain):
+            assert xlsx_stream._inline_all(case, style, end) == [
+                ('"' + xlsx_stream._inline(t, style)).encode() + end for t in case]
+
+
+def test_official_wording_of_many_texts_is_that_of_each_text():
+    """`official.apply_all` searches a batch as a whole: the same texts as `apply` one by one (also where two
+    texts side by side hold a formulation), with no active run too."""
+    from pipeline.catalog import load_config
+    from pipeline.documents import official
+    texts = [f"姓名{i}" for i in range(5000)] + _TRICKY + ["党的十", "九大精神", "三年行动", "计划"]
+    for year in (None, 2024):
+        if year:
+            official.activate(load_config(), year)
+        else:
+            official._ACTIVE.set(None)
+        got = official.apply_all(texts)
+        assert got == [official.apply(t) for t in texts]
+        assert got[texts.index("党的十")] == "党的十" and "二十大" in got[texts.index("学习党的十九大精神")]

@@ -34,7 +34,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable
 
-from pipeline.documents.text import clean, strip_marks
+from pipeline.documents.text import NamePrefixes, clean, strip_marks
 from pipeline.documents.wording import Wording, load_wording
 
 if TYPE_CHECKING:
@@ -150,6 +150,7 @@ class Edited:
     left_out: list[LeftOut] = field(default_factory=list)
     verbs: dict = field(default_factory=dict)
     weights: list = field(default_factory=list)
+    _verb_of: dict = field(default_factory=dict, repr=False)   # title -> verb: groups() asks for each title often
 
     def _events(self, codes) -> list[Event]:
         codes = set(codes)
@@ -181,7 +182,10 @@ class Edited:
         return sorted(out.values(), key=lambda g: (g.weight, first[id(g)]))
 
     def verbs_for(self, title: str) -> str:
-        return verb_of(title, self.verbs)
+        verb = self._verb_of.get(title)
+        if verb is None:
+            verb = self._verb_of[title] = verb_of(title, self.verbs)
+        return verb
 
     def documents(self, codes) -> list[str]:
         codes = set(codes)
@@ -260,13 +264,58 @@ def listing(groups: list[Group], limit: int | None = None) -> str:
 _QUOTED = re.compile(r"《[^《》]*》|“[^“”]*”|‘[^‘’]*’|〈[^〈〉]*〉")
 
 
-def frame_key(text: str, phrases: Iterable[str] = ()) -> str:
+class Phrases:
+    """Phrases to mask in short texts, in their given order (longest first). ``mask`` gives what replacing each
+    in turn gives (``for p in phrases: text = text.replace(p, repl)``), but it looks up only the substrings of
+    the text, so a sentence costs its length times the number of distinct phrase lengths, not the number of
+    phrases: a city-scale year has 100,000 activity titles and a thousand department names."""
+
+    def __init__(self, phrases: Iterable[str]) -> None:
+        self.rank: dict[str, int] = {}
+        for p in phrases:
+            if p and p not in self.rank:
+                self.rank[p] = len(self.rank)
+        self.order = list(self.rank)
+        self.by_length: dict[int, set[str]] = {}
+        for p in self.order:
+            self.by_length.setdefault(len(p), set()).add(p)
+
+    def __iter__(self):
+        return iter(self.order)
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def _first_at_or_after(self, text: str, rank: int) -> int | None:
+        best = None
+        for length, group in self.by_length.items():
+            for i in range(len(text) - length + 1):
+                piece = text[i:i + length]
+                if piece in group:
+                    r = self.rank[piece]
+                    if r >= rank and (best is None or r < best):
+                        best = r
+        return best
+
+    def mask(self, text: str, repl: str) -> str:
+        # a replacement can make a later phrase appear ("aabcd" without "abc" is "ad"): look again after each
+        rank = 0
+        while (found := self._first_at_or_after(text, rank)) is not None:
+            text = text.replace(self.order[found], repl)
+            rank = found + 1
+        return text
+
+
+def frame_key(text: str, phrases: Iterable[str] | Phrases = ()) -> str:
     """The sentence with its varying parts masked: quoted titles, figures and the given noun phrases become X,
     lists of X become one X. Two sentences with the same key are the same frame."""
     t = _QUOTED.sub("X", clean(text))
-    for p in phrases:
-        if p:
-            t = t.replace(p, "X")
+    if isinstance(phrases, Phrases):
+        t = phrases.mask(t, "X")
+    else:
+        for p in phrases:
+            if p:
+                t = t.replace(p, "X")
     t = re.sub(r"\d+(?:\.\d+)?%?", "N", t)
     t = re.sub(r"X(?:[、和及与]X)+", "X", t)
     t = re.sub(r"X+", "X", t)
@@ -282,7 +331,7 @@ class FrameBudget:
     frames are all still under MAX_FRAME (else the least used one) and records it."""
 
     def __init__(self, phrases: Iterable[str] = ()):
-        self.phrases = list(phrases)
+        self.phrases = Phrases(phrases)
         self.used: Counter[str] = Counter()
 
     def keys(self, text: str) -> list[str]:
@@ -339,81 +388,149 @@ def _title(title) -> str:
     return clean(t) if _NEEDS_CLEAN.search(t) else t
 
 
+class _DocIndex:
+    """The year's documents so far, and which of them a new row is: the first one whose title holds the row's
+    title or is held in it, or that has the same date and shares a standard. Candidates come from indexes
+    (title keys, their three-character pieces, dates), so a row is not compared with every document: a city's
+    units send tens of thousands of documents with titles of their own."""
+
+    def __init__(self, docs: list[Doc]) -> None:
+        self.docs = docs
+        self.keys: list[str] = []
+        self.by_key: dict[str, int] = {}
+        self.key_lengths: set[int] = set()
+        self.by_piece: dict[str, list[int]] = {}
+        self.short: list[int] = []         # keys of one or two characters: held in a title they have no piece of
+        self.by_date: dict[dt.date, list[int]] = {}
+        self.odd_dates: list[int] = []     # dates no dict can hold (NaN, NaT, unhashable): compared one by one
+
+    def add(self, doc: Doc) -> None:
+        i, key = len(self.docs), _doc_key(doc.title)
+        self.docs.append(doc)
+        self.keys.append(key)
+        if key:
+            self.by_key.setdefault(key, i)
+            self.key_lengths.add(len(key))
+            for piece in {key[j:j + 3] for j in range(len(key) - 2)}:
+                self.by_piece.setdefault(piece, []).append(i)
+            if len(key) < 3:
+                self.short.append(i)
+        day = _day(doc.date)
+        if day is not None:
+            self.by_date.setdefault(day, []).append(i)
+        elif doc.date is not None:
+            self.odd_dates.append(i)
+
+    def first_same(self, key: str, date, codes: set[str]) -> Doc | None:
+        found: set[int] = set()
+        if key:
+            for length in self.key_lengths:   # titles held in this one
+                for j in range(len(key) - length + 1):
+                    i = self.by_key.get(key[j:j + length])
+                    if i is not None:
+                        found.add(i)
+            if len(key) >= 3:                 # titles holding this one: they have its rarest piece
+                pieces = {key[j:j + 3] for j in range(len(key) - 2)}
+                found.update(self.by_piece.get(min(pieces, key=lambda p: len(self.by_piece.get(p, ()))), ()))
+            else:
+                found.update(i for i, k in enumerate(self.keys) if k and key in k)
+        if date is not None:
+            day = _day(date)
+            found.update(self.by_date.get(day, ()) if day is not None else range(len(self.docs)))
+            found.update(self.odd_dates)
+        for i in sorted(found):
+            d, dk = self.docs[i], self.keys[i]
+            if (key and dk and (key in dk or dk in key)) or (date is not None and d.date == date and d.codes & codes):
+                return d
+        return None
+
+
 def _build_events(result: Result, w: Wording) -> tuple[list[Event], list[Doc]]:
     acts = result.merged.used("activities")
     docs_frame = result.merged.used("documents")
     issued_words = sorted(_words(w, "印发词"), key=len, reverse=True)
     kinds = _words(w, "文件词")
     cfg = result.config
-    names = _Names(n for d in cfg.departments for n in (d.name, *d.aliases))
+    names = NamePrefixes(n for d in cfg.departments for n in (d.name, *d.aliases))
     events: dict[tuple, Event] = {}  # (date, name without its number, the number or None) -> event
     by_day: dict[tuple, list] = {}  # (date, name without its number) -> [(number or None, event)]
     docs: list[Doc] = []
 
-    doc_keys: list[str] = []  # docs[i]'s key, computed once (a unit may send thousands of documents)
+    documents = _DocIndex(docs)
 
     def add_doc(title: str, date, codes: set[str]) -> None:
-        key = _doc_key(title)
-        for d, dk in zip(docs, doc_keys):
-            same_title = key and dk and (key in dk or dk in key)
-            same_day = date is not None and d.date == date and d.codes & codes
-            if same_title or same_day:
-                d.codes |= codes
-                return
-        docs.append(Doc(strip_marks(title), date, set(codes)))
-        doc_keys.append(_doc_key(docs[-1].title))
+        same = documents.first_same(_doc_key(title), date, codes)
+        if same is not None:
+            same.codes |= codes
+            return
+        documents.add(Doc(strip_marks(title), date, set(codes)))
 
     for title, date, codes in zip(docs_frame["title"], docs_frame["date"], docs_frame["standard"]):
-        if clean(title):
-            add_doc(clean(title), date, set(codes or ()))
-    order = acts.sort_values(["date", "file", "row"], na_position="first") if len(acts) else acts
+        title = clean(title)
+        if title:
+            add_doc(title, date, set(codes or ()))
+    order = in_order(result, "activities") if len(acts) else acts
+    read: dict[str, tuple] = {}  # typed title -> how it reads (titles repeat over a city's departments)
+    sent_by: dict[int, set[str]] = {}  # id(event) -> its departments, for the membership test
     for title, date, codes, people, dept in zip(order["title"], order["date"], order["standard"],
                                                  order["participants"], order["department"]):
-        raw = _strip_prefix(_title(title), names, keep=4)  # "团委志愿服务日": no department name outward
+        known = read.get(title) if type(title) is str else None
+        if known is None:
+            known = _read_title(title, names, issued_words, kinds)
+            if type(title) is str:
+                read[title] = known
+        raw, doc, shown, key, seq = known
         if not raw:
             continue
-        doc = _issued(raw, issued_words, kinds)
         if doc:
             add_doc(doc, date, set(codes or ()))
             continue
-        shown = strip_sequence(raw)
-        key = norm_key(shown)
-        seq = norm_key(raw[len(shown):]) or None  # "第2期": two numbered sessions on one day are two events
-        same = [e for k, e in by_day.get((date, key), ()) if seq is None or k is None or k == seq]
-        ev = same[0] if same else None
+        ev = next((e for k, e in by_day.get((date, key), ()) if seq is None or k is None or k == seq), None)
         if ev is None:
             ev = events[(date, key, seq)] = Event(date, shown, key, set(codes or ()), _int(people), [dept])
             by_day.setdefault((date, key), []).append((seq, ev))
+            sent_by[id(ev)] = {dept}
         else:  # one event sent by two departments (one may number it, the other not): counted once
-            ev.codes |= set(codes or ())
-            n = _int(people)
-            ev.participants = max(filter(None, (ev.participants, n)), default=None)
-            if dept not in ev.departments:
+            ev.codes.update(codes or ())
+            n = _int(people)  # None or above 0: the larger count stands
+            if n is not None and (ev.participants is None or n > ev.participants):
+                ev.participants = n
+            depts = sent_by[id(ev)]
+            if dept not in depts:
+                depts.add(dept)
                 ev.departments.append(dept)
     return list(events.values()), docs
 
 
-class _Names:
-    """Department names (and 我部…) for prefix lookups: a set per length, longest first, so a lookup costs the
-    number of distinct lengths, not the number of names (a city's roll-up has a thousand departments)."""
+def _read_title(title, names: NamePrefixes, issued_words: list[str], kinds: list[str]) -> tuple:
+    """(the title as written outward, the document an 印发 row names, the name without its number, its key,
+    the number's key) of a typed activity title."""
+    raw = _strip_prefix(_title(title), names, keep=4)  # "团委志愿服务日": no department name outward
+    doc = shown = key = seq = None
+    if raw:
+        doc = _issued(raw, issued_words, kinds)
+        if not doc:
+            shown = strip_sequence(raw)
+            key = norm_key(shown)
+            seq = norm_key(raw[len(shown):]) or None  # "第2期": two numbered sessions on one day are two events
+    return raw, doc, shown, key, seq
 
-    def __init__(self, names) -> None:
-        self.by_length: dict[int, set[str]] = {}
-        for n in names:
-            if n:
-                self.by_length.setdefault(len(n), set()).add(n)
-        self.lengths = sorted(self.by_length, reverse=True)
 
-    def __iter__(self):
-        return (n for length in self.lengths for n in sorted(self.by_length[length]))
+def _day(date):
+    """A date as a dict key, or None for no date, NaN or NaT (equal to nothing) or a value that cannot be one."""
+    try:
+        if date is None or date != date:
+            return None
+        hash(date)
+    except (TypeError, ValueError):
+        return None
+    return date
 
 
-def _strip_prefix(text: str, names: _Names, keep: int = 3) -> str:
+def _strip_prefix(text: str, names: NamePrefixes, keep: int = 3) -> str:
     """Without a department name (or 我部…) in front, when at least `keep` characters remain."""
-    for length in names.lengths:
-        if len(text) >= length + keep and text[:length] in names.by_length[length]:
-            return text[length:].lstrip("，,：:、 ")
-    return text
+    name = names.longest(text, keep)
+    return text[len(name):].lstrip("，,：:、 ") if name else text
 
 
 def _sentence(text: str) -> str:
@@ -430,11 +547,11 @@ class _Judge:
         self.routine = _words(w, "常态化词")
         self.public = _words(w, "公众词")
         cfg = result.config
-        self.names = _Names([*(n for d in cfg.departments for n in (d.name, *d.aliases)), *_words(w, "自称")])
+        self.names = NamePrefixes([*(n for d in cfg.departments for n in (d.name, *d.aliases)), *_words(w, "自称")])
         titles = {norm_key(e.title) for e in events} | {_doc_key(d.title) for d in docs}
-        self.titles = sorted((t for t in titles if len(t) >= 2), key=len, reverse=True)
+        self.titles = Phrases(sorted((t for t in titles if len(t) >= 2), key=len, reverse=True))
         self.filler_keys = [norm_key(f) for f in self.filler]
-        self.name_keys = [norm_key(n) for n in self.names]
+        self.name_keys = Phrases(norm_key(n) for n in self.names)
         self.item_of = {s.code: item for ind in cfg.indicators for item in ind.items for s in item.standards}
         self.events = events
         self._totals: dict[frozenset, tuple[int, int | None]] = {}
@@ -442,11 +559,7 @@ class _Judge:
     def substance(self, text: str) -> str:
         """What the sentence says beyond filler phrases, activity names and department names."""
         t = norm_key(_SEQUENCE_ANY.sub("", text))
-        for n in self.titles:
-            if n in t:
-                t = t.replace(n, "")
-        for n in self.name_keys:
-            t = t.replace(n, "")
+        t = self.name_keys.mask(self.titles.mask(t, ""), "")
         for f in self.filler_keys:
             t = t.replace(f, "")
         return t
@@ -556,6 +669,18 @@ def _edit_highlights(result: Result, w: Wording, events: list[Event], docs: list
 def _first(codes: set[str], order: dict[str, int]) -> set[str]:
     """A highlight tagged with several standards is printed once: under the first of them in catalog order."""
     return {min(codes, key=lambda c: order.get(c, len(order)))} if codes else set()
+
+
+def in_order(result: Result, kind: str):
+    """The used activities (by date, file and row, undated first) or documents (by file and row) in the order
+    every document lists them: sorted once per run (the ledger, the editor and the reports all ask)."""
+    frame = result.merged.used(kind)
+    cache = result.__dict__.setdefault("_in_order", {})
+    key = (kind, id(frame))
+    if key not in cache:
+        cache[key] = (frame, frame.sort_values(["date", "file", "row"], na_position="first") if kind == "activities"
+                      else frame.sort_values(["file", "row"]))  # the frame kept with its id: never reused
+    return cache[key][1]
 
 
 def edited(result: Result) -> Edited:

@@ -24,13 +24,14 @@ reporting status (those are in the internal notice). Sentences: `config/wording.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.catalog import format_percent
-from pipeline.documents.editor import FrameBudget, coverage, coverage_marker_subject, edited, listing
+from pipeline.documents.editor import FrameBudget, coverage, coverage_marker_subject, edited, in_order, listing
 from pipeline.documents.text import book, clean, quote, strip_marks
 from pipeline.documents.wording import load_wording
 from pipeline.score import MISSING, standard_index
@@ -115,12 +116,8 @@ class Filing:
         self.w = load_wording(self.cfg.dir)
         self.level, self.limit = settings(self.cfg)
         merged = result.merged
-        self.acts = merged.used("activities").sort_values(["date", "file", "row"], na_position="first")
-        self.docs = merged.used("documents").sort_values(["file", "row"])
         self.highlights = merged.used("highlights")
         self.honours = merged.used("honours")
-        self.index = {"a": standard_index(self.acts), "d": standard_index(self.docs),
-                      "h": standard_index(self.highlights)}
         self.by_code = {s.standard.code: s for s in result.standards}
         self.ed = edited(result)  # the same edited facts as the 自查报告 (pipeline/documents/editor.py)
         names = [n for ind in self.cfg.indicators for n in (ind.name, *(i.name for i in ind.items))]
@@ -128,6 +125,19 @@ class Filing:
         self.frames = FrameBudget(sorted({*self.ed.phrases(), *names, *labels}, key=len, reverse=True))
         self.coverage_subject = coverage_marker_subject(result, self.w)
         self.coverage_said = False
+
+    # the ledger rows in document order, sorted once per run (editor.in_order) and only when asked
+    @property
+    def acts(self):
+        return in_order(self.r, "activities")
+
+    @property
+    def docs(self):
+        return in_order(self.r, "documents")
+
+    @functools.cached_property
+    def index(self) -> dict[str, dict[str, list[int]]]:
+        return {"a": standard_index(self.acts), "d": standard_index(self.docs), "h": standard_index(self.highlights)}
 
     def units(self) -> list[tuple[str, list]]:
         """(title, standards) per section at the configured level."""

@@ -7,6 +7,7 @@ Every workbook is written through `pipeline.documents.workbook` (small ones) or 
 from __future__ import annotations
 
 import datetime as dt
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -83,10 +84,16 @@ def _issue_get(issue: Any, name: str) -> Any:
     return issue.get(name) if isinstance(issue, dict) else getattr(issue, name)
 
 
+_PLACE = ("sheet", "row", "column", "value", "message")
+_place = attrgetter(*_PLACE)
+
+
 def _issue_row(issue: Any, with_department: bool) -> tuple:
-    level = LEVEL_ZH.get(_issue_get(issue, "level"), _issue_get(issue, "level"))
-    place = (_issue_get(issue, "sheet"), _issue_get(issue, "row"), _issue_get(issue, "column"),
-             _issue_get(issue, "value"), _issue_get(issue, "message"))
+    if isinstance(issue, dict):
+        level, place = issue.get("level"), tuple(issue.get(n) for n in _PLACE)
+    else:  # an Issue: its attributes at once (12,000 issues, twice each, at city scale)
+        level, place = issue.level, _place(issue)
+    level = LEVEL_ZH.get(level, level)
     if with_department:
         return (level, _issue_get(issue, "department") or "（未归属）", _issue_get(issue, "file"), *place)
     return (level, *place)
@@ -397,9 +404,11 @@ def _rows(frame, *names):
     return zip(*(frame[n].tolist() for n in names))
 
 
-def _columns(frame, *names) -> Columns:
-    """The named columns of a frame, for the streaming writer (no transposing into rows and back)."""
-    return Columns(frame[n].to_numpy(dtype=object) for n in names)
+def _columns(frame, *names, replaced=None) -> Columns:
+    """The named columns of a frame, for the streaming writer (no transposing into rows and back); `replaced`:
+    columns given in place of the frame's own (no copy of a city-scale frame to replace a few)."""
+    replaced = replaced or {}
+    return Columns((replaced[n] if n in replaced else frame[n]).to_numpy(dtype=object) for n in names)
 
 
 def _lines(frame, fmt, names) -> str | None:
@@ -425,8 +434,8 @@ def _document_entry(row) -> str:
     return f"{_day(date)}{cell_value(title) or ''}{' ' + number if number else ''}（{dept}）"
 
 
-def _codes(frame):
-    return frame.assign(standard=frame["standard"].map(lambda codes: "、".join(codes or ())))
+def _codes(frame) -> dict:
+    return {"standard": frame["standard"].map(lambda codes: "、".join(codes or ()))}
 
 
 def write_ledger(result: "Result", path: Path) -> None:
@@ -435,8 +444,8 @@ def write_ledger(result: "Result", path: Path) -> None:
     Streamed with pipeline.documents.xlsx_stream: at city scale the detail sheets hold millions of cells."""
     cfg = result.config
     title = f"{_year_unit(cfg, result.year)}文明单位创建任务分解一览台账"
-    acts = result.merged.used("activities").sort_values(["date", "file", "row"], na_position="first")
-    docs = result.merged.used("documents").sort_values(["file", "row"])
+    from pipeline.documents.editor import in_order
+    acts, docs = in_order(result, "activities"), in_order(result, "documents")
     act_index, doc_index = standard_index(acts), standard_index(docs)
     rows = []
     for s in result.standards:
@@ -449,8 +458,7 @@ def write_ledger(result: "Result", path: Path) -> None:
     roster = result.merged.used("roster")
     yn = {True: "是", False: "否", None: None}
     flags = ("in_service", "party", "volunteer", "served", "participates", "legal_edu")
-    mapped = roster.assign(**{f: roster[f].map(yn) for f in flags}) if len(roster) else roster
-    acts, docs = _codes(acts), _codes(docs)
+    mapped = {f: roster[f].map(yn) for f in flags} if len(roster) else {}
     write_tables(path, [
         Table("任务分解", ("工作指标", "工作项目", "编码", "任务分工", "责任部门", "未报送部门", "活动（日期 名称（部门））",
                        "制度文件（日期 名称 文号（部门））", "状态"), rows, (8, 12, 7, 44, 14, 12, 46, 40, 8),
@@ -458,15 +466,17 @@ def write_ledger(result: "Result", path: Path) -> None:
         Table("活动明细", ("日期", "活动名称", "测评标准", "主办部门", "参加人数", "时长(小时)", "地点", "活动内容", "佐证材料",
                        "报送部门", "来源文件", "工作表", "行"),
               _columns(acts, "date", "title", "standard", "host", "participants", "hours", "place", "content",
-                       "evidence", "department", "file", "sheet", "row"), (11, 30, 12, 10, 8, 8, 14, 40, 20, 10, 34, 10, 6),
+                       "evidence", "department", "file", "sheet", "row", replaced=_codes(acts)),
+              (11, 30, 12, 10, 8, 8, 14, 40, 20, 10, 34, 10, 6),
               freeze="C2", print=Print(f"{title} · 活动明细", columns=10)),
         Table("制度文件明细", ("文件名称", "文号", "日期", "类型", "测评标准", "报送部门", "来源文件", "工作表", "行"),
-              _columns(docs, "title", "number", "date", "type", "standard", "department", "file", "sheet", "row"),
+              _columns(docs, "title", "number", "date", "type", "standard", "department", "file", "sheet", "row",
+                       replaced=_codes(docs)),
               (36, 20, 11, 8, 12, 10, 34, 10, 6), freeze="B2", print=Print(f"{title} · 制度文件明细", columns=6)),
         Table("人员名单汇总", ("姓名", "工号", "部门", "在职", "党员", "注册志愿者", "参加志愿服务", "志愿服务时长(小时)",
                          "参与创建工作", "满意度", "参加普法教育", "来源文件", "行"),
-              _columns(mapped, "name", "staff_id", "dept", "in_service", "party", "volunteer", "served",
-                       "service_hours", "participates", "satisfaction", "legal_edu", "file", "row"),
+              _columns(roster, "name", "staff_id", "dept", "in_service", "party", "volunteer", "served",
+                       "service_hours", "participates", "satisfaction", "legal_edu", "file", "row", replaced=mapped),
               (10, 8, 10, 6, 6, 8, 8, 10, 8, 8, 8, 34, 6), freeze="B2",
               print=Print(f"{title} · 人员名单汇总", columns=11)),
         *_evidence_tables(result, title),

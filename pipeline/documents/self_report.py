@@ -14,6 +14,7 @@ internal document).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ from pipeline.catalog import Config, format_percent, normalize_name
 from pipeline.documents.compose import render_template
 from pipeline.documents.docx_layout import signature_indents, title_lines
 from pipeline.documents.editor import (FrameBudget, coverage, covered_value, coverage_marker_subject, edited,
-                                       listing)
+                                       in_order, listing)
 from pipeline.documents.text import book, clean, quote, strip_marks
 from pipeline.documents.wording import Wording, load_wording
 from pipeline.score import MET, WEAK, rows_where, standard_index, tagged
@@ -178,11 +179,7 @@ class SelfReport:
         self.run = run or ReportRun()
         self.today = today
         merged = result.merged
-        self.acts = merged.used("activities").sort_values(["date", "file", "row"], na_position="first")
-        self.docs = merged.used("documents").sort_values(["file", "row"])
         self.highlights = merged.used("highlights")
-        self.index = {"a": standard_index(self.acts), "d": standard_index(self.docs),
-                      "h": standard_index(self.highlights)}
         self.by_code = {s.standard.code: s for s in result.standards}
         self.short = self.cfg.short_name
         self.date_text = report_date(self.cfg, result.year, self.w, self.run, today)
@@ -196,6 +193,19 @@ class SelfReport:
         labels = [m.label for m in self.cfg.metrics.values()]
         self.frames = FrameBudget(sorted({*self.ed.phrases(), *item_names, *labels}, key=len, reverse=True))
         self.coverage_subject = coverage_marker_subject(result, self.w)
+
+    # the ledger rows in document order, sorted once per run (editor.in_order) and only when asked
+    @property
+    def acts(self):
+        return in_order(self.r, "activities")
+
+    @property
+    def docs(self):
+        return in_order(self.r, "documents")
+
+    @functools.cached_property
+    def index(self) -> dict[str, dict[str, list[int]]]:
+        return {"a": standard_index(self.acts), "d": standard_index(self.docs), "h": standard_index(self.highlights)}
 
     # -- facts
     def title(self) -> str:
@@ -297,7 +307,6 @@ class SelfReport:
         bw.para("\n".join(lines), "公文标题", keep_next=True)
 
     def block_opening(self, bw) -> None:
-        acts = self.acts
         lead = self.w.fill("自查报告.领导指导", {
             "领导表述": str(self.cfg.settings.get("leadership_phrase") or "").rstrip("，,"),
             "指导表述": str(self.cfg.settings.get("guidance_phrase") or "").rstrip("，,")})

@@ -134,6 +134,7 @@ class Wording:
         self._layers = layers  # [(file name, {"文档.框架": raw})], first wins
         self.unit_words = dict(unit_words or {})  # {党组织} {部门统称} …: offered to every entry (unit.yaml)
         self._cache: dict[str, tuple[str, Any]] = {}
+        self._parsed: dict[str, list[Variant]] = {}
         self.offered: dict[str, set[str]] = {}  # key -> fact names a writer offered (used by `check`)
 
     def _raw(self, key: str) -> tuple[str, Any]:
@@ -165,8 +166,10 @@ class Wording:
         return any(key in flat for _, flat in self._layers)
 
     def variants(self, key: str) -> list[Variant]:
-        file, raw = self._raw(key)
-        return _variants(file, key, raw)
+        if key not in self._parsed:  # parsed once: a frame is filled per department at city scale
+            file, raw = self._raw(key)
+            self._parsed[key] = _variants(file, key, raw)
+        return list(self._parsed[key])
 
     def fill(self, key: str, facts: Mapping[str, Any] | None = None, required: bool = False) -> str:
         """The first variant the facts can fill, filled; "" if none (WordingError when required)."""

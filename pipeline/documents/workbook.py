@@ -147,7 +147,22 @@ def text_lines(value: Any, width: float) -> int:
     """How many lines a wrapped cell of this column width needs for this value."""
     if value is None:
         return 1
+    if isinstance(value, str) and len(value) <= _SHORT:
+        return _short_lines(value, width)
     text = value if isinstance(value, str) else (f"{value:%Y-%m-%d}" if hasattr(value, "strftime") else str(value))
+    return _lines(text, width)
+
+
+_SHORT = 300  # texts this short have their line counts remembered (a bounded cache of small keys)
+
+
+@lru_cache(maxsize=1 << 14)
+def _short_lines(text: str, width: float) -> int:
+    """`_lines`, remembered: the same messages, files and values recur over a 校验报告's 1,000 sheets."""
+    return _lines(text, width)
+
+
+def _lines(text: str, width: float) -> int:
     usable = max(1.0, width - 1.5)  # cell padding
     return sum(max(1, math.ceil(display_width(line) / usable)) for line in text.split("\n")) or 1
 

@@ -72,12 +72,48 @@ def _text(value: str) -> str:
 
 def _inline(text: str, style: str) -> str:
     """An inline string cell body; xml:space="preserve" only where spaces at the ends or newlines need it."""
-    text = official.apply(text)   # current official wording (documents.official)
+    return _inline_worded(official.apply(text), style)   # current official wording (documents.official)
+
+
+def _inline_worded(text: str, style: str) -> str:
+    """`_inline` of a text already in the official wording."""
     if not text.isprintable() or len(text) > MAX_CELL_TEXT or "&" in text or "<" in text or ">" in text:
         text = _text(text)
     if text[:1].isspace() or text[-1:].isspace() or "\n" in text or "\t" in text or "  " in text:
         return f' t="inlineStr"{style}><is><t xml:space="preserve">{text}</t></is></c>'
     return f' t="inlineStr"{style}><is><t>{text}</t></is></c>'
+
+
+_BATCH = 2048
+
+
+def _inline_all(texts: list[str], style: str, end: bytes = b"") -> list[bytes]:
+    """`'"' + _inline(text, style)` of each of many texts (the distinct texts of a column: 400,000 at city scale),
+    followed by `end`, UTF-8 encoded. A batch whose joined text needs no care (printable, so no control
+    character, newline or tab; no markup character; no text too long for a cell) skips the checks text by text:
+    only plain spaces at the ends or doubled still ask for xml:space="preserve"; it is encoded at once and
+    each text formatted into its cell as bytes. Any other batch goes text by text through `_inline`'s checks."""
+    texts = official.apply_all(texts)
+
+    def template(t_open: str) -> bytes:
+        return (f'" t="inlineStr"{style}><is>{t_open}'.encode().replace(b"%", b"%%") + b"%s"
+                + (b"</t></is></c>" + end).replace(b"%", b"%%"))
+    plain, kept = template("<t>"), template('<t xml:space="preserve">')
+    out: list[bytes] = []
+    for at in range(0, len(texts), _BATCH):
+        batch = texts[at:at + _BATCH]
+        joined = "".join(batch)
+        if not joined.isprintable() or "&" in joined or "<" in joined or ">" in joined \
+                or max(map(len, batch)) > MAX_CELL_TEXT:
+            out += [('"' + _inline_worded(t, style)).encode() + end for t in batch]
+            continue
+        encoded = "\0".join(batch).encode().split(b"\0")  # printable: no text holds a NUL
+        if " " in joined:
+            out += [(kept if t[:1] == " " or t[-1:] == " " or "  " in t else plain) % e
+                    for t, e in zip(batch, encoded)]
+        else:
+            out += [plain % e for e in encoded]
+    return out
 
 
 def _s(style: int) -> str:
@@ -112,15 +148,19 @@ def _cell_body(v: Any, text_s: str, date_s: str, num_s: str, blank: str) -> str:
     return _inline(str(v), text_s)
 
 
-def _column_cells(values: Sequence[Any], styles: tuple[str, str, str, str]) -> np.ndarray:
-    """The cell bodies of one column (each after its `<c r="B7`), every distinct value rendered once:
-    columns repeat a lot (是/否, departments, file names, dates)."""
+def _column_cells(values: Sequence[Any], styles: tuple[str, str, str, str], end: bytes = b"") -> np.ndarray:
+    """The cell bodies of one column (each after its `<c r="B7`), followed by `end` (what comes next in the
+    row), UTF-8 encoded, every distinct value rendered and encoded once: columns repeat a lot (是/否,
+    departments, file names, dates)."""
     text_s, date_s, num_s, blank = styles
 
-    def body(v: Any) -> str:
-        return '"' + _cell_body(v, text_s, date_s, num_s, blank)
+    def body(v: Any) -> bytes:
+        return ('"' + _cell_body(v, text_s, date_s, num_s, blank)).encode() + end
 
-    arr = np.fromiter(values, dtype=object, count=len(values))
+    if isinstance(values, np.ndarray) and values.dtype == object and values.ndim == 1:
+        arr = values   # a frame's column already (no copy through Python iteration)
+    else:
+        arr = np.fromiter(values, dtype=object, count=len(values))
     try:
         codes, uniques = pd.factorize(arr, use_na_sentinel=True)
     except TypeError:  # unhashable values: render each one
@@ -129,11 +169,17 @@ def _column_cells(values: Sequence[Any], styles: tuple[str, str, str, str]) -> n
     if len(kinds) > 1 and kinds & {bool, np.bool_}:  # True == 1: keep booleans apart from numbers
         return np.fromiter((body(v) for v in arr), dtype=object, count=len(arr))
     rendered = np.empty(len(uniques) + 1, dtype=object)
+    empty = f'"{blank}'.encode() + end
     if kinds == {str}:  # the common case, without the type dispatch
-        rendered[:-1] = [f'"{_inline(u, text_s)}' if u else f'"{blank}' for u in uniques]
+        texts = [u for u in uniques if u]
+        if len(texts) == len(uniques):
+            rendered[:-1] = _inline_all(texts, text_s, end)
+        else:
+            bodies = iter(_inline_all(texts, text_s, end))
+            rendered[:-1] = [next(bodies) if u else empty for u in uniques]
     else:
         rendered[:-1] = [body(u) for u in uniques]
-    rendered[-1] = f'"{blank}'  # code -1: None, NaN, NaT
+    rendered[-1] = empty  # code -1: None, NaN, NaT
     return rendered[codes]
 
 
@@ -146,33 +192,38 @@ def _as_columns(rows: Iterable[Sequence[Any]], ncol: int) -> list[Sequence[Any]]
     return [list(col) for col in itertools.zip_longest(*rows)][:ncol]
 
 
-def _body_rows(table: Table, letters: list[str], columns: list[Sequence[Any]], start: int, stop: int) -> Iterable[str]:
-    """The <row> elements of data rows [start, stop), in chunks.
+def _body_rows(table: Table, letters: list[str], columns: list[Sequence[Any]], start: int,
+               stop: int) -> Iterable[bytes]:
+    """The <row> elements of data rows [start, stop), in chunks of UTF-8.
 
-    Every cell body is rendered once per distinct value of its column; a chunk is then one join over
-    constant pieces, row numbers and those bodies (no formatting per cell)."""
+    Every cell body is rendered and encoded once per distinct value of its column, with what follows it in
+    the row (the next cell's `<c r="C`, or `</row>`); a row is then its head (`<row r="7"><c r="A7`), and
+    per later cell its row number and body: one join of bytes (no formatting per cell, no encoding of the
+    200 MB of XML a city-scale ledger holds, and 2 pieces a cell to join)."""
     ncol = len(letters)
     base = _BOX if table.boxed else 0
     percent = {p - 1 for p in table.percent_cols}
     text_s, date_s = _s(base), _s(_BOX_DATE if table.boxed else _DATE)
     blank = f"{text_s}/>"
+    ends = [f'<c r="{letter}'.encode() for letter in letters[1:]] + [b"</row>"]
     cells = [_column_cells(values[start:stop],
-                           (text_s, date_s, _s((_BOX_PCT if table.boxed else _PCT) if c in percent else base), blank))
+                           (text_s, date_s, _s((_BOX_PCT if table.boxed else _PCT) if c in percent else base), blank),
+                           ends[c])
              for c, values in enumerate(columns)]
-    opens = ['"><c r="A'] + [f'<c r="{letter}' for letter in letters[1:]]
     n = stop - start
     heights = _heights(table, columns, start, stop) if table.boxed else None
 
-    def chunk(at: int) -> str:
+    def chunk(at: int) -> bytes:
         end = min(n, at + _CHUNK_ROWS)
-        numbers = [str(r) for r in range(start + at + 2, start + end + 2)]
-        parts = [itertools.repeat('<row r="'), numbers]
-        if heights is not None:
-            parts.append(heights[at:end])
-        for c in range(ncol):
-            parts += [itertools.repeat(opens[c]), numbers, cells[c][at:end]]
-        parts.append(itertools.repeat("</row>"))
-        return "".join(itertools.chain.from_iterable(zip(*parts)))
+        numbers = [b"%d" % r for r in range(start + at + 2, start + end + 2)]
+        if heights is None:
+            heads = [b'<row r="%s"><c r="A%s' % (r, r) for r in numbers]
+        else:
+            heads = [b'<row r="%s%s"><c r="A%s' % (r, h, r) for r, h in zip(numbers, heights[at:end])]
+        parts = [heads, cells[0][at:end]]
+        for c in range(1, ncol):
+            parts += [numbers, cells[c][at:end]]
+        return b"".join(map(b"".join, zip(*parts)))  # row by row: twice as fast as one join over every piece
 
     return (chunk(at) for at in range(0, n, _CHUNK_ROWS))
 
@@ -180,12 +231,12 @@ def _body_rows(table: Table, letters: list[str], columns: list[Sequence[Any]], s
 _CHUNK_ROWS = 4000
 
 
-def _heights(table: Table, columns: list[Sequence[Any]], start: int, stop: int) -> list[str]:
+def _heights(table: Table, columns: list[Sequence[Any]], start: int, stop: int) -> list[bytes]:
     """Row attributes giving each wrapped row of a small (boxed) table the height its text needs."""
     out = []
     for i in range(start, stop):
         height = row_height([col[i] if isinstance(col[i], str) else None for col in columns], table.widths, cap=27)
-        out.append(f'" ht="{height}" customHeight="1' if height else "")
+        out.append(f'" ht="{height}" customHeight="1'.encode() if height else b"")
     return out
 
 
@@ -392,7 +443,7 @@ def _defined_names(i: int, t: Table) -> str:
     return names + f'<definedName name="_xlnm.Print_Titles" localSheetId="{i}">{quoted}!$1:$1</definedName>'
 
 
-def _write_parts(out: IO[bytes], parts: Iterable[str]) -> None:
+def _write_parts(out: IO[bytes], parts: Iterable[str | bytes]) -> None:
     """Build and encode the XML here while another thread compresses the previous part: deflate releases
     the GIL, so a large sheet uses a second core when one is free."""
     pending: queue.Queue = queue.Queue(maxsize=4)
@@ -412,7 +463,7 @@ def _write_parts(out: IO[bytes], parts: Iterable[str]) -> None:
         for part in parts:
             if failed:
                 break
-            pending.put(part.encode("utf-8"))
+            pending.put(part if isinstance(part, bytes) else part.encode("utf-8"))
     finally:
         pending.put(None)
         writer.join()
@@ -487,10 +538,12 @@ class StreamSheet:
                        for letter, h in zip(letters, headers))
         self._rows.append(f'<row r="{first}"{_height(row_height(headers, widths))}>{head}</row>')
         text_s, date_s, quoted_s = (_BOX, _BOX_DATE, _BOX_TEXT) if styled else (0, _DATE, _TEXT)
-        bodies: dict[tuple, str] = {}
+        bodies = self.book._bodies.setdefault((text_s, date_s, quoted_s), {})
+        texts = self.book._texts
         out = self._rows
         for values in rows:
-            values = [cell_value(v) for v in values]
+            values = [(texts[v] if v in texts else texts.setdefault(v, cell_value(v))) if type(v) is str
+                      else cell_value(v) for v in values]
             self.row += 1
             r = self.row
             cells = []
@@ -563,6 +616,9 @@ class StreamBook:
 
     def __init__(self) -> None:
         self.sheets: list[StreamSheet] = []
+        # the same texts and cells recur over the 1,000 department sheets: each cleaned and rendered once
+        self._texts: dict[str, Any] = {}                  # text -> workbook.cell_value(text)
+        self._bodies: dict[tuple, dict[tuple, str]] = {}  # styles -> {(type, value): cell body}
 
     def sheet(self, title: str, widths: Sequence[float] = (), print: Print = Print(),
               freeze: str | None = None) -> StreamSheet:
