@@ -24,8 +24,6 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import Callable
 
-import numpy as np
-
 from pipeline import deflate
 
 MAX_ROWS = 100_000
@@ -320,6 +318,7 @@ def plain_sheets(sheets: list[bytes]) -> bool:
     not ending a longer name, followed by `=` or a space) is one of those, its value a reference inside the box
     of 50 columns x 99,999 rows (rows: 1 to 5 digits). Anything else returns False and the sheets take the
     usual path (prescan, then the full scans)."""
+    import numpy as np  # here: a reading worker starts without numpy, and most of its files are plain
     many_colons = False
     for xml in sheets:
         fit = _plain_frame(xml)
@@ -381,9 +380,10 @@ _scratch = threading.local()
 _CHUNK = 128 * 1024  # bytes tested at once: the chunk and its five masks stay in the core's cache
 
 
-def _plain_bytes(buf: np.ndarray, colons: bool) -> bool:
+def _plain_bytes(buf, colons: bool) -> bool:
     """The numpy pass over the sheets (buf begins and ends with 16 NUL bytes), a chunk at a time; each test
     starts in its chunk and looks at most 16 bytes on."""
+    import numpy as np
     n = buf.size
     masks = _scratch.masks
     cells = 0
@@ -435,21 +435,21 @@ def _plain_bytes(buf: np.ndarray, colons: bool) -> bool:
     words = np.ndarray((n - 7,), "<u8", buf, 0, (1,))
     text = buf.data
     head = words[np.concatenate(tags)]
-    named = (head >> _U32) & _E0 == _E_20  # `<r` or `:r`: a row when `row` ends the name
-    rows = np.count_nonzero(named & ((head & _FOUR) == _ROW))
-    if colons and (named & ((head & _FOUR) == _COLON_ROW)).any():
+    named = (head >> 32) & 0xE0 == 0x20  # `<r` or `:r`: a row when `row` ends the name
+    rows = np.count_nonzero(named & ((head & 0xFFFFFFFF) == _ROW))
+    if colons and (named & ((head & 0xFFFFFFFF) == _COLON_ROW)).any():
         return False  # a prefixed row
     pos = np.concatenate(found)
     for at in range(0, pos.size, _PIECE):  # in pieces: temporaries of a few pages are cheaper to allocate
         some = pos[at:at + _PIECE]
         head = words[some - 5]  # the 8 bytes ending with the quote after `r=`
         is_row = head == _ROW_R
-        named = is_row | ((head >> _U16) == _CELL_R)
+        named = is_row | ((head >> 16) == _CELL_R)
         found_rows = np.count_nonzero(is_row)
         cells -= np.count_nonzero(named) - found_rows
         rows -= found_rows
         if not named.all():  # the rest ends a longer name (operator=, <sheetPr ), or is no reference
-            prev = ((head[~named] >> _U32) & _FF).astype(np.uint8)
+            prev = ((head[~named] >> 32) & 0xFF).astype(np.uint8)
             lone = some[~named][~((((prev | 32) - 97) < 26) | ((prev - 48) < 10) | (prev == 95))]
             if lone.size > 64 or any(_ANY_REF.match(text, at) for at in lone.tolist()):
                 return False  # (xmlns:r="http://…" is read as no reference by every scan)
@@ -462,38 +462,36 @@ def _plain_bytes(buf: np.ndarray, colons: bool) -> bool:
 _PIECE = 8192
 
 
-def _references(v: np.ndarray, is_row: np.ndarray) -> bool:
+def _references(v, is_row) -> bool:
     """Eight bytes after each `r="` of a cell or row, all at once (SWAR: each byte tested in the high bit of its
     lane): ASCII letters then digits up to the first quote; cells one letter, or A then A to X, and 1 to 5
     digits (A1 to AX99999); rows 1 to 5 digits."""
+    import numpy as np
     z = v ^ _QUOTES
     quote = ~(((z & _LOW7) + _LOW7) | z) & _HIGH
-    marks = (((quote & (~quote + _ONE)) >> _U7) - _ONE) & _HIGH  # the lanes before the first quote (all: none)
+    marks = (((quote & (~quote + 1)) >> 7) - 1) & _HIGH  # the lanes before the first quote (all: none)
     low = v & _LOW7
     upper = (low + _GE_A) & ~(low + _GT_Z) & marks
     if not ((((low + _GE_0) & ~(low + _GT_9) & marks | upper) == marks) & ((v & marks) == 0)).all():
         return False  # not ASCII letters and digits up to a quote
     # letters first: none (rows), the first lane, or the first two (A, then A to X); then 1 to 5 digit lanes
-    letters = (upper == _L1) | ((upper == _L2) & ((v & _AX_MASK) <= _AX) & ((v & _FF) == 65))
-    fits = (marks >= (upper << _U8) | _L1) & (marks <= (upper << _U40) | _FIVE_LANES)
+    letters = (upper == _L1) | ((upper == _L2) & ((v & _AX_MASK) <= _AX) & ((v & 0xFF) == 65))
+    fits = (marks >= (upper << 8) | _L1) & (marks <= (upper << 40) | _FIVE_LANES)
     return bool((fits & np.where(is_row, upper == 0, letters)).all())
 
 
-def _lanes(byte: int) -> np.uint64:
-    return np.uint64(byte * 0x0101010101010101)
+def _lanes(byte: int) -> int:
+    return byte * 0x0101010101010101
 
 
-_ROW_R = np.uint64(int.from_bytes(b'<row r="', "little"))
-_ROW, _COLON_ROW = np.uint64(int.from_bytes(b"<row", "little")), np.uint64(int.from_bytes(b":row", "little"))
-_FOUR, _E0, _E_20 = np.uint64(0xFFFFFFFF), np.uint64(0xE0), np.uint64(0x20)
-_CELL_R = np.uint64(int.from_bytes(b'<c r="', "little"))
-_U7, _U8, _U16, _U32, _U40, _U48, _U56 = (np.uint64(k) for k in (7, 8, 16, 32, 40, 48, 56))
-_ONE, _FF = np.uint64(1), np.uint64(0xFF)
+# plain ints, not numpy scalars: numpy is imported only when a workbook is read (a worker starts without it)
+_ROW_R = int.from_bytes(b'<row r="', "little")
+_CELL_R = int.from_bytes(b'<c r="', "little")
+_ROW, _COLON_ROW = int.from_bytes(b"<row", "little"), int.from_bytes(b":row", "little")
 _LOW7, _HIGH, _QUOTES = _lanes(0x7F), _lanes(0x80), _lanes(0x22)
 _GE_0, _GT_9, _GE_A, _GT_Z = _lanes(0x80 - 0x30), _lanes(0x80 - 0x3A), _lanes(0x80 - 0x41), _lanes(0x80 - 0x5B)
-_L1, _L2 = np.uint64(0x80), np.uint64(0x8080)
-_TWO_LANES, _THREE_LANES, _FIVE_LANES, _SIX_LANES, _SEVEN_LANES = (np.uint64(int("80" * k, 16)) for k in (2, 3, 5, 6, 7))
-_AX_MASK, _AX = np.uint64(0xFFFF), np.uint64(0x5841)  # A then X: the second letter at most X
+_L1, _L2, _FIVE_LANES = 0x80, 0x8080, 0x8080808080
+_AX_MASK, _AX = 0xFFFF, 0x5841  # A then X: the second letter at most X
 
 
 def strip_markup(xml: bytes) -> bytes:
