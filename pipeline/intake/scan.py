@@ -304,6 +304,161 @@ def plain_sheet(xml: bytes) -> bool:
     return prescan(xml) == "plain"
 
 
+def strip_markup(xml: bytes) -> bytes:
+    """The sheet without comments, CDATA sections and processing instructions (text there is not cells).
+    Linear: each opener is matched with str.find, and an unclosed one ends the document."""
+    if xml.find(b"<!") == -1 and xml.find(b"<?", 100) == -1:
+        return xml
+    out, pos = [], 0
+    while True:
+        starts = [(i, o, c) for o, c in ((b"<!--", b"-->"), (b"<![CDATA[", b"]]>"), (b"<?", b"?>"))
+                  if (i := xml.find(o, pos)) != -1]
+        if not starts:
+            out.append(xml[pos:])
+            return b"".join(out)
+        at, opener, closer = min(starts)
+        out.append(xml[pos:at])
+        end = xml.find(closer, at + len(opener))
+        if end == -1:
+            return b"".join(out)
+        pos = end + len(closer)
+
+
+def sheet_extent(xml: bytes) -> tuple[int, int]:
+    """(rows, columns) of the grid calamine builds for this sheet: the farthest cell holding something.
+
+    First the fast test, one search at C speed: when every cell and row is spelled `<c r="A1"` /
+    `<row r="1"` (Excel, WPS, Calc, openpyxl) and no reference leaves the box of 50 columns x 99,999 rows, the
+    sheet is within the limits and (0, 0) is returned. Otherwise (another spelling, a wide sheet, a far cell)
+    the exact measure below decides."""
+    if not any(pattern.search(xml) for pattern in _UNUSUAL):
+        return 0, 0  # every cell and row referenced, all inside the box: far within the limits
+    return _exact_extent(xml)
+
+
+def _exact_extent(xml: bytes) -> tuple[int, int]:
+    """The extent as calamine reads the sheet, parsed by expat: a `c` element (any prefix) holding an element is a
+    cell with content, placed at its `r` or, without one, after the previous cell in its row; a `row` moves to
+    its `r` or the next row. When the XML stops being well-formed (calamine's reader is lenient and may read
+    on), the counting measure below is taken too and the larger extent wins."""
+    state = {"row": 0, "col": 0, "cell": None, "valued": False, "rows": 0, "cols": 0}
+
+    def start(name: str, attrs: dict) -> None:
+        local = name.rpartition(":")[2]
+        if state["cell"] is not None:
+            state["valued"] = True
+        elif local == "row":
+            ref = attrs.get("r")
+            if ref is not None and ref.isdigit() and 0 < int(ref):
+                state["row"] = int(ref) - 1
+            state["col"] = 0
+            state["rows"] = max(state["rows"], state["row"] + 1)
+        elif local == "c":
+            pos = _cell_position(attrs.get("r"))
+            if pos is None:
+                pos = (state["row"], state["col"])
+            else:
+                state["col"] = pos[1]
+            state["cell"], state["valued"] = pos, False
+
+    def end(name: str) -> None:
+        local = name.rpartition(":")[2]
+        if local == "c" and state["cell"] is not None:
+            row, col = state["cell"]
+            if state["valued"]:
+                state["rows"], state["cols"] = max(state["rows"], row + 1), max(state["cols"], col + 1)
+            state["cell"] = None
+            state["col"] = col + 1
+        elif local == "row" and state["cell"] is None:
+            state["row"] += 1
+
+    parser = _parser()
+    parser.StartElementHandler, parser.EndElementHandler = start, end
+    try:
+        parser.Parse(xml, True)
+    except xml_expat.ExpatError:
+        rows, cols = _counted_extent(xml)
+        refs = _ANY_REF.findall(xml)  # and every r= of any tag (a second r, an attribute the fault hid)
+        rows = max([rows, state["rows"], *(int(r) for c, r in refs)])
+        cols = max([cols, state["cols"], *(_column_number(c) for c, r in refs if c)])
+        return rows, cols
+    return state["rows"], state["cols"]
+
+
+def _cell_position(ref: str | None) -> tuple[int, int] | None:
+    """A1 -> (0, 0); None for anything else."""
+    if not ref:
+        return None
+    m = _A1.fullmatch(ref.strip())
+    if m is None:
+        return None
+    return int(m.group(2)) - 1, _column_number(m.group(1).encode()) - 1
+
+
+_ANY_REF = re.compile(rb'\br\s*=\s*["\']\$?([A-Za-z]{0,4})\$?([0-9]{1,9})["\']')
+_A1 = re.compile(r"\$?([A-Za-z]{1,4})\$?([0-9]{1,9})")
+
+
+def _counted_extent(xml: bytes) -> tuple[int, int]:
+    """Cells with content only, any attribute order, quotes or namespace prefix; rows and cells written without
+    an `r` are placed after the previous ones, so they can only add to the extent (for XML expat cannot read)."""
+    refs = _VALUE_CELL.findall(xml)
+    rows = max((int(r) for _, r in refs), default=0)
+    cols = max((_column_number(c) for c in {c for c, _ in refs}), default=0)
+    row_refs = _ROW_REF.findall(xml)
+    rows = max(rows, max(map(int, row_refs), default=0))
+    rows += len(_ANY_ROW.findall(xml)) - len(row_refs)   # rows without a number follow the last one
+    cols += len(_ANY_CELL.findall(xml)) - len(_REF_CELL.findall(xml))
+    return rows, cols
+
+
+def formula_cells(xml: bytes) -> list[tuple[str, list[str]]]:
+    """Formulas without a cached value (formula-uncached) and Excel error values (formula-error-cells)."""
+    uncached, errors = [], []
+    for attrs, body in _marked_cells(xml):
+        ref = _REF.search(attrs)
+        if ref is None:
+            continue
+        if _ERROR_TYPE.search(attrs):
+            errors.append(ref.group(1).decode())
+        elif body and _FORMULA_CELL.search(body) and _uncached(attrs, body):
+            uncached.append(ref.group(1).decode())
+    found = []
+    if uncached:
+        found.append(("formula-uncached", uncached))
+    if errors:
+        found.append(("formula-error-cells", errors))
+    return found
+
+
+def _marked_cells(xml: bytes):
+    """(attributes, body) of every cell (a _CELL match) holding a formula element or typed e, in order, read
+    only where such a marker is: no _CELL match holds the start of another cell, so a cell holding a marker
+    begins at the last cell start before the marker, and every _CELL match begins at a cell start. The search
+    back from each marker stops at the one before it, so the whole is linear in the sheet's size."""
+    start, floor, done = -1, 0, -1
+    for marker in _FORMULA_PRESENT.finditer(xml):   # most sheets have none: one search, nothing else
+        at = marker.start()
+        pos = at
+        while (pos := xml.rfind(b"<", floor, pos)) != -1:
+            if _CELL_START.match(xml, pos):
+                start = pos
+                break
+        floor = at
+        if start > done:
+            done = start
+            cell = _CELL.match(xml, start)
+            if cell is not None:
+                yield cell.group(1), cell.group(2) or b""
+
+
+def _uncached(attrs: bytes, body: bytes) -> bool:
+    """A formula cell without a value: no <v>, or an empty one that is not a cached empty text
+    (openpyxl and other scripts write `<f>…</f><v></v>`; Excel writes `t="str"` for a formula giving "")."""
+    value = _VALUE.search(body)
+    return value is None or (not value.group(1) and _STR_TYPE.search(attrs) is None)
+
+
 # ---------------------------------------------------------------- plain_sheets: every sheet of a workbook at once
 
 def plain_sheets(sheets: list[bytes]) -> bool:
@@ -318,13 +473,13 @@ def plain_sheets(sheets: list[bytes]) -> bool:
     not ending a longer name, followed by `=` or a space) is one of those, its value a reference inside the box
     of 50 columns x 99,999 rows (rows: 1 to 5 digits). Anything else returns False and the sheets take the
     usual path (prescan, then the full scans)."""
-    import numpy as np  # here: a reading worker starts without numpy, and most of its files are plain
     many_colons = False
     for xml in sheets:
         fit = _plain_frame(xml)
         if fit is None:
             return False
         many_colons = many_colons or fit
+    import numpy as np  # here, not with the module: a reading worker starts without numpy
     # the sheets one after another in a reused buffer, 16 NUL bytes around each: no test reaches across a
     # sheet's end (every pattern holds a byte other than NUL), and memory already touched costs no page faults
     size = sum(len(xml) for xml in sheets) + 16 * (len(sheets) + 1)
@@ -492,161 +647,6 @@ _LOW7, _HIGH, _QUOTES = _lanes(0x7F), _lanes(0x80), _lanes(0x22)
 _GE_0, _GT_9, _GE_A, _GT_Z = _lanes(0x80 - 0x30), _lanes(0x80 - 0x3A), _lanes(0x80 - 0x41), _lanes(0x80 - 0x5B)
 _L1, _L2, _FIVE_LANES = 0x80, 0x8080, 0x8080808080
 _AX_MASK, _AX = 0xFFFF, 0x5841  # A then X: the second letter at most X
-
-
-def strip_markup(xml: bytes) -> bytes:
-    """The sheet without comments, CDATA sections and processing instructions (text there is not cells).
-    Linear: each opener is matched with str.find, and an unclosed one ends the document."""
-    if xml.find(b"<!") == -1 and xml.find(b"<?", 100) == -1:
-        return xml
-    out, pos = [], 0
-    while True:
-        starts = [(i, o, c) for o, c in ((b"<!--", b"-->"), (b"<![CDATA[", b"]]>"), (b"<?", b"?>"))
-                  if (i := xml.find(o, pos)) != -1]
-        if not starts:
-            out.append(xml[pos:])
-            return b"".join(out)
-        at, opener, closer = min(starts)
-        out.append(xml[pos:at])
-        end = xml.find(closer, at + len(opener))
-        if end == -1:
-            return b"".join(out)
-        pos = end + len(closer)
-
-
-def sheet_extent(xml: bytes) -> tuple[int, int]:
-    """(rows, columns) of the grid calamine builds for this sheet: the farthest cell holding something.
-
-    First the fast test, one search at C speed: when every cell and row is spelled `<c r="A1"` /
-    `<row r="1"` (Excel, WPS, Calc, openpyxl) and no reference leaves the box of 50 columns x 99,999 rows, the
-    sheet is within the limits and (0, 0) is returned. Otherwise (another spelling, a wide sheet, a far cell)
-    the exact measure below decides."""
-    if not any(pattern.search(xml) for pattern in _UNUSUAL):
-        return 0, 0  # every cell and row referenced, all inside the box: far within the limits
-    return _exact_extent(xml)
-
-
-def _exact_extent(xml: bytes) -> tuple[int, int]:
-    """The extent as calamine reads the sheet, parsed by expat: a `c` element (any prefix) holding an element is a
-    cell with content, placed at its `r` or, without one, after the previous cell in its row; a `row` moves to
-    its `r` or the next row. When the XML stops being well-formed (calamine's reader is lenient and may read
-    on), the counting measure below is taken too and the larger extent wins."""
-    state = {"row": 0, "col": 0, "cell": None, "valued": False, "rows": 0, "cols": 0}
-
-    def start(name: str, attrs: dict) -> None:
-        local = name.rpartition(":")[2]
-        if state["cell"] is not None:
-            state["valued"] = True
-        elif local == "row":
-            ref = attrs.get("r")
-            if ref is not None and ref.isdigit() and 0 < int(ref):
-                state["row"] = int(ref) - 1
-            state["col"] = 0
-            state["rows"] = max(state["rows"], state["row"] + 1)
-        elif local == "c":
-            pos = _cell_position(attrs.get("r"))
-            if pos is None:
-                pos = (state["row"], state["col"])
-            else:
-                state["col"] = pos[1]
-            state["cell"], state["valued"] = pos, False
-
-    def end(name: str) -> None:
-        local = name.rpartition(":")[2]
-        if local == "c" and state["cell"] is not None:
-            row, col = state["cell"]
-            if state["valued"]:
-                state["rows"], state["cols"] = max(state["rows"], row + 1), max(state["cols"], col + 1)
-            state["cell"] = None
-            state["col"] = col + 1
-        elif local == "row" and state["cell"] is None:
-            state["row"] += 1
-
-    parser = _parser()
-    parser.StartElementHandler, parser.EndElementHandler = start, end
-    try:
-        parser.Parse(xml, True)
-    except xml_expat.ExpatError:
-        rows, cols = _counted_extent(xml)
-        refs = _ANY_REF.findall(xml)  # and every r= of any tag (a second r, an attribute the fault hid)
-        rows = max([rows, state["rows"], *(int(r) for c, r in refs)])
-        cols = max([cols, state["cols"], *(_column_number(c) for c, r in refs if c)])
-        return rows, cols
-    return state["rows"], state["cols"]
-
-
-def _cell_position(ref: str | None) -> tuple[int, int] | None:
-    """A1 -> (0, 0); None for anything else."""
-    if not ref:
-        return None
-    m = _A1.fullmatch(ref.strip())
-    if m is None:
-        return None
-    return int(m.group(2)) - 1, _column_number(m.group(1).encode()) - 1
-
-
-_ANY_REF = re.compile(rb'\br\s*=\s*["\']\$?([A-Za-z]{0,4})\$?([0-9]{1,9})["\']')
-_A1 = re.compile(r"\$?([A-Za-z]{1,4})\$?([0-9]{1,9})")
-
-
-def _counted_extent(xml: bytes) -> tuple[int, int]:
-    """Cells with content only, any attribute order, quotes or namespace prefix; rows and cells written without
-    an `r` are placed after the previous ones, so they can only add to the extent (for XML expat cannot read)."""
-    refs = _VALUE_CELL.findall(xml)
-    rows = max((int(r) for _, r in refs), default=0)
-    cols = max((_column_number(c) for c in {c for c, _ in refs}), default=0)
-    row_refs = _ROW_REF.findall(xml)
-    rows = max(rows, max(map(int, row_refs), default=0))
-    rows += len(_ANY_ROW.findall(xml)) - len(row_refs)   # rows without a number follow the last one
-    cols += len(_ANY_CELL.findall(xml)) - len(_REF_CELL.findall(xml))
-    return rows, cols
-
-
-def formula_cells(xml: bytes) -> list[tuple[str, list[str]]]:
-    """Formulas without a cached value (formula-uncached) and Excel error values (formula-error-cells)."""
-    uncached, errors = [], []
-    for attrs, body in _marked_cells(xml):
-        ref = _REF.search(attrs)
-        if ref is None:
-            continue
-        if _ERROR_TYPE.search(attrs):
-            errors.append(ref.group(1).decode())
-        elif body and _FORMULA_CELL.search(body) and _uncached(attrs, body):
-            uncached.append(ref.group(1).decode())
-    found = []
-    if uncached:
-        found.append(("formula-uncached", uncached))
-    if errors:
-        found.append(("formula-error-cells", errors))
-    return found
-
-
-def _marked_cells(xml: bytes):
-    """(attributes, body) of every cell (a _CELL match) holding a formula element or typed e, in order, read
-    only where such a marker is: no _CELL match holds the start of another cell, so a cell holding a marker
-    begins at the last cell start before the marker, and every _CELL match begins at a cell start. The search
-    back from each marker stops at the one before it, so the whole is linear in the sheet's size."""
-    start, floor, done = -1, 0, -1
-    for marker in _FORMULA_PRESENT.finditer(xml):   # most sheets have none: one search, nothing else
-        at = marker.start()
-        pos = at
-        while (pos := xml.rfind(b"<", floor, pos)) != -1:
-            if _CELL_START.match(xml, pos):
-                start = pos
-                break
-        floor = at
-        if start > done:
-            done = start
-            cell = _CELL.match(xml, start)
-            if cell is not None:
-                yield cell.group(1), cell.group(2) or b""
-
-
-def _uncached(attrs: bytes, body: bytes) -> bool:
-    """A formula cell without a value: no <v>, or an empty one that is not a cached empty text
-    (openpyxl and other scripts write `<f>…</f><v></v>`; Excel writes `t="str"` for a formula giving "")."""
-    value = _VALUE.search(body)
-    return value is None or (not value.group(1) and _STR_TYPE.search(attrs) is None)
 
 
 # ---------------------------------------------------------------- xlsb (BIFF12 records)
