@@ -620,19 +620,65 @@ _PIECE = 8192
 def _references(v, is_row) -> bool:
     """Eight bytes after each `r="` of a cell or row, all at once (SWAR: each byte tested in the high bit of its
     lane): ASCII letters then digits up to the first quote; cells one letter, or A then A to X, and 1 to 5
-    digits (A1 to AX99999); rows 1 to 5 digits."""
+    digits (A1 to AX99999); rows 1 to 5 digits. In place, in buffers kept from call to call: fresh temporaries
+    cost page faults each time (the allocator hands their pages back)."""
     import numpy as np
-    z = v ^ _QUOTES
-    quote = ~(((z & _LOW7) + _LOW7) | z) & _HIGH
-    marks = (((quote & (~quote + 1)) >> 7) - 1) & _HIGH  # the lanes before the first quote (all: none)
-    low = v & _LOW7
-    upper = (low + _GE_A) & ~(low + _GT_Z) & marks
-    if not ((((low + _GE_0) & ~(low + _GT_9) & marks | upper) == marks) & ((v & marks) == 0)).all():
-        return False  # not ASCII letters and digits up to a quote
+    work = getattr(_scratch, "lanes", None)
+    if work is None:
+        work = _scratch.lanes = (np.empty((5, _PIECE), np.uint64), np.empty((3, _PIECE), bool))
+    k = v.size
+    quote, marks, low, upper, t = (row[:k] for row in work[0])
+    ok, yes, no = (row[:k] for row in work[1])
+    np.bitwise_xor(v, _QUOTES, out=t)
+    np.bitwise_and(t, _LOW7, out=quote)
+    quote += _LOW7
+    quote |= t
+    np.invert(quote, out=quote)
+    quote &= _HIGH                         # the quote lanes
+    np.invert(quote, out=marks)
+    marks += 1
+    marks &= quote                         # the first of them
+    marks >>= 7
+    marks -= 1
+    marks &= _HIGH                         # the lanes before it (all lanes when there is none)
+    np.bitwise_and(v, _LOW7, out=low)
+    np.add(low, _GE_A, out=upper)
+    np.add(low, _GT_Z, out=t)
+    np.invert(t, out=t)
+    upper &= t
+    upper &= marks                         # letters
+    np.add(low, _GE_0, out=quote)
+    np.add(low, _GT_9, out=t)
+    np.invert(t, out=t)
+    quote &= t
+    quote &= marks
+    quote |= upper                         # letters and digits
+    np.equal(quote, marks, out=ok)
+    np.bitwise_and(v, marks, out=t)
+    np.equal(t, 0, out=yes)                # ASCII
+    ok &= yes
     # letters first: none (rows), the first lane, or the first two (A, then A to X); then 1 to 5 digit lanes
-    letters = (upper == _L1) | ((upper == _L2) & ((v & _AX_MASK) <= _AX) & ((v & 0xFF) == 65))
-    fits = (marks >= (upper << 8) | _L1) & (marks <= (upper << 40) | _FIVE_LANES)
-    return bool((fits & np.where(is_row, upper == 0, letters)).all())
+    np.left_shift(upper, 8, out=t)
+    t |= _L1
+    np.greater_equal(marks, t, out=yes)
+    ok &= yes
+    np.left_shift(upper, 40, out=t)
+    t |= _FIVE_LANES
+    np.less_equal(marks, t, out=yes)
+    ok &= yes
+    np.bitwise_and(v, _AX_MASK, out=t)
+    np.less_equal(t, _AX, out=no)          # A then at most X (the first letter is tested next)
+    np.bitwise_and(v, 0xFF, out=t)
+    np.equal(t, 65, out=yes)
+    no &= yes
+    np.equal(upper, _L2, out=yes)
+    no &= yes
+    np.equal(upper, _L1, out=yes)
+    yes |= no                              # a cell's letters
+    np.equal(upper, 0, out=no)             # a row's: none
+    np.copyto(yes, no, where=is_row)
+    ok &= yes
+    return bool(ok.all())
 
 
 def _lanes(byte: int) -> int:
