@@ -541,8 +541,9 @@ def _plain_bytes(buf, colons: bool) -> bool:
     import numpy as np
     n = buf.size
     masks = _scratch.masks
-    cells = 0
-    found, tags = [], []
+    words = np.ndarray((n - 7,), "<u8", buf, 0, (1,))  # the 8 bytes from each position
+    count = [0, 0]  # `<c` and `<row` tags less the cells and rows written with r first
+    tags = []
     for s in range(0, n - 16, _CHUNK):
         k = min(_CHUNK, n - 16 - s)
         a = buf[s:s + k + 16]
@@ -564,7 +565,7 @@ def _plain_bytes(buf, colons: bool) -> bool:
             return False
         np.equal(a[1:k + 1], 99, out=tk)
         tk &= uk
-        cells += np.count_nonzero(tk)  # <c
+        count[0] += np.count_nonzero(tk)  # <c
         np.equal(a, 114, out=r)
         np.logical_and(lt[:k], r[1:k + 1], out=uk)
         tags.append(np.flatnonzero(uk) + s)  # `<r`: few (rows, and rowBreaks, r, rPr in rich text)
@@ -584,34 +585,40 @@ def _plain_bytes(buf, colons: bool) -> bool:
         np.equal(a[1:k + 1], 32, out=uk)
         tk |= uk
         tk &= r[:k]
-        found.append(np.flatnonzero(tk) + s)  # every `r=` and `r `: an attribute r, or a longer name ending in r
-    if not found:
-        return cells == 0
-    words = np.ndarray((n - 7,), "<u8", buf, 0, (1,))
-    text = buf.data
-    head = words[np.concatenate(tags)]
-    named = (head >> 32) & 0xE0 == 0x20  # `<r` or `:r`: a row when `row` ends the name
-    rows = np.count_nonzero(named & ((head & 0xFFFFFFFF) == _ROW))
-    if colons and (named & ((head & 0xFFFFFFFF) == _COLON_ROW)).any():
-        return False  # a prefixed row
-    pos = np.concatenate(found)
-    for at in range(0, pos.size, _PIECE):  # in pieces: temporaries of a few pages are cheaper to allocate
+        pos = np.flatnonzero(tk)  # every `r=` and `r `: an attribute r, or a longer name ending in r
+        pos += s
+        if not _attributes(words, buf.data, pos, count):
+            return False
+    if tags:
+        head = words[np.concatenate(tags)]
+        named = (head >> 32) & 0xE0 == 0x20  # `<r` or `:r`: a row when `row` ends the name
+        count[1] += np.count_nonzero(named & ((head & 0xFFFFFFFF) == _ROW))
+        if colons and (named & ((head & 0xFFFFFFFF) == _COLON_ROW)).any():
+            return False  # a prefixed row
+    return count == [0, 0]  # every cell and row has its r first (else it is placed after the one before)
+
+
+def _attributes(words, text, pos, count: list[int]) -> bool:
+    """The `r=` (or `r `) at pos: each the first attribute of a cell or a row, its value a reference in the box;
+    or the end of a longer name; or no reference to any scan. Counts the cells and rows written with r first."""
+    import numpy as np
+    for at in range(0, pos.size, _PIECE):
         some = pos[at:at + _PIECE]
         head = words[some - 5]  # the 8 bytes ending with the quote after `r=`
         is_row = head == _ROW_R
         named = is_row | ((head >> 16) == _CELL_R)
-        found_rows = np.count_nonzero(is_row)
-        cells -= np.count_nonzero(named) - found_rows
-        rows -= found_rows
+        rows = np.count_nonzero(is_row)
+        count[0] -= np.count_nonzero(named) - rows
+        count[1] -= rows
         if not named.all():  # the rest ends a longer name (operator=, <sheetPr ), or is no reference
             prev = ((head[~named] >> 32) & 0xFF).astype(np.uint8)
             lone = some[~named][~((((prev | 32) - 97) < 26) | ((prev - 48) < 10) | (prev == 95))]
-            if lone.size > 64 or any(_ANY_REF.match(text, at) for at in lone.tolist()):
+            if lone.size > 64 or any(_ANY_REF.match(text, p) for p in lone.tolist()):
                 return False  # (xmlns:r="http://…" is read as no reference by every scan)
             some, is_row = some[named], is_row[named]
         if not _references(words[some + 3], is_row):
             return False
-    return cells == 0 and rows == 0  # every cell and row has its r first (else it is placed after the last)
+    return True
 
 
 _PIECE = 8192
