@@ -161,6 +161,10 @@ def _column_cells(values: Sequence[Any], styles: tuple[str, str, str, str], end:
         arr = values   # a frame's column already (no copy through Python iteration)
     else:
         arr = np.fromiter(values, dtype=object, count=len(values))
+    if len(arr) >= _DISTINCT_MIN and _distinct_texts(arr):   # names, numbers: nothing to share
+        out = np.empty(len(arr), dtype=object)
+        out[:] = _inline_all(arr.tolist(), text_s, end)
+        return out
     try:
         codes, uniques = pd.factorize(arr, use_na_sentinel=True)
     except TypeError:  # unhashable values: render each one
@@ -181,6 +185,22 @@ def _column_cells(values: Sequence[Any], styles: tuple[str, str, str, str], end:
         rendered[:-1] = [body(u) for u in uniques]
     rendered[-1] = empty  # code -1: None, NaN, NaT
     return rendered[codes]
+
+
+_DISTINCT_MIN = 5000
+
+
+def _distinct_texts(arr: np.ndarray) -> bool:
+    """Whether a column is non-empty text throughout and looks distinct (a sample of it is): then each value
+    is rendered as it is, without finding the distinct ones first (which is what it would render anyway)."""
+    sample = arr[::max(1, len(arr) // 512)].tolist()
+    try:
+        if len(set(sample)) < 0.9 * len(sample):
+            return False
+    except TypeError:
+        return False
+    return all(type(v) is str for v in sample) and pd.api.types.infer_dtype(arr, skipna=False) == "string" \
+        and all(type(v) is str and v for v in arr.tolist())
 
 
 def _as_columns(rows: Iterable[Sequence[Any]], ncol: int) -> list[Sequence[Any]]:
