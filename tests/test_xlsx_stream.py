@@ -176,9 +176,10 @@ def test_a_distinct_text_column_renders_as_through_its_distinct_values():
     names = np.array([f"张{i}" for i in range(6000)] + _TRICKY, dtype=object)
     again = np.array([f"张{i % 50}" for i in range(6000)], dtype=object)
     blanks = np.array([f"张{i}" for i in range(6000)] + ["", None], dtype=object)
+    runs = np.array([f"文件{i // 200}.xlsx" for i in range(200_000)], dtype=object)  # sorted by file
     assert xlsx_stream._distinct_texts(names)
-    assert not xlsx_stream._distinct_texts(again) and not xlsx_stream._distinct_texts(blanks)
-    for column in (names, again, blanks):
+    assert not any(xlsx_stream._distinct_texts(c) for c in (again, blanks, runs))
+    for column in (names, again, blanks, runs[:20_000]):
         got = xlsx_stream._column_cells(column, styles, b"</row>")
         limit = xlsx_stream._DISTINCT_MIN
         try:

@@ -193,13 +193,14 @@ _DISTINCT_MIN = 5000
 def _distinct_texts(arr: np.ndarray) -> bool:
     """Whether a column is non-empty text throughout and looks distinct (a sample of it is): then each value
     is rendered as it is, without finding the distinct ones first (which is what it would render anyway)."""
-    sample = arr[::max(1, len(arr) // 512)].tolist()
+    # samples across it and of its first rows: a column sorted by file repeats in runs
+    spread, run = arr[::max(1, len(arr) // 512)].tolist(), arr[:512].tolist()
     try:
-        if len(set(sample)) < 0.9 * len(sample):
+        if len(set(spread)) < 0.9 * len(spread) or len(set(run)) < 0.9 * len(run):
             return False
     except TypeError:
         return False
-    return all(type(v) is str for v in sample) and pd.api.types.infer_dtype(arr, skipna=False) == "string" \
+    return all(type(v) is str for v in spread) and pd.api.types.infer_dtype(arr, skipna=False) == "string" \
         and all(type(v) is str and v for v in arr.tolist())
 
 
