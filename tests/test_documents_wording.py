@@ -170,3 +170,25 @@ def test_clean_shortcut_for_plain_text_changes_nothing_the_full_rules_would():
         finally:
             T._CLEAN_ALREADY = shortcut
     assert T.clean("学习贯彻二十大精神") == "学习贯彻二十大精神"
+
+
+def test_a_paragraphs_runs_are_what_python_docx_add_run_writes():
+    """BlockWriter.para writes a plain line as one w:t itself (python-docx passes text character by character):
+    the same XML as add_run gives, spaces at the ends kept; tabs still go through add_run."""
+    from lxml import etree
+
+    from pipeline.documents.docx_layout import BlockWriter, child
+    doc = Document()
+    anchor = doc.add_paragraph("anchor")
+    bw = BlockWriter(doc).at(anchor)
+    texts = ["普通一行", " 前后空格 ", "两行\n第二行", "制表\t符", "", "\n空行在前"]
+    ours = [bw.para(t) for t in texts]
+    for t, p in zip(texts, ours):
+        ref = anchor.insert_paragraph_before()
+        ref._p.style = bw._style("Normal")[0]
+        for i, line in enumerate(finish(t).split("\n")):
+            if i:
+                ref.add_run().add_break()
+            if line:
+                child(ref.add_run(line)._r.get_or_add_rPr(), "rFonts").set(qn("w:hint"), "eastAsia")
+        assert etree.tostring(p._p) == etree.tostring(ref._p), t
