@@ -373,7 +373,11 @@ def _build_events(result: Result, w: Wording) -> tuple[list[Event], list[Doc]]:
         if doc:
             add_doc(doc, date, set(codes or ()))
             continue
-        ev = next((e for k, e in by_day.get((date, key), ()) if seq is None or k is None or k == seq), None)
+        ev = None
+        for k, e in by_day.get((date, key), ()):
+            if seq is None or k is None or k == seq:
+                ev = e
+                break
         if ev is None:
             ev = events[(date, key, seq)] = Event(date, shown, key, set(codes or ()), _int(people), [dept])
             by_day.setdefault((date, key), []).append((seq, ev))
