@@ -97,8 +97,13 @@ def clean(value: object) -> str:
     return _nest(official.apply(text))
 
 
+_MARKS = re.compile("[“‘《〈”’》〉]")
+
+
 def _nest(text: str) -> str:
     """Quotes and book-title marks alternate with depth: “ ‘ “ …, 《 〈 《 …."""
+    if not _MARKS.search(text):  # nothing to nest: the text as it is (most paragraphs of a long report)
+        return text
     out, stack = [], []  # stack of (family, depth)
     for ch in text:
         if ch in "“‘《〈":
