@@ -726,7 +726,12 @@ def edited(result: Result) -> Edited:
 def coverage(result: Result) -> tuple[list[str], list[str]]:
     """(departments whose roster rows were counted, departments expected but missing): contract §4."""
     from pipeline.score import roster_coverage
-    return roster_coverage(result.config, result.department_counts)
+    key = (id(result.department_counts), len(result.department_counts))
+    cached = result.__dict__.get("_coverage")
+    if cached is None or cached[0] != key:  # asked per item and per rate: 1,000 departments each time
+        cached = result.__dict__["_coverage"] = (key, roster_coverage(result.config, result.department_counts))
+    counted, missing = cached[1]
+    return list(counted), list(missing)
 
 
 def covered_value(result: Result, w: Wording, value: str) -> str:
