@@ -4,6 +4,11 @@ N units (departments) each send one workbook with about 200 roster rows, 100 act
 with the usual mess: text dates in several forms, yes/no variants, labels instead of codes, numbers with units.
 A handful of distinct base workbooks are filled with openpyxl from the real template; every unit's file is a
 copy of one of them with the unit's name written into its XML (so staff numbers stay unique per unit).
+
+`distinct=True` (`--distinct`) gives every unit titles, dates and 工作亮点 of its own, as real units send them:
+activity and document titles carry the unit's name inside, dates come from 200 bases instead of 8, and each
+unit writes three highlights. The usual inbox repeats titles across units, which hides any stage that compares
+every title with every other; this one shows it.
 """
 
 from __future__ import annotations
@@ -22,11 +27,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.catalog import load_config  # noqa: E402
-from pipeline.schema import ACTIVITIES, DOCUMENTS, ROSTER  # noqa: E402
+from pipeline.schema import ACTIVITIES, DOCUMENTS, HIGHLIGHTS, ROSTER  # noqa: E402
 from pipeline.templates import HEADER_ROW, build_template  # noqa: E402
 
 TOKEN = "基层单位XXXX"
 BASES = 8
+DISTINCT_BASES = 200
+TOPICS = ["读书分享会", "志愿服务", "道德讲堂", "文明交通劝导", "理论学习", "健康讲座", "红色观影", "环境整治"]
 ROSTER_ROWS, ACTIVITY_ROWS, DOCUMENT_ROWS = 200, 100, 20
 
 
@@ -45,7 +52,7 @@ def write_config(target: Path, n: int) -> Path:
     return target
 
 
-def _base(config, seed: int) -> bytes:
+def _base(config, seed: int, distinct: bool = False) -> bytes:
     rng = random.Random(seed)
     year = config.year
     wb = build_template(config, "办公室")
@@ -80,9 +87,30 @@ def _base(config, seed: int) -> bytes:
                rng.choice(labels)]
         for c, v in enumerate(row, 1):
             ws.cell(HEADER_ROW + 1 + r, c, v)
+    if distinct:
+        _own_titles(wb, config, seed)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def _own_titles(wb, config, seed: int) -> None:
+    """Titles, dates and highlights of this base's own (the unit's name goes in when it is personalised)."""
+    rng = random.Random(seed * 7 + 1)
+    year, codes = config.year, list(config.standards)
+    ws = wb[ACTIVITIES.name]
+    for r in range(ACTIVITY_ROWS):
+        ws.cell(HEADER_ROW + 1 + r, 2, f"{year}-{rng.randint(1, 11):02d}-{rng.randint(1, 28):02d}")
+        ws.cell(HEADER_ROW + 1 + r, 3, f"{TOKEN}第{seed}-{r}期{rng.choice(TOPICS)}")
+    ws = wb[DOCUMENTS.name]
+    for r in range(DOCUMENT_ROWS):
+        ws.cell(HEADER_ROW + 1 + r, 2, f"关于印发{TOKEN}{rng.choice(TOPICS)}第{seed}-{r}号办法的通知")
+        ws.cell(HEADER_ROW + 1 + r, 4, f"{year}-{rng.randint(1, 11):02d}-{rng.randint(1, 28):02d}")
+    ws = wb[HIGHLIGHTS.name]
+    for r in range(3):
+        ws.cell(HEADER_ROW + 1 + r, 1, rng.choice(codes))
+        ws.cell(HEADER_ROW + 1 + r, 2, f"{TOKEN}组建志愿服务队，全年开展{rng.choice(TOPICS)}{rng.randint(3, 40)}次，"
+                                       f"服务群众{rng.randint(100, 900)}余人次。")
 
 
 def _xml_text(text: str) -> bytes:
@@ -103,7 +131,7 @@ def _personalise(base: bytes, name: str) -> bytes:
     return out.getvalue()
 
 
-def generate(n: int, folder: Path) -> tuple[Path, Path]:
+def generate(n: int, folder: Path, distinct: bool = False) -> tuple[Path, Path]:
     """Write bench inbox and config for n units under folder; reuse them when already there."""
     inbox, cfg_dir = folder / "inbox", folder / "config"
     stamp = folder / f".complete-{n}"
@@ -114,7 +142,7 @@ def generate(n: int, folder: Path) -> tuple[Path, Path]:
     inbox.mkdir(parents=True)
     write_config(cfg_dir, n)
     config = load_config(ROOT / "config")
-    bases = [_base(config, seed) for seed in range(min(BASES, n))]
+    bases = [_base(config, seed, distinct) for seed in range(min(DISTINCT_BASES if distinct else BASES, n))]
     for i in range(1, n + 1):
         name = unit_name(i)
         (inbox / f"{name}-文明单位创建台账.xlsx").write_bytes(_personalise(bases[i % len(bases)], name))
@@ -126,6 +154,8 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description="生成基准测试用的收件箱")
     ap.add_argument("--workbooks", type=int, default=1000)
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "work")
+    ap.add_argument("--distinct", action="store_true", help="每个单位的活动、文件名称和日期各不相同，并填写工作亮点")
     args = ap.parse_args()
-    inbox, cfg = generate(args.workbooks, args.out / str(args.workbooks))
+    folder = args.out / (f"{args.workbooks}-distinct" if args.distinct else str(args.workbooks))
+    inbox, cfg = generate(args.workbooks, folder, args.distinct)
     print(f"{args.workbooks} 份工作簿：{inbox}")

@@ -403,14 +403,61 @@ def test_check_names_a_broken_editor_entry_the_sample_does_not_reach(tmp_path):
 
 
 def test_a_department_name_in_front_goes_longest_first_and_only_when_enough_remains():
-    from pipeline.documents.editor import _Names, _strip_prefix
-    names = _Names(["团委", "机关团委", "工会", ""])
+    from pipeline.documents.editor import _strip_prefix
+    from pipeline.documents.text import NamePrefixes
+    names = NamePrefixes(["团委", "机关团委", "工会", ""])
     assert _strip_prefix("机关团委：志愿服务日", names, keep=4) == "志愿服务日"   # the longer name, not 团委
     assert _strip_prefix("团委志愿服务日", names, keep=4) == "志愿服务日"
     assert _strip_prefix("机关团委读书会", names, keep=4) == "机关团委读书会"      # 3 left after either name: kept
     assert _strip_prefix("工会会员代表大会", names, keep=4) == "会员代表大会"
     assert _strip_prefix("组织生活会", names) == "组织生活会"
     assert list(names) == ["机关团委", "团委", "工会"]
+
+
+def test_masking_phrases_by_lookup_gives_what_replacing_each_in_turn_gives():
+    import random
+    from pipeline.documents.editor import Phrases
+    from pipeline.documents.editor import frame_key
+    assert Phrases(["abc", "ad"]).mask("aabcd", "") == ""          # removing "abc" makes "ad" appear
+    rng = random.Random(7)
+    for _ in range(3000):
+        phrases = sorted({"".join(rng.choice("abcX") for _ in range(rng.randint(1, 4))) for _ in range(rng.randint(0, 12))},
+                         key=len, reverse=True)
+        text = "".join(rng.choice("abcdX") for _ in range(rng.randint(0, 14)))
+        for repl in ("", "X"):
+            expected = text
+            for p in phrases:
+                expected = expected.replace(p, repl)
+            assert Phrases(phrases).mask(text, repl) == expected, (phrases, text, repl)
+        assert frame_key(text + "。", Phrases(phrases)) == frame_key(text + "。", phrases)
+
+
+def test_a_document_row_joins_the_first_document_a_full_comparison_would_find():
+    import datetime as dt
+    import random
+    from pipeline.documents.editor import Doc, _DocIndex, _doc_key
+    from pipeline.documents.text import strip_marks
+    rng = random.Random(11)
+    days = [dt.date(2026, 3, d) for d in (1, 2, 3)] + [None]
+    for _ in range(300):
+        naive: list[Doc] = []
+        indexed = _DocIndex([])
+        for _ in range(rng.randint(1, 30)):
+            title = "".join(rng.choice("规划制度方案会") for _ in range(rng.randint(1, 6)))
+            date, codes = rng.choice(days), {rng.choice("123")}
+            key = _doc_key(title)
+            found = next((d for d in naive if (key and _doc_key(d.title) and (key in _doc_key(d.title) or _doc_key(d.title) in key))
+                          or (date is not None and d.date == date and d.codes & codes)), None)
+            if found is None:
+                naive.append(Doc(strip_marks(title), date, set(codes)))
+            else:
+                found.codes |= codes
+            same = indexed.first_same(key, date, codes)
+            if same is None:
+                indexed.add(Doc(strip_marks(title), date, set(codes)))
+            else:
+                same.codes |= codes
+        assert [(d.title, d.date, d.codes) for d in indexed.docs] == [(d.title, d.date, d.codes) for d in naive]
 
 
 def _documents_by_scan(rows):
@@ -431,39 +478,31 @@ def _documents_by_scan(rows):
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_documents_merge_as_a_pass_over_every_earlier_one_would(seed, monkeypatch):
-    """`_Documents` (title keys looked up by substring and str.find over blocks, same-day ones per date) merges
-    each document into the same earlier one as the plain pass over all of them: titles holding or held by
-    others, the same day sharing a standard, blank and NaN dates, over more than one block of keys."""
+def test_documents_merge_as_a_pass_over_every_earlier_one_would(seed):
+    """`_DocIndex` (title keys looked up by substring, titles holding a key found by its rarest piece, same-day
+    ones per date) merges each document into the same earlier one as the plain pass over all of them: titles
+    holding or held by others, the same day sharing a standard, blank and NaN dates."""
     import datetime as dt
     import random
 
-    from pipeline.documents.editor import _DocKeys, _Documents
+    from pipeline.documents.editor import Doc, _DocIndex, _doc_key
+    from pipeline.documents.text import strip_marks
     rnd = random.Random(seed)
     syllables = ["创建", "工作", "制度", "方案", "文明", "学习", "计划", "管理", "办法", "实施", "A", "7"]
     days = [None, float("nan"), *(dt.date(2026, 1, 1) + dt.timedelta(days=k) for k in range(20))]
     rows = [("".join(rnd.choice(syllables) for _ in range(rnd.randint(1, 6))) + rnd.choice(["", "《》", "（2026年）"]),
              rnd.choice(days), set(rnd.sample(["1.1.1", "1.1.2", "2.1.1", "3.2.2"], rnd.randint(0, 2))))
             for _ in range(600)]
-    monkeypatch.setattr(_DocKeys, "BLOCK", (4, 8, 16, 32)[seed])
-    documents = _Documents()
+    index = _DocIndex([])
     for title, date, codes in rows:
-        documents.add(title, date, set(codes))
-    got = [(d.title, d.date, sorted(d.codes)) for d in documents.docs]
-    assert len(got) > 2 * _DocKeys.BLOCK  # several blocks of keys
+        same = index.first_same(_doc_key(title), date, codes)
+        if same is not None:
+            same.codes |= codes
+        else:
+            index.add(Doc(strip_marks(title), date, set(codes)))
+    got = [(d.title, d.date, sorted(d.codes)) for d in index.docs]
+    assert len(got) > 20
     assert repr(got) == repr(_documents_by_scan([(t, d, set(c)) for t, d, c in rows]))
-
-
-def test_document_keys_find_the_first_that_holds_or_is_held():
-    from pipeline.documents.editor import _DocKeys
-    keys = _DocKeys()
-    for k in ["", "创建工作制度", "工作", "文明单位创建", "制度", "工作制度汇编"]:
-        keys.add(k)
-    assert keys.first("") is None and keys.first("无关") is None
-    assert keys.first("工作制度") == 1       # held by the first
-    assert keys.first("年度工作要点") == 2    # holds the second
-    assert keys.first("单位创建") == 3 and keys.first("制度汇编") == 4
-    assert keys.first("工作制度汇") == 2   # holds 2 and 4, held by 5: the earliest
 
 
 def test_substance_removes_titles_as_a_pass_over_every_title_would():

@@ -27,7 +27,6 @@ API
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import functools
 import re
@@ -35,7 +34,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable
 
-from pipeline.documents.text import clean, strip_marks
+from pipeline.documents.text import NamePrefixes, clean, strip_marks
 from pipeline.documents.wording import Wording, load_wording
 
 if TYPE_CHECKING:
@@ -151,6 +150,7 @@ class Edited:
     left_out: list[LeftOut] = field(default_factory=list)
     verbs: dict = field(default_factory=dict)
     weights: list = field(default_factory=list)
+    _verb_of: dict = field(default_factory=dict, repr=False)   # title -> verb: groups() asks for each title often
 
     def _events(self, codes) -> list[Event]:
         codes = set(codes)
@@ -182,7 +182,10 @@ class Edited:
         return sorted(out.values(), key=lambda g: (g.weight, first[id(g)]))
 
     def verbs_for(self, title: str) -> str:
-        return verb_of(title, self.verbs)
+        verb = self._verb_of.get(title)
+        if verb is None:
+            verb = self._verb_of[title] = verb_of(title, self.verbs)
+        return verb
 
     def documents(self, codes) -> list[str]:
         codes = set(codes)
@@ -261,13 +264,58 @@ def listing(groups: list[Group], limit: int | None = None) -> str:
 _QUOTED = re.compile(r"《[^《》]*》|“[^“”]*”|‘[^‘’]*’|〈[^〈〉]*〉")
 
 
-def frame_key(text: str, phrases: Iterable[str] = ()) -> str:
+class Phrases:
+    """Phrases to mask in short texts, in their given order (longest first). ``mask`` gives what replacing each
+    in turn gives (``for p in phrases: text = text.replace(p, repl)``), but it looks up only the substrings of
+    the text, so a sentence costs its length times the number of distinct phrase lengths, not the number of
+    phrases: a city-scale year has 100,000 activity titles and a thousand department names."""
+
+    def __init__(self, phrases: Iterable[str]) -> None:
+        self.rank: dict[str, int] = {}
+        for p in phrases:
+            if p and p not in self.rank:
+                self.rank[p] = len(self.rank)
+        self.order = list(self.rank)
+        self.by_length: dict[int, set[str]] = {}
+        for p in self.order:
+            self.by_length.setdefault(len(p), set()).add(p)
+
+    def __iter__(self):
+        return iter(self.order)
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def _first_at_or_after(self, text: str, rank: int) -> int | None:
+        best = None
+        for length, group in self.by_length.items():
+            for i in range(len(text) - length + 1):
+                piece = text[i:i + length]
+                if piece in group:
+                    r = self.rank[piece]
+                    if r >= rank and (best is None or r < best):
+                        best = r
+        return best
+
+    def mask(self, text: str, repl: str) -> str:
+        # a replacement can make a later phrase appear ("aabcd" without "abc" is "ad"): look again after each
+        rank = 0
+        while (found := self._first_at_or_after(text, rank)) is not None:
+            text = text.replace(self.order[found], repl)
+            rank = found + 1
+        return text
+
+
+def frame_key(text: str, phrases: Iterable[str] | Phrases = ()) -> str:
     """The sentence with its varying parts masked: quoted titles, figures and the given noun phrases become X,
     lists of X become one X. Two sentences with the same key are the same frame."""
     t = _QUOTED.sub("X", clean(text))
-    for p in phrases:
-        if p:
-            t = t.replace(p, "X")
+    if isinstance(phrases, Phrases):
+        t = phrases.mask(t, "X")
+    else:
+        for p in phrases:
+            if p:
+                t = t.replace(p, "X")
     t = re.sub(r"\d+(?:\.\d+)?%?", "N", t)
     t = re.sub(r"X(?:[、和及与]X)+", "X", t)
     t = re.sub(r"X+", "X", t)
@@ -283,7 +331,7 @@ class FrameBudget:
     frames are all still under MAX_FRAME (else the least used one) and records it."""
 
     def __init__(self, phrases: Iterable[str] = ()):
-        self.phrases = list(phrases)
+        self.phrases = Phrases(phrases)
         self.used: Counter[str] = Counter()
 
     def keys(self, text: str) -> list[str]:
@@ -340,18 +388,82 @@ def _title(title) -> str:
     return clean(t) if _NEEDS_CLEAN.search(t) else t
 
 
+class _DocIndex:
+    """The year's documents so far, and which of them a new row is: the first one whose title holds the row's
+    title or is held in it, or that has the same date and shares a standard. Candidates come from indexes
+    (title keys, their three-character pieces, dates), so a row is not compared with every document: a city's
+    units send tens of thousands of documents with titles of their own."""
+
+    def __init__(self, docs: list[Doc]) -> None:
+        self.docs = docs
+        self.keys: list[str] = []
+        self.by_key: dict[str, int] = {}
+        self.key_lengths: set[int] = set()
+        self.by_piece: dict[str, list[int]] = {}
+        self.short: list[int] = []         # keys of one or two characters: held in a title they have no piece of
+        self.by_date: dict[dt.date, list[int]] = {}
+        self.odd_dates: list[int] = []     # dates no dict can hold (NaN, NaT, unhashable): compared one by one
+
+    def add(self, doc: Doc) -> None:
+        i, key = len(self.docs), _doc_key(doc.title)
+        self.docs.append(doc)
+        self.keys.append(key)
+        if key:
+            self.by_key.setdefault(key, i)
+            self.key_lengths.add(len(key))
+            for piece in {key[j:j + 3] for j in range(len(key) - 2)}:
+                self.by_piece.setdefault(piece, []).append(i)
+            if len(key) < 3:
+                self.short.append(i)
+        day = _day(doc.date)
+        if day is not None:
+            self.by_date.setdefault(day, []).append(i)
+        elif doc.date is not None:
+            self.odd_dates.append(i)
+
+    def first_same(self, key: str, date, codes: set[str]) -> Doc | None:
+        found: set[int] = set()
+        if key:
+            for length in self.key_lengths:   # titles held in this one
+                for j in range(len(key) - length + 1):
+                    i = self.by_key.get(key[j:j + length])
+                    if i is not None:
+                        found.add(i)
+            if len(key) >= 3:                 # titles holding this one: they have its rarest piece
+                pieces = {key[j:j + 3] for j in range(len(key) - 2)}
+                found.update(self.by_piece.get(min(pieces, key=lambda p: len(self.by_piece.get(p, ()))), ()))
+            else:
+                found.update(i for i, k in enumerate(self.keys) if k and key in k)
+        if date is not None:
+            day = _day(date)
+            found.update(self.by_date.get(day, ()) if day is not None else range(len(self.docs)))
+            found.update(self.odd_dates)
+        for i in sorted(found):
+            d, dk = self.docs[i], self.keys[i]
+            if (key and dk and (key in dk or dk in key)) or (date is not None and d.date == date and d.codes & codes):
+                return d
+        return None
+
+
 def _build_events(result: Result, w: Wording) -> tuple[list[Event], list[Doc]]:
     acts = result.merged.used("activities")
     docs_frame = result.merged.used("documents")
     issued_words = sorted(_words(w, "印发词"), key=len, reverse=True)
     kinds = _words(w, "文件词")
     cfg = result.config
-    names = _Names(n for d in cfg.departments for n in (d.name, *d.aliases))
+    names = NamePrefixes(n for d in cfg.departments for n in (d.name, *d.aliases))
     events: dict[tuple, Event] = {}  # (date, name without its number, the number or None) -> event
     by_day: dict[tuple, list] = {}  # (date, name without its number) -> [(number or None, event)]
-    documents = _Documents()
-    add_doc = documents.add
-    docs = documents.docs
+    docs: list[Doc] = []
+
+    documents = _DocIndex(docs)
+
+    def add_doc(title: str, date, codes: set[str]) -> None:
+        same = documents.first_same(_doc_key(title), date, codes)
+        if same is not None:
+            same.codes |= codes
+            return
+        documents.add(Doc(strip_marks(title), date, set(codes)))
 
     for title, date, codes in zip(docs_frame["title"], docs_frame["date"], docs_frame["standard"]):
         title = clean(title)
@@ -394,7 +506,7 @@ def _build_events(result: Result, w: Wording) -> tuple[list[Event], list[Doc]]:
     return list(events.values()), docs
 
 
-def _read_title(title, names: _Names, issued_words: list[str], kinds: list[str]) -> tuple:
+def _read_title(title, names: NamePrefixes, issued_words: list[str], kinds: list[str]) -> tuple:
     """(the title as written outward, the document an 印发 row names, the name without its number, its key,
     the number's key) of a typed activity title."""
     raw = _strip_prefix(_title(title), names, keep=4)  # "团委志愿服务日": no department name outward
@@ -408,38 +520,6 @@ def _read_title(title, names: _Names, issued_words: list[str], kinds: list[str])
     return raw, doc, shown, key, seq
 
 
-class _Documents:
-    """The documents of a run, each once: a document joins the first earlier one whose title holds or is held
-    by its own, or of the same day sharing a standard. Found without a pass over every document for each one
-    (a city sends 20,000)."""
-
-    def __init__(self) -> None:
-        self.docs: list[Doc] = []
-        self.keys = _DocKeys()
-        self.on_day: dict = {}  # date -> indexes of the documents of that date
-
-    def add(self, title: str, date, codes: set[str]) -> None:
-        docs = self.docs
-        first = self.keys.first(_doc_key(title))
-        day = _day(date)
-        if day is not None:
-            for i in self.on_day.get(day, ()):
-                if first is not None and i >= first:
-                    break
-                if docs[i].codes & codes:
-                    first = i
-                    break
-        elif date is not None:  # a value no dict can hold: compared with each document, as equals do
-            first = next((i for i, d in enumerate(docs[:first]) if d.date == date and d.codes & codes), first)
-        if first is not None:
-            docs[first].codes |= codes
-            return
-        if day is not None:
-            self.on_day.setdefault(day, []).append(len(docs))
-        docs.append(Doc(strip_marks(title), date, set(codes)))
-        self.keys.add(_doc_key(docs[-1].title))
-
-
 def _day(date):
     """A date as a dict key, or None for no date, NaN or NaT (equal to nothing) or a value that cannot be one."""
     try:
@@ -451,86 +531,10 @@ def _day(date):
     return date
 
 
-class _DocKeys:
-    """The documents' title keys in order, for `first(key)`: the index of the first key that holds `key` or is
-    held by it (both non-empty), as a pass over them all would find it, without that pass: keys held by `key`
-    are looked up among its substrings, keys holding it are found by `str.find` in blocks of keys joined by a
-    character no key has (norm_key drops it)."""
-
-    BLOCK = 256
-
-    def __init__(self) -> None:
-        self.keys: list[str] = []
-        self.index: dict[str, int] = {}       # key -> its first index
-        self.lengths: set[int] = set()        # lengths of the non-empty keys
-        self.blocks: list[tuple[str, list[int]]] = []   # (joined keys, where each starts) per full block
-        self._tail: tuple[str, list[int]] | None = None  # the same of the keys after the last full block
-        self.plain = True  # no key has the joining character (norm_key drops it); else each key is compared
-
-    def add(self, key: str) -> None:
-        self._tail = None
-        self.plain = self.plain and "\0" not in key
-        self.index.setdefault(key, len(self.keys))
-        self.keys.append(key)
-        if key:
-            self.lengths.add(len(key))
-        if len(self.keys) % self.BLOCK == 0:
-            self.blocks.append(self._joined(self.keys[-self.BLOCK:]))
-
-    @staticmethod
-    def _joined(keys: list[str]) -> tuple[str, list[int]]:
-        starts, at = [], 0
-        for k in keys:
-            starts.append(at)
-            at += len(k) + 1
-        return "\0".join(keys), starts
-
-    def first(self, key: str) -> int | None:
-        if not key:
-            return None
-        if not self.plain or "\0" in key:
-            return next((i for i, k in enumerate(self.keys) if k and (key in k or k in key)), None)
-        best = None
-        n = len(key)
-        for length in self.lengths:   # keys held by this one: its substrings of the lengths there are
-            if length <= n:
-                for j in range(n - length + 1):
-                    i = self.index.get(key[j:j + length])
-                    if i is not None and (best is None or i < best):
-                        best = i
-        if self._tail is None:
-            self._tail = self._joined(self.keys[len(self.blocks) * self.BLOCK:])
-        for b, (joined, starts) in enumerate([*self.blocks, self._tail]):
-            if best is not None and b * self.BLOCK >= best:
-                break
-            at = joined.find(key)
-            if at >= 0:   # keys holding this one: the first in the first block that has one
-                i = b * self.BLOCK + bisect.bisect_right(starts, at) - 1
-                return i if best is None or i < best else best
-        return best
-
-
-class _Names:
-    """Department names (and 我部…) for prefix lookups: a set per length, longest first, so a lookup costs the
-    number of distinct lengths, not the number of names (a city's roll-up has a thousand departments)."""
-
-    def __init__(self, names) -> None:
-        self.by_length: dict[int, set[str]] = {}
-        for n in names:
-            if n:
-                self.by_length.setdefault(len(n), set()).add(n)
-        self.lengths = sorted(self.by_length, reverse=True)
-
-    def __iter__(self):
-        return (n for length in self.lengths for n in sorted(self.by_length[length]))
-
-
-def _strip_prefix(text: str, names: _Names, keep: int = 3) -> str:
+def _strip_prefix(text: str, names: NamePrefixes, keep: int = 3) -> str:
     """Without a department name (or 我部…) in front, when at least `keep` characters remain."""
-    for length in names.lengths:
-        if len(text) >= length + keep and text[:length] in names.by_length[length]:
-            return text[length:].lstrip("，,：:、 ")
-    return text
+    name = names.longest(text, keep)
+    return text[len(name):].lstrip("，,：:、 ") if name else text
 
 
 def _sentence(text: str) -> str:
@@ -547,13 +551,11 @@ class _Judge:
         self.routine = _words(w, "常态化词")
         self.public = _words(w, "公众词")
         cfg = result.config
-        self.names = _Names([*(n for d in cfg.departments for n in (d.name, *d.aliases)), *_words(w, "自称")])
+        self.names = NamePrefixes([*(n for d in cfg.departments for n in (d.name, *d.aliases)), *_words(w, "自称")])
         titles = {norm_key(e.title) for e in events} | {_doc_key(d.title) for d in docs}
-        self.titles = sorted((t for t in titles if len(t) >= 2), key=len, reverse=True)
-        self._rank = {n: i for i, n in enumerate(self.titles)}
-        self._lengths = sorted({len(n) for n in self.titles}, reverse=True)
+        self.titles = Phrases(sorted((t for t in titles if len(t) >= 2), key=len, reverse=True))
         self.filler_keys = [norm_key(f) for f in self.filler]
-        self.name_keys = [norm_key(n) for n in self.names]
+        self.name_keys = Phrases(norm_key(n) for n in self.names)
         self.item_of = {s.code: item for ind in cfg.indicators for item in ind.items for s in item.standards}
         self.events = events
         self._totals: dict[frozenset, tuple[int, int | None]] = {}
@@ -561,29 +563,10 @@ class _Judge:
     def substance(self, text: str) -> str:
         """What the sentence says beyond filler phrases, activity names and department names."""
         t = norm_key(_SEQUENCE_ANY.sub("", text))
-        at = -1
-        while (at := self._next_title(t, at)) is not None:   # each title in turn, longest first
-            t = t.replace(self.titles[at], "")
-        for n in self.name_keys:
-            t = t.replace(n, "")
+        t = self.name_keys.mask(self.titles.mask(t, ""), "")
         for f in self.filler_keys:
             t = t.replace(f, "")
         return t
-
-    def _next_title(self, t: str, after: int) -> int | None:
-        """The first title after `after` (in self.titles' order) that t holds: what a pass over every title
-        would come to next, found among t's substrings (a city's titles number thousands, a sentence's
-        substrings of their lengths a few hundred)."""
-        n = len(t)
-        floor = len(self.titles[after]) if after >= 0 else n
-        for length in self._lengths:   # longest first, as the titles are ranked
-            if length > n or length > floor:
-                continue
-            found = [r for j in range(n - length + 1) if (r := self._rank.get(t[j:j + length])) is not None
-                     and r > after]
-            if found:
-                return min(found)
-        return None
 
     def frame(self, text: str) -> str:
         """The filler skeleton ("扎实推进X，形成常态化机制"), or "" when the sentence uses no filler."""

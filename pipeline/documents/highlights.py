@@ -12,7 +12,7 @@ import re
 from collections import defaultdict
 
 from pipeline.catalog import Config
-from pipeline.documents.text import clean
+from pipeline.documents.text import NamePrefixes, clean
 from pipeline.issues import Issue, make_issue
 
 MIN_CHARS = 15
@@ -24,11 +24,8 @@ def _norm(text: str) -> str:
     return re.sub(r"[\W_]", "", clean(text))
 
 
-def _strip_department(text: str, names: list[str]) -> str:
-    for n in names:
-        if text.startswith(n):
-            return text[len(n):]
-    return text
+def _strip_department(text: str, names: NamePrefixes) -> str:
+    return text[len(names.longest(text)):]
 
 
 def highlight_issues(merged, config: Config) -> list[Issue]:
@@ -40,7 +37,7 @@ def highlight_issues(merged, config: Config) -> list[Issue]:
     for dept, title in zip(acts["department"], acts["title"]):
         if title:
             titles[dept].add(_norm(title))
-    names = sorted({n for d in config.departments for n in (d.name, *d.aliases)}, key=len, reverse=True)
+    names = NamePrefixes(n for d in config.departments for n in (d.name, *d.aliases))
     rows = [(f, s, r, d, _norm(_strip_department(_norm(str(t)), names)), str(t))
             for f, s, r, d, t in zip(highlights["file"], highlights["sheet"], highlights["row"],
                                      highlights["department"], highlights["text"])]

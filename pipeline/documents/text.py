@@ -154,3 +154,26 @@ def finish(text: object) -> str:
 
 def join(items, sep: str = "、") -> str:
     return sep.join(str(i) for i in items if str(i))
+
+
+class NamePrefixes:
+    """Names (departments, their aliases, 我部…) to find at the start of a text. A set per length, longest
+    first: a lookup costs the number of distinct lengths, not the number of names (a city's roll-up has a
+    thousand departments and thousands of rows to look them up in)."""
+
+    def __init__(self, names) -> None:
+        self.by_length: dict[int, set[str]] = {}
+        for n in names:
+            if n:
+                self.by_length.setdefault(len(n), set()).add(n)
+        self.lengths = sorted(self.by_length, reverse=True)
+
+    def __iter__(self):
+        return (n for length in self.lengths for n in sorted(self.by_length[length]))
+
+    def longest(self, text: str, keep: int = 0) -> str:
+        """The longest name `text` starts with that leaves at least `keep` characters after it, or ""."""
+        for length in self.lengths:
+            if len(text) >= length + keep and text[:length] in self.by_length[length]:
+                return text[:length]
+        return ""

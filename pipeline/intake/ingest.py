@@ -18,7 +18,6 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from python_calamine import CalamineWorkbook
 
 from pipeline.catalog import Config, normalize_name
@@ -296,7 +295,7 @@ def _department_hint(rec: FileRecord, inbox: Path, config: Config) -> str | None
         return config.resolve_department(stated)
     rel = Path(rec.name)
     for text in (rel.stem, *(p for p in reversed(rel.parent.parts))):
-        dept = config.department_in_text(text)
+        dept = _department_in_text(config, text)
         if dept:
             return dept
     try:
@@ -358,6 +357,7 @@ def _read_sheets_quietly(path: Path, data: bytes) -> tuple[dict[str, list[list]]
     except Exception:  # noqa: BLE001 - old .xls that calamine cannot read: try xlrd
         if data[:8] != b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
             raise
+    import pandas as pd  # only here: a reading worker started with spawn (Windows) starts without pandas
     with pd.ExcelFile(io.BytesIO(data), engine="xlrd", engine_kwargs={"logfile": io.StringIO()}) as xl:
         out = {}
         for name in xl.sheet_names:
@@ -379,7 +379,8 @@ def _read_calamine(data: bytes) -> tuple[dict[str, list[list]], Merges]:
             _check_size(name, sheet.total_height)
             rows = sheet.to_python(skip_empty_area=False)
             _check_size(name, len(rows))
-            out[name] = [row[:MAX_COLUMNS] for row in rows]
+            wide = rows and max(map(len, rows)) > MAX_COLUMNS
+            out[name] = [row[:MAX_COLUMNS] for row in rows] if wide else rows  # (fresh lists: no copy needed)
             ranges = sheet.merged_cell_ranges
             if ranges:
                 merges[name] = [(r0, c0, r1, c1) for (r0, c0), (r1, c1) in ranges]
@@ -393,6 +394,7 @@ def _check_size(name: str, rows: int) -> None:
         raise _Refused("file-too-large", detail=f"工作表“{name}”超过 {MAX_ROWS} 行")
 
 
+@lru_cache(maxsize=1024)  # every workbook names its sheets alike
 def _sheet_kind(sheet_name: str) -> str | None:
     norm = normalize_name(sheet_name)
     if INFO_SHEET in norm:
@@ -518,11 +520,12 @@ def _filled(value: Any) -> bool:
 
 
 def _read_table(grid: list[list], spec: SheetSpec, rec: FileRecord, sheet_name: str,
-                merges: Any = ()) -> RawSheet | None:
+                merges: Any = (), fast: bool = True) -> RawSheet | None:
     """Find the header row in the first rows, then keep every data row with its Excel row number.
 
     Blank rows are skipped; a row with text only outside the recognised columns, a lone note-like cell
-    (注：…, 填表人：…) or the header repeated mid-table is reported as a note and not read as data."""
+    (注：…, 填表人：…) or the header repeated mid-table is reported as a note and not read as data.
+    `fast=False` judges every row one by one (the tests compare both ways)."""
     lookup = _header_lookup(spec)
     needed = set(spec.header_keys)
     header_at, mapping = None, {}
@@ -549,13 +552,22 @@ def _read_table(grid: list[list], spec: SheetSpec, rec: FileRecord, sheet_name: 
     take = _getter(content_cols)
     reach = max(used_cols)
     header_cells = tuple(header[c] if c < len(header) else None for c in content_cols)
+    lead_header = header_cells[0]
+    quick = fast and len(content_cols) > 1
     keep: list[int] = []
     for r in range(header_at + 1, len(grid)):
         row = grid[r]
         width = len(row)
+        cells = take(row) if width > reach else tuple(row[c] if c < width else None for c in content_cols)
+        if quick:  # the first two recognised cells plainly filled (text or a number), the first not the header's:
+            a, b = cells[0], cells[1]  # data whatever the others hold (the cell-by-cell test below says the same)
+            ta, tb = type(a), type(b)
+            if (ta is str and a and not a.isspace() or ta is float and a == a) and \
+                    (tb is str and b and not b.isspace() or tb is float and b == b) and a != lead_header:
+                keep.append(r)
+                continue
         if row.count("") == width:
             continue  # an empty row (templates format hundreds of them in advance)
-        cells = take(row) if width > reach else tuple(row[c] if c < width else None for c in content_cols)
         if cells == header_cells:
             _note(rec, sheet_name, r + 1, next((v for v in cells if _filled(v)), ""))
             continue
@@ -585,18 +597,39 @@ def _read_table(grid: list[list], spec: SheetSpec, rec: FileRecord, sheet_name: 
             continue
         keep.append(r)
     columns = list(mapping.values())
-    if keep and all(len(grid[r]) > reach for r in keep):
-        values = [list(col) for col in zip(*map(_getter(columns), (grid[r] for r in keep)))]
+    kept_rows = [grid[r] for r in keep]
+    if kept_rows and min(map(len, kept_rows)) > reach:
+        values = [list(col) for col in zip(*map(_getter(columns), kept_rows))]
     else:
-        values = [[grid[r][c] if c < len(grid[r]) else None for r in keep] for c in columns]
+        values = [[row[c] if c < len(row) else None for row in kept_rows] for c in columns]
+    repeated = _repeated_keys(spec)
+    for j, key in enumerate(mapping):
+        if key in repeated:
+            values[j] = _shared_text(values[j])
     return RawSheet(spec.kind, sheet_name, list(mapping), values, [r + 1 for r in keep])
+
+
+@lru_cache(maxsize=None)
+def _repeated_keys(spec: SheetSpec) -> frozenset[str]:
+    """The columns whose cells repeat a few values (是/否, dates, codes, numbers typed as text)."""
+    return frozenset(c.key for c in spec.columns if c.kind not in ("text", "seq"))
+
+
+def _shared_text(values: list) -> list:
+    """A column of text with each repeated text one object: pickled once for the reading process (pickle
+    sends an object it has sent before as a reference), held once there. Only text: equal numbers, dates
+    or booleans may differ in type or sign (1.0 == True, 0.0 == -0.0) and are left as they are."""
+    if set(map(type, values)) != {str}:
+        return values
+    seen: dict[str, str] = {}
+    return list(map(seen.setdefault, values, values))
 
 
 def _fill_merged(grid: list[list], merges: Any, header_at: int, mapping: dict[str, int], spec: SheetSpec,
                  rec: FileRecord, sheet_name: str) -> None:
     """A range merged over several data rows shows its value on each of them: its value (the first cell's)
     applies to every row it spans, in the range's first column."""
-    names = {c: next(col.name for col in spec.columns if col.key == k) for k, c in mapping.items()}
+    names = None  # column index -> its header name, looked up once a range is filled
     for r0, c0, r1, c1 in sorted(merges):
         if r1 <= r0 or r0 <= header_at or r0 >= len(grid):
             continue  # one row, or in the title/header rows
@@ -610,6 +643,8 @@ def _fill_merged(grid: list[list], merges: Any, header_at: int, mapping: dict[st
             if c0 < len(row) and not _filled(row[c0]):
                 row[c0] = value
                 filled = True
+        if filled and names is None:
+            names = {c: next(col.name for col in spec.columns if col.key == k) for k, c in mapping.items()}
         if filled and c0 in names:
             rec.issues.append(make_issue("merged-cells", file=rec.name, sheet=sheet_name, row=r0 + 1,
                                          column=names[c0], value=clean_text(value), last=r1 + 1))
@@ -627,9 +662,34 @@ def _note(rec: FileRecord, sheet: str, row: int, value: Any) -> None:
     rec.issues.append(make_issue("note-row", file=rec.name, sheet=sheet, row=row, value=clean_text(value)))
 
 
+_ALIAS_INDEX: dict[int, tuple[dict, dict[int, dict[str, tuple[int, str]]]]] = {}
+
+
+def _department_in_text(config: Config, text: str) -> str | None:
+    """config.department_in_text (the department whose name or alias is the longest one in the text, the first
+    listed of equally long ones), by looking the text's substrings up instead of testing every alias: a file
+    name is short, a city's catalog names a thousand departments."""
+    aliases = config.alias_map
+    found = _ALIAS_INDEX.get(id(aliases))
+    if found is None or found[0] is not aliases:
+        by_length: dict[int, dict[str, tuple[int, str]]] = {}
+        for i, (alias, dept) in enumerate(aliases.items()):
+            if alias:
+                by_length.setdefault(len(alias), {})[alias] = (i, dept)
+        if len(_ALIAS_INDEX) >= 8:  # a long-lived process that reloads its config keeps only the recent ones
+            _ALIAS_INDEX.clear()
+        found = _ALIAS_INDEX[id(aliases)] = (aliases, dict(sorted(by_length.items(), reverse=True)))
+    norm = normalize_name(text)
+    for length, table in found[1].items():
+        hits = [table[part] for part in {norm[i:i + length] for i in range(len(norm) - length + 1)} if part in table]
+        if hits:
+            return min(hits)[1]
+    return None
+
+
 def _named_elsewhere(config: Config, name: str, dept: str) -> str | None:
     """The other department a file name names (longest match), when it does not also name `dept`."""
-    named = config.department_in_text(name)
+    named = _department_in_text(config, name)
     if named is None or named == dept:
         return None
     norm = normalize_name(name)
@@ -641,22 +701,21 @@ def _named_elsewhere(config: Config, name: str, dept: str) -> str | None:
 def _department(rec: FileRecord, config: Config, quiet: bool = False) -> str | None:
     """From 填报信息/部门 (through aliases), else the file name; quiet for files with no data to attribute."""
     stated = rec.info.get("部门")
-    known = "、".join(config.department_names)
     if not is_blank(stated):
         dept = config.resolve_department(stated)
         if dept is None and not quiet:
             rec.issues.append(make_issue("department-unknown", file=rec.name, sheet=INFO_SHEET, column="部门",
-                                         value=clean_text(stated), known=known))
+                                         value=clean_text(stated), known="、".join(config.department_names)))
         named = _named_elsewhere(config, Path(rec.name).stem, dept) if dept else None
         if named:  # 团委-….xlsx whose 填报信息 says 工会: counted for 工会, and said so
             rec.issues.insert(0, make_issue("department-name-mismatch", file=rec.name, sheet=INFO_SHEET, column="部门",
                                          value=clean_text(stated), named=named, counted=dept, department=dept))
         return dept
-    dept = config.department_in_text(Path(rec.name).stem)
+    dept = _department_in_text(config, Path(rec.name).stem)
     if quiet:
         return dept
     if dept is None:
-        rec.issues.append(make_issue("department-missing", file=rec.name, known=known))
+        rec.issues.append(make_issue("department-missing", file=rec.name, known="、".join(config.department_names)))
     else:
         rec.issues.append(make_issue("department-from-filename", file=rec.name, value=dept))
     return dept

@@ -67,6 +67,7 @@ class Checked:
         self.pending: list[FileRecord] = []
         self.frames: dict[str, list[pd.DataFrame]] = {s.kind: [] for s in DATA_SHEETS}
         self.issues: list[Issue] = []
+        self.hints: dict = {}  # department -> its message hints (validate_kind), the same for every batch
 
     def add(self, rec: FileRecord) -> None:
         if rec.readable and rec.department and rec.sheets:
@@ -78,7 +79,8 @@ class Checked:
         for spec in DATA_SHEETS:
             raws = [(rec, raw) for rec in self.pending for raw in rec.sheets.get(spec.kind, ())]
             if raws:
-                frame, found = validate_kind(spec.kind, _combined(spec.kind, raws, self.config), self.config, self.year)
+                frame, found = validate_kind(spec.kind, _combined(spec.kind, raws, self.config), self.config, self.year,
+                                             self.hints)
                 self.frames[spec.kind].append(frame)
                 self.issues.extend(found)
         for rec in self.pending:  # validated: merge needs each sheet's kind, name and row numbers, not its cells
@@ -92,7 +94,7 @@ class Checked:
         if not self.frames[kind]:
             return None
         frame = pd.concat(self.frames[kind], ignore_index=True) if len(self.frames[kind]) > 1 else self.frames[kind][0]
-        order = frame["file"].map(rank).to_numpy(dtype=float)  # NaN: not a winner
+        order = _ranks(frame["file"].to_numpy(), rank)  # NaN: not a winner
         keep = np.flatnonzero(~np.isnan(order))
         if len(keep) == 0:
             return None
@@ -104,6 +106,16 @@ class Checked:
     def issues_of(self, rank: dict[str, int]) -> list[Issue]:
         self.flush()
         return [i for i in self.issues if i.file in rank]
+
+
+def _ranks(files: np.ndarray, rank: dict[str, int]) -> np.ndarray:
+    """Each row's rank by its file (NaN for a file not ranked), looked up once per run of rows of one file
+    (a file's rows are together)."""
+    if len(files) == 0:
+        return np.empty(0, dtype=float)
+    starts = np.flatnonzero(np.concatenate(([True], files[1:] != files[:-1])))
+    found = np.array([rank.get(files[i], np.nan) for i in starts], dtype=float)
+    return np.repeat(found, np.diff(np.append(starts, len(files))))
 
 
 def merge(records: list[FileRecord], config: Config, year: int, checked: Checked | None = None) -> Merged:
@@ -224,19 +236,22 @@ def negative_check(merged: Merged, config: Config) -> NegativeCheck:
     return NegativeCheck(dept, dept in merged.winners, tuple(answers))
 
 
-def _combined(kind: str, raws: list[tuple[FileRecord, RawSheet]], config: Config | None = None) -> pd.DataFrame:
-    """One frame of raw cells for a sheet kind over all winning workbooks, each row with its place."""
+def _combined(kind: str, raws: list[tuple[FileRecord, RawSheet]], config: Config | None = None) -> dict[str, np.ndarray]:
+    """The raw cells of a sheet kind over these workbooks, column by column, each row with its place (arrays,
+    not a DataFrame: validate_kind reads them column by column and builds its own frame)."""
     sizes = [len(raw) for _, raw in raws]
     total = sum(sizes)
     data: dict[str, np.ndarray] = {}
     for col in (sheet_for(config, kind) if config is not None else SHEET_BY_KIND[kind]).columns:
+        if col.kind == "seq":
+            continue  # the row numbers people typed: not validated, not kept
         cells = itertools.chain.from_iterable(raw.column(col.key) for _, raw in raws)
         data[col.key] = np.fromiter(cells, dtype=object, count=total)  # no per-cell shape discovery
     data["file"] = np.repeat(np.array([rec.name for rec, _ in raws], dtype=object), sizes)
     data["department"] = np.repeat(np.array([rec.department for rec, _ in raws], dtype=object), sizes)
     data["sheet"] = np.repeat(np.array([raw.name for _, raw in raws], dtype=object), sizes)
     data["_row"] = np.fromiter(itertools.chain.from_iterable(raw.numbers for _, raw in raws), dtype=int, count=total)
-    return pd.DataFrame(data)
+    return data
 
 
 def _info_checks(rec: FileRecord, config: Config, year: int) -> list[Issue]:
@@ -268,7 +283,10 @@ def same_template(found: str, current: str, year: int) -> bool:
 def _dedupe_people(roster: pd.DataFrame) -> list[Issue]:
     """The same person twice (same 工号, or same 姓名+部门 without 工号) is counted once: the first stays used."""
     used = roster["status"] == USED
-    dup = used & roster.loc[used, "person_key"].duplicated(keep="first").reindex(roster.index, fill_value=False)
+    keys = roster["person_key"].to_numpy()
+    dup = np.zeros(len(roster), dtype=bool)
+    dup[used.to_numpy()] = pd.Series(keys[used.to_numpy()]).duplicated(keep="first").to_numpy()
+    dup = pd.Series(dup, index=roster.index)
     if not dup.any():
         return []
     first = roster[used & ~dup].drop_duplicates("person_key").set_index("person_key")

@@ -55,9 +55,21 @@ def _parse_cell(func: Callable[[Any], Any], value: Any) -> Any:
 class Parsed:
     """A column parsed once per distinct value; masks are computed on the distinct values too."""
 
-    def __init__(self, series: pd.Series, func: Callable[[Any], Any]) -> None:
+    def __init__(self, series: pd.Series | np.ndarray, func: Callable[[Any], Any]) -> None:
+        self.plain = func in (clean_text, id_text) and _ordinary(series, ids=func is id_text)
+        if self.plain:  # every cell ordinary text (names, titles: mostly distinct): parsed without factorizing
+            n = len(series)
+            parsed = map(str.strip, series) if func is clean_text else iter(series)
+            self.results = np.fromiter(itertools.chain(parsed, [func(None)]), dtype=object, count=n + 1)
+            self.codes = np.arange(n)
+            self.values = self.results[:n].copy()
+            return
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
-        if func is clean_text:  # most distinct values are ordinary text (names, titles): strip only
+        if func is clean_text and _ordinary(uniques):
+            parsed = map(str.strip, uniques)  # every distinct value ordinary text: stripped, tested at C speed
+        elif func is id_text and _ordinary(uniques, ids=True):
+            parsed = iter(uniques)
+        elif func is clean_text:  # most distinct values are ordinary text (names, titles): strip only
             parsed = (u.strip() if type(u) is str and u.isprintable() and "_x" not in u and "#" not in u
                       else _parse_cell(func, u) for u in uniques)
         elif func is id_text:  # ordinary staff numbers are kept as they are
@@ -77,12 +89,16 @@ class Parsed:
         """Rows whose parsed value is one of these objects (the sentinels, None), compared by identity
         in numpy's loop: text columns have hundreds of thousands of distinct values at city scale."""
         found = np.zeros(len(self.results), dtype=bool)
+        if self.plain:  # text only: none of the sentinels
+            return found[self.codes]
         for obj in objects:
             found |= _IS(self.results, obj).astype(bool)
         return found[self.codes]
 
     def blank(self) -> np.ndarray:
         """Rows left empty: None, empty text, or an Excel error value."""
+        if self.plain:
+            return (self.results == "")[self.codes]
         empty = np.fromiter((type(r) is str and not r for r in self.results), bool, len(self.results))
         return empty[self.codes] | self.is_(None, FORMULA_ERROR)
 
@@ -90,25 +106,40 @@ class Parsed:
 _IS = np.frompyfunc(operator.is_, 2, 1)
 
 
+def _ordinary(uniques: np.ndarray, ids: bool = False) -> bool:
+    """Whether every value is text that clean_text would only strip (printable, no _x escape, no #), and for
+    staff numbers (`ids`) that id_text keeps as it is (no space, NFKC). Tested on the values joined by "a",
+    which can neither make nor hide a "_x", a "#", a space or an unprintable character."""
+    if len(uniques) == 0 or set(map(type, uniques)) != {str}:
+        return False
+    joined = "a".join(uniques)
+    if not joined.isprintable() or "_x" in joined or "#" in joined:
+        return False
+    return not ids or (" " not in joined and all(map(unicodedata.is_normalized, itertools.repeat("NFKC"), uniques)))
+
+
 def map_values(series: pd.Series, func: Callable[[Any], Any]) -> np.ndarray:
     """Apply func once per distinct value (cells repeat a lot: 是, 否, dates)."""
     return Parsed(series, func).values
 
 
-def validate_kind(kind: str, frame: pd.DataFrame, config: Config, year: int) -> tuple[pd.DataFrame, list[Issue]]:
+def validate_kind(kind: str, frame: pd.DataFrame | dict[str, np.ndarray], config: Config, year: int,
+                  hints: dict[Any, dict[str, str]] | None = None) -> tuple[pd.DataFrame, list[Issue]]:
     """Parse every column of one sheet kind over all winning workbooks at once.
 
-    `frame` holds the raw cells (one column per recognised field) plus file, department, sheet and _row;
-    returns the validated frame (status used/rejected) and the issues, each with its place."""
+    `frame` holds the raw cells (one column per recognised field) plus file, department, sheet and _row, as a
+    DataFrame or a dict of arrays (merge._combined); returns the validated frame (status used/rejected) and the
+    issues, each with its place. `hints`: the departments' message hints (profile_hints) found so far, kept
+    by the caller across batches."""
     spec = sheet_for(config, kind)
-    n = len(frame)
-    out = pd.DataFrame({"file": frame["file"].to_numpy(), "department": frame["department"].to_numpy(),
-                        "sheet": frame["sheet"].to_numpy(), "row": frame["_row"].to_numpy(dtype=int)})
+    files, depts, sheets = (np.asarray(frame[c]) for c in ("file", "department", "sheet"))
+    rows = np.asarray(frame["_row"], dtype=int)
+    n = len(rows)
+    out: dict[str, np.ndarray] = {"file": files, "department": depts, "sheet": sheets, "row": rows}
     issues: list[Issue] = []
     errors = np.zeros(n, dtype=bool)
-    files, depts, sheets, rows = (out[c].to_numpy() for c in ("file", "department", "sheet", "row"))
 
-    hints: dict[Any, dict[str, str]] = {}
+    hints = {} if hints is None else hints
 
     def issue(code: str, i: int, column: str, value: Any = None, **extra: Any) -> Issue:
         if depts[i] not in hints:
@@ -123,14 +154,14 @@ def validate_kind(kind: str, frame: pd.DataFrame, config: Config, year: int) -> 
     for col in spec.columns:
         if col.kind == "seq":
             continue
-        raw_values = frame[col.key] if col.key in frame else pd.Series([None] * n, dtype=object)
+        raw_values = np.asarray(frame[col.key]) if col.key in frame else np.full(n, None, dtype=object)
         column = Parsed(raw_values, _PARSERS[col.kind])
         parsed = column.values
         if kind == "negative" and col.key == "exists":
             unanswered = column.is_(None)  # blank (an invalid answer has its own warning)
         required = col.required or col.key in content_keys
         for i in np.flatnonzero(column.is_(FORMULA_ERROR)):
-            issue("formula-error", i, col.name, clean_text(raw_values.iat[i]))
+            issue("formula-error", i, col.name, clean_text(raw_values[i]))
             parsed[i] = "" if col.kind == "text" else (True if col.kind == "inservice" else None)
         invalid = column.is_(INVALID)
         if col.kind == "standard":
@@ -142,7 +173,7 @@ def validate_kind(kind: str, frame: pd.DataFrame, config: Config, year: int) -> 
                 code = "invalid-date" if required else "invalid-optional-date"
             else:
                 code = _INVALID_CODE[col.kind]
-            if issue(code, i, col.name, clean_text(raw_values.iat[i])).level == ERROR:
+            if issue(code, i, col.name, clean_text(raw_values[i])).level == ERROR:
                 errors[i] = True
             parsed[i] = "其他" if col.kind == "doctype" else None
         if required:
@@ -155,31 +186,55 @@ def validate_kind(kind: str, frame: pd.DataFrame, config: Config, year: int) -> 
                 if not errors[i]:
                     issue("date-out-of-year", i, col.name, parsed[i].isoformat(), year=year)
                     errors[i] = True
-        if col.kind == "text":
-            parsed = np.array(["" if v is None else v for v in parsed], dtype=object)
+        if col.kind == "text" and not column.plain:
+            parsed[_IS(parsed, None).astype(bool)] = ""
         out[col.key] = parsed
 
     if kind == "roster":
         _roster_fields(out, config)
     elif kind == "activities":
-        out["host"] = np.where(out["host"] == "", out["department"].fillna(""), out["host"])
+        host = out["host"]
+        out["host"] = np.where(pd.Series(host) == "", pd.Series(depts).fillna(""), host)
     elif kind == "negative":
-        for i in np.flatnonzero(np.fromiter((v is True for v in out["exists"]), bool, n) & ~errors):
-            issue("negative-exists", i, "是否存在", out["item"].iat[i])
+        for i in np.flatnonzero(_IS(out["exists"], True).astype(bool) & ~errors):
+            issue("negative-exists", i, "是否存在", out["item"][i])
         for i in np.flatnonzero(unanswered & ~errors):
-            issue("negative-unanswered", i, "是否存在", out["item"].iat[i])
-    out["status"] = np.where(errors, REJECTED, USED)
-    return out[columns_for(kind, config)], issues
+            issue("negative-unanswered", i, "是否存在", out["item"][i])
+    status = out["status"] = np.full(n, USED, dtype=object)  # one object block with the other text columns
+    status[errors] = REJECTED
+    return _frame(out, columns_for(kind, config), n), issues
 
 
-def _roster_fields(out: pd.DataFrame, config: Config) -> None:
+def _frame(out: dict[str, Any], columns: list[str], n: int) -> pd.DataFrame:
+    """The validated frame: every column but `row` is of objects, laid into one block here (pandas would
+    stack them column by column and merge the blocks it made)."""
+    text = [c for c in columns if c != "row"]
+    block = np.empty((len(text), n), dtype=object)
+    for j, c in enumerate(text):
+        block[j] = out[c]
+    frame = pd.DataFrame(block.T, columns=text, copy=False)
+    frame.insert(columns.index("row"), "row", out["row"])
+    return frame
+
+
+def _roster_fields(out: dict[str, np.ndarray], config: Config) -> None:
     """Fill 部门 (blank = the submitting department, aliases resolved) and the dedupe key."""
-    resolved = {d: config.resolve_department(d) or d for d in set(out["dept"]) if d}
-    depts = [resolved[d] if d else (own or "") for d, own in zip(out["dept"], out["department"])]
+    stated, own = out["dept"], out["department"]
+    n = len(stated)
+    resolved = {d: config.resolve_department(d) or d for d in set(stated) if d}
+    owned = {d: d or "" for d in set(own)}
+    depts = np.where(np.fromiter(map(operator.not_, stated), bool, n), np.fromiter(map(owned.get, own), object, n),
+                     np.fromiter(map(resolved.get, stated), object, n))
     out["dept"] = depts
-    out["staff_id"] = map_values(out["staff_id"], id_text)
-    out["person_key"] = [f"工号 {sid}" if sid else f"{name}（{dept}）"
-                         for sid, name, dept in zip(out["staff_id"], out["name"], depts)]
+    sids = out["staff_id"] = map_values(out["staff_id"], id_text)
+    numbered = np.fromiter(map(bool, sids), bool, n)
+    keys = np.empty(n, dtype=object)
+    try:  # text throughout (the parsers give text): joined by numpy's loop
+        keys[numbered] = "工号 " + sids[numbered]
+        keys[~numbered] = out["name"][~numbered] + "（" + depts[~numbered] + "）"
+    except TypeError:
+        keys[:] = [f"工号 {sid}" if sid else f"{name}（{dept}）" for sid, name, dept in zip(sids, out["name"], depts)]
+    out["person_key"] = keys
 
 
 def empty_frame(kind: str) -> pd.DataFrame:
