@@ -430,8 +430,15 @@ class _DocIndex:
                     if i is not None:
                         found.add(i)
             if len(key) >= 3:                 # titles holding this one: they have its rarest piece
-                pieces = {key[j:j + 3] for j in range(len(key) - 2)}
-                found.update(self.by_piece.get(min(pieces, key=lambda p: len(self.by_piece.get(p, ()))), ()))
+                rarest: list[int] | None = None
+                for j in range(len(key) - 2):
+                    holders = self.by_piece.get(key[j:j + 3])
+                    if not holders:           # a piece no title has: none holds this one
+                        rarest = None
+                        break
+                    if rarest is None or len(holders) < len(rarest):
+                        rarest = holders
+                found.update(rarest or ())
             else:
                 found.update(i for i, k in enumerate(self.keys) if k and key in k)
         if date is not None:
