@@ -153,8 +153,20 @@ class Edited:
     _verb_of: dict = field(default_factory=dict, repr=False)   # title -> verb: groups() asks for each title often
 
     def _events(self, codes) -> list[Event]:
-        codes = set(codes)
-        return [e for e in self.events if e.codes & codes]
+        """The events tagged with any of the codes, in order (looked up per code: a city's year has 100,000
+        events and each item and standard asks)."""
+        by_code = self.__dict__.get("_by_code")
+        if by_code is None or by_code[0] != len(self.events):
+            index: dict[str, list[int]] = {}
+            for i, e in enumerate(self.events):
+                for c in e.codes:
+                    index.setdefault(c, []).append(i)
+            by_code = self.__dict__["_by_code"] = (len(self.events), index)
+        lists = [by_code[1][c] for c in set(codes) if c in by_code[1]]
+        if not lists:
+            return []
+        positions = lists[0] if len(lists) == 1 else sorted(set().union(*lists))
+        return [self.events[i] for i in positions]
 
     def totals(self, codes) -> tuple[int, int | None]:
         events = self._events(codes)
@@ -165,11 +177,14 @@ class Edited:
         out: dict[str, Group] = {}
         events = self._events(codes)
         keys = {e.key for e in events}
+        first_title: dict[str, str] = {}   # key -> the title of its first event
+        for e in events:
+            first_title.setdefault(e.key, e.title)
         for e in events:
             key = _kind_key(e.key, keys)
             g = out.get(key)
             if g is None:
-                name = next(x.title for x in events if x.key == key) if key != e.key else e.title
+                name = first_title[key] if key != e.key else e.title
                 verb, shown = self.verbs_for(name), name
                 for tail in self.verbs.get("后置动词", ()):  # "宣传栏更新" is written 更新宣传栏
                     if name.endswith(tail) and len(name) > len(tail) + 1:
@@ -217,18 +232,29 @@ def _words(w: Wording, key: str) -> list[str]:
     return [str(x) for x in w.items(f"编辑.{key}")] if w.has(f"编辑.{key}") else []
 
 
+@functools.lru_cache(maxsize=256)
+def _holds_any(words: tuple[str, ...]):
+    """A test whether a text holds any of the words (one compiled search, not a pass per word); None for none."""
+    return re.compile("|".join(re.escape(w) for w in words)).search if words else None
+
+
+def _holds(t: str, words) -> bool:
+    search = _holds_any(tuple(words))
+    return search is not None and search(t) is not None
+
+
 def verb_of(title: str, verbs: dict) -> str:
     """召开 a meeting, 举办 a lecture/报告会/contest, 开展 the rest; "" when the title starts with a verb."""
     t = clean(title)
-    if any(t.startswith(v) for v in verbs.get("自带动词", ())):
+    if t.startswith(tuple(verbs.get("自带动词", ()))):
         return ""
-    if any(t.endswith(k) for k in verbs.get("更新词", ())):
+    if t.endswith(tuple(verbs.get("更新词", ()))):
         return verbs.get("更新", "更新")
-    if any(k in t for k in verbs.get("举行词", ())):
+    if _holds(t, verbs.get("举行词", ())):
         return verbs.get("举行", "举行")
-    if any(k in t for k in verbs.get("举办词", ())):
+    if _holds(t, verbs.get("举办词", ())):
         return verbs.get("举办", "举办")
-    if "会议" in t or t.endswith("会") or any(t.endswith(k) for k in verbs.get("召开词", ())):
+    if "会议" in t or t.endswith("会") or t.endswith(tuple(verbs.get("召开词", ()))):
         return verbs.get("召开", "召开")
     return verbs.get("开展", "开展")
 
@@ -237,9 +263,10 @@ def weight_of(title: str, weights: list[list[str]]) -> tuple[int, int]:
     """(row, position of the first matching word in it): theory study first, then party work, meetings, the rest."""
     t = clean(title)
     for k, words in enumerate(weights):
-        for j, x in enumerate(words):
-            if x in t:
-                return k, j
+        if _holds(t, words):   # a row with a word in the title: which of its words comes first in the row
+            for j, x in enumerate(words):
+                if x in t:
+                    return k, j
     return len(weights), 0
 
 
