@@ -589,3 +589,37 @@ def test_verbs_weights_and_events_by_code_are_what_the_plain_passes_give():
     ed = Edited(events, [], [])
     for asked in ([], ["1.1.1"], ["1.1.2", "3.2.2"], codes, ["9.9.9", "2.1.1"]):
         assert ed._events(asked) == [e for e in events if e.codes & set(asked)]
+
+
+def test_sequence_markers_and_issued_rows_are_found_as_without_the_shortcuts():
+    """strip_sequence skips its search when the title ends with no marker's last character, _issued when no
+    印发 word is in front: the same results as the searches themselves on titles built from marker parts."""
+    import random
+
+    from pipeline.documents.editor import _SEQUENCE, _issued, strip_sequence
+    from pipeline.documents.text import strip_marks
+
+    def by_search(title):
+        t = str(title or "").strip()
+        while True:
+            s = _SEQUENCE.sub("", t).strip()
+            if s == t or not s:
+                return t
+            t = s
+
+    def issued_by_pass(t, words, kinds):
+        for w in words:
+            if t.startswith(w) and len(t) > len(w) + 1:
+                rest = strip_marks(t[len(w):].lstrip("了：: "))
+                if "《" in t or not kinds or rest.endswith(tuple(kinds)):
+                    return rest
+        return None
+
+    rnd = random.Random(3)
+    parts = ["学习", "第", "1", "３", "十", "次", "期", "届", "（", "）", "(", ")", "<", ">", "【", "】", " ", "\u3000",
+             "-", "讲", "印发", "《", "》", "办法", "了", "："]
+    for _ in range(20000):
+        title = "".join(rnd.choice(parts) for _ in range(rnd.randint(0, 9)))
+        assert strip_sequence(title) == by_search(title), title
+        words, kinds = rnd.choice([(["印发", "制定"], ["办法", "制度"]), ([], []), (["印发了"], [])])
+        assert _issued(title, words, kinds) == issued_by_pass(title, words, kinds), title

@@ -44,6 +44,7 @@ _NUM = "0-9０-９一二三四五六七八九十百"
 # "（第1次）" "(第2期)" "<第3期>" "【第4场】" "第5期" "第6次" at the end of a title (also "第一期")
 _SEQUENCE = re.compile(rf"\s*(?:[（(<＜〈《【\[]\s*第?\s*[{_NUM}]+\s*[次期场批轮届讲课]\s*[)）>＞〉》】\]]"
                        rf"|[-—－·]?\s*第\s*[{_NUM}]+\s*[次期场批轮讲课]|[（(]\s*[0-9]{{1,2}}\s*[)）])\s*$")
+_SEQUENCE_ENDS = tuple(")）>＞〉》】]次期场批轮讲课")  # the last character of every _SEQUENCE marker
 _SEQUENCE_ANY = re.compile(rf"第\s*[{_NUM}]+\s*[次期场批轮讲课]")
 _PUNCT = re.compile(r"[\s\W_]+")
 _YEAR = re.compile(r"\d{4}\s*年度?|年度")
@@ -75,6 +76,8 @@ def strip_sequence(title: str) -> str:
     """The title without a trailing sequence marker: 理论中心组集体学习（第1次） -> 理论中心组集体学习."""
     t = str(title or "").strip()
     while True:
+        if not t.endswith(_SEQUENCE_ENDS):  # every marker ends with one of these: no search needed
+            return t
         s = _SEQUENCE.sub("", t).strip()
         if s == t or not s:
             return t
@@ -396,6 +399,8 @@ def _issued(title: str, words: list[str], kinds: list[str]) -> str | None:
     """The document an "印发…" row names ("印发年度创建工作计划", "印发《…办法》"), or None when the row is an
     event ("制定帮扶方案研讨会" stays an event: it does not end with a document word)."""
     t = title
+    if not t.startswith(tuple(words)):  # no 印发 word in front (most rows): no pass over the words
+        return None
     for w in words:
         if t.startswith(w) and len(t) > len(w) + 1:
             rest = strip_marks(t[len(w):].lstrip("了：: "))
