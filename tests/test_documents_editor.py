@@ -623,3 +623,21 @@ def test_sequence_markers_and_issued_rows_are_found_as_without_the_shortcuts():
         assert strip_sequence(title) == by_search(title), title
         words, kinds = rnd.choice([(["印发", "制定"], ["办法", "制度"]), ([], []), (["印发了"], [])])
         assert _issued(title, words, kinds) == issued_by_pass(title, words, kinds), title
+
+
+def test_masking_phrases_in_any_order_gives_what_replacing_each_in_turn_gives():
+    """Phrases given longest first take the shortcut (the first length holding one holds the first); in any
+    other order every length is looked at: both give the replacements in turn."""
+    import random
+
+    from pipeline.documents.editor import Phrases
+    rng = random.Random(17)
+    for _ in range(3000):
+        phrases = list({"".join(rng.choice("abcX") for _ in range(rng.randint(1, 4))) for _ in range(rng.randint(0, 12))})
+        rng.shuffle(phrases)
+        for order in (phrases, sorted(phrases, key=len, reverse=True)):
+            text = "".join(rng.choice("abcdX") for _ in range(rng.randint(0, 14)))
+            expected = text
+            for p in order:
+                expected = expected.replace(p, "X")
+            assert Phrases(order).mask(text, "X") == expected, (order, text)

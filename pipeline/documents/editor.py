@@ -309,6 +309,10 @@ class Phrases:
         self.by_length: dict[int, set[str]] = {}
         for p in self.order:
             self.by_length.setdefault(len(p), set()).add(p)
+        # given longest first (as every caller does): the phrases from a rank on are no longer than it, and
+        # the first length (longest first) holding one of them holds the first of them
+        self.longest_first = all(len(a) >= len(b) for a, b in zip(self.order, self.order[1:]))
+        self.lengths = sorted(self.by_length, reverse=True)
 
     def __iter__(self):
         return iter(self.order)
@@ -317,6 +321,23 @@ class Phrases:
         return len(self.order)
 
     def _first_at_or_after(self, text: str, rank: int) -> int | None:
+        if self.longest_first:
+            if rank >= len(self.order):
+                return None
+            top, n = len(self.order[rank]), len(text)
+            for length in self.lengths:
+                if length > top or length > n:
+                    continue
+                group, found = self.by_length[length], None
+                for i in range(n - length + 1):
+                    piece = text[i:i + length]
+                    if piece in group:
+                        r = self.rank[piece]
+                        if r >= rank and (found is None or r < found):
+                            found = r
+                if found is not None:
+                    return found
+            return None
         best = None
         for length, group in self.by_length.items():
             for i in range(len(text) - length + 1):
