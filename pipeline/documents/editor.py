@@ -618,6 +618,7 @@ class _Judge:
         self.name_keys = Phrases(norm_key(n) for n in self.names)
         self.item_of = {s.code: item for ind in cfg.indicators for item in ind.items for s in item.standards}
         self.events = events
+        self._lookup = Edited(events, [], [])   # its per-standard lookup of the events
         self._totals: dict[frozenset, tuple[int, int | None]] = {}
 
     def substance(self, text: str) -> str:
@@ -649,7 +650,7 @@ class _Judge:
             item_codes = {s.code for c in codes if c in self.item_of for s in self.item_of[c].standards}
         else:
             item_codes = None
-        evs = [e for e in self.events if item_codes is None or e.codes & item_codes]
+        evs = self.events if item_codes is None else self._lookup._events(item_codes)
         known = [e.participants for e in evs if e.participants is not None]
         return len(evs), (sum(known) if known else None)
 
