@@ -524,7 +524,7 @@ class ReaderPool:
                     w.opened()
                     continue
                 if data[:1] == b"R":
-                    return pickle.loads(data[1:])
+                    return pickle.loads(memoryview(data)[1:])  # no copy of the payload
                 return "memory" if data[:1] == b"M" else "crash"
         except (EOFError, OSError):
             return "crash" if w.up else "start"
