@@ -44,7 +44,8 @@ def atomic_write_text(target: str | Path, text: str) -> None:
 
 
 def atomic_write_json(target: str | Path, data: Any) -> None:
-    atomic_write_text(target, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    from pipeline.jsontext import dumps  # json.dumps(data, ensure_ascii=False, indent=2), faster
+    atomic_write_text(target, dumps(data) + "\n")
 
 
 # ------------------------------------------------------------------ a run's outputs as one set (issue 12, item 14)

@@ -47,12 +47,16 @@ class Result:
         return self.merged.state(dept)
 
     def row_counts(self) -> dict[str, dict[str, int]]:
-        out = {}
-        for kind, frame in self.merged.frames.items():
-            status = frame["status"].value_counts()
-            counts = {s: int(status.get(s, 0)) for s in (USED, REJECTED, DUPLICATE, SUPERSEDED)}
-            out[kind] = {"read": int(len(frame)), **counts}
-        return out
+        key = tuple((kind, id(frame), len(frame)) for kind, frame in self.merged.frames.items())
+        cached = self.__dict__.get("_row_counts")
+        if cached is None or cached[0] != key:  # the 校验报告 and scores.json both ask
+            out = {}
+            for kind, frame in self.merged.frames.items():
+                status = frame["status"].value_counts()
+                counts = {s: int(status.get(s, 0)) for s in (USED, REJECTED, DUPLICATE, SUPERSEDED)}
+                out[kind] = {"read": int(len(frame)), **counts}
+            cached = self.__dict__["_row_counts"] = (key, out)
+        return {kind: dict(counts) for kind, counts in cached[1].items()}
 
     def department_issue_counts(self, dept: str) -> tuple[int, int]:
         """(errors, warnings) of a department: counted for all departments in one pass over the issues (asked

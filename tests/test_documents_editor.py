@@ -538,3 +538,106 @@ def test_substance_removes_titles_as_a_pass_over_every_title_would():
     assert len(judge.titles) > 100
     for s in sentences:
         assert judge.substance(s) == by_pass(s), s
+
+
+def test_verbs_weights_and_events_by_code_are_what_the_plain_passes_give():
+    """verb_of and weight_of test word lists with one search (startswith/endswith with tuples, a compiled
+    alternation), Edited looks events up per standard: the same answers as a pass word by word and event by
+    event, also with an empty word, a word in several rows and untagged events."""
+    import random
+
+    from pipeline.documents.editor import Edited, Event, verb_of, weight_of
+    from pipeline.documents.text import clean
+    rnd = random.Random(5)
+    chars = "学习会议讲座报告竞赛更新开展召开举办座谈"
+    words = lambda k: ["".join(rnd.choice(chars) for _ in range(rnd.randint(1, 3))) for _ in range(k)]  # noqa: E731
+
+    def verb_by_pass(title, verbs):
+        t = clean(title)
+        if any(t.startswith(v) for v in verbs.get("自带动词", ())):
+            return ""
+        if any(t.endswith(k) for k in verbs.get("更新词", ())):
+            return verbs.get("更新", "更新")
+        if any(k in t for k in verbs.get("举行词", ())):
+            return verbs.get("举行", "举行")
+        if any(k in t for k in verbs.get("举办词", ())):
+            return verbs.get("举办", "举办")
+        if "会议" in t or t.endswith("会") or any(t.endswith(k) for k in verbs.get("召开词", ())):
+            return verbs.get("召开", "召开")
+        return verbs.get("开展", "开展")
+
+    def weight_by_pass(title, weights):
+        t = clean(title)
+        for k, row in enumerate(weights):
+            for j, x in enumerate(row):
+                if x in t:
+                    return k, j
+        return len(weights), 0
+
+    for _ in range(300):
+        verbs = {k: words(rnd.randint(0, 4)) for k in ("自带动词", "更新词", "举行词", "举办词", "召开词")}
+        if rnd.random() < 0.1:
+            verbs["举办词"].append("")
+        weights = [words(rnd.randint(0, 5)) for _ in range(rnd.randint(0, 4))]
+        for _ in range(20):
+            title = "".join(rnd.choice(chars) for _ in range(rnd.randint(1, 10)))
+            assert verb_of(title, verbs) == verb_by_pass(title, verbs)
+            assert weight_of(title, weights) == weight_by_pass(title, weights)
+    codes = ["1.1.1", "1.1.2", "2.1.1", "3.2.2"]
+    events = [Event(None, f"活动{i}", f"活动{i % 7}", set(rnd.sample(codes, rnd.randint(0, 3))), None, [])
+              for i in range(500)]
+    ed = Edited(events, [], [])
+    for asked in ([], ["1.1.1"], ["1.1.2", "3.2.2"], codes, ["9.9.9", "2.1.1"]):
+        assert ed._events(asked) == [e for e in events if e.codes & set(asked)]
+
+
+def test_sequence_markers_and_issued_rows_are_found_as_without_the_shortcuts():
+    """strip_sequence skips its search when the title ends with no marker's last character, _issued when no
+    印发 word is in front: the same results as the searches themselves on titles built from marker parts."""
+    import random
+
+    from pipeline.documents.editor import _SEQUENCE, _issued, strip_sequence
+    from pipeline.documents.text import strip_marks
+
+    def by_search(title):
+        t = str(title or "").strip()
+        while True:
+            s = _SEQUENCE.sub("", t).strip()
+            if s == t or not s:
+                return t
+            t = s
+
+    def issued_by_pass(t, words, kinds):
+        for w in words:
+            if t.startswith(w) and len(t) > len(w) + 1:
+                rest = strip_marks(t[len(w):].lstrip("了：: "))
+                if "《" in t or not kinds or rest.endswith(tuple(kinds)):
+                    return rest
+        return None
+
+    rnd = random.Random(3)
+    parts = ["学习", "第", "1", "３", "十", "次", "期", "届", "（", "）", "(", ")", "<", ">", "【", "】", " ", "\u3000",
+             "-", "讲", "印发", "《", "》", "办法", "了", "："]
+    for _ in range(20000):
+        title = "".join(rnd.choice(parts) for _ in range(rnd.randint(0, 9)))
+        assert strip_sequence(title) == by_search(title), title
+        words, kinds = rnd.choice([(["印发", "制定"], ["办法", "制度"]), ([], []), (["印发了"], [])])
+        assert _issued(title, words, kinds) == issued_by_pass(title, words, kinds), title
+
+
+def test_masking_phrases_in_any_order_gives_what_replacing_each_in_turn_gives():
+    """Phrases given longest first take the shortcut (the first length holding one holds the first); in any
+    other order every length is looked at: both give the replacements in turn."""
+    import random
+
+    from pipeline.documents.editor import Phrases
+    rng = random.Random(17)
+    for _ in range(3000):
+        phrases = list({"".join(rng.choice("abcX") for _ in range(rng.randint(1, 4))) for _ in range(rng.randint(0, 12))})
+        rng.shuffle(phrases)
+        for order in (phrases, sorted(phrases, key=len, reverse=True)):
+            text = "".join(rng.choice("abcdX") for _ in range(rng.randint(0, 14)))
+            expected = text
+            for p in order:
+                expected = expected.replace(p, "X")
+            assert Phrases(order).mask(text, "X") == expected, (order, text)

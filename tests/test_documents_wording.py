@@ -170,3 +170,60 @@ def test_clean_shortcut_for_plain_text_changes_nothing_the_full_rules_would():
         finally:
             T._CLEAN_ALREADY = shortcut
     assert T.clean("学习贯彻二十大精神") == "学习贯彻二十大精神"
+
+
+def test_a_paragraphs_runs_are_what_python_docx_add_run_writes():
+    """BlockWriter.para writes a plain line as one w:t itself (python-docx passes text character by character):
+    the same XML as add_run gives, spaces at the ends kept; tabs still go through add_run."""
+    from lxml import etree
+
+    from pipeline.documents.docx_layout import BlockWriter, child
+    doc = Document()
+    anchor = doc.add_paragraph("anchor")
+    bw = BlockWriter(doc).at(anchor)
+    texts = ["普通一行", " 前后空格 ", "两行\n第二行", "制表\t符", "", "\n空行在前"]
+    ours = [bw.para(t) for t in texts]
+    for t, p in zip(texts, ours):
+        ref = anchor.insert_paragraph_before()
+        ref._p.style = bw._style("Normal")[0]
+        for i, line in enumerate(finish(t).split("\n")):
+            if i:
+                ref.add_run().add_break()
+            if line:
+                child(ref.add_run(line)._r.get_or_add_rPr(), "rFonts").set(qn("w:hint"), "eastAsia")
+        assert etree.tostring(p._p) == etree.tostring(ref._p), t
+
+
+def test_nesting_copies_the_text_between_marks_as_the_character_pass_did():
+    """text._nest visits only the marks (the text between is copied): the same result as the pass over every
+    character, for any mix of opening and closing marks, unbalanced ones included."""
+    import random
+
+    from pipeline.documents.text import _PAIRS, _nest
+
+    def by_character(text):
+        out, stack = [], []
+        for ch in text:
+            if ch in "“‘《〈":
+                family = "q" if ch in "“‘" else "b"
+                depth = sum(1 for f in stack if f == family)
+                stack.append(family)
+                out.append(_PAIRS[ch][2 if depth % 2 else 0])
+            elif ch in "”’》〉":
+                family = "q" if ch in "”’" else "b"
+                if family in stack:
+                    idx = len(stack) - 1 - stack[::-1].index(family)
+                    depth = sum(1 for f in stack[:idx] if f == family)
+                    del stack[idx]
+                    pair = _PAIRS["“" if family == "q" else "《"]
+                    out.append(pair[3] if depth % 2 else pair[1])
+                else:
+                    out.append(ch)
+            else:
+                out.append(ch)
+        return "".join(out)
+
+    rnd = random.Random(9)
+    for _ in range(20000):
+        text = "".join(rnd.choice("“‘《〈”’》〉文a ") for _ in range(rnd.randint(0, 12)))
+        assert _nest(text) == by_character(text), text

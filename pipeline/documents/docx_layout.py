@@ -409,7 +409,12 @@ class BlockWriter:
             if i:
                 p.add_run().add_break()
             if line:
-                child(p.add_run(line)._r.get_or_add_rPr(), "rFonts").set(qn("w:hint"), "eastAsia")
+                if "\t" in line or "\r" in line:
+                    r = p.add_run(line)._r
+                else:  # what add_run writes for plain text (one w:t), without its character-by-character pass
+                    r = p._p.add_r()
+                    r.add_t(line)
+                child(r.get_or_add_rPr(), "rFonts").set(qn("w:hint"), "eastAsia")
         pf = p.paragraph_format
         if keep_next:
             pf.keep_with_next = True

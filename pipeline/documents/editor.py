@@ -44,6 +44,7 @@ _NUM = "0-9０-９一二三四五六七八九十百"
 # "（第1次）" "(第2期)" "<第3期>" "【第4场】" "第5期" "第6次" at the end of a title (also "第一期")
 _SEQUENCE = re.compile(rf"\s*(?:[（(<＜〈《【\[]\s*第?\s*[{_NUM}]+\s*[次期场批轮届讲课]\s*[)）>＞〉》】\]]"
                        rf"|[-—－·]?\s*第\s*[{_NUM}]+\s*[次期场批轮讲课]|[（(]\s*[0-9]{{1,2}}\s*[)）])\s*$")
+_SEQUENCE_ENDS = tuple(")）>＞〉》】]次期场批轮讲课")  # the last character of every _SEQUENCE marker
 _SEQUENCE_ANY = re.compile(rf"第\s*[{_NUM}]+\s*[次期场批轮讲课]")
 _PUNCT = re.compile(r"[\s\W_]+")
 _YEAR = re.compile(r"\d{4}\s*年度?|年度")
@@ -75,6 +76,8 @@ def strip_sequence(title: str) -> str:
     """The title without a trailing sequence marker: 理论中心组集体学习（第1次） -> 理论中心组集体学习."""
     t = str(title or "").strip()
     while True:
+        if not t.endswith(_SEQUENCE_ENDS):  # every marker ends with one of these: no search needed
+            return t
         s = _SEQUENCE.sub("", t).strip()
         if s == t or not s:
             return t
@@ -153,8 +156,20 @@ class Edited:
     _verb_of: dict = field(default_factory=dict, repr=False)   # title -> verb: groups() asks for each title often
 
     def _events(self, codes) -> list[Event]:
-        codes = set(codes)
-        return [e for e in self.events if e.codes & codes]
+        """The events tagged with any of the codes, in order (looked up per code: a city's year has 100,000
+        events and each item and standard asks)."""
+        by_code = self.__dict__.get("_by_code")
+        if by_code is None or by_code[0] != len(self.events):
+            index: dict[str, list[int]] = {}
+            for i, e in enumerate(self.events):
+                for c in e.codes:
+                    index.setdefault(c, []).append(i)
+            by_code = self.__dict__["_by_code"] = (len(self.events), index)
+        lists = [by_code[1][c] for c in set(codes) if c in by_code[1]]
+        if not lists:
+            return []
+        positions = lists[0] if len(lists) == 1 else sorted(set().union(*lists))
+        return [self.events[i] for i in positions]
 
     def totals(self, codes) -> tuple[int, int | None]:
         events = self._events(codes)
@@ -165,11 +180,14 @@ class Edited:
         out: dict[str, Group] = {}
         events = self._events(codes)
         keys = {e.key for e in events}
+        first_title: dict[str, str] = {}   # key -> the title of its first event
+        for e in events:
+            first_title.setdefault(e.key, e.title)
         for e in events:
             key = _kind_key(e.key, keys)
             g = out.get(key)
             if g is None:
-                name = next(x.title for x in events if x.key == key) if key != e.key else e.title
+                name = first_title[key] if key != e.key else e.title
                 verb, shown = self.verbs_for(name), name
                 for tail in self.verbs.get("后置动词", ()):  # "宣传栏更新" is written 更新宣传栏
                     if name.endswith(tail) and len(name) > len(tail) + 1:
@@ -217,18 +235,29 @@ def _words(w: Wording, key: str) -> list[str]:
     return [str(x) for x in w.items(f"编辑.{key}")] if w.has(f"编辑.{key}") else []
 
 
+@functools.lru_cache(maxsize=256)
+def _holds_any(words: tuple[str, ...]):
+    """A test whether a text holds any of the words (one compiled search, not a pass per word); None for none."""
+    return re.compile("|".join(re.escape(w) for w in words)).search if words else None
+
+
+def _holds(t: str, words) -> bool:
+    search = _holds_any(tuple(words))
+    return search is not None and search(t) is not None
+
+
 def verb_of(title: str, verbs: dict) -> str:
     """召开 a meeting, 举办 a lecture/报告会/contest, 开展 the rest; "" when the title starts with a verb."""
     t = clean(title)
-    if any(t.startswith(v) for v in verbs.get("自带动词", ())):
+    if t.startswith(tuple(verbs.get("自带动词", ()))):
         return ""
-    if any(t.endswith(k) for k in verbs.get("更新词", ())):
+    if t.endswith(tuple(verbs.get("更新词", ()))):
         return verbs.get("更新", "更新")
-    if any(k in t for k in verbs.get("举行词", ())):
+    if _holds(t, verbs.get("举行词", ())):
         return verbs.get("举行", "举行")
-    if any(k in t for k in verbs.get("举办词", ())):
+    if _holds(t, verbs.get("举办词", ())):
         return verbs.get("举办", "举办")
-    if "会议" in t or t.endswith("会") or any(t.endswith(k) for k in verbs.get("召开词", ())):
+    if "会议" in t or t.endswith("会") or t.endswith(tuple(verbs.get("召开词", ()))):
         return verbs.get("召开", "召开")
     return verbs.get("开展", "开展")
 
@@ -237,9 +266,10 @@ def weight_of(title: str, weights: list[list[str]]) -> tuple[int, int]:
     """(row, position of the first matching word in it): theory study first, then party work, meetings, the rest."""
     t = clean(title)
     for k, words in enumerate(weights):
-        for j, x in enumerate(words):
-            if x in t:
-                return k, j
+        if _holds(t, words):   # a row with a word in the title: which of its words comes first in the row
+            for j, x in enumerate(words):
+                if x in t:
+                    return k, j
     return len(weights), 0
 
 
@@ -279,6 +309,10 @@ class Phrases:
         self.by_length: dict[int, set[str]] = {}
         for p in self.order:
             self.by_length.setdefault(len(p), set()).add(p)
+        # given longest first (as every caller does): the phrases from a rank on are no longer than it, and
+        # the first length (longest first) holding one of them holds the first of them
+        self.longest_first = all(len(a) >= len(b) for a, b in zip(self.order, self.order[1:]))
+        self.lengths = sorted(self.by_length, reverse=True)
 
     def __iter__(self):
         return iter(self.order)
@@ -287,6 +321,23 @@ class Phrases:
         return len(self.order)
 
     def _first_at_or_after(self, text: str, rank: int) -> int | None:
+        if self.longest_first:
+            if rank >= len(self.order):
+                return None
+            top, n = len(self.order[rank]), len(text)
+            for length in self.lengths:
+                if length > top or length > n:
+                    continue
+                group, found = self.by_length[length], None
+                for i in range(n - length + 1):
+                    piece = text[i:i + length]
+                    if piece in group:
+                        r = self.rank[piece]
+                        if r >= rank and (found is None or r < found):
+                            found = r
+                if found is not None:
+                    return found
+            return None
         best = None
         for length, group in self.by_length.items():
             for i in range(len(text) - length + 1):
@@ -369,6 +420,8 @@ def _issued(title: str, words: list[str], kinds: list[str]) -> str | None:
     """The document an "印发…" row names ("印发年度创建工作计划", "印发《…办法》"), or None when the row is an
     event ("制定帮扶方案研讨会" stays an event: it does not end with a document word)."""
     t = title
+    if not t.startswith(tuple(words)):  # no 印发 word in front (most rows): no pass over the words
+        return None
     for w in words:
         if t.startswith(w) and len(t) > len(w) + 1:
             rest = strip_marks(t[len(w):].lstrip("了：: "))
@@ -430,8 +483,15 @@ class _DocIndex:
                     if i is not None:
                         found.add(i)
             if len(key) >= 3:                 # titles holding this one: they have its rarest piece
-                pieces = {key[j:j + 3] for j in range(len(key) - 2)}
-                found.update(self.by_piece.get(min(pieces, key=lambda p: len(self.by_piece.get(p, ()))), ()))
+                rarest: list[int] | None = None
+                for j in range(len(key) - 2):
+                    holders = self.by_piece.get(key[j:j + 3])
+                    if not holders:           # a piece no title has: none holds this one
+                        rarest = None
+                        break
+                    if rarest is None or len(holders) < len(rarest):
+                        rarest = holders
+                found.update(rarest or ())
             else:
                 found.update(i for i, k in enumerate(self.keys) if k and key in k)
         if date is not None:
@@ -485,7 +545,11 @@ def _build_events(result: Result, w: Wording) -> tuple[list[Event], list[Doc]]:
         if doc:
             add_doc(doc, date, set(codes or ()))
             continue
-        ev = next((e for k, e in by_day.get((date, key), ()) if seq is None or k is None or k == seq), None)
+        ev = None
+        for k, e in by_day.get((date, key), ()):
+            if seq is None or k is None or k == seq:
+                ev = e
+                break
         if ev is None:
             ev = events[(date, key, seq)] = Event(date, shown, key, set(codes or ()), _int(people), [dept])
             by_day.setdefault((date, key), []).append((seq, ev))
@@ -554,6 +618,7 @@ class _Judge:
         self.name_keys = Phrases(norm_key(n) for n in self.names)
         self.item_of = {s.code: item for ind in cfg.indicators for item in ind.items for s in item.standards}
         self.events = events
+        self._lookup = Edited(events, [], [])   # its per-standard lookup of the events
         self._totals: dict[frozenset, tuple[int, int | None]] = {}
 
     def substance(self, text: str) -> str:
@@ -585,7 +650,7 @@ class _Judge:
             item_codes = {s.code for c in codes if c in self.item_of for s in self.item_of[c].standards}
         else:
             item_codes = None
-        evs = [e for e in self.events if item_codes is None or e.codes & item_codes]
+        evs = self.events if item_codes is None else self._lookup._events(item_codes)
         known = [e.participants for e in evs if e.participants is not None]
         return len(evs), (sum(known) if known else None)
 
@@ -705,7 +770,12 @@ def edited(result: Result) -> Edited:
 def coverage(result: Result) -> tuple[list[str], list[str]]:
     """(departments whose roster rows were counted, departments expected but missing): contract §4."""
     from pipeline.score import roster_coverage
-    return roster_coverage(result.config, result.department_counts)
+    key = (id(result.department_counts), len(result.department_counts))
+    cached = result.__dict__.get("_coverage")
+    if cached is None or cached[0] != key:  # asked per item and per rate: 1,000 departments each time
+        cached = result.__dict__["_coverage"] = (key, roster_coverage(result.config, result.department_counts))
+    counted, missing = cached[1]
+    return list(counted), list(missing)
 
 
 def covered_value(result: Result, w: Wording, value: str) -> str:

@@ -205,14 +205,28 @@ def _replacer():
     return official.replacer(year, half, extra)
 
 
+# (an active state, its pattern, its replacement function): one tuple, replaced whole, so that a thread with
+# another run's state never takes this one's pattern
+_RESOLVED: tuple = (object(), None, None)
+
+
 def apply(text: str) -> str:
     """The text with every outdated formulation replaced by its current form (for the active run's year)."""
+    global _RESOLVED
     if not text or not isinstance(text, str):
         return text
-    pattern, mapping = _replacer()
+    state = _ACTIVE.get()
+    resolved = _RESOLVED
+    if state is not None and state is resolved[0]:   # the run's table, resolved once (called per cell)
+        pattern, repl = resolved[1], resolved[2]
+    else:
+        pattern, mapping = _replacer()
+        repl = (lambda m: mapping[m.group(0)]) if pattern is not None else None
+        if state is not None:
+            _RESOLVED = (state, pattern, repl)
     if pattern is None:
         return text
-    return pattern.sub(lambda m: mapping[m.group(0)], text)
+    return pattern.sub(repl, text)
 
 
 _BATCH = 2048

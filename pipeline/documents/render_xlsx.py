@@ -23,7 +23,7 @@ from pipeline.catalog import Config, format_percent
 from pipeline.documents.workbook import Book, Print, Sheet, cell_value, safe_sheet_title
 from pipeline.documents.xlsx_stream import EXCEL_MAX_ROWS, Columns, StreamBook, Table, write_tables
 from pipeline.issues import ERROR, INFO, LEVEL_ZH, WARNING
-from pipeline.score import FAILED, MET, MISSING, STATUSES, WEAK, standard_index, tagged
+from pipeline.score import FAILED, MET, MISSING, STATUSES, WEAK, standard_index
 from pipeline.vocabulary import NOT_SENT, STATE_LABELS, SUBMITTED
 
 if TYPE_CHECKING:
@@ -411,10 +411,13 @@ def _columns(frame, *names, replaced=None) -> Columns:
     return Columns((replaced[n] if n in replaced else frame[n]).to_numpy(dtype=object) for n in names)
 
 
-def _lines(frame, fmt, names) -> str | None:
-    lines = [fmt(r) for r in _rows(frame.head(LEDGER_LIST_MAX), *names)]
-    if len(frame) > LEDGER_LIST_MAX:
-        lines.append(f"……等共{len(frame)}项，见明细工作表")
+def _tagged_lines(frame, code: str, index: dict[str, list[int]], fmt, names) -> str | None:
+    """The first LEDGER_LIST_MAX rows tagged with the standard, one line each, and how many there are in all
+    (only the rows listed are taken out of the frame: a standard of a city's ledger has thousands)."""
+    positions = sorted(set(index.get(code, ())))
+    lines = [fmt(r) for r in _rows(frame.iloc[positions[:LEDGER_LIST_MAX]], *names)]
+    if len(positions) > LEDGER_LIST_MAX:
+        lines.append(f"……等共{len(positions)}项，见明细工作表")
     return "\n".join(lines) or None
 
 
@@ -452,9 +455,9 @@ def write_ledger(result: "Result", path: Path) -> None:
         std = s.standard
         rows.append((std.indicator, std.item, std.code, std.title, std.responsible_text,
                      "、".join(s.missing_departments) or None,
-                     _lines(tagged(acts, {std.code}, act_index), _activity_entry, ("date", "title", "department")),
-                     _lines(tagged(docs, {std.code}, doc_index), _document_entry,
-                            ("date", "title", "number", "department")), s.status))
+                     _tagged_lines(acts, std.code, act_index, _activity_entry, ("date", "title", "department")),
+                     _tagged_lines(docs, std.code, doc_index, _document_entry,
+                                   ("date", "title", "number", "department")), s.status))
     roster = result.merged.used("roster")
     yn = {True: "是", False: "否", None: None}
     flags = ("in_service", "party", "volunteer", "served", "participates", "legal_edu")

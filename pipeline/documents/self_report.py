@@ -456,8 +456,13 @@ class SelfReport:
         if neg.empty:
             return "missing", []
         answers: dict[str, Any] = {}
+        keys: dict[str, str] = {}  # item -> its key: the same items in every department's list
         for item, exists, note in zip(neg["item"], neg["exists"], neg["note"]):
-            key = normalize_name(item)
+            key = keys.get(item) if type(item) is str else None
+            if key is None:
+                key = normalize_name(item)
+                if type(item) is str:
+                    keys[item] = key
             if exists is True or key not in answers or answers[key][0] is None:
                 answers[key] = (exists if exists in (True, False) else None, clean(item), clean(note))
         found = [{"项目": v[1], "说明": v[2]} for v in answers.values() if v[0] is True]

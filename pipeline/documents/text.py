@@ -97,10 +97,19 @@ def clean(value: object) -> str:
     return _nest(official.apply(text))
 
 
+_MARKS = re.compile("[“‘《〈”’》〉]")
+
+
 def _nest(text: str) -> str:
     """Quotes and book-title marks alternate with depth: “ ‘ “ …, 《 〈 《 …."""
+    if not _MARKS.search(text):  # nothing to nest: the text as it is (most paragraphs of a long report)
+        return text
     out, stack = [], []  # stack of (family, depth)
-    for ch in text:
+    at = 0
+    for m in _MARKS.finditer(text):   # the text between marks is copied as it is
+        out.append(text[at:m.start()])
+        at = m.end()
+        ch = m.group()
         if ch in "“‘《〈":
             family = "q" if ch in "“‘" else "b"
             depth = sum(1 for f in stack if f == family)
@@ -118,8 +127,7 @@ def _nest(text: str) -> str:
                 out.append(pair[3] if depth % 2 else pair[1])
             else:
                 out.append(ch)
-        else:
-            out.append(ch)
+    out.append(text[at:])
     return "".join(out)
 
 

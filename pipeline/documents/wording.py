@@ -235,11 +235,23 @@ def _flatten(file: str, data: Any) -> dict[str, Any]:
 _LOADED: dict[tuple[str, float], dict] = {}
 
 
+def _yaml(text: str) -> Any:
+    """yaml.safe_load(text), parsed by libyaml when installed (the wording file: 0.03 s in Python, 0.003 s in
+    C); a text libyaml refuses is parsed again in Python, so a mistake is reported as it always was."""
+    loader = getattr(yaml, "CSafeLoader", None)
+    if loader is not None:
+        try:
+            return yaml.load(text, Loader=loader)
+        except yaml.YAMLError:
+            pass
+    return yaml.safe_load(text)
+
+
 def _read(path: Path) -> dict[str, Any]:
     stamp = (str(path), path.stat().st_mtime)
     if stamp not in _LOADED:
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = _yaml(path.read_text(encoding="utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"第{mark.line + 1}行" if mark is not None else ""

@@ -161,6 +161,10 @@ def _column_cells(values: Sequence[Any], styles: tuple[str, str, str, str], end:
         arr = values   # a frame's column already (no copy through Python iteration)
     else:
         arr = np.fromiter(values, dtype=object, count=len(values))
+    if len(arr) >= _DISTINCT_MIN and _distinct_texts(arr):   # names, numbers: nothing to share
+        out = np.empty(len(arr), dtype=object)
+        out[:] = _inline_all(arr.tolist(), text_s, end)
+        return out
     try:
         codes, uniques = pd.factorize(arr, use_na_sentinel=True)
     except TypeError:  # unhashable values: render each one
@@ -181,6 +185,23 @@ def _column_cells(values: Sequence[Any], styles: tuple[str, str, str, str], end:
         rendered[:-1] = [body(u) for u in uniques]
     rendered[-1] = empty  # code -1: None, NaN, NaT
     return rendered[codes]
+
+
+_DISTINCT_MIN = 5000
+
+
+def _distinct_texts(arr: np.ndarray) -> bool:
+    """Whether a column is non-empty text throughout and looks distinct (a sample of it is): then each value
+    is rendered as it is, without finding the distinct ones first (which is what it would render anyway)."""
+    # samples across it and of its first rows: a column sorted by file repeats in runs
+    spread, run = arr[::max(1, len(arr) // 512)].tolist(), arr[:512].tolist()
+    try:
+        if len(set(spread)) < 0.9 * len(spread) or len(set(run)) < 0.9 * len(run):
+            return False
+    except TypeError:
+        return False
+    return all(type(v) is str for v in spread) and pd.api.types.infer_dtype(arr, skipna=False) == "string" \
+        and all(type(v) is str and v for v in arr.tolist())
 
 
 def _as_columns(rows: Iterable[Sequence[Any]], ncol: int) -> list[Sequence[Any]]:
@@ -538,22 +559,28 @@ class StreamSheet:
                        for letter, h in zip(letters, headers))
         self._rows.append(f'<row r="{first}"{_height(row_height(headers, widths))}>{head}</row>')
         text_s, date_s, quoted_s = (_BOX, _BOX_DATE, _BOX_TEXT) if styled else (0, _DATE, _TEXT)
+        cells_of = self.book._cells.setdefault((text_s, date_s, quoted_s), {})
         bodies = self.book._bodies.setdefault((text_s, date_s, quoted_s), {})
-        texts = self.book._texts
         out = self._rows
         for values in rows:
-            values = [(texts[v] if v in texts else texts.setdefault(v, cell_value(v))) if type(v) is str
-                      else cell_value(v) for v in values]
             self.row += 1
             r = self.row
-            cells = []
+            shown, cells = [], []
             for letter, v in zip(letters, values):
-                key = (type(v), v)
-                body = bodies.get(key)
-                if body is None:
-                    body = bodies[key] = _block_cell(v, text_s, date_s, quoted_s)
-                cells.append(f'<c r="{letter}{r}"{body}')
-            out.append(f'<row r="{r}"{_height(row_height(values, widths) if heights else None)}>{"".join(cells)}</row>')
+                t = type(v)
+                known = cells_of.get((t, v)) if t is str or t is int or v is None else None
+                if known is None:
+                    cv = cell_value(v)
+                    key = (type(cv), cv)
+                    body = bodies.get(key)
+                    if body is None:
+                        body = bodies[key] = _block_cell(cv, text_s, date_s, quoted_s)
+                    known = (cv, body)
+                    if t is str or t is int or v is None:
+                        cells_of[(t, v)] = known
+                shown.append(known[0])
+                cells.append(f'<c r="{letter}{r}"{known[1]}')
+            out.append(f'<row r="{r}"{_height(row_height(shown, widths) if heights else None)}>{"".join(cells)}</row>')
         last = self.row
         last_col = letters[-1]
         if self._titles is None:
@@ -617,8 +644,8 @@ class StreamBook:
     def __init__(self) -> None:
         self.sheets: list[StreamSheet] = []
         # the same texts and cells recur over the 1,000 department sheets: each cleaned and rendered once
-        self._texts: dict[str, Any] = {}                  # text -> workbook.cell_value(text)
-        self._bodies: dict[tuple, dict[tuple, str]] = {}  # styles -> {(type, value): cell body}
+        self._cells: dict[tuple, dict[tuple, tuple]] = {}  # styles -> {(type, typed value): (cell value, body)}
+        self._bodies: dict[tuple, dict[tuple, str]] = {}   # styles -> {(type, cell value): cell body}
 
     def sheet(self, title: str, widths: Sequence[float] = (), print: Print = Print(),
               freeze: str | None = None) -> StreamSheet:
