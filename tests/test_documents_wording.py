@@ -47,6 +47,22 @@ def test_bad_yaml_is_one_chinese_line(tmp_path):
     assert "wording.yaml" in str(exc.value) and "第" in str(exc.value)
 
 
+@pytest.mark.parametrize("text", [
+    "测试:\n  句子: 开展活动\t\n",                 # a tab after a value
+    "测试:\n  条件: [\t多个]\n  句子: 开展活动\n",  # a tab inside a flow list
+    "测试:\n  句子: 开展活动\n\ufeff\n",           # a byte-order mark past the start
+])
+def test_what_pyyaml_refuses_is_refused_though_libyaml_would_read_it(tmp_path, text):
+    """libyaml reads a few texts PyYAML's own parser refuses (tabs, a BOM past the start): the file is refused
+    with the one Chinese line, as it was before the wording was parsed by libyaml."""
+    import yaml
+    with pytest.raises(yaml.YAMLError):
+        yaml.safe_load(text)
+    with pytest.raises(WordingError) as exc:
+        _write(tmp_path, text)
+    assert "wording.yaml" in str(exc.value) and "格式有误" in str(exc.value)
+
+
 def test_unit_file_overrides_bundled_key_by_key(tmp_path):
     w = _write(tmp_path, "自查报告:\n  问题结尾: '我们一定改正。'\n")
     assert w.text("自查报告.问题结尾") == "我们一定改正。"

@@ -237,9 +237,10 @@ _LOADED: dict[tuple[str, float], dict] = {}
 
 def _yaml(text: str) -> Any:
     """yaml.safe_load(text), parsed by libyaml when installed (the wording file: 0.03 s in Python, 0.003 s in
-    C); a text libyaml refuses is parsed again in Python, so a mistake is reported as it always was."""
+    C); a text libyaml refuses is parsed again in Python, so a mistake is reported as it always was. A text with
+    a tab or a byte-order mark past its start goes to Python alone: libyaml reads some that PyYAML refuses."""
     loader = getattr(yaml, "CSafeLoader", None)
-    if loader is not None:
+    if loader is not None and "\t" not in text and text.find("\ufeff", 1) == -1:
         try:
             return yaml.load(text, Loader=loader)
         except yaml.YAMLError:
