@@ -748,6 +748,27 @@ def in_order(result: Result, kind: str):
     return cache[key][1]
 
 
+
+class LedgerRows:
+    """The ledger rows of a run's Result (`self.r`) in document order, for the 自查报告 and the 说明报告: sorted
+    once per run (in_order) and only when asked; `index` also covers `self.highlights`."""
+
+    r: Result
+    highlights: object
+
+    @property
+    def acts(self):
+        return in_order(self.r, "activities")
+
+    @property
+    def docs(self):
+        return in_order(self.r, "documents")
+
+    @functools.cached_property
+    def index(self) -> dict[str, dict[str, list[int]]]:
+        from pipeline.score import standard_index
+        return {"a": standard_index(self.acts), "d": standard_index(self.docs), "h": standard_index(self.highlights)}
+
 def edited(result: Result) -> Edited:
     """The edited facts of a run (computed once and kept on the Result)."""
     cached = getattr(result, "_edited", None)

@@ -24,17 +24,16 @@ reporting status (those are in the internal notice). Sentences: `config/wording.
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.catalog import format_percent
-from pipeline.documents.editor import FrameBudget, coverage, coverage_marker_subject, edited, in_order, listing
+from pipeline.documents.editor import FrameBudget, LedgerRows, coverage, coverage_marker_subject, edited, listing
 from pipeline.documents.text import book, clean, quote, strip_marks
 from pipeline.documents.wording import load_wording
-from pipeline.score import MISSING, standard_index
+from pipeline.score import MISSING
 
 if TYPE_CHECKING:
     from pipeline.result import Result
@@ -107,7 +106,7 @@ def shorten(sentences: list[Sentence], limit: int) -> tuple[str, list[str]]:
     return "".join(s.text for s in kept), dropped
 
 
-class Filing:
+class Filing(LedgerRows):
     """Builds the sections of the 说明报告 from a Result."""
 
     def __init__(self, result: "Result"):
@@ -125,19 +124,6 @@ class Filing:
         self.frames = FrameBudget(sorted({*self.ed.phrases(), *names, *labels}, key=len, reverse=True))
         self.coverage_subject = coverage_marker_subject(result, self.w)
         self.coverage_said = False
-
-    # the ledger rows in document order, sorted once per run (editor.in_order) and only when asked
-    @property
-    def acts(self):
-        return in_order(self.r, "activities")
-
-    @property
-    def docs(self):
-        return in_order(self.r, "documents")
-
-    @functools.cached_property
-    def index(self) -> dict[str, dict[str, list[int]]]:
-        return {"a": standard_index(self.acts), "d": standard_index(self.docs), "h": standard_index(self.highlights)}
 
     def units(self) -> list[tuple[str, list]]:
         """(title, standards) per section at the configured level."""

@@ -14,7 +14,6 @@ internal document).
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,11 +24,11 @@ import numpy as np
 from pipeline.catalog import Config, format_percent, normalize_name
 from pipeline.documents.compose import render_template
 from pipeline.documents.docx_layout import signature_indents, title_lines
-from pipeline.documents.editor import (FrameBudget, coverage, covered_value, coverage_marker_subject, edited,
-                                       in_order, listing)
+from pipeline.documents.editor import (FrameBudget, LedgerRows, coverage, covered_value, coverage_marker_subject,
+                                       edited, listing)
 from pipeline.documents.text import book, clean, quote, strip_marks
 from pipeline.documents.wording import Wording, load_wording
-from pipeline.score import MET, WEAK, rows_where, standard_index, tagged
+from pipeline.score import MET, WEAK, rows_where, tagged
 from pipeline.vocabulary import FAILED, MISSING
 
 if TYPE_CHECKING:
@@ -169,7 +168,7 @@ def merge_highlights(texts: list[str], prefixes: list[str], named_titles: list[s
 
 
 # ------------------------------------------------------------------ the report
-class SelfReport:
+class SelfReport(LedgerRows):
     """Builds the blocks of the 自查报告 from a Result."""
 
     def __init__(self, result: Result, run: ReportRun | None = None, today: dt.date | None = None):
@@ -193,19 +192,6 @@ class SelfReport:
         labels = [m.label for m in self.cfg.metrics.values()]
         self.frames = FrameBudget(sorted({*self.ed.phrases(), *item_names, *labels}, key=len, reverse=True))
         self.coverage_subject = coverage_marker_subject(result, self.w)
-
-    # the ledger rows in document order, sorted once per run (editor.in_order) and only when asked
-    @property
-    def acts(self):
-        return in_order(self.r, "activities")
-
-    @property
-    def docs(self):
-        return in_order(self.r, "documents")
-
-    @functools.cached_property
-    def index(self) -> dict[str, dict[str, list[int]]]:
-        return {"a": standard_index(self.acts), "d": standard_index(self.docs), "h": standard_index(self.highlights)}
 
     # -- facts
     def title(self) -> str:
