@@ -4,19 +4,24 @@ the command itself is pipeline.jobs.report."""
 from __future__ import annotations
 
 import gc
+import itertools
 import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
+from typing import TYPE_CHECKING
+
 from pipeline.catalog import METRIC_KEYS, Config
 from pipeline.atomic import output_set
 from pipeline.errors import InboxError, OutputError
 from pipeline.intake.ingest import FileRecord, list_inbox
-from pipeline.intake.merge import Checked, merge
 from pipeline.issues import Issue
-from pipeline.result import Result, scores_dict
-from pipeline.score import compute_metrics, department_metric_counts, score_standards
+
+# pandas (0.3 s to import) comes with merge, score and result: they are imported once the reading workers are
+# at work, so that the import overlaps the reading (the workers themselves never need pandas)
+if TYPE_CHECKING:
+    from pipeline.result import Result
 
 
 def sort_issues(issues: list[Issue], config: Config) -> list[Issue]:
@@ -56,10 +61,15 @@ def _collect(inbox: Path, config: Config, year: int | None,
     official.activate(config, year)   # every document and workbook of this run: the year's official wording
     clock = _Clock()
     paths, issues = list_inbox(inbox)
+    reading = iter(cache.read_all(paths, inbox, config, progress, read_all) if cache
+                   else read_all(paths, inbox, config, progress))
+    first = next(reading, None)  # the workers are reading: what follows loads pandas meanwhile
+    from pipeline.intake.merge import Checked, merge
+    from pipeline.result import Result
+    from pipeline.score import compute_metrics, department_metric_counts, score_standards
     checked = cache.checked(config, year) if cache else Checked(config, year)  # validates each batch of workbooks while the next ones are read
     records = []
-    reading = cache.read_all(paths, inbox, config, progress, read_all) if cache else read_all(paths, inbox, config, progress)
-    for rec in reading:
+    for rec in itertools.chain(() if first is None else (first,), reading):
         records.append(rec)
         checked.add(rec)
     clock.lap("ingest_validate")
@@ -174,6 +184,7 @@ def _write_outputs(result: Result, out: Path) -> tuple[dict[str, Path], Exceptio
         result.messages += [f"说明报告“{s.title}”{s.before}字，超过上限，已按优先级删减为{s.count}字"
                             for s in sections if s.shortened]
         clock.lap("write_filing_docx")
+    from pipeline.result import scores_dict
     atomic_write_json(paths["json"], scores_dict(result))
     clock.lap("write_json")
     result.timings.update(clock.laps)

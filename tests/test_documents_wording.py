@@ -243,3 +243,25 @@ def test_nesting_copies_the_text_between_marks_as_the_character_pass_did():
     for _ in range(20000):
         text = "".join(rnd.choice("“‘《〈”’》〉文a ") for _ in range(rnd.randint(0, 12)))
         assert _nest(text) == by_character(text), text
+
+
+def test_a_paragraph_with_the_options_of_an_earlier_one_is_written_the_same():
+    """BlockWriter.para copies the paragraph properties of an earlier paragraph with the same options instead of
+    setting them one by one: every option (style, keep with next, page break, alignment, indents) gives the
+    same XML the second time as the first."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from lxml import etree
+
+    from pipeline.documents.docx_layout import BlockWriter
+    doc = Document()
+    anchor = doc.add_paragraph("anchor")
+    bw = BlockWriter(doc).at(anchor)
+    looks = [{}, {"keep_next": True}, {"page_break": True}, {"align": WD_ALIGN_PARAGRAPH.LEFT},
+             {"align": WD_ALIGN_PARAGRAPH.CENTER, "keep_next": True}, {"right_indent_chars": 2.5},
+             {"left_indent_chars": 1, "first_indent_chars": 2}, {"style": "Title"}]
+    for options in looks:
+        first, again = bw.para(" 一行\n第二行 ", **options), bw.para(" 一行\n第二行 ", **options)
+        assert first._p is not again._p
+        assert etree.tostring(first._p) == etree.tostring(again._p), options
+        again.paragraph_format.keep_with_next = False   # the copy is its own: the next one is unchanged
+        assert etree.tostring(bw.para(" 一行\n第二行 ", **options)._p) == etree.tostring(first._p)

@@ -154,7 +154,7 @@ def web(inbox: Path, out: Path, names: list[str]) -> list[str]:
     import http.client
     import threading
     sys.path.insert(0, str(ROOT))
-    from pipeline.report import scores_dict
+    from pipeline.result import scores_dict
     from pipeline.web.server import start
     running = start(inbox, out, None, host="127.0.0.1", port=0)
     thread = threading.Thread(target=running.server.serve_forever, daemon=True)

@@ -29,6 +29,7 @@ API (all take a ``docx.Document`` or its parts; each is idempotent)
 from __future__ import annotations
 
 import re
+from copy import deepcopy
 from typing import Iterable, Sequence
 
 from docx.enum.style import WD_STYLE_TYPE
@@ -38,6 +39,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 from docx.table import _Cell
+from docx.text.paragraph import Paragraph
 
 from pipeline.documents.text import finish, strip_controls
 
@@ -394,6 +396,7 @@ class BlockWriter:
         self.styles = {} if styles is None else styles   # style name -> (id, size); share it across blocks
         self.anchor = None
         self.keep_before = False  # keep_previous asked with nothing before the anchor here
+        self.looks: dict[tuple, object] = {}  # a paragraph's options -> the w:pPr they gave (copied for the next)
 
     def at(self, anchor) -> "BlockWriter":
         self.anchor = anchor
@@ -403,18 +406,19 @@ class BlockWriter:
              align=None, right_indent_chars: float | None = None, left_indent_chars: float | None = None,
              first_indent_chars: float | None = None):
         style_id, size = self._style(style)
-        p = self.anchor.insert_paragraph_before()
-        p._p.style = style_id   # None for the default style, as python-docx's own setter does
-        for i, line in enumerate(finish(text).split("\n")):
-            if i:
-                p.add_run().add_break()
-            if line:
-                if "\t" in line or "\r" in line:
-                    r = p.add_run(line)._r
-                else:  # what add_run writes for plain text (one w:t), without its character-by-character pass
-                    r = p._p.add_r()
-                    r.add_t(line)
-                child(r.get_or_add_rPr(), "rFonts").set(qn("w:hint"), "eastAsia")
+        look = (style_id, keep_next, page_break, align, right_indent_chars, left_indent_chars, first_indent_chars)
+        known = self.looks.get(look)
+        if known is not None:  # properties as an earlier paragraph's: copied (python-docx sets each in turn)
+            p_el = OxmlElement("w:p")
+            self.anchor._p.addprevious(p_el)
+            p_el.append(deepcopy(known))
+            p = Paragraph(p_el, self.anchor._parent)
+        else:
+            p = self.anchor.insert_paragraph_before()
+            p._p.style = style_id   # None for the default style, as python-docx's own setter does
+        self._runs(p, text)
+        if known is not None:
+            return p
         pf = p.paragraph_format
         if keep_next:
             pf.keep_with_next = True
@@ -430,7 +434,22 @@ class BlockWriter:
             ind = p._p.get_or_add_pPr().get_or_add_ind()
             ind.set(qn("w:firstLineChars"), str(int(first_indent_chars * 100)))
             ind.set(qn("w:firstLine"), str(int(size.pt * first_indent_chars * 20)))
+        if p._p.pPr is not None:
+            self.looks[look] = deepcopy(p._p.pPr)
         return p
+
+    @staticmethod
+    def _runs(p, text: str) -> None:
+        for i, line in enumerate(finish(text).split("\n")):
+            if i:
+                p.add_run().add_break()
+            if line:
+                if "\t" in line or "\r" in line:
+                    r = p.add_run(line)._r
+                else:  # what add_run writes for plain text (one w:t), without its character-by-character pass
+                    r = p._p.add_r()
+                    r.add_t(line)
+                child(r.get_or_add_rPr(), "rFonts").set(qn("w:hint"), "eastAsia")
 
     def _style(self, name: str):
         """(style id or None for the default paragraph style, font size) of a style, looked up once: python-docx
