@@ -8,9 +8,7 @@ import itertools
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from pipeline.catalog import METRIC_KEYS, Config
 from pipeline.atomic import output_set
