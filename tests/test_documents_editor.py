@@ -641,3 +641,21 @@ def test_masking_phrases_in_any_order_gives_what_replacing_each_in_turn_gives():
             for p in order:
                 expected = expected.replace(p, "X")
             assert Phrases(order).mask(text, "X") == expected, (order, text)
+
+
+def test_forgetting_read_titles_changes_no_event(tmp_path, monkeypatch):
+    """The titles remembered while events are built are cleared when there are too many (every unit its own
+    titles): the events and documents come out the same as when every title is remembered."""
+    from pipeline.documents import editor
+    from pipeline.documents.wording import load_wording
+    from pipeline.report import collect
+    result = collect(messy_inbox(tmp_path / "inbox"), CFG, MESSY_YEAR)
+    w = load_wording(CFG.dir)
+
+    def built():
+        events, docs = editor._build_events(result, w)
+        return ([(e.date, e.title, e.key, sorted(e.codes), e.participants, e.departments) for e in events],
+                [(d.title, d.date, sorted(d.codes)) for d in docs])
+    remembered = built()
+    monkeypatch.setattr(editor, "READ_TITLES_KEPT", 2)
+    assert built() == remembered and len(remembered[0]) > 5

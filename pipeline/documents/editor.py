@@ -84,7 +84,7 @@ def strip_sequence(title: str) -> str:
         t = s
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=8192)
 def norm_key(text: str) -> str:
     """A name for comparing: no blanks, punctuation or brackets of any width."""
     return _PUNCT.sub("", clean(str(text or "").replace("<", "").replace(">", ""))).lower()
@@ -433,7 +433,7 @@ def _issued(title: str, words: list[str], kinds: list[str]) -> str | None:
 _NEEDS_CLEAN = re.compile("[^\u4e00-\u9fff0-9A-Za-z（）()、，：·—-]")
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=8192)
 def _title(title) -> str:
     """A typed activity title, cleaned; ASCII angle brackets read as round ones ("<第3期>" is a number).
     (Most titles are plain Chinese and digits: those skip the filter, which the documents apply when printing.)"""
@@ -505,6 +505,9 @@ class _DocIndex:
         return None
 
 
+READ_TITLES_KEPT = 8192   # typed titles remembered while the events are built (a city repeats a few hundred)
+
+
 def _build_events(result: Result, w: Wording) -> tuple[list[Event], list[Doc]]:
     acts = result.merged.used("activities")
     docs_frame = result.merged.used("documents")
@@ -538,6 +541,8 @@ def _build_events(result: Result, w: Wording) -> tuple[list[Event], list[Doc]]:
         if known is None:
             known = _read_title(title, names, issued_words, kinds)
             if type(title) is str:
+                if len(read) >= READ_TITLES_KEPT:  # titles all different (each unit its own): memory, not speed
+                    read.clear()
                 read[title] = known
         raw, doc, shown, key, seq = known
         if not raw:
