@@ -5,6 +5,7 @@ formula or an error value in."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import zipfile
 from pathlib import Path
@@ -194,5 +195,82 @@ def test_inspect_gives_what_the_usual_path_gives_on_the_corpus_and_examples(tmp_
             usual = scan.inspect(path.read_bytes(), wanted)
         except Exception as exc:  # noqa: BLE001
             usual = type(exc)
+        if isinstance(layout, scan.Layout):   # the lean copy is made only for vouched workbooks: compared below
+            layout = dataclasses.replace(layout, lean=None)
         assert layout == usual, path.name
     assert vouched >= 3  # the fast path was taken
+
+
+def test_a_lean_copy_reads_as_the_workbook_itself(tmp_path, monkeypatch):
+    """Every record read through the lean copy (the empty rows below the data cut) equals the record read from
+    the file itself: the corpus, the examples, the messy inbox, and files LibreOffice and openpyxl wrote."""
+    import pickle
+
+    from corpus import build
+    from messy import messy_inbox
+    from pipeline.catalog import load_config
+    from pipeline.intake.ingest import read_workbook
+    build(tmp_path / "corpus", big=False)
+    messy_inbox(tmp_path / "messy")
+    config = load_config()
+    paths = sorted(p for p in [*tmp_path.rglob("*.xls*"), *EXAMPLES.glob("*.xls*")] if p.is_file())
+
+    def records():
+        out = []
+        for path in paths:
+            rec = read_workbook(path, path.parent, config)
+            out.append(pickle.dumps((rec.readable, rec.info, rec.department, rec.date1904,
+                                     [(i.code, i.sheet, i.row, i.column, i.value) for i in rec.issues],
+                                     {k: [(s.kind, s.name, s.columns, s.values, s.numbers) for s in v]
+                                      for k, v in rec.sheets.items()})))
+        return out
+    made = []
+    original = scan._lean
+
+    def counted(*args):
+        made.append(original(*args))
+        return made[-1]
+    monkeypatch.setattr(scan, "_lean", counted)
+    lean = records()
+    assert sum(m is not None for m in made) >= 5  # the lean copy was read
+    monkeypatch.setattr(scan, "_lean", lambda *args: None)
+    assert records() == lean
+
+
+def test_only_the_rows_after_the_last_value_are_cut():
+    head, tail = b'<worksheet><sheetData>', b'</sheetData><mergeCells count="1"><mergeCell ref="A1:B1"/></mergeCells></worksheet>'
+    value = b'<row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c></row>'
+    empty = b'<row r="%d"><c r="A%d" s="1" t="n"></c></row>'
+    gap = empty % (2, 2)
+    number = b'<row r="3"><c r="B3"><v>7</v></c><c r="C3" s="1"></c></row>'
+    after = b"".join(empty % (n, n) for n in range(4, 9))
+    assert scan._without_trailing_rows(head + value + gap + number + after + tail) == head + value + gap + number + tail
+    assert scan._without_trailing_rows(head + after + tail) == head + tail             # no value: no row
+    assert scan._without_trailing_rows(head + value + tail) == head + value + tail
+    assert scan._without_trailing_rows(b"<worksheet><sheetData/></worksheet>") == b"<worksheet><sheetData/></worksheet>"
+
+
+@pytest.mark.needs("soffice")
+def test_a_workbook_saved_by_libreoffice_reads_the_same_through_its_lean_copy(tmp_path, monkeypatch):
+    """A filled template saved again by LibreOffice Calc (its own way of writing rows and empty cells)."""
+    import pickle
+
+    from pipeline.catalog import load_config
+    from pipeline.documents.pdf import run_soffice
+    from pipeline.intake.ingest import read_workbook
+    source = tmp_path / "src" / "工会-台账.xlsx"
+    source.parent.mkdir()
+    source.write_bytes((EXAMPLES / "工会-2026年文明单位创建台账.xlsx").read_bytes())
+    out = tmp_path / "calc"
+    assert run_soffice(["--convert-to", "xlsx:Calc Office Open XML", "--outdir", str(out), str(source)], 180)
+    saved = out / source.name
+    assert scan.inspect(saved.read_bytes(), lambda name: _sheet_kind(name) is not None).lean is not None
+    config = load_config()
+
+    def record():
+        rec = read_workbook(saved, out, config)
+        return pickle.dumps((rec.info, [(i.code, i.row, i.column) for i in rec.issues],
+                             {k: [(s.columns, s.values, s.numbers) for s in v] for k, v in rec.sheets.items()}))
+    lean = record()
+    monkeypatch.setattr(scan, "_lean", lambda *args: None)
+    assert record() == lean and b"roster" in lean

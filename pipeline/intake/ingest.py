@@ -242,7 +242,7 @@ def _read_into(rec: FileRecord, config: Config) -> None:
         rec.info = _info_only(data, layout.safe)  # the department may still be named in 填报信息
         raise _Refused("sheet-too-large", sheet=big.sheet, value=big.ref, rows=big.rows, cols=big.columns,
                        max_rows=MAX_ROWS, max_cells=MAX_CELLS)
-    sheets, merges = _read_sheets(rec.path, data)
+    sheets, merges = _read_sheets(rec.path, layout.lean or data)
     for name, ranges in layout.merges.items():
         merges.setdefault(name, ranges)
     rec.readable = True
