@@ -21,7 +21,6 @@ import threading
 import time
 import xml.parsers.expat as xml_expat
 import zipfile
-import zlib
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -308,7 +307,7 @@ def _lean(data: bytes, table: _Members, sheets: dict[str, bytes]) -> bytes | Non
     names = [info.filename for info in table.infos]
     if len(set(names)) != len(names) or any(info.flag_bits & 1 for info in table.infos):
         return None
-    cut = {name: _without_trailing_rows(xml) for name, xml in sheets.items()}
+    cut = {name: short for name, xml in sheets.items() if len(short := _without_trailing_rows(xml)) < len(xml)}
     if sum(len(sheets[n]) - len(x) for n, x in cut.items()) < LEAN_MIN_SAVING:
         return None
     out, central = [], []
@@ -316,10 +315,9 @@ def _lean(data: bytes, table: _Members, sheets: dict[str, bytes]) -> bytes | Non
     for info in table.infos:
         name = info.filename.encode("utf-8")
         flags = 0x800 if not info.filename.isascii() else 0
-        if info.filename in cut:
-            body, method, crc, size = cut[info.filename], zipfile.ZIP_STORED, zlib.crc32(cut[info.filename]), None
-            size = len(body)
-            stored = size
+        if info.filename in cut:   # stored: calamine need not inflate it either
+            body = cut[info.filename]
+            method, crc, size, stored = zipfile.ZIP_STORED, deflate.crc32(body), len(body), len(body)
         else:
             start = info.header_offset
             if data[start:start + 4] != b"PK\x03\x04":
