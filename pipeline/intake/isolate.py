@@ -192,6 +192,7 @@ def _worker(conn, memory_mb: int, stderr_path: str, die_with_parent: bool = Fals
     """A reading worker: reads the files it is handed, one at a time, until told to stop or the pipe closes."""
     _detach(conn, die_with_parent)
     _quiet(stderr_path)
+    import numpy  # noqa: F401 - the pre-scan's, loaded before the ceiling, which counts from the size with it
     _limit_memory(memory_mb)
     gc.disable()
     try:
