@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -155,19 +156,14 @@ def _write_outputs(result: Result, out: Path) -> tuple[dict[str, Path], Exceptio
     names = output_names(result.config, result.year)
     paths = {k: out / v for k, v in names.items()}
     clock = _Clock()
-    from pipeline.documents.render_xlsx import write_ledger, write_scores_workbook, write_validation_report
-    # Every document is written in this process, on every platform: a forked child for the ledger (until
-    # 2026-12) saved at most the ledger's own 1.5 s of a 1,000-unit report (under 1.2x), held 240 MB more at
-    # the peak (its copies of the parent's pages) and was a path Windows never ran (bench/README.md).
+    from pipeline.documents.render_xlsx import write_ledger
+    # The ledger and the Word documents are written here; the small outputs (counts and issues, no rows) by a
+    # forked child beside the Word documents where there is fork, else here afterwards
     write_ledger(result, paths["ledger"])
     clock.lap("write_ledger_xlsx")
-    write_validation_report(result, paths["validation"])  # streamed: 0.7 s for 1,000 department sheets
-    clock.lap("write_validation_xlsx")
-    from pipeline.atomic import atomic_write_json
+    beside = _start_small_outputs(result, paths)
     from pipeline.documents.render_docx import ReportRun, write_internal_notice, write_self_report
     from pipeline.errors import PipelineError
-    write_scores_workbook(result, paths["scores_xlsx"])
-    clock.lap("write_scores_xlsx")
     run, failed = ReportRun(), None
     try:  # a broken wording entry or template: the other outputs are still written, then its message
         write_self_report(result, paths["report"], run)
@@ -182,8 +178,88 @@ def _write_outputs(result: Result, out: Path) -> tuple[dict[str, Path], Exceptio
         result.messages += [f"说明报告“{s.title}”{s.before}字，超过上限，已按优先级删减为{s.count}字"
                             for s in sections if s.shortened]
         clock.lap("write_filing_docx")
-    from pipeline.result import scores_dict
-    atomic_write_json(paths["json"], scores_dict(result))
-    clock.lap("write_json")
+    laps = _finish_small_outputs(beside)
+    clock.lap("write_small_wait")
+    if laps is None:  # no child, or it did not finish: written here (a failure then raises as it would have)
+        _write_small_outputs(result, paths, clock)
+    else:
+        clock.laps.update(laps)
     result.timings.update(clock.laps)
     return {k: p for k, p in paths.items() if p.exists()}, failed
+
+
+SMALL_BESIDE_MIN_FILES = 50  # from this many workbooks the small outputs are written by a child process
+SMALL_OUTPUTS_SECONDS = 300  # a child not done by then is stopped and they are written here
+
+
+def _write_small_outputs(result: Result, paths: dict[str, Path], clock: _Clock) -> None:
+    """The 校验报告, the 测评得分表 and scores.json: counts, statuses and issues of the run, no rows."""
+    from pipeline.atomic import atomic_write_json
+    from pipeline.documents.render_xlsx import write_scores_workbook, write_validation_report
+    from pipeline.result import scores_dict
+    write_validation_report(result, paths["validation"])  # streamed: 0.3 s for 1,000 department sheets
+    clock.lap("write_validation_xlsx")
+    write_scores_workbook(result, paths["scores_xlsx"])
+    clock.lap("write_scores_xlsx")
+    atomic_write_json(paths["json"], scores_dict(result))
+    clock.lap("write_json")
+
+
+def _start_small_outputs(result: Result, paths: dict[str, Path]):
+    """A forked child writing the small outputs, and the end of the pipe its stage times come back on; None
+    without fork (Windows: written here afterwards) or for a small inbox (not worth a process). Forked as the
+    reading workers are (isolate's start_method: from the main thread, whose only other thread is the
+    console's spinner; the child prints nothing). A forked child keeps every page the parent changes while
+    it runs (each row the parent reads changes its objects' counts): it runs beside the Word documents, not
+    beside the ledger, which reads millions of cells (150 MB more at 1,000 workbooks; so did a forked child
+    for the ledger itself until 2026-12). Spawned, it would import pandas and openpyxl first, which takes as
+    long as the writing it saves."""
+    from pipeline.intake.isolate import start_method
+    if len(result.merged.records) < SMALL_BESIDE_MIN_FILES or start_method() != "fork":
+        return None
+    import multiprocessing as mp
+    ctx = mp.get_context("fork")
+    receiving, sending = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_small_outputs_child, args=(result.summary(), paths, sending),
+                        name="pipeline-small-outputs", daemon=True)
+    try:
+        child.start()
+    except OSError:  # no process to be had: written here afterwards
+        return None
+    finally:
+        sending.close()
+    return child, receiving
+
+
+def _small_outputs_child(result: Result, paths: dict[str, Path], sending) -> None:
+    clock = _Clock()
+    try:
+        from pipeline.documents import official
+        official.activate(result.config, result.year)  # as collect did in the parent
+        with gc_paused():
+            _write_small_outputs(result, paths, clock)
+        sending.send(clock.laps)
+    except BaseException:  # noqa: BLE001 - no traceback on the console: the parent writes them and meets it
+        os._exit(1)
+
+
+def _finish_small_outputs(beside) -> dict[str, float] | None:
+    """The child's stage times once it is done; None when there was no child, or it failed or hung (then it is
+    stopped)."""
+    if beside is None:
+        return None
+    from multiprocessing.connection import wait
+    child, receiving = beside
+    laps = None
+    try:
+        if wait([receiving, child.sentinel], SMALL_OUTPUTS_SECONDS) and receiving.poll():
+            laps = receiving.recv()
+    except (EOFError, OSError):
+        pass
+    finally:
+        receiving.close()
+        child.join(timeout=5 if laps is not None else 0)
+        if child.is_alive():
+            child.kill()
+            child.join()
+    return laps if child.exitcode == 0 else None

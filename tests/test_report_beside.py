@@ -1,0 +1,112 @@
+"""The small outputs of `report` (校验报告, 测评得分表, scores.json) written by a forked child beside the Word
+documents: the same files as this process writes, and written here when the child fails or hangs."""
+
+from __future__ import annotations
+
+import os
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from pipeline import report
+from pipeline.catalog import load_config
+from pipeline.processes import START_ENV
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "examples" / "inbox"
+SMALL = ("validation", "scores_xlsx", "json")
+
+
+def _contents(out: Path) -> dict:
+    """Every output's parts (a document's metadata holds the time it was written)."""
+    seen = {}
+    for p in sorted(out.iterdir()):
+        if p.suffix in (".xlsx", ".docx"):
+            with zipfile.ZipFile(p) as z:
+                seen[p.name] = {n: z.read(n) for n in z.namelist() if not n.startswith("docProps/")}
+        elif p.is_file() and not p.name.startswith("."):
+            seen[p.name] = p.read_bytes()
+    return seen
+
+
+@pytest.fixture
+def forked(monkeypatch):
+    """The child from the first workbook on, forked whatever start method the suite runs with; the children
+    started are listed."""
+    monkeypatch.setenv(START_ENV, "fork")
+    monkeypatch.setattr(report, "SMALL_BESIDE_MIN_FILES", 1)
+    started = []
+    start = report._start_small_outputs
+
+    def recorded(*args):
+        started.append(start(*args))
+        return started[-1]
+    monkeypatch.setattr(report, "_start_small_outputs", recorded)
+    return started
+
+
+def _run(out: Path) -> report.Result:
+    result = report.collect(SAMPLE, load_config(ROOT / "config"))
+    report.write_outputs(result, out)
+    return result
+
+
+@pytest.fixture(scope="module")
+def here(tmp_path_factory) -> dict:
+    """The outputs written all in this process (no fork)."""
+    out = tmp_path_factory.mktemp("here")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(report, "_start_small_outputs", lambda *args: None)
+        _run(out)
+    return _contents(out)
+
+
+def test_the_child_writes_the_same_files_as_this_process(tmp_path, forked, here):
+    result = _run(tmp_path / "out")
+    assert forked and forked[0] is not None, "the small outputs were not written by a child"
+    assert forked[0][0].exitcode == 0
+    assert _contents(tmp_path / "out") == here
+    names = report.output_names(result.config, result.year)
+    assert {names[k] for k in SMALL} <= set(here)
+    for lap in ("write_validation_xlsx", "write_scores_xlsx", "write_json"):  # the child's stage times came back
+        assert lap in result.timings
+
+
+def test_a_failing_child_leaves_them_to_this_process(tmp_path, forked, here, monkeypatch):
+    parent = os.getpid()
+    write = report._write_small_outputs
+
+    def fails_in_the_child(*args):
+        if os.getpid() != parent:
+            raise RuntimeError("the child broke")
+        write(*args)
+    monkeypatch.setattr(report, "_write_small_outputs", fails_in_the_child)
+    _run(tmp_path / "out")
+    assert forked[0] is not None and forked[0][0].exitcode == 1
+    assert _contents(tmp_path / "out") == here
+
+
+def test_a_child_that_hangs_is_stopped_and_they_are_written_here(tmp_path, forked, here, monkeypatch):
+    parent = os.getpid()
+    write = report._write_small_outputs
+
+    def hangs_in_the_child(*args):
+        if os.getpid() != parent:
+            time.sleep(60)
+        write(*args)
+    monkeypatch.setattr(report, "_write_small_outputs", hangs_in_the_child)
+    monkeypatch.setattr(report, "SMALL_OUTPUTS_SECONDS", 1)
+    began = time.monotonic()
+    _run(tmp_path / "out")
+    assert time.monotonic() - began < 30
+    assert forked[0] is not None and not forked[0][0].is_alive()
+    assert _contents(tmp_path / "out") == here
+
+
+def test_without_fork_they_are_written_here(monkeypatch, tmp_path):
+    monkeypatch.setenv(START_ENV, "spawn")
+    monkeypatch.setattr(report, "SMALL_BESIDE_MIN_FILES", 1)
+    result = report.collect(SAMPLE, load_config(ROOT / "config"))
+    assert report._start_small_outputs(result, {}) is None
