@@ -249,6 +249,18 @@ def test_only_the_rows_after_the_last_value_are_cut():
     assert scan._without_trailing_rows(head + value + tail) == head + value + tail
     assert scan._without_trailing_rows(b"<worksheet><sheetData/></worksheet>") == b"<worksheet><sheetData/></worksheet>"
 
+def test_the_last_tag_found_through_its_letter_is_where_rfind_finds_it():
+    """_last_tag against bytes.rfind on strings dense in the tags' letters and near-misses (the letter without
+    its `<`, `<` before another letter, tags cut by the end), every end."""
+    rnd = random.Random(7)
+    pieces = [b"<v", b"v", b"<is", b"<i", b"i", b"s", b"<f", b"f", b"<", b">", b"x", b"</v>", b"<c r=\"V5\"/>"]
+    for _ in range(400):
+        text = b"".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 40)))
+        for tag in (b"<v", b"<is", b"<f"):
+            for end in range(len(text) + 1):
+                assert scan._last_tag(text, tag, end) == text.rfind(tag, 0, end), (text, tag, end)
+
+
 
 @pytest.mark.needs("soffice")
 def test_a_workbook_saved_by_libreoffice_reads_the_same_through_its_lean_copy(tmp_path, monkeypatch):
