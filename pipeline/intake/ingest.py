@@ -232,11 +232,11 @@ def _read_into(rec: FileRecord, config: Config) -> None:
         raise _Refused("file-format-unsupported", detail=UNSUPPORTED_SUFFIXES[suffix])
     data = _load(rec)
     rec.sha256 = hashlib.sha256(data).hexdigest()
-    problem = _precheck(rec.path, data)
+    problem, members = _precheck(rec.path, data)
     if problem:
         rec.issues.append(make_issue(problem[0], file=rec.name, detail=problem[1]))
         return
-    layout = scan.inspect(data, lambda name: _sheet_kind(name) is not None)
+    layout = scan.inspect(data, lambda name: _sheet_kind(name) is not None, members)
     if layout.oversized:
         big = layout.oversized
         rec.info = _info_only(data, layout.safe)  # the department may still be named in 填报信息
@@ -308,22 +308,25 @@ def _department_hint(rec: FileRecord, inbox: Path, config: Config) -> str | None
     return None
 
 
-def _precheck(path: Path, data: bytes) -> tuple[str, str] | None:
+def _precheck(path: Path, data: bytes) -> tuple[tuple[str, str] | None, list[zipfile.ZipInfo] | None]:
+    """A finding that ends the reading before any sheet is looked at, and the zip's members when it is one
+    (scan.inspect reads them from here instead of parsing the directory again)."""
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":  # OLE container: old .xls, or an encrypted xlsx
         if "EncryptionInfo".encode("utf-16-le") in data[:65536] or b"EncryptedPackage" in data or \
                 "EncryptedPackage".encode("utf-16-le") in data:
-            return "file-encrypted", ""
-        return None
+            return ("file-encrypted", ""), None
+        return None, None
     if data[:2] != b"PK":
-        return "file-unreadable", "不是 Excel 文件格式，可能是改了扩展名的其他文件"
+        return ("file-unreadable", "不是 Excel 文件格式，可能是改了扩展名的其他文件"), None
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            total = sum(i.file_size for i in zf.infolist())
+            infos = zf.infolist()
     except zipfile.BadZipFile:
-        return "file-unreadable", "文件已损坏或不完整"
+        return ("file-unreadable", "文件已损坏或不完整"), None
+    total = sum(i.file_size for i in infos)
     if total > MAX_UNCOMPRESSED_BYTES:
-        return "file-too-large", f"解压后 {total // (1024 * 1024)} MB"
-    return None
+        return ("file-too-large", f"解压后 {total // (1024 * 1024)} MB"), None
+    return None, infos
 
 
 def _reason(exc: Exception) -> str:

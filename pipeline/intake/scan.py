@@ -73,16 +73,19 @@ def _too_large(rows: int, cols: int) -> bool:
     return rows > MAX_ROWS or rows * cols > MAX_CELLS
 
 
-def inspect(data: bytes, wanted: Callable[[str], bool]) -> Layout:
-    """The layout of a workbook held in memory; `wanted(sheet name)` says which sheets will be read."""
+def inspect(data: bytes, wanted: Callable[[str], bool], members: list[zipfile.ZipInfo] | None = None) -> Layout:
+    """The layout of a workbook held in memory; `wanted(sheet name)` says which sheets will be read;
+    `members`: the zip's directory when the caller has read it already."""
     layout = Layout()
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         layout.date1904 = _ole_date1904(data)
         return layout  # BIFF sheets are at most 65,536 x 256 cells: calamine's grid stays bounded
     if data[:2] != b"PK":
         return layout
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        table = _Members(zf.infolist())
+    if members is None:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            members = zf.infolist()
+    table = _Members(members)
     # every format the container could be read as is inspected (calamine tries them in turn)
     if table.get(_office_folder(data, table) + "workbook.xml") or table.get("xl/workbook.xml"):
         _inspect_xlsx(data, table, wanted, layout)
