@@ -206,7 +206,7 @@ def _write_small_outputs(result: Result, paths: dict[str, Path], clock: _Clock) 
 
 
 def _start_small_outputs(result: Result, paths: dict[str, Path]):
-    """A forked child writing the small outputs, and the end of the pipe its stage times come back on; None
+    """A forked child writing the small outputs, and the end of the pipe their stage times come back on; None
     without fork (Windows: written here afterwards) or for a small inbox (not worth a process). Forked as the
     reading workers are (isolate's start_method: from the main thread, whose only other thread is the
     console's spinner; the child prints nothing). A forked child keeps every page the parent changes while
@@ -220,7 +220,7 @@ def _start_small_outputs(result: Result, paths: dict[str, Path]):
     import multiprocessing as mp
     ctx = mp.get_context("fork")
     receiving, sending = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_small_outputs_child, args=(result.summary(), paths, sending),
+    child = ctx.Process(target=_small_outputs_child, args=(result, paths, sending),
                         name="pipeline-small-outputs", daemon=True)
     try:
         child.start()
@@ -232,12 +232,9 @@ def _start_small_outputs(result: Result, paths: dict[str, Path]):
 
 
 def _small_outputs_child(result: Result, paths: dict[str, Path], sending) -> None:
-    clock = _Clock()
+    clock = _Clock()  # forked: the run's official wording and the paused collector come with the process
     try:
-        from pipeline.documents import official
-        official.activate(result.config, result.year)  # as collect did in the parent
-        with gc_paused():
-            _write_small_outputs(result, paths, clock)
+        _write_small_outputs(result, paths, clock)
         sending.send(clock.laps)
     except BaseException:  # noqa: BLE001 - no traceback on the console: the parent writes them and meets it
         os._exit(1)

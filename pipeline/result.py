@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pipeline.catalog import Config
-from pipeline.intake.ingest import FileRecord
 from pipeline.intake.merge import Merged
 from pipeline.intake.validate import DUPLICATE, REJECTED, SUPERSEDED, USED
 from pipeline.issues import ERROR, WARNING, Issue
@@ -34,7 +32,6 @@ class Result:
     sample: bool = False  # the bundled demo inbox: every document is marked 示例数据 on its first page
     notes: list[str] = field(default_factory=list)  # 【待核实】 subjects and warnings of the documents, for the console
     history: Any = None  # earlier years (pipeline.store.history.HistoryFacts), set before the documents are written
-    rows: dict[str, dict[str, int]] | None = None  # row_counts() of a summary, whose rows are left behind
 
     @property
     def submitted(self) -> list[str]:
@@ -50,8 +47,6 @@ class Result:
         return self.merged.state(dept)
 
     def row_counts(self) -> dict[str, dict[str, int]]:
-        if self.rows is not None:
-            return {kind: dict(counts) for kind, counts in self.rows.items()}
         key = tuple((kind, id(frame), len(frame)) for kind, frame in self.merged.frames.items())
         cached = self.__dict__.get("_row_counts")
         if cached is None or cached[0] != key:  # the 校验报告 and scores.json both ask
@@ -62,19 +57,6 @@ class Result:
                 out[kind] = {"read": int(len(frame)), **counts}
             cached = self.__dict__["_row_counts"] = (key, out)
         return {kind: dict(counts) for kind, counts in cached[1].items()}
-
-    def summary(self) -> "Result":
-        """This run without its rows or its files' contents: what the outputs that count rows but list none
-        (校验报告, 测评得分表, scores.json) are written from, a few MB to pickle for another process."""
-        merged = self.merged
-        def light(rec):
-            return FileRecord(rec.path, rec.name, rec.mtime, readable=rec.readable, department=rec.department)
-        slim = Merged(frames={}, winners={d: light(r) for d, r in merged.winners.items()},
-                      superseded={d: [light(r) for r in recs] for d, recs in merged.superseded.items()},
-                      records=[], states=merged.states, state_files=merged.state_files)
-        evidence = None if self.evidence is None else EvidenceFacts(self.evidence.facts())
-        return dataclasses.replace(self, merged=slim, evidence=evidence, history=None, outputs={}, timings={},
-                                   messages=[], notes=[], rows=self.row_counts())
 
     def department_issue_counts(self, dept: str) -> tuple[int, int]:
         """(errors, warnings) of a department: counted for all departments in one pass over the issues (asked
@@ -93,16 +75,6 @@ class Result:
     def scores_dict(self) -> dict:
         """scores.json as the contract (section 6) shows it."""
         return scores_dict(self)
-
-
-@dataclass
-class EvidenceFacts:
-    """An evidence check reduced to what scores.json says of it (a summary's)."""
-
-    block: dict
-
-    def facts(self) -> dict:
-        return self.block
 
 
 def scores_dict(result: Result) -> dict:
