@@ -218,6 +218,7 @@ def _start_small_outputs(result: Result, paths: dict[str, Path]):
     if len(result.merged.records) < SMALL_BESIDE_MIN_FILES or start_method() != "fork":
         return None
     import multiprocessing as mp
+    _trim_heap()
     ctx = mp.get_context("fork")
     receiving, sending = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_small_outputs_child, args=(result, paths, sending),
@@ -229,6 +230,16 @@ def _start_small_outputs(result: Result, paths: dict[str, Path]):
     finally:
         sending.close()
     return child, receiving
+
+
+def _trim_heap() -> None:
+    """Hand the heap's free pages back to the system before forking (glibc): pages the ledger freed would be
+    shared, then copied by parent and child alike as each allocates into them (20 MB at 1,000 workbooks)."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim this way
+        pass
 
 
 def _small_outputs_child(result: Result, paths: dict[str, Path], sending) -> None:
