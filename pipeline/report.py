@@ -18,7 +18,8 @@ from pipeline.intake.ingest import FileRecord, list_inbox
 from pipeline.issues import Issue
 
 # pandas (0.3 s to import) comes with merge, score and result: they are imported once the reading workers are
-# at work, so that the import overlaps the reading (the workers themselves never need pandas)
+# at work, so that the import overlaps the reading (the workers themselves never need pandas); so are the
+# documents' writers
 if TYPE_CHECKING:
     from pipeline.result import Result
 
@@ -66,6 +67,8 @@ def _collect(inbox: Path, config: Config, year: int | None,
     from pipeline.intake.merge import Checked, merge
     from pipeline.result import Result
     from pipeline.score import compute_metrics, department_metric_counts, score_standards
+    # and the writers' modules with openpyxl and python-docx (0.2 s), which `report` needs next
+    from pipeline.documents import render_docx, render_xlsx  # noqa: F401
     checked = cache.checked(config, year) if cache else Checked(config, year)  # validates each batch of workbooks while the next ones are read
     records = []
     for rec in itertools.chain(() if first is None else (first,), reading):

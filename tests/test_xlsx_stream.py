@@ -188,3 +188,20 @@ def test_a_distinct_text_column_renders_as_through_its_distinct_values():
         finally:
             xlsx_stream._DISTINCT_MIN = limit
         assert list(got) == list(factorized)
+
+
+def test_a_finished_sheet_is_kept_deflated_and_takes_no_more_rows():
+    """A StreamBook packs a sheet once the next one is begun: its XML is the same, and a row added to it
+    afterwards is refused (it would be lost)."""
+    from pipeline.documents.xlsx_stream import StreamBook
+    book = StreamBook()
+    first = book.sheet("汇总", (12, 30))
+    first.heading("标题")
+    first.table(("部门", "说明"), [("团委", "a & <b>"), ("工会", None), ("办公室", 3.5)])
+    text = "".join(first.xml())
+    book.table("全部问题", ("级别", "说明"), [("错误", "x")])
+    assert first._packed is not None and "".join(first.xml()) == text
+    with pytest.raises(RuntimeError):
+        first.note("迟到的一行")
+    with pytest.raises(RuntimeError):
+        first.table(("部门",), [("团委",)])
