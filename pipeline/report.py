@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import itertools
 import os
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -165,10 +166,29 @@ def _write_outputs(result: Result, out: Path) -> tuple[dict[str, Path], Exceptio
     write_ledger(result, paths["ledger"])
     clock.lap("write_ledger_xlsx")
     beside = _start_small_outputs(result, paths)
+    try:
+        failed = _write_word_documents(result, out, paths, names, clock)
+    except BaseException:  # the set is abandoned: the child must not go on writing into it
+        _stop_small_outputs(beside)
+        raise
+    laps = _finish_small_outputs(beside)
+    clock.lap("write_small_wait")
+    if laps is None:  # no child, or it did not finish: written here (a failure then raises as it would have)
+        _write_small_outputs(result, paths, clock)
+    else:
+        clock.laps.update(laps)
+    result.timings.update(clock.laps)
+    return {k: p for k, p in paths.items() if p.exists()}, failed
+
+
+def _write_word_documents(result: Result, out: Path, paths: dict[str, Path], names: dict[str, str],
+                          clock: _Clock) -> Exception | None:
+    """The 自查报告, the 内部提示 and the 说明报告; a broken wording entry or template is returned, not raised:
+    the other outputs are still written, then its message."""
     from pipeline.documents.render_docx import ReportRun, write_internal_notice, write_self_report
     from pipeline.errors import PipelineError
     run, failed = ReportRun(), None
-    try:  # a broken wording entry or template: the other outputs are still written, then its message
+    try:
         write_self_report(result, paths["report"], run)
         write_internal_notice(result, paths["internal"], run, names["validation"], run.date_text)
     except PipelineError as exc:
@@ -181,18 +201,11 @@ def _write_outputs(result: Result, out: Path) -> tuple[dict[str, Path], Exceptio
         result.messages += [f"说明报告“{s.title}”{s.before}字，超过上限，已按优先级删减为{s.count}字"
                             for s in sections if s.shortened]
         clock.lap("write_filing_docx")
-    laps = _finish_small_outputs(beside)
-    clock.lap("write_small_wait")
-    if laps is None:  # no child, or it did not finish: written here (a failure then raises as it would have)
-        _write_small_outputs(result, paths, clock)
-    else:
-        clock.laps.update(laps)
-    result.timings.update(clock.laps)
-    return {k: p for k, p in paths.items() if p.exists()}, failed
+    return failed
 
 
 SMALL_BESIDE_MIN_FILES = 50  # from this many workbooks the small outputs are written by a child process
-SMALL_OUTPUTS_SECONDS = 300  # a child not done by then is stopped and they are written here
+SMALL_OUTPUTS_SECONDS = 120  # a child not done by then is stopped and they are written here (0.7 s at 1,000)
 
 
 def _write_small_outputs(result: Result, paths: dict[str, Path], clock: _Clock) -> None:
@@ -210,25 +223,30 @@ def _write_small_outputs(result: Result, paths: dict[str, Path], clock: _Clock) 
 
 def _start_small_outputs(result: Result, paths: dict[str, Path]):
     """A forked child writing the small outputs, and the end of the pipe their stage times come back on; None
-    without fork (Windows: written here afterwards) or for a small inbox (not worth a process). Forked as the
-    reading workers are (isolate's start_method: from the main thread, whose only other thread is the
-    console's spinner; the child prints nothing). A forked child keeps every page the parent changes while
-    it runs (each row the parent reads changes its objects' counts): it runs beside the Word documents, not
-    beside the ledger, which reads millions of cells (150 MB more at 1,000 workbooks; so did a forked child
-    for the ledger itself until 2026-12). Spawned, it would import pandas and openpyxl first, which takes as
-    long as the writing it saves."""
+    without fork (Windows: written here afterwards), off the main thread (the 工作台's jobs: another thread
+    may hold a lock the child would need) or for a small inbox (not worth a process). The child holds nothing
+    of the parent's and prints nothing (isolate's detach_child and quiet_child, as a reading worker).
+    A forked child keeps every page the parent changes while it runs (each row the parent reads changes its
+    objects' counts): it runs beside the Word documents, not beside the ledger, which reads millions of
+    cells (150 MB more at 1,000 workbooks; so did a forked child for the ledger itself until 2026-12).
+    Spawned, it would import pandas and openpyxl first, which takes as long as the writing it saves."""
     from pipeline.intake.isolate import start_method
-    if len(result.merged.records) < SMALL_BESIDE_MIN_FILES or start_method() != "fork":
+    if len(result.merged.records) < SMALL_BESIDE_MIN_FILES or start_method() != "fork" \
+            or threading.current_thread() is not threading.main_thread():
         return None
     import multiprocessing as mp
     _trim_heap()
     ctx = mp.get_context("fork")
-    receiving, sending = ctx.Pipe(duplex=False)
+    try:
+        receiving, sending = ctx.Pipe(duplex=False)
+    except OSError:  # no descriptors left: written here afterwards
+        return None
     child = ctx.Process(target=_small_outputs_child, args=(result, paths, sending),
                         name="pipeline-small-outputs", daemon=True)
     try:
         child.start()
     except OSError:  # no process to be had: written here afterwards
+        receiving.close()
         return None
     finally:
         sending.close()
@@ -246,11 +264,14 @@ def _trim_heap() -> None:
 
 
 def _small_outputs_child(result: Result, paths: dict[str, Path], sending) -> None:
+    from pipeline.intake.isolate import detach_child, quiet_child
+    detach_child(sending, die_with_parent=True)
+    quiet_child(os.devnull)
     clock = _Clock()  # forked: the run's official wording and the paused collector come with the process
     try:
         _write_small_outputs(result, paths, clock)
         sending.send(clock.laps)
-    except BaseException:  # noqa: BLE001 - no traceback on the console: the parent writes them and meets it
+    except BaseException:  # noqa: BLE001 - the parent writes them itself and meets the failure there
         os._exit(1)
 
 
@@ -274,3 +295,11 @@ def _finish_small_outputs(beside) -> dict[str, float] | None:
             child.kill()
             child.join()
     return laps if child.exitcode == 0 else None
+
+
+def _stop_small_outputs(beside) -> None:
+    if beside is not None:
+        child, receiving = beside
+        receiving.close()
+        child.kill()
+        child.join()

@@ -3,6 +3,7 @@ documents: the same files as this process writes, and written here when the chil
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 import time
 import zipfile
@@ -17,6 +18,7 @@ from pipeline.processes import START_ENV
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "examples" / "inbox"
 SMALL = ("validation", "scores_xlsx", "json")
+pytestmark = pytest.mark.skipif("fork" not in mp.get_all_start_methods(), reason="a forked child needs fork (not Windows)")
 
 
 def _contents(out: Path) -> dict:
@@ -63,10 +65,18 @@ def here(tmp_path_factory) -> dict:
     return _contents(out)
 
 
-def test_the_child_writes_the_same_files_as_this_process(tmp_path, forked, here):
+def test_the_child_writes_the_same_files_as_this_process(tmp_path, forked, here, monkeypatch):
+    writers = []
+    write = report._write_small_outputs
+
+    def recorded(*args):
+        writers.append(os.getpid())  # in the child: seen only through the files it leaves
+        write(*args)
+    monkeypatch.setattr(report, "_write_small_outputs", recorded)
     result = _run(tmp_path / "out")
     assert forked and forked[0] is not None, "the small outputs were not written by a child"
     assert forked[0][0].exitcode == 0
+    assert writers == [], "this process wrote them too"
     assert _contents(tmp_path / "out") == here
     names = report.output_names(result.config, result.year)
     assert {names[k] for k in SMALL} <= set(here)
@@ -74,7 +84,7 @@ def test_the_child_writes_the_same_files_as_this_process(tmp_path, forked, here)
         assert lap in result.timings
 
 
-def test_a_failing_child_leaves_them_to_this_process(tmp_path, forked, here, monkeypatch):
+def test_a_failing_child_leaves_them_to_this_process(tmp_path, forked, here, monkeypatch, capfd):
     parent = os.getpid()
     write = report._write_small_outputs
 
@@ -83,9 +93,12 @@ def test_a_failing_child_leaves_them_to_this_process(tmp_path, forked, here, mon
             raise RuntimeError("the child broke")
         write(*args)
     monkeypatch.setattr(report, "_write_small_outputs", fails_in_the_child)
+    capfd.readouterr()
     _run(tmp_path / "out")
     assert forked[0] is not None and forked[0][0].exitcode == 1
     assert _contents(tmp_path / "out") == here
+    printed = capfd.readouterr()
+    assert "the child broke" not in printed.out + printed.err and "Traceback" not in printed.err
 
 
 def test_a_child_that_hangs_is_stopped_and_they_are_written_here(tmp_path, forked, here, monkeypatch):
@@ -103,6 +116,33 @@ def test_a_child_that_hangs_is_stopped_and_they_are_written_here(tmp_path, forke
     assert time.monotonic() - began < 30
     assert forked[0] is not None and not forked[0][0].is_alive()
     assert _contents(tmp_path / "out") == here
+
+
+def test_a_failure_of_the_word_documents_stops_the_child_and_leaves_no_set(tmp_path, forked, monkeypatch):
+    """The run fails while the child is still writing: the child is stopped before the staging folder is
+    removed, so nothing of the abandoned set is left in the output folder."""
+    parent = os.getpid()
+    write = report._write_small_outputs
+
+    def slow_in_the_child(*args):
+        if os.getpid() != parent:
+            time.sleep(2)
+        write(*args)
+
+    def broken(*args):
+        time.sleep(0.3)
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(report, "_write_small_outputs", slow_in_the_child)
+    monkeypatch.setattr(report, "_write_word_documents", broken)
+    result = report.collect(SAMPLE, load_config(ROOT / "config"))
+    out = tmp_path / "out"
+    with pytest.raises(OSError):
+        report.write_outputs(result, out)
+    child = forked[0][0]
+    assert not child.is_alive()
+    time.sleep(2.5)  # past the moment the child would have written
+    left = sorted(p.name for p in out.iterdir()) if out.exists() else []
+    assert [n for n in left if n not in (".lock",)] == [], left
 
 
 def test_without_fork_they_are_written_here(monkeypatch, tmp_path):

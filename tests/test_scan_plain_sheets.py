@@ -249,9 +249,12 @@ def test_only_the_rows_after_the_last_value_are_cut():
     assert scan._without_trailing_rows(head + value + tail) == head + value + tail
     assert scan._without_trailing_rows(b"<worksheet><sheetData/></worksheet>") == b"<worksheet><sheetData/></worksheet>"
 
-def test_the_last_tag_found_through_its_letter_is_where_rfind_finds_it():
+@pytest.mark.parametrize("tries", [1, 2, 16])
+def test_the_last_tag_found_through_its_letter_is_where_rfind_finds_it(tries, monkeypatch):
     """_last_tag against bytes.rfind on strings dense in the tags' letters and near-misses (the letter without
-    its `<`, `<` before another letter, tags cut by the end), every end."""
+    its `<`, `<` before another letter, tags cut by the end), every end; with few tries the plain search
+    takes over early."""
+    monkeypatch.setattr(scan, "_LETTER_TRIES", tries)
     rnd = random.Random(7)
     pieces = [b"<v", b"v", b"<is", b"<i", b"i", b"s", b"<f", b"f", b"<", b">", b"x", b"</v>", b"<c r=\"V5\"/>"]
     for _ in range(400):
@@ -259,7 +262,6 @@ def test_the_last_tag_found_through_its_letter_is_where_rfind_finds_it():
         for tag in (b"<v", b"<is", b"<f"):
             for end in range(len(text) + 1):
                 assert scan._last_tag(text, tag, end) == text.rfind(tag, 0, end), (text, tag, end)
-
 
 
 @pytest.mark.needs("soffice")

@@ -132,9 +132,10 @@ def _limit_memory(megabytes: int) -> None:
         pass
 
 
-def _quiet(stderr_path: str) -> None:
-    """Nothing a reader library prints reaches the console: stdout goes nowhere (xlrd's `WARNING *** file
-    size …`), stderr into a file the parent reads when the worker dies (a Rust panic or allocation failure)."""
+def quiet_child(stderr_path: str) -> None:
+    """Nothing a forked child prints reaches the console: stdout goes nowhere (xlrd's `WARNING *** file
+    size …`), stderr into `stderr_path` (a reading worker's: a file the parent reads when it dies, a Rust panic
+    or an allocation failure)."""
     try:
         null = os.open(os.devnull, os.O_WRONLY)
         os.dup2(null, 1)
@@ -153,8 +154,8 @@ def _quiet(stderr_path: str) -> None:
     warnings.simplefilter("ignore")
 
 
-def _detach(conn, die_with_parent: bool) -> None:
-    """Hold nothing of the parent's: a forked worker closes every descriptor it inherited but its pipe (the
+def detach_child(conn, die_with_parent: bool) -> None:
+    """Hold nothing of the parent's: a forked child closes every descriptor it inherited but its pipe (the
     inbox's lock, the 工作台's listening socket, the other workers' pipes), so a lock is freed and a pipe closes
     when the parent ends; on Linux it is also killed when its parent dies (a killed `collect` or `report`
     leaves no worker behind)."""
@@ -190,8 +191,8 @@ def _detach(conn, die_with_parent: bool) -> None:
 
 def _worker(conn, memory_mb: int, stderr_path: str, die_with_parent: bool = False) -> None:
     """A reading worker: reads the files it is handed, one at a time, until told to stop or the pipe closes."""
-    _detach(conn, die_with_parent)
-    _quiet(stderr_path)
+    detach_child(conn, die_with_parent)
+    quiet_child(stderr_path)
     import numpy  # noqa: F401 - the pre-scan's, loaded before the ceiling, which counts from the size with it
     _limit_memory(memory_mb)
     gc.disable()
