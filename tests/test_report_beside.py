@@ -49,6 +49,17 @@ def forked(monkeypatch):
     return started
 
 
+def _in_the_child(monkeypatch, act) -> None:
+    """The small outputs' writer does `act()` first when it runs in the child (not in this process)."""
+    parent, write = os.getpid(), report._write_small_outputs
+
+    def written(*args):
+        if os.getpid() != parent:
+            act()
+        write(*args)
+    monkeypatch.setattr(report, "_write_small_outputs", written)
+
+
 def _run(out: Path) -> report.Result:
     result = report.collect(SAMPLE, load_config(ROOT / "config"))
     report.write_outputs(result, out)
@@ -59,8 +70,8 @@ def _run(out: Path) -> report.Result:
 def here(tmp_path_factory) -> dict:
     """The outputs written all in this process (no fork)."""
     out = tmp_path_factory.mktemp("here")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(report, "_start_small_outputs", lambda *args: None)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(report, "_start_small_outputs", lambda *args: None)
         _run(out)
     return _contents(out)
 
@@ -85,14 +96,9 @@ def test_the_child_writes_the_same_files_as_this_process(tmp_path, forked, here,
 
 
 def test_a_failing_child_leaves_them_to_this_process(tmp_path, forked, here, monkeypatch, capfd):
-    parent = os.getpid()
-    write = report._write_small_outputs
-
-    def fails_in_the_child(*args):
-        if os.getpid() != parent:
-            raise RuntimeError("the child broke")
-        write(*args)
-    monkeypatch.setattr(report, "_write_small_outputs", fails_in_the_child)
+    def broken():
+        raise RuntimeError("the child broke")
+    _in_the_child(monkeypatch, broken)
     capfd.readouterr()
     _run(tmp_path / "out")
     assert forked[0] is not None and forked[0][0].exitcode == 1
@@ -102,14 +108,7 @@ def test_a_failing_child_leaves_them_to_this_process(tmp_path, forked, here, mon
 
 
 def test_a_child_that_hangs_is_stopped_and_they_are_written_here(tmp_path, forked, here, monkeypatch):
-    parent = os.getpid()
-    write = report._write_small_outputs
-
-    def hangs_in_the_child(*args):
-        if os.getpid() != parent:
-            time.sleep(60)
-        write(*args)
-    monkeypatch.setattr(report, "_write_small_outputs", hangs_in_the_child)
+    _in_the_child(monkeypatch, lambda: time.sleep(60))
     monkeypatch.setattr(report, "SMALL_OUTPUTS_SECONDS", 1)
     began = time.monotonic()
     _run(tmp_path / "out")
@@ -121,18 +120,10 @@ def test_a_child_that_hangs_is_stopped_and_they_are_written_here(tmp_path, forke
 def test_a_failure_of_the_word_documents_stops_the_child_and_leaves_no_set(tmp_path, forked, monkeypatch):
     """The run fails while the child is still writing: the child is stopped before the staging folder is
     removed, so nothing of the abandoned set is left in the output folder."""
-    parent = os.getpid()
-    write = report._write_small_outputs
-
-    def slow_in_the_child(*args):
-        if os.getpid() != parent:
-            time.sleep(2)
-        write(*args)
-
     def broken(*args):
         time.sleep(0.3)
         raise OSError(28, "No space left on device")
-    monkeypatch.setattr(report, "_write_small_outputs", slow_in_the_child)
+    _in_the_child(monkeypatch, lambda: time.sleep(2))
     monkeypatch.setattr(report, "_write_word_documents", broken)
     result = report.collect(SAMPLE, load_config(ROOT / "config"))
     out = tmp_path / "out"
