@@ -264,11 +264,11 @@ def _trim_heap() -> None:
 
 
 def _small_outputs_child(result: Result, paths: dict[str, Path], sending) -> None:
-    from pipeline.intake.isolate import detach_child, quiet_child
-    detach_child(sending, die_with_parent=True)
-    quiet_child(os.devnull)
     clock = _Clock()  # forked: the run's official wording and the paused collector come with the process
     try:
+        from pipeline.intake.isolate import detach_child, quiet_child
+        detach_child(sending, die_with_parent=True)
+        quiet_child(os.devnull)
         _write_small_outputs(result, paths, clock)
         sending.send(clock.laps)
     except BaseException:  # noqa: BLE001 - the parent writes them itself and meets the failure there
