@@ -141,3 +141,24 @@ def test_without_fork_they_are_written_here(monkeypatch, tmp_path):
     monkeypatch.setattr(report, "SMALL_BESIDE_MIN_FILES", 1)
     result = report.collect(SAMPLE, load_config(ROOT / "config"))
     assert report._start_small_outputs(result, {}) is None
+
+
+def test_off_the_main_thread_there_is_no_child(tmp_path, forked, here):
+    """A 工作台 job runs on a thread of its own: another thread may hold a lock a forked child would need."""
+    import threading
+    done = []
+    job = threading.Thread(target=lambda: done.append(_run(tmp_path / "out")))
+    job.start()
+    job.join(120)
+    assert done and forked == [None]
+    assert _contents(tmp_path / "out") == here
+
+
+def test_no_pipe_to_be_had_leaves_them_to_this_process(tmp_path, forked, here, monkeypatch):
+    def no_descriptors(self, duplex=True):
+        raise OSError(24, "Too many open files")
+    result = report.collect(SAMPLE, load_config(ROOT / "config"))  # (the reading workers' pipes are had)
+    monkeypatch.setattr(type(mp.get_context("fork")), "Pipe", no_descriptors)
+    report.write_outputs(result, tmp_path / "out")
+    assert forked == [None]
+    assert _contents(tmp_path / "out") == here
